@@ -1,0 +1,68 @@
+# Procomún: `make run` to try it, `make test` to check it. Nothing else needs installing by hand.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+CATALOGS := app pacts councils procurement vouchers
+LANGUAGES := es it ca
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run setup test i18n i18n-compile db demo bench check-slow clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+# Compiled catalogs are build output (not committed): rebuilt whenever a .po changes.
+i18n-compile: $(BIN)/python $(VENV)/.installed
+	@for c in $(CATALOGS); do \
+	  if [ -d translations/$$c ]; then $(BIN)/pybabel compile -q -f -d translations/$$c; fi; \
+	done
+
+setup: $(VENV)/.installed i18n-compile
+
+db: setup
+	$(FLASK) db upgrade
+
+demo: db
+	$(FLASK) demo
+
+run: demo
+	@echo "Procomún is serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed-test i18n-compile
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+check-slow: $(VENV)/.installed-test i18n-compile
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+# Extract the strings of each catalog (the core and each module) and merge them into es, it, ca.
+i18n: $(VENV)/.installed
+	@for c in $(CATALOGS); do \
+	  if [ "$$c" = app ]; then srcs="app templates/*.html templates/accounts templates/organisations templates/audit"; \
+	  else srcs="$$c templates/$$c"; fi; \
+	  mkdir -p translations/$$c; \
+	  $(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o translations/$$c/messages.pot $$srcs; \
+	  for l in $(LANGUAGES); do \
+	    if [ -f translations/$$c/$$l/LC_MESSAGES/messages.po ]; then \
+	      $(BIN)/pybabel update -q -N -i translations/$$c/messages.pot -d translations/$$c -l $$l; \
+	    else $(BIN)/pybabel init -q -i translations/$$c/messages.pot -d translations/$$c -l $$l; fi; \
+	  done; \
+	done
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache test-artifacts

@@ -1,0 +1,158 @@
+"""Procomún: the application factory.
+
+`create_app()` builds the shared core (accounts, organisations, audit, i18n,
+documents, API) and plugs in each module listed in PROCOMUN_MODULES. A module
+is a package whose __init__ holds its blueprint; the factory picks up its
+models, views, api, cli, demo and opendata files when they exist."""
+import importlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from flask import Flask, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from . import config as settings
+from .api import ProcomunApi, domain_error_response, is_api_request
+from .cli import init_app as init_cli, optional_submodule
+from .errors import DomainError
+from .extensions import babel, csrf, db, login_manager, migrate
+from .i18n import init_app as init_i18n, select_locale, select_timezone
+
+CORE_PACKAGES = ("app.accounts", "app.organisations", "app.audit")
+
+
+@dataclass
+class ModuleInfo:
+    name: str
+    package: ModuleType
+    demo: ModuleType | None
+    datasets: list
+
+    @property
+    def blueprint(self):
+        return self.package.bp
+
+
+def create_app(config: dict | None = None, env=None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True,
+                template_folder=str(settings.ROOT / "templates"),
+                static_folder=str(settings.ROOT / "static"))
+    instance = Path((config or {}).get("INSTANCE_PATH") or app.instance_path)
+    app.instance_path = str(instance)
+    app.config.from_mapping(settings.load(instance, os.environ if env is None else env))
+    if config:
+        app.config.update(config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    init_i18n(app)
+    api = ProcomunApi(app)
+    app.extensions["procomun_api"] = api
+    init_cli(app)
+
+    _register_core(app, api)
+    _register_modules(app, api)
+    _register_handlers(app)
+    return app
+
+
+def _register_api(app, api, api_module):
+    if api_module is None:
+        return
+    for blp in getattr(api_module, "BLUEPRINTS", None) or [api_module.blp]:
+        csrf.exempt(blp)  # bearer tokens, never cookies: nothing for a forged request to ride on
+        api.register_blueprint(blp)
+
+
+def _register_open_data(app, opendata_module) -> list:
+    opendata = getattr(opendata_module, "opendata", None)
+    if opendata is None:
+        return []
+    opendata.register(app)
+    return opendata.datasets
+
+
+def _register_core(app, api):
+    from . import pages
+    from .accounts import bp as accounts_bp
+    from .audit import bp as audit_bp
+    from .organisations import bp as organisations_bp
+
+    datasets = []
+    for package in CORE_PACKAGES:
+        optional_submodule(package, "models")
+        optional_submodule(package, "views")
+        datasets += _register_open_data(app, optional_submodule(package, "opendata"))
+        _register_api(app, api, optional_submodule(package, "api"))
+    app.register_blueprint(pages.bp)
+    for bp in (accounts_bp, organisations_bp, audit_bp):
+        app.register_blueprint(bp)
+    app.extensions["procomun_datasets"] = datasets
+    app.extensions["procomun_modules"] = {}
+
+
+def _register_modules(app, api):
+    for name in app.config["PROCOMUN_MODULES"]:
+        package = importlib.import_module(name)
+        optional_submodule(name, "models")
+        optional_submodule(name, "views")
+        datasets = _register_open_data(app, optional_submodule(name, "opendata"))
+        app.register_blueprint(package.bp)
+        _register_api(app, api, optional_submodule(name, "api"))
+        cli = optional_submodule(name, "cli")
+        for command in getattr(cli, "COMMANDS", []):
+            app.cli.add_command(command)
+        app.extensions["procomun_datasets"] += datasets
+        app.extensions["procomun_modules"][name] = ModuleInfo(
+            name, package, optional_submodule(name, "demo"), datasets)
+
+
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def _register_handlers(app):
+    from .pages import html_error
+
+    @app.errorhandler(DomainError)
+    def domain_error(error):
+        if is_api_request():
+            return domain_error_response(error)
+        from werkzeug.exceptions import HTTPException
+        page = HTTPException(str(error))
+        page.code = error.status
+        return html_error(page, message=str(error))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return html_error(error, message=_l("This form has expired or did not come from this site. "
+                                             "Go back, reload the page and send it again."))
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        if app.config["PROCOMUN_ENV"] == "production":
+            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+        if current_user and getattr(current_user, "is_authenticated", False) and not request.path.startswith("/static"):
+            headers.setdefault("Cache-Control", "private, no-store")
+        return response
+
+    @app.context_processor
+    def layout_context():
+        return {"city_name": app.config["PROCOMUN_CITY_NAME"],
+                "nav_modules": app.extensions["procomun_modules"].values()}

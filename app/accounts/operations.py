@@ -1,0 +1,215 @@
+"""Accounts: registration, sign-in with throttling, roles, API tokens, password reset."""
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from ..audit.operations import record
+from ..database import transaction, utcnow
+from ..errors import Invalid, NotFound
+from ..extensions import db
+from ..security import token_hash
+from .models import ApiToken, Role, User, UserRole
+from .passwords import check_password, hash_password, needs_rehash
+
+MIN_PASSWORD_LENGTH = 10
+RESET_MAX_AGE = 24 * 3600
+
+
+class LoginRefused(Invalid):
+    status = 401
+    code = "login_refused"
+
+
+def normalise_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def find_user(email: str) -> User | None:
+    return db.session.execute(
+        select(User).where(User.email == normalise_email(email))
+    ).scalar_one_or_none()
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_l("No such account."))
+    return user
+
+
+def _check_password_strength(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise Invalid(_l("Choose a password of at least %(n)s characters.", n=MIN_PASSWORD_LENGTH),
+                      field="password")
+
+
+def _roles_snapshot(user: User) -> list[str]:
+    return sorted(user.roles)
+
+
+def create_user(email: str, password: str | None, *, name: str | None = None,
+                roles=(Role.CITIZEN,), organisations=(), locale: str | None = None,
+                actor=None) -> User:
+    """Create an account with the given roles. The email must be new."""
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 254:
+        raise Invalid(_l("Enter a valid email address."), field="email")
+    if password is not None:
+        _check_password_strength(password)
+    with transaction():
+        if find_user(email) is not None:
+            raise Invalid(_l("An account with this email already exists."), field="email")
+        user = User(email=email, name=(name or email.split("@")[0]).strip(),
+                    password_hash=hash_password(password) if password else None,
+                    locale=locale, active=True, failed_logins=0, auth_version=1)
+        user.role_rows = [UserRole(role=Role(r).value) for r in set(roles)]
+        user.organisations = list(organisations)
+        db.session.add(user)
+        record("user.created", user, actor=actor,
+               after={"email": email, "roles": sorted(Role(r).value for r in roles),
+                      "organisations": [o.slug for o in organisations]})
+    return user
+
+
+def register_citizen(email: str, name: str, password: str, locale: str | None) -> User:
+    """Self-registration: a citizen account, nothing more."""
+    return create_user(email, password, name=name, roles=(Role.CITIZEN,), locale=locale)
+
+
+def authenticate(email: str, password: str) -> User:
+    """Return the account if the password is right and it is not locked.
+
+    After PROCOMUN_LOGIN_MAX_FAILURES wrong passwords the account is locked for
+    PROCOMUN_LOGIN_LOCK_MINUTES. Every refusal reads the same, so the message
+    never tells whether an email has an account."""
+    refused = LoginRefused(_l("Wrong email or password, or too many attempts. "
+                              "Check them, or wait a few minutes and try again."))
+    cfg = current_app.config
+    user = find_user(email)
+    now = utcnow()
+    if user is None or not user.active:
+        check_password(None, password)
+        raise refused
+    if user.locked_until and user.locked_until > now:
+        check_password(None, password)
+        raise refused
+    if not check_password(user.password_hash, password):
+        with transaction():
+            user.failed_logins = (user.failed_logins or 0) + 1
+            if user.failed_logins >= cfg["PROCOMUN_LOGIN_MAX_FAILURES"]:
+                user.locked_until = now + timedelta(minutes=cfg["PROCOMUN_LOGIN_LOCK_MINUTES"])
+                user.failed_logins = 0
+                record("user.locked", user, after={"locked_until": user.locked_until})
+        raise refused
+    with transaction():
+        user.failed_logins = 0
+        user.locked_until = None
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+    return user
+
+
+def change_password(user: User, current: str | None, new: str, *, actor=None) -> None:
+    """Set a new password; every other session of the account ends."""
+    if current is not None and not check_password(user.password_hash, current):
+        raise Invalid(_l("The current password is not right."), field="current_password")
+    _check_password_strength(new)
+    with transaction():
+        user.password_hash = hash_password(new)
+        user.auth_version = (user.auth_version or 1) + 1
+        user.failed_logins = 0
+        user.locked_until = None
+        record("user.password_changed", user, actor=actor or user)
+
+
+def update_profile(user: User, name: str, locale: str | None) -> None:
+    with transaction():
+        before = {"name": user.name, "locale": user.locale}
+        user.name = name.strip()
+        user.locale = locale or None
+        record("user.profile_updated", user, actor=user, before=before,
+               after={"name": user.name, "locale": user.locale})
+
+
+def set_roles(user: User, roles, organisations, *, actor) -> None:
+    """Replace the account's roles and organisation memberships (administrators only)."""
+    with transaction():
+        before = {"roles": _roles_snapshot(user), "organisations": [o.slug for o in user.organisations]}
+        wanted = {Role(r).value for r in roles}
+        user.role_rows = [row for row in user.role_rows if row.role in wanted] + [
+            UserRole(role=r) for r in wanted - {row.role for row in user.role_rows}]
+        user.organisations = list(organisations)
+        db.session.flush()
+        record("user.roles_changed", user, actor=actor, before=before,
+               after={"roles": sorted(wanted), "organisations": [o.slug for o in organisations]})
+
+
+def set_active(user: User, active: bool, *, actor) -> None:
+    with transaction():
+        before = user.active
+        user.active = active
+        user.auth_version = (user.auth_version or 1) + 1
+        record("user.activated" if active else "user.deactivated", user, actor=actor,
+               before={"active": before}, after={"active": active})
+
+
+def issue_token(user: User, name: str = "API") -> tuple[str, ApiToken]:
+    """Create a bearer token. The token itself is returned once and never stored."""
+    token = "pc_" + secrets.token_urlsafe(32)
+    with transaction():
+        row = ApiToken(user=user, name=(name or "API").strip()[:100], prefix=token[:10],
+                       token_hash=token_hash(token))
+        db.session.add(row)
+        record("api_token.created", row, actor=user, after={"user": user.email, "name": row.name})
+    return token, row
+
+
+def revoke_token(row: ApiToken, *, actor) -> None:
+    if row.revoked_at is not None:
+        return
+    with transaction():
+        row.revoked_at = utcnow()
+        record("api_token.revoked", row, actor=actor, after={"user": row.user.email})
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    return db.session.execute(
+        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+    ).scalars().all()
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def _reset_fingerprint(user: User) -> str:
+    # Changes when the password does, so a reset link works once.
+    return f"{user.auth_version}:{(user.password_hash or '')[-16:]}"
+
+
+def reset_token(user: User) -> str:
+    return _reset_serializer().dumps({"id": user.id, "fp": _reset_fingerprint(user)})
+
+
+def user_for_reset(token: str) -> User:
+    refused = Invalid(_l("This password-reset link is not valid any more. Ask for a new one."))
+    try:
+        payload = _reset_serializer().loads(token, max_age=RESET_MAX_AGE)
+    except (BadSignature, SignatureExpired):
+        raise refused from None
+    user = db.session.get(User, payload.get("id"))
+    if user is None or not user.active or payload.get("fp") != _reset_fingerprint(user):
+        raise refused
+    return user
+
+
+def list_users(page: int, per_page: int = 50, query: str = ""):
+    stmt = select(User).order_by(User.email)
+    if query:
+        like = f"%{query.lower()}%"
+        stmt = stmt.where(func.lower(User.email).like(like) | func.lower(User.name).like(like))
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)

@@ -1,0 +1,100 @@
+"""Settings, read from the environment with safe defaults.
+
+Development (the default, what `make run` uses) runs on SQLite in the instance
+folder with a secret key generated once and kept there. Production
+(`PROCOMUN_ENV=production`) refuses to start without a real `SECRET_KEY`.
+"""
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ("en", "es", "it", "ca")
+MODULES = ("pacts", "councils", "procurement", "vouchers")
+# Keys known to be public: a production app must never run with one of them.
+INSECURE_SECRET_KEYS = {"", "dev", "change-me", "secret", "development"}
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def _flag(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _secret_key(env, instance_path: Path, production: bool) -> str:
+    key = env.get("SECRET_KEY", "")
+    if production:
+        if key in INSECURE_SECRET_KEYS or len(key) < 32:
+            raise ConfigError(
+                "Refusing to start in production without a SECRET_KEY of at least "
+                "32 random characters (set the SECRET_KEY environment variable)."
+            )
+        return key
+    if key:
+        return key
+    # A per-machine key for development, never committed: instance/ is ignored by git.
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the URLs hosting providers hand out and use psycopg 3 for PostgreSQL."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def load(instance_path: Path, env=None) -> dict:
+    env = os.environ if env is None else env
+    production = env.get("PROCOMUN_ENV", "development") == "production"
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'procomun.sqlite'}"
+    default_locale = env.get("PROCOMUN_DEFAULT_LOCALE", "en")
+    if default_locale not in LOCALES:
+        raise ConfigError(f"PROCOMUN_DEFAULT_LOCALE must be one of {', '.join(LOCALES)}")
+    return {
+        "PROCOMUN_ENV": "production" if production else "development",
+        "SECRET_KEY": _secret_key(env, instance_path, production),
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "PROCOMUN_CITY_NAME": env.get("PROCOMUN_CITY_NAME", "Villanova"),
+        "PROCOMUN_TIMEZONE": env.get("PROCOMUN_TIMEZONE", "Europe/Rome"),
+        "PROCOMUN_CURRENCY": env.get("PROCOMUN_CURRENCY", "EUR"),
+        "PROCOMUN_MAX_WAGE_RATIO": int(env.get("PROCOMUN_MAX_WAGE_RATIO", "8")),
+        "PROCOMUN_MODULES": MODULES,
+        "PROCOMUN_LOGIN_MAX_FAILURES": int(env.get("PROCOMUN_LOGIN_MAX_FAILURES", "5")),
+        "PROCOMUN_LOGIN_LOCK_MINUTES": int(env.get("PROCOMUN_LOGIN_LOCK_MINUTES", "15")),
+        "BABEL_DEFAULT_LOCALE": default_locale,
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "BABEL_TRANSLATION_DIRECTORIES": ";".join(
+            str(ROOT / "translations" / name) for name in ("app", *MODULES)
+        ),
+        "SESSION_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE"), production),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE"), production),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        "MAX_CONTENT_LENGTH": int(env.get("PROCOMUN_MAX_UPLOAD_BYTES", str(16 * 1024 * 1024))),
+        "WTF_CSRF_TIME_LIMIT": None,
+        # The API lives under /api/v1 and documents itself there.
+        "API_TITLE": "Procomún API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "API_SPEC_OPTIONS": {
+            "components": {
+                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}
+            },
+        },
+    }

@@ -1,0 +1,103 @@
+"""Database plumbing shared by every module: connection settings and the
+one-transaction-per-operation helper that every write goes through."""
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timezone
+
+from sqlalchemy import DateTime, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.types import TypeDecorator
+
+from .extensions import db
+
+_depth: ContextVar[int] = ContextVar("transaction_depth", default=0)
+_begin_immediate: ContextVar[bool] = ContextVar("begin_immediate", default=False)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware datetime stored in UTC on both databases.
+
+    SQLite keeps no zone, so values are normalised to UTC on the way in and
+    marked UTC on the way out; a naive datetime is a programming error."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass a timezone-aware value")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def is_sqlite() -> bool:
+    return db.engine.dialect.name == "sqlite"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    # Only SQLite connections carry these pragmas; psycopg connections have no isolation_level attr.
+    if type(dbapi_connection).__module__ != "sqlite3":
+        return
+    # We emit BEGIN ourselves (see _sqlite_begin) so that writers can take the lock up front.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn):
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _begin_immediate.get() else "BEGIN")
+
+
+@contextmanager
+def transaction():
+    """Run the enclosed writes as one transaction: all of them commit, or none.
+
+    Operations open it; views never commit. Nested calls join the outer
+    transaction. On SQLite the transaction begins IMMEDIATE, so concurrent
+    writers queue on the database lock instead of failing half-way; a read
+    transaction already open in the session (loading the current user, say) is
+    closed first because SQLite cannot upgrade it safely."""
+    depth = _depth.get()
+    if depth:
+        token = _depth.set(depth + 1)
+        try:
+            yield db.session
+        finally:
+            _depth.reset(token)
+        return
+    session = db.session()
+    if session.in_transaction() and is_sqlite():
+        session.commit()
+    token = _depth.set(1)
+    immediate = _begin_immediate.set(True)
+    try:
+        if not session.in_transaction():
+            session.begin()
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _begin_immediate.reset(immediate)
+        _depth.reset(token)

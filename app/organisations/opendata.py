@@ -1,0 +1,29 @@
+"""Open data: who is accredited for what, and until when."""
+from flask import jsonify
+from flask_babel import lazy_gettext as _l
+
+from ..opendata import OpenData, csv_response
+from .operations import accreditations_in_force
+
+opendata = OpenData("organisations")
+FIELDS = ["organisation", "organisation_name", "kind", "social_economy", "category",
+          "valid_from", "valid_until"]
+
+
+def _rows():
+    for acc in accreditations_in_force():
+        org = acc.organisation
+        yield [org.slug, org.name, org.kind, org.is_social_economy, acc.category.slug,
+               acc.valid_from.isoformat(), acc.valid_until.isoformat()]
+
+
+@opendata.route("/accreditations.json", _l("Accredited organisations"), "JSON",
+                _l("Every accreditation in force today: organisation, kind, service category, validity."))
+def accreditations_json():
+    return jsonify(accreditations=[dict(zip(FIELDS, row)) for row in _rows()])
+
+
+@opendata.route("/accreditations.csv", _l("Accredited organisations"), "CSV",
+                _l("The same list as a spreadsheet."))
+def accreditations_csv():
+    return csv_response(FIELDS, _rows(), "accreditations.csv")

@@ -1,0 +1,117 @@
+"""Who may reach which view.
+
+Every view and API route declares its rule with one of these decorators; the
+rule is also attached to the view as `access`, which the role matrix test reads
+so that a route without a declared rule fails the build."""
+import hashlib
+from dataclasses import dataclass, field
+from functools import wraps
+
+from flask import abort, g, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+
+from .accounts.models import ApiToken, Role, User
+from .extensions import db, login_manager
+
+
+@dataclass(frozen=True)
+class Access:
+    login: bool = False
+    roles: frozenset = field(default_factory=frozenset)
+    api: bool = False
+
+    def allows(self, roles: set) -> bool:
+        if not self.login:
+            return True
+        if roles is None:
+            return False
+        return not self.roles or bool(self.roles & roles)
+
+
+def _declare(view, access):
+    view.access = access
+    return view
+
+
+def public(view):
+    """Anyone, signed in or not."""
+    return _declare(view, Access())
+
+
+def roles_required(*roles: Role):
+    """Signed-in users holding any of `roles` (any signed-in user if none given).
+    Anonymous visitors go to the login page; others get 403."""
+    wanted = frozenset(Role(r) for r in roles)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if wanted and not (current_user.roles & wanted):
+                abort(403)
+            return view(*args, **kwargs)
+        return _declare(wrapped, Access(login=True, roles=wanted))
+    return decorator
+
+
+login_required = roles_required()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def user_for_token(token: str) -> User | None:
+    return db.session.execute(
+        select(User).join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None),
+               User.active.is_(True))
+    ).scalar_one_or_none()
+
+
+def api_user() -> User | None:
+    """The account behind the request's bearer token, looked up once per request."""
+    if "api_user" not in g:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        g.api_user = user_for_token(token.strip()) if scheme.lower() == "bearer" and token else None
+    return g.api_user
+
+
+def api_public(view):
+    return _declare(view, Access(api=True))
+
+
+def api_roles_required(*roles: Role):
+    """API routes: 401 without a valid bearer token, 403 without one of `roles`."""
+    wanted = frozenset(Role(r) for r in roles)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            from .api import api_abort  # the API module imports this one
+            user = api_user()
+            if user is None:
+                api_abort(401, "unauthorized", _l("A valid bearer token is required."))
+            if wanted and not (user.roles & wanted):
+                api_abort(403, "forbidden", _l("This account may not do this."))
+            return view(*args, **kwargs)
+        return _declare(wrapped, Access(login=True, roles=wanted, api=True))
+    return decorator
+
+
+api_login_required = api_roles_required()
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    ident, _, version = user_id.partition(":")
+    if not ident.isdigit():
+        return None
+    user = db.session.get(User, int(ident))
+    if user is None or not user.active or str(user.auth_version) != version:
+        return None
+    return user
