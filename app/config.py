@@ -71,6 +71,8 @@ def load(instance_path: Path, env=None) -> dict:
         "PROCOMUN_CURRENCY": env.get("PROCOMUN_CURRENCY", "EUR"),
         "PROCOMUN_MAX_WAGE_RATIO": int(env.get("PROCOMUN_MAX_WAGE_RATIO", "8")),
         "PROCOMUN_MODULES": MODULES,
+        # Where the site is reached from outside: links printed by the CLI and sent by email.
+        "PROCOMUN_BASE_URL": env.get("PROCOMUN_BASE_URL", "http://127.0.0.1:5000"),
         "PROCOMUN_LOGIN_MAX_FAILURES": int(env.get("PROCOMUN_LOGIN_MAX_FAILURES", "5")),
         "PROCOMUN_LOGIN_LOCK_MINUTES": int(env.get("PROCOMUN_LOGIN_LOCK_MINUTES", "15")),
         "BABEL_DEFAULT_LOCALE": default_locale,

@@ -1,6 +1,6 @@
 """`flask user …` and `flask token …`: the contract scripts and tests use."""
 import click
-from flask import url_for
+from flask import current_app, url_for
 from flask.cli import AppGroup
 
 from ..errors import DomainError
@@ -41,7 +41,8 @@ def reset_link(email):
     user = ops.find_user(email)
     if user is None:
         raise click.ClickException(f"No account for {email}")
-    click.echo(url_for("accounts.reset", token=ops.reset_token(user), _external=True))
+    with current_app.test_request_context(base_url=current_app.config["PROCOMUN_BASE_URL"]):
+        click.echo(url_for("accounts.reset", token=ops.reset_token(user), _external=True))
 
 
 @token_cli.command("create")

@@ -1,0 +1,64 @@
+from app.accounts import operations as accounts
+from app.organisations import operations as organisations
+
+from ..matrix import ANY_USER, OFFICIALS, PUBLIC, roles
+
+EXPECTED = {
+    "main.home": PUBLIC,
+    "main.open_data": PUBLIC,
+    "main.set_locale": PUBLIC,
+    "main.healthz": PUBLIC,
+    "accounts.register": PUBLIC,
+    "accounts.login": PUBLIC,
+    "accounts.logout": PUBLIC,
+    "accounts.reset": PUBLIC,
+    "accounts.profile": ANY_USER,
+    "accounts.password": ANY_USER,
+    "accounts.create_token": ANY_USER,
+    "accounts.revoke_token": ANY_USER,
+    "accounts.users": roles("admin"),
+    "accounts.edit_user": roles("admin"),
+    "audit.index": OFFICIALS,
+    "organisations.index": PUBLIC,
+    "organisations.accredited": PUBLIC,
+    "organisations.show": PUBLIC,
+    "organisations.create": OFFICIALS,
+    "organisations.edit": OFFICIALS,
+    "organisations.accredit": OFFICIALS,
+    "organisations.change_accreditation": OFFICIALS,
+    "organisations.category_list": OFFICIALS,
+    "organisations.category_edit": OFFICIALS,
+    "organisations.criterion_list": OFFICIALS,
+    "organisations.criterion_edit": OFFICIALS,
+    "organisations.accreditations_json": PUBLIC,
+    "organisations.accreditations_csv": PUBLIC,
+    "me.me": ANY_USER,
+    "organisations_api.index": PUBLIC,
+    "organisations_api.show": PUBLIC,
+    "pacts.index": PUBLIC,
+    "councils.index": PUBLIC,
+    "procurement.index": PUBLIC,
+    "vouchers.index": PUBLIC,
+}
+
+
+def samples(ctx) -> dict:
+    org = ctx.make_org("matrix-coop")
+    category = ctx.make_category("elder-care")
+    criterion = organisations.save_criterion("matrix-criterion", {"en": "Open books"})
+    acc = organisations.accredit(org, category, ctx.today.replace(year=ctx.today.year + 1),
+                                 met_all=True)
+    user = ctx.make_user()
+    _token, token_row = accounts.issue_token(user, "matrix")
+    return {
+        "accounts.reset": {"token": "not-a-token"},
+        "accounts.revoke_token": {"token_id": token_row.id},
+        "accounts.edit_user": {"user_id": user.id},
+        "organisations.show": {"slug": org.slug},
+        "organisations.edit": {"slug": org.slug},
+        "organisations.accredit": {"slug": org.slug},
+        "organisations.change_accreditation": {"acc_id": acc.id, "action": "suspend"},
+        "organisations.category_edit": {"row_id": category.id},
+        "organisations.criterion_edit": {"row_id": criterion.id},
+        "organisations_api.show": {"slug": org.slug},
+    }

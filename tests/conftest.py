@@ -1,0 +1,186 @@
+"""Fixtures for every test: an app with a clean database per test, on SQLite
+always and on PostgreSQL too when TEST_DATABASE_URL is set (each test runs
+once per database: see the [sqlite] / [postgresql] in its id)."""
+import contextvars
+import os
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from flask.testing import FlaskClient
+
+from app import create_app
+from app.accounts import operations as accounts
+from app.accounts.models import Role
+from app.config import normalise_database_url
+from app.extensions import db
+from app.organisations import operations as organisations
+
+PASSWORD = "correct-horse-battery"
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def test_config(database_url: str, instance: Path) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
+        # Cheap hashing keeps the suite fast; production settings are tested on their own.
+        "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
+    }
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    """One schema per database for the whole run, built from the models."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite'}"
+    else:
+        url = normalise_database_url(os.environ["TEST_DATABASE_URL"])
+    app = create_app(test_config(url, tmp_path_factory.mktemp("instance")))
+    with app.app_context():
+        if request.param == "postgresql":
+            db.session.execute(text("DROP SCHEMA public CASCADE"))
+            db.session.execute(text("CREATE SCHEMA public"))
+            db.session.commit()
+        db.create_all()
+        db.engine.dispose()
+    return url
+
+
+def _empty_all_tables():
+    tables = [t.name for t in db.metadata.sorted_tables]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    else:
+        for name in reversed(tables):
+            db.session.execute(text(f'DELETE FROM "{name}"'))
+        db.session.execute(text("DELETE FROM sqlite_sequence")) if db.session.execute(
+            text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first() else None
+    db.session.commit()
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run as on a real server: each in its own
+    application context (own `g`, own database session), never sharing the
+    test's. The test's session commits before and after each request, so the
+    request sees what the test wrote and the test then reads fresh rows."""
+
+    def open(self, *args, **kwargs):
+        db.session.commit()
+        try:
+            return contextvars.Context().run(super().open, *args, **kwargs)
+        finally:
+            db.session.commit()
+
+
+@pytest.fixture
+def app(database_url, tmp_path):
+    app = create_app(test_config(database_url, tmp_path / "instance"))
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        _empty_all_tables()
+    ctx = app.app_context()
+    ctx.push()
+    yield app
+    db.session.remove()
+    ctx.pop()
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def backend(app) -> str:
+    return db.engine.dialect.name
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+# Factories ------------------------------------------------------------------------------
+
+@pytest.fixture
+def make_org(app):
+    counter = iter(range(1, 10_000))
+
+    def make(slug=None, kind="social_coop_a", name=None, **fields):
+        n = next(counter)
+        slug = slug or f"org-{n}"
+        return organisations.create_organisation(slug, name or f"Organisation {n}", kind, **fields)
+    return make
+
+
+@pytest.fixture
+def make_category(app):
+    def make(slug="elder-care", **names):
+        try:
+            return organisations.category_by_slug(slug)
+        except Exception:
+            return organisations.save_category(slug, {"en": slug.replace("-", " ").title(), **names})
+    return make
+
+
+@pytest.fixture
+def make_user(app):
+    counter = iter(range(1, 10_000))
+
+    def make(*roles, email=None, password=PASSWORD, organisations=(), name=None, locale=None):
+        n = next(counter)
+        return accounts.create_user(email or f"user{n}@example.org", password, name=name or f"User {n}",
+                                    roles=roles or (Role.CITIZEN,), organisations=organisations,
+                                    locale=locale)
+    return make
+
+
+# Clients --------------------------------------------------------------------------------
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def csrf_token(client, url="/") -> str:
+    """The CSRF token of the client's session, read from a page as a browser would."""
+    page = client.get(url).get_data(as_text=True)
+    return CSRF_META.search(page).group(1)
+
+
+def post_form(client, url, data=None, **kwargs):
+    """POST a form with the session's CSRF token, as the browser's form would."""
+    data = dict(data or {})
+    data.setdefault("csrf_token", csrf_token(client))
+    return client.post(url, data=data, **kwargs)
+
+
+def login(client, email, password=PASSWORD):
+    response = post_form(client, "/account/login", {"email": email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+@pytest.fixture
+def client_as(app, make_user, make_org):
+    """client_as("official") → a test client signed in as a new user with that role
+    (org members belong to a fresh social co-op, available as client.user.organisations)."""
+    def make(*roles, organisations=None):
+        roles = roles or (Role.CITIZEN,)
+        if organisations is None:
+            organisations = [make_org()] if Role.ORG_MEMBER in roles else []
+        user = make_user(*roles, organisations=organisations)
+        c = app.test_client()
+        login(c, user.email)
+        c.user = user
+        return c
+    return make
+
+
+@pytest.fixture
+def api_client(app, make_user):
+    """api_client(user) → (client, headers) with a fresh bearer token for that user."""
+    def make(user):
+        token, _row = accounts.issue_token(user, "test")
+        return app.test_client(), {"Authorization": f"Bearer {token}"}
+    return make
