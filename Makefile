@@ -26,7 +26,7 @@ $(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
 # Compiled catalogs are build output (not committed): rebuilt whenever a .po changes.
 i18n-compile: $(BIN)/python $(VENV)/.installed
 	@for c in $(CATALOGS); do \
-	  if [ -d translations/$$c ]; then $(BIN)/pybabel compile -q -f -d translations/$$c; fi; \
+	  if [ -d translations/$$c ]; then $(BIN)/pybabel -q compile -f -d translations/$$c; fi; \
 	done
 
 setup: $(VENV)/.installed i18n-compile
@@ -53,11 +53,11 @@ i18n: $(VENV)/.installed
 	  if [ "$$c" = app ]; then srcs="app templates/*.html templates/accounts templates/organisations templates/audit"; \
 	  else srcs="$$c templates/$$c"; fi; \
 	  mkdir -p translations/$$c; \
-	  $(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext -o translations/$$c/messages.pot $$srcs; \
+	  $(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o translations/$$c/messages.pot $$srcs; \
 	  for l in $(LANGUAGES); do \
 	    if [ -f translations/$$c/$$l/LC_MESSAGES/messages.po ]; then \
-	      $(BIN)/pybabel update -q -N -i translations/$$c/messages.pot -d translations/$$c -l $$l; \
-	    else $(BIN)/pybabel init -q -i translations/$$c/messages.pot -d translations/$$c -l $$l; fi; \
+	      $(BIN)/pybabel -q update -N -i translations/$$c/messages.pot -d translations/$$c -l $$l; \
+	    else $(BIN)/pybabel -q init -i translations/$$c/messages.pot -d translations/$$c -l $$l; fi; \
 	  done; \
 	done
 

@@ -8,6 +8,9 @@ from ..forms import MultiCheckboxField
 from ..i18n import LANGUAGE_NAMES
 from .operations import MIN_PASSWORD_LENGTH
 
+PASSWORD_LENGTH = Length(min=MIN_PASSWORD_LENGTH, max=200,
+                         message=_l("Choose a password of at least %(n)s characters.", n=MIN_PASSWORD_LENGTH))
+
 
 def _language_choices():
     return [("", _l("As my browser asks"))] + [(code, LANGUAGE_NAMES[code]) for code in LOCALES]
@@ -17,7 +20,7 @@ class RegisterForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
     password = PasswordField(
-        _l("Password"), validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        _l("Password"), validators=[DataRequired(), PASSWORD_LENGTH],
         description=_l("At least %(n)s characters.", n=MIN_PASSWORD_LENGTH))
     confirm = PasswordField(_l("Repeat the password"), validators=[
         DataRequired(), EqualTo("password", message=_l("The two passwords differ."))])
@@ -37,14 +40,14 @@ class ProfileForm(FlaskForm):
 class PasswordForm(FlaskForm):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
     password = PasswordField(_l("New password"),
-                             validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)])
+                             validators=[DataRequired(), PASSWORD_LENGTH])
     confirm = PasswordField(_l("Repeat the new password"), validators=[
         DataRequired(), EqualTo("password", message=_l("The two passwords differ."))])
 
 
 class ResetForm(FlaskForm):
     password = PasswordField(_l("New password"),
-                             validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)])
+                             validators=[DataRequired(), PASSWORD_LENGTH])
     confirm = PasswordField(_l("Repeat the new password"), validators=[
         DataRequired(), EqualTo("password", message=_l("The two passwords differ."))])
 
