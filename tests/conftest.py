@@ -184,3 +184,7 @@ def api_client(app, make_user):
         token, _row = accounts.issue_token(user, "test")
         return app.test_client(), {"Authorization": f"Bearer {token}"}
     return make
+
+
+# Browser fixtures (live_server, browser, page, screenshot) for every test package.
+from .browser_fixtures import browser, live_server, page, screenshot  # noqa: E402,F401
