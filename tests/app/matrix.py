@@ -35,10 +35,6 @@ EXPECTED = {
     "me.me": ANY_USER,
     "organisations_api.index": PUBLIC,
     "organisations_api.show": PUBLIC,
-    "pacts.index": PUBLIC,
-    "councils.index": PUBLIC,
-    "procurement.index": PUBLIC,
-    "vouchers.index": PUBLIC,
 }
 
 

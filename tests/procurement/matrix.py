@@ -1,0 +1,10 @@
+"""Who each procurement route is for (read by tests/test_role_matrix.py)."""
+from ..matrix import ANY_USER, OFFICIALS, PUBLIC, roles  # noqa: F401
+
+EXPECTED = {
+    "procurement.index": PUBLIC,
+}
+
+
+def samples(ctx) -> dict:
+    return {}
