@@ -145,7 +145,8 @@ def save_category(slug: str, names: dict, *, actor=None, active: bool = True,
                   category: ServiceCategory | None = None) -> ServiceCategory:
     """Create a category, or rename one; the English name is required."""
     return _save_named(ServiceCategory, "service_category.saved", "names", slug, names,
-                       actor=actor, active=active, row=category, missing_english=_l("Give the category its English name."), english_field="name_en")
+                       actor=actor, active=active, row=category, english_field="name_en",
+                       missing_english=_l("Give the category its English name."))
 
 
 def criteria(active_only: bool = True) -> list[AccreditationCriterion]:
@@ -159,8 +160,8 @@ def save_criterion(slug: str, texts: dict, *, actor=None, active: bool = True,
                    criterion: AccreditationCriterion | None = None) -> AccreditationCriterion:
     """Create or reword a checklist criterion; the English text is required."""
     return _save_named(AccreditationCriterion, "accreditation_criterion.saved", "texts", slug, texts,
-                       actor=actor, active=active, row=criterion, missing_english=_l("Write the criterion in English at least."),
-                       english_field="name_en")
+                       actor=actor, active=active, row=criterion, english_field="name_en",
+                       missing_english=_l("Write the criterion in English at least."))
 
 
 # Accreditation --------------------------------------------------------------------------
