@@ -157,10 +157,10 @@ def _reason(reason: str) -> str:
 
 def submit(pact: Pact, *, actor, now: datetime | None = None) -> None:
     """Send a draft to the office; the answer deadline starts running today."""
+    LIFECYCLE.check(pact.state_enum, PactState.SUBMITTED)
     _require_proposer(pact, actor)
     if not pact.commons:
         raise Invalid(_l("Choose at least one commons the proposal concerns."), field="commons")
-    LIFECYCLE.check(pact.state_enum, PactState.SUBMITTED)
     now = now or utcnow()
     with transaction():
         pact.submitted_at = now
@@ -379,7 +379,7 @@ def save_version(pact: Pact, clauses: dict, *, actor, note: str = "") -> PactVer
         if not (is_proposer(pact, actor) or is_official(actor)):
             raise NotAllowed(_l("Only the proposer and the city's officials write this pact."))
     else:
-        raise NotAllowed(_l("A pact that is “%(state)s” cannot be edited.", state=state.label))
+        raise InvalidTransition(_l("A pact that is “%(state)s” cannot be edited.", state=state.label))
     clauses = _clean_clauses(clauses)
     latest = pact.latest_version
     if latest is not None and latest.clauses == clauses:
@@ -408,7 +408,8 @@ def sign(pact: Pact, party: str, *, actor, version_number: int | None = None) ->
         raise Invalid(_l("This version is already signed by both parties."))
     if not amendment:
         if pact.state != PactState.APPROVED:
-            raise NotAllowed(_l("A pact that is “%(state)s” cannot be signed.", state=pact.state_enum.label))
+            raise InvalidTransition(_l("A pact that is “%(state)s” cannot be signed.",
+                                       state=pact.state_enum.label))
     if party == Party.CITIZENS:
         _require_proposer(pact, actor)
     else:
@@ -438,7 +439,7 @@ def sign(pact: Pact, party: str, *, actor, version_number: int | None = None) ->
 
 def _require_consultation(pact: Pact) -> None:
     if pact.state != PactState.CONSULTATION:
-        raise NotAllowed(_l("Comments and supports are taken only during the public consultation."))
+        raise InvalidTransition(_l("Comments and supports are taken only during the public consultation."))
 
 
 def comment(pact: Pact, body: str, *, actor) -> Comment:
@@ -503,13 +504,14 @@ def overdue_reports(pact: Pact, today: date | None = None) -> list[ScheduledRepo
 
 
 def file_report(pact: Pact, due_on: date, *, actor, activities: str, volunteer_minutes: int = 0,
-                resources_used: str = "", results: str = "") -> Report:
-    """A signatory's report for one due date of the schedule (one report per date)."""
-    if not is_signatory(pact, actor):
-        raise NotAllowed(_l("Only the signatories of this pact report on it."))
+                resources_used: str = "", results: str = "", photo=None) -> Report:
+    """A signatory's report for one due date of the schedule (one report per date),
+    with an optional photo `(stream, content_type)` kept in the same transaction."""
     if pact.state_enum not in (PactState.ACTIVE, PactState.SUSPENDED, PactState.COMPLETED,
                                PactState.EXPIRED):
-        raise NotAllowed(_l("Reports are filed on pacts in force."))
+        raise InvalidTransition(_l("Reports are filed on pacts in force."))
+    if not is_signatory(pact, actor):
+        raise NotAllowed(_l("Only the signatories of this pact report on it."))
     schedule = {s.due_on: s for s in report_schedule(pact)}
     if due_on not in schedule:
         raise Invalid(_l("Choose a due date of the pact's schedule."), field="due_on")
@@ -526,6 +528,8 @@ def file_report(pact: Pact, due_on: date, *, actor, activities: str, volunteer_m
         db.session.add(report)
         record("pact.report_filed", report, actor=actor,
                after=snapshot(report, ["pact_id", "due_on", "volunteer_minutes"]))
+        if photo is not None:
+            store_attachment(photo[0], photo[1], str(_l("Report photo")), actor=actor, report=report)
     return report
 
 
@@ -533,10 +537,10 @@ def file_report(pact: Pact, due_on: date, *, actor, activities: str, volunteer_m
 
 def raise_dispute(pact: Pact, subject: str, *, actor) -> Dispute:
     """Either party opens a dispute on a signed pact; conciliation follows."""
+    if pact.state_enum not in (PactState.SIGNED, PactState.ACTIVE, PactState.SUSPENDED):
+        raise InvalidTransition(_l("Disputes are raised on pacts in force."))
     if not (is_signatory(pact, actor) or is_official(actor)):
         raise NotAllowed(_l("Only the parties to this pact may raise a dispute."))
-    if pact.state_enum not in (PactState.SIGNED, PactState.ACTIVE, PactState.SUSPENDED):
-        raise NotAllowed(_l("Disputes are raised on pacts in force."))
     subject = (subject or "").strip()
     if not subject:
         raise Invalid(_l("Say what the dispute is about."), field="subject")
@@ -760,7 +764,8 @@ def list_commons(*, kind: str = "", neighbourhood: str = "", page: int = 1, per_
 
 
 def all_commons() -> list[Commons]:
-    return list(db.session.execute(select(Commons).order_by(Commons.name)).scalars())
+    return list(db.session.execute(select(Commons).options(selectinload(Commons.pacts))
+                                   .order_by(Commons.name)).scalars())
 
 
 def upload_folder() -> Path:
@@ -855,3 +860,18 @@ def save_standard_form(*, actor, title: str, intervention: str, clauses: dict, a
         record("pact.standard_form_saved", standard_form, actor=actor, before=before,
                after=snapshot(standard_form, ["title", "intervention", "clauses", "active"]))
     return standard_form
+
+
+# What an official may decide on a file: the operation, and whether it takes a reason.
+DECISIONS = {
+    "open_consultation": (open_consultation, False),
+    "close_consultation": (close_consultation, False),
+    "start_co_design": (start_co_design, False),
+    "approve": (approve, False),
+    "reject": (reject, True),
+    "activate": (activate, False),
+    "suspend": (suspend, True),
+    "resume": (resume, True),
+    "complete": (complete, False),
+    "terminate": (terminate, True),
+}

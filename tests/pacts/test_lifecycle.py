@@ -135,7 +135,7 @@ def test_consultation_cannot_close_before_its_last_day(world, app):
 
 def test_comments_and_supports_only_during_consultation_and_once_each(world):
     pact = world.walk(world.propose(), PactState.SUBMITTED)
-    with pytest.raises(NotAllowed, match="only during the public consultation"):
+    with pytest.raises(InvalidTransition, match="only during the public consultation"):
         ops.comment(pact, "Great idea", actor=world.other)
     ops.open_consultation(pact, actor=world.official)
     ops.comment(pact, "Great idea", actor=world.other)

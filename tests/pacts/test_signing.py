@@ -3,7 +3,7 @@ never change, and amendments signed again."""
 import pytest
 from sqlalchemy import select
 
-from app.errors import Invalid, NotAllowed
+from app.errors import Invalid, InvalidTransition, NotAllowed
 from app.extensions import db
 from pacts import operations as ops
 from pacts.models import CLAUSES, PactState, PactVersion
@@ -69,7 +69,7 @@ def test_closed_or_approved_pacts_cannot_be_edited(world, state):
         ops.complete(pact, actor=world.official)
     else:
         world.walk(pact, state)
-    with pytest.raises(NotAllowed, match="cannot be edited"):
+    with pytest.raises(InvalidTransition, match="cannot be edited"):
         ops.save_version(pact, {**FULL_CLAUSES, "objectives": "new"}, actor=world.official)
 
 
