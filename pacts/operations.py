@@ -366,6 +366,9 @@ def propose(*, actor, title: str, intervention: str, track: str, commons_ids=(),
     return pact
 
 
+EDITABLE = (PactState.DRAFT, PactState.CO_DESIGN, PactState.SIGNED, PactState.ACTIVE, PactState.SUSPENDED)
+
+
 def save_version(pact: Pact, clauses: dict, *, actor, note: str = "") -> PactVersion:
     """Keep a new version of the clauses; earlier versions never change.
 
@@ -375,7 +378,7 @@ def save_version(pact: Pact, clauses: dict, *, actor, note: str = "") -> PactVer
     state = pact.state_enum
     if state == PactState.DRAFT:
         _require_proposer(pact, actor)
-    elif state in (PactState.CO_DESIGN, PactState.ACTIVE, PactState.SUSPENDED, PactState.SIGNED):
+    elif state in EDITABLE:
         if not (is_proposer(pact, actor) or is_official(actor)):
             raise NotAllowed(_l("Only the proposer and the city's officials write this pact."))
     else:

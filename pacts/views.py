@@ -160,7 +160,7 @@ def clauses(pact_id):
         else:
             flash(_("Version %(number)s is saved.", number=version.number), "success")
             return _back(pact)
-    elif request.method == "GET" and not (pact.state in ("draft", "co_design") or pact.is_signed):
+    elif request.method == "GET" and pact.state_enum not in ops.EDITABLE:
         flash(_("A pact that is “%(state)s” cannot be edited.", state=pact.state_enum.label), "error")
         return _back(pact)
     return render_template("pacts/clauses.html", pact=pact, form=form, clauses=CLAUSES)
