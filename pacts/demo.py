@@ -46,6 +46,9 @@ def _backdate(pact, days):
         pact.ends_on = ops.add_months(pact.starts_on, pact.duration_months)
         if pact.submitted_at:
             pact.submitted_at = pact.submitted_at - timedelta(days=days + 60)
+            pact.answer_due = ops.answer_due_for(pact.submitted_at)
+        if pact.consultation_ends:
+            pact.consultation_ends = pact.consultation_ends - timedelta(days=days + 45)
 
 
 def _walk(pact, official, citizen, target, clauses, reason=""):

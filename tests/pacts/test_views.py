@@ -96,7 +96,7 @@ def test_consultation_comment_and_support(app, world):
     post_form(neighbour, f"/pacts/{pact.id}/comment", {"body": "Count me in for Saturdays"})
     post_form(neighbour, f"/pacts/{pact.id}/support")
     page = app.test_client().get(f"/pacts/{pact.id}").get_data(as_text=True)
-    assert "Count me in for Saturdays" in page and "1 people support this proposal." in page
+    assert "Count me in for Saturdays" in page and "Supports: 1" in page
 
 
 def test_versions_compare_side_by_side(app, world):
