@@ -18,7 +18,7 @@ class ProposalForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     intervention = SelectField(_l("Kind of intervention"), choices=_choices(Intervention))
     track = RadioField(_l("Track"), choices=_choices(Track), default=Track.ORDINARY.value)
-    standard_form = SelectField(_l("Standard form (ordinary pacts)"), coerce=str, choices=[],
+    standard_form = SelectField(_l("Standard form (ordinary pacts)"), coerce=str, choices=[], validate_choice=False,
                                 description=_l("The city's standard forms for simple, repeatable interventions."))
     commons = MultiCheckboxField(_l("Commons concerned"), coerce=int, choices=[])
     new_commons_name = StringField(_l("Or propose a commons not yet in the register"),
@@ -36,7 +36,7 @@ class ProposalForm(FlaskForm):
                                        validators=[DataRequired(), NumberRange(min=1, max=120)])
     proposer_kind = SelectField(_l("Who proposes"), choices=_choices(ProposerKind))
     group_name = StringField(_l("Name of the group"), validators=[Optional(), Length(max=200)])
-    organisation = SelectField(_l("Organisation"), coerce=str, choices=[])
+    organisation = SelectField(_l("Organisation"), coerce=str, choices=[], validate_choice=False)
 
 
 def clauses_form(prefill: dict | None = None, **kwargs) -> FlaskForm:
