@@ -4,6 +4,7 @@ Write bodies are optional field by field: the operations say what is missing,
 as the same translated `{"error", "message", "field"}` the pages show."""
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
@@ -222,7 +223,7 @@ def clauses(body, pact_id):
     pact = ops.pact_by_id(pact_id, api_user())
     unknown = set(body["clauses"]) - set(CLAUSES)
     if unknown:
-        api_abort(422, "invalid", f"Unknown clauses: {', '.join(sorted(unknown))}")
+        api_abort(422, "invalid", _l("These are not clauses of a pact: %(keys)s.", keys=", ".join(sorted(unknown))))
     return ops.save_version(pact, body["clauses"], actor=api_user(), note=body["note"])
 
 

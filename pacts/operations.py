@@ -629,7 +629,17 @@ def version_of(pact: Pact, number: int) -> PactVersion:
 # Reading --------------------------------------------------------------------------------
 
 def pact_by_id(pact_id: int, user=None) -> Pact:
-    pact = db.session.get(Pact, pact_id)
+    """One file with everything its page shows, loaded up front (no query from the template)."""
+    pact = db.session.execute(
+        select(Pact).where(Pact.id == pact_id).options(
+            selectinload(Pact.commons), selectinload(Pact.proposer), selectinload(Pact.organisation),
+            selectinload(Pact.versions).selectinload(PactVersion.signatures),
+            selectinload(Pact.versions).selectinload(PactVersion.author),
+            selectinload(Pact.events), selectinload(Pact.comments), selectinload(Pact.supports),
+            selectinload(Pact.reports).selectinload(Report.attachments),
+            selectinload(Pact.reports).selectinload(Report.author),
+            selectinload(Pact.disputes))
+    ).scalar_one_or_none()
     if pact is None or not visible_to(pact, user):
         raise NotFound(_l("No such pact."))
     return pact

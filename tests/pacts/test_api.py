@@ -34,3 +34,16 @@ def test_propose_and_submit_with_a_token(app, world, api_client):
     response = client.post(f"/api/v1/pacts/{pact_id}/submit", headers=headers)
     assert response.status_code == 200 and response.get_json()["answer_due"]
     assert client.post("/api/v1/pacts/proposals", json={"title": "x"}).status_code == 401
+
+
+def test_unknown_clauses_and_bad_reports_answer_json_4xx(app, world, api_client):
+    pact = world.walk(world.propose(), PactState.CO_DESIGN)
+    client, headers = api_client(world.citizen)
+    response = client.put(f"/api/v1/pacts/{pact.id}/clauses", json={"clauses": {"secret_plan": "x"}},
+                          headers=headers)
+    assert response.status_code == 422
+    assert response.get_json() == {"error": "invalid", "message": "These are not clauses of a pact: secret_plan."}
+    response = client.post(f"/api/v1/pacts/{pact.id}/reports", json={"activities": "x"}, headers=headers)
+    assert response.status_code == 409 and response.get_json()["error"] == "invalid_transition"
+    response = client.put(f"/api/v1/pacts/{pact.id}/clauses", data="not json", headers=headers)
+    assert response.status_code < 500
