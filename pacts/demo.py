@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.database import transaction
 from app.extensions import db
 from . import operations as ops
-from .models import CLAUSES, Commons, Pact, PactState, StandardForm
+from .models import Commons, Pact, PactState, StandardForm
 
 COMMONS = [
     ("Piazza dell'Unità", "square", "Navile", 44.5124, 11.3496, "Piazza dell'Unità"),

@@ -231,9 +231,10 @@ def report(pact_id):
                             volunteer_minutes=int((form.volunteer_hours.data or 0) * 60),
                             resources_used=form.resources_used.data, results=form.results.data, photo=photo)
         except DomainError as error:
-            attach_error(form, error)
-            if error.field == "file":
+            if error.field == "file":  # the upload's message belongs next to the photo
                 form.photo.errors = [str(error)]
+            else:
+                attach_error(form, error)
         else:
             flash(_("Your report is published with the pact."), "success")
             return _back(pact, "#reports")

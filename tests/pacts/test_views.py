@@ -6,7 +6,6 @@ from datetime import datetime, timezone
 
 from pypdf import PdfReader
 
-from app.accounts.models import Role
 from app.extensions import db
 from pacts import operations as ops
 from pacts.models import Attachment, Pact, PactState
