@@ -163,3 +163,36 @@ def test_proposal_validation(world, make_org):
     pact = world.propose(commons_ids=[], new_commons_name="The old laundry", new_commons_place="Via Roma 3")
     assert pact.commons[0].name == "The old laundry" and not pact.commons[0].registered
     assert db.session.execute(select(PactEvent).where(PactEvent.pact_id == pact.id)).scalars().one()
+
+
+def test_every_move_outside_the_table_is_refused_with_both_states_named(request_context):
+    refused = 0
+    for current in PactState:
+        for target in PactState:
+            if ops.LIFECYCLE.allowed(current, target):
+                continue
+            with pytest.raises(InvalidTransition) as error:
+                ops.LIFECYCLE.check(current, target)
+            assert str(error.value) == f"This record cannot move from “{current.label}” to “{target.label}”."
+            refused += 1
+    assert refused == len(PactState) ** 2 - sum(len(t) for t in ops.LIFECYCLE.transitions.values())
+
+
+@pytest.mark.parametrize("start, move, target", [
+    (PactState.SUBMITTED, lambda w, p: ops.reject(p, "Out of scope", actor=w.official), PactState.REJECTED),
+    (PactState.CO_DESIGN, lambda w, p: ops.reject(p, "No agreement", actor=w.official), PactState.REJECTED),
+    (PactState.SIGNED, lambda w, p: ops.terminate(p, "Withdrawn", actor=w.official), PactState.TERMINATED),
+    (PactState.SUSPENDED, lambda w, p: ops.terminate(p, "Never resumed", actor=w.official), PactState.TERMINATED),
+    (PactState.SUSPENDED, lambda w, p: ops.expire_and_start(p.ends_on + timedelta(days=1)), PactState.EXPIRED),
+])
+def test_the_other_moves_of_the_table_are_audited_too(world, start, move, target):
+    pact = world.propose()
+    if start == PactState.SUSPENDED:
+        world.walk(pact, PactState.ACTIVE)
+        ops.suspend(pact, "Works", actor=world.official)
+    else:
+        world.walk(pact, start)
+    move(world, pact)
+    assert pact.state == target
+    assert audit_actions(pact)[-1] == f"pact.{target.value}"
+    assert pact.events[-1].from_state == start.value and pact.events[-1].to_state == target.value
