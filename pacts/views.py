@@ -1,20 +1,414 @@
-"""Collaboration pacts: pages."""
-from flask import render_template
-from flask_babel import lazy_gettext as _l
+"""Collaboration pacts: the public register, the citizens' proposals and reports,
+the officials' desk, and the register of urban commons."""
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
 
-from app.security import public
+from app.accounts.models import Role
+from app.documents import pdf_response
+from app.errors import DomainError, Invalid
+from app.forms import attach_error
+from app.i18n import city_today
+from app.security import login_required, public, roles_required
 from . import bp
+from . import operations as ops
+from .documents import pact_pdf
+from .forms import (CommentForm, CommitteeForm, CommonsForm, DisputeForm, OutcomeForm, ProposalForm,
+                    ReasonForm, ReportForm, SignForm, UploadForm, clauses_form, clauses_of,
+                    standard_form_form)
+from .models import CLAUSES, RESOURCES, CommonsKind, Intervention, PactState, Party
 
-# What this module will offer; shown on its index page until each part is built.
-PLANNED = [
-    _l("The register of urban commons: squares, gardens, buildings, digital commons."),
-    _l("Proposals from active citizens, with public consultation and evaluation."),
-    _l("Co-designed pacts, signed by both sides, with their clauses as a PDF."),
-    _l("Periodic reports on every pact, open to everyone."),
-]
+officials = roles_required(Role.OFFICIAL, Role.ADMIN)
 
+DECISIONS = ops.DECISIONS
+
+
+def offered_decisions(pact) -> list[tuple[str, str, bool]]:
+    """The officials' buttons a file shows in its current state: (action, label, needs a reason)."""
+    state = pact.state_enum
+    offers = {
+        "open_consultation": (state == PactState.SUBMITTED, _("Open the public consultation")),
+        "close_consultation": (state == PactState.CONSULTATION, _("Close the consultation and evaluate")),
+        "start_co_design": (state == PactState.EVALUATION and pact.track == "complex", _("Start co-design")),
+        "approve": ((state == PactState.EVALUATION and pact.track == "ordinary") or state == PactState.CO_DESIGN,
+                    _("Approve the pact for signing")),
+        "reject": (ops.LIFECYCLE.allowed(state, PactState.REJECTED), _("Reject")),
+        "activate": (state == PactState.SIGNED, _("Put the pact in force")),
+        "suspend": (state == PactState.ACTIVE, _("Suspend")),
+        "resume": (state == PactState.SUSPENDED, _("Resume")),
+        "complete": (state == PactState.ACTIVE, _("Mark as completed")),
+        "terminate": (state in (PactState.ACTIVE, PactState.SUSPENDED, PactState.SIGNED), _("Terminate")),
+    }
+    return [(action, label, DECISIONS[action][1]) for action, (shown, label) in offers.items() if shown]
+
+
+def _pact(pact_id):
+    return ops.pact_by_id(pact_id, current_user)
+
+
+def _back(pact, anchor=""):
+    return redirect(url_for(".show", pact_id=pact.id) + anchor)
+
+
+def _flash_error(error: DomainError):
+    flash(str(error), "error")
+
+
+# The public register --------------------------------------------------------------------
 
 @bp.route("/")
 @public
 def index():
-    return render_template("pacts/index.html", module=bp, planned=PLANNED)
+    args = request.args
+    filters = {"state": args.get("state", ""), "intervention": args.get("kind", ""),
+               "commons_id": args.get("commons", type=int), "neighbourhood": args.get("neighbourhood", ""),
+               "year": args.get("year", type=int)}
+    page = ops.search_pacts(**filters, page=args.get("page", 1, type=int))
+    return render_template("pacts/index.html", page=page, states=list(PactState)[1:],
+                           kinds=list(Intervention), commons=ops.all_commons(),
+                           neighbourhoods=ops.neighbourhoods(), years=ops.register_years(),
+                           filters={k: v for k, v in args.items() if k != "page"})
+
+
+@bp.route("/<int:pact_id>")
+@public
+def show(pact_id):
+    pact = _pact(pact_id)
+    return render_template("pacts/show.html", pact=pact, ops=ops, clauses=CLAUSES, resources=RESOURCES,
+                           schedule=ops.report_schedule(pact), today=city_today(),
+                           decisions=offered_decisions(pact), reason_form=ReasonForm(), comment_form=CommentForm(),
+                           dispute_form=DisputeForm(), committee_form=CommitteeForm(),
+                           outcome_form=OutcomeForm(), sign_form=SignForm(), Party=Party)
+
+
+@bp.route("/<int:pact_id>/versions")
+@public
+def versions(pact_id):
+    pact = _pact(pact_id)
+    numbers = [v.number for v in pact.versions]
+    left = request.args.get("a", type=int) or (numbers[-2] if len(numbers) > 1 else numbers[0])
+    right = request.args.get("b", type=int) or numbers[-1]
+    comparison = ops.compare_versions(ops.version_of(pact, left), ops.version_of(pact, right))
+    return render_template("pacts/versions.html", pact=pact, left=left, right=right, comparison=comparison)
+
+
+@bp.route("/<int:pact_id>/pact.pdf")
+@public
+def pdf(pact_id):
+    pact = _pact(pact_id)
+    if pact.signed_version is None:
+        abort(404)
+    return pdf_response(pact_pdf(pact), f"pact-{pact.id}-v{pact.signed_version_number}.pdf")
+
+
+# Citizens -------------------------------------------------------------------------------
+
+@bp.route("/propose", methods=["GET", "POST"])
+@login_required
+def propose():
+    form = ProposalForm()
+    form.standard_form.choices = [("", _("None"))] + [(str(f.id), f.title) for f in ops.standard_forms()]
+    form.commons.choices = [(c.id, c.name) for c in ops.all_commons() if c.registered]
+    form.organisation.choices = [("", _("None"))] + [(str(o.id), o.name) for o in current_user.organisations]
+    if form.validate_on_submit():
+        standard = next((f for f in ops.standard_forms() if str(f.id) == form.standard_form.data), None)
+        organisation = next((o for o in current_user.organisations if str(o.id) == form.organisation.data), None)
+        fields = {f.name: f.data for f in form
+                  if f.name not in ("csrf_token", "standard_form", "commons", "organisation")}
+        try:
+            pact = ops.propose(actor=current_user, commons_ids=form.commons.data or [],
+                               standard_form=standard, organisation=organisation,
+                               locale=str(get_locale() or "en"), **fields)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            flash(_("Your proposal is saved as a draft. Check it, then send it to the city."), "success")
+            return _back(pact)
+    return render_template("pacts/propose.html", form=form)
+
+
+@bp.route("/<int:pact_id>/submit", methods=["POST"])
+@login_required
+def submit(pact_id):
+    pact = _pact(pact_id)
+    try:
+        if not SignForm().validate_on_submit():
+            raise Invalid(_("The form expired; please try again."))
+        ops.submit(pact, actor=current_user)
+    except DomainError as error:
+        _flash_error(error)
+    else:
+        flash(_("Your proposal is sent. The city answers by %(day)s.", day=pact.answer_due.isoformat()), "success")
+    return _back(pact)
+
+
+@bp.route("/<int:pact_id>/clauses", methods=["GET", "POST"])
+@login_required
+def clauses(pact_id):
+    pact = _pact(pact_id)
+    latest = pact.latest_version
+    form = clauses_form(prefill=latest.clauses if latest else {})
+    if form.validate_on_submit():
+        try:
+            version = ops.save_version(pact, clauses_of(form), actor=current_user, note=form.note.data)
+        except DomainError as error:
+            if error.status == 403:
+                _flash_error(error)
+                return _back(pact)
+            attach_error(form, error)
+        else:
+            flash(_("Version %(number)s is saved.", number=version.number), "success")
+            return _back(pact)
+    elif request.method == "GET" and pact.state_enum not in ops.EDITABLE:
+        flash(_("A pact that is “%(state)s” cannot be edited.", state=pact.state_enum.label), "error")
+        return _back(pact)
+    return render_template("pacts/clauses.html", pact=pact, form=form, clauses=CLAUSES)
+
+
+@bp.route("/<int:pact_id>/sign", methods=["POST"])
+@login_required
+def sign(pact_id):
+    pact = _pact(pact_id)
+    form = SignForm()
+    try:
+        if not form.validate_on_submit() or form.party.data not in {p.value for p in Party}:
+            raise Invalid(_("Choose for which party you sign."))
+        version = int(form.version.data) if (form.version.data or "").isdigit() else None
+        ops.sign(pact, form.party.data, actor=current_user, version_number=version)
+    except DomainError as error:
+        _flash_error(error)
+    else:
+        flash(_("Your signature is recorded."), "success")
+    return _back(pact, "#signatures")
+
+
+@bp.route("/<int:pact_id>/comment", methods=["POST"])
+@login_required
+def comment(pact_id):
+    pact = _pact(pact_id)
+    form = CommentForm()
+    try:
+        ops.comment(pact, form.body.data if form.validate_on_submit() else "", actor=current_user)
+    except DomainError as error:
+        _flash_error(error)
+    else:
+        flash(_("Your comment is published."), "success")
+    return _back(pact, "#consultation")
+
+
+@bp.route("/<int:pact_id>/support", methods=["POST"])
+@login_required
+def support(pact_id):
+    pact = _pact(pact_id)
+    try:
+        if not SignForm().validate_on_submit():
+            raise Invalid(_("The form expired; please try again."))
+        ops.support(pact, actor=current_user)
+    except DomainError as error:
+        _flash_error(error)
+    else:
+        flash(_("Thank you: your support is counted."), "success")
+    return _back(pact, "#consultation")
+
+
+@bp.route("/<int:pact_id>/reports/new", methods=["GET", "POST"])
+@login_required
+def report(pact_id):
+    pact = _pact(pact_id)
+    if not ops.is_signatory(pact, current_user):
+        flash(_("Only the signatories of this pact report on it."), "error")
+        return _back(pact)
+    form = ReportForm()
+    open_dates = [s.due_on for s in ops.report_schedule(pact) if s.report is None]
+    form.due_on.choices = [(d.isoformat(), d.isoformat()) for d in open_dates]
+    if form.validate_on_submit():
+        upload = form.photo.data
+        photo = (upload.stream, upload.mimetype) if upload and getattr(upload, "filename", "") else None
+        due = next((d for d in open_dates if d.isoformat() == form.due_on.data), None)
+        try:
+            ops.file_report(pact, due, actor=current_user, activities=form.activities.data,
+                            volunteer_minutes=int((form.volunteer_hours.data or 0) * 60),
+                            resources_used=form.resources_used.data, results=form.results.data, photo=photo)
+        except DomainError as error:
+            if error.field == "file":  # the upload's message belongs next to the photo
+                form.photo.errors = [str(error)]
+            else:
+                attach_error(form, error)
+        else:
+            flash(_("Your report is published with the pact."), "success")
+            return _back(pact, "#reports")
+    return render_template("pacts/report_form.html", pact=pact, form=form)
+
+
+@bp.route("/<int:pact_id>/disputes", methods=["POST"])
+@login_required
+def dispute(pact_id):
+    pact = _pact(pact_id)
+    form = DisputeForm()
+    try:
+        ops.raise_dispute(pact, form.subject.data if form.validate_on_submit() else "", actor=current_user)
+    except DomainError as error:
+        _flash_error(error)
+    else:
+        flash(_("The dispute is recorded; a conciliation committee will be formed."), "success")
+    return _back(pact, "#disputes")
+
+
+@bp.route("/mine")
+@login_required
+def mine():
+    pacts = ops.pacts_of(current_user)
+    overdue = {p.id: ops.overdue_reports(p) for p in pacts}
+    return render_template("pacts/mine.html", pacts=pacts, overdue=overdue, ops=ops)
+
+
+# Officials ------------------------------------------------------------------------------
+
+@bp.route("/<int:pact_id>/decide/<any(" + ", ".join(DECISIONS) + "):action>", methods=["POST"])
+@officials
+def decide(pact_id, action):
+    pact = _pact(pact_id)
+    operation, needs_reason = DECISIONS[action]
+    form = ReasonForm()
+    try:
+        if not form.validate_on_submit():
+            raise Invalid(_("The form expired; please try again."))
+        if needs_reason:
+            operation(pact, form.reason.data or "", actor=current_user)
+        else:
+            operation(pact, actor=current_user)
+    except DomainError as error:
+        _flash_error(error)
+    else:
+        flash(_("The file is now “%(state)s”.", state=pact.state_enum.label), "success")
+    return _back(pact)
+
+
+@bp.route("/disputes/<int:dispute_id>/committee", methods=["POST"])
+@officials
+def committee(dispute_id):
+    dispute = ops.dispute_by_id(dispute_id)
+    form = CommitteeForm()
+    try:
+        if not form.validate_on_submit():
+            raise Invalid(_("Name all three members of the committee."))
+        ops.appoint_committee(dispute, actor=current_user, citizens_member=form.citizens_member.data,
+                              city_member=form.city_member.data, joint_member=form.joint_member.data)
+    except DomainError as error:
+        _flash_error(error)
+    else:
+        flash(_("The conciliation committee is recorded."), "success")
+    return _back(dispute.pact, "#disputes")
+
+
+@bp.route("/disputes/<int:dispute_id>/outcome", methods=["POST"])
+@officials
+def outcome(dispute_id):
+    dispute = ops.dispute_by_id(dispute_id)
+    form = OutcomeForm()
+    try:
+        ops.settle_dispute(dispute, form.outcome.data if form.validate_on_submit() else "", actor=current_user)
+    except DomainError as error:
+        _flash_error(error)
+    else:
+        flash(_("The outcome of the conciliation is recorded."), "success")
+    return _back(dispute.pact, "#disputes")
+
+
+@bp.route("/desk")
+@officials
+def desk():
+    page = ops.awaiting_answer(page=request.args.get("page", 1, type=int))
+    in_force = ops.pacts_in_force()
+    late_reports = [(p, ops.overdue_reports(p)) for p in in_force]
+    return render_template("pacts/desk.html", page=page, today=city_today(), ops=ops,
+                           late_reports=[(p, late) for p, late in late_reports if late])
+
+
+@bp.route("/forms")
+@officials
+def standard_forms():
+    return render_template("pacts/standard_forms.html", rows=ops.standard_forms(active_only=False))
+
+
+@bp.route("/forms/new", methods=["GET", "POST"])
+@bp.route("/forms/<int:form_id>", methods=["GET", "POST"])
+@officials
+def standard_form(form_id=None):
+    row = ops.standard_form_by_id(form_id) if form_id else None
+    form = standard_form_form(prefill=row.clauses if row else None, obj=row)
+    if form.validate_on_submit():
+        try:
+            ops.save_standard_form(actor=current_user, title=form.title.data, intervention=form.intervention.data,
+                                   clauses=clauses_of(form), active=form.active.data, standard_form=row)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            flash(_("The standard form is saved."), "success")
+            return redirect(url_for(".standard_forms"))
+    return render_template("pacts/standard_form.html", form=form, row=row, clauses=CLAUSES)
+
+
+# The commons register -------------------------------------------------------------------
+
+@bp.route("/commons")
+@public
+def commons_index():
+    args = request.args
+    page = ops.list_commons(kind=args.get("kind", ""), neighbourhood=args.get("neighbourhood", ""),
+                            page=args.get("page", 1, type=int))
+    return render_template("pacts/commons_index.html", page=page, kinds=list(CommonsKind),
+                           neighbourhoods=ops.neighbourhoods())
+
+
+@bp.route("/commons/<int:commons_id>")
+@public
+def commons_show(commons_id):
+    commons = ops.commons_by_id(commons_id)
+    pacts = [p for p in commons.pacts if ops.visible_to(p, current_user)]
+    return render_template("pacts/commons_show.html", commons=commons, pacts=pacts, upload_form=UploadForm())
+
+
+@bp.route("/commons/new", methods=["GET", "POST"])
+@bp.route("/commons/<int:commons_id>/edit", methods=["GET", "POST"])
+@officials
+def commons_edit(commons_id=None):
+    commons = ops.commons_by_id(commons_id) if commons_id else None
+    form = CommonsForm(obj=commons)
+    if form.validate_on_submit():
+        try:
+            commons = ops.save_commons(actor=current_user, commons=commons,
+                                       **{f.name: f.data for f in form if f.name != "csrf_token"})
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            flash(_("%(name)s is saved in the register.", name=commons.name), "success")
+            return redirect(url_for(".commons_show", commons_id=commons.id))
+    return render_template("pacts/commons_form.html", form=form, commons=commons)
+
+
+@bp.route("/commons/<int:commons_id>/attachments", methods=["POST"])
+@officials
+def commons_upload(commons_id):
+    commons = ops.commons_by_id(commons_id)
+    form = UploadForm()
+    upload = form.file.data if form.validate_on_submit() else None
+    try:
+        if not upload or not getattr(upload, "filename", ""):
+            raise Invalid(_("Choose a file to upload."))
+        ops.store_attachment(upload.stream, upload.mimetype, form.title.data, actor=current_user, commons=commons)
+    except DomainError as error:
+        _flash_error(error)
+    else:
+        flash(_("The file is added."), "success")
+    return redirect(url_for(".commons_show", commons_id=commons.id))
+
+
+@bp.route("/files/<int:attachment_id>")
+@public
+def attachment(attachment_id):
+    row, path = ops.attachment_for(attachment_id, current_user)
+    # Served under our own name and type; PDFs download rather than render in our origin.
+    return send_file(path, mimetype=row.content_type, as_attachment=not row.is_image,
+                     download_name=f"{row.id}.{path.suffix.lstrip('.')}", max_age=3600)

@@ -1,10 +1,98 @@
-"""Who each pacts route is for (read by tests/test_role_matrix.py)."""
+"""Who each pacts route is for (read by tests/test_role_matrix.py).
+
+Object-level rules (only the proposer submits, only signatories report, drafts
+stay private) are tested in test_access.py."""
+import io
+
+from app.accounts.models import Role
+from pacts import operations as ops
+from pacts.models import CLAUSES
+
 from ..matrix import ANY_USER, OFFICIALS, PUBLIC, roles  # noqa: F401
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 
 EXPECTED = {
     "pacts.index": PUBLIC,
+    "pacts.show": PUBLIC,
+    "pacts.versions": PUBLIC,
+    "pacts.pdf": PUBLIC,
+    "pacts.propose": ANY_USER,
+    "pacts.submit": ANY_USER,
+    "pacts.clauses": ANY_USER,
+    "pacts.sign": ANY_USER,
+    "pacts.comment": ANY_USER,
+    "pacts.support": ANY_USER,
+    "pacts.report": ANY_USER,
+    "pacts.dispute": ANY_USER,
+    "pacts.mine": ANY_USER,
+    "pacts.decide": OFFICIALS,
+    "pacts.committee": OFFICIALS,
+    "pacts.outcome": OFFICIALS,
+    "pacts.desk": OFFICIALS,
+    "pacts.standard_forms": OFFICIALS,
+    "pacts.standard_form": OFFICIALS,
+    "pacts.commons_index": PUBLIC,
+    "pacts.commons_show": PUBLIC,
+    "pacts.commons_edit": OFFICIALS,
+    "pacts.commons_upload": OFFICIALS,
+    "pacts.attachment": PUBLIC,
+    "pacts.pacts_json": PUBLIC,
+    "pacts.pacts_csv": PUBLIC,
+    "pacts.commons_geojson": PUBLIC,
+    "pacts_api.pacts": PUBLIC,
+    "pacts_api.proposals": PUBLIC,
+    "pacts_api.pact": PUBLIC,
+    "pacts_api.versions": PUBLIC,
+    "pacts_api.reports": PUBLIC,
+    "pacts_api.commons": PUBLIC,
+    "pacts_api.propose": ANY_USER,
+    "pacts_api.submit": ANY_USER,
+    "pacts_api.clauses": ANY_USER,
+    "pacts_api.file_report": ANY_USER,
+    "pacts_api.decide": OFFICIALS,
 }
 
 
 def samples(ctx) -> dict:
-    return {}
+    """An active, signed pact with a dispute, a report photo and a commons photo."""
+    official = ctx.make_user(Role.OFFICIAL, email="matrix-pacts-official@example.org")
+    citizen = ctx.make_user(Role.CITIZEN, email="matrix-pacts-citizen@example.org")
+    commons = ops.save_commons(actor=official, name="Matrix square", kind="square", latitude=44.5, longitude=11.3)
+    photo = ops.store_attachment(io.BytesIO(PNG), "image/png", "Matrix photo", actor=official, commons=commons)
+    clauses = {key: "Agreed." for key in CLAUSES}
+    form = ops.save_standard_form(actor=official, title="Matrix form", intervention="care", clauses=clauses)
+    pact = ops.propose(actor=citizen, title="Matrix pact", intervention="care", track="ordinary",
+                       standard_form=form, commons_ids=[commons.id], what="Care")
+    ops.submit(pact, actor=citizen)
+    ops.open_consultation(pact, actor=official)
+    ops.close_consultation(pact, actor=official, today=pact.consultation_ends)
+    ops.approve(pact, actor=official)
+    ops.sign(pact, "citizens", actor=citizen)
+    ops.sign(pact, "city", actor=official)
+    ops.activate(pact, actor=official)
+    dispute = ops.raise_dispute(pact, "Matrix dispute", actor=citizen)
+    # A second file, approved but unsigned: the API's writes answer it by its state (409)
+    # whoever asks, so the matrix sees role rules only; the person rules are in test_access.py.
+    waiting = ops.propose(actor=citizen, title="Matrix approved", intervention="care", track="ordinary",
+                          standard_form=form, commons_ids=[commons.id], what="Care")
+    ops.submit(waiting, actor=citizen)
+    ops.open_consultation(waiting, actor=official)
+    ops.close_consultation(waiting, actor=official, today=waiting.consultation_ends)
+    ops.approve(waiting, actor=official)
+    by_pact = {"pact_id": pact.id}
+    return {
+        **{f"pacts.{name}": by_pact for name in ("show", "versions", "pdf", "submit", "clauses", "sign",
+                                                 "comment", "support", "report", "dispute")},
+        "pacts.decide": {**by_pact, "action": "approve"},
+        "pacts.committee": {"dispute_id": dispute.id},
+        "pacts.outcome": {"dispute_id": dispute.id},
+        "pacts.standard_form": {"form_id": form.id},
+        "pacts.commons_show": {"commons_id": commons.id},
+        "pacts.commons_edit": {"commons_id": commons.id},
+        "pacts.commons_upload": {"commons_id": commons.id},
+        "pacts.attachment": {"attachment_id": photo.id},
+        **{f"pacts_api.{name}": by_pact for name in ("pact", "versions", "reports")},
+        **{f"pacts_api.{name}": {"pact_id": waiting.id} for name in ("submit", "clauses", "file_report")},
+        "pacts_api.decide": {**by_pact, "action": "approve"},
+    }

@@ -1,0 +1,256 @@
+"""JSON API for proposals, pacts and reports: read for all, write by role.
+
+Write bodies are optional field by field: the operations say what is missing,
+as the same translated `{"error", "message", "field"}` the pages show."""
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from app.api import api_abort
+from app.accounts.models import Role
+from app.security import api_login_required, api_public, api_roles_required, api_user
+from . import operations as ops
+from .models import CLAUSES
+
+blp = Blueprint("pacts_api", __name__, url_prefix="/api/v1/pacts",
+                description="Collaboration pacts: proposals, pacts, their clauses and reports.")
+
+
+class CommonsSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    kind = fields.String()
+    neighbourhood = fields.String()
+    place = fields.String()
+    latitude = fields.Float(allow_none=True)
+    longitude = fields.Float(allow_none=True)
+    department = fields.String()
+
+
+class CommonsRefSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    neighbourhood = fields.String()
+
+
+class SignatureSchema(Schema):
+    party = fields.String()
+    name = fields.String()
+    signed_at = fields.DateTime()
+
+
+class VersionSchema(Schema):
+    number = fields.Integer()
+    clauses = fields.Dict()
+    note = fields.String()
+    created_at = fields.DateTime()
+    signatures = fields.List(fields.Nested(SignatureSchema))
+
+
+class ReportSchema(Schema):
+    id = fields.Integer()
+    due_on = fields.Date()
+    activities = fields.String()
+    volunteer_hours = fields.Float()
+    resources_used = fields.String()
+    results = fields.String()
+    submitted_at = fields.DateTime()
+
+
+class PactSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    state = fields.String()
+    intervention = fields.String()
+    track = fields.String()
+    proposer = fields.String(attribute="proposer_name")
+    what = fields.String()
+    why = fields.String()
+    participants = fields.String()
+    resources = fields.List(fields.String())
+    duration_months = fields.Integer()
+    report_every_months = fields.Integer()
+    submitted_at = fields.DateTime(allow_none=True)
+    answer_due = fields.Date(allow_none=True)
+    consultation_ends = fields.Date(allow_none=True)
+    starts_on = fields.Date(allow_none=True)
+    ends_on = fields.Date(allow_none=True)
+    reason = fields.String()
+    commons = fields.List(fields.Nested(CommonsRefSchema))
+    signed_version = fields.Nested(VersionSchema, allow_none=True)
+    latest_version = fields.Nested(VersionSchema, allow_none=True)
+    supports = fields.Function(lambda p: len(p.supports))
+
+
+class PactListQuery(Schema):
+    state = fields.String(load_default="")
+    kind = fields.String(load_default="")
+    commons = fields.Integer(load_default=None, allow_none=True)
+    neighbourhood = fields.String(load_default="")
+    year = fields.Integer(load_default=None, allow_none=True)
+    page = fields.Integer(load_default=1)
+
+
+class ProposalBody(Schema):
+    title = fields.String(load_default="")
+    intervention = fields.String(load_default="care")
+    track = fields.String(load_default="complex")
+    standard_form = fields.Integer(load_default=None, allow_none=True)
+    commons = fields.List(fields.Integer(), load_default=list)
+    what = fields.String(load_default="")
+    why = fields.String(load_default="")
+    participants = fields.String(load_default="")
+    resources = fields.List(fields.String(), load_default=list)
+    duration_months = fields.Integer(load_default=12)
+    report_every_months = fields.Integer(load_default=6)
+    proposer_kind = fields.String(load_default="individual")
+    group_name = fields.String(load_default="")
+    locale = fields.String(load_default="en")
+
+
+class ClausesBody(Schema):
+    clauses = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict)
+    note = fields.String(load_default="")
+
+
+class ReportBody(Schema):
+    due_on = fields.Date(load_default=None, allow_none=True)
+    activities = fields.String(load_default="")
+    volunteer_hours = fields.Float(load_default=0)
+    resources_used = fields.String(load_default="")
+    results = fields.String(load_default="")
+
+
+class DecisionBody(Schema):
+    reason = fields.String(load_default="")
+
+
+DECISIONS = ops.DECISIONS
+
+
+def _page(query, **flags):
+    return ops.search_pacts(state=query["state"], intervention=query["kind"], commons_id=query["commons"],
+                            neighbourhood=query["neighbourhood"], year=query["year"],
+                            page=max(query["page"], 1), per_page=100, **flags).items
+
+
+@blp.route("")
+@blp.arguments(PactListQuery, location="query")
+@blp.response(200, PactSchema(many=True))
+@api_public
+def pacts(query):
+    """Signed pacts (in force or ended), filtered like the public register."""
+    return _page(query, signed_only=True)
+
+
+@blp.route("/proposals")
+@blp.arguments(PactListQuery, location="query")
+@blp.response(200, PactSchema(many=True))
+@api_public
+def proposals(query):
+    """Proposals on their way: submitted, in consultation, evaluated, co-designed, approved or rejected."""
+    return _page(query, proposals_only=True)
+
+
+@blp.route("/<int:pact_id>")
+@blp.response(200, PactSchema)
+@api_public
+def pact(pact_id):
+    """One proposal or pact with its clauses (drafts only for their proposer and officials)."""
+    return ops.pact_by_id(pact_id, api_user())
+
+
+@blp.route("/<int:pact_id>/versions")
+@blp.response(200, VersionSchema(many=True))
+@api_public
+def versions(pact_id):
+    """Every saved version of the clauses, with its signatures."""
+    return ops.pact_by_id(pact_id, api_user()).versions
+
+
+@blp.route("/<int:pact_id>/reports")
+@blp.response(200, ReportSchema(many=True))
+@api_public
+def reports(pact_id):
+    """The reports filed on a pact."""
+    return ops.pact_by_id(pact_id, api_user()).reports
+
+
+@blp.route("/commons")
+@blp.response(200, CommonsSchema(many=True))
+@api_public
+def commons():
+    """The register of urban commons."""
+    return ops.all_commons()
+
+
+@blp.route("/proposals", methods=["POST"])
+@blp.arguments(ProposalBody, location="json")
+@blp.response(201, PactSchema)
+@blp.doc(security=[{"bearer": []}])
+@api_login_required
+def propose(body):
+    """Write a proposal (a draft, sent with .../submit)."""
+    standard = ops.standard_form_by_id(body["standard_form"]) if body["standard_form"] else None
+    return ops.propose(actor=api_user(), title=body["title"], intervention=body["intervention"],
+                       track=body["track"], standard_form=standard, commons_ids=body["commons"],
+                       what=body["what"], why=body["why"], participants=body["participants"],
+                       resources=body["resources"], duration_months=body["duration_months"],
+                       report_every_months=body["report_every_months"], proposer_kind=body["proposer_kind"],
+                       group_name=body["group_name"], locale=body["locale"][:5])
+
+
+@blp.route("/<int:pact_id>/submit", methods=["POST"])
+@blp.response(200, PactSchema)
+@blp.doc(security=[{"bearer": []}])
+@api_login_required
+def submit(pact_id):
+    """The proposer sends a draft to the city."""
+    pact = ops.pact_by_id(pact_id, api_user())
+    ops.submit(pact, actor=api_user())
+    return pact
+
+
+@blp.route("/<int:pact_id>/clauses", methods=["PUT"])
+@blp.arguments(ClausesBody, location="json")
+@blp.response(200, VersionSchema)
+@blp.doc(security=[{"bearer": []}])
+@api_login_required
+def clauses(body, pact_id):
+    """Save a new version of the clauses (a draft, co-design, or an amendment to sign again)."""
+    pact = ops.pact_by_id(pact_id, api_user())
+    unknown = set(body["clauses"]) - set(CLAUSES)
+    if unknown:
+        api_abort(422, "invalid", _l("These are not clauses of a pact: %(keys)s.", keys=", ".join(sorted(unknown))))
+    return ops.save_version(pact, body["clauses"], actor=api_user(), note=body["note"])
+
+
+@blp.route("/<int:pact_id>/reports", methods=["POST"])
+@blp.arguments(ReportBody, location="json")
+@blp.response(201, ReportSchema)
+@blp.doc(security=[{"bearer": []}])
+@api_login_required
+def file_report(body, pact_id):
+    """A signatory files the report for one due date of the pact's schedule."""
+    pact = ops.pact_by_id(pact_id, api_user())
+    return ops.file_report(pact, body["due_on"] or date.min, actor=api_user(), activities=body["activities"],
+                           volunteer_minutes=int(round(body["volunteer_hours"] * 60)),
+                           resources_used=body["resources_used"], results=body["results"])
+
+
+@blp.route("/<int:pact_id>/decisions/<any(" + ", ".join(DECISIONS) + "):action>", methods=["POST"])
+@blp.arguments(DecisionBody, location="json")
+@blp.response(200, PactSchema)
+@blp.doc(security=[{"bearer": []}])
+@api_roles_required(Role.OFFICIAL, Role.ADMIN)
+def decide(body, pact_id, action):
+    """An official moves the file: consultation, evaluation, co-design, approval, rejection, suspension…"""
+    pact = ops.pact_by_id(pact_id, api_user())
+    operation, needs_reason = DECISIONS[action]
+    if needs_reason:
+        operation(pact, body["reason"], actor=api_user())
+    else:
+        operation(pact, actor=api_user())
+    return pact

@@ -1,0 +1,155 @@
+"""Demo pacts for `flask --app app demo`: a register of commons, two standard
+forms and pacts in different states, some with reports. Idempotent: a pact
+whose title exists is left alone."""
+from datetime import datetime, time, timedelta, timezone
+
+from sqlalchemy import select
+
+from app.database import transaction
+from app.extensions import db
+from . import operations as ops
+from .models import Commons, Pact, PactState, StandardForm
+
+COMMONS = [
+    ("Piazza dell'Unità", "square", "Navile", 44.5124, 11.3496, "Piazza dell'Unità"),
+    ("Giardino Lunetta Gamberini", "green_area", "San Donato", 44.4927, 11.3735, "Via Dagnini 20"),
+    ("Ex lavatoio di via Mascarella", "building", "Centro", 44.5002, 11.3510, "Via Mascarella 12"),
+    ("Portico di via Saragozza", "street", "Porto", 44.4899, 11.3290, "Via Saragozza, civici 80-150"),
+    ("Archivio fotografico di quartiere", "immaterial", "Navile", None, None, "Online"),
+]
+
+FLOWERBED = {
+    "objectives": "Adopt the flowerbeds of the commons: planting, watering, weeding and keeping them clean.",
+    "duration": "One year from signing. The city may suspend the pact for works or safety reasons; either party may end it with one month's notice.",
+    "ways_of_acting": "Volunteers work in daylight, in small groups, with the tools the city lends. No structures are built and no trees are pruned.",
+    "collective_use": "The flowerbeds stay open to everyone; no area is fenced or reserved.",
+    "city_support": "Tools on loan, plants and soil twice a year, insurance of the volunteers, a sign that names the pact.",
+    "responsibilities": "The city insures the volunteers against accidents and third-party liability; volunteers follow the safety instructions.",
+    "publicity": "The pact is published on the register; volunteers report every six months on hours, plants and results, with photos.",
+    "disputes": "A conciliation committee of three members: one named by the citizens, one by the city, one by both.",
+    "end_of_pact": "Plants stay in the flowerbeds; tools go back to the city.",
+}
+PORTICO = {**FLOWERBED,
+           "objectives": "Keep a stretch of portico clean: remove graffiti and posters, sweep, report damage.",
+           "city_support": "Anti-graffiti paint, brushes and gloves; removal of the collected waste."}
+
+
+def _standard_form(official, title, intervention, clauses):
+    row = db.session.execute(select(StandardForm).where(StandardForm.title == title)).scalar_one_or_none()
+    return row or ops.save_standard_form(actor=official, title=title, intervention=intervention, clauses=clauses)
+
+
+def _backdate(pact, days):
+    """Demo pacts began some time ago, so that reports fall due and some are late."""
+    with transaction():
+        pact.starts_on = pact.starts_on - timedelta(days=days)
+        pact.ends_on = ops.add_months(pact.starts_on, pact.duration_months)
+        if pact.submitted_at:
+            pact.submitted_at = pact.submitted_at - timedelta(days=days + 60)
+            pact.answer_due = ops.answer_due_for(pact.submitted_at)
+        if pact.consultation_ends:
+            pact.consultation_ends = pact.consultation_ends - timedelta(days=days + 45)
+
+
+def _walk(pact, official, citizen, target, clauses, reason=""):
+    """Drive a demo file to `target` through the real operations."""
+    steps = [PactState.SUBMITTED, PactState.CONSULTATION, PactState.EVALUATION]
+    if pact.track == "complex":
+        steps.append(PactState.CO_DESIGN)
+    steps += [PactState.APPROVED, PactState.SIGNED, PactState.ACTIVE]
+    for step in steps:
+        if pact.state == target or (target == PactState.REJECTED and pact.state == PactState.EVALUATION):
+            break
+        if step == PactState.SUBMITTED:
+            ops.submit(pact, actor=citizen)
+        elif step == PactState.CONSULTATION:
+            ops.open_consultation(pact, actor=official)
+        elif step == PactState.EVALUATION:
+            ops.close_consultation(pact, actor=official, today=pact.consultation_ends)
+        elif step == PactState.CO_DESIGN:
+            ops.start_co_design(pact, actor=official)
+            if target != PactState.CO_DESIGN:
+                ops.save_version(pact, clauses, actor=official, note="Text agreed at the co-design meeting")
+        elif step == PactState.APPROVED:
+            ops.approve(pact, actor=official)
+        elif step == PactState.SIGNED:
+            ops.sign(pact, "citizens", actor=citizen)
+            ops.sign(pact, "city", actor=official)
+        elif step == PactState.ACTIVE:
+            ops.activate(pact, actor=official)
+    if target == PactState.REJECTED:
+        ops.reject(pact, reason, actor=official)
+
+
+def load(demo):
+    official = demo.users["admin@villanova.example"]
+    marco = demo.users["citizen@villanova.example"]
+    aina = demo.users["citizen2@villanova.example"]
+    nuria = demo.users["council@villanova.example"]
+    commons = {}
+    for name, kind, neighbourhood, lat, lon, place in COMMONS:
+        row = db.session.execute(select(Commons).where(Commons.name == name)).scalar_one_or_none()
+        commons[name] = row or ops.save_commons(actor=official, name=name, kind=kind, neighbourhood=neighbourhood,
+                                                latitude=lat, longitude=lon, place=place,
+                                                department="Office for the Urban Commons")
+    flowerbed = _standard_form(official, "Adopt a flowerbed", "care", FLOWERBED)
+    portico = _standard_form(official, "Keep a portico clean", "care", PORTICO)
+    codesigned = {**FLOWERBED,
+                  "objectives": "Reopen the old wash-house as a neighbourhood workshop for repairs and exchange.",
+                  "duration": "Three years from signing; suspended during structural works.",
+                  "ways_of_acting": "The association runs two open evenings a week and a monthly repair café.",
+                  "collective_use": "Open to everyone free of charge; the calendar is public.",
+                  "city_support": "Free use of the building, exemption from the occupation fee, help with communication.",
+                  "end_of_pact": "Fittings made by the volunteers stay in the building for the next users."}
+
+    plans = [
+        # title, proposer, track, form, commons, intervention, target state, backdate days, reports filed
+        ("Flowerbeds of Piazza dell'Unità", marco, "ordinary", flowerbed, "Piazza dell'Unità", "care",
+         PactState.ACTIVE, 400, 1),
+        ("A repair workshop in the old wash-house", nuria, "complex", None, "Ex lavatoio di via Mascarella",
+         "regeneration", PactState.ACTIVE, 200, 1),
+        ("Clean portico in via Saragozza", aina, "ordinary", portico, "Portico di via Saragozza", "care",
+         PactState.SUSPENDED, 120, 0),
+        ("Summer games in the Lunetta garden", aina, "ordinary", flowerbed, "Giardino Lunetta Gamberini",
+         "shared_management", PactState.COMPLETED, 380, 2),
+        ("A photo archive of Navile", marco, "complex", None, "Archivio fotografico di quartiere",
+         "shared_management", PactState.CO_DESIGN, 0, 0),
+        ("Benches and shade in the Lunetta garden", nuria, "complex", None, "Giardino Lunetta Gamberini",
+         "regeneration", PactState.CONSULTATION, 0, 0),
+        ("Murals under the portico", marco, "complex", None, "Portico di via Saragozza", "regeneration",
+         PactState.REJECTED, 0, 0),
+        ("Night watch of the square", aina, "complex", None, "Piazza dell'Unità", "care",
+         PactState.SUBMITTED, 0, 0),
+    ]
+    for title, citizen, track, form, commons_name, intervention, target, back, reports in plans:
+        if db.session.execute(select(Pact.id).where(Pact.title == title)).first():
+            continue
+        pact = ops.propose(actor=citizen, title=title, intervention=intervention, track=track, standard_form=form,
+                           commons_ids=[commons[commons_name].id], what=codesigned["objectives"] if track == "complex"
+                           else (form.clauses["objectives"] if form else title),
+                           why="Neighbours asked for it at the district assembly.",
+                           participants="About a dozen neighbours", resources=["tools", "communication"],
+                           duration_months=12, report_every_months=6)
+        if target == PactState.SUBMITTED:
+            ops.submit(pact, actor=citizen,
+                       now=datetime.combine(demo.today - timedelta(days=50), time(10), tzinfo=timezone.utc))
+            continue
+        final = PactState.ACTIVE if target in (PactState.SUSPENDED, PactState.COMPLETED) else target
+        _walk(pact, official, citizen, final, {**codesigned, "objectives": f"{title}: {codesigned['objectives']}"},
+              reason="The portico is a listed monument: murals need the heritage office's approval first.")
+        if target == PactState.CONSULTATION:
+            ops.comment(pact, "Shade would make the garden usable in July. Count me in.", actor=marco)
+            ops.support(pact, actor=marco)
+            ops.support(pact, actor=aina)
+        if back:
+            _backdate(pact, back)
+        for item in ops.report_schedule(pact)[:reports]:
+            ops.file_report(pact, item.due_on, actor=citizen, activities="Weekly work sessions with neighbours.",
+                            volunteer_minutes=60 * 45, resources_used="Tools lent by the city.",
+                            results="The place is cared for and used every day.")
+        if target == PactState.SUSPENDED:
+            ops.suspend(pact, "Façade works on the portico until spring.", actor=official)
+        elif target == PactState.COMPLETED:
+            ops.complete(pact, actor=official)
+        if title.startswith("A repair workshop"):
+            ops.raise_dispute(pact, "The fee exemption was not applied to the first invoice.", actor=citizen)

@@ -1,0 +1,55 @@
+"""Open data: every pact with its clauses and dates, and the commons on a map."""
+from flask import jsonify
+from flask_babel import lazy_gettext as _l
+
+from app.opendata import OpenData, csv_response
+from . import operations as ops
+from .models import CLAUSES
+
+opendata = OpenData("pacts")
+FIELDS = ["id", "title", "state", "intervention", "track", "proposer", "commons", "neighbourhoods",
+          "submitted_on", "answer_due", "consultation_ends", "starts_on", "ends_on", "version",
+          "reports_filed", "volunteer_hours", *[f"clause_{key}" for key in CLAUSES]]
+
+
+def _day(value):
+    return value.isoformat() if value else ""
+
+
+def _rows():
+    for pact in ops.all_for_export():
+        version = pact.signed_version or pact.latest_version
+        yield [pact.id, pact.title, pact.state, pact.intervention, pact.track, pact.proposer_name,
+               "; ".join(c.name for c in pact.commons),
+               "; ".join(sorted({c.neighbourhood for c in pact.commons if c.neighbourhood})),
+               _day(pact.submitted_at and ops.city_date(pact.submitted_at)), _day(pact.answer_due),
+               _day(pact.consultation_ends), _day(pact.starts_on), _day(pact.ends_on),
+               version.number if version else "", len(pact.reports),
+               round(sum(r.volunteer_minutes for r in pact.reports) / 60, 1),
+               *[(version.clause(key) if version else "") for key in CLAUSES]]
+
+
+@opendata.route("/pacts.json", _l("Collaboration pacts"), "JSON",
+                _l("Every proposal and pact made public: state, commons, dates and clauses."))
+def pacts_json():
+    return jsonify(pacts=[dict(zip(FIELDS, row)) for row in _rows()])
+
+
+@opendata.route("/pacts.csv", _l("Collaboration pacts"), "CSV",
+                _l("The same list as a spreadsheet, one row a pact."))
+def pacts_csv():
+    return csv_response(FIELDS, _rows(), "pacts.csv")
+
+
+@opendata.route("/commons.geojson", _l("Urban commons"), "GeoJSON",
+                _l("The register of urban commons that have coordinates, for maps."))
+def commons_geojson():
+    features = [{
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [float(c.longitude), float(c.latitude)]},
+        "properties": {"id": c.id, "name": c.name, "kind": c.kind, "neighbourhood": c.neighbourhood,
+                       "place": c.place, "department": c.department, "pacts": len(c.pacts)},
+    } for c in ops.all_commons() if c.has_coordinates]
+    response = jsonify(type="FeatureCollection", features=features)
+    response.mimetype = "application/geo+json"
+    return response
