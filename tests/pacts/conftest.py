@@ -61,14 +61,7 @@ class World:
 
 
 @pytest.fixture
-def request_context(app):
-    """Operations' messages are translated lazily, which needs a request (for its locale)."""
-    with app.test_request_context():
-        yield
-
-
-@pytest.fixture
-def world(app, make_user, request_context):
+def world(app, make_user):
     return World(make_user)
 
 

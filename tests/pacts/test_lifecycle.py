@@ -165,7 +165,7 @@ def test_proposal_validation(world, make_org):
     assert db.session.execute(select(PactEvent).where(PactEvent.pact_id == pact.id)).scalars().one()
 
 
-def test_every_move_outside_the_table_is_refused_with_both_states_named(request_context):
+def test_every_move_outside_the_table_is_refused_with_both_states_named(app):
     refused = 0
     for current in PactState:
         for target in PactState:
