@@ -41,6 +41,8 @@ from .models import (AgendaItem, Attendance, BallotMark, Candidacy, ChairAppoint
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_SEATS_PER_SIDE = 50
+# Words the council pages use in their own addresses.
+RESERVED_SLUGS = {"new", "meetings", "motions", "elections", "mandates", "appointments", "priority-needs"}
 COUNCIL_FIELDS = ("name", "jurisdiction", "area", "mandate", "seats_per_side", "term_months",
                   "first_term_start", "first_chair_side", "locale", "vote_rule", "tie_rule",
                   "counting_rule", "quorum_per_side", "quorum_majority", "warn_days")
@@ -197,7 +199,7 @@ def create_council(slug: str, name: str, *, seats_per_side: int, first_term_star
     have started in the past, and the rotation then runs from that date."""
     _require_official(actor)
     slug = (slug or "").strip().lower()
-    if not SLUG.match(slug) or len(slug) > 80:
+    if not SLUG.match(slug) or len(slug) > 80 or slug in RESERVED_SLUGS:
         raise Invalid(_l("Use lower-case letters, digits and dashes only, like “city-council”."), field="slug")
     values = _clean_council_fields({"name": name, "seats_per_side": seats_per_side,
                                     "first_term_start": first_term_start,
