@@ -11,6 +11,6 @@ def test_cli_prints_the_rotation_and_the_warnings(app, full_council, official):
     lines = result.output.strip().splitlines()
     current = ops.term_on(council, ops.city_today())
     assert len(lines) == 3 and lines[0].startswith(f"term {current.number:>3}")
-    assert ("chair: civil" in lines[0]) is (current.number % 2 == 1)
+    assert ("  chair: civil" in lines[0]) is (current.number % 2 == 1)
     result = runner.invoke(args=["councils", "warnings"])
     assert f"{council.slug}: [error] Term {current.number} has no Chair" in result.output
