@@ -1,5 +1,6 @@
 """`flask --app app councils …`: the rotation schedule and what officials must act on."""
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from app.i18n import city_today
@@ -29,9 +30,11 @@ def schedule(slug, terms):
 def warnings():
     """Print, for every council, what officials must act on (run daily from cron)."""
     today = city_today()
-    for council in ops.all_councils():
-        for alert in ops.warnings(council, today):
-            click.echo(f"{council.slug}: [{alert.level}] {alert.message}")
+    # Messages are translated: a request context gives them the city's default language.
+    with current_app.test_request_context():
+        for council in ops.all_councils():
+            for alert in ops.warnings(council, today):
+                click.echo(f"{council.slug}: [{alert.level}] {alert.message}")
 
 
 COMMANDS = [councils]

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -530,7 +529,7 @@ def warnings(council: Council, on: date | None = None) -> list[Alert]:
     seats = composition(council, on)
     vacant = sum(1 for side in Side for seat in seats[side] if seat.mandate is None)
     if vacant:
-        out.append(Alert("info", lazy_ngettext("%(num)s seat is vacant.", "%(num)s seats are vacant.", vacant)))
+        out.append(Alert("info", _l("Vacant seats: %(count)s.", count=vacant)))
     return out
 
 

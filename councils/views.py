@@ -249,7 +249,7 @@ def _meeting_page(meeting, motion_form=None, status=200):
     attendance_form.present.data = sorted(present)
     if motion_form is None:
         motion_form = _motion_form(meeting)
-    my_votes = {v.motion_id: v.option for m in meeting.motions for v in m.votes
+    my_votes = {v.motion_id: v.option_enum.label for m in meeting.motions for v in m.votes
                 if mandate is not None and v.mandate_id == mandate.id}
     return render_template(
         "councils/meeting.html", meeting=meeting, council=meeting.council, runner=runner,

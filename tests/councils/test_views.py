@@ -108,7 +108,7 @@ def test_members_vote_only_for_themselves(app, running_meeting, make_user):
     db.session.expire_all()
     assert len(db.session.get(Motion, motion.id).votes) == 1
     page = client.get(f"/councils/meetings/{meeting.id}").get_data(as_text=True)
-    assert "Your vote: yes" in page
+    assert "Your vote: Yes" in page
 
 
 def test_minutes_pdf_in_the_meeting_language_and_ics_files(app, client, running_meeting, official):
