@@ -117,28 +117,36 @@ def category_by_slug(slug: str) -> ServiceCategory:
     return row
 
 
+def _save_named(model, action: str, texts_attr: str, slug: str, texts: dict, *, actor, active: bool, row,
+                missing_english: str, english_field: str):
+    """Create or update a row of an editable, per-language list (categories, criteria)."""
+    texts = {k: (v or "").strip() for k, v in texts.items() if (v or "").strip()}
+    if not texts.get("en"):
+        raise Invalid(missing_english, field=english_field)
+    with transaction():
+        if row is None:
+            slug = _check_slug(slug)
+            if db.session.execute(select(model.id).where(model.slug == slug)).first():
+                raise Invalid(_l("The name “%(slug)s” is taken.", slug=slug), field="slug")
+            position = db.session.execute(select(func.count(model.id))).scalar_one()
+            row = model(slug=slug, active=active, position=position, **{texts_attr: texts})
+            db.session.add(row)
+            before = None
+        else:
+            before = snapshot(row, [texts_attr, "active"])
+            setattr(row, texts_attr, texts)
+            row.active = active
+        record(action, row, actor=actor, before=before,
+               after=snapshot(row, ["slug", texts_attr, "active"]))
+    return row
+
+
 def save_category(slug: str, names: dict, *, actor=None, active: bool = True,
                   category: ServiceCategory | None = None) -> ServiceCategory:
     """Create a category, or rename one; the English name is required."""
-    names = {k: (v or "").strip() for k, v in names.items() if (v or "").strip()}
-    if not names.get("en"):
-        raise Invalid(_l("Give the category its English name."), field="name_en")
-    with transaction():
-        if category is None:
-            slug = _check_slug(slug)
-            if db.session.execute(select(ServiceCategory.id).where(ServiceCategory.slug == slug)).first():
-                raise Invalid(_l("The name “%(slug)s” is taken.", slug=slug), field="slug")
-            position = db.session.execute(select(func.count(ServiceCategory.id))).scalar_one()
-            category = ServiceCategory(slug=slug, names=names, active=active, position=position)
-            db.session.add(category)
-            before = None
-        else:
-            before = snapshot(category, ["names", "active"])
-            category.names = names
-            category.active = active
-        record("service_category.saved", category, actor=actor, before=before,
-               after=snapshot(category, ["slug", "names", "active"]))
-    return category
+    return _save_named(ServiceCategory, "service_category.saved", "names", slug, names,
+                       actor=actor, active=active, row=category, english_field="name_en",
+                       missing_english=_l("Give the category its English name."))
 
 
 def criteria(active_only: bool = True) -> list[AccreditationCriterion]:
@@ -150,25 +158,10 @@ def criteria(active_only: bool = True) -> list[AccreditationCriterion]:
 
 def save_criterion(slug: str, texts: dict, *, actor=None, active: bool = True,
                    criterion: AccreditationCriterion | None = None) -> AccreditationCriterion:
-    texts = {k: (v or "").strip() for k, v in texts.items() if (v or "").strip()}
-    if not texts.get("en"):
-        raise Invalid(_l("Write the criterion in English at least."), field="text_en")
-    with transaction():
-        if criterion is None:
-            slug = _check_slug(slug)
-            if db.session.execute(select(AccreditationCriterion.id).where(AccreditationCriterion.slug == slug)).first():
-                raise Invalid(_l("The name “%(slug)s” is taken.", slug=slug), field="slug")
-            position = db.session.execute(select(func.count(AccreditationCriterion.id))).scalar_one()
-            criterion = AccreditationCriterion(slug=slug, texts=texts, active=active, position=position)
-            db.session.add(criterion)
-            before = None
-        else:
-            before = snapshot(criterion, ["texts", "active"])
-            criterion.texts = texts
-            criterion.active = active
-        record("accreditation_criterion.saved", criterion, actor=actor, before=before,
-               after=snapshot(criterion, ["slug", "texts", "active"]))
-    return criterion
+    """Create or reword a checklist criterion; the English text is required."""
+    return _save_named(AccreditationCriterion, "accreditation_criterion.saved", "texts", slug, texts,
+                       actor=actor, active=active, row=criterion, english_field="name_en",
+                       missing_english=_l("Write the criterion in English at least."))
 
 
 # Accreditation --------------------------------------------------------------------------

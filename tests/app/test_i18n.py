@@ -1,0 +1,50 @@
+from datetime import date, datetime, timezone
+
+from flask_babel import force_locale
+
+from app.i18n import day, moment, money, number
+
+from ..conftest import csrf_token, login
+
+
+def test_money_dates_and_numbers_follow_the_locale(app):
+    with app.test_request_context():
+        expected = {"en": ("€123,456.50", "Mar 1, 2027"), "es": ("123.456,50\xa0€", "1 mar 2027"),
+                    "it": ("123.456,50\xa0€", "1 mar 2027"), "ca": ("123.456,50\xa0€", "1 de març 2027")}
+        for locale, (cash, when) in expected.items():
+            with force_locale(locale):
+                assert money(12345650) == cash
+                assert day(date(2027, 3, 1)) == when
+        with force_locale("it"):
+            assert number(1234.5) == "1.234,5"
+
+
+def test_times_are_shown_in_the_city_zone(app):
+    with app.test_request_context(), force_locale("en"):
+        # 23:30 UTC on 31 December is already New Year in Rome.
+        assert day(datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc)) == "Jan 1, 2027"
+        assert "12:30" in moment(datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc))
+
+
+def test_browser_language_then_choice_then_account(client, make_user):
+    assert 'lang="es"' in client.get("/", headers={"Accept-Language": "es-ES,es;q=0.9"}).get_data(as_text=True)
+    token = csrf_token(client)
+    response = client.post("/locale", data={"locale": "ca", "next": "/organisations/", "csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"] == "/organisations/"
+    page = client.get("/", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    assert 'lang="ca"' in page and "Organitzacions" in page
+
+
+def test_an_accounts_language_follows_it_to_a_new_device(app, make_user):
+    user = make_user(locale="it")
+    browser = app.test_client()
+    login(browser, user.email)
+    assert 'lang="it"' in browser.get("/", headers={"Accept-Language": "en"}).get_data(as_text=True)
+
+
+def test_the_switcher_never_redirects_off_site(client):
+    token = csrf_token(client)
+    response = client.post("/locale", data={"locale": "es", "next": "https://evil.example/", "csrf_token": token})
+    assert response.headers["Location"] == "/"
+    response = client.post("/locale", data={"locale": "es", "next": "//evil.example", "csrf_token": token})
+    assert response.headers["Location"] == "/"
