@@ -122,6 +122,8 @@ def test_minutes_pdf_in_the_meeting_language_and_ics_files(app, client, running_
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
     assert "The council met and agreed." in text and "Government 1" in text
+    # The meeting is held in Spanish, so its minutes are issued in Spanish.
+    assert "Acta de Today's session" in text and "Asistencia" in text and "Página 1 de 1" in text
     response = client.get(f"/councils/{council.slug}/composition.pdf")
     assert response.status_code == 200
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
