@@ -760,6 +760,16 @@ def send_notice(meeting: Meeting, *, actor) -> list[User]:
     return members
 
 
+def notices_for(council: Council, user) -> list[Meeting]:
+    """Scheduled meetings whose notice went out, for a member seated on the meeting's day."""
+    if user is None or not getattr(user, "id", None):
+        return []
+    meetings = db.session.execute(
+        select(Meeting).where(Meeting.council_id == council.id, Meeting.status == MeetingStatus.SCHEDULED.value,
+                              Meeting.notice_sent_at.is_not(None)).order_by(Meeting.starts_at)).scalars().all()
+    return [m for m in meetings if mandate_of(council, user, m.on) is not None]
+
+
 def cancel_meeting(meeting: Meeting, *, actor) -> None:
     _require_official(actor)
     MEETING.check(meeting.status_enum, MeetingStatus.CANCELLED)

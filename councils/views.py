@@ -91,6 +91,7 @@ def show(slug):
         offices=ops.appointments_on(council, today), alerts=ops.warnings(council, today),
         meetings=ops.meetings_of(council, per_page=5).items, elections=ops.elections_of(council),
         needs=ops.priority_needs(council=council), step_down_form=StepDownForm(on=today),
+        notices=ops.notices_for(council, current_user if current_user.is_authenticated else None),
         is_official=ops.is_official(current_user))
 
 

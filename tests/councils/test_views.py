@@ -184,3 +184,16 @@ def test_org_member_nominates_and_votes_only_for_their_own_accredited_organisati
     db.session.expire_all()
     assert ops.get_election(election.id).status == "published"
     assert [m.user.name for m in ops.mandates_on(council) if m.side == "civil"] == ["Cand"]
+
+
+def test_members_see_the_notices_of_meetings_they_are_called_to(app, full_council, official, make_user):
+    start = city_today().replace(year=city_today().year - 1)
+    council, members = full_council(start=start)
+    meeting = ops.schedule_meeting(council, "Called session", at(city_today() + timedelta(days=7)), actor=official)
+    member = _client_for(app, members["civil"][0].user)
+    assert "You are called to these meetings" not in member.get(f"/councils/{council.slug}").get_data(as_text=True)
+    called = ops.send_notice(meeting, actor=official)
+    assert {u.id for u in called} == {m.user_id for side in members.values() for m in side}
+    assert "You are called to these meetings" in member.get(f"/councils/{council.slug}").get_data(as_text=True)
+    stranger = _client_for(app, make_user())
+    assert "You are called to these meetings" not in stranger.get(f"/councils/{council.slug}").get_data(as_text=True)
