@@ -1,20 +1,498 @@
-"""Joint councils: pages."""
-from flask import render_template
-from flask_babel import lazy_gettext as _l
+"""Joint councils: public pages, the officials' desk, and the Chair's meeting room.
 
-from app.security import public
+Small action forms on a page answer a refusal with a flash message and a
+redirect back; full forms re-render with the input and the message beside the field."""
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.accounts.models import Role
+from app.documents import pdf_response
+from app.errors import DomainError
+from app.forms import attach_error
+from app.i18n import city_timezone, city_today
+from app.organisations import operations as organisations
+from app.security import public, roles_required
 from . import bp
+from . import documents
+from . import operations as ops
+from .ical import council_calendar, meeting_calendar
+from .forms import (AgendaItemForm, AppointForm, AttendanceForm, BallotForm, CouncilForm, ElectionForm,
+                    EndMandateForm, MeetingForm, MinutesForm, MotionForm, NominationForm, PublishForm,
+                    SeatForm, StepDownForm)
+from .models import ElectionStatus, Side
 
-# What this module will offer; shown on its index page until each part is built.
-PLANNED = [
-    _l("Councils with parity seats and a Chair and Vice-Chair from opposite sides."),
-    _l("Civil seats elected by the social-economy organisations."),
-    _l("Meetings, motions, votes and minutes."),
-    _l("The priority needs each council adopts."),
-]
+officials = roles_required(Role.OFFICIAL, Role.ADMIN)
+members = roles_required(Role.COUNCIL_MEMBER)
+org_members = roles_required(Role.ORG_MEMBER)
 
+
+def _refused(error: DomainError, target: str):
+    flash(str(error.message), "error")
+    return redirect(target)
+
+
+def _done(message: str, target: str):
+    flash(message, "success")
+    return redirect(target)
+
+
+# Councils ---------------------------------------------------------------------------------
 
 @bp.route("/")
 @public
 def index():
-    return render_template("councils/index.html", module=bp, planned=PLANNED)
+    page = ops.councils(page=request.args.get("page", 1, type=int))
+    return render_template("councils/index.html", module=bp, page=page, today=city_today(),
+                           terms={c.id: ops.term_on(c, city_today()) for c in page.items},
+                           needs=ops.priority_needs())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@officials
+def create():
+    form = CouncilForm()
+    if request.method == "GET":
+        form.first_term_start.data = city_today()
+    if form.validate_on_submit():
+        try:
+            council = ops.create_council(form.slug.data, actor=current_user, **form.values())
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            return _done(_("%(name)s is set up.", name=council.name), url_for(".show", slug=council.slug))
+    return render_template("councils/council_form.html", form=form, council=None), 422 if form.errors else 200
+
+
+@bp.route("/<slug>/edit", methods=["GET", "POST"])
+@officials
+def edit(slug):
+    council = ops.council_by_slug(slug)
+    form = CouncilForm(obj=council)
+    del form.slug
+    if form.validate_on_submit():
+        try:
+            ops.update_council(council, actor=current_user, **form.values())
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            return _done(_("%(name)s is saved.", name=council.name), url_for(".show", slug=council.slug))
+    return render_template("councils/council_form.html", form=form, council=council), 422 if form.errors else 200
+
+
+@bp.route("/<slug>")
+@public
+def show(slug):
+    council = ops.council_by_slug(slug)
+    today = city_today()
+    return render_template(
+        "councils/show.html", council=council, today=today, term=ops.term_on(council, today),
+        schedule=ops.schedule(council, 5, today), seats=ops.composition(council, today),
+        offices=ops.appointments_on(council, today), alerts=ops.warnings(council, today),
+        meetings=ops.meetings_of(council, per_page=5).items, elections=ops.elections_of(council),
+        needs=ops.priority_needs(council=council), step_down_form=StepDownForm(on=today),
+        notices=ops.notices_for(council, current_user if current_user.is_authenticated else None),
+        is_official=ops.is_official(current_user))
+
+
+@bp.route("/<slug>/members")
+@public
+def members_page(slug):
+    council = ops.council_by_slug(slug)
+    return render_template("councils/members.html", council=council, history=ops.mandate_history(council),
+                           terms=ops.terms_so_far(council), by_term=ops.appointments_by_term(council),
+                           is_official=ops.is_official(current_user))
+
+
+@bp.route("/<slug>/members/<int:user_id>")
+@public
+def member(slug, user_id):
+    council = ops.council_by_slug(slug)
+    mandates = [m for m in ops.mandate_history(council) if m.user_id == user_id]
+    if not mandates:
+        abort(404)
+    return render_template("councils/member.html", council=council, person=mandates[0].user, mandates=mandates,
+                           votes=ops.votes_of([m.id for m in mandates]))
+
+
+@bp.route("/<slug>/seat", methods=["GET", "POST"])
+@officials
+def seat(slug):
+    council = ops.council_by_slug(slug)
+    form = SeatForm()
+    form.organisation.choices = [("", _("Nobody in particular"))] + [
+        (o.slug, o.name) for o in organisations.all_organisations()]
+    if request.method == "GET":
+        form.on.data = city_today()
+        form.side.data = request.args.get("side", Side.GOVERNMENT.value)
+    if form.validate_on_submit():
+        try:
+            org = organisations.organisation_by_slug(form.organisation.data) if form.organisation.data else None
+            ops.seat_member(council, ops.user_by_email(form.email.data), form.side.data, actor=current_user,
+                            on=form.on.data, organisation=org)
+        except DomainError as error:
+            attach_error(form, error if error.field != "user" else type(error)(error.message, field="email"))
+        else:
+            return _done(_("The member is seated."), url_for(".show", slug=council.slug))
+    return render_template("councils/seat.html", council=council, form=form), 422 if form.errors else 200
+
+
+@bp.route("/mandates/<int:mandate_id>/end", methods=["GET", "POST"])
+@officials
+def end_mandate(mandate_id):
+    mandate = ops.get_mandate(mandate_id)
+    form = EndMandateForm()
+    if request.method == "GET":
+        form.on.data = city_today()
+    if form.validate_on_submit():
+        try:
+            if form.email.data:
+                ops.replace(mandate, ops.user_by_email(form.email.data), actor=current_user, on=form.on.data,
+                            reason=form.reason.data)
+            else:
+                ops.resign(mandate, actor=current_user, on=form.on.data, reason=form.reason.data)
+        except DomainError as error:
+            attach_error(form, error if error.field != "user" else type(error)(error.message, field="email"))
+        else:
+            return _done(_("The seat is updated."), url_for(".show", slug=mandate.council.slug))
+    return render_template("councils/end_mandate.html", mandate=mandate, form=form), 422 if form.errors else 200
+
+
+@bp.route("/<slug>/appoint", methods=["GET", "POST"])
+@officials
+def appoint(slug):
+    council = ops.council_by_slug(slug)
+    form = AppointForm()
+    day = form.on.data if form.is_submitted() and form.on.data else city_today()
+    form.mandate.choices = [(m.id, f"{m.user.name} ({m.side_enum.label})") for m in ops.mandates_on(council, day)]
+    if request.method == "GET":
+        form.on.data = day
+        form.role.data = request.args.get("role", "chair")
+    if form.validate_on_submit():
+        try:
+            ops.appoint(council, form.role.data, ops.get_mandate(form.mandate.data), actor=current_user,
+                        on=form.on.data)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            return _done(_("The office is filled."), url_for(".show", slug=council.slug))
+    return render_template("councils/appoint.html", council=council, form=form,
+                           term=ops.term_on(council, day)), 422 if form.errors else 200
+
+
+@bp.route("/appointments/<int:appointment_id>/step-down", methods=["POST"])
+@officials
+def step_down(appointment_id):
+    appointment = ops.get_appointment(appointment_id)
+    target = url_for(".show", slug=appointment.council.slug)
+    form = StepDownForm()
+    try:
+        if not form.validate_on_submit():
+            raise DomainError(_("Give the date the office ends."))
+        ops.resign_office(appointment, actor=current_user, on=form.on.data, reason=form.reason.data)
+    except DomainError as error:
+        return _refused(error, target)
+    return _done(_("The office is vacant until a successor from the same side is named."), target)
+
+
+@bp.route("/<slug>/composition.pdf")
+@public
+def composition_pdf(slug):
+    council = ops.council_by_slug(slug)
+    return pdf_response(documents.composition_pdf(council, city_today()), f"{council.slug}-composition.pdf")
+
+
+@bp.route("/<slug>/calendar.ics")
+@public
+def council_ics(slug):
+    council = ops.council_by_slug(slug)
+    return council_calendar(council, ops.all_meetings(council))
+
+
+# Meetings ---------------------------------------------------------------------------------
+
+@bp.route("/<slug>/meetings")
+@public
+def meetings(slug):
+    council = ops.council_by_slug(slug)
+    return render_template("councils/meetings.html", council=council,
+                           page=ops.meetings_of(council, page=request.args.get("page", 1, type=int)))
+
+
+@bp.route("/<slug>/meetings/new", methods=["GET", "POST"])
+@officials
+def schedule_meeting(slug):
+    council = ops.council_by_slug(slug)
+    form = MeetingForm()
+    if request.method == "GET":
+        form.locale.data = council.locale
+    if form.validate_on_submit():
+        starts_at = form.starts_at.data.replace(tzinfo=city_timezone())
+        try:
+            meeting = ops.schedule_meeting(council, form.title.data, starts_at, actor=current_user,
+                                           duration_minutes=form.duration_minutes.data, location=form.location.data,
+                                           locale=form.locale.data, agenda=(form.agenda.data or "").splitlines())
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            return _done(_("The meeting is scheduled."), url_for(".meeting", meeting_id=meeting.id))
+    return render_template("councils/meeting_form.html", council=council, form=form), 422 if form.errors else 200
+
+
+def _meeting_page(meeting, motion_form=None, status=200):
+    user = current_user if current_user.is_authenticated else None
+    runner = ops.runs_meeting(meeting, user)
+    mandate = ops.mandate_of(meeting.council, user, meeting.on)
+    seated = ops.mandates_on(meeting.council, meeting.on)
+    present = {a.mandate_id for a in meeting.attendance if a.present}
+    attendance_form = AttendanceForm()
+    attendance_form.present.choices = [(m.id, f"{m.user.name} ({m.side_enum.label})") for m in seated]
+    attendance_form.present.data = sorted(present)
+    if motion_form is None:
+        motion_form = _motion_form(meeting)
+    my_votes = {v.motion_id: v.option_enum.label for m in meeting.motions for v in m.votes
+                if mandate is not None and v.mandate_id == mandate.id}
+    return render_template(
+        "councils/meeting.html", meeting=meeting, council=meeting.council, runner=runner,
+        can_vote=mandate is not None and mandate.id in present, my_votes=my_votes,
+        is_official=ops.is_official(user), quorum=ops.quorum(meeting) if meeting.attendance else None,
+        attendance_form=attendance_form, motion_form=motion_form, agenda_form=AgendaItemForm(),
+        minutes_form=MinutesForm(minutes=meeting.minutes)), status
+
+
+def _motion_form(meeting, formdata=None):
+    form = MotionForm(formdata=formdata) if formdata is not None else MotionForm()
+    form.agenda_item.choices = [(0, _("No particular item"))] + [(i.id, f"{i.position}. {i.title}")
+                                                                  for i in meeting.agenda]
+    form.need_category.choices = [("", _("None: an ordinary motion"))] + [
+        (c.slug, c.name) for c in organisations.categories()]
+    return form
+
+
+@bp.route("/meetings/<int:meeting_id>")
+@public
+def meeting(meeting_id):
+    return _meeting_page(ops.meeting_detail(meeting_id))
+
+
+@bp.route("/meetings/<int:meeting_id>/calendar.ics")
+@public
+def meeting_ics(meeting_id):
+    return meeting_calendar(ops.get_meeting(meeting_id))
+
+
+@bp.route("/meetings/<int:meeting_id>/minutes.pdf")
+@public
+def minutes_pdf(meeting_id):
+    meeting = ops.meeting_detail(meeting_id)
+    if not meeting.minutes:
+        abort(404)
+    return pdf_response(documents.minutes_pdf(meeting), f"{meeting.council.slug}-minutes-{meeting.id}.pdf")
+
+
+@bp.route("/meetings/<int:meeting_id>/<any(notice, cancel):action>", methods=["POST"])
+@officials
+def meeting_action(meeting_id, action):
+    meeting = ops.get_meeting(meeting_id)
+    target = url_for(".meeting", meeting_id=meeting.id)
+    try:
+        if action == "notice":
+            sent = ops.send_notice(meeting, actor=current_user)
+            message = _("Notice is recorded for %(count)s members.", count=len(sent))
+        else:
+            ops.cancel_meeting(meeting, actor=current_user)
+            message = _("The meeting is cancelled.")
+    except DomainError as error:
+        return _refused(error, target)
+    return _done(message, target)
+
+
+@bp.route("/meetings/<int:meeting_id>/agenda", methods=["POST"])
+@officials
+def add_agenda_item(meeting_id):
+    meeting = ops.get_meeting(meeting_id)
+    target = url_for(".meeting", meeting_id=meeting.id)
+    form = AgendaItemForm()
+    try:
+        ops.add_agenda_item(meeting, form.title.data or "", actor=current_user)
+    except DomainError as error:
+        return _refused(error, target)
+    return _done(_("The item is on the agenda."), target)
+
+
+@bp.route("/meetings/<int:meeting_id>/attendance", methods=["POST"])
+@members
+def attendance(meeting_id):
+    meeting = ops.get_meeting(meeting_id)
+    target = url_for(".meeting", meeting_id=meeting.id)
+    try:
+        ops.record_attendance(meeting, request.form.getlist("present", type=int), actor=current_user)
+    except DomainError as error:
+        return _refused(error, target)
+    return _done(_("Attendance is recorded."), target)
+
+
+@bp.route("/meetings/<int:meeting_id>/motions", methods=["POST"])
+@members
+def propose_motion(meeting_id):
+    meeting = ops.meeting_detail(meeting_id)
+    form = _motion_form(meeting, request.form)
+    if form.validate_on_submit():
+        try:
+            category = organisations.category_by_slug(form.need_category.data) if form.need_category.data else None
+            ops.propose_motion(meeting, form.title.data, actor=current_user, text=form.text.data,
+                               agenda_item=next((i for i in meeting.agenda if i.id == form.agenda_item.data), None),
+                               need_category=category, need_neighbourhood=form.need_neighbourhood.data or "",
+                               need_rank=form.need_rank.data, need_rationale=form.need_rationale.data or "")
+        except DomainError as error:
+            if error.status == 403:
+                return _refused(error, url_for(".meeting", meeting_id=meeting.id))
+            attach_error(form, error)
+        else:
+            return _done(_("The motion is put."), url_for(".meeting", meeting_id=meeting.id))
+    return _meeting_page(meeting, motion_form=form, status=422)
+
+
+@bp.route("/motions/<int:motion_id>")
+@public
+def motion(motion_id):
+    motion = ops.get_motion(motion_id)
+    return render_template("councils/motion.html", motion=motion, meeting=motion.meeting,
+                           council=motion.meeting.council, notes=ops.RESULT_NOTES)
+
+
+@bp.route("/motions/<int:motion_id>/<any(open, close):action>", methods=["POST"])
+@members
+def motion_vote_state(motion_id, action):
+    motion = ops.get_motion(motion_id)
+    target = url_for(".meeting", meeting_id=motion.meeting_id)
+    try:
+        if action == "open":
+            ops.open_vote(motion, actor=current_user)
+            message = _("The vote is open.")
+        else:
+            ops.close_vote(motion, actor=current_user)
+            message = _("The vote is closed: %(result)s.", result=motion.status_enum.label)
+    except DomainError as error:
+        return _refused(error, target)
+    return _done(message, target)
+
+
+@bp.route("/motions/<int:motion_id>/vote", methods=["POST"])
+@members
+def vote(motion_id):
+    motion = ops.get_motion(motion_id)
+    target = url_for(".meeting", meeting_id=motion.meeting_id)
+    try:
+        ops.cast_vote(motion, request.form.get("option", ""), actor=current_user)
+    except DomainError as error:
+        return _refused(error, target)
+    return _done(_("Your vote is recorded."), target)
+
+
+@bp.route("/meetings/<int:meeting_id>/minutes", methods=["POST"])
+@members
+def minutes(meeting_id):
+    meeting = ops.get_meeting(meeting_id)
+    target = url_for(".meeting", meeting_id=meeting.id)
+    form = MinutesForm()
+    try:
+        ops.record_minutes(meeting, form.minutes.data or "", actor=current_user, close=bool(form.close.data))
+    except DomainError as error:
+        return _refused(error, target)
+    return _done(_("The minutes are saved."), target)
+
+
+# Civil selection --------------------------------------------------------------------------
+
+@bp.route("/<slug>/elections/new", methods=["GET", "POST"])
+@officials
+def open_election(slug):
+    council = ops.council_by_slug(slug)
+    form = ElectionForm()
+    if request.method == "GET":
+        form.counting_rule.data = council.counting_rule
+        form.seats.data = len(ops.vacant_seats(council, Side.CIVIL)) or 1
+    if form.validate_on_submit():
+        try:
+            election = ops.open_election(council, form.title.data, form.seats.data, actor=current_user,
+                                         counting_rule=form.counting_rule.data)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            return _done(_("The selection round is open for nominations."),
+                         url_for(".election", election_id=election.id))
+    return render_template("councils/election_form.html", council=council, form=form), 422 if form.errors else 200
+
+
+@bp.route("/elections/<int:election_id>")
+@public
+def election(election_id):
+    election = ops.get_election(election_id)
+    mine = ops.voting_organisations(current_user)
+    eligible = {o.id for o in ops.eligible_organisations(election.council)}
+    mine = [o for o in mine if o.id in eligible]
+    nomination_form, ballot_form = NominationForm(), BallotForm()
+    nomination_form.organisation.choices = ballot_form.organisation.choices = [(o.id, o.name) for o in mine]
+    ballot_form.candidates.choices = [(c.id, f"{c.user.name} ({c.organisation.name})") for c in election.candidacies]
+    published = election.status_enum is ElectionStatus.PUBLISHED
+    return render_template("councils/election.html", election=election, council=election.council, mine=mine,
+                           voted={o.id for o in mine if ops.has_voted(election, o)},
+                           eligible=ops.eligible_organisations(election.council),
+                           results=ops.tally(election) if published else None,
+                           nomination_form=nomination_form, ballot_form=ballot_form,
+                           publish_form=PublishForm(seat_from=city_today()),
+                           is_official=ops.is_official(current_user))
+
+
+def _my_organisation(org_id):
+    for org in ops.voting_organisations(current_user):
+        if org.id == org_id:
+            return org
+    raise DomainError(_("Choose an organisation you belong to."))
+
+
+@bp.route("/elections/<int:election_id>/nominate", methods=["POST"])
+@org_members
+def nominate(election_id):
+    election = ops.get_election(election_id)
+    target = url_for(".election", election_id=election.id)
+    form = NominationForm()
+    try:
+        ops.nominate(election, _my_organisation(request.form.get("organisation", type=int)),
+                     ops.user_by_email(form.email.data or ""), actor=current_user, statement=form.statement.data)
+    except DomainError as error:
+        return _refused(error, target)
+    return _done(_("The candidate is nominated."), target)
+
+
+@bp.route("/elections/<int:election_id>/ballot", methods=["POST"])
+@org_members
+def ballot(election_id):
+    election = ops.get_election(election_id)
+    target = url_for(".election", election_id=election.id)
+    try:
+        ops.cast_ballot(election, _my_organisation(request.form.get("organisation", type=int)),
+                        request.form.getlist("candidates", type=int), actor=current_user)
+    except DomainError as error:
+        return _refused(error, target)
+    return _done(_("The ballot is cast. It is secret: only the totals will be published."), target)
+
+
+@bp.route("/elections/<int:election_id>/<any(voting, publish, cancel):action>", methods=["POST"])
+@officials
+def election_action(election_id, action):
+    election = ops.get_election(election_id)
+    target = url_for(".election", election_id=election.id)
+    try:
+        if action == "voting":
+            ops.open_voting(election, actor=current_user)
+        elif action == "publish":
+            form = PublishForm()
+            ops.publish_results(election, actor=current_user, seat_from=form.seat_from.data or city_today())
+        else:
+            ops.cancel_election(election, actor=current_user)
+    except DomainError as error:
+        return _refused(error, target)
+    return _done(_("The selection round is now: %(status)s.", status=election.status_enum.label), target)
+

@@ -1,0 +1,29 @@
+"""PDF documents of a council: a meeting's minutes and the council's composition,
+each in the language the meeting (or the council) is held in."""
+from datetime import date
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from app.documents import render_pdf
+
+from . import operations as ops
+from .models import Council, Meeting
+
+
+def minutes_pdf(meeting: Meeting) -> bytes:
+    with force_locale(meeting.locale):
+        title = _("Minutes of %(meeting)s", meeting=meeting.title)
+    return render_pdf("councils/minutes_pdf.html", locale=meeting.locale,
+                      reference=f"{meeting.council.slug.upper()}-M{meeting.id}", title=title,
+                      meeting=meeting, council=meeting.council, quorum=ops.quorum(meeting),
+                      offices=ops.appointments_on(meeting.council, meeting.on), notes=ops.RESULT_NOTES)
+
+
+def composition_pdf(council: Council, on: date) -> bytes:
+    with force_locale(council.locale):
+        title = _("Composition of %(council)s", council=council.name)
+    return render_pdf("councils/composition_pdf.html", locale=council.locale,
+                      reference=f"{council.slug.upper()}-C{on.isoformat()}", title=title, council=council,
+                      on=on, term=ops.term_on(council, on), seats=ops.composition(council, on),
+                      offices=ops.appointments_on(council, on), schedule=ops.schedule(council, 4, on))

@@ -1,0 +1,53 @@
+"""iCalendar (.ics) files for a council's meetings, built with the icalendar library."""
+from datetime import timedelta
+
+from flask import Response, current_app, url_for
+from icalendar import Calendar, Event
+
+from app.database import utcnow
+
+from .models import Meeting, MeetingStatus
+
+
+def _event(meeting: Meeting) -> Event:
+    event = Event()
+    host = current_app.config["PROCOMUN_BASE_URL"].split("//")[-1].split("/")[0].split(":")[0] or "procomun"
+    event.add("uid", f"council-meeting-{meeting.id}@{host}")
+    event.add("dtstamp", utcnow())
+    event.add("dtstart", meeting.starts_at)
+    event.add("dtend", meeting.starts_at + timedelta(minutes=meeting.duration_minutes))
+    event.add("summary", f"{meeting.council.name}: {meeting.title}")
+    if meeting.location:
+        event.add("location", meeting.location)
+    agenda = "\n".join(f"{item.position}. {item.title}" for item in meeting.agenda)
+    if agenda:
+        event.add("description", agenda)
+    event.add("url", url_for("councils.meeting", meeting_id=meeting.id, _external=True))
+    event.add("status", "CANCELLED" if meeting.status == MeetingStatus.CANCELLED.value else "CONFIRMED")
+    return event
+
+
+def _calendar(name: str) -> Calendar:
+    cal = Calendar()
+    cal.add("prodid", "-//Procomún//Joint councils//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", name)
+    return cal
+
+
+def _response(cal: Calendar, filename: str) -> Response:
+    return Response(cal.to_ical(), mimetype="text/calendar; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def meeting_calendar(meeting: Meeting) -> Response:
+    cal = _calendar(meeting.council.name)
+    cal.add_component(_event(meeting))
+    return _response(cal, f"{meeting.council.slug}-meeting-{meeting.id}.ics")
+
+
+def council_calendar(council, meetings: list[Meeting]) -> Response:
+    cal = _calendar(council.name)
+    for meeting in meetings:
+        cal.add_component(_event(meeting))
+    return _response(cal, f"{council.slug}.ics")

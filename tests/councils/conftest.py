@@ -1,0 +1,49 @@
+"""Factories for the councils tests: an official, a council, seated members."""
+from datetime import date, datetime, timezone
+
+import pytest
+
+from app.accounts.models import Role
+from councils import operations as ops
+
+
+@pytest.fixture
+def official(make_user):
+    return make_user(Role.OFFICIAL, name="Olga Official")
+
+
+@pytest.fixture
+def make_council(official):
+    counter = iter(range(1, 100_000))
+
+    def make(seats=2, start=date(2020, 1, 1), first="government", **fields):
+        n = next(counter)
+        return ops.create_council(fields.pop("slug", f"council-{n}"), fields.pop("name", f"Council {n}"),
+                                  seats_per_side=seats, first_term_start=start, first_chair_side=first,
+                                  actor=official, **fields)
+    return make
+
+
+@pytest.fixture
+def full_council(make_council, make_user, official):
+    """A council of 2 + 2 seats, all held since its first term began, with the
+    first term's Chair (government) and Vice-Chair (civil) named."""
+    def make(seats=2, start=date(2020, 1, 1), first="government", **fields):
+        council = make_council(seats=seats, start=start, first=first, **fields)
+        members = {}
+        for side in ("government", "civil"):
+            members[side] = [ops.seat_member(council, make_user(Role.CITIZEN, name=f"{side.title()} {i}"), side,
+                                             actor=official, on=start) for i in range(1, seats + 1)]
+        return council, members
+    return make
+
+
+def at(day: date, hour: int = 18) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def request_context(app):
+    """Messages are lazy translations: reading them needs a request (English here)."""
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        yield

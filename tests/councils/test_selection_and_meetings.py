@@ -1,0 +1,229 @@
+"""Civil selection, meetings, quorum, votes and ties, priority needs."""
+from datetime import date, timedelta
+
+import pytest
+
+from app.accounts.models import Role
+from app.errors import Invalid, NotAllowed
+from app.extensions import db
+from app.i18n import city_today
+from app.organisations import operations as organisations
+from councils import operations as ops
+from councils.models import BallotMark, ChairRole, ElectionVoter, Side, TieRule, VoteRule
+
+from .conftest import at
+
+
+@pytest.fixture
+def accredited_org(make_org, make_category, make_user):
+    def make(slug, kind="social_coop_a", neighbourhood="Navile", accredited=True):
+        org = make_org(slug, kind=kind, neighbourhood=neighbourhood)
+        if accredited:
+            organisations.accredit(org, make_category("elder-care"), city_today() + timedelta(days=365),
+                                   met_all=True)
+        voter = make_user(Role.ORG_MEMBER, organisations=[org], name=f"Voter for {slug}")
+        return org, voter
+    return make
+
+
+def test_election_counts_one_vote_per_organisation_and_seats_the_elected(
+        make_council, accredited_org, make_user, official):
+    council = make_council(seats=2, start=city_today() - timedelta(days=30))
+    orgs = [accredited_org(f"coop-{i}") for i in range(4)]
+    company, company_voter = accredited_org("a-company", kind="company")
+    unaccredited, lone_voter = accredited_org("no-papers", accredited=False)
+    assert {o.slug for o in ops.eligible_organisations(council)} == {f"coop-{i}" for i in range(4)}
+    election = ops.open_election(council, "Civil seats 2025", 2, actor=official)
+    candidates = [make_user(name=n) for n in ("Ana", "Bea", "Carla")]
+    a = ops.nominate(election, orgs[0][0], candidates[0], actor=orgs[0][1])
+    b = ops.nominate(election, orgs[1][0], candidates[1], actor=orgs[1][1])
+    c = ops.nominate(election, orgs[2][0], candidates[2], actor=orgs[2][1])
+    with pytest.raises(NotAllowed):
+        ops.nominate(election, company, make_user(), actor=company_voter)
+    with pytest.raises(NotAllowed):
+        ops.nominate(election, unaccredited, make_user(), actor=lone_voter)
+    with pytest.raises(NotAllowed):  # a member of one organisation cannot act for another
+        ops.nominate(election, orgs[3][0], make_user(), actor=orgs[0][1])
+    ops.open_voting(election, actor=official)
+    ops.cast_ballot(election, orgs[0][0], [a.id], actor=orgs[0][1])
+    ops.cast_ballot(election, orgs[1][0], [a.id], actor=orgs[1][1])
+    ops.cast_ballot(election, orgs[2][0], [b.id], actor=orgs[2][1])
+    with pytest.raises(Invalid, match="already voted"):
+        ops.cast_ballot(election, orgs[0][0], [c.id], actor=orgs[0][1])
+    with pytest.raises(Invalid, match="at most 1"):
+        ops.cast_ballot(election, orgs[3][0], [b.id, c.id], actor=orgs[3][1])
+    # Secret ballot: marks carry no voter, voters carry no choice; totals add up.
+    assert db.session.query(BallotMark).count() == 3
+    assert db.session.query(ElectionVoter).count() == 3
+    assert not hasattr(BallotMark, "organisation_id") and not hasattr(ElectionVoter, "candidacy_id")
+    seated = ops.publish_results(election, actor=official)
+    assert [m.user.name for m in seated] == ["Ana", "Bea"]
+    assert [(cand.user.name, votes) for cand, votes in ops.tally(election)] == [("Ana", 2), ("Bea", 1), ("Carla", 0)]
+    assert {m.side for m in seated} == {"civil"} and seated[0].organisation.slug == "coop-0"
+    assert Role.COUNCIL_MEMBER in seated[0].user.roles
+    assert not c.elected and c.votes == 0
+    with pytest.raises(Invalid, match="Between 1 and 0"):
+        ops.open_election(council, "Another", 1, actor=official)
+
+
+def test_limited_vote_and_neighbourhood_jurisdiction(make_council, accredited_org, make_user, official):
+    council = make_council(seats=2, jurisdiction="neighbourhood", area="Navile", counting_rule="limited_vote")
+    inside, voter = accredited_org("inside")
+    outside, _ = accredited_org("outside", neighbourhood="Porto")
+    assert [o.slug for o in ops.eligible_organisations(council)] == ["inside"]
+    election = ops.open_election(council, "Navile seats", 2, actor=official)
+    x = ops.nominate(election, inside, make_user(name="X"), actor=voter)
+    y = ops.nominate(election, inside, make_user(name="Y"), actor=voter)
+    ops.open_voting(election, actor=official)
+    ops.cast_ballot(election, inside, [x.id, y.id], actor=voter)
+    assert [v for _c, v in ops.tally(election)] == [1, 1]
+
+
+def _held_meeting(full_council, official, day=date(2020, 3, 1), present=None, **fields):
+    council, members = full_council(**fields)
+    chair = ops.appoint(council, "chair", members["government"][0], actor=official, on=date(2020, 1, 1))
+    ops.appoint(council, "vice_chair", members["civil"][0], actor=official, on=date(2020, 1, 1))
+    meeting = ops.schedule_meeting(council, "Spring session", at(day), actor=official,
+                                   agenda=["Priorities", "Any other business"], location="Town hall")
+    everyone = members["government"] + members["civil"]
+    runner = chair.mandate.user
+    ops.record_attendance(meeting, [m.id for m in (present if present is not None else everyone)], actor=runner)
+    return council, members, meeting, runner
+
+
+def test_quorum_needs_both_sides_and_a_majority(full_council, official):
+    council, members = full_council(seats=3)
+    ops.appoint(council, "chair", members["government"][0], actor=official, on=date(2020, 1, 1))
+    ops.appoint(council, "vice_chair", members["civil"][0], actor=official, on=date(2020, 1, 1))
+    meeting = ops.schedule_meeting(council, "M", at(date(2020, 2, 1)), actor=official)
+    chair = members["government"][0].user
+    ops.record_attendance(meeting, [m.id for m in members["government"]], actor=chair)
+    q = ops.quorum(meeting)
+    assert not q.met and q.present[Side.GOVERNMENT] == 3 and q.present[Side.CIVIL] == 0
+    ops.record_attendance(meeting, [m.id for m in members["government"][:2]] + [members["civil"][0].id], actor=chair)
+    q = ops.quorum(meeting)
+    assert not q.met and q.needed_total == 4
+    ops.record_attendance(meeting, [m.id for m in members["government"][:2] + members["civil"][:2]], actor=chair)
+    assert ops.quorum(meeting).met
+    motion = ops.propose_motion(meeting, "Adopt the plan", actor=chair)
+    ops.record_attendance(meeting, [members["government"][0].id], actor=chair)
+    with pytest.raises(Invalid, match="no quorum"):
+        ops.open_vote(motion, actor=chair)
+
+
+def test_a_meeting_needs_its_chair_and_vice_chair_and_only_they_run_it(full_council, official):
+    council, members = full_council()
+    meeting = ops.schedule_meeting(council, "M", at(date(2020, 2, 1)), actor=official)
+    ops.appoint(council, "chair", members["government"][0], actor=official, on=date(2020, 1, 1))
+    chair = members["government"][0].user
+    with pytest.raises(Invalid, match="must both be named"):
+        ops.record_attendance(meeting, [], actor=chair)
+    with pytest.raises(NotAllowed):
+        ops.record_attendance(meeting, [], actor=members["civil"][1].user)
+    with pytest.raises(NotAllowed):
+        ops.record_attendance(meeting, [], actor=official)
+
+
+def test_members_vote_for_themselves_and_the_motion_passes_by_majority(full_council, official, make_user):
+    council, members, meeting, chair = _held_meeting(full_council, official)
+    motion = ops.propose_motion(meeting, "Adopt the plan", actor=chair, agenda_item=meeting.agenda[0])
+    ops.open_vote(motion, actor=chair)
+    g1, g2 = members["government"]
+    c1, c2 = members["civil"]
+    ops.cast_vote(motion, "yes", actor=g1.user)
+    ops.cast_vote(motion, "no", actor=g2.user)
+    ops.cast_vote(motion, "yes", actor=g2.user)  # a member may change their own vote while it is open
+    ops.cast_vote(motion, "no", actor=c1.user)
+    with pytest.raises(NotAllowed):
+        ops.cast_vote(motion, "yes", actor=make_user())
+    with pytest.raises(Invalid):
+        ops.cast_vote(motion, "absent", actor=c2.user)
+    ops.close_vote(motion, actor=chair)
+    assert motion.status == "adopted"
+    assert motion.counts() == {"yes": 2, "no": 1, "abstain": 1, "absent": 0}
+    with pytest.raises(Invalid):
+        ops.cast_vote(motion, "no", actor=c2.user)
+
+
+def test_absent_members_are_recorded_absent_and_cannot_vote(full_council, official):
+    council, members = full_council()
+    present = [members["government"][0], members["civil"][0], members["civil"][1]]
+    council, members, meeting, chair = _held_meeting(lambda **k: (council, members), official, present=present)
+    motion = ops.propose_motion(meeting, "M", actor=chair)
+    ops.open_vote(motion, actor=chair)
+    with pytest.raises(NotAllowed, match="present"):
+        ops.cast_vote(motion, "yes", actor=members["government"][1].user)
+    ops.close_vote(motion, actor=chair)
+    assert motion.counts()["absent"] == 1 and motion.counts()["abstain"] == 3
+
+
+@pytest.mark.parametrize("tie_rule, chair_vote, adopted", [
+    ("rejected", "yes", False), ("chair_decides", "yes", True), ("chair_decides", "no", False)])
+def test_ties_follow_the_council_setting(full_council, official, tie_rule, chair_vote, adopted):
+    council, members, meeting, chair = _held_meeting(full_council, official, tie_rule=tie_rule)
+    motion = ops.propose_motion(meeting, "Split", actor=chair)
+    ops.open_vote(motion, actor=chair)
+    other = "no" if chair_vote == "yes" else "yes"
+    ops.cast_vote(motion, chair_vote, actor=members["government"][0].user)
+    ops.cast_vote(motion, chair_vote, actor=members["government"][1].user)
+    ops.cast_vote(motion, other, actor=members["civil"][0].user)
+    ops.cast_vote(motion, other, actor=members["civil"][1].user)
+    ops.close_vote(motion, actor=chair)
+    assert (motion.status == "adopted") is adopted
+    assert motion.result_note.startswith("tie")
+
+
+def test_decide_under_the_absolute_rule():
+    assert ops.decide(VoteRule.ABSOLUTE, TieRule.REJECTED, {"yes": 3, "no": 0}, 4, None) == (True, "absolute")
+    assert ops.decide(VoteRule.ABSOLUTE, TieRule.REJECTED, {"yes": 2, "no": 0}, 4, None) == (False, "tie")
+    assert ops.decide(VoteRule.SIMPLE, TieRule.REJECTED, {"yes": 0, "no": 0}, 4, None) == (False, "simple")
+    assert ops.decide(VoteRule.SIMPLE, TieRule.REJECTED, {"yes": 1, "no": 0}, 4, None) == (True, "simple")
+
+
+def test_adopted_motion_registers_a_priority_need_replacing_the_older_one(full_council, official, make_category):
+    category = make_category("home-care")
+    council, members, meeting, chair = _held_meeting(full_council, official)
+    first = ops.propose_motion(meeting, "Home care in Navile", actor=chair, need_category=category,
+                               need_neighbourhood="Navile", need_rank=2, need_rationale="Waiting lists")
+    rejected = ops.propose_motion(meeting, "Home care everywhere", actor=chair, need_category=category,
+                                  need_rank=1)
+    for motion, option in ((first, "yes"), (rejected, "no")):
+        ops.open_vote(motion, actor=chair)
+        for side in members.values():
+            for m in side:
+                ops.cast_vote(motion, option, actor=m.user)
+        ops.close_vote(motion, actor=chair)
+    needs = ops.priority_needs(category_slug="home-care")
+    assert len(needs) == 1
+    need = needs[0]
+    assert (need.council.slug, need.category.slug, need.neighbourhood, need.rank, need.rationale) == \
+        (council.slug, "home-care", "Navile", 2, "Waiting lists")
+    assert need.adopted_on == date(2020, 3, 1) and "Navile" in need.title
+    assert ops.priority_need(need.id).id == need.id and ops.priority_need(999_999) is None
+    second = ops.propose_motion(meeting, "Home care in Navile, urgent", actor=chair, need_category=category,
+                                need_neighbourhood="Navile", need_rank=1, need_rationale="Worse")
+    ops.open_vote(second, actor=chair)
+    ops.cast_vote(second, "yes", actor=chair)
+    ops.close_vote(second, actor=chair)
+    assert [n.rank for n in ops.priority_needs()] == [1]
+    assert len(ops.priority_needs(current_only=False)) == 2
+    assert ops.priority_needs(category_slug="elder-care") == []
+    with pytest.raises(Invalid, match="rank"):
+        ops.propose_motion(meeting, "No rank", actor=chair, need_category=category)
+
+
+def test_minutes_close_the_meeting_only_when_every_vote_is_closed(full_council, official):
+    council, members, meeting, chair = _held_meeting(full_council, official)
+    motion = ops.propose_motion(meeting, "M", actor=chair)
+    ops.open_vote(motion, actor=chair)
+    with pytest.raises(Invalid, match="open vote"):
+        ops.record_minutes(meeting, "We met.", actor=chair, close=True)
+    ops.close_vote(motion, actor=chair)
+    with pytest.raises(Invalid, match="Write the minutes"):
+        ops.record_minutes(meeting, " ", actor=chair, close=True)
+    ops.record_minutes(meeting, "We met and decided.", actor=chair, close=True)
+    assert meeting.status == "closed" and meeting.minutes_by_id == chair.id
+    vice = ops.appointments_on(council, meeting.on)[ChairRole.VICE_CHAIR].mandate.user
+    ops.record_minutes(meeting, "We met and decided. Corrected.", actor=vice)
+    with pytest.raises(NotAllowed):
+        ops.record_minutes(meeting, "Rewritten", actor=members["civil"][1].user)

@@ -1,0 +1,199 @@
+"""Pages, forms and object-level checks, through the test client with CSRF on."""
+from datetime import date, timedelta
+import io
+
+import pytest
+from icalendar import Calendar
+from pypdf import PdfReader
+
+from app.accounts.models import Role
+from app.extensions import db
+from app.i18n import city_today
+from councils import operations as ops
+from councils.models import Council, Meeting, Motion
+
+from ..conftest import login, post_form
+from .conftest import at
+
+
+@pytest.fixture
+def running_meeting(full_council, official):
+    """A council in its current term (started 5 years ago) with Chair and Vice-Chair, and
+    a meeting today with everyone present."""
+    start = city_today().replace(year=city_today().year - 5)
+    council, members = full_council(start=start)
+    chair = ops.appoint(council, "chair", members["government"][0], actor=official)
+    ops.appoint(council, "vice_chair", members["civil"][0], actor=official)
+    meeting = ops.schedule_meeting(council, "Today's session", at(city_today(), 10), actor=official,
+                                   agenda=["Priorities"])
+    ops.record_attendance(meeting, [m.id for side in members.values() for m in side], actor=chair.mandate.user)
+    return council, members, meeting
+
+
+def _client_for(app, user):
+    client = app.test_client()
+    login(client, user.email)
+    return client
+
+
+def test_official_sets_up_a_council_and_bad_input_comes_back_beside_the_field(client_as):
+    client = client_as(Role.OFFICIAL)
+    data = {"slug": "north", "name": "North council", "jurisdiction": "district", "area": "",
+            "seats_per_side": "3", "term_months": "24", "first_term_start": "2024-01-10",
+            "first_chair_side": "civil", "locale": "it", "vote_rule": "simple", "tie_rule": "rejected",
+            "counting_rule": "one_vote", "quorum_per_side": "1", "quorum_majority": "y", "warn_days": "60"}
+    response = post_form(client, "/councils/new", data)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="area-error"' in page and "Name the district" in page and 'value="North council"' in page
+    assert db.session.query(Council).count() == 0
+    response = post_form(client, "/councils/new", {**data, "area": "Navile"})
+    assert response.status_code == 302
+    page = client.get("/councils/north").get_data(as_text=True)
+    # The first term (from 2024-01-10) was civil society's; the second is local government's.
+    term = ops.term_on(ops.council_by_slug("north"), city_today())
+    side = "Local government" if term.number % 2 == 0 else "Civil society"
+    assert f"The Chair comes from the {side} side" in page
+    assert f"Term {term.number} has no Chair" in page
+
+
+def test_seating_beyond_parity_is_refused_with_the_message_on_the_form(app, client_as, full_council, make_user):
+    council, _members = full_council()
+    client = client_as(Role.OFFICIAL)
+    newcomer = make_user(name="One Too Many")
+    response = post_form(client, f"/councils/{council.slug}/seat",
+                         {"email": newcomer.email, "side": "civil", "on": "2021-01-01", "organisation": ""})
+    assert response.status_code == 422
+    assert "seats of the Civil society side are taken" in response.get_data(as_text=True)
+
+
+def test_only_the_chair_or_vice_chair_runs_the_meeting(app, running_meeting):
+    council, members, meeting = running_meeting
+    plain_member = _client_for(app, members["government"][1].user)
+    response = post_form(plain_member, f"/councils/meetings/{meeting.id}/motions", {"title": "Sneaky", "agenda_item": "0",
+                                                                                   "need_category": ""})
+    assert response.status_code == 302
+    assert db.session.query(Motion).count() == 0
+    chair = _client_for(app, members["government"][0].user)
+    response = post_form(chair, f"/councils/meetings/{meeting.id}/motions",
+                         {"title": "", "agenda_item": "0", "need_category": ""})
+    assert response.status_code == 422 and 'id="title-error"' in response.get_data(as_text=True)
+    response = post_form(chair, f"/councils/meetings/{meeting.id}/motions",
+                         {"title": "Open the library on Sundays", "agenda_item": str(meeting.agenda[0].id),
+                          "need_category": ""})
+    assert response.status_code == 302
+    motion = db.session.query(Motion).one()
+    assert motion.agenda_item_id == meeting.agenda[0].id
+    post_form(plain_member, f"/councils/motions/{motion.id}/open")
+    assert db.session.get(Motion, motion.id).status == "proposed"
+    post_form(chair, f"/councils/motions/{motion.id}/open")
+    assert db.session.get(Motion, motion.id).status == "voting"
+
+
+def test_members_vote_only_for_themselves(app, running_meeting, make_user):
+    council, members, meeting = running_meeting
+    chair_user = members["government"][0].user
+    motion = ops.propose_motion(meeting, "M", actor=chair_user)
+    ops.open_vote(motion, actor=chair_user)
+    voter = members["civil"][1]
+    client = _client_for(app, voter.user)
+    post_form(client, f"/councils/motions/{motion.id}/vote", {"option": "yes"})
+    db.session.expire_all()
+    votes = db.session.get(Motion, motion.id).votes
+    assert [(v.mandate_id, v.option) for v in votes] == [(voter.id, "yes")]
+    # A council member of another council has no say here, even with the role.
+    outsider = make_user(Role.COUNCIL_MEMBER)
+    response = post_form(_client_for(app, outsider), f"/councils/motions/{motion.id}/vote", {"option": "no"})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert len(db.session.get(Motion, motion.id).votes) == 1
+    page = client.get(f"/councils/meetings/{meeting.id}").get_data(as_text=True)
+    assert "Your vote: Yes" in page
+
+
+def test_minutes_pdf_in_the_meeting_language_and_ics_files(app, client, running_meeting, official):
+    council, members, meeting = running_meeting
+    chair_user = members["government"][0].user
+    assert client.get(f"/councils/meetings/{meeting.id}/minutes.pdf").status_code == 404
+    ops.record_minutes(meeting, "The council met and agreed.", actor=chair_user, close=True)
+    meeting.locale = "es"
+    db.session.commit()
+    response = client.get(f"/councils/meetings/{meeting.id}/minutes.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
+    assert "The council met and agreed." in text and "Government 1" in text
+    # The meeting is held in Spanish, so its minutes are issued in Spanish.
+    assert "Acta de Today's session" in text and "Asistencia" in text and "Página 1 de 1" in text
+    response = client.get(f"/councils/{council.slug}/composition.pdf")
+    assert response.status_code == 200
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
+    assert "Civil 2" in text
+    ics = client.get(f"/councils/meetings/{meeting.id}/calendar.ics")
+    assert ics.mimetype == "text/calendar"
+    events = Calendar.from_ical(ics.data).walk("VEVENT")
+    assert len(events) == 1 and str(events[0]["summary"]).endswith("Today's session")
+    assert events[0].decoded("dtstart") == meeting.starts_at
+    ops.schedule_meeting(council, "Next", at(city_today() + timedelta(days=30)), actor=official)
+    whole = Calendar.from_ical(client.get(f"/councils/{council.slug}/calendar.ics").data)
+    assert len(whole.walk("VEVENT")) == 2
+
+
+def test_public_pages_show_members_history_and_votes(app, client, running_meeting, official, make_user):
+    council, members, meeting = running_meeting
+    ops.resign(members["civil"][1], actor=official, on=city_today(), reason="moved away")
+    for url in (f"/councils/", f"/councils/{council.slug}", f"/councils/{council.slug}/members",
+                f"/councils/{council.slug}/members/{members['civil'][1].user_id}",
+                f"/councils/{council.slug}/meetings", f"/councils/meetings/{meeting.id}"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+    history = client.get(f"/councils/{council.slug}/members").get_data(as_text=True)
+    assert "moved away" in history and "Civil 2" in history
+    now = client.get(f"/councils/{council.slug}").get_data(as_text=True)
+    assert "Vacant seat" in now
+
+
+def test_org_member_nominates_and_votes_only_for_their_own_accredited_organisation(
+        app, make_council, make_org, make_category, make_user, official):
+    from app.organisations import operations as organisations
+    council = make_council(seats=1)
+    coop = make_org("coop", kind="social_coop_a")
+    organisations.accredit(coop, make_category(), city_today() + timedelta(days=30), met_all=True)
+    other = make_org("other", kind="social_coop_b")
+    organisations.accredit(other, make_category(), city_today() + timedelta(days=30), met_all=True)
+    member = make_user(Role.ORG_MEMBER, organisations=[coop])
+    candidate = make_user(name="Cand")
+    election = ops.open_election(council, "Round", 1, actor=official)
+    client = _client_for(app, member)
+    post_form(client, f"/councils/elections/{election.id}/nominate",
+              {"organisation": str(other.id), "email": candidate.email})
+    assert ops.get_election(election.id).candidacies == []
+    post_form(client, f"/councils/elections/{election.id}/nominate",
+              {"organisation": str(coop.id), "email": candidate.email})
+    db.session.expire_all()
+    assert [c.user.name for c in ops.get_election(election.id).candidacies] == ["Cand"]
+    ops.open_voting(election, actor=official)
+    candidacy = ops.get_election(election.id).candidacies[0]
+    post_form(client, f"/councils/elections/{election.id}/ballot",
+              {"organisation": str(coop.id), "candidates": str(candidacy.id)})
+    page = client.get(f"/councils/elections/{election.id}").get_data(as_text=True)
+    assert "Your organisation has voted." in page
+    # Before publication nobody sees per-candidate totals.
+    assert "<th class=\"num\">Votes</th>" not in page
+    official_client = _client_for(app, official)
+    post_form(official_client, f"/councils/elections/{election.id}/publish", {"seat_from": city_today().isoformat()})
+    db.session.expire_all()
+    assert ops.get_election(election.id).status == "published"
+    assert [m.user.name for m in ops.mandates_on(council) if m.side == "civil"] == ["Cand"]
+
+
+def test_members_see_the_notices_of_meetings_they_are_called_to(app, full_council, official, make_user):
+    start = city_today().replace(year=city_today().year - 1)
+    council, members = full_council(start=start)
+    meeting = ops.schedule_meeting(council, "Called session", at(city_today() + timedelta(days=7)), actor=official)
+    member = _client_for(app, members["civil"][0].user)
+    assert "You are called to these meetings" not in member.get(f"/councils/{council.slug}").get_data(as_text=True)
+    called = ops.send_notice(meeting, actor=official)
+    assert {u.id for u in called} == {m.user_id for side in members.values() for m in side}
+    assert "You are called to these meetings" in member.get(f"/councils/{council.slug}").get_data(as_text=True)
+    stranger = _client_for(app, make_user())
+    assert "You are called to these meetings" not in stranger.get(f"/councils/{council.slug}").get_data(as_text=True)
