@@ -1,7 +1,7 @@
 """councils
 
 Revision ID: 0003_councils
-Revises: 0001_core
+Revises: 0002_pacts
 Create Date: 2026-11-26 03:41:51.217680
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0003_councils"
-down_revision = "0001_core"
+down_revision = "0002_pacts"
 branch_labels = None
 depends_on = None
 
