@@ -28,6 +28,7 @@ from app.database import transaction, utcnow
 from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import db
 from app.i18n import city_today
+from app.organisations.operations import is_accredited
 from app.organisations.models import SOCIAL_ECONOMY, Organisation, OrganisationKind, ServiceCategory
 from app.states import StateMachine
 
@@ -99,6 +100,13 @@ def _require_manage(user, process_or_department) -> None:
 def can_see_scores(user, bid: Bid) -> bool:
     return is_official(user) or bool(user is not None and getattr(user, "is_authenticated", False)
                                      and user.member_of(bid.organisation))
+
+
+def accredited(process: Process, organisation: Organisation) -> bool | None:
+    """Whether the supplier is accredited today for the process's service (None: no category)."""
+    if process.category is None:
+        return None
+    return is_accredited(organisation.id, process.category.slug)
 
 
 def departments() -> list[Organisation]:
