@@ -5,9 +5,11 @@ date, in the language it is issued in. Fonts are bundled in static/fonts and
 nothing is ever fetched from the network."""
 from pathlib import Path
 
-from flask import current_app, render_template, send_file
-from flask_babel import force_locale
 from io import BytesIO
+
+from flask import current_app, render_template, send_file
+from flask_babel import force_locale, gettext
+from markupsafe import Markup
 
 from .config import ROOT
 from .i18n import city_today
@@ -19,28 +21,58 @@ class DocumentError(RuntimeError):
     """The PDF engine could not render a document."""
 
 
-def _local_only(url: str):
+def _check_local(url: str) -> None:
     # Only files under static/ may be read while rendering: no network, no stray paths.
-    from weasyprint import default_url_fetcher
     if not url.startswith("file://"):
         raise DocumentError(f"refusing to fetch {url}")
-    path = Path(url[len("file://"):]).resolve()
+    path = Path(url[len("file://"):].split("?")[0]).resolve()
     if STATIC.resolve() not in path.parents:
         raise DocumentError(f"refusing to read {path}")
-    return default_url_fetcher(url)
+
+
+def _url_fetcher():
+    """A fetcher that reads only our static files, for old and new WeasyPrint APIs."""
+    try:
+        from weasyprint.urls import URLFetcher  # WeasyPrint 68 and later
+    except ImportError:
+        from weasyprint import default_url_fetcher
+
+        def fetch(url):
+            _check_local(url)
+            return default_url_fetcher(url)
+        return fetch
+
+    class LocalFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            _check_local(url)
+            return super().fetch(url, headers)
+    return LocalFetcher(allowed_protocols={"file"})
+
+
+def _css_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ").replace("<", "\\3c ") + '"'
+
+
+def _page_counter_css() -> Markup:
+    """`"Page " counter(page) " of " counter(pages)` in the document's language."""
+    label = gettext("Page %(page)s of %(pages)s", page="\x00P", pages="\x00N")
+    css = _css_string(label).replace("\x00P", '" counter(page) "').replace("\x00N", '" counter(pages) "')
+    return Markup(css)
 
 
 def render_html(template: str, *, locale: str, reference: str, title: str, **context) -> str:
     with force_locale(locale):
+        city = current_app.config["PROCOMUN_CITY_NAME"]
         return render_template(template, document_reference=reference, document_title=title,
-                               document_date=city_today(), document_locale=locale,
-                               city_name=current_app.config["PROCOMUN_CITY_NAME"], **context)
+                               document_date=city_today(), document_locale=locale, city_name=city,
+                               page_counter_css=_page_counter_css(),
+                               footer_css=Markup(_css_string(f"{city} · {reference}")), **context)
 
 
 def html_to_pdf(html: str) -> bytes:
     from weasyprint import HTML
     try:
-        return HTML(string=html, base_url=str(STATIC) + "/", url_fetcher=_local_only).write_pdf()
+        return HTML(string=html, base_url=str(STATIC) + "/", url_fetcher=_url_fetcher()).write_pdf()
     except DocumentError:
         raise
     except Exception as exc:  # WeasyPrint raises many kinds; callers need one

@@ -10,7 +10,7 @@ class DomainError(Exception):
 
     def __init__(self, message, *, field: str | None = None, code: str | None = None,
                  status: int | None = None):
-        super().__init__(str(message))
+        super().__init__(message)
         self.message = message
         self.field = field
         if code:

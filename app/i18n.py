@@ -3,7 +3,7 @@ from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
@@ -14,17 +14,16 @@ LANGUAGE_NAMES = {"en": "English", "es": "Español", "it": "Italiano", "ca": "Ca
 
 def select_locale() -> str:
     """The user's explicit choice, else the browser's Accept-Language, else the city default."""
+    if not has_request_context():  # the CLI and background work speak the city's default
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("locale")
     if chosen in LOCALES:
         return chosen
-    user_locale = getattr(current_user, "locale", None) if current_user else None
+    user_locale = getattr(current_user, "locale", None)
     if user_locale in LOCALES:
         return user_locale
-    if request:
-        best = request.accept_languages.best_match(LOCALES)
-        if best:
-            return best
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    best = request.accept_languages.best_match(LOCALES)
+    return best or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def city_timezone() -> ZoneInfo:

@@ -22,7 +22,7 @@ PASSWORD = "correct-horse-battery"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
-def test_config(database_url: str, instance: Path) -> dict:
+def app_config(database_url: str, instance: Path) -> dict:
     return {
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -40,7 +40,7 @@ def database_url(request, tmp_path_factory):
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite'}"
     else:
         url = normalise_database_url(os.environ["TEST_DATABASE_URL"])
-    app = create_app(test_config(url, tmp_path_factory.mktemp("instance")))
+    app = create_app(app_config(url, tmp_path_factory.mktemp("instance")))
     with app.app_context():
         if request.param == "postgresql":
             db.session.execute(text("DROP SCHEMA public CASCADE"))
@@ -79,7 +79,7 @@ class IsolatedClient(FlaskClient):
 
 @pytest.fixture
 def app(database_url, tmp_path):
-    app = create_app(test_config(database_url, tmp_path / "instance"))
+    app = create_app(app_config(database_url, tmp_path / "instance"))
     app.test_client_class = IsolatedClient
     with app.app_context():
         _empty_all_tables()

@@ -95,7 +95,7 @@ def password():
         except DomainError as error:
             attach_error(form, error)
         else:
-            _start_session(current_user)
+            _start_session(current_user._get_current_object())
             flash(_("Your password is changed. Other devices have been signed out."), "success")
             return redirect(url_for(".profile"))
     return render_template("accounts/profile.html", form=ProfileForm(obj=current_user),

@@ -1,15 +1,18 @@
 """The public register of organisations, and the officials' accreditation desk."""
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..accounts.models import Role
+from ..documents import pdf_response
 from ..errors import DomainError
 from ..forms import attach_error
 from ..i18n import city_today
 from ..security import public, roles_required
 from . import bp
 from . import operations as ops
+from .documents import certificate_pdf, certificate_reference
 from .forms import AccreditForm, LocalisedNamesForm, OrganisationForm, ReasonForm
 from .models import AccreditationCriterion, OrganisationKind, ServiceCategory
 
@@ -94,6 +97,14 @@ def accredit(slug):
             flash(_("%(name)s is accredited.", name=org.name), "success")
             return redirect(url_for(".show", slug=org.slug))
     return render_template("organisations/accredit.html", form=form, org=org)
+
+
+@bp.route("/accreditations/<int:acc_id>/certificate.pdf")
+@public
+def certificate(acc_id):
+    acc = ops.accreditation(acc_id)
+    pdf = certificate_pdf(acc, str(get_locale()))
+    return pdf_response(pdf, f"{certificate_reference(acc)}.pdf")
 
 
 @bp.route("/accreditations/<int:acc_id>/<any(suspend, reinstate, revoke):action>", methods=["POST"])

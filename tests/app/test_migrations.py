@@ -13,7 +13,7 @@ from app import create_app
 from app.config import normalise_database_url
 from app.extensions import db
 
-from ..conftest import test_config
+from ..conftest import app_config
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def empty_database(backend, tmp_path):
 
 def test_upgrade_gives_exactly_the_models_schema(empty_database, tmp_path):
     url, _schema = empty_database
-    migrated = create_app(test_config(url, tmp_path / "instance"))
+    migrated = create_app(app_config(url, tmp_path / "instance"))
     with migrated.app_context():
         upgrade()
         with db.engine.connect() as conn:

@@ -1,0 +1,65 @@
+import pytest
+
+from app import create_app
+from app.config import ConfigError, normalise_database_url
+
+
+def test_production_refuses_to_start_without_a_real_secret_key(tmp_path):
+    for key in ("", "change-me", "short-but-not-default"):
+        with pytest.raises(ConfigError, match="SECRET_KEY"):
+            create_app({"INSTANCE_PATH": str(tmp_path)},
+                       env={"PROCOMUN_ENV": "production", "SECRET_KEY": key})
+
+
+def test_production_sets_secure_cookies_and_hsts(tmp_path):
+    app = create_app({"INSTANCE_PATH": str(tmp_path),
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite'}"},
+                     env={"PROCOMUN_ENV": "production", "SECRET_KEY": "x" * 48})
+    assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+    assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    response = app.test_client().get("/healthz")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_development_generates_a_secret_key_once_and_keeps_it_out_of_the_repo(tmp_path):
+    first = create_app({"INSTANCE_PATH": str(tmp_path)}, env={})
+    second = create_app({"INSTANCE_PATH": str(tmp_path)}, env={})
+    assert len(first.config["SECRET_KEY"]) >= 32
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    assert first.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'procomun.sqlite'}"
+
+
+def test_settings_come_from_the_environment(tmp_path):
+    app = create_app({"INSTANCE_PATH": str(tmp_path)}, env={
+        "DATABASE_URL": "postgres://u:p@db/procomun", "PROCOMUN_CITY_NAME": "Quito",
+        "PROCOMUN_DEFAULT_LOCALE": "es", "SECRET_KEY": "k" * 40})
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db/procomun"
+    assert app.config["PROCOMUN_CITY_NAME"] == "Quito"
+    assert app.config["BABEL_DEFAULT_LOCALE"] == "es"
+    with pytest.raises(ConfigError):
+        create_app({"INSTANCE_PATH": str(tmp_path)}, env={"PROCOMUN_DEFAULT_LOCALE": "fr"})
+
+
+def test_database_urls_are_normalised_to_psycopg3():
+    assert normalise_database_url("postgresql://a/b") == "postgresql+psycopg://a/b"
+    assert normalise_database_url("postgresql+psycopg://a/b") == "postgresql+psycopg://a/b"
+    assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_every_response_carries_security_headers(client):
+    headers = client.get("/").headers
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_sqlite_runs_with_foreign_keys_and_wal(app, backend):
+    from sqlalchemy import text
+    from app.extensions import db
+    if backend != "sqlite":
+        assert db.session.execute(text("SELECT 1")).scalar() == 1
+        return
+    assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
