@@ -25,7 +25,7 @@ class CriterionSchema(Schema):
     social = fields.Function(lambda c: c.kind_enum.social, dump_only=True)
 
 
-class OrganisationRefSchema(Schema):
+class SupplierSchema(Schema):
     slug = fields.String()
     name = fields.String()
     kind = fields.String()
@@ -33,7 +33,7 @@ class OrganisationRefSchema(Schema):
 
 
 class AwardSchema(Schema):
-    supplier = fields.Nested(OrganisationRefSchema)
+    supplier = fields.Nested(SupplierSchema)
     value_cents = fields.Integer()
     score = fields.Function(lambda a: a.total_score / 100)
     decided_on = fields.Date()
@@ -45,7 +45,7 @@ class AwardSchema(Schema):
 
 
 class ContractSchema(Schema):
-    supplier = fields.Nested(OrganisationRefSchema)
+    supplier = fields.Nested(SupplierSchema)
     value_cents = fields.Integer()
     signed_on = fields.Date()
     period_start = fields.Date()
@@ -59,7 +59,7 @@ class ProcessSchema(Schema):
     ocid = fields.Function(lambda p: f"{ops.ocid_prefix()}-{p.reference}")
     title = fields.String()
     description = fields.String()
-    department = fields.Nested(OrganisationRefSchema)
+    department = fields.Nested(SupplierSchema)
     category = fields.Function(lambda p: p.category.slug if p.category else None)
     priority_need_id = fields.Integer(allow_none=True)
     budget_cents = fields.Integer()
@@ -100,7 +100,7 @@ class BidSchema(Schema):
 
 class BidCreatedSchema(Schema):
     id = fields.Integer()
-    organisation = fields.Nested(OrganisationRefSchema)
+    organisation = fields.Nested(SupplierSchema)
     amount_cents = fields.Integer()
 
 
@@ -113,27 +113,27 @@ officials = api_roles_required(Role.OFFICIAL, Role.ADMIN)
 
 
 @blp.route("/processes")
+@api_public
 @blp.arguments(ProcessQuery, location="query")
 @blp.response(200, ProcessSchema(many=True))
-@api_public
 def index(query):
     """Published processes (all of them for an official's token), newest first, 20 a page."""
     return ops.search(api_user(), phase=query["phase"], procedure=query["procedure"], page=query["page"]).items
 
 
 @blp.route("/processes/<int:process_id>")
-@blp.response(200, ProcessSchema)
 @api_public
+@blp.response(200, ProcessSchema)
 def show(process_id):
     """One process with its criteria, award and contract."""
     return ops.process(process_id, api_user())
 
 
 @blp.route("/processes", methods=["POST"])
+@officials
 @blp.arguments(NewProcessSchema)
 @blp.response(201, ProcessSchema)
 @blp.doc(security=[{"bearer": []}])
-@officials
 def create(body):
     """Open a process in planning, with its award criteria if given (weights summing to 100)."""
     user = api_user()
@@ -152,10 +152,10 @@ def create(body):
 
 
 @blp.route("/processes/<int:process_id>/tender", methods=["POST"])
+@officials
 @blp.arguments(TenderSchema)
 @blp.response(200, ProcessSchema)
 @blp.doc(security=[{"bearer": []}])
-@officials
 def publish(body, process_id):
     """Publish the tender (planning → tender) with its deadline for bids."""
     process = ops.process(process_id, api_user())
@@ -164,10 +164,10 @@ def publish(body, process_id):
 
 
 @blp.route("/processes/<int:process_id>/bids", methods=["POST"])
+@api_roles_required(Role.ORG_MEMBER)
 @blp.arguments(BidSchema)
 @blp.response(201, BidCreatedSchema)
 @blp.doc(security=[{"bearer": []}])
-@api_roles_required(Role.ORG_MEMBER)
 def bid(body, process_id):
     """Bid on an open tender for an organisation the token's account belongs to."""
     user = api_user()
@@ -179,10 +179,10 @@ def bid(body, process_id):
 
 
 @blp.route("/processes/<int:process_id>/award", methods=["POST"])
+@officials
 @blp.arguments(AwardRequestSchema)
 @blp.response(200, ProcessSchema)
 @blp.doc(security=[{"bearer": []}])
-@officials
 def award(body, process_id):
     """Decide the award from the computed ranking; a tie or another choice needs a justification."""
     process = ops.process(process_id, api_user())

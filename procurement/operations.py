@@ -382,8 +382,8 @@ def decide_award(process: Process, *, actor, bid: Bid | None = None, justificati
     """Bids → award. The winner is the top of the computed ranking. When the top
     is a tie, or the actor picks another bid (an override), a written
     justification is required; the ranking is frozen in the award."""
-    _require_manage(actor, process)
     PHASES.check(process.phase_enum, Phase.AWARD)
+    _require_manage(actor, process)
     ranked = ranking(process)
     if not ranked or not all(r.complete for r in ranked):
         raise Invalid(_l("Score every bid on every criterion before the award."))
