@@ -32,7 +32,7 @@ class ProcessForm(FlaskForm):
 class CriteriaForm(FlaskForm):
     """One weight (and an optional note) per kind of criterion; a weight of 0 leaves it out."""
 
-    def criteria(self) -> list[tuple[str, int, str]]:
+    def weights(self) -> list[tuple[str, int, str]]:
         return [(kind.value, getattr(self, f"weight_{kind.value}").data,
                  getattr(self, f"note_{kind.value}").data or "")
                 for kind in CriterionKind if getattr(self, f"weight_{kind.value}").data]

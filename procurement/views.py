@@ -115,7 +115,7 @@ def criteria(process_id):
             getattr(form, f"note_{c.kind}").data = c.description
     if form.validate_on_submit():
         try:
-            ops.set_criteria(process, form.criteria(), actor=current_user)
+            ops.set_criteria(process, form.weights(), actor=current_user)
         except DomainError as error:
             attach_error(form, error)
         else:
