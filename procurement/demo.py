@@ -1,4 +1,4 @@
-"""Demo: a year of social procurement in Villanova, every phase represented,
+"""Demo: a year (and a little more) of social procurement in Villanova, every phase represented,
 reserved and open tenders, awards to co-operatives and to a company.
 
 Processes go through the real operations; afterwards their dates are moved
@@ -48,9 +48,9 @@ PROCESSES = [
     ("Elder day centre in San Donato", "social-services", "elder-care", "reserved", "implementation", SOCIAL,
      {"la-tela": (310_000, [80, 85, 70, 80, 90]), "casa-comune": (318_000, [75, 80, 60, 70, 80])}, 7),
     ("Youth counselling desk", "social-services", None, "open", "implementation", SOCIAL,
-     {"serviplus": (45_000, [95, 85, 40, 40, 60]), "amici-del-parco": (52_000, [60, 65, 70, 75, 80])}, 9),
+     {"serviplus": (45_000, [95, 85, 40, 40, 60]), "amici-del-parco": (52_000, [60, 65, 70, 75, 80])}, 12),
     ("Winter shelter", "social-services", None, "negotiated", "closed", SOCIAL,
-     {"amici-del-parco": (58_000, [80, 80, 80, 80, 80])}, 11),
+     {"amici-del-parco": (58_000, [80, 80, 80, 80, 80])}, 14),
     ("Transport to day centres", "social-services", "elder-care", "open", "cancelled", GREEN, {}, 5),
 ]
 STEPS = ["planning", "tender", "bids", "award", "contract", "implementation", "closed"]
