@@ -34,6 +34,7 @@ class SupplierSchema(Schema):
 
 class AwardSchema(Schema):
     supplier = fields.Nested(SupplierSchema)
+    supplier_accredited = fields.Function(lambda a: ops.accredited(a.process, a.supplier), allow_none=True)
     value_cents = fields.Integer()
     score = fields.Function(lambda a: a.total_score / 100)
     decided_on = fields.Date()

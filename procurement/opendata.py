@@ -289,7 +289,7 @@ def extension_schema_json():
 
 CSV_FIELDS = ["ocid", "reference", "title", "department", "category", "procedure", "phase", "budget",
               "bid_deadline", "criteria", "social_weight", "bids", "supplier", "supplier_kind",
-              "supplier_social_economy", "award_date", "award_value", "award_score", "tie", "override",
+              "supplier_social_economy", "supplier_accredited", "award_date", "award_value", "award_score", "tie", "override",
               "contract_value", "contract_start", "contract_end", "paid", "commitments_kept",
               "commitments_missed", "commitments_pending"]
 
@@ -305,6 +305,7 @@ def _csv_rows():
                len(p.bids) if p.phase != Phase.TENDER else "",
                award.supplier.name if award else "", award.supplier.kind if award else "",
                award.supplier.is_social_economy if award else "",
+               ops.accredited(p, award.supplier) if award and p.category else "",
                award.decided_on.isoformat() if award else "", award.value_cents / 100 if award else "",
                award.total_score / 100 if award else "", award.tie if award else "",
                award.override if award else "",

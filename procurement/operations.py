@@ -248,8 +248,12 @@ def set_criteria(process: Process, criteria: list[tuple[str, int, str]], *, acto
 
 
 def _move(process: Process, target: Phase, actor, **extra) -> None:
-    """The one place a phase changes: checked against PHASES, audited."""
-    PHASES.check(process.phase_enum, target)
+    """The one place a phase changes: checked against PHASES, audited. Runs in
+    the caller's transaction; the row is re-read under a lock first, so two
+    officials moving the same process at once cannot both succeed."""
+    stored = db.session.execute(select(Process.phase).where(Process.id == process.id)
+                                .with_for_update()).scalar_one()
+    PHASES.check(Phase(stored), target)
     before = {"phase": process.phase}
     process.phase = target.value
     record(f"procurement.{target.value}", process, actor=actor, before=before,

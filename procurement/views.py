@@ -68,6 +68,9 @@ def dashboard():
 def create():
     form = ProcessForm()
     form.department.choices = [(d.id, d.name) for d in ops.departments() if ops.can_manage(current_user, d)]
+    if not form.department.choices:
+        form.department.description = _("You are not an official of any municipal department, so you cannot "
+                                        "open a process; an administrator can add you to yours.")
     form.category.choices = [("", _("None"))] + [(c.slug, c.name) for c in organisations.categories()]
     form.priority_need.choices = [("", _("None"))] + [
         (str(n.id), f"{n.title} ({n.council.name})") for n in ops.council_needs()]

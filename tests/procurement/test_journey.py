@@ -30,6 +30,7 @@ def test_reserved_tender_from_publication_to_open_data(live_server, browser, pag
     official = _signed_in(browser, live_server, city.official)
     official.goto(live_server + "/procurement/")
     official.get_by_role("link", name="New process").click()
+    screenshot("new-process", official)
     official.get_by_label("Title").fill("Home care for older people")
     official.get_by_label("Procuring department").select_option(label="Social Services")
     official.get_by_label("Service category").select_option(label="Elder Care")
@@ -69,6 +70,7 @@ def test_reserved_tender_from_publication_to_open_data(live_server, browser, pag
     official.get_by_role("button", name="Close bidding and evaluate").click()
     for org, scores in (("La Tela", ["80", "90", "70", "60"]), ("Verde Lavoro", ["70", "60", "90", "80"])):
         official.get_by_role("link", name=f"Score the bid of {org}").click()
+        screenshot(f"score-{org.split()[0].lower()}", official)
         for label, score in zip(["Price (weight 40)", "Quality of the service proposal (weight 30)",
                                  "Employment of people at risk of exclusion (weight 20)",
                                  "Local employment (weight 10)"], scores):
@@ -90,6 +92,7 @@ def test_reserved_tender_from_publication_to_open_data(live_server, browser, pag
     official.get_by_label("Milestones").fill(f"{(today + timedelta(days=14)).isoformat()} | Service starts")
     official.get_by_label("Social commitments").fill(
         f"{(today + timedelta(days=90)).isoformat()} | social_inclusion | Hire three people from the work-integration list")
+    screenshot("contract-form", official)
     official.get_by_role("button", name="Save").click()
     expect(official.get_by_text("The contract is recorded.")).to_be_visible()
     screenshot("contract-recorded", official)
@@ -127,4 +130,8 @@ def test_office_dashboard_and_demo_pages(live_server, browser, page, screenshot,
     screenshot("register-demo", official)
     official.get_by_role("link", name="Elder day centre in San Donato").click()
     screenshot("process-implementation", official)
+    official.get_by_role("button", name="Italiano").click()
+    expect(official.get_by_role("heading", name="Aggiudicazione", exact=True)).to_be_visible()
+    expect(official.get_by_text("Impegni sociali", exact=True)).to_be_visible()
+    screenshot("process-in-italian", official)
     official.context.close()

@@ -276,3 +276,16 @@ def test_council_needs_seam_answers_empty_until_councils_provides_it(city):
         with pytest.raises(Invalid, match="priority need"):
             ops.create_process(actor=city.official, title="X", department=city.department, budget_cents=1,
                                priority_need_id=1)
+
+
+def test_a_stale_copy_cannot_move_a_process_twice(city):
+    # Another official's request awarded the process meanwhile: the stored phase decides.
+    process = city.process("scored")
+    from sqlalchemy import update
+    from procurement.models import Process
+    db.session.execute(update(Process).where(Process.id == process.id).values(phase="cancelled")
+                       .execution_options(synchronize_session=False))
+    assert process.phase == Phase.BIDS  # this copy has not seen the change
+    with pytest.raises(InvalidTransition):
+        ops.decide_award(process, actor=city.official)
+    assert db.session.query(Award).count() == 0
