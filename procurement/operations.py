@@ -120,7 +120,12 @@ def departments() -> list[Organisation]:
 def process(process_id: int, user=None) -> Process:
     """The process, if it exists and `user` may read it (else NotFound: an
     unpublished process does not exist for the public)."""
-    row = db.session.get(Process, process_id)
+    row = db.session.get(Process, process_id, options=[
+        selectinload(Process.criteria), selectinload(Process.bids).selectinload(Bid.scores),
+        selectinload(Process.award), selectinload(Process.contract).selectinload(Contract.milestones),
+        selectinload(Process.contract).selectinload(Contract.commitments),
+        selectinload(Process.contract).selectinload(Contract.payments),
+        selectinload(Process.contract).selectinload(Contract.metrics)])
     if row is None or not can_read(user, row):
         raise NotFound(_l("No such procurement process."))
     return row
@@ -131,7 +136,7 @@ def search(user=None, *, phase: str = "", procedure: str = "", page: int = 1, pe
     """The register: published processes (all of them for officials, and with
     `internal` for the command line), newest first."""
     stmt = (select(Process).options(selectinload(Process.award).joinedload(Award.bid),
-                                    selectinload(Process.contract))
+                                    selectinload(Process.contract), selectinload(Process.criteria))
             .order_by(Process.created_at.desc(), Process.id.desc()))
     if not (internal or is_official(user)):
         stmt = stmt.where(Process.published_at.is_not(None))

@@ -3,7 +3,6 @@ department and category; processes by phase; commitments needing attention."""
 from datetime import date, timedelta
 from decimal import Decimal
 
-from app.accounts.models import Role
 from app.extensions import db
 from app.i18n import city_today
 from procurement import operations as ops

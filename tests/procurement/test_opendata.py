@@ -136,3 +136,26 @@ def test_the_validation_catches_a_bad_release(client, register):
     del release["ocid"]
     assert len(_errors(RELEASE, release)) == 2
     assert _errors(PACKAGE, {**package, "releases": [release]})
+
+
+def test_every_field_outside_the_core_schema_is_documented_in_an_extension(client, register):
+    """Fields OCDS 1.1 does not define come from the sustainability extension or are
+    declared in procurement/ocds_extension/release-schema.json (and OCDS_EXTENSION.md)."""
+    core = json.loads((SCHEMAS / "release-schema.json").read_text())["definitions"]
+    root = Path(__file__).resolve().parents[2] / "procurement"
+    ours = json.loads((root / "ocds_extension" / "release-schema.json").read_text())["definitions"]
+    documented = (root / "OCDS_EXTENSION.md").read_text()
+    sustainability = {"Tender": {"hasSustainability", "sustainability"}}
+    objects = {"Tender": lambda r: [r["tender"]], "Award": lambda r: r.get("awards", []),
+               "Contract": lambda r: r.get("contracts", []),
+               "Implementation": lambda r: [c["implementation"] for c in r.get("contracts", [])]}
+    extra = set()
+    for release in client.get("/open-data/procurement.json").get_json()["releases"]:
+        for name, items in objects.items():
+            for item in items(release):
+                for key in set(item) - set(core[name]["properties"]) - sustainability.get(name, set()):
+                    assert key in ours[name]["properties"], f"{name}.{key} is not in the extension"
+                    assert f"`{key}`" in documented or f"{key}[]" in documented or f".{key}" in documented, key
+                    extra.add(f"{name}.{key}")
+    assert extra == {"Tender.weightedCriteria", "Tender.socialProcurement", "Award.socialProcurement",
+                     "Contract.socialCommitments", "Implementation.serviceMetrics"}
