@@ -23,7 +23,7 @@ from sqlalchemy import and_, case, extract, func, select
 from sqlalchemy.orm import aliased, selectinload
 
 from app.accounts.models import Role
-from app.audit.operations import record, snapshot
+from app.audit.operations import history, record, snapshot
 from app.database import transaction, utcnow
 from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import db
@@ -159,6 +159,15 @@ def published_processes() -> list[Process]:
                  selectinload(Process.contract).selectinload(Contract.payments),
                  selectinload(Process.contract).selectinload(Contract.metrics))
         .order_by(Process.id)).scalars().all()
+
+
+def process_history(process: Process) -> list[tuple]:
+    """The audited moves of a process, oldest first, as (entry, label) for the officials' page."""
+    labels = {f"procurement.{p.value}": p.label for p in Phase}
+    labels |= {"procurement.created": _l("Opened in planning"),
+               "procurement.criteria_set": _l("Award criteria set")}
+    return [(entry, labels.get(entry.action, entry.action))
+            for entry in history("procurement_processes", process.id)]
 
 
 def open_tenders(user) -> list[Process]:

@@ -101,6 +101,7 @@ def show(process_id):
         if process.priority_need_id else None,
         reasons=ops.award_reasons(process.award) if process.award else "",
         accredited=ops.accredited(process, process.award.supplier) if process.award else None,
+        history=ops.process_history(process) if ops.is_official(current_user) else [],
         forms={"publish": PublishForm(), "cancel": ReasonForm(), "payment": PaymentForm(), "metric": MetricForm(),
                "milestone": MilestoneForm(), "commitment": CommitmentForm()})
 

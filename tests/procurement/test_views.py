@@ -91,6 +91,9 @@ def test_bidders_see_their_own_scores_only(app, client, city):
     assert "Weighted total" not in public and "Verde Lavoro" in public
     official = _as(app, city.outsider).get(f"/procurement/{process.id}").get_data(as_text=True)
     assert "Weighted total: 79" in official and "Weighted total: 72" in official
+    # Officials also read the audited history of the process; the public does not.
+    assert "Bids under evaluation</strong>" in official and "Award criteria set" in official
+    assert "Award criteria set" not in public
 
 
 def test_scoring_awarding_and_the_contract_through_the_pages(app, client, city):
