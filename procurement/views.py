@@ -1,20 +1,319 @@
-"""Social procurement: pages."""
-from flask import render_template
-from flask_babel import lazy_gettext as _l
+"""Social procurement pages: the public register, each process with the actions
+its phase allows, the forms of each step, and the office's dashboard."""
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 
-from app.security import public
+from app.accounts.models import Role
+from app.documents import pdf_response
+from app.errors import DomainError, NotFound
+from app.forms import attach_error
+from app.i18n import city_today
+from app.organisations import operations as organisations
+from app.security import public, roles_required
+
 from . import bp
+from . import documents
+from . import operations as ops
+from .forms import (AwardForm, BidForm, CommitmentForm, ContractForm, CriteriaForm, MetricForm, MilestoneForm,
+                    PaymentForm, ProcessForm, PublishForm, ReasonForm, cents, score_form)
+from .models import CriterionKind, Phase, Procedure
 
-# What this module will offer; shown on its index page until each part is built.
-PLANNED = [
-    _l("Tenders reserved for or weighted toward the social economy."),
-    _l("Bids, weighted scores and awards with their reasons."),
-    _l("Contracts, payments and whether social commitments were kept."),
-    _l("Open Contracting (OCDS) data for every process."),
-]
+officials = roles_required(Role.OFFICIAL, Role.ADMIN)
+org_members = roles_required(Role.ORG_MEMBER)
+
+
+def _process(process_id):
+    return ops.process(process_id, current_user)
+
+
+def _back(process):
+    return redirect(url_for(".show", process_id=process.id))
+
+
+def _unless_manager(process):
+    """Officials of other departments read the forms' pages but are sent back, told why."""
+    if ops.can_manage(current_user, process):
+        return None
+    flash(_("Only officials of %(department)s may change this process.", department=process.department.name),
+          "error")
+    return _back(process)
+
+
+def _done(process, message):
+    flash(message, "success")
+    return _back(process)
 
 
 @bp.route("/")
 @public
 def index():
-    return render_template("procurement/index.html", module=bp, planned=PLANNED)
+    args = request.args
+    page = ops.search(current_user, phase=args.get("phase", ""), procedure=args.get("procedure", ""),
+                      page=args.get("page", 1, type=int))
+    return render_template("procurement/index.html", page=page, phases=list(Phase),
+                           procedures=list(Procedure), open_tenders=ops.open_tenders(current_user))
+
+
+@bp.route("/dashboard")
+@officials
+def dashboard():
+    shares = {by: ops.social_economy_shares(by) for by in ("year", "department", "category")}
+    return render_template("procurement/dashboard.html", shares=shares, phases=ops.processes_by_phase(),
+                           attention=ops.commitments_needing_attention(), today=city_today())
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@officials
+def create():
+    form = ProcessForm()
+    form.department.choices = [(d.id, d.name) for d in ops.departments() if ops.can_manage(current_user, d)]
+    if not form.department.choices:
+        form.department.description = _("You are not an official of any municipal department, so you cannot "
+                                        "open a process; an administrator can add you to yours.")
+    form.category.choices = [("", _("None"))] + [(c.slug, c.name) for c in organisations.categories()]
+    form.priority_need.choices = [("", _("None"))] + [
+        (str(n.id), f"{n.title} ({n.council.name})") for n in ops.council_needs()]
+    if form.validate_on_submit():
+        try:
+            process = ops.create_process(
+                actor=current_user, title=form.title.data, description=form.description.data,
+                department=next(d for d in ops.departments() if d.id == form.department.data),
+                category=organisations.category_by_slug(form.category.data) if form.category.data else None,
+                priority_need_id=int(form.priority_need.data) if form.priority_need.data else None,
+                budget_cents=cents(form.budget.data), procedure=form.procedure.data)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            return _done(process, _("The process %(reference)s is open in planning; set its award criteria.",
+                                    reference=process.reference))
+    return render_template("procurement/form.html", form=form, process=None, heading=_("New procurement process"))
+
+
+@bp.route("/<int:process_id>")
+@public
+def show(process_id):
+    process = _process(process_id)
+    return render_template(
+        "procurement/show.html", process=process, ranking=ops.ranking(process), today=city_today(),
+        manager=ops.can_manage(current_user, process), official=ops.is_official(current_user),
+        own_bid=ops.bid_of(current_user, process), need=ops.council_needs(process.priority_need_id)
+        if process.priority_need_id else None,
+        reasons=ops.award_reasons(process.award) if process.award else "",
+        accredited=ops.accredited(process, process.award.supplier) if process.award else None,
+        history=ops.process_history(process) if ops.is_official(current_user) else [],
+        forms={"publish": PublishForm(), "cancel": ReasonForm(), "payment": PaymentForm(), "metric": MetricForm(),
+               "milestone": MilestoneForm(), "commitment": CommitmentForm()})
+
+
+@bp.route("/<int:process_id>/criteria", methods=["GET", "POST"])
+@officials
+def criteria(process_id):
+    process = _process(process_id)
+    if (refusal := _unless_manager(process)):
+        return refusal
+    form = CriteriaForm()
+    if request.method == "GET":
+        for c in process.criteria:
+            getattr(form, f"weight_{c.kind}").data = c.weight
+            getattr(form, f"note_{c.kind}").data = c.description
+    if form.validate_on_submit():
+        try:
+            ops.set_criteria(process, form.weights(), actor=current_user)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            return _done(process, _("The award criteria are saved."))
+    return render_template("procurement/criteria.html", form=form, process=process, kinds=list(CriterionKind))
+
+
+@bp.route("/<int:process_id>/publish", methods=["POST"])
+@officials
+def publish(process_id):
+    process = _process(process_id)
+    form = PublishForm()
+    try:
+        if not form.validate_on_submit():
+            raise DomainError(_("Give the deadline for bids."))
+        ops.publish_tender(process, form.deadline.data, actor=current_user)
+    except DomainError as error:
+        flash(str(error), "error")
+        return _back(process)
+    return _done(process, _("The tender is published and open for bids."))
+
+
+@bp.route("/<int:process_id>/<any('close-bidding', 'start-implementation', 'close'):action>", methods=["POST"])
+@officials
+def move(process_id, action):
+    process = _process(process_id)
+    operation = {"close-bidding": ops.close_bidding, "start-implementation": ops.start_implementation,
+                 "close": ops.close}[action]
+    try:
+        operation(process, actor=current_user)
+    except DomainError as error:
+        flash(str(error), "error")
+        return _back(process)
+    return _done(process, _("The process is now: %(phase)s.", phase=process.phase_enum.label))
+
+
+@bp.route("/<int:process_id>/cancel", methods=["POST"])
+@officials
+def cancel(process_id):
+    process = _process(process_id)
+    form = ReasonForm()
+    try:
+        ops.cancel(process, form.reason.data if form.validate_on_submit() else "", actor=current_user)
+    except DomainError as error:
+        flash(str(error), "error")
+        return _back(process)
+    return _done(process, _("The process is cancelled."))
+
+
+@bp.route("/<int:process_id>/bid", methods=["GET", "POST"])
+@org_members
+def bid(process_id):
+    process = _process(process_id)
+    form = BidForm()
+    form.organisation.choices = [(o.id, o.name) for o in current_user.organisations]
+    if form.validate_on_submit():
+        try:
+            organisation = next(o for o in current_user.organisations if o.id == form.organisation.data)
+            ops.submit_bid(process, organisation, cents(form.amount.data), summary=form.summary.data,
+                           actor=current_user)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            return _done(process, _("Your bid is submitted."))
+    return render_template("procurement/form.html", form=form, process=process,
+                           heading=_("Bid on “%(title)s”", title=process.title))
+
+
+@bp.route("/bids/<int:bid_id>/score", methods=["GET", "POST"])
+@officials
+def score(bid_id):
+    bid = ops.bid(bid_id)
+    process = bid.process
+    if (refusal := _unless_manager(process)):
+        return refusal
+    form = score_form(process.criteria, bid)
+    if form.validate_on_submit():
+        try:
+            ops.score_bid(bid, {c.id: getattr(form, f"score_{c.id}").data for c in process.criteria},
+                          actor=current_user)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            return _done(process, _("The scores of %(name)s are saved.", name=bid.organisation.name))
+    return render_template("procurement/form.html", form=form, process=process,
+                           heading=_("Score the bid of %(name)s", name=bid.organisation.name))
+
+
+@bp.route("/<int:process_id>/award", methods=["GET", "POST"])
+@officials
+def award(process_id):
+    process = _process(process_id)
+    if (refusal := _unless_manager(process)):
+        return refusal
+    ranking = ops.ranking(process)
+    form = AwardForm()
+    form.bid.choices = [("", _("The top of the ranking"))] + [(str(r.bid.id), r.bid.organisation.name)
+                                                               for r in ranking]
+    if form.validate_on_submit():
+        try:
+            chosen = ops.bid(int(form.bid.data)) if form.bid.data else None
+            ops.decide_award(process, bid=chosen, justification=form.justification.data, actor=current_user)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            return _done(process, _("The award is decided."))
+    return render_template("procurement/award.html", form=form, process=process, ranking=ranking)
+
+
+@bp.route("/<int:process_id>/contract", methods=["GET", "POST"])
+@officials
+def contract(process_id):
+    process = _process(process_id)
+    if (refusal := _unless_manager(process)):
+        return refusal
+    form = ContractForm()
+    if request.method == "GET":
+        form.signed_on.data = form.period_start.data = city_today()
+    if form.validate_on_submit():
+        try:
+            ops.record_contract(process, signed_on=form.signed_on.data, period_start=form.period_start.data,
+                                period_end=form.period_end.data, value_cents=cents(form.value.data),
+                                milestones=form.milestone_rows, commitments=form.commitment_rows,
+                                actor=current_user)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            return _done(process, _("The contract is recorded."))
+    return render_template("procurement/form.html", form=form, process=process,
+                           heading=_("Record the contract of “%(title)s”", title=process.title))
+
+
+def _follow_up(process, form, operation, message):
+    try:
+        if not form.validate_on_submit():
+            raise DomainError(" ".join(e for errors in form.errors.values() for e in errors))
+        operation()
+    except DomainError as error:
+        flash(str(error), "error")
+        return _back(process)
+    return _done(process, message)
+
+
+@bp.route("/<int:process_id>/payments", methods=["POST"])
+@officials
+def payment(process_id):
+    process = _process(process_id)
+    form = PaymentForm()
+    return _follow_up(process, form, lambda: ops.record_payment(
+        process, cents(form.amount.data), form.paid_on.data, note=form.note.data, actor=current_user),
+        _("The payment is recorded."))
+
+
+@bp.route("/<int:process_id>/metrics", methods=["POST"])
+@officials
+def metric(process_id):
+    process = _process(process_id)
+    form = MetricForm()
+    return _follow_up(process, form, lambda: ops.record_metric(
+        process, form.name.data, form.value.data, unit=form.unit.data, actor=current_user),
+        _("The service metric is recorded."))
+
+
+@bp.route("/milestones/<int:milestone_id>", methods=["POST"])
+@officials
+def milestone(milestone_id):
+    row = ops.milestone(milestone_id)
+    form = MilestoneForm()
+    return _follow_up(row.contract.process, form, lambda: ops.report_milestone(
+        row, form.report.data, actor=current_user), _("The milestone is reported."))
+
+
+@bp.route("/commitments/<int:commitment_id>", methods=["POST"])
+@officials
+def commitment(commitment_id):
+    row = ops.commitment(commitment_id)
+    form = CommitmentForm()
+    return _follow_up(row.contract.process, form, lambda: ops.assess_commitment(
+        row, form.status.data, form.note.data, actor=current_user), _("The social commitment is assessed."))
+
+
+@bp.route("/<int:process_id>/award.pdf")
+@public
+def award_pdf(process_id):
+    process = _process(process_id)
+    if process.award is None:
+        raise NotFound(_("This process has no award yet."))
+    return pdf_response(documents.award_decision(process), f"{process.reference}-award.pdf")
+
+
+@bp.route("/<int:process_id>/contract.pdf")
+@public
+def contract_pdf(process_id):
+    process = _process(process_id)
+    if process.contract is None:
+        raise NotFound(_("This process has no contract yet."))
+    return pdf_response(documents.contract_summary(process), f"{process.reference}-contract.pdf")

@@ -1,10 +1,83 @@
-"""Who each procurement route is for (read by tests/test_role_matrix.py)."""
+"""Who each procurement route is for (read by tests/test_role_matrix.py).
+
+Object-level rules (only the procuring department's officials move a process;
+organisations see their own scores) are tested in test_access.py."""
+from datetime import timedelta
+
+from app.accounts.models import Role
+from procurement import operations as ops
+
 from ..matrix import ANY_USER, OFFICIALS, PUBLIC, roles  # noqa: F401
 
 EXPECTED = {
     "procurement.index": PUBLIC,
+    "procurement.show": PUBLIC,
+    "procurement.dashboard": OFFICIALS,
+    "procurement.create": OFFICIALS,
+    "procurement.criteria": OFFICIALS,
+    "procurement.publish": OFFICIALS,
+    "procurement.move": OFFICIALS,
+    "procurement.cancel": OFFICIALS,
+    "procurement.bid": roles("org_member"),
+    "procurement.score": OFFICIALS,
+    "procurement.award": OFFICIALS,
+    "procurement.contract": OFFICIALS,
+    "procurement.payment": OFFICIALS,
+    "procurement.metric": OFFICIALS,
+    "procurement.milestone": OFFICIALS,
+    "procurement.commitment": OFFICIALS,
+    "procurement.award_pdf": PUBLIC,
+    "procurement.contract_pdf": PUBLIC,
+    "procurement.procurement_json": PUBLIC,
+    "procurement.procurement_csv": PUBLIC,
+    "procurement.release_json": PUBLIC,
+    "procurement.record_json": PUBLIC,
+    "procurement.extension_json": PUBLIC,
+    "procurement.extension_schema_json": PUBLIC,
+    "procurement_api.index": PUBLIC,
+    "procurement_api.show": PUBLIC,
+    "procurement_api.create": OFFICIALS,
+    "procurement_api.publish": OFFICIALS,
+    "procurement_api.bid": roles("org_member"),
+    "procurement_api.award": OFFICIALS,
 }
 
 
 def samples(ctx) -> dict:
-    return {}
+    """A process in implementation (award, contract, milestone, commitment) and an open tender."""
+    department = ctx.make_org("matrix-department", "municipal_department")
+    official = ctx.make_user(Role.OFFICIAL, organisations=[department])
+    coop = ctx.make_org("matrix-supplier", "social_coop_a")
+    member = ctx.make_user(Role.ORG_MEMBER, organisations=[coop])
+    criteria = [("price", 60, ""), ("social_inclusion", 40, "")]
+
+    def new(title):
+        process = ops.create_process(actor=official, title=title, department=department, budget_cents=100_000)
+        ops.set_criteria(process, criteria, actor=official)
+        ops.publish_tender(process, ctx.today + timedelta(days=10), actor=official)
+        return process
+
+    tender = new("Open tender")
+    running = new("Running contract")
+    bid = ops.submit_bid(running, coop, 90_000, actor=member)
+    ops.close_bidding(running, actor=official)
+    ops.score_bid(bid, {c.id: 50 for c in running.criteria}, actor=official)
+    ops.decide_award(running, actor=official)
+    contract = ops.record_contract(
+        running, actor=official, signed_on=ctx.today, period_start=ctx.today,
+        period_end=ctx.today + timedelta(days=100), milestones=[("Start", ctx.today + timedelta(days=5))],
+        commitments=[("social_inclusion", "Hire two people", ctx.today + timedelta(days=50))])
+    ops.start_implementation(running, actor=official)
+    one = {"process_id": running.id}
+    return {
+        "procurement.show": one, "procurement.criteria": one, "procurement.publish": one,
+        "procurement.move": {**one, "action": "close"}, "procurement.cancel": one,
+        "procurement.bid": {"process_id": tender.id}, "procurement.score": {"bid_id": bid.id},
+        "procurement.award": one, "procurement.contract": one, "procurement.payment": one,
+        "procurement.metric": one, "procurement.milestone": {"milestone_id": contract.milestones[0].id},
+        "procurement.commitment": {"commitment_id": contract.commitments[0].id},
+        "procurement.award_pdf": one, "procurement.contract_pdf": one,
+        "procurement.release_json": one, "procurement.record_json": one,
+        "procurement_api.show": one, "procurement_api.publish": one, "procurement_api.award": one,
+        "procurement_api.bid": {"process_id": tender.id},
+    }

@@ -1,0 +1,192 @@
+"""The procurement JSON API: published processes for everyone; officials of the
+procuring department create processes, publish tenders and decide awards;
+organisation members bid. Refusals answer {"error", "message"} with a 4xx."""
+from flask_babel import lazy_gettext as _l
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from app.accounts.models import Role
+from app.database import transaction
+from app.errors import NotFound
+from app.organisations import operations as organisations
+from app.security import api_public, api_roles_required, api_user
+
+from . import operations as ops
+from .models import CriterionKind, Procedure
+
+blp = Blueprint("procurement_api", __name__, url_prefix="/api/v1/procurement",
+                description="Social procurement processes: tenders, social criteria, awards and contracts.")
+
+
+class CriterionSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in CriterionKind]))
+    weight = fields.Integer(required=True, validate=validate.Range(min=1, max=100))
+    description = fields.String(load_default="")
+    social = fields.Function(lambda c: c.kind_enum.social, dump_only=True)
+
+
+class SupplierSchema(Schema):
+    slug = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    social_economy = fields.Boolean(attribute="is_social_economy")
+
+
+class AwardSchema(Schema):
+    supplier = fields.Nested(SupplierSchema)
+    supplier_accredited = fields.Function(lambda a: ops.accredited(a.process, a.supplier), allow_none=True)
+    value_cents = fields.Integer()
+    score = fields.Function(lambda a: a.total_score / 100)
+    decided_on = fields.Date()
+    tie = fields.Boolean()
+    override = fields.Boolean()
+    justification = fields.String()
+    ranking = fields.Function(lambda a: [{"organisation": r["organisation"], "score": r["total"] / 100,
+                                          "rank": r["rank"]} for r in a.ranking])
+
+
+class ContractSchema(Schema):
+    supplier = fields.Nested(SupplierSchema)
+    value_cents = fields.Integer()
+    signed_on = fields.Date()
+    period_start = fields.Date()
+    period_end = fields.Date()
+    paid_cents = fields.Integer()
+
+
+class ProcessSchema(Schema):
+    id = fields.Integer()
+    reference = fields.String()
+    ocid = fields.Function(lambda p: f"{ops.ocid_prefix()}-{p.reference}")
+    title = fields.String()
+    description = fields.String()
+    department = fields.Nested(SupplierSchema)
+    category = fields.Function(lambda p: p.category.slug if p.category else None)
+    priority_need_id = fields.Integer(allow_none=True)
+    budget_cents = fields.Integer()
+    procedure = fields.String()
+    phase = fields.String()
+    bid_deadline = fields.Date(allow_none=True)
+    criteria = fields.List(fields.Nested(CriterionSchema))
+    award = fields.Nested(AwardSchema, allow_none=True)
+    contract = fields.Nested(ContractSchema, allow_none=True)
+
+
+class ProcessQuery(Schema):
+    phase = fields.String(load_default="")
+    procedure = fields.String(load_default="")
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+
+
+class NewProcessSchema(Schema):
+    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.String(load_default="")
+    department = fields.String(required=True, metadata={"description": "The department's slug."})
+    category = fields.String(load_default=None, allow_none=True)
+    priority_need_id = fields.Integer(load_default=None, allow_none=True)
+    budget_cents = fields.Integer(required=True, validate=validate.Range(min=0))
+    procedure = fields.String(load_default="open", validate=validate.OneOf([p.value for p in Procedure]))
+    criteria = fields.List(fields.Nested(CriterionSchema), load_default=list)
+
+
+class TenderSchema(Schema):
+    deadline = fields.Date(required=True)
+
+
+class BidSchema(Schema):
+    organisation = fields.String(required=True, metadata={"description": "The bidding organisation's slug."})
+    amount_cents = fields.Integer(required=True, validate=validate.Range(min=1))
+    summary = fields.String(load_default="")
+
+
+class BidCreatedSchema(Schema):
+    id = fields.Integer()
+    organisation = fields.Nested(SupplierSchema)
+    amount_cents = fields.Integer()
+
+
+class AwardRequestSchema(Schema):
+    bid_id = fields.Integer(load_default=None, allow_none=True)
+    justification = fields.String(load_default="")
+
+
+officials = api_roles_required(Role.OFFICIAL, Role.ADMIN)
+
+
+@blp.route("/processes")
+@api_public
+@blp.arguments(ProcessQuery, location="query")
+@blp.response(200, ProcessSchema(many=True))
+def index(query):
+    """Published processes (all of them for an official's token), newest first, 20 a page."""
+    return ops.search(api_user(), phase=query["phase"], procedure=query["procedure"], page=query["page"]).items
+
+
+@blp.route("/processes/<int:process_id>")
+@api_public
+@blp.response(200, ProcessSchema)
+def show(process_id):
+    """One process with its criteria, award and contract."""
+    return ops.process(process_id, api_user())
+
+
+@blp.route("/processes", methods=["POST"])
+@officials
+@blp.arguments(NewProcessSchema)
+@blp.response(201, ProcessSchema)
+@blp.doc(security=[{"bearer": []}])
+def create(body):
+    """Open a process in planning, with its award criteria if given (weights summing to 100)."""
+    user = api_user()
+    department = organisations.organisation_by_slug(body["department"])
+    category = organisations.category_by_slug(body["category"]) if body["category"] else None
+    # One transaction: refused criteria leave no half-made process behind.
+    with transaction():
+        process = ops.create_process(actor=user, title=body["title"], description=body["description"],
+                                     department=department, category=category,
+                                     priority_need_id=body["priority_need_id"],
+                                     budget_cents=body["budget_cents"], procedure=body["procedure"])
+        if body["criteria"]:
+            ops.set_criteria(process, [(c["kind"], c["weight"], c["description"]) for c in body["criteria"]],
+                             actor=user)
+    return process
+
+
+@blp.route("/processes/<int:process_id>/tender", methods=["POST"])
+@officials
+@blp.arguments(TenderSchema)
+@blp.response(200, ProcessSchema)
+@blp.doc(security=[{"bearer": []}])
+def publish(body, process_id):
+    """Publish the tender (planning → tender) with its deadline for bids."""
+    process = ops.process(process_id, api_user())
+    ops.publish_tender(process, body["deadline"], actor=api_user())
+    return process
+
+
+@blp.route("/processes/<int:process_id>/bids", methods=["POST"])
+@api_roles_required(Role.ORG_MEMBER)
+@blp.arguments(BidSchema)
+@blp.response(201, BidCreatedSchema)
+@blp.doc(security=[{"bearer": []}])
+def bid(body, process_id):
+    """Bid on an open tender for an organisation the token's account belongs to."""
+    user = api_user()
+    process = ops.process(process_id, user)
+    organisation = next((o for o in user.organisations if o.slug == body["organisation"]), None)
+    if organisation is None:
+        raise NotFound(_l("You do not belong to that organisation."), field="organisation")
+    return ops.submit_bid(process, organisation, body["amount_cents"], summary=body["summary"], actor=user)
+
+
+@blp.route("/processes/<int:process_id>/award", methods=["POST"])
+@officials
+@blp.arguments(AwardRequestSchema)
+@blp.response(200, ProcessSchema)
+@blp.doc(security=[{"bearer": []}])
+def award(body, process_id):
+    """Decide the award from the computed ranking; a tie or another choice needs a justification."""
+    process = ops.process(process_id, api_user())
+    chosen = ops.bid(body["bid_id"]) if body["bid_id"] else None
+    ops.decide_award(process, bid=chosen, justification=body["justification"], actor=api_user())
+    return process

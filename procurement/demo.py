@@ -1,0 +1,149 @@
+"""Demo: a year (and a little more) of social procurement in Villanova, every phase represented,
+reserved and open tenders, awards to co-operatives and to a company.
+
+Processes go through the real operations; afterwards their dates are moved
+back into the past year, since operations only ever act on today."""
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+
+from app.accounts import operations as accounts
+from app.accounts.models import Role
+from app.database import transaction
+from app.extensions import db
+from app.i18n import city_timezone
+from app.organisations import operations as orgs
+
+from . import operations as ops
+from .models import Process
+
+PASSWORD = "procomun-demo"
+# Bidders for the organisations the core demo gives no account to.
+BIDDERS = [("verde-lavoro@villanova.example", "Amina Diallo", "verde-lavoro"),
+           ("serviplus@villanova.example", "Roberto Conti", "serviplus"),
+           ("amici@villanova.example", "Elena Greco", "amici-del-parco")]
+
+SOCIAL = [("price", 30, "Lowest price gets full marks; others in proportion."),
+          ("quality", 30, "Staffing plan, continuity of carers, supervision."),
+          ("social_inclusion", 15, "Share of staff hired from the work-integration list."),
+          ("user_participation", 15, "How families and users take part in designing the service."),
+          ("fair_wages", 10, "Wage ratio and the collective agreement applied.")]
+GREEN = [("price", 40, ""), ("quality", 20, ""), ("environmental", 20, "Electric vehicles, no pesticides."),
+         ("local_employment", 20, "Staff living in the neighbourhood.")]
+
+# title, department, category, procedure, phase, criteria, bidders {slug: (amount €, scores)}, months ago
+PROCESSES = [
+    ("Summer camps for children with disabilities", "social-services", "disability-support", "co_design",
+     "planning", SOCIAL, {}, 0),
+    ("Home care for older people in San Donato", "social-services", "home-care", "reserved", "tender", SOCIAL,
+     {"la-tela": (182_000, None)}, 0),
+    ("Park maintenance with work integration", "commons-office", "work-integration", "reserved", "tender", GREEN,
+     {}, 0),
+    ("Community kitchen in Navile", "social-services", "elder-care", "open", "bids", SOCIAL,
+     {"casa-comune": (96_000, [70, 80, 90, 85, 80]), "serviplus": (88_000, [90, 60, 20, 10, 40])}, 1),
+    ("Childcare centre in Porto", "social-services", "childcare", "co_design", "award", SOCIAL,
+     {"casa-comune": (240_000, [75, 85, 60, 95, 80]), "la-tela": (236_000, [80, 70, 50, 60, 70])}, 2),
+    ("Cleaning of the civic centres", "commons-office", None, "open", "contract", GREEN,
+     {"serviplus": (64_000, [95, 90, 60, 60]), "verde-lavoro": (71_000, [70, 60, 80, 90])}, 4),
+    ("Elder day centre in San Donato", "social-services", "elder-care", "reserved", "implementation", SOCIAL,
+     {"la-tela": (310_000, [80, 85, 70, 80, 90]), "casa-comune": (318_000, [75, 80, 60, 70, 80])}, 7),
+    ("Youth counselling desk", "social-services", None, "open", "implementation", SOCIAL,
+     {"serviplus": (45_000, [95, 85, 40, 40, 60]), "amici-del-parco": (52_000, [60, 65, 70, 75, 80])}, 12),
+    ("Winter shelter", "social-services", None, "negotiated", "closed", SOCIAL,
+     {"amici-del-parco": (58_000, [80, 80, 80, 80, 80])}, 14),
+    ("Transport to day centres", "social-services", "elder-care", "open", "cancelled", GREEN, {}, 5),
+]
+STEPS = ["planning", "tender", "bids", "award", "contract", "implementation", "closed"]
+
+
+def _members(demo) -> dict:
+    members = {"la-tela": demo.users["coop@villanova.example"],
+               "casa-comune": demo.users["coop2@villanova.example"]}
+    for email, name, slug in BIDDERS:
+        user = accounts.find_user(email) or accounts.create_user(
+            email, PASSWORD, name=name, roles=[Role.ORG_MEMBER, Role.CITIZEN],
+            organisations=[demo.organisations[slug]])
+        members[slug] = user
+    return members
+
+
+def _at(day) -> datetime:
+    return datetime.combine(day, time(10), tzinfo=city_timezone())
+
+
+def _backdate(process: Process, months: int, today) -> None:
+    """Move the process's dates back: opened `months` ago, a month per later step."""
+    start = today - timedelta(days=30 * months)
+    process.created_at = _at(start - timedelta(days=10))
+    if process.published_at:
+        process.published_at = _at(start)
+        if months:
+            process.bid_deadline = start + timedelta(days=21)
+    if process.award:
+        process.award.decided_on = start + timedelta(days=30)
+
+
+def _build(demo, members, official, row) -> None:
+    title, department, category, procedure, phase, criteria, bidders, months = row
+    today = demo.today
+    process = ops.create_process(
+        actor=official, title=title, department=demo.organisations[department], procedure=procedure,
+        budget_cents=sum(a for a, _s in bidders.values()) * 100 or 150_000_00,
+        category=orgs.category_by_slug(category) if category else None,
+        description=f"{title}: a service for the people of Villanova, designed with its users.")
+    ops.set_criteria(process, criteria, actor=official)
+    if phase == "cancelled":
+        ops.cancel(process, "The service will be run by the city's own staff.", actor=official)
+    target = STEPS.index(phase) if phase in STEPS else 0
+    if target >= 1:
+        ops.publish_tender(process, today + timedelta(days=21), actor=official)
+        for slug, (amount, _scores) in bidders.items():
+            ops.submit_bid(process, demo.organisations[slug], amount * 100, actor=members[slug],
+                           summary=f"Our proposal for “{title}”.")
+    if target >= 2:
+        ops.close_bidding(process, actor=official)
+        for bid in process.bids:
+            ops.score_bid(bid, dict(zip([c.id for c in process.criteria], bidders[bid.organisation.slug][1])),
+                          actor=official)
+    if target >= 3:
+        ops.decide_award(process, actor=official)
+    if target >= 4:
+        start = today - timedelta(days=30 * months) + timedelta(days=45)
+        end = start + timedelta(days=365)
+        ops.record_contract(
+            process, actor=official, signed_on=min(start, today), period_start=start, period_end=end,
+            milestones=[("Service starts", start + timedelta(days=7)),
+                        ("Six-month report", start + timedelta(days=180))],
+            commitments=[("social_inclusion", "Hire three people from the work-integration list.",
+                          start + timedelta(days=90)),
+                         ("user_participation", "Hold two design workshops with users and families.",
+                          start + timedelta(days=150))])
+    if target >= 5:
+        contract = process.contract
+        ops.start_implementation(process, actor=official)
+        ops.report_milestone(contract.milestones[0], "The service opened on time.", actor=official,
+                             met_on=contract.milestones[0].due_on)
+        ops.record_payment(process, contract.value_cents // 4, min(today, contract.period_start + timedelta(days=60)),
+                           actor=official, note="First quarter")
+        ops.record_metric(process, "People served", 40 + months * 3, unit="people", actor=official)
+        first = contract.commitments[0]
+        if first.due_on <= today:
+            outcome = "missed" if bidders and next(iter(bidders)) == "serviplus" else "kept"
+            ops.assess_commitment(first, outcome, "Checked against the payroll.", actor=official)
+    if target >= 6:
+        for commitment in process.contract.commitments:
+            if commitment.status == "pending":
+                ops.assess_commitment(commitment, "kept", "Checked at the closing visit.", actor=official)
+        ops.close(process, actor=official)
+    with transaction():
+        _backdate(process, months, today)
+
+
+def load(demo) -> None:
+    """Idempotent: each process is created once, found by its title afterwards."""
+    members = _members(demo)
+    official = demo.users["admin@villanova.example"]  # an admin may act for both departments
+    existing = set(db.session.execute(select(Process.title)).scalars())
+    for row in PROCESSES:
+        if row[0] not in existing:
+            _build(demo, members, official, row)

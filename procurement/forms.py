@@ -1,0 +1,137 @@
+"""Procurement forms. Amounts are typed in euros and handed to operations in cents."""
+from datetime import date
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from .models import CommitmentStatus, CriterionKind, Procedure
+
+MONEY = dict(places=2, validators=[DataRequired(), NumberRange(min=0, max=10**11)])
+
+
+def cents(amount: Decimal | None) -> int | None:
+    return None if amount is None else int((amount * 100).to_integral_value())
+
+
+class ProcessForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField(_l("The need"), validators=[Optional(), Length(max=10000)],
+                                description=_l("What the service must achieve, for whom, and where."))
+    department = SelectField(_l("Procuring department"), coerce=int, choices=[])
+    category = SelectField(_l("Service category"), choices=[])
+    priority_need = SelectField(_l("Council priority need"), choices=[],
+                                description=_l("The need adopted by a joint council that this process answers, if any."))
+    budget = DecimalField(_l("Budget (euros)"), **MONEY)
+    procedure = SelectField(_l("Procedure"), choices=lambda: [(p.value, p.label) for p in Procedure])
+
+
+class CriteriaForm(FlaskForm):
+    """One weight (and an optional note) per kind of criterion; a weight of 0 leaves it out."""
+
+    def weights(self) -> list[tuple[str, int, str]]:
+        return [(kind.value, getattr(self, f"weight_{kind.value}").data,
+                 getattr(self, f"note_{kind.value}").data or "")
+                for kind in CriterionKind if getattr(self, f"weight_{kind.value}").data]
+
+
+for _kind in CriterionKind:
+    setattr(CriteriaForm, f"weight_{_kind.value}",
+            IntegerField(_kind.label, default=0, validators=[Optional(), NumberRange(min=0, max=100)]))
+    setattr(CriteriaForm, f"note_{_kind.value}",
+            StringField(_l("How it is assessed"), validators=[Optional(), Length(max=500)]))
+
+
+class PublishForm(FlaskForm):
+    deadline = DateField(_l("Deadline for bids"), validators=[DataRequired()])
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+
+
+class BidForm(FlaskForm):
+    organisation = SelectField(_l("Bidding organisation"), coerce=int, choices=[])
+    amount = DecimalField(_l("Price offered (euros)"), **MONEY)
+    summary = TextAreaField(_l("Summary of the proposal"), validators=[Optional(), Length(max=10000)])
+
+
+def score_form(criteria, bid, formdata=None):
+    """A form with one 0–100 score per criterion of the process."""
+    class ScoreForm(FlaskForm):
+        pass
+    for criterion in criteria:
+        setattr(ScoreForm, f"score_{criterion.id}", IntegerField(
+            _l("%(criterion)s (weight %(weight)s)", criterion=criterion.kind_enum.label, weight=criterion.weight),
+            default=bid.score_for(criterion.id),
+            validators=[Optional(), NumberRange(min=0, max=100)]))
+    return ScoreForm(formdata=formdata) if formdata is not None else ScoreForm()
+
+
+class AwardForm(FlaskForm):
+    bid = SelectField(_l("Winning bid"), choices=[],
+                      description=_l("Leave on “the top of the ranking” unless there is a tie or a reason to depart from it."))
+    justification = TextAreaField(_l("Justification"), validators=[Optional(), Length(max=5000)],
+                                  description=_l("Required for a tie or for a choice other than the top of the ranking."))
+
+
+def _lines(text: str, parts: int, field):
+    """Parse 'YYYY-MM-DD | …' lines; a bad line is a validation error on the field."""
+    rows = []
+    for number, line in enumerate((text or "").splitlines(), 1):
+        if not line.strip():
+            continue
+        pieces = [p.strip() for p in line.split("|")]
+        try:
+            if len(pieces) != parts:
+                raise ValueError
+            rows.append((date.fromisoformat(pieces[0]), *pieces[1:]))
+        except ValueError:
+            raise ValidationError(_("Line %(number)s is not in the format shown.", number=number)) from None
+    return rows
+
+
+class ContractForm(FlaskForm):
+    signed_on = DateField(_l("Signed on"), validators=[DataRequired()])
+    period_start = DateField(_l("Service starts"), validators=[DataRequired()])
+    period_end = DateField(_l("Service ends"), validators=[DataRequired()])
+    value = DecimalField(_l("Contract value (euros)"), places=2,
+                         validators=[Optional(), NumberRange(min=0, max=10**11)],
+                         description=_l("Leave empty to use the awarded price."))
+    milestones = TextAreaField(_l("Milestones"), validators=[Optional(), Length(max=10000)],
+                               description=_l("One per line: date | title, e.g. 2026-03-01 | Service starts"))
+    commitments = TextAreaField(
+        _l("Social commitments"), validators=[Optional(), Length(max=10000)],
+        description=_l("One per line: date | criterion | commitment, where the criterion is one of: "
+                       "%(kinds)s.", kinds=", ".join(k.value for k in CriterionKind if k.social)))
+
+    def validate_milestones(self, field):
+        self.milestone_rows = [(title, due) for due, title in _lines(field.data, 2, field)]
+
+    def validate_commitments(self, field):
+        self.commitment_rows = [(kind, text, due) for due, kind, text in _lines(field.data, 3, field)]
+
+
+class PaymentForm(FlaskForm):
+    amount = DecimalField(_l("Amount paid (euros)"), **MONEY)
+    paid_on = DateField(_l("Paid on"), validators=[DataRequired()])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
+
+
+class MetricForm(FlaskForm):
+    name = StringField(_l("What is measured"), validators=[DataRequired(), Length(max=200)])
+    value = IntegerField(_l("Value"), validators=[DataRequired(), NumberRange(min=0)])
+    unit = StringField(_l("Unit"), validators=[Optional(), Length(max=60)])
+
+
+class MilestoneForm(FlaskForm):
+    report = TextAreaField(_l("Report"), validators=[DataRequired(), Length(max=5000)])
+
+
+class CommitmentForm(FlaskForm):
+    status = SelectField(_l("Outcome"), choices=lambda: [(s.value, s.label) for s in CommitmentStatus
+                                                         if s != CommitmentStatus.PENDING])
+    note = TextAreaField(_l("How it was checked"), validators=[DataRequired(), Length(max=2000)])

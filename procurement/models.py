@@ -1,0 +1,328 @@
+"""Procurement processes from planning to closure, following the Open Contracting
+phases: the tender and its award criteria, bids and their scores, the award,
+the contract with its milestones and social commitments, and its implementation."""
+from datetime import date, datetime
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.database import UTCDateTime, utcnow
+from app.extensions import db
+from app.organisations.models import Organisation, ServiceCategory
+
+
+class Phase(StrEnum):
+    PLANNING = "planning"
+    TENDER = "tender"
+    BIDS = "bids"
+    AWARD = "award"
+    CONTRACT = "contract"
+    IMPLEMENTATION = "implementation"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+    @property
+    def label(self):
+        return PHASE_LABELS[self]
+
+
+PHASE_LABELS = {
+    Phase.PLANNING: _l("Planning"),
+    Phase.TENDER: _l("Open for bids"),
+    Phase.BIDS: _l("Bids under evaluation"),
+    Phase.AWARD: _l("Awarded"),
+    Phase.CONTRACT: _l("Contract signed"),
+    Phase.IMPLEMENTATION: _l("In implementation"),
+    Phase.CLOSED: _l("Closed"),
+    Phase.CANCELLED: _l("Cancelled"),
+}
+
+
+class Procedure(StrEnum):
+    OPEN = "open"
+    RESERVED = "reserved"
+    NEGOTIATED = "negotiated"
+    CO_DESIGN = "co_design"
+
+    @property
+    def label(self):
+        return {
+            Procedure.OPEN: _l("Open procedure"),
+            Procedure.RESERVED: _l("Reserved for social-economy organisations and sheltered workshops"),
+            Procedure.NEGOTIATED: _l("Negotiated procedure"),
+            Procedure.CO_DESIGN: _l("Co-design with the social economy"),
+        }[self]
+
+
+class CriterionKind(StrEnum):
+    PRICE = "price"
+    QUALITY = "quality"
+    SOCIAL_INCLUSION = "social_inclusion"
+    LOCAL_EMPLOYMENT = "local_employment"
+    USER_PARTICIPATION = "user_participation"
+    ENVIRONMENTAL = "environmental"
+    FAIR_WAGES = "fair_wages"
+
+    @property
+    def label(self):
+        return CRITERION_LABELS[self]
+
+    @property
+    def social(self) -> bool:
+        return self not in (CriterionKind.PRICE, CriterionKind.QUALITY)
+
+
+CRITERION_LABELS = {
+    CriterionKind.PRICE: _l("Price"),
+    CriterionKind.QUALITY: _l("Quality of the service proposal"),
+    CriterionKind.SOCIAL_INCLUSION: _l("Employment of people at risk of exclusion"),
+    CriterionKind.LOCAL_EMPLOYMENT: _l("Local employment"),
+    CriterionKind.USER_PARTICIPATION: _l("User participation in the design of the service"),
+    CriterionKind.ENVIRONMENTAL: _l("Environmental criteria"),
+    CriterionKind.FAIR_WAGES: _l("Fair wages and wage ratio"),
+}
+
+
+class CommitmentStatus(StrEnum):
+    PENDING = "pending"
+    KEPT = "kept"
+    MISSED = "missed"
+
+    @property
+    def label(self):
+        return {CommitmentStatus.PENDING: _l("Pending"), CommitmentStatus.KEPT: _l("Kept"),
+                CommitmentStatus.MISSED: _l("Missed")}[self]
+
+
+class Process(db.Model):
+    """One procurement process. `phase` moves only through operations.PHASES."""
+
+    __tablename__ = "procurement_processes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    department_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("service_categories.id"), index=True)
+    # A council's adopted priority need, owned by the councils module: no foreign key on purpose.
+    priority_need_id: Mapped[int | None] = mapped_column(Integer)
+    budget_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    procedure: Mapped[str] = mapped_column(String(20), default=Procedure.OPEN.value)
+    phase: Mapped[str] = mapped_column(String(20), default=Phase.PLANNING.value, index=True)
+    bid_deadline: Mapped[date | None] = mapped_column(Date)
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    department: Mapped[Organisation] = relationship(lazy="joined")
+    category: Mapped[ServiceCategory | None] = relationship(lazy="joined")
+    criteria: Mapped[list["Criterion"]] = relationship(
+        back_populates="process", cascade="all, delete-orphan", order_by="Criterion.position")
+    bids: Mapped[list["Bid"]] = relationship(back_populates="process", order_by="Bid.id")
+    award: Mapped["Award | None"] = relationship(back_populates="process", uselist=False)
+    contract: Mapped["Contract | None"] = relationship(back_populates="process", uselist=False)
+
+    @property
+    def phase_enum(self) -> Phase:
+        return Phase(self.phase)
+
+    @property
+    def procedure_enum(self) -> Procedure:
+        return Procedure(self.procedure)
+
+    @property
+    def published(self) -> bool:
+        """Public from the moment the tender is published (planning is internal work)."""
+        return self.published_at is not None
+
+    @property
+    def weights_total(self) -> int:
+        return sum(c.weight for c in self.criteria)
+
+
+class Criterion(db.Model):
+    """An award criterion and its weight (the weights of a process sum to 100)."""
+
+    __tablename__ = "procurement_criteria"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[int] = mapped_column(ForeignKey("procurement_processes.id", ondelete="CASCADE"),
+                                            index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str] = mapped_column(Text, default="")
+    weight: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    process: Mapped[Process] = relationship(back_populates="criteria")
+
+    @property
+    def kind_enum(self) -> CriterionKind:
+        return CriterionKind(self.kind)
+
+
+class Bid(db.Model):
+    """An organisation's bid; one per organisation and process."""
+
+    __tablename__ = "procurement_bids"
+    __table_args__ = (UniqueConstraint("process_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[int] = mapped_column(ForeignKey("procurement_processes.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    process: Mapped[Process] = relationship(back_populates="bids")
+    organisation: Mapped[Organisation] = relationship(lazy="joined")
+    scores: Mapped[list["Score"]] = relationship(back_populates="bid", cascade="all, delete-orphan",
+                                                 lazy="selectin")
+
+    def score_for(self, criterion_id: int) -> int | None:
+        return next((s.score for s in self.scores if s.criterion_id == criterion_id), None)
+
+
+class Score(db.Model):
+    """The evaluation of one bid on one criterion, from 0 to 100."""
+
+    __tablename__ = "procurement_scores"
+
+    bid_id: Mapped[int] = mapped_column(ForeignKey("procurement_bids.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("procurement_criteria.id", ondelete="CASCADE"),
+                                              primary_key=True)
+    score: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    bid: Mapped[Bid] = relationship(back_populates="scores")
+
+
+class Award(db.Model):
+    """The award decision: the winning bid, the ranking it came from, and why."""
+
+    __tablename__ = "procurement_awards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[int] = mapped_column(ForeignKey("procurement_processes.id"), unique=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("procurement_bids.id"))
+    value_cents: Mapped[int] = mapped_column(BigInteger)
+    # Weighted total of the winner in hundredths of a point (0–10000).
+    total_score: Mapped[int] = mapped_column(Integer)
+    # The computed ranking, frozen at decision time: [{bid_id, organisation, name, total, rank}].
+    ranking: Mapped[list] = mapped_column(JSON, default=list)
+    justification: Mapped[str] = mapped_column(Text, default="")
+    override: Mapped[bool] = mapped_column(Boolean, default=False)
+    tie: Mapped[bool] = mapped_column(Boolean, default=False)
+    decided_on: Mapped[date] = mapped_column(Date)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    process: Mapped[Process] = relationship(back_populates="award")
+    bid: Mapped[Bid] = relationship(lazy="joined")
+
+    @property
+    def supplier(self) -> Organisation:
+        return self.bid.organisation
+
+
+class Contract(db.Model):
+    __tablename__ = "procurement_contracts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[int] = mapped_column(ForeignKey("procurement_processes.id"), unique=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("procurement_awards.id"))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    value_cents: Mapped[int] = mapped_column(BigInteger)
+    signed_on: Mapped[date] = mapped_column(Date)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+
+    process: Mapped[Process] = relationship(back_populates="contract")
+    award: Mapped[Award] = relationship()
+    supplier: Mapped[Organisation] = relationship(lazy="joined")
+    milestones: Mapped[list["Milestone"]] = relationship(
+        back_populates="contract", cascade="all, delete-orphan", order_by="Milestone.due_on")
+    commitments: Mapped[list["SocialCommitment"]] = relationship(
+        back_populates="contract", cascade="all, delete-orphan", order_by="SocialCommitment.due_on")
+    payments: Mapped[list["Payment"]] = relationship(
+        back_populates="contract", cascade="all, delete-orphan", order_by="Payment.paid_on")
+    metrics: Mapped[list["ServiceMetric"]] = relationship(
+        back_populates="contract", cascade="all, delete-orphan", order_by="ServiceMetric.recorded_on")
+
+    @property
+    def paid_cents(self) -> int:
+        return sum(p.amount_cents for p in self.payments)
+
+
+class Milestone(db.Model):
+    __tablename__ = "procurement_milestones"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("procurement_contracts.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    due_on: Mapped[date] = mapped_column(Date)
+    met_on: Mapped[date | None] = mapped_column(Date)
+    report: Mapped[str] = mapped_column(Text, default="")
+
+    contract: Mapped[Contract] = relationship(back_populates="milestones")
+
+
+class SocialCommitment(db.Model):
+    """A social commitment of the contract (e.g. hire four people from the
+    work-integration list), checked by its due date: kept or missed."""
+
+    __tablename__ = "procurement_commitments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("procurement_contracts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    description: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(20), default=CommitmentStatus.PENDING.value, index=True)
+    assessed_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    contract: Mapped[Contract] = relationship(back_populates="commitments")
+
+    @property
+    def kind_enum(self) -> CriterionKind:
+        return CriterionKind(self.kind)
+
+    @property
+    def status_enum(self) -> CommitmentStatus:
+        return CommitmentStatus(self.status)
+
+    def overdue(self, today: date) -> bool:
+        return self.status == CommitmentStatus.PENDING and self.due_on < today
+
+
+class Payment(db.Model):
+    __tablename__ = "procurement_payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("procurement_contracts.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    paid_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(300), default="")
+
+    contract: Mapped[Contract] = relationship(back_populates="payments")
+
+
+class ServiceMetric(db.Model):
+    """A published measure of the service (people served, hours delivered…)."""
+
+    __tablename__ = "procurement_metrics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("procurement_contracts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    value: Mapped[int] = mapped_column(BigInteger)
+    unit: Mapped[str] = mapped_column(String(60), default="")
+    recorded_on: Mapped[date] = mapped_column(Date)
+
+    contract: Mapped[Contract] = relationship(back_populates="metrics")

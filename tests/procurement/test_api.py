@@ -1,0 +1,69 @@
+"""The procurement API: published processes for all, writes by the procuring
+department's officials (and bids by organisation members), JSON errors."""
+from datetime import timedelta
+
+from app.extensions import db
+from app.i18n import city_today
+from procurement.models import Phase, Process
+
+CRITERIA = [{"kind": "price", "weight": 70}, {"kind": "fair_wages", "weight": 30, "description": "Ratio 1:4"}]
+
+
+def _new(client, headers, **overrides):
+    body = {"title": "Childcare", "department": "social-services", "budget_cents": 5_000_000,
+            "procedure": "reserved", "category": "elder-care", "criteria": CRITERIA, **overrides}
+    return client.post("/api/v1/procurement/processes", json=body, headers=headers)
+
+
+def test_officials_create_and_publish_and_everyone_reads(api_client, client, city):
+    api, headers = api_client(city.official)
+    response = _new(api, headers)
+    assert response.status_code == 201, response.get_json()
+    process = response.get_json()
+    assert process["phase"] == "planning" and [c["social"] for c in process["criteria"]] == [False, True]
+    assert client.get(f"/api/v1/procurement/processes/{process['id']}").status_code == 404
+    deadline = (city_today() + timedelta(days=15)).isoformat()
+    published = api.post(f"/api/v1/procurement/processes/{process['id']}/tender", json={"deadline": deadline},
+                         headers=headers)
+    assert published.status_code == 200 and published.get_json()["phase"] == "tender"
+    listing = client.get("/api/v1/procurement/processes").get_json()
+    assert [p["reference"] for p in listing] == [process["reference"]]
+    assert listing[0]["ocid"] == f"ocds-procomun-villanova-{process['reference']}"
+
+
+def test_weights_not_adding_up_write_nothing(api_client, city):
+    api, headers = api_client(city.official)
+    response = _new(api, headers, criteria=[{"kind": "price", "weight": 70}])
+    assert response.status_code == 422
+    assert response.get_json()["error"] == "invalid" and "add up to 70" in response.get_json()["message"]
+    assert db.session.query(Process).count() == 0
+
+
+def test_other_departments_and_citizens_are_refused(api_client, city, make_user):
+    api, headers = api_client(city.outsider)
+    assert _new(api, headers).status_code == 403
+    api, headers = api_client(make_user())
+    assert _new(api, headers).status_code == 403
+    assert _new(api, {}).status_code == 401
+
+
+def test_bids_and_award_through_the_api(api_client, city):
+    process = city.process("tender")
+    api, headers = api_client(city.coop_member)
+    bid = api.post(f"/api/v1/procurement/processes/{process.id}/bids",
+                   json={"organisation": "la-tela", "amount_cents": 900_000}, headers=headers)
+    assert bid.status_code == 201
+    other = api.post(f"/api/v1/procurement/processes/{process.id}/bids",
+                     json={"organisation": "serviplus", "amount_cents": 900_000}, headers=headers)
+    assert other.status_code == 404  # not this member's organisation
+    from procurement import operations as ops
+    ops.close_bidding(process, actor=city.official)
+    ops.score_bid(process.bids[0], {c.id: 60 for c in process.criteria}, actor=city.official)
+    api, headers = api_client(city.official)
+    awarded = api.post(f"/api/v1/procurement/processes/{process.id}/award", json={}, headers=headers)
+    assert awarded.status_code == 200
+    body = awarded.get_json()
+    assert body["phase"] == Phase.AWARD and body["award"]["supplier"]["social_economy"] is True
+    assert body["award"]["score"] == 60.0
+    again = api.post(f"/api/v1/procurement/processes/{process.id}/award", json={}, headers=headers)
+    assert again.status_code == 409 and again.get_json()["error"] == "invalid_transition"

@@ -1,0 +1,47 @@
+"""The demo year: every phase, reserved and open tenders, awards to co-ops and to a
+company, valid open data; loading it twice adds nothing."""
+import json
+from pathlib import Path
+
+from jsonschema import Draft4Validator
+
+from app import demo as core_demo
+from app.extensions import db
+from procurement import demo
+from procurement import operations as ops
+from procurement.models import Award, Phase, Process
+
+RELEASE = json.loads((Path(__file__).resolve().parents[1] / "data" / "ocds-1.1" /
+                      "dereferenced-release-schema.json").read_text())
+
+
+def test_the_demo_year_covers_every_phase_and_loads_once(app, client):
+    city = core_demo.load()
+    demo.load(city)
+    demo.load(core_demo.load())
+    assert db.session.query(Process).count() == len(demo.PROCESSES)
+    assert {phase for phase, count in ops.processes_by_phase() if count} == set(Phase)
+    procedures = {p.procedure for p in db.session.query(Process)}
+    assert {"open", "reserved"} <= procedures
+    winners = {a.supplier.is_social_economy for a in db.session.query(Award)}
+    assert winners == {True, False}
+    assert ops.commitments_needing_attention()  # overdue and missed commitments to look at
+    years = ops.social_economy_shares("year")
+    assert sum(s.awards for s in years) == db.session.query(Award).count()
+    package = client.get("/open-data/procurement.json").get_json()
+    validator = Draft4Validator(RELEASE)
+    assert all(not list(validator.iter_errors(r)) for r in package["releases"])
+
+
+def test_the_cli_lists_and_exports(app):
+    city = core_demo.load()
+    demo.load(city)
+    runner = app.test_cli_runner()
+    listing = runner.invoke(args=["procurement", "list"])
+    assert listing.exit_code == 0 and len(listing.output.splitlines()) == len(demo.PROCESSES)
+    assert "Elder day centre in San Donato" in listing.output
+    exported = runner.invoke(args=["procurement", "ocds"])
+    assert exported.exit_code == 0, exported.output
+    package = json.loads(exported.output)
+    assert package["uri"].startswith(app.config["PROCOMUN_BASE_URL"])
+    assert len(package["releases"]) == len(demo.PROCESSES) - 1  # the one in planning is not public

@@ -1,0 +1,151 @@
+"""The pages, through the test client with CSRF on: the steps of a process,
+bad input shown next to its field, and who may see and do what."""
+import io
+from datetime import timedelta
+
+from pypdf import PdfReader
+
+from app.extensions import db
+from app.i18n import city_today
+from procurement.models import Phase, Process
+
+from ..conftest import login, post_form
+
+
+def _as(app, user):
+    client = app.test_client()
+    login(client, user.email)
+    return client
+
+
+def test_an_official_opens_a_process_and_sets_its_criteria(app, city):
+    client = _as(app, city.official)
+    response = post_form(client, "/procurement/new", {
+        "title": "Home care", "department": city.department.id, "category": "elder-care", "priority_need": "",
+        "budget": "120000.50", "procedure": "reserved"})
+    assert response.status_code == 302
+    process = db.session.query(Process).one()
+    assert process.budget_cents == 12_000_050 and process.phase == Phase.PLANNING
+    # Weights that do not add up to 100: the form comes back with the input and the reason.
+    page = post_form(client, f"/procurement/{process.id}/criteria",
+                     {"weight_price": "50", "weight_social_inclusion": "30"})
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "add up to 80" in text and 'value="30"' in text
+    assert post_form(client, f"/procurement/{process.id}/criteria",
+                     {"weight_price": "50", "weight_social_inclusion": "50"}).status_code == 302
+    deadline = (city_today() + timedelta(days=20)).isoformat()
+    post_form(client, f"/procurement/{process.id}/publish", {"deadline": deadline})
+    db.session.refresh(process)
+    assert process.phase == Phase.TENDER and [c.weight for c in process.criteria] == [50, 50]
+
+
+def test_a_bad_budget_is_shown_next_to_the_field(app, city):
+    client = _as(app, city.official)
+    page = post_form(client, "/procurement/new", {"title": "X", "department": city.department.id,
+                                                  "category": "", "priority_need": "", "budget": "lots",
+                                                  "procedure": "open"})
+    assert page.status_code == 200 and 'id="budget-error"' in page.get_data(as_text=True)
+    assert db.session.query(Process).count() == 0
+
+
+def test_a_company_cannot_bid_on_a_reserved_tender(app, city):
+    process = city.process("tender", procedure="reserved")
+    client = _as(app, city.company_member)
+    page = post_form(client, f"/procurement/{process.id}/bid",
+                     {"organisation": city.company.id, "amount": "1000"})
+    assert page.status_code == 200 and "reserved for social-economy" in page.get_data(as_text=True)
+    client = _as(app, city.coop_member)
+    assert post_form(client, f"/procurement/{process.id}/bid",
+                     {"organisation": city.coop.id, "amount": "1000"}).status_code == 302
+    db.session.refresh(process)
+    assert [b.organisation.slug for b in process.bids] == ["la-tela"]
+
+
+def test_officials_of_other_departments_read_but_do_not_move(app, city):
+    process = city.process("tender")
+    client = _as(app, city.outsider)
+    assert client.get(f"/procurement/{process.id}").status_code == 200
+    response = post_form(client, f"/procurement/{process.id}/cancel", {"reason": "Not ours to cancel"})
+    assert response.status_code == 302
+    db.session.refresh(process)
+    assert process.phase == Phase.TENDER
+    page = client.get(f"/procurement/{process.id}", follow_redirects=True).get_data(as_text=True)
+    assert "Only officials of Social Services" in page
+    assert client.get(f"/procurement/{process.id}/award").status_code == 302
+
+
+def test_planning_is_internal(app, client, city):
+    process = city.process("planning")
+    assert client.get(f"/procurement/{process.id}").status_code == 404
+    assert _as(app, city.coop_member).get(f"/procurement/{process.id}").status_code == 404
+    assert _as(app, city.outsider).get(f"/procurement/{process.id}").status_code == 200
+    assert process.title not in client.get("/procurement/").get_data(as_text=True)
+
+
+def test_bidders_see_their_own_scores_only(app, client, city):
+    process = city.process("scored")
+    own = _as(app, city.coop_member).get(f"/procurement/{process.id}").get_data(as_text=True)
+    assert "Weighted total: 79" in own and "Weighted total: 72" not in own
+    public = client.get(f"/procurement/{process.id}").get_data(as_text=True)
+    assert "Weighted total" not in public and "Verde Lavoro" in public
+    official = _as(app, city.outsider).get(f"/procurement/{process.id}").get_data(as_text=True)
+    assert "Weighted total: 79" in official and "Weighted total: 72" in official
+    # Officials also read the audited history of the process; the public does not.
+    assert "Bids under evaluation</strong>" in official and "Award criteria set" in official
+    assert "Award criteria set" not in public
+
+
+def test_scoring_awarding_and_the_contract_through_the_pages(app, client, city):
+    process = city.process("scored", scores={"la-tela": [50, 50, 50, 50], "verde-lavoro": [50, 50, 50, 50]})
+    official = _as(app, city.official)
+    page = post_form(official, f"/procurement/{process.id}/award", {"bid": "", "justification": ""})
+    assert page.status_code == 200 and "tied" in page.get_data(as_text=True)
+    second = process.bids[1]
+    assert post_form(official, f"/procurement/{process.id}/award",
+                     {"bid": str(second.id), "justification": "Hires from the work-integration list."}).status_code == 302
+    today = city_today()
+    page = post_form(official, f"/procurement/{process.id}/contract", {
+        "signed_on": today.isoformat(), "period_start": today.isoformat(),
+        "period_end": (today + timedelta(days=200)).isoformat(),
+        "milestones": "not a date | x"})
+    assert page.status_code == 200 and "Line 1 is not in the format shown" in page.get_data(as_text=True)
+    assert post_form(official, f"/procurement/{process.id}/contract", {
+        "signed_on": today.isoformat(), "period_start": today.isoformat(),
+        "period_end": (today + timedelta(days=200)).isoformat(),
+        "milestones": f"{(today + timedelta(days=7)).isoformat()} | Service starts",
+        "commitments": f"{(today + timedelta(days=60)).isoformat()} | social_inclusion | Hire three people"}).status_code == 302
+    db.session.refresh(process)
+    contract = process.contract
+    assert contract.supplier.slug == "verde-lavoro" and contract.commitments[0].description == "Hire three people"
+    post_form(official, f"/procurement/{process.id}/start-implementation")
+    post_form(official, f"/procurement/{process.id}/payments", {"amount": "500", "paid_on": today.isoformat()})
+    post_form(official, f"/procurement/{process.id}/metrics", {"name": "People served", "value": "30", "unit": "people"})
+    post_form(official, f"/procurement/milestones/{contract.milestones[0].id}", {"report": "Started on time."})
+    post_form(official, f"/procurement/commitments/{contract.commitments[0].id}", {"status": "kept", "note": "Payroll seen."})
+    post_form(official, f"/procurement/{process.id}/close")
+    db.session.refresh(process)
+    assert process.phase == Phase.CLOSED and process.contract.paid_cents == 50_000
+    page = client.get(f"/procurement/{process.id}").get_data(as_text=True)
+    assert "Verde Lavoro" in page and "Hires from the work-integration list." in page and "People served" in page
+
+
+def test_award_and_contract_pdfs(client, city):
+    process = city.process("contract")
+    assert client.get(f"/procurement/{city.process('bids', title='Other').id}/award.pdf").status_code == 404
+    award = client.get(f"/procurement/{process.id}/award.pdf")
+    assert award.status_code == 200 and award.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(award.data)).pages)
+    assert "La Tela" in text and "79" in text and "social economy" in text
+    contract = client.get(f"/procurement/{process.id}/contract.pdf")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(contract.data)).pages)
+    assert "Hire four people" in text and process.reference in text
+
+
+def test_the_register_filters_by_phase_and_procedure(client, city):
+    city.process("tender", title="Open one")
+    city.process("tender", procedure="reserved", title="Reserved one")
+    page = client.get("/procurement/?procedure=reserved").get_data(as_text=True)
+    assert "Reserved one" in page and "Open one" not in page
+    page = client.get("/procurement/?phase=award").get_data(as_text=True)
+    assert "Reserved one" not in page
