@@ -73,6 +73,8 @@ def load(instance_path: Path, env=None) -> dict:
         "PROCOMUN_MODULES": MODULES,
         # Where the site is reached from outside: links printed by the CLI and sent by email.
         "PROCOMUN_BASE_URL": env.get("PROCOMUN_BASE_URL", "http://127.0.0.1:5000"),
+        # The Open Contracting prefix the city registered; every ocid starts with it.
+        "PROCUREMENT_OCID_PREFIX": env.get("PROCUREMENT_OCID_PREFIX", "ocds-procomun-villanova"),
         "PROCOMUN_LOGIN_MAX_FAILURES": int(env.get("PROCOMUN_LOGIN_MAX_FAILURES", "5")),
         "PROCOMUN_LOGIN_LOCK_MINUTES": int(env.get("PROCOMUN_LOGIN_LOCK_MINUTES", "15")),
         "BABEL_DEFAULT_LOCALE": default_locale,

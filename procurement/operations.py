@@ -10,8 +10,6 @@ Access, decided here and tested in tests/procurement/test_access.py:
 - members of an organisation bid for it on tenders open for bids, and see
   their own bid's per-criterion scores; other bidders' detailed scores stay
   with the officials (the ranking of totals is public with the award)."""
-import importlib
-import os
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -31,6 +29,8 @@ from app.i18n import city_today
 from app.organisations.operations import is_accredited
 from app.organisations.models import SOCIAL_ECONOMY, Organisation, OrganisationKind, ServiceCategory
 from app.states import StateMachine
+
+from councils import operations as council_ops
 
 from .models import (Award, Bid, CommitmentStatus, Contract, Criterion, CriterionKind, Milestone, Payment,
                      Phase, Procedure, Process, Score, ServiceMetric, SocialCommitment)
@@ -54,19 +54,13 @@ MAX_CENTS = 10**13  # a hundred billion: anything larger is a typing error
 # Integration seam with the councils module ---------------------------------------------
 
 def council_needs(need_id: int | None = None):
-    """The councils module's adopted priority needs: the ONE place procurement
-    reads councils. With `need_id`, that need's row or None; without, the list
-    of current needs. Built in parallel with councils: while its operations do
-    not offer `priority_needs` / `priority_need`, this answers [] / None."""
-    try:
-        module = importlib.import_module("councils.operations")
-    except ImportError:
-        return None if need_id is not None else []
-    if need_id is not None:
-        lookup = getattr(module, "priority_need", None)
-        return lookup(need_id) if lookup else None
-    listing = getattr(module, "priority_needs", None)
-    return listing(current_only=True) if listing else []
+    """The councils' adopted priority needs: the one place procurement reads
+    councils, through their operations. With `need_id`, that need if it is
+    still current (else None); without, every current need, most urgent first."""
+    if need_id is None:
+        return council_ops.priority_needs(current_only=True)
+    need = council_ops.priority_need(need_id)
+    return need if need is not None and need.superseded_on is None else None
 
 
 # Who may do what -------------------------------------------------------------------------
@@ -689,6 +683,5 @@ def commitments_needing_attention(today: date | None = None) -> list[SocialCommi
 
 
 def ocid_prefix() -> str:
-    """The city's OCDS prefix: the app setting, else the environment, else the demo city's."""
-    return (current_app.config.get("PROCUREMENT_OCID_PREFIX")
-            or os.environ.get("PROCUREMENT_OCID_PREFIX") or "ocds-procomun-villanova")
+    """The city's OCDS prefix (setting PROCUREMENT_OCID_PREFIX), registered with Open Contracting."""
+    return current_app.config["PROCUREMENT_OCID_PREFIX"]

@@ -1,7 +1,5 @@
 """The procurement rules, called directly: phases, criteria, bids, ranking, award,
 contract and implementation; every transition audited, every refusal tested."""
-import sys
-import types
 from datetime import timedelta
 
 import pytest
@@ -269,27 +267,6 @@ def test_unpublished_processes_are_hidden_from_the_public(city):
     assert ops.can_read(city.outsider, planning)  # the office sees everything
     assert [p.id for p in ops.search(None).items] == [tender.id]
     assert {p.id for p in ops.search(city.outsider).items} == {planning.id, tender.id}
-
-
-def test_council_needs_seam_tolerates_a_councils_module_without_the_functions(city, monkeypatch):
-    # The councils module is built separately: until its operations offer priority_needs /
-    # priority_need, nothing is linked and a need number is refused.
-    monkeypatch.setitem(sys.modules, "councils.operations", types.ModuleType("councils.operations"))
-    assert ops.council_needs() == [] and ops.council_needs(3) is None
-    with pytest.raises(Invalid, match="priority need"):
-        ops.create_process(actor=city.official, title="X", department=city.department, budget_cents=1,
-                           priority_need_id=3)
-
-
-def test_council_needs_seam_uses_the_functions_once_they_exist(city, monkeypatch):
-    module = types.ModuleType("councils.operations")
-    module.priority_needs = lambda *, category_slug=None, current_only=True: ["need"] if current_only else []
-    module.priority_need = lambda need_id: {"id": need_id} if need_id == 3 else None
-    monkeypatch.setitem(sys.modules, "councils.operations", module)
-    assert ops.council_needs() == ["need"] and ops.council_needs(3) == {"id": 3}
-    process = ops.create_process(actor=city.official, title="X", department=city.department, budget_cents=1,
-                                 priority_need_id=3)
-    assert process.priority_need_id == 3
 
 
 def test_a_stale_copy_cannot_move_a_process_twice(city):
