@@ -1,7 +1,7 @@
 """procurement
 
 Revision ID: 0004_procurement
-Revises: 0001_core
+Revises: 0003_councils
 Create Date: 2026-11-26 03:43:29.163491
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0004_procurement"
-down_revision = "0001_core"
+down_revision = "0003_councils"
 branch_labels = None
 depends_on = None
 
