@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from flask import has_app_context
 from flask.testing import FlaskClient
 
 from app import create_app
@@ -70,6 +71,8 @@ class IsolatedClient(FlaskClient):
     request sees what the test wrote and the test then reads fresh rows."""
 
     def open(self, *args, **kwargs):
+        if not has_app_context():  # already inside an isolated request (following a redirect)
+            return super().open(*args, **kwargs)
         db.session.commit()
         try:
             return contextvars.Context().run(super().open, *args, **kwargs)
