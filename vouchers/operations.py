@@ -721,6 +721,14 @@ def statement_line(settlement: Settlement, organisation: Organisation, user: Use
     raise NotFound(_l("This organisation has nothing in this settlement."))
 
 
+def statement_lines_for(user: User) -> list[SettlementLine]:
+    """The settlement lines of the user's organisations, newest first."""
+    org_ids = [o.id for o in user.organisations]
+    return db.session.execute(
+        select(SettlementLine).options(joinedload(SettlementLine.settlement), joinedload(SettlementLine.organisation))
+        .where(SettlementLine.organisation_id.in_(org_ids)).order_by(SettlementLine.id.desc())).scalars().all()
+
+
 def statement_redemptions(settlement: Settlement, organisation: Organisation) -> list[Redemption]:
     return db.session.execute(
         select(Redemption).options(joinedload(Redemption.voucher))
