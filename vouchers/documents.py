@@ -46,7 +46,8 @@ STATEMENT_HEADER = ["redemption_id", "date", "voucher_code", "service_category",
 
 def qr_svg(code: str, scale: int = 4) -> str:
     """The voucher code as a QR image (SVG), drawn on the server: no script, nothing fetched."""
-    return segno.make(code, error="m").svg_inline(scale=scale, omitsize=False)
+    # make_qr: a full QR code (segno would pick a Micro QR for short text, which phones rarely read).
+    return segno.make_qr(code, error="m").svg_inline(scale=scale, border=4)
 
 
 def voucher_pdf(voucher, locale: str) -> bytes:

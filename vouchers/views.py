@@ -74,7 +74,7 @@ def voucher(voucher_id):
 @login_required
 def voucher_qr(voucher_id):
     item = ops.voucher_for_holder(voucher_id, current_user)
-    svg = '<?xml version="1.0" encoding="utf-8"?>' + documents.qr_svg(item.code).replace(
+    svg = '<?xml version="1.0" encoding="utf-8"?>' + documents.qr_svg(item.code, scale=6).replace(
         "<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
     return Response(svg, mimetype="image/svg+xml")
 
