@@ -1,7 +1,7 @@
 """Voucher codes a person can read out and type: XXXX-XXXX-XXXX.
 
 The alphabet has 29 symbols (a prime): digits and capitals without the
-look-alikes 0/O, 1/I/L, U/V-prone U, and Z (read as 2). The last character is
+look-alikes 0/O, 1/I/L, U (read as V) and Z (read as 2). The last character is
 a check character: the weighted sum of all twelve values, with weights 1…12,
 is 0 modulo 29. Because 29 is prime and every weight and every difference of
 adjacent weights is non-zero modulo 29, any single wrong character and any
@@ -28,8 +28,7 @@ class CodeError(ValueError):
 def check_character(payload: str) -> str:
     total = sum((i + 1) * VALUES[c] for i, c in enumerate(payload))
     # Find c with total + LENGTH * c ≡ 0 (mod 29): c = -total * LENGTH⁻¹.
-    inverse = pow(LENGTH, -1, MODULUS)
-    return ALPHABET[(-total * inverse) % MODULUS]
+    return ALPHABET[(-total * pow(LENGTH, -1, MODULUS)) % MODULUS]
 
 
 def is_valid_compact(compact: str) -> bool:
@@ -42,9 +41,25 @@ def group(compact: str) -> str:
     return "-".join(compact[i:i + GROUP] for i in range(0, len(compact), GROUP))
 
 
+_SPACE = MODULUS ** PAYLOAD
+_LIMIT = (2**64 // _SPACE) * _SPACE  # below this, n % _SPACE is uniform
+_INVERSE = pow(LENGTH, -1, MODULUS)
+
+
 def new_code() -> str:
-    payload = "".join(secrets.choice(ALPHABET) for _ in range(PAYLOAD))
-    return group(payload + check_character(payload))
+    """A random code (64 bits from the OS's CSPRNG, mapped without bias), grouped."""
+    n = int.from_bytes(secrets.token_bytes(8), "big")
+    while n >= _LIMIT:
+        n = int.from_bytes(secrets.token_bytes(8), "big")
+    n %= _SPACE
+    chars, total = [], 0
+    for i in range(PAYLOAD):
+        n, value = divmod(n, MODULUS)
+        chars.append(ALPHABET[value])
+        total += (i + 1) * value
+    chars.append(ALPHABET[(-total * _INVERSE) % MODULUS])
+    c = "".join(chars)
+    return f"{c[0:4]}-{c[4:8]}-{c[8:12]}"
 
 
 def normalise(typed: str) -> str:

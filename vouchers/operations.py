@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from app.accounts.models import Role, User, UserRole
+from app.accounts.models import Role, User
 from app.audit.operations import record, snapshot
-from app.database import is_sqlite, transaction, utcnow
+from app.database import UTCDateTime, is_sqlite, transaction, utcnow
 from app.errors import DomainError, Invalid, NotAllowed, NotFound
 from app.extensions import db
 from app.i18n import city_today
@@ -287,7 +287,8 @@ def check_batch(lines, programme: Programme) -> BatchCheck:
     return result
 
 
-BATCH_SIZE = 5000
+BATCH_SIZE = 10_000
+STAGING = "voucher_issue_staging"
 
 
 def issue_batch(open_lines, programme: Programme, *, actor, skip_bad_rows: bool = False, codes_out=None,
@@ -297,12 +298,14 @@ def issue_batch(open_lines, programme: Programme, *, actor, skip_bad_rows: bool 
     `open_lines()` returns a fresh iterator over the file's lines; it is read
     twice, never held in memory. First every row is checked: with a bad row
     nothing is issued (unless `skip_bad_rows`), and the total may not exceed the
-    programme's unissued budget. Then rows are inserted in batches with Core
-    statements: holders without an account get a citizen account (no password:
-    they set one by resetting it), each voucher an account and an issue transfer.
-    All of it commits together, or none. `codes_out` (a csv.writer) receives
-    holder_email,code,amount_cents; `progress(n)` is called after each batch;
-    `check` is the result of check_batch if the caller already ran it."""
+    programme's unissued budget. Then the good rows are streamed, in batches,
+    into a temporary staging table (COPY on PostgreSQL, executemany on SQLite)
+    and issued by a handful of set-based statements: holders without an
+    account get a citizen account (no password: they set one by resetting it),
+    each voucher its account and its issue transfer, and the programme's
+    balance one update. All of it commits together, or none. `codes_out` (a
+    csv.writer) receives holder_email,code,amount_cents; `progress(n)` is called
+    after each staged batch; `check` is check_batch's result if the caller ran it."""
     check = check or check_batch(open_lines(), programme)
     if check.bad and not skip_bad_rows:
         raise BatchRefused(check)
@@ -317,28 +320,34 @@ def issue_batch(open_lines, programme: Programme, *, actor, skip_bad_rows: bool 
         if check.total_cents > available:
             raise Invalid(_l("The file asks for %(total)s cents but the programme has %(left)s left to issue.",
                              total=check.total_cents, left=available), field="file")
-        pool = ledger.pool()
+        _create_staging()
         batch = []
-        for _number, row in _rows(open_lines()):
+        for number, row in _rows(open_lines()):
             parsed = _parse_row(row, programme, today)
             if not isinstance(parsed, tuple):
                 continue
-            batch.append(parsed)
+            email, amount, until = parsed
+            batch.append((number, email, amount, until.isoformat(), codes.new_code()))
+            result.issued += 1
+            result.total_cents += amount
             if len(batch) >= BATCH_SIZE:
-                _issue_rows(batch, programme, actor, result, codes_out)
+                _stage(batch)
                 if progress:
                     progress(len(batch))
                 batch = []
         if batch:
-            _issue_rows(batch, programme, actor, result, codes_out)
+            _stage(batch)
             if progress:
                 progress(len(batch))
-        # One balance update for the whole run; each voucher account got its amount at insert.
-        db.session.execute(update(Account).where(Account.id == programme.account_id)
-                           .values(balance=Account.balance - result.total_cents)
-                           .execution_options(synchronize_session=False))
+        result.new_holders = _issue_staged(programme, getattr(actor, "id", None))
         db.session.expire(programme.account, ["balance"])
-        del pool
+        if codes_out is not None:
+            rows = db.session.connection().execute(
+                text(f"SELECT email, code, amount FROM {STAGING} ORDER BY line")
+                .execution_options(stream_results=True, yield_per=BATCH_SIZE))
+            for part in rows.partitions():
+                codes_out.writerows(part)
+        db.session.execute(text(f"DROP TABLE {STAGING}"))
         record("voucher.batch_issued", programme, actor=actor,
                after={"programme": programme.slug, "vouchers": result.issued, "total_cents": result.total_cents,
                       "new_holders": result.new_holders, "skipped_rows": check.bad})
@@ -354,48 +363,66 @@ class BatchRefused(Invalid):
         self.check = check
 
 
-def _holders(emails: set[str], actor, result: BatchResult) -> dict[str, int]:
-    """User ids by email, creating citizen accounts (without password) for the new ones."""
-    found = dict(db.session.execute(select(User.email, User.id).where(User.email.in_(emails))).all())
-    missing = sorted(emails - found.keys())
-    if missing:
-        now = utcnow()
-        created = db.session.execute(insert(User).returning(User.id, User.email), [
-            {"email": e, "name": e.split("@")[0], "password_hash": None, "locale": None, "active": True,
-             "created_at": now, "failed_logins": 0, "auth_version": 1} for e in missing]).all()
-        db.session.execute(insert(UserRole), [{"user_id": uid, "role": Role.CITIZEN.value} for uid, _e in created])
-        found.update({e: uid for uid, e in created})
-        result.new_holders += len(created)
-    return found
+def _create_staging() -> None:
+    db.session.execute(text(f"DROP TABLE IF EXISTS {STAGING}"))
+    db.session.execute(text(f"CREATE TEMPORARY TABLE {STAGING} (line INTEGER PRIMARY KEY, email VARCHAR(254), "
+                            "amount BIGINT, valid_until DATE, code VARCHAR(20))"))
 
 
-def _issue_rows(rows, programme: Programme, actor, result: BatchResult, codes_out) -> None:
-    holders = _holders({r[0] for r in rows}, actor, result)
-    now = utcnow()
-    actor_id = getattr(actor, "id", None)
-    voucher_codes = [codes.new_code() for _ in rows]
-    accounts = db.session.execute(insert(Account).returning(Account.id, Account.key), [
-        {"key": ledger.account_key(AccountKind.VOUCHER, Currency.VOUCHER, code), "kind": AccountKind.VOUCHER.value,
-         "currency": Currency.VOUCHER.value, "user_id": holders[email], "organisation_id": None,
-         "balance": amount, "created_at": now}
-        for code, (email, amount, _until) in zip(voucher_codes, rows)]).all()
-    account_ids = {key: account_id for account_id, key in accounts}
-    keys = [ledger.account_key(AccountKind.VOUCHER, Currency.VOUCHER, code) for code in voucher_codes]
-    db.session.execute(insert(Voucher), [
-        {"code": code, "programme_id": programme.id, "holder_id": holders[email], "account_id": account_ids[key],
-         "value_cents": amount, "valid_until": until, "status": VoucherStatus.ACTIVE.value, "pin_hash": None,
-         "issued_at": now}
-        for code, key, (email, amount, until) in zip(voucher_codes, keys, rows)])
-    db.session.execute(insert(Transfer), [
-        {"debit_account_id": programme.account_id, "credit_account_id": account_ids[key], "amount": amount,
-         "currency": Currency.VOUCHER.value, "kind": TransferKind.ISSUE.value, "reference": f"voucher {code}",
-         "reverses_id": None, "actor_id": actor_id, "at": now}
-        for code, key, (email, amount, _until) in zip(voucher_codes, keys, rows)])
-    for code, (email, amount, _until) in zip(voucher_codes, rows):
-        result.issued += 1
-        result.total_cents += amount
-        if codes_out is not None:
-            codes_out.writerow([email, code, amount])
+def _stage(batch: list[tuple]) -> None:
+    if is_sqlite():
+        db.session.execute(text(f"INSERT INTO {STAGING} (line, email, amount, valid_until, code) "
+                                "VALUES (:line, :email, :amount, :until, :code)"),
+                           [dict(zip(("line", "email", "amount", "until", "code"), row)) for row in batch])
+        return
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {STAGING} (line, email, amount, valid_until, code) FROM STDIN") as copy:
+        for row in batch:
+            copy.write_row(row)
+
+
+def _issue_staged(programme: Programme, actor_id: int | None) -> int:
+    """Turn the staged rows into users, accounts, vouchers and transfers; returns how many
+    holders were new."""
+    now = bindparam("now", utcnow(), type_=UTCDateTime())
+    execute = db.session.execute
+    name = ("substr(s.email, 1, instr(s.email, '@') - 1)" if is_sqlite() else "split_part(s.email, '@', 1)")
+    key = "'voucher:' || s.code || '\\:voucher'"  # \: is a literal colon in text(), not a parameter
+    new_holders = execute(text(
+        "INSERT INTO users (email, name, password_hash, locale, active, created_at, failed_logins, auth_version) "
+        f"SELECT s.email, MIN({name}), NULL, NULL, :active, :now, 0, 1 FROM {STAGING} s "
+        "WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.email = s.email) GROUP BY s.email"
+    ).bindparams(now, active=True)).rowcount
+    if new_holders:
+        execute(text(
+            "INSERT INTO user_roles (user_id, role) SELECT u.id, :role FROM users u "
+            f"WHERE u.email IN (SELECT email FROM {STAGING}) "
+            "AND NOT EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id)"
+        ), {"role": Role.CITIZEN.value})
+    execute(text(
+        "INSERT INTO voucher_accounts (key, kind, currency, user_id, organisation_id, balance, created_at) "
+        f"SELECT {key}, :kind, :currency, u.id, NULL, s.amount, :now FROM {STAGING} s "
+        "JOIN users u ON u.email = s.email ORDER BY s.line"
+    ).bindparams(now, kind=AccountKind.VOUCHER.value, currency=Currency.VOUCHER.value))
+    execute(text(
+        "INSERT INTO vouchers (code, programme_id, holder_id, account_id, value_cents, valid_until, status, "
+        "pin_hash, issued_at) "
+        f"SELECT s.code, :programme, a.user_id, a.id, s.amount, s.valid_until, :status, NULL, :now FROM {STAGING} s "
+        f"JOIN voucher_accounts a ON a.key = {key} ORDER BY s.line"
+    ).bindparams(now, programme=programme.id, status=VoucherStatus.ACTIVE.value))
+    execute(text(
+        "INSERT INTO voucher_transfers (debit_account_id, credit_account_id, amount, currency, kind, reference, "
+        "reverses_id, actor_id, at) "
+        f"SELECT :debit, a.id, s.amount, :currency, :kind, 'voucher ' || s.code, NULL, :actor, :now "
+        f"FROM {STAGING} s JOIN voucher_accounts a ON a.key = {key} ORDER BY s.line"
+    ).bindparams(now, debit=programme.account_id, currency=Currency.VOUCHER.value,
+                 kind=TransferKind.ISSUE.value, actor=actor_id))
+    # One balance update for the whole run: each voucher account got its amount at insert.
+    execute(update(Account).where(Account.id == programme.account_id)
+            .values(balance=Account.balance - select(func.coalesce(func.sum(text("amount")), 0))
+                    .select_from(text(STAGING)).scalar_subquery())
+            .execution_options(synchronize_session=False))
+    return new_holders
 
 
 # Vouchers -------------------------------------------------------------------------------
