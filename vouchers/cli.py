@@ -62,6 +62,17 @@ def programme_create(slug, name, budget, categories, valid_until, valid_from, el
                f"categories {', '.join(programme.categories)}, valid until {programme.valid_until.isoformat()}")
 
 
+@programme_cli.command("close")
+@click.argument("slug")
+@click.option("--actor", default=None, help="Email of the official responsible.")
+@in_request
+def programme_close(slug, actor):
+    """Close a programme: no more issuance; its unissued budget returns to the pool."""
+    programme = ops.programme_by_slug(slug)
+    ops.close_programme(programme, actor=_actor(actor))
+    click.echo(f"Closed programme {programme.slug}")
+
+
 @programme_cli.command("list")
 @in_request
 def programme_list():

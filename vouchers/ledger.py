@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
+from app.audit.operations import record
 from app.database import transaction, utcnow
 from app.errors import Invalid, NotFound
 from app.extensions import db
@@ -138,7 +140,6 @@ def reverse(transfer_id: int, *, actor, reason: str) -> int:
         new_id = transfer(original.credit_account, original.debit_account, original.amount,
                           TransferKind.REVERSE, reference=f"reverses #{original.id}: {reason.strip()}",
                           actor=actor, reverses_id=original.id)
-        from app.audit.operations import record
         record("voucher_transfer.reversed", original, actor=actor,
                after={"reversal_id": new_id, "reason": reason.strip()})
     return new_id
@@ -146,7 +147,6 @@ def reverse(transfer_id: int, *, actor, reason: str) -> int:
 
 def movements(account_ids: list[int], *, page: int = 1, per_page: int = 50):
     """Transfers touching these accounts, newest first, with both accounts loaded."""
-    from sqlalchemy.orm import joinedload
     stmt = (select(Transfer)
             .options(joinedload(Transfer.debit_account), joinedload(Transfer.credit_account))
             .where((Transfer.debit_account_id.in_(account_ids)) | (Transfer.credit_account_id.in_(account_ids)))

@@ -107,6 +107,19 @@ def test_programme_create_cli(app, city):
     assert result.exit_code == 1 and "taken" in result.output
 
 
+def test_closing_a_programme_returns_its_budget_and_stops_issuance(app, city):
+    ops.issue_voucher(city.programme, city.citizen, 1000, actor=city.official)
+    result = app.test_cli_runner().invoke(args=["vouchers", "programme", "close", "home-care-2027"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert ledger.balance(city.programme.account) == 0
+    assert ledger.balance(ledger.pool()) == -1000
+    with pytest.raises(Invalid):
+        ops.issue_voucher(city.programme, city.citizen, 1000, actor=city.official)
+    assert app.test_cli_runner().invoke(args=["vouchers", "programme", "close", "home-care-2027"]).exit_code == 1
+    assert ledger.verify().ok
+
+
 def _redeem_in_past(city, voucher, amount, days_ago):
     result = ops.redeem(voucher.code, amount, "elder-care", city.coop, actor=city.member)
     redemption = db.session.get(ops.Redemption, result.redemption_id)
