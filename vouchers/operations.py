@@ -345,11 +345,16 @@ def issue_batch(open_lines, programme: Programme, *, actor, skip_bad_rows: bool 
         result.new_holders = _issue_staged(programme, getattr(actor, "id", None))
         db.session.expire(programme.account, ["balance"])
         if codes_out is not None:
-            rows = db.session.connection().execute(
-                text(f"SELECT email, code, amount FROM {STAGING} ORDER BY line")
-                .execution_options(stream_results=True, yield_per=BATCH_SIZE))
-            for part in rows.partitions():
-                codes_out.writerows(part)
+            # Keyset pages keep memory bounded on both databases.
+            last = 0
+            while True:
+                page = db.session.execute(text(
+                    f"SELECT line, email, code, amount FROM {STAGING} WHERE line > :last ORDER BY line LIMIT :n"),
+                    {"last": last, "n": BATCH_SIZE}).all()
+                if not page:
+                    break
+                codes_out.writerows(row[1:] for row in page)
+                last = page[-1][0]
         db.session.execute(text(f"DROP TABLE {STAGING}"))
         record("voucher.batch_issued", programme, actor=actor,
                after={"programme": programme.slug, "vouchers": result.issued, "total_cents": result.total_cents,
@@ -386,38 +391,41 @@ def _stage(batch: list[tuple]) -> None:
 
 def _issue_staged(programme: Programme, actor_id: int | None) -> int:
     """Turn the staged rows into users, accounts, vouchers and transfers; returns how many
-    holders were new."""
+    holders were new. Rows go in sorted by the unique keys being indexed (email, code), so
+    each index grows at its end instead of being written all over."""
     now = bindparam("now", utcnow(), type_=UTCDateTime())
     execute = db.session.execute
     name = ("substr(s.email, 1, instr(s.email, '@') - 1)" if is_sqlite() else "split_part(s.email, '@', 1)")
     key = "'voucher:' || s.code || '\\:voucher'"  # \: is a literal colon in text(), not a parameter
+    last_user = execute(select(func.coalesce(func.max(User.id), 0))).scalar_one()
     new_holders = execute(text(
         "INSERT INTO users (email, name, password_hash, locale, active, created_at, failed_logins, auth_version) "
         f"SELECT s.email, MIN({name}), NULL, NULL, :active, :now, 0, 1 FROM {STAGING} s "
-        "WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.email = s.email) GROUP BY s.email"
+        "WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.email = s.email) GROUP BY s.email ORDER BY s.email"
     ).bindparams(now, active=True)).rowcount
     if new_holders:
+        # The write lock held since the programme's row was locked keeps other ids out of this range
+        # on SQLite; on PostgreSQL concurrent sign-ups could interleave, hence the email check.
         execute(text(
             "INSERT INTO user_roles (user_id, role) SELECT u.id, :role FROM users u "
-            f"WHERE u.email IN (SELECT email FROM {STAGING}) "
-            "AND NOT EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id)"
-        ), {"role": Role.CITIZEN.value})
+            f"WHERE u.id > :last AND u.email IN (SELECT email FROM {STAGING})"
+        ), {"role": Role.CITIZEN.value, "last": last_user})
     execute(text(
         "INSERT INTO voucher_accounts (key, kind, currency, user_id, organisation_id, balance, created_at) "
         f"SELECT {key}, :kind, :currency, u.id, NULL, s.amount, :now FROM {STAGING} s "
-        "JOIN users u ON u.email = s.email ORDER BY s.line"
+        "JOIN users u ON u.email = s.email ORDER BY s.code"
     ).bindparams(now, kind=AccountKind.VOUCHER.value, currency=Currency.VOUCHER.value))
     execute(text(
         "INSERT INTO vouchers (code, programme_id, holder_id, account_id, value_cents, valid_until, status, "
         "pin_hash, issued_at) "
         f"SELECT s.code, :programme, a.user_id, a.id, s.amount, s.valid_until, :status, NULL, :now FROM {STAGING} s "
-        f"JOIN voucher_accounts a ON a.key = {key} ORDER BY s.line"
+        f"JOIN voucher_accounts a ON a.key = {key} ORDER BY s.code"
     ).bindparams(now, programme=programme.id, status=VoucherStatus.ACTIVE.value))
     execute(text(
         "INSERT INTO voucher_transfers (debit_account_id, credit_account_id, amount, currency, kind, reference, "
         "reverses_id, actor_id, at) "
         f"SELECT :debit, a.id, s.amount, :currency, :kind, 'voucher ' || s.code, NULL, :actor, :now "
-        f"FROM {STAGING} s JOIN voucher_accounts a ON a.key = {key} ORDER BY s.line"
+        f"FROM {STAGING} s JOIN voucher_accounts a ON a.key = {key} ORDER BY s.code"
     ).bindparams(now, debit=programme.account_id, currency=Currency.VOUCHER.value,
                  kind=TransferKind.ISSUE.value, actor=actor_id))
     # One balance update for the whole run: each voucher account got its amount at insert.

@@ -10,7 +10,7 @@ from app.errors import DomainError
 from app.extensions import db
 from vouchers import ledger
 from vouchers import operations as ops
-from vouchers.models import Currency, LedgerImmutable, Transfer, TransferKind
+from vouchers.models import LedgerImmutable, Transfer
 
 
 def test_a_programme_is_funded_from_the_pool_and_the_books_balance(city):

@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 from pypdf import PdfReader
 
-from app.accounts.models import Role
 from app.extensions import db
 from tests.conftest import login, post_form
 from vouchers import ledger
