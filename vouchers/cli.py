@@ -166,4 +166,15 @@ def verify():
     click.echo("The ledger is consistent.")
 
 
+@ledger_cli.command("reverse")
+@click.argument("transfer_id", type=int)
+@click.option("--reason", required=True)
+@click.option("--actor", required=True, help="Email of the official responsible.")
+@in_request
+def reverse(transfer_id, reason, actor):
+    """Correct a mistaken transfer with a reversing one (the original is never changed)."""
+    new_id = ledger.reverse(transfer_id, actor=_actor(actor), reason=reason)
+    click.echo(f"Transfer #{transfer_id} reversed by #{new_id}")
+
+
 COMMANDS = [vouchers_cli, ledger_cli]

@@ -24,7 +24,9 @@ class ProgrammeForm(FlaskForm):
 class IssueForm(FlaskForm):
     holder_email = EmailField(_l("Holder's email"), validators=[DataRequired(), Length(max=254)],
                               description=_l("A citizen account is created if there is none."))
-    amount_cents = IntegerField(_l("Amount (cents)"), validators=[DataRequired(), NumberRange(min=1)])
+    amount_cents = IntegerField(_l("Amount (cents)"), validators=[Optional(), NumberRange(min=1)],
+                                description=_l("Leave empty to use the programme's income-adjusted scale."))
+    income_cents = IntegerField(_l("Household yearly income (cents)"), validators=[Optional(), NumberRange(min=0)])
     valid_until = DateField(_l("Valid until"), validators=[Optional()],
                             description=_l("Leave empty for the programme's end."))
     pin = StringField(_l("PIN the holder gives at the front desk (optional)"), validators=[Optional(), Length(max=6)])

@@ -173,12 +173,19 @@ def _check_programme_issuable(programme: Programme, valid_until: date) -> None:
         raise Invalid(_l("The end of validity is already past."), field="valid_until")
 
 
-def issue_voucher(programme: Programme, holder: User, amount_cents: int, *, actor, valid_until: date | None = None,
-                  pin: str | None = None) -> Voucher:
+def issue_voucher(programme: Programme, holder: User, amount_cents: int | None, *, actor,
+                  valid_until: date | None = None, pin: str | None = None,
+                  income_cents: int | None = None) -> Voucher:
     """Issue one voucher: the amount moves from the programme's account to the voucher's.
 
-    Refused beyond the programme's unissued budget, past its validity, or when closed."""
+    Without an amount, the programme's income-adjusted scale sets it from the
+    household's yearly income. Refused beyond the programme's unissued budget,
+    past its validity, or when closed."""
     valid_until = valid_until or programme.valid_until
+    if amount_cents is None and income_cents is not None:
+        amount_cents = amount_for_income(programme, income_cents)
+        if amount_cents == 0:
+            raise Invalid(_l("At this income the programme's scale gives no voucher."), field="income_cents")
     _check_programme_issuable(programme, valid_until)
     if not isinstance(amount_cents, int) or amount_cents <= 0:
         raise Invalid(_l("The amount must be a whole number of cents above zero."), field="amount_cents")

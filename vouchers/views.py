@@ -224,8 +224,12 @@ def programme(slug):
         try:
             holder = find_user(form.holder_email.data) or create_user(form.holder_email.data, None,
                                                                       actor=current_user)
+            if form.amount_cents.data is None and form.income_cents.data is None:
+                raise Invalid(_("Give the amount, or the household's income to apply the scale."),
+                              field="amount_cents")
             issued = ops.issue_voucher(item, holder, form.amount_cents.data, actor=current_user,
-                                       valid_until=form.valid_until.data, pin=form.pin.data or None)
+                                       valid_until=form.valid_until.data, pin=form.pin.data or None,
+                                       income_cents=form.income_cents.data)
         except DomainError as error:
             attach_error(form, error)
         else:

@@ -54,6 +54,20 @@ def test_a_reversal_corrects_and_keeps_the_original(city):
     assert ledger.verify().ok
 
 
+def test_ledger_reverse_cli(app, city):
+    voucher = ops.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+    issue_id = db.session.query(Transfer).filter_by(kind="issue").one().id
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["ledger", "reverse", str(issue_id), "--reason", "wrong holder",
+                                 "--actor", city.official.email])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert ledger.balance(voucher.account) == 0
+    result = runner.invoke(args=["ledger", "reverse", str(issue_id), "--reason", "again", "--actor", city.official.email])
+    assert result.exit_code == 1 and "already been reversed" in result.output
+    assert ledger.verify().ok
+
+
 def test_verify_catches_a_tampered_balance(city):
     from vouchers.models import Account
     db.session.execute(update(Account).where(Account.id == city.programme.account_id).values(balance=7))

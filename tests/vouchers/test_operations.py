@@ -41,6 +41,12 @@ def test_income_adjusted_scale(city):
     assert ops.amount_for_income(programme, 9_000_000) == 6000
     with pytest.raises(Invalid):
         ops.parse_scale("3000000:1, 1000:2")
+    voucher = ops.issue_voucher(programme, city.citizen, None, actor=city.official, income_cents=2_500_000)
+    assert voucher.value_cents == 12000
+    capped = ops.create_programme("capped", "Capped", 100_000, ["elder-care"], city.today + timedelta(days=9),
+                                  scale=ops.parse_scale("1500000:20000"))
+    with pytest.raises(Invalid):
+        ops.issue_voucher(capped, city.citizen, None, actor=city.official, income_cents=9_000_000)
 
 
 def _csv(tmp_path, rows, name="batch.csv"):

@@ -88,6 +88,8 @@ def test_official_opens_a_programme_and_issues(app, city):
         "holder_email": "fresh@example.org", "amount_cents": "20000"})
     assert response.status_code == 302
     assert db.session.query(Voucher).count() == 1
+    response = post_form(official, "/vouchers/programmes/childcare-2027", {"holder_email": "fresh@example.org"})
+    assert response.status_code == 422 and "income to apply the scale" in response.get_data(as_text=True)
     assert ledger.verify().ok
 
 
