@@ -598,7 +598,10 @@ def redeem(typed_code: str, amount_cents: int, category: str, organisation: Orga
         raise Invalid(_l("This code is mistyped: check each character.") if error.reason == "check"
                       else _l("A voucher code has twelve characters, like ABCD-EFGH-JKMN."),
                       field="code", code="bad_code") from None
-    scope = f"org:{organisation.id}"
+    # Plain values up front: on SQLite, opening the write transaction expires loaded rows, and
+    # touching them again would reload the account and its organisations.
+    organisation_id, organisation_slug, actor_id = organisation.id, organisation.slug, actor.id
+    scope = f"org:{organisation_id}"
     if idempotency_key:
         stored = _stored_answer(scope, idempotency_key)
         if stored is not None:
@@ -623,7 +626,7 @@ def redeem(typed_code: str, amount_cents: int, category: str, organisation: Orga
             if category not in (row.categories or []):
                 raise NotAllowed(_l("This voucher does not pay for this service category."),
                                  field="service_category", code="category_not_covered")
-            if not organisations.is_accredited(organisation.id, category, today):
+            if not organisations.is_accredited(organisation_id, category, today):
                 raise NotAllowed(_l("Your organisation is not accredited for this service today."),
                                  field="service_category", code="not_accredited")
             if row.pin_hash and (not pin or _pin_hash(code, pin) != row.pin_hash):
@@ -633,19 +636,19 @@ def redeem(typed_code: str, amount_cents: int, category: str, organisation: Orga
             if amount_cents > row.balance:
                 raise Refused(_l("Only %(left)s cents remain on this voucher.", left=row.balance),
                               field="amount", code="amount_exceeds_remaining")
-            org_account_id = _organisation_account_id(organisation)
+            org_account_id = _organisation_account_id(organisation_id)
             now = utcnow()
             transfer_id = db.session.execute(insert(Transfer).values(
                 debit_account_id=row.account_id, credit_account_id=org_account_id, amount=amount_cents,
                 currency=Currency.VOUCHER.value, kind=TransferKind.REDEEM.value, reference=f"voucher {code}",
-                reverses_id=None, actor_id=actor.id, at=now).returning(Transfer.id)).scalar_one()
+                reverses_id=None, actor_id=actor_id, at=now).returning(Transfer.id)).scalar_one()
             ledger._apply(row.account_id, org_account_id, amount_cents)
             redemption_id = db.session.execute(insert(Redemption).values(
-                voucher_id=row.id, organisation_id=organisation.id, transfer_id=transfer_id, category=category,
-                amount_cents=amount_cents, actor_id=actor.id, at=now, settlement_id=None,
+                voucher_id=row.id, organisation_id=organisation_id, transfer_id=transfer_id, category=category,
+                amount_cents=amount_cents, actor_id=actor_id, at=now, settlement_id=None,
             ).returning(Redemption.id)).scalar_one()
             result = RedemptionResult(redemption_id, code, amount_cents, row.balance - amount_cents,
-                                      organisation.slug, category, now)
+                                      organisation_slug, category, now)
             if idempotency_key:
                 db.session.execute(insert(IdempotencyKey).values(
                     scope=scope, key=idempotency_key, status=201, response=result.as_json(), at=now))
@@ -659,10 +662,13 @@ def redeem(typed_code: str, amount_cents: int, category: str, organisation: Orga
     return result
 
 
-def _organisation_account_id(organisation: Organisation) -> int:
-    key = ledger.account_key(AccountKind.ORGANISATION, Currency.VOUCHER, organisation.id)
+def _organisation_account_id(organisation_id: int) -> int:
+    key = ledger.account_key(AccountKind.ORGANISATION, Currency.VOUCHER, organisation_id)
     found = db.session.execute(select(Account.id).where(Account.key == key)).scalar_one_or_none()
-    return found if found is not None else ledger.organisation_account(organisation).id
+    if found is not None:
+        return found
+    return ledger.ensure_account(AccountKind.ORGANISATION, Currency.VOUCHER, owner=organisation_id,
+                                 organisation_id=organisation_id).id
 
 
 def _stored_answer(scope: str, key: str) -> RedemptionResult | None:

@@ -175,3 +175,28 @@ def test_concurrent_redemptions_never_exceed_the_value(city, voucher, app, backe
     assert not unexpected, unexpected
     assert len({r.redemption_id for r in successes}) == 5
     assert ledger.verify().ok
+
+
+def test_redemption_api_runs_a_handful_of_statements(city, voucher, api_client):
+    """The hot path stays lean for the benchmark: no lazy loads, no audit-chain lock."""
+    from sqlalchemy import event
+    client, headers = api_client(city.member)
+    code = voucher.code
+    _post(client, headers, code, 100, key="warm-up")
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = _post(client, headers, code, 100, key="measured")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 201
+    work = [s for s in statements if not s.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT",
+                                                                        "RELEASE"))]
+    assert not any("pg_advisory_xact_lock" in s or "audit_entries" in s for s in work), work
+    # token + roles + organisations, idempotency lookup, voucher lock, accreditation, organisation account,
+    # transfer, two balances, redemption, idempotency key.
+    assert len(work) <= 12, "\n".join(work)
