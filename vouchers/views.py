@@ -1,20 +1,343 @@
-"""Social vouchers: pages."""
-from flask import render_template
-from flask_babel import lazy_gettext as _l
+"""Social vouchers: pages for citizens, co-op front desks and officials."""
+import codecs
 
-from app.security import public
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.accounts.models import Role
+from app.accounts.operations import create_user, find_user
+from app.documents import pdf_response
+from app.errors import DomainError, Invalid
+from app.forms import attach_error
+from app.i18n import city_today
+from app.opendata import csv_response
+from app.organisations import operations as organisations
+from app.security import login_required, public, roles_required
 from . import bp
+from . import documents, ledger
+from . import operations as ops
+from .forms import (BatchForm, ContributionForm, GiveTimeForm, IssueForm, ProgrammeForm, ReasonForm, RedeemForm,
+                    SettlementForm, TimeForm)
 
-# What this module will offer; shown on its index page until each part is built.
-PLANNED = [
-    _l("Voucher programmes with budgets and service categories."),
-    _l("Vouchers for citizens, redeemed at accredited co-operatives."),
-    _l("Settlement of co-operatives from the collective pool."),
-    _l("Open books: public figures per programme and month."),
-]
+officials = roles_required(Role.OFFICIAL, Role.ADMIN)
+members = roles_required(Role.ORG_MEMBER)
+statement_readers = roles_required(Role.OFFICIAL, Role.ADMIN, Role.ORG_MEMBER)
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
 
 
 @bp.route("/")
 @public
 def index():
-    return render_template("vouchers/index.html", module=bp, planned=PLANNED)
+    return render_template("vouchers/index.html", programmes=ops.programmes(), pool=ops.pool_figures())
+
+
+@bp.route("/directory")
+@public
+def directory():
+    category, hood = request.args.get("category", ""), request.args.get("neighbourhood", "").strip()
+    return render_template("vouchers/directory.html", rows=ops.accredited_directory(category, hood),
+                           categories=organisations.categories(), category=category, neighbourhood=hood)
+
+
+@bp.route("/open-books")
+@public
+def open_books():
+    return render_template("vouchers/open_books.html", rows=ops.open_books(), pool=ops.pool_figures())
+
+
+# Citizens -------------------------------------------------------------------------------
+
+@bp.route("/mine")
+@login_required
+def mine():
+    accounts = ops.holder_accounts(current_user)
+    page = ledger.movements([a.id for a in accounts], page=request.args.get("page", 1, type=int))
+    return render_template("vouchers/mine.html", vouchers=ops.holder_vouchers(current_user), movements=page,
+                           account_ids={a.id for a in accounts}, minutes=ops.time_balance(current_user),
+                           contributions=ops.contributions_of(current_user), give_form=GiveTimeForm())
+
+
+@bp.route("/mine/<int:voucher_id>")
+@login_required
+def voucher(voucher_id):
+    item = ops.voucher_for_holder(voucher_id, current_user)
+    return render_template("vouchers/voucher.html", voucher=item, redemptions=ops.voucher_redemptions(item),
+                           revoke_form=ReasonForm())
+
+
+@bp.route("/mine/<int:voucher_id>/qr.svg")
+@login_required
+def voucher_qr(voucher_id):
+    item = ops.voucher_for_holder(voucher_id, current_user)
+    svg = '<?xml version="1.0" encoding="utf-8"?>' + documents.qr_svg(item.code, scale=6).replace(
+        "<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
+    return Response(svg, mimetype="image/svg+xml")
+
+
+@bp.route("/mine/<int:voucher_id>/voucher.pdf")
+@login_required
+def voucher_pdf(voucher_id):
+    item = ops.voucher_for_holder(voucher_id, current_user)
+    return pdf_response(documents.voucher_pdf(item, _locale()), f"voucher-{item.code}.pdf")
+
+
+@bp.route("/mine/time", methods=["POST"])
+@login_required
+def give_time():
+    form = GiveTimeForm()
+    try:
+        if not form.validate_on_submit():
+            raise Invalid(_("Give a number of minutes."), field="minutes")
+        if form.email.data:
+            relative = find_user(form.email.data)
+            if relative is None:
+                raise Invalid(_("No account has this email."), field="email")
+            ops.give_time(current_user, relative, form.minutes.data)
+        else:
+            ops.donate_time(current_user, form.minutes.data)
+    except DomainError as error:
+        flash(str(error), "error")
+    else:
+        flash(_("The minutes have moved."), "success")
+    return redirect(url_for(".mine"))
+
+
+@bp.route("/contribute", methods=["GET", "POST"])
+@login_required
+def contribute():
+    form = ContributionForm()
+    form.organisation.choices = [("", _("Myself"))] + [(o.slug, o.name) for o in current_user.organisations]
+    if form.validate_on_submit():
+        try:
+            org = organisations.organisation_by_slug(form.organisation.data) if form.organisation.data else None
+            contribution = ops.contribute(form.amount_cents.data, actor=current_user, organisation=org)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            flash(_("Thank you: your contribution is in the pool. Your receipt is ready."), "success")
+            return redirect(url_for(".receipt", contribution_id=contribution.id))
+    return render_template("vouchers/contribute.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/contributions/<int:contribution_id>/receipt.pdf")
+@login_required
+def receipt(contribution_id):
+    contribution = ops.contribution_for(contribution_id, current_user)
+    return pdf_response(documents.receipt_pdf(contribution, _locale()), f"receipt-C{contribution.id}.pdf")
+
+
+# Front desk -----------------------------------------------------------------------------
+
+def _desk_organisation(form):
+    mine = current_user.organisations
+    form.organisation.choices = [(o.slug, o.name) for o in mine]
+    return ops.organisation_for_member(current_user, form.organisation.data or (mine[0].slug if mine else None))
+
+
+@bp.route("/desk", methods=["GET", "POST"])
+@members
+def desk():
+    form = RedeemForm()
+    form.category.choices = [(c.slug, c.name) for c in organisations.categories()]
+    result = None
+    try:
+        organisation = _desk_organisation(form)
+    except DomainError as error:
+        abort(403, str(error))
+    if form.validate_on_submit():
+        try:
+            organisation = _desk_organisation(form)
+            result = ops.redeem(form.code.data, form.amount_cents.data, form.category.data, organisation,
+                                actor=current_user, pin=form.pin.data or None)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            flash(_("Redeemed %(amount)s on %(code)s; %(left)s remain.", amount=_money(result.amount_cents),
+                    code=result.voucher_code, left=_money(result.remaining_cents)), "success")
+            return redirect(url_for(".desk", organisation=organisation.slug))
+    page = ops.organisation_redemptions(organisation, page=request.args.get("page", 1, type=int))
+    return render_template("vouchers/desk.html", form=form, organisation=organisation, redemptions=page,
+                           unsettled=ops.organisation_balance(organisation), time_form=TimeForm(
+                               organisation=organisation.slug)), 422 if form.errors else 200
+
+
+def _money(cents):
+    from app.i18n import money
+    return money(cents)
+
+
+@bp.route("/desk/time", methods=["POST"])
+@members
+def desk_time():
+    form = TimeForm()
+    try:
+        organisation = _desk_organisation(form)
+        if not form.validate_on_submit():
+            raise Invalid(_("Give the person's email and between 1 and 1440 minutes."), field="minutes")
+        person = find_user(form.email.data)
+        if person is None:
+            raise Invalid(_("No account has this email."), field="email")
+        if form.direction.data == "earn":
+            ops.record_time(person, form.minutes.data, organisation, actor=current_user, note=form.note.data or "")
+        else:
+            ops.spend_time(person, form.minutes.data, organisation, actor=current_user)
+    except DomainError as error:
+        flash(str(error), "error")
+    else:
+        flash(_("The time credits are recorded."), "success")
+    return redirect(url_for(".desk"))
+
+
+# Officials ------------------------------------------------------------------------------
+
+@bp.route("/programmes", methods=["GET", "POST"])
+@officials
+def programmes():
+    form = ProgrammeForm()
+    form.categories.choices = [(c.slug, c.name) for c in organisations.categories()]
+    if form.validate_on_submit():
+        try:
+            programme = ops.create_programme(
+                form.slug.data, form.name.data, form.budget_cents.data, form.categories.data, form.valid_until.data,
+                valid_from=form.valid_from.data, eligibility=form.eligibility.data or "",
+                scale=ops.parse_scale(form.scale.data), actor=current_user)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            flash(_("The programme %(name)s is open.", name=programme.name), "success")
+            return redirect(url_for(".programme", slug=programme.slug))
+    rows = [(p, ledger.balance(p.account)) for p in ops.programmes()]
+    return render_template("vouchers/programmes.html", form=form, rows=rows), 422 if form.errors else 200
+
+
+@bp.route("/programmes/<slug>", methods=["GET", "POST"])
+@officials
+def programme(slug):
+    item = ops.programme_by_slug(slug)
+    form = IssueForm()
+    if form.validate_on_submit():
+        try:
+            holder = find_user(form.holder_email.data) or create_user(form.holder_email.data, None,
+                                                                      actor=current_user)
+            if form.amount_cents.data is None and form.income_cents.data is None:
+                raise Invalid(_("Give the amount, or the household's income to apply the scale."),
+                              field="amount_cents")
+            issued = ops.issue_voucher(item, holder, form.amount_cents.data, actor=current_user,
+                                       valid_until=form.valid_until.data, pin=form.pin.data or None,
+                                       income_cents=form.income_cents.data)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            flash(_("Voucher %(code)s issued to %(email)s.", code=issued.code, email=holder.email), "success")
+            return redirect(url_for(".programme", slug=item.slug))
+    page = ops.search_vouchers(programme_id=item.id, status=request.args.get("status", ""),
+                               query=request.args.get("q", "").strip(), page=request.args.get("page", 1, type=int))
+    return render_template("vouchers/programme.html", programme=item, form=form, batch_form=BatchForm(),
+                           figures=ops.programme_figures(item), vouchers=page), 422 if form.errors else 200
+
+
+@bp.route("/programmes/<slug>/batch", methods=["POST"])
+@officials
+def batch(slug):
+    item = ops.programme_by_slug(slug)
+    form = BatchForm()
+    check = result = None
+    if form.validate_on_submit():
+        upload = form.file.data
+
+        def open_lines():
+            upload.stream.seek(0)
+            return codecs.iterdecode(upload.stream, "utf-8-sig")
+        try:
+            result = ops.issue_batch(open_lines, item, actor=current_user, skip_bad_rows=form.skip_bad_rows.data)
+        except ops.BatchRefused as refused:
+            check = refused.check
+            attach_error(form, refused)
+        except (DomainError, UnicodeDecodeError) as error:
+            attach_error(form, error if isinstance(error, DomainError) else Invalid(
+                _("The file is not UTF-8 text."), field="file"))
+        else:
+            check = result.check
+    return render_template("vouchers/batch.html", programme=item, form=form, check=check,
+                           result=result), 422 if form.errors else 200
+
+
+@bp.route("/vouchers/<int:voucher_id>/revoke", methods=["POST"])
+@officials
+def revoke(voucher_id):
+    item = ops.voucher_for_holder(voucher_id, current_user)
+    form = ReasonForm()
+    try:
+        if not form.validate_on_submit():
+            raise Invalid(_("Give the reason for revoking the voucher."), field="reason")
+        ops.revoke_voucher(item, form.reason.data, actor=current_user)
+    except DomainError as error:
+        flash(str(error), "error")
+    else:
+        flash(_("The voucher is revoked; what remained is back in the programme."), "success")
+    return redirect(url_for(".voucher", voucher_id=item.id))
+
+
+@bp.route("/expire", methods=["POST"])
+@officials
+def expire():
+    count, returned = ops.expire_vouchers(actor=current_user)
+    flash(_("%(count)s vouchers expired; %(amount)s returned to their programmes.", count=count,
+            amount=_money(returned)), "success")
+    return redirect(url_for(".settlements"))
+
+
+@bp.route("/settlements", methods=["GET", "POST"])
+@officials
+def settlements():
+    form = SettlementForm()
+    if form.validate_on_submit():
+        try:
+            settlement, created = ops.settle(form.period_start.data, form.period_end.data, actor=current_user)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            flash(_("The period is settled.") if created else _("This period was already settled; nothing changed."),
+                  "success" if created else "info")
+            return redirect(url_for(".settlement", settlement_id=settlement.id))
+    return render_template("vouchers/settlements.html", form=form, page=ops.settlements(
+        request.args.get("page", 1, type=int)), today=city_today()), 422 if form.errors else 200
+
+
+@bp.route("/settlements/<int:settlement_id>")
+@officials
+def settlement(settlement_id):
+    return render_template("vouchers/settlement.html", settlement=ops.settlement_by_id(settlement_id))
+
+
+def _statement_line(settlement_id, slug):
+    item = ops.settlement_by_id(settlement_id)
+    return item, ops.statement_line(item, organisations.organisation_by_slug(slug), current_user)
+
+
+@bp.route("/settlements/<int:settlement_id>/<slug>.pdf")
+@statement_readers
+def statement_pdf(settlement_id, slug):
+    item, line = _statement_line(settlement_id, slug)
+    return pdf_response(documents.statement_pdf(item, line, _locale()), f"statement-S{item.id}-{slug}.pdf")
+
+
+@bp.route("/settlements/<int:settlement_id>/<slug>.csv")
+@statement_readers
+def statement_csv(settlement_id, slug):
+    item, line = _statement_line(settlement_id, slug)
+    return csv_response(documents.STATEMENT_HEADER, list(documents.statement_rows(item, line)),
+                        f"statement-S{item.id}-{slug}.csv")
+
+
+@bp.route("/statements")
+@members
+def statements():
+    """A co-op's own settlement lines, newest first."""
+    return render_template("vouchers/statements.html", lines=ops.statement_lines_for(current_user))
+

@@ -1,10 +1,73 @@
 """Who each vouchers route is for (read by tests/test_role_matrix.py)."""
+from datetime import timedelta
+
+from app.database import utcnow
+from app.extensions import db
+from app.organisations import operations as organisations
+
 from ..matrix import ANY_USER, OFFICIALS, PUBLIC, roles  # noqa: F401
+
+STATEMENT_READERS = roles("official", "admin", "org_member")
+MEMBERS = roles("org_member")
 
 EXPECTED = {
     "vouchers.index": PUBLIC,
+    "vouchers.directory": PUBLIC,
+    "vouchers.open_books": PUBLIC,
+    "vouchers.figures_json": PUBLIC,
+    "vouchers.figures_csv": PUBLIC,
+    "vouchers.mine": ANY_USER,
+    "vouchers.voucher": ANY_USER,
+    "vouchers.voucher_qr": ANY_USER,
+    "vouchers.voucher_pdf": ANY_USER,
+    "vouchers.give_time": ANY_USER,
+    "vouchers.contribute": ANY_USER,
+    "vouchers.receipt": ANY_USER,
+    "vouchers.desk": MEMBERS,
+    "vouchers.desk_time": MEMBERS,
+    "vouchers.statements": MEMBERS,
+    "vouchers.programmes": OFFICIALS,
+    "vouchers.programme": OFFICIALS,
+    "vouchers.batch": OFFICIALS,
+    "vouchers.revoke": OFFICIALS,
+    "vouchers.expire": OFFICIALS,
+    "vouchers.settlements": OFFICIALS,
+    "vouchers.settlement": OFFICIALS,
+    "vouchers.statement_pdf": STATEMENT_READERS,
+    "vouchers.statement_csv": STATEMENT_READERS,
+    "vouchers_api.redeem": MEMBERS,
+    "vouchers_api.mine": ANY_USER,
+    "vouchers_api.organisation": MEMBERS,
 }
 
 
 def samples(ctx) -> dict:
-    return {}
+    from vouchers import operations as ops
+    from vouchers.models import Redemption
+    care = ctx.make_category("elder-care")
+    coop = ctx.make_org("matrix-voucher-coop")
+    organisations.accredit(coop, care, ctx.today + timedelta(days=30), met_all=True)
+    member = ctx.make_user("org_member", organisations=[coop])
+    holder = ctx.make_user()
+    programme = ops.create_programme("matrix-programme", "Matrix programme", 100_000, ["elder-care"],
+                                     ctx.today + timedelta(days=30))
+    voucher = ops.issue_voucher(programme, holder, 1000, actor=None)
+    result = ops.redeem(voucher.code, 100, "elder-care", coop, actor=member)
+    db.session.get(Redemption, result.redemption_id).at = utcnow() - timedelta(days=1)
+    db.session.commit()
+    yesterday = ctx.today - timedelta(days=1)
+    settlement, _created = ops.settle(yesterday, yesterday)
+    contribution = ops.contribute(500, actor=holder)
+    statement = {"settlement_id": settlement.id, "slug": coop.slug}
+    return {
+        "vouchers.voucher": {"voucher_id": voucher.id},
+        "vouchers.voucher_qr": {"voucher_id": voucher.id},
+        "vouchers.voucher_pdf": {"voucher_id": voucher.id},
+        "vouchers.receipt": {"contribution_id": contribution.id},
+        "vouchers.programme": {"slug": programme.slug},
+        "vouchers.batch": {"slug": programme.slug},
+        "vouchers.revoke": {"voucher_id": voucher.id},
+        "vouchers.settlement": {"settlement_id": settlement.id},
+        "vouchers.statement_pdf": statement,
+        "vouchers.statement_csv": statement,
+    }

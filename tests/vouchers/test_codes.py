@@ -1,0 +1,68 @@
+"""Voucher codes: every single-character typo and every adjacent swap is caught."""
+import itertools
+import random
+
+import pytest
+
+from vouchers import codes
+
+
+def test_new_codes_are_grouped_valid_and_unambiguous():
+    for _ in range(200):
+        code = codes.new_code()
+        assert len(code) == 14 and code[4] == "-" and code[9] == "-"
+        assert codes.normalise(code) == code
+        assert not set(code.replace("-", "")) & set("01ILOUZ")
+
+
+def test_typing_is_forgiven_for_case_spaces_and_dashes():
+    code = codes.new_code()
+    assert codes.normalise(code.lower().replace("-", " ")) == code
+    assert codes.normalise(code.replace("-", "")) == code
+
+
+def test_alphabet_size_is_prime():
+    n = codes.MODULUS
+    assert n == len(set(codes.ALPHABET)) and all(n % d for d in range(2, n))
+
+
+def test_every_single_substitution_at_every_position_is_caught():
+    """Exhaustive over positions × replacement symbols, for many random codes; and
+    exhaustive over all (position, old, new) triples, since detection depends only on them."""
+    weights = range(1, codes.LENGTH + 1)
+    for w in weights:
+        for a, b in itertools.permutations(range(codes.MODULUS), 2):
+            assert (w * (a - b)) % codes.MODULUS != 0
+    rng = random.Random(5)
+    for _ in range(50):
+        compact = codes.new_code().replace("-", "")
+        for i in range(codes.LENGTH):
+            for c in codes.ALPHABET:
+                if c != compact[i]:
+                    typo = compact[:i] + c + compact[i + 1:]
+                    assert not codes.is_valid_compact(typo)
+                    with pytest.raises(codes.CodeError) as error:
+                        codes.normalise(typo)
+                    assert error.value.reason == "check"
+        rng.random()
+
+
+def test_every_adjacent_transposition_is_caught():
+    for i in range(codes.LENGTH - 1):
+        wi, wj = i + 1, i + 2
+        for a, b in itertools.permutations(range(codes.MODULUS), 2):
+            # Swapping a (at i) and b (at i+1) changes the sum by (wi - wj)(b - a).
+            assert ((wi - wj) * (b - a)) % codes.MODULUS != 0
+    for _ in range(200):
+        compact = codes.new_code().replace("-", "")
+        for i in range(codes.LENGTH - 1):
+            if compact[i] != compact[i + 1]:
+                swapped = compact[:i] + compact[i + 1] + compact[i] + compact[i + 2:]
+                assert not codes.is_valid_compact(swapped)
+
+
+@pytest.mark.parametrize("typed", ["", "ABCD", "ABCD-EFGH-JKM0", "ABCD-EFGH-JKMN-P", "ABCD-EFGH-JKMI"])
+def test_malformed_codes(typed):
+    with pytest.raises(codes.CodeError) as error:
+        codes.normalise(typed)
+    assert error.value.reason == "malformed"

@@ -1,0 +1,202 @@
+"""Redemption: by operation and through POST /api/v1/vouchers/redemptions."""
+import threading
+from datetime import timedelta
+
+import pytest
+
+from app.accounts.models import Role
+from app.extensions import db
+from app.organisations import operations as organisations
+from vouchers import codes, ledger
+from vouchers import operations as ops
+from vouchers.models import Redemption, Transfer
+
+URL = "/api/v1/vouchers/redemptions"
+
+
+@pytest.fixture
+def voucher(city):
+    return ops.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+
+
+def _post(client, headers, code, amount, category="elder-care", key="k1", **extra):
+    return client.post(URL, json={"code": code, "amount": amount, "service_category": category,
+                                  "idempotency_key": key, **extra}, headers=headers)
+
+
+def _count(model):
+    return db.session.query(model).count()
+
+
+def test_partial_redemption_then_the_rest(city, voucher, api_client):
+    client, headers = api_client(city.member)
+    response = _post(client, headers, voucher.code.lower().replace("-", " "), 2000)
+    assert response.status_code == 201, response.json
+    assert response.json["remaining_cents"] == 3000
+    assert response.json["redemption_id"]
+    assert _post(client, headers, voucher.code, 3000, key="k2").json["remaining_cents"] == 0
+    response = _post(client, headers, voucher.code, 1, key="k3")
+    assert response.status_code == 409 and response.json["error"] == "exhausted"
+    assert ops.organisation_balance(city.coop) == 5000
+    assert ledger.verify().ok
+
+
+def test_the_same_idempotency_key_answers_the_same_and_moves_nothing(city, voucher, api_client):
+    client, headers = api_client(city.member)
+    first = _post(client, headers, voucher.code, 1200, key="retry-me")
+    transfers = _count(Transfer)
+    again = _post(client, headers, voucher.code, 1200, key="retry-me")
+    assert again.status_code == 201 and again.json == first.json
+    assert _count(Transfer) == transfers and _count(Redemption) == 1
+    db.session.expire_all()
+    assert ledger.balance(voucher.account) == 3800
+
+
+@pytest.mark.parametrize("case, status, error", [
+    ("no-token", 401, "unauthorized"),
+    ("bad-token", 401, "unauthorized"),
+    ("not-accredited", 403, "not_accredited"),
+    ("unknown", 404, "unknown_code"),
+    ("too-much", 409, "amount_exceeds_remaining"),
+    ("expired", 410, "expired"),
+    ("revoked", 410, "revoked"),
+    ("typo", 422, "bad_code"),
+    ("malformed", 422, "unprocessable"),
+    ("category", 403, "category_not_covered"),
+    ("other-coop", 403, "not_member"),
+])
+def test_refusals_are_precise_and_move_nothing(city, voucher, api_client, make_category, case, status, error):
+    client, headers = api_client(city.member)
+    code, amount, category, extra = voucher.code, 1000, "elder-care", {}
+    if case == "no-token":
+        headers = {}
+    elif case == "bad-token":
+        headers = {"Authorization": "Bearer nope"}
+    elif case == "not-accredited":
+        acc = organisations.accreditations_in_force(category_slug="elder-care")
+        organisations.suspend([a for a in acc if a.organisation_id == city.coop.id][0], "audit", actor=city.official)
+    elif case == "unknown":
+        payload = "23456789ABC"
+        code = codes.group(payload + codes.check_character(payload))
+    elif case == "too-much":
+        amount = 5001
+    elif case == "expired":
+        ops.expire_vouchers(actor=city.official, on=city.today + timedelta(days=400))
+    elif case == "revoked":
+        ops.revoke_voucher(voucher, "lost card", actor=city.official)
+    elif case == "typo":
+        compact = code.replace("-", "")
+        code = compact[1] + compact[0] + compact[2:] if compact[0] != compact[1] else "2" + compact[1:] if compact[0] != "2" else "3" + compact[1:]
+    elif case == "malformed":
+        amount = "ten"
+    elif case == "category":
+        make_category("childcare")
+        category = "childcare"
+    elif case == "other-coop":
+        extra = {"organisation": city.other.slug}
+    db.session.commit()
+    transfers = _count(Transfer)
+    response = _post(client, headers, code, amount, category, **extra)
+    assert response.status_code == status, response.json
+    assert response.json["error"] == error
+    assert response.json["message"]
+    assert _count(Transfer) == transfers
+    assert _count(Redemption) == 0
+
+
+def test_a_member_of_several_organisations_names_which(city, voucher, make_user, api_client):
+    both = make_user(Role.ORG_MEMBER, organisations=[city.coop, city.other])
+    client, headers = api_client(both)
+    response = _post(client, headers, voucher.code, 100)
+    assert response.status_code == 422 and response.json["error"] == "organisation_required"
+    response = _post(client, headers, voucher.code, 100, organisation="casa-comune")
+    assert response.status_code == 201 and response.json["organisation"] == "casa-comune"
+
+
+def test_citizens_cannot_redeem(city, voucher, api_client):
+    client, headers = api_client(city.citizen)
+    assert _post(client, headers, voucher.code, 100).status_code == 403
+
+
+def test_holder_sees_the_redemption_at_once(city, voucher, api_client):
+    client, headers = api_client(city.member)
+    _post(client, headers, voucher.code, 700)
+    holder, holder_headers = api_client(city.citizen)
+    mine = holder.get("/api/v1/vouchers/mine", headers=holder_headers).json
+    assert mine["vouchers"][0]["remaining_cents"] == 4300
+    assert mine["vouchers"][0]["code"] == voucher.code
+    org = client.get("/api/v1/vouchers/organisation", headers=headers).json
+    assert org["unsettled_cents"] == 700 and org["redemptions"][0]["code"] == voucher.code
+
+
+def test_a_pin_protected_voucher_needs_its_pin(city):
+    voucher = ops.issue_voucher(city.programme, city.citizen, 1000, actor=city.official, pin="4321")
+    with pytest.raises(ops.NotAllowed):
+        ops.redeem(voucher.code, 100, "elder-care", city.coop, actor=city.member, pin="1111")
+    assert ops.redeem(voucher.code, 100, "elder-care", city.coop, actor=city.member, pin="4321").remaining_cents == 900
+
+
+def test_concurrent_redemptions_never_exceed_the_value(city, voucher, app, backend):
+    """Many threads, each with its own app context and connection, redeem the same voucher
+    at once; the total redeemed never exceeds its value, and retries with one key move once."""
+    db.session.commit()
+    threads_n, amount = 12, 1000
+    results, barrier = [], threading.Barrier(threads_n)
+    code, coop_id, member_id = voucher.code, city.coop.id, city.member.id
+    db.session.commit()  # end the test's read snapshot so it sees what the threads write
+
+    def worker(i):
+        with app.app_context(), app.test_request_context():
+            from app.organisations.models import Organisation
+            from app.accounts.models import User
+            org, member = db.session.get(Organisation, coop_id), db.session.get(User, member_id)
+            db.session.commit()
+            barrier.wait()
+            try:
+                # Half the threads retry the same key: that pair must move once.
+                key = f"key-{i // 2}" if i < 4 else f"key-{i}"
+                results.append(ops.redeem(code, amount, "elder-care", org, actor=member, idempotency_key=key))
+            except Exception as error:  # noqa: BLE001 - collected and asserted on below
+                results.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(threads_n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    db.session.expire_all()
+    redeemed = db.session.query(db.func.sum(Redemption.amount_cents)).scalar()
+    assert redeemed == 5000, results
+    assert ledger.balance(voucher.account) == 0
+    successes = [r for r in results if isinstance(r, ops.RedemptionResult)]
+    unexpected = [r for r in results if not isinstance(r, (ops.RedemptionResult, ops.DomainError))]
+    assert not unexpected, unexpected
+    assert len({r.redemption_id for r in successes}) == 5
+    assert ledger.verify().ok
+
+
+def test_redemption_api_runs_a_handful_of_statements(city, voucher, api_client):
+    """The hot path stays lean for the benchmark: no lazy loads, no audit-chain lock."""
+    from sqlalchemy import event
+    client, headers = api_client(city.member)
+    code = voucher.code
+    _post(client, headers, code, 100, key="warm-up")
+    statements = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = _post(client, headers, code, 100, key="measured")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 201
+    work = [s for s in statements if not s.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT",
+                                                                        "RELEASE"))]
+    assert not any("pg_advisory_xact_lock" in s or "audit_entries" in s for s in work), work
+    # token + roles + organisations, idempotency lookup, voucher lock, accreditation, organisation account,
+    # transfer, two balances, redemption, idempotency key.
+    assert len(work) <= 12, "\n".join(work)

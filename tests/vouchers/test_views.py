@@ -1,0 +1,149 @@
+"""Pages: front desk refusals, own records only, officials' desks, documents."""
+import io
+from datetime import timedelta
+
+import pytest
+from pypdf import PdfReader
+
+from app.extensions import db
+from tests.conftest import login, post_form
+from vouchers import ledger
+from vouchers import operations as ops
+from vouchers.models import Transfer, Voucher
+
+
+@pytest.fixture
+def voucher(city):
+    return ops.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+
+
+def _as(app, user):
+    client = app.test_client()
+    login(client, user.email)
+    return client
+
+
+def test_front_desk_redeems_and_the_holder_sees_it(app, city, voucher):
+    desk = _as(app, city.member)
+    page = desk.get("/vouchers/desk")
+    assert page.status_code == 200 and "La Tela" in page.get_data(as_text=True)
+    response = post_form(desk, "/vouchers/desk", {"code": voucher.code, "amount_cents": "1500",
+                                                  "category": "elder-care"})
+    assert response.status_code == 302
+    assert voucher.code in desk.get(response.headers["Location"]).get_data(as_text=True)
+    holder = _as(app, city.citizen)
+    mine = holder.get("/vouchers/mine").get_data(as_text=True)
+    assert voucher.code in mine and "35.00" in mine
+    detail = holder.get(f"/vouchers/mine/{voucher.id}").get_data(as_text=True)
+    assert "La Tela" in detail and "15.00" in detail
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"amount_cents": "9999"}, "Only 5000 cents remain"),
+    ({"code": "ABCD-EFGH-JKMN"}, "mistyped"),
+    ({"code": "ABCD"}, "twelve characters"),
+    ({"category": "childcare"}, "does not pay for this service"),
+])
+def test_front_desk_refusals_keep_the_input_and_say_why(app, city, voucher, data, message):
+    desk = _as(app, city.member)
+    form = {"code": voucher.code, "amount_cents": "1000", "category": "elder-care", **data}
+    transfers = db.session.query(Transfer).count()
+    response = post_form(desk, "/vouchers/desk", form)
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert message in text
+    assert f'value="{form["code"]}"' in text
+    assert db.session.query(Transfer).count() == transfers
+
+
+def test_citizens_see_only_their_own_vouchers(app, city, voucher, make_user):
+    stranger = _as(app, make_user())
+    assert stranger.get(f"/vouchers/mine/{voucher.id}").status_code == 404
+    assert stranger.get(f"/vouchers/mine/{voucher.id}/voucher.pdf").status_code == 404
+    assert stranger.get(f"/vouchers/mine/{voucher.id}/qr.svg").status_code == 404
+    assert voucher.code not in stranger.get("/vouchers/mine").get_data(as_text=True)
+    official = _as(app, city.official)
+    assert official.get(f"/vouchers/mine/{voucher.id}").status_code == 200
+
+
+def test_voucher_pdf_and_qr(app, city, voucher):
+    holder = _as(app, city.citizen)
+    pdf = holder.get(f"/vouchers/mine/{voucher.id}/voucher.pdf")
+    assert pdf.mimetype == "application/pdf"
+    assert voucher.code in PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
+    svg = holder.get(f"/vouchers/mine/{voucher.id}/qr.svg")
+    assert svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
+
+
+def test_official_opens_a_programme_and_issues(app, city):
+    official = _as(app, city.official)
+    response = post_form(official, "/vouchers/programmes", {
+        "slug": "childcare-2027", "name": "Childcare 2027", "budget_cents": "50000", "categories": ["childcare"],
+        "valid_until": (city.today + timedelta(days=90)).isoformat()})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    response = post_form(official, "/vouchers/programmes/childcare-2027", {
+        "holder_email": "fresh@example.org", "amount_cents": "60000"})
+    assert response.status_code == 422 and "left to issue" in response.get_data(as_text=True)
+    response = post_form(official, "/vouchers/programmes/childcare-2027", {
+        "holder_email": "fresh@example.org", "amount_cents": "20000"})
+    assert response.status_code == 302
+    assert db.session.query(Voucher).count() == 1
+    response = post_form(official, "/vouchers/programmes/childcare-2027", {"holder_email": "fresh@example.org"})
+    assert response.status_code == 422 and "income to apply the scale" in response.get_data(as_text=True)
+    assert ledger.verify().ok
+
+
+def test_batch_form_reports_bad_rows_then_issues_good_ones(app, city):
+    official = _as(app, city.official)
+    content = b"holder_email,amount_cents,valid_until\na@example.org,100,\nnope,100,\n"
+    url = "/vouchers/programmes/home-care-2027/batch"
+    response = post_form(official, url, {"file": (io.BytesIO(content), "run.csv")},
+                         content_type="multipart/form-data")
+    text = response.get_data(as_text=True)
+    assert response.status_code == 422 and "nothing was issued" in text and "“nope” is not an email address" in text
+    assert db.session.query(Voucher).count() == 0
+    response = post_form(official, url, {"file": (io.BytesIO(content), "run.csv"), "skip_bad_rows": "y"},
+                         content_type="multipart/form-data")
+    assert response.status_code == 200 and "1 vouchers issued" in response.get_data(as_text=True)
+    assert db.session.query(Voucher).count() == 1
+
+
+def test_settlement_statement_for_the_coop_only(app, city, voucher):
+    result = ops.redeem(voucher.code, 1200, "elder-care", city.coop, actor=city.member)
+    from app.database import utcnow
+    db.session.get(ops.Redemption, result.redemption_id).at = utcnow() - timedelta(days=2)
+    db.session.commit()
+    official = _as(app, city.official)
+    day = (city.today - timedelta(days=2)).isoformat()
+    response = post_form(official, "/vouchers/settlements", {"period_start": day, "period_end": day})
+    assert response.status_code == 302
+    settlement = ops.settlements().items[0]
+    url = f"/vouchers/settlements/{settlement.id}/la-tela"
+    member = _as(app, city.member)
+    pdf = member.get(url + ".pdf")
+    assert pdf.mimetype == "application/pdf"
+    assert "12.00" in PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
+    csv_text = member.get(url + ".csv").get_data(as_text=True)
+    assert "redemption_id,date,voucher_code,service_category,amount_cents" in csv_text
+    assert voucher.code in csv_text
+    assert _as(app, city.other_member).get(url + ".pdf").status_code == 404
+    assert "la-tela" in member.get("/vouchers/statements").get_data(as_text=True)
+
+
+def test_contribution_receipt(app, city):
+    citizen = _as(app, city.citizen)
+    response = post_form(citizen, "/vouchers/contribute", {"amount_cents": "2500", "organisation": ""})
+    assert response.status_code == 302
+    pdf = citizen.get(response.headers["Location"])
+    assert "25.00" in PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
+    assert _as(app, city.member).get(response.headers["Location"]).status_code == 404
+
+
+def test_public_pages_and_open_data(app, city, voucher, client):
+    assert client.get("/vouchers/").status_code == 200
+    assert "La Tela" in client.get("/vouchers/directory?category=elder-care&neighbourhood=san donato").get_data(as_text=True)
+    assert "La Tela" not in client.get("/vouchers/directory?neighbourhood=Porto").get_data(as_text=True)
+    assert client.get("/vouchers/open-books").status_code == 200
+    data = client.get("/open-data/vouchers.json").json
+    assert data["figures"][0]["issued_cents"] == 5000
+    assert "@" not in client.get("/open-data/vouchers.csv").get_data(as_text=True)

@@ -1,0 +1,180 @@
+"""`flask vouchers …` and `flask ledger verify`: programmes, bulk issuance,
+settlement and expiry from scripts, and the auditor's check of the books."""
+import csv
+import functools
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from app.accounts.operations import find_user
+from app.errors import DomainError
+
+from . import ledger
+from . import operations as ops
+
+vouchers_cli = AppGroup("vouchers", help="Social voucher programmes, issuance, settlement and expiry.")
+programme_cli = AppGroup("programme", help="Voucher programmes.")
+vouchers_cli.add_command(programme_cli)
+ledger_cli = AppGroup("ledger", help="The voucher and time-credit ledger.")
+
+ISO_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def in_request(command):
+    """Refusals are translated messages and need a locale: run the command as a request would."""
+    @functools.wraps(command)
+    def wrapped(*args, **kwargs):
+        with current_app.test_request_context():
+            try:
+                return command(*args, **kwargs)
+            except DomainError as error:
+                raise click.ClickException(str(error)) from None
+    return wrapped
+
+
+def _actor(email):
+    if not email:
+        return None
+    user = find_user(email)
+    if user is None:
+        raise click.ClickException(f"No account {email}")
+    return user
+
+
+@programme_cli.command("create")
+@click.argument("slug")
+@click.option("--name", required=True)
+@click.option("--budget", required=True, type=click.IntRange(min=1), help="Budget in cents.")
+@click.option("--category", "categories", required=True, multiple=True, help="Service category slug (repeatable).")
+@click.option("--valid-until", required=True, type=ISO_DATE)
+@click.option("--valid-from", type=ISO_DATE, default=None)
+@click.option("--eligibility", default="")
+@click.option("--scale", default="", help="Income-adjusted scale, e.g. 1500000:20000,3000000:12000,*:6000")
+@click.option("--actor", default=None, help="Email of the official responsible.")
+@in_request
+def programme_create(slug, name, budget, categories, valid_until, valid_from, eligibility, scale, actor):
+    """Open a programme with its budget (moved from the collective pool)."""
+    programme = ops.create_programme(slug, name, budget, list(categories), valid_until.date(),
+                                     valid_from=valid_from.date() if valid_from else None,
+                                     eligibility=eligibility, scale=ops.parse_scale(scale), actor=_actor(actor))
+    click.echo(f"Created programme {programme.slug}: budget {programme.budget_cents} cents, "
+               f"categories {', '.join(programme.categories)}, valid until {programme.valid_until.isoformat()}")
+
+
+@programme_cli.command("close")
+@click.argument("slug")
+@click.option("--actor", default=None, help="Email of the official responsible.")
+@in_request
+def programme_close(slug, actor):
+    """Close a programme: no more issuance; its unissued budget returns to the pool."""
+    programme = ops.programme_by_slug(slug)
+    ops.close_programme(programme, actor=_actor(actor))
+    click.echo(f"Closed programme {programme.slug}")
+
+
+@programme_cli.command("list")
+@in_request
+def programme_list():
+    """List programmes with their unissued budget."""
+    for programme in ops.programmes():
+        click.echo(f"{programme.slug}\t{programme.status}\t{programme.budget_cents}\t"
+                   f"{ledger.balance(programme.account)}\t{programme.valid_until.isoformat()}")
+
+
+@vouchers_cli.command("issue-batch")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--programme", "programme_slug", required=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Where to write holder_email,code,amount_cents.")
+@click.option("--skip-bad-rows", is_flag=True, help="Issue the good rows even if some rows are bad.")
+@click.option("--actor", default=None, help="Email of the official responsible.")
+@in_request
+def issue_batch(file, programme_slug, out, skip_bad_rows, actor):
+    """Issue one voucher per row of FILE (holder_email,amount_cents,valid_until).
+
+    Every row is checked first; with any bad row nothing is issued (unless
+    --skip-bad-rows). The file is streamed, never loaded whole."""
+    programme = ops.programme_by_slug(programme_slug)
+
+    def open_lines():
+        with open(file, newline="", encoding="utf-8-sig") as handle:
+            yield from handle
+
+    out_handle = open(out, "w", newline="", encoding="utf-8") if out else None
+    try:
+        writer = None
+        if out_handle:
+            writer = csv.writer(out_handle)
+            writer.writerow(["holder_email", "code", "amount_cents"])
+        check = ops.check_batch(open_lines(), programme)
+        if check.bad:
+            for problem in check.problems:
+                click.echo(f"line {problem.line}: {problem.reason}", err=True)
+            if check.more_problems:
+                click.echo(f"… and {check.more_problems} more bad rows", err=True)
+            if not skip_bad_rows:
+                raise click.ClickException(f"{check.bad} of {check.rows} rows are bad; nothing was issued.")
+        with click.progressbar(length=check.good, label="Issuing vouchers") as bar:
+            result = ops.issue_batch(open_lines, programme, actor=_actor(actor), skip_bad_rows=skip_bad_rows,
+                                     codes_out=writer, progress=bar.update, check=check)
+    except ops.BatchRefused as refused:
+        raise click.ClickException(str(refused)) from None
+    finally:
+        if out_handle:
+            out_handle.close()
+    click.echo(f"Issued {result.issued} vouchers ({result.total_cents} cents) from {programme.slug}; "
+               f"{result.new_holders} new citizen accounts; {check.bad} rows skipped.")
+
+
+@vouchers_cli.command("settle")
+@click.option("--from", "start", required=True, type=ISO_DATE)
+@click.option("--to", "end", required=True, type=ISO_DATE)
+@click.option("--actor", default=None)
+@in_request
+def settle(start, end, actor):
+    """Settle a period: pay each organisation from the pool what it redeemed."""
+    settlement, created = ops.settle(start.date(), end.date(), actor=_actor(actor))
+    verb = "Settled" if created else "Already settled"
+    click.echo(f"{verb} {settlement.period_start.isoformat()}..{settlement.period_end.isoformat()}: "
+               f"{settlement.total_cents} cents to {len(settlement.lines)} organisations")
+    for line in settlement.lines:
+        click.echo(f"  {line.organisation.slug}\t{line.redemptions}\t{line.amount_cents}")
+
+
+@vouchers_cli.command("expire")
+@click.option("--on", type=ISO_DATE, default=None, help="Expire what ended before this day (default today).")
+@click.option("--actor", default=None)
+@in_request
+def expire(on, actor):
+    """Expire vouchers past their validity; what remains returns to each programme."""
+    count, returned = ops.expire_vouchers(actor=_actor(actor), on=on.date() if on else None)
+    click.echo(f"Expired {count} vouchers; {returned} cents returned to their programmes.")
+
+
+@ledger_cli.command("verify")
+@in_request
+def verify():
+    """Recompute every balance from the transfers and check the ledger's invariants (exit 1 if broken)."""
+    report = ledger.verify()
+    click.echo(f"{report.accounts} accounts, {report.transfers} transfers; "
+               + ", ".join(f"{c}: {t}" for c, t in sorted(report.totals.items())))
+    if not report.ok:
+        for problem in report.problems:
+            click.echo(f"PROBLEM {problem}", err=True)
+        raise SystemExit(1)
+    click.echo("The ledger is consistent.")
+
+
+@ledger_cli.command("reverse")
+@click.argument("transfer_id", type=int)
+@click.option("--reason", required=True)
+@click.option("--actor", required=True, help="Email of the official responsible.")
+@in_request
+def reverse(transfer_id, reason, actor):
+    """Correct a mistaken transfer with a reversing one (the original is never changed)."""
+    new_id = ledger.reverse(transfer_id, actor=_actor(actor), reason=reason)
+    click.echo(f"Transfer #{transfer_id} reversed by #{new_id}")
+
+
+COMMANDS = [vouchers_cli, ledger_cli]

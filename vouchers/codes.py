@@ -1,0 +1,74 @@
+"""Voucher codes a person can read out and type: XXXX-XXXX-XXXX.
+
+The alphabet has 29 symbols (a prime): digits and capitals without the
+look-alikes 0/O, 1/I/L, U (read as V) and Z (read as 2). The last character is
+a check character: the weighted sum of all twelve values, with weights 1…12,
+is 0 modulo 29. Because 29 is prime and every weight and every difference of
+adjacent weights is non-zero modulo 29, any single wrong character and any
+swap of two neighbouring characters changes the sum and is caught (tested
+exhaustively in tests/vouchers/test_codes.py)."""
+import secrets
+
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXY"
+MODULUS = len(ALPHABET)  # 29, prime
+VALUES = {c: i for i, c in enumerate(ALPHABET)}
+PAYLOAD = 11
+LENGTH = PAYLOAD + 1
+GROUP = 4
+
+
+class CodeError(ValueError):
+    """A code that is malformed or whose check character fails."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason  # "malformed" or "check"
+
+
+def check_character(payload: str) -> str:
+    total = sum((i + 1) * VALUES[c] for i, c in enumerate(payload))
+    # Find c with total + LENGTH * c ≡ 0 (mod 29): c = -total * LENGTH⁻¹.
+    return ALPHABET[(-total * pow(LENGTH, -1, MODULUS)) % MODULUS]
+
+
+def is_valid_compact(compact: str) -> bool:
+    if len(compact) != LENGTH or any(c not in VALUES for c in compact):
+        return False
+    return sum((i + 1) * VALUES[c] for i, c in enumerate(compact)) % MODULUS == 0
+
+
+def group(compact: str) -> str:
+    return "-".join(compact[i:i + GROUP] for i in range(0, len(compact), GROUP))
+
+
+_SPACE = MODULUS ** PAYLOAD
+_LIMIT = (2**64 // _SPACE) * _SPACE  # below this, n % _SPACE is uniform
+_INVERSE = pow(LENGTH, -1, MODULUS)
+
+
+def new_code() -> str:
+    """A random code (64 bits from the OS's CSPRNG, mapped without bias), grouped."""
+    n = int.from_bytes(secrets.token_bytes(8), "big")
+    while n >= _LIMIT:
+        n = int.from_bytes(secrets.token_bytes(8), "big")
+    n %= _SPACE
+    chars, total = [], 0
+    for i in range(PAYLOAD):
+        n, value = divmod(n, MODULUS)
+        chars.append(ALPHABET[value])
+        total += (i + 1) * value
+    chars.append(ALPHABET[(-total * _INVERSE) % MODULUS])
+    c = "".join(chars)
+    return f"{c[0:4]}-{c[4:8]}-{c[8:12]}"
+
+
+def normalise(typed: str) -> str:
+    """The canonical grouped code for what someone typed, or CodeError.
+
+    Case, spaces and dashes are forgiven; anything else is not guessed."""
+    compact = "".join(ch for ch in (typed or "").upper() if ch not in " -\t")
+    if len(compact) != LENGTH or any(c not in VALUES for c in compact):
+        raise CodeError("malformed")
+    if not is_valid_compact(compact):
+        raise CodeError("check")
+    return group(compact)

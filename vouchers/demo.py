@@ -1,0 +1,67 @@
+"""Demo data: a programme, vouchers in every state, redemptions, a settled
+period, a contribution and some time credits. Safe to run again."""
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.database import utcnow
+from app.extensions import db
+
+from . import operations as ops
+from .models import Programme, Redemption
+
+SLUG = "home-care-demo"
+
+
+def load(demo) -> None:
+    if db.session.execute(select(Programme.id).where(Programme.slug == SLUG)).first():
+        return
+    from flask import current_app
+    with current_app.test_request_context():
+        _load(demo)
+
+
+def _load(demo) -> None:
+    today = demo.today
+    official = demo.users["official@villanova.example"]
+    marco = demo.users["citizen@villanova.example"]
+    aina = demo.users["citizen2@villanova.example"]
+    coop = demo.users["coop@villanova.example"]
+    coop2 = demo.users["coop2@villanova.example"]
+    la_tela, casa_comune = demo.organisations["la-tela"], demo.organisations["casa-comune"]
+
+    programme = ops.create_programme(
+        SLUG, "Home and elder care", 5_000_000, ["elder-care", "home-care", "childcare"],
+        date_end(today), valid_from=today - timedelta(days=60), actor=official,
+        eligibility="Every resident; the amount depends on household income.",
+        scale=ops.parse_scale("1500000:30000, 3000000:20000, *:10000"))
+    active = ops.issue_voucher(programme, marco, 30000, actor=official)
+    spent = ops.issue_voucher(programme, aina, 10000, actor=official, pin="2468")
+    ops.issue_voucher(programme, aina, 20000, actor=official)
+    revoked = ops.issue_voucher(programme, marco, 5000, actor=official)
+    ops.revoke_voucher(revoked, "Card reported lost; a new voucher was issued.", actor=official)
+
+    # Redemptions last week, settled; and one today, still open.
+    week_ago = utcnow() - timedelta(days=7)
+    for code, amount, category, org, member in [(active.code, 4500, "elder-care", la_tela, coop),
+                                                 (spent.code, 10000, "childcare", casa_comune, coop2)]:
+        result = ops.redeem(code, amount, category, org, actor=member, pin="2468" if code == spent.code else None)
+        db.session.get(Redemption, result.redemption_id).at = week_ago
+    db.session.commit()
+    settle_day = (week_ago.date())
+    ops.settle(settle_day - timedelta(days=1), settle_day + timedelta(days=1), actor=official)
+    ops.redeem(active.code, 2500, "home-care", la_tela, actor=coop)
+
+    # A voucher whose validity ended: expired, its remainder back in the programme.
+    old = ops.issue_voucher(programme, marco, 8000, actor=official, valid_until=today)
+    ops.expire_vouchers(actor=official, on=today + timedelta(days=1))
+    del old
+
+    ops.contribute(25000, actor=coop, organisation=la_tela)
+    ops.contribute(5000, actor=aina)
+    ops.record_time(marco, 180, la_tela, actor=coop, note="Afternoon with Mrs Bassi")
+    ops.give_time(marco, aina, 60)
+
+
+def date_end(today):
+    return today.replace(year=today.year + 1, month=12, day=31)

@@ -1,0 +1,76 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, DateField, EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from app.forms import MultiCheckboxField
+
+
+class ProgrammeForm(FlaskForm):
+    slug = StringField(_l("Short name (for addresses and scripts)"), validators=[DataRequired(), Length(max=80)],
+                       description=_l("Lower-case letters, digits and dashes, like home-care-2027."))
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    budget_cents = IntegerField(_l("Budget (cents)"), validators=[DataRequired(), NumberRange(min=1)])
+    categories = MultiCheckboxField(_l("Service categories the vouchers pay for"))
+    valid_from = DateField(_l("Valid from"), validators=[Optional()])
+    valid_until = DateField(_l("Valid until"), validators=[DataRequired()])
+    eligibility = TextAreaField(_l("Who is eligible"), validators=[Optional(), Length(max=2000)])
+    scale = StringField(_l("Income-adjusted scale"), validators=[Optional(), Length(max=500)],
+                        description=_l("Steps of yearly income up to (cents):voucher amount (cents), "
+                                       "like 1500000:20000, 3000000:12000, *:6000."))
+
+
+class IssueForm(FlaskForm):
+    holder_email = EmailField(_l("Holder's email"), validators=[DataRequired(), Length(max=254)],
+                              description=_l("A citizen account is created if there is none."))
+    amount_cents = IntegerField(_l("Amount (cents)"), validators=[Optional(), NumberRange(min=1)],
+                                description=_l("Leave empty to use the programme's income-adjusted scale."))
+    income_cents = IntegerField(_l("Household yearly income (cents)"), validators=[Optional(), NumberRange(min=0)])
+    valid_until = DateField(_l("Valid until"), validators=[Optional()],
+                            description=_l("Leave empty for the programme's end."))
+    pin = StringField(_l("PIN the holder gives at the front desk (optional)"), validators=[Optional(), Length(max=6)])
+
+
+class BatchForm(FlaskForm):
+    file = FileField(_l("CSV file"), validators=[FileRequired()],
+                     description=_l("Header: holder_email,amount_cents,valid_until (the date may be empty)."))
+    skip_bad_rows = BooleanField(_l("Issue the good rows even if some rows are bad"))
+
+
+class RedeemForm(FlaskForm):
+    code = StringField(_l("Voucher code"), validators=[DataRequired(), Length(max=30)],
+                       description=_l("Twelve characters, like ABCD-EFGH-JKMN; dashes and case do not matter."))
+    amount_cents = IntegerField(_l("Amount (cents)"), validators=[DataRequired(), NumberRange(min=1)])
+    category = SelectField(_l("Service"), validators=[DataRequired()])
+    organisation = SelectField(_l("Organisation"), validators=[Optional()])
+    pin = StringField(_l("Holder's PIN, if the voucher has one"), validators=[Optional(), Length(max=6)])
+
+
+class TimeForm(FlaskForm):
+    email = EmailField(_l("Volunteer's or holder's email"), validators=[DataRequired()])
+    minutes = IntegerField(_l("Minutes"), validators=[DataRequired(), NumberRange(min=1, max=1440)])
+    direction = SelectField(_l("What happened"), choices=[("earn", _l("The volunteer gave care (earns time)")),
+                                                          ("spend", _l("The holder received care (spends time)"))])
+    organisation = SelectField(_l("Organisation"), validators=[Optional()])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=150)])
+
+
+class GiveTimeForm(FlaskForm):
+    email = EmailField(_l("Relative's email"), validators=[Optional()],
+                       description=_l("Leave empty to donate the minutes to the shared time pool."))
+    minutes = IntegerField(_l("Minutes"), validators=[DataRequired(), NumberRange(min=1)])
+
+
+class ContributionForm(FlaskForm):
+    amount_cents = IntegerField(_l("Amount (cents)"), validators=[DataRequired(), NumberRange(min=1)])
+    organisation = SelectField(_l("Contribute as"), validators=[Optional()])
+
+
+class SettlementForm(FlaskForm):
+    period_start = DateField(_l("From"), validators=[DataRequired()])
+    period_end = DateField(_l("To (included)"), validators=[DataRequired()])
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])

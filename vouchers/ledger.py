@@ -1,0 +1,221 @@
+"""The double-entry ledger: accounts, transfers, reversals and verification.
+
+Every unit moves by `transfer()`, which writes one immutable row and adjusts
+both balances in the same transaction with a single UPDATE each (no read of
+the balance first), so a balance is always the sum of its transfers and the
+sum of all balances of a currency is always zero."""
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from app.audit.operations import record
+from app.database import transaction, utcnow
+from app.errors import Invalid, NotFound
+from app.extensions import db
+
+from .models import Account, AccountKind, Currency, Redemption, Transfer, TransferKind, Voucher
+
+
+OVERDRAWABLE = {AccountKind.POOL.value, AccountKind.EXTERNAL.value}
+
+
+class InsufficientBalance(Invalid):
+    status = 409
+    code = "insufficient_balance"
+
+
+# Accounts -------------------------------------------------------------------------------
+
+def account_key(kind: AccountKind, currency: Currency, owner=None) -> str:
+    return f"{kind.value}:{owner}:{currency.value}" if owner is not None else f"{kind.value}:{currency.value}"
+
+
+def ensure_account(kind: AccountKind, currency: Currency, *, owner=None, user_id=None,
+                   organisation_id=None) -> Account:
+    """The account with this key, created on first use (concurrent creators agree on one)."""
+    key = account_key(kind, currency, owner)
+    account = db.session.execute(select(Account).where(Account.key == key)).scalar_one_or_none()
+    if account is not None:
+        return account
+    with transaction():
+        try:
+            with db.session.begin_nested():
+                account = Account(key=key, kind=kind.value, currency=currency.value, balance=0,
+                                  user_id=user_id, organisation_id=organisation_id)
+                db.session.add(account)
+        except IntegrityError:
+            account = db.session.execute(select(Account).where(Account.key == key)).scalar_one()
+    return account
+
+
+def pool(currency: Currency = Currency.VOUCHER) -> Account:
+    return ensure_account(AccountKind.POOL, currency)
+
+
+def citizen_account(user, currency: Currency) -> Account:
+    return ensure_account(AccountKind.CITIZEN, currency, owner=user.id, user_id=user.id)
+
+
+def organisation_account(organisation, currency: Currency = Currency.VOUCHER) -> Account:
+    return ensure_account(AccountKind.ORGANISATION, currency, owner=organisation.id,
+                          organisation_id=organisation.id)
+
+
+def external_account(*, user=None, organisation=None) -> Account:
+    """Where a contributor's money enters the ledger; its negative balance is what they gave."""
+    if organisation is not None:
+        return ensure_account(AccountKind.EXTERNAL, Currency.VOUCHER, owner=f"org{organisation.id}",
+                              organisation_id=organisation.id)
+    return ensure_account(AccountKind.EXTERNAL, Currency.VOUCHER, owner=f"user{user.id}", user_id=user.id)
+
+
+def balance(account: Account) -> int:
+    """The current balance, read fresh from its row (O(1))."""
+    return db.session.execute(select(Account.balance).where(Account.id == account.id)).scalar_one()
+
+
+# Transfers ------------------------------------------------------------------------------
+
+def _apply(debit_id: int, credit_id: int, amount: int) -> None:
+    # Relative updates: concurrent transfers on one account never lose each other's change.
+    db.session.execute(update(Account).where(Account.id == debit_id)
+                       .values(balance=Account.balance - amount).execution_options(synchronize_session=False))
+    db.session.execute(update(Account).where(Account.id == credit_id)
+                       .values(balance=Account.balance + amount).execution_options(synchronize_session=False))
+
+
+def transfer(debit: Account, credit: Account, amount: int, kind: TransferKind, *, reference: str = "",
+             actor=None, reverses_id: int | None = None, check_balance: bool = True) -> int:
+    """Move `amount` from `debit` to `credit`; returns the transfer's id.
+
+    Guarantees: a positive integer amount, both accounts in the same currency,
+    the debited account never below zero unless it is a pool or an outside
+    account (checked here and by the database), one transfer row and two balance updates in one transaction."""
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise Invalid(_l("An amount must be a whole number above zero."), field="amount")
+    if debit.currency != credit.currency:
+        raise Invalid(_l("Both accounts of a transfer must hold the same currency."))
+    if debit.id == credit.id:
+        raise Invalid(_l("A transfer needs two different accounts."))
+    with transaction():
+        if check_balance and debit.kind not in OVERDRAWABLE:
+            current = db.session.execute(
+                select(Account.balance).where(Account.id == debit.id).with_for_update()).scalar_one()
+            if current < amount:
+                raise InsufficientBalance(_l("The account holds less than this amount."), field="amount")
+        transfer_id = db.session.execute(insert(Transfer).values(
+            debit_account_id=debit.id, credit_account_id=credit.id, amount=amount,
+            currency=debit.currency, kind=TransferKind(kind).value, reference=reference[:200],
+            reverses_id=reverses_id, actor_id=getattr(actor, "id", actor), at=utcnow(),
+        ).returning(Transfer.id)).scalar_one()
+        _apply(debit.id, credit.id, amount)
+    db.session.expire(debit, ["balance"])
+    db.session.expire(credit, ["balance"])
+    return transfer_id
+
+
+def reverse(transfer_id: int, *, actor, reason: str) -> int:
+    """Correct a mistaken transfer by moving the same amount back; the original stays.
+
+    A transfer can be reversed once; the reversal of a redemption removes it
+    from settlement, and a settled or reversing transfer cannot be reversed."""
+    if not (reason or "").strip():
+        raise Invalid(_l("Say why the transfer is being reversed."), field="reason")
+    original = db.session.get(Transfer, transfer_id)
+    if original is None:
+        raise NotFound(_l("No such transfer."))
+    if original.kind == TransferKind.REVERSE:
+        raise Invalid(_l("A reversal cannot itself be reversed; write a new transfer instead."))
+    with transaction():
+        if db.session.execute(select(Transfer.id).where(Transfer.reverses_id == original.id)).first():
+            raise Invalid(_l("This transfer has already been reversed."))
+        if original.kind == TransferKind.REDEEM:
+            redemption = db.session.execute(
+                select(Redemption).where(Redemption.transfer_id == original.id)).scalar_one_or_none()
+            if redemption is not None and redemption.settlement_id is not None:
+                raise Invalid(_l("This redemption is already settled and cannot be reversed."))
+        new_id = transfer(original.credit_account, original.debit_account, original.amount,
+                          TransferKind.REVERSE, reference=f"reverses #{original.id}: {reason.strip()}",
+                          actor=actor, reverses_id=original.id)
+        record("voucher_transfer.reversed", original, actor=actor,
+               after={"reversal_id": new_id, "reason": reason.strip()})
+    return new_id
+
+
+def movements(account_ids: list[int], *, page: int = 1, per_page: int = 50):
+    """Transfers touching these accounts, newest first, with both accounts loaded."""
+    stmt = (select(Transfer)
+            .options(joinedload(Transfer.debit_account), joinedload(Transfer.credit_account))
+            .where((Transfer.debit_account_id.in_(account_ids)) | (Transfer.credit_account_id.in_(account_ids)))
+            .order_by(Transfer.id.desc()))
+    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+
+
+# Verification ---------------------------------------------------------------------------
+
+@dataclass
+class LedgerReport:
+    accounts: int = 0
+    transfers: int = 0
+    totals: dict = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify() -> LedgerReport:
+    """Recompute every balance from the transfers and check the invariants.
+
+    Checked: each maintained balance equals credits minus debits; the balances
+    of each currency sum to zero; no account but a pool is negative; every
+    transfer is positive, between two accounts of its own currency; each
+    voucher's remaining value is its account's balance and never above its
+    value; every redemption matches its transfer."""
+    report = LedgerReport()
+    session = db.session
+    debits = dict(session.execute(select(Transfer.debit_account_id, func.sum(Transfer.amount))
+                                  .group_by(Transfer.debit_account_id)).all())
+    credits = dict(session.execute(select(Transfer.credit_account_id, func.sum(Transfer.amount))
+                                   .group_by(Transfer.credit_account_id)).all())
+    totals: dict[str, int] = {}
+    for account_id, key, kind, currency, kept in session.execute(
+            select(Account.id, Account.key, Account.kind, Account.currency, Account.balance)):
+        report.accounts += 1
+        computed = int(credits.get(account_id, 0) or 0) - int(debits.get(account_id, 0) or 0)
+        if computed != kept:
+            report.problems.append(f"account {key}: balance {kept} but transfers give {computed}")
+        if kept < 0 and kind not in OVERDRAWABLE:
+            report.problems.append(f"account {key}: negative balance {kept}")
+        totals[currency] = totals.get(currency, 0) + kept
+    for currency, total in totals.items():
+        if total != 0:
+            report.problems.append(f"currency {currency}: balances sum to {total}, not 0")
+    report.totals = totals
+    report.transfers = session.execute(select(func.count(Transfer.id))).scalar_one()
+    debit_acc = Account.__table__.alias("debit_acc")
+    credit_acc = Account.__table__.alias("credit_acc")
+    bad = session.execute(
+        select(Transfer.id).join(debit_acc, debit_acc.c.id == Transfer.debit_account_id)
+        .join(credit_acc, credit_acc.c.id == Transfer.credit_account_id)
+        .where((Transfer.amount <= 0) | (debit_acc.c.currency != Transfer.currency)
+               | (credit_acc.c.currency != Transfer.currency)).limit(20)).scalars().all()
+    for transfer_id in bad:
+        report.problems.append(f"transfer #{transfer_id}: not a positive amount between accounts of its currency")
+    over = session.execute(
+        select(Voucher.code).join(Account, Account.id == Voucher.account_id)
+        .where(Account.balance > Voucher.value_cents).limit(20)).scalars().all()
+    for code in over:
+        report.problems.append(f"voucher {code}: holds more than its value")
+    mismatched = session.execute(
+        select(Redemption.id).join(Transfer, Transfer.id == Redemption.transfer_id)
+        .join(Voucher, Voucher.id == Redemption.voucher_id)
+        .where((Transfer.amount != Redemption.amount_cents) | (Transfer.kind != TransferKind.REDEEM.value)
+               | (Transfer.debit_account_id != Voucher.account_id)).limit(20)).scalars().all()
+    for redemption_id in mismatched:
+        report.problems.append(f"redemption #{redemption_id}: does not match its transfer")
+    return report

@@ -1,0 +1,289 @@
+"""The ledger (accounts, transfers), programmes, vouchers, redemptions,
+settlements, contributions and idempotency keys.
+
+Money is integer cents, time credits integer minutes. An account holds one
+currency; its `balance` is maintained by the ledger on every transfer so that
+reading it is O(1), and `flask ledger verify` recomputes it from the transfers."""
+from datetime import date, datetime
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint, event)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from app.database import UTCDateTime, utcnow
+from app.extensions import db
+
+
+class Currency(StrEnum):
+    VOUCHER = "voucher"   # the city's money, in cents
+    TIME = "time"         # time credits, in minutes
+
+    @property
+    def label(self):
+        return {Currency.VOUCHER: _l("Social voucher (cents)"), Currency.TIME: _l("Time credits (minutes)")}[self]
+
+
+class AccountKind(StrEnum):
+    POOL = "pool"                   # the collective capital pool (one per currency)
+    PROGRAMME = "programme"         # a programme's unissued budget
+    VOUCHER = "voucher"             # one voucher's remaining value, held by its citizen
+    CITIZEN = "citizen"             # a person's own account (time credits, contributions)
+    ORGANISATION = "organisation"   # a co-op's redeemed, not yet settled value; time spent there
+    EXTERNAL = "external"           # money a contributor brought in from outside (negative: what they gave)
+
+    @property
+    def label(self):
+        return {
+            AccountKind.POOL: _l("Collective pool"), AccountKind.PROGRAMME: _l("Programme"),
+            AccountKind.VOUCHER: _l("Voucher"), AccountKind.CITIZEN: _l("Citizen"),
+            AccountKind.ORGANISATION: _l("Organisation"), AccountKind.EXTERNAL: _l("Contributions"),
+        }[self]
+
+
+class TransferKind(StrEnum):
+    FUND = "fund"               # pool → programme: the programme's budget
+    ISSUE = "issue"             # programme → voucher
+    REDEEM = "redeem"           # voucher → organisation
+    SETTLE = "settle"           # organisation → pool: the pool pays the co-op
+    EXPIRE = "expire"           # voucher → programme
+    CONTRIBUTE = "contribute"   # citizen or organisation → pool
+    REVERSE = "reverse"         # undoes an earlier transfer
+    EARN_TIME = "earn-time"     # time pool → volunteer, recorded by the organisation
+    SPEND_TIME = "spend-time"   # citizen → organisation
+    GIVE_TIME = "give-time"     # citizen → relative
+    DONATE_TIME = "donate-time"  # citizen → shared time pool
+
+    @property
+    def label(self):
+        return TRANSFER_LABELS[self]
+
+
+TRANSFER_LABELS = {
+    TransferKind.FUND: _l("Budget allocated"), TransferKind.ISSUE: _l("Voucher issued"),
+    TransferKind.REDEEM: _l("Redeemed"), TransferKind.SETTLE: _l("Settled"),
+    TransferKind.EXPIRE: _l("Expired"), TransferKind.CONTRIBUTE: _l("Contribution"),
+    TransferKind.REVERSE: _l("Reversal"), TransferKind.EARN_TIME: _l("Time earned"),
+    TransferKind.SPEND_TIME: _l("Time spent"), TransferKind.GIVE_TIME: _l("Time given"),
+    TransferKind.DONATE_TIME: _l("Time donated"),
+}
+
+
+class VoucherStatus(StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+    @property
+    def label(self):
+        return {VoucherStatus.ACTIVE: _l("Active"), VoucherStatus.EXPIRED: _l("Expired"),
+                VoucherStatus.REVOKED: _l("Revoked")}[self]
+
+
+class ProgrammeStatus(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+    @property
+    def label(self):
+        return {ProgrammeStatus.OPEN: _l("Open"), ProgrammeStatus.CLOSED: _l("Closed")}[self]
+
+
+class Account(db.Model):
+    __tablename__ = "voucher_accounts"
+    __table_args__ = (
+        # Only pools and contributors' outside accounts may go below zero: every unit in
+        # circulation comes out of one of them.
+        CheckConstraint("balance >= 0 OR kind IN ('pool', 'external')", name="balance_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "citizen:12:time", "organisation:3:voucher", "voucher:<code>": one account per key.
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    currency: Mapped[str] = mapped_column(String(10))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def currency_enum(self) -> Currency:
+        return Currency(self.currency)
+
+
+class Transfer(db.Model):
+    """One movement: immutable once written (see the guard at the end of this file)."""
+
+    __tablename__ = "voucher_transfers"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("debit_account_id <> credit_account_id", name="two_accounts"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    debit_account_id: Mapped[int] = mapped_column(ForeignKey("voucher_accounts.id"), index=True)
+    credit_account_id: Mapped[int] = mapped_column(ForeignKey("voucher_accounts.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    reference: Mapped[str] = mapped_column(String(200), default="")
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_transfers.id"), unique=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    debit_account: Mapped[Account] = relationship(foreign_keys=[debit_account_id])
+    credit_account: Mapped[Account] = relationship(foreign_keys=[credit_account_id])
+
+    @property
+    def kind_enum(self) -> TransferKind:
+        return TransferKind(self.kind)
+
+
+class Programme(db.Model):
+    __tablename__ = "voucher_programmes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    budget_cents: Mapped[int] = mapped_column(BigInteger)
+    categories: Mapped[list] = mapped_column(JSON, default=list)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date)
+    eligibility: Mapped[str] = mapped_column(Text, default="")
+    # Income-adjusted scale: [[yearly income up to (cents) or null, voucher amount (cents)], …]
+    scale: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(20), default=ProgrammeStatus.OPEN.value)
+    account_id: Mapped[int] = mapped_column(ForeignKey("voucher_accounts.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    account: Mapped[Account] = relationship(lazy="joined")
+
+    @property
+    def status_enum(self) -> ProgrammeStatus:
+        return ProgrammeStatus(self.status)
+
+
+class Voucher(db.Model):
+    __tablename__ = "vouchers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("voucher_programmes.id"), index=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("voucher_accounts.id"), unique=True)
+    value_cents: Mapped[int] = mapped_column(BigInteger)
+    valid_until: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(20), default=VoucherStatus.ACTIVE.value)
+    pin_hash: Mapped[str | None] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    programme: Mapped[Programme] = relationship(lazy="joined")
+    account: Mapped[Account] = relationship(lazy="joined")
+    holder: Mapped["User"] = relationship()  # noqa: F821
+
+    @property
+    def status_enum(self) -> VoucherStatus:
+        return VoucherStatus(self.status)
+
+    @property
+    def remaining_cents(self) -> int:
+        return self.account.balance
+
+    @property
+    def exhausted(self) -> bool:
+        return self.status == VoucherStatus.ACTIVE and self.account.balance == 0
+
+
+class Settlement(db.Model):
+    """One clearing run for a period: each organisation is paid what it redeemed."""
+
+    __tablename__ = "voucher_settlements"
+    __table_args__ = (UniqueConstraint("period_start", "period_end"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    total_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lines: Mapped[list["SettlementLine"]] = relationship(
+        back_populates="settlement", order_by="SettlementLine.id", lazy="selectin")
+
+
+class SettlementLine(db.Model):
+    __tablename__ = "voucher_settlement_lines"
+    __table_args__ = (UniqueConstraint("settlement_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("voucher_settlements.id"))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    redemptions: Mapped[int] = mapped_column(Integer)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("voucher_transfers.id"), unique=True)
+
+    settlement: Mapped[Settlement] = relationship(back_populates="lines")
+    organisation: Mapped["Organisation"] = relationship(lazy="joined")  # noqa: F821
+
+
+class Redemption(db.Model):
+    __tablename__ = "voucher_redemptions"
+    __table_args__ = (Index("ix_voucher_redemptions_unsettled", "settlement_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    voucher_id: Mapped[int] = mapped_column(ForeignKey("vouchers.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("voucher_transfers.id"), unique=True)
+    category: Mapped[str] = mapped_column(String(60))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_settlements.id"))
+
+    voucher: Mapped[Voucher] = relationship()
+    organisation: Mapped["Organisation"] = relationship()  # noqa: F821
+
+
+class Contribution(db.Model):
+    __tablename__ = "voucher_contributions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("voucher_transfers.id"), unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped["User | None"] = relationship()  # noqa: F821
+    organisation: Mapped["Organisation | None"] = relationship()  # noqa: F821
+
+
+class IdempotencyKey(db.Model):
+    """The first answer given to a write with this key, for this caller."""
+
+    __tablename__ = "voucher_idempotency_keys"
+
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict] = mapped_column(JSON)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LedgerImmutable(RuntimeError):
+    """Raised when code tries to change or delete a transfer."""
+
+
+@event.listens_for(Session, "before_flush")
+def _transfers_are_append_only(session, flush_context, instances):
+    for row in (*session.dirty, *session.deleted):
+        if isinstance(row, Transfer) and (row in session.deleted or session.is_modified(row)):
+            raise LedgerImmutable("transfers are immutable: write a reversing transfer instead")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _no_bulk_edits_of_transfers(state):
+    if (state.is_update or state.is_delete) and getattr(state.statement.table, "name", None) == Transfer.__tablename__:
+        raise LedgerImmutable("transfers are immutable: write a reversing transfer instead")

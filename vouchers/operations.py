@@ -1,0 +1,936 @@
+"""Social vouchers: programmes, issuance, redemption, settlement, expiry,
+contributions and time credits, as plain functions over the ledger."""
+import csv
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from app.accounts.models import Role, User
+from app.audit.operations import record, snapshot
+from app.database import UTCDateTime, is_sqlite, transaction, utcnow
+from app.errors import DomainError, Invalid, NotAllowed, NotFound
+from app.extensions import db
+from app.i18n import city_today
+from app.organisations import operations as organisations
+from app.organisations.models import Organisation
+from app.states import StateMachine
+
+from . import codes, ledger
+from .models import (Account, AccountKind, Contribution, Currency, IdempotencyKey, Programme, ProgrammeStatus,
+                     Redemption, Settlement, SettlementLine, Transfer, TransferKind, Voucher, VoucherStatus)
+
+SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_CENTS = 10**12
+
+VOUCHER_STATES = StateMachine({
+    VoucherStatus.ACTIVE: {VoucherStatus.EXPIRED, VoucherStatus.REVOKED},
+    VoucherStatus.EXPIRED: set(),
+    VoucherStatus.REVOKED: set(),
+}, labels={s: s.label for s in VoucherStatus})
+
+PROGRAMME_STATES = StateMachine({
+    ProgrammeStatus.OPEN: {ProgrammeStatus.CLOSED},
+    ProgrammeStatus.CLOSED: set(),
+}, labels={s: s.label for s in ProgrammeStatus})
+
+
+class Gone(DomainError):
+    status = 410
+    code = "gone"
+
+
+# Programmes -----------------------------------------------------------------------------
+
+def _programme_state(p: Programme) -> dict:
+    return snapshot(p, ["slug", "name", "budget_cents", "categories", "valid_from", "valid_until",
+                        "eligibility", "scale", "status"])
+
+
+def parse_scale(text: str) -> list:
+    """'1500000:20000, 3000000:12000, *:6000' → [[1500000, 20000], [3000000, 12000], [None, 6000]].
+
+    Each step is "yearly income up to (cents):voucher amount (cents)"; "*" is everyone above."""
+    steps = []
+    for part in (text or "").replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        limit, _, amount = part.partition(":")
+        try:
+            steps.append([None if limit.strip() == "*" else int(limit), int(amount)])
+        except ValueError:
+            raise Invalid(_l("Write each step as income:amount in cents, like 1500000:20000."),
+                          field="scale") from None
+    if any(s[1] < 0 for s in steps):
+        raise Invalid(_l("A voucher amount on the scale cannot be negative."), field="scale")
+    limits = [s[0] for s in steps if s[0] is not None]
+    if limits != sorted(limits):
+        raise Invalid(_l("List the income steps from the lowest to the highest."), field="scale")
+    return steps
+
+
+def amount_for_income(programme: Programme, income_cents: int) -> int:
+    """The voucher amount the programme's income-adjusted scale gives this income (0: not eligible)."""
+    for limit, amount in programme.scale or []:
+        if limit is None or income_cents <= limit:
+            return amount
+    return 0
+
+
+def create_programme(slug: str, name: str, budget_cents: int, categories: list[str], valid_until: date, *,
+                     actor=None, valid_from: date | None = None, eligibility: str = "",
+                     scale: list | None = None) -> Programme:
+    """Open a programme: its budget moves from the collective pool into its own account."""
+    slug = (slug or "").strip().lower()
+    if not SLUG.match(slug) or len(slug) > 80:
+        raise Invalid(_l("Use lower-case letters, digits and dashes only, like “home-care-2027”."), field="slug")
+    if not (name or "").strip():
+        raise Invalid(_l("Give the programme a name."), field="name")
+    if not isinstance(budget_cents, int) or budget_cents <= 0 or budget_cents > MAX_CENTS:
+        raise Invalid(_l("The budget must be a whole number of cents above zero."), field="budget_cents")
+    categories = sorted({c.strip() for c in categories if c and c.strip()})
+    if not categories:
+        raise Invalid(_l("Choose at least one service category."), field="categories")
+    for slug_ in categories:
+        organisations.category_by_slug(slug_)
+    valid_from = valid_from or city_today()
+    if valid_until < valid_from:
+        raise Invalid(_l("The end of validity must come after its start."), field="valid_until")
+    with transaction():
+        if db.session.execute(select(Programme.id).where(Programme.slug == slug)).first():
+            raise Invalid(_l("The name “%(slug)s” is taken.", slug=slug), field="slug")
+        account = ledger.ensure_account(AccountKind.PROGRAMME, Currency.VOUCHER, owner=slug)
+        programme = Programme(slug=slug, name=name.strip(), budget_cents=budget_cents, categories=categories,
+                              valid_from=valid_from, valid_until=valid_until, eligibility=eligibility.strip(),
+                              scale=scale or [], status=ProgrammeStatus.OPEN.value, account_id=account.id)
+        db.session.add(programme)
+        db.session.flush()
+        ledger.transfer(ledger.pool(), account, budget_cents, TransferKind.FUND,
+                        reference=f"programme {slug}", actor=actor)
+        record("voucher_programme.created", programme, actor=actor, after=_programme_state(programme))
+    return programme
+
+
+def close_programme(programme: Programme, *, actor) -> None:
+    """Close a programme: no more issuance; its unissued budget returns to the pool."""
+    PROGRAMME_STATES.check(programme.status_enum, ProgrammeStatus.CLOSED)
+    with transaction():
+        before = _programme_state(programme)
+        programme.status = ProgrammeStatus.CLOSED.value
+        left = ledger.balance(programme.account)
+        if left:
+            ledger.transfer(programme.account, ledger.pool(), left, TransferKind.FUND,
+                            reference=f"programme {programme.slug} closed", actor=actor)
+        record("voucher_programme.closed", programme, actor=actor, before=before,
+               after=_programme_state(programme))
+
+
+def programme_by_slug(slug: str) -> Programme:
+    programme = db.session.execute(select(Programme).where(Programme.slug == slug)).scalar_one_or_none()
+    if programme is None:
+        raise NotFound(_l("No programme “%(slug)s”.", slug=slug), field="programme")
+    return programme
+
+
+def programmes() -> list[Programme]:
+    return db.session.execute(select(Programme).order_by(Programme.valid_until.desc(), Programme.name)).scalars().all()
+
+
+def programme_figures(programme: Programme) -> dict:
+    """Issued, redeemed, expired and unissued amounts of one programme."""
+    rows = dict(db.session.execute(
+        select(Voucher.status, func.count(Voucher.id)).where(Voucher.programme_id == programme.id)
+        .group_by(Voucher.status)).all())
+    issued = db.session.execute(select(func.coalesce(func.sum(Voucher.value_cents), 0))
+                                .where(Voucher.programme_id == programme.id)).scalar_one()
+    redeemed = db.session.execute(
+        select(func.coalesce(func.sum(Redemption.amount_cents), 0)).join(Voucher)
+        .where(Voucher.programme_id == programme.id)).scalar_one()
+    return {"unissued": ledger.balance(programme.account), "issued": int(issued), "redeemed": int(redeemed),
+            "vouchers": rows}
+
+
+# Issuance -------------------------------------------------------------------------------
+
+def _pin_hash(voucher_code: str, pin: str) -> str:
+    return hashlib.sha256(f"{voucher_code}:{pin}".encode()).hexdigest()
+
+
+def _check_programme_issuable(programme: Programme, valid_until: date) -> None:
+    if programme.status != ProgrammeStatus.OPEN:
+        raise Invalid(_l("The programme is closed; it issues no more vouchers."), field="programme")
+    if valid_until > programme.valid_until:
+        raise Invalid(_l("A voucher cannot outlive its programme, which ends on %(day)s.",
+                         day=programme.valid_until.isoformat()), field="valid_until")
+    if valid_until < city_today():
+        raise Invalid(_l("The end of validity is already past."), field="valid_until")
+
+
+def issue_voucher(programme: Programme, holder: User, amount_cents: int | None, *, actor,
+                  valid_until: date | None = None, pin: str | None = None,
+                  income_cents: int | None = None) -> Voucher:
+    """Issue one voucher: the amount moves from the programme's account to the voucher's.
+
+    Without an amount, the programme's income-adjusted scale sets it from the
+    household's yearly income. Refused beyond the programme's unissued budget,
+    past its validity, or when closed."""
+    valid_until = valid_until or programme.valid_until
+    if amount_cents is None and income_cents is not None:
+        amount_cents = amount_for_income(programme, income_cents)
+        if amount_cents == 0:
+            raise Invalid(_l("At this income the programme's scale gives no voucher."), field="income_cents")
+    _check_programme_issuable(programme, valid_until)
+    if not isinstance(amount_cents, int) or amount_cents <= 0:
+        raise Invalid(_l("The amount must be a whole number of cents above zero."), field="amount_cents")
+    if pin is not None and not re.fullmatch(r"\d{4,6}", pin):
+        raise Invalid(_l("A PIN is four to six digits."), field="pin")
+    with transaction():
+        available = db.session.execute(select(Account.balance).where(Account.id == programme.account_id)
+                                       .with_for_update()).scalar_one()
+        if amount_cents > available:
+            raise Invalid(_l("The programme has %(left)s cents left to issue; this voucher needs %(amount)s.",
+                             left=available, amount=amount_cents), field="amount_cents")
+        code = codes.new_code()
+        account = ledger.ensure_account(AccountKind.VOUCHER, Currency.VOUCHER, owner=code, user_id=holder.id)
+        voucher = Voucher(code=code, programme_id=programme.id, holder_id=holder.id, account_id=account.id,
+                          value_cents=amount_cents, valid_until=valid_until, status=VoucherStatus.ACTIVE.value,
+                          pin_hash=_pin_hash(code, pin) if pin else None)
+        db.session.add(voucher)
+        db.session.flush()
+        ledger.transfer(programme.account, account, amount_cents, TransferKind.ISSUE,
+                        reference=f"voucher {code}", actor=actor)
+        record("voucher.issued", voucher, actor=actor,
+               after={"code": code, "programme": programme.slug, "holder_id": holder.id,
+                      "value_cents": amount_cents, "valid_until": valid_until})
+    return voucher
+
+
+@dataclass
+class BatchProblem:
+    line: int
+    reason: str
+
+
+@dataclass
+class BatchCheck:
+    rows: int = 0
+    good: int = 0
+    total_cents: int = 0
+    problems: list[BatchProblem] = field(default_factory=list)
+    more_problems: int = 0   # beyond the ones kept, to keep memory bounded
+
+    @property
+    def bad(self) -> int:
+        return len(self.problems) + self.more_problems
+
+
+@dataclass
+class BatchResult:
+    issued: int = 0
+    total_cents: int = 0
+    new_holders: int = 0
+    check: BatchCheck | None = None
+
+
+BATCH_HEADER = ["holder_email", "amount_cents", "valid_until"]
+MAX_REPORTED = 1000
+
+
+def _parse_row(row: list[str], programme: Programme, today: date):
+    """(email, amount, valid_until) or a translated reason."""
+    if len(row) != 3:
+        return _l("Expected 3 columns (holder_email, amount_cents, valid_until), found %(n)s.", n=len(row))
+    email, amount, until = (c.strip() for c in row)
+    email = email.lower()
+    if not EMAIL.match(email) or len(email) > 254:
+        return _l("“%(value)s” is not an email address.", value=email[:60])
+    if not amount.isdigit() or int(amount) <= 0 or int(amount) > MAX_CENTS:
+        return _l("The amount “%(value)s” is not a whole number of cents above zero.", value=amount[:30])
+    if until:
+        try:
+            valid_until = date.fromisoformat(until)
+        except ValueError:
+            return _l("The date “%(value)s” is not written as YYYY-MM-DD.", value=until[:30])
+    else:
+        valid_until = programme.valid_until
+    if valid_until < today:
+        return _l("The date %(value)s is already past.", value=valid_until.isoformat())
+    if valid_until > programme.valid_until:
+        return _l("The date %(value)s is after the programme ends (%(end)s).", value=valid_until.isoformat(),
+                  end=programme.valid_until.isoformat())
+    return email, int(amount), valid_until
+
+
+def _rows(lines):
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if header is None or [h.strip().lstrip("\ufeff") for h in header] != BATCH_HEADER:
+        raise Invalid(_l("The first line must be the header holder_email,amount_cents,valid_until."), field="file")
+    for number, row in enumerate(reader, start=2):
+        if row:
+            yield number, row
+
+
+def check_batch(lines, programme: Programme) -> BatchCheck:
+    """Read the whole file once, keeping only counts and the problems (bounded memory)."""
+    result, today = BatchCheck(), city_today()
+    for number, row in _rows(lines):
+        result.rows += 1
+        parsed = _parse_row(row, programme, today)
+        if isinstance(parsed, tuple):
+            result.good += 1
+            result.total_cents += parsed[1]
+        elif len(result.problems) < MAX_REPORTED:
+            result.problems.append(BatchProblem(number, str(parsed)))
+        else:
+            result.more_problems += 1
+    return result
+
+
+BATCH_SIZE = 10_000
+STAGING = "voucher_issue_staging"
+
+
+def issue_batch(open_lines, programme: Programme, *, actor, skip_bad_rows: bool = False, codes_out=None,
+                progress=None, check: BatchCheck | None = None) -> BatchResult:
+    """Issue one voucher per good row of a CSV (holder_email,amount_cents,valid_until).
+
+    `open_lines()` returns a fresh iterator over the file's lines; it is read
+    twice, never held in memory. First every row is checked: with a bad row
+    nothing is issued (unless `skip_bad_rows`), and the total may not exceed the
+    programme's unissued budget. Then the good rows are streamed, in batches,
+    into a temporary staging table (COPY on PostgreSQL, executemany on SQLite)
+    and issued by a handful of set-based statements: holders without an
+    account get a citizen account (no password: they set one by resetting it),
+    each voucher its account and its issue transfer, and the programme's
+    balance one update. All of it commits together, or none. `codes_out` (a
+    csv.writer) receives holder_email,code,amount_cents; `progress(n)` is called
+    after each staged batch; `check` is check_batch's result if the caller ran it."""
+    check = check or check_batch(open_lines(), programme)
+    if check.bad and not skip_bad_rows:
+        raise BatchRefused(check)
+    if check.good == 0:
+        raise Invalid(_l("The file has no row to issue."), field="file")
+    _check_programme_issuable(programme, programme.valid_until)
+    result = BatchResult(check=check)
+    today = city_today()
+    with transaction():
+        available = db.session.execute(select(Account.balance).where(Account.id == programme.account_id)
+                                       .with_for_update()).scalar_one()
+        if check.total_cents > available:
+            raise Invalid(_l("The file asks for %(total)s cents but the programme has %(left)s left to issue.",
+                             total=check.total_cents, left=available), field="file")
+        _create_staging()
+        batch = []
+        for number, row in _rows(open_lines()):
+            parsed = _parse_row(row, programme, today)
+            if not isinstance(parsed, tuple):
+                continue
+            email, amount, until = parsed
+            batch.append((number, email, amount, until.isoformat(), codes.new_code()))
+            result.issued += 1
+            result.total_cents += amount
+            if len(batch) >= BATCH_SIZE:
+                _stage(batch)
+                if progress:
+                    progress(len(batch))
+                batch = []
+        if batch:
+            _stage(batch)
+            if progress:
+                progress(len(batch))
+        if not is_sqlite():
+            # Give the planner the staged table's real size: without statistics it guesses small.
+            db.session.execute(text(f"ANALYZE {STAGING}"))
+        result.new_holders = _issue_staged(programme, getattr(actor, "id", None))
+        db.session.expire(programme.account, ["balance"])
+        if codes_out is not None:
+            # Keyset pages keep memory bounded on both databases.
+            last = 0
+            while True:
+                page = db.session.execute(text(
+                    f"SELECT line, email, code, amount FROM {STAGING} WHERE line > :last ORDER BY line LIMIT :n"),
+                    {"last": last, "n": BATCH_SIZE}).all()
+                if not page:
+                    break
+                codes_out.writerows(row[1:] for row in page)
+                last = page[-1][0]
+        db.session.execute(text(f"DROP TABLE {STAGING}"))
+        record("voucher.batch_issued", programme, actor=actor,
+               after={"programme": programme.slug, "vouchers": result.issued, "total_cents": result.total_cents,
+                      "new_holders": result.new_holders, "skipped_rows": check.bad})
+    return result
+
+
+class BatchRefused(Invalid):
+    """The file has bad rows; `check.problems` lists them with line numbers."""
+
+    def __init__(self, check: BatchCheck):
+        super().__init__(_l("%(bad)s of %(rows)s rows cannot be issued; nothing was issued.",
+                            bad=check.bad, rows=check.rows), field="file")
+        self.check = check
+
+
+def _create_staging() -> None:
+    db.session.execute(text(f"DROP TABLE IF EXISTS {STAGING}"))
+    db.session.execute(text(f"CREATE TEMPORARY TABLE {STAGING} (line INTEGER PRIMARY KEY, email VARCHAR(254), "
+                            "amount BIGINT, valid_until DATE, code VARCHAR(20))"))
+
+
+def _stage(batch: list[tuple]) -> None:
+    if is_sqlite():
+        db.session.execute(text(f"INSERT INTO {STAGING} (line, email, amount, valid_until, code) "
+                                "VALUES (:line, :email, :amount, :until, :code)"),
+                           [dict(zip(("line", "email", "amount", "until", "code"), row)) for row in batch])
+        return
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {STAGING} (line, email, amount, valid_until, code) FROM STDIN") as copy:
+        for row in batch:
+            copy.write_row(row)
+
+
+def _issue_staged(programme: Programme, actor_id: int | None) -> int:
+    """Turn the staged rows into users, accounts, vouchers and transfers; returns how many
+    holders were new. Rows go in sorted by the unique keys being indexed (email, code), so
+    each index grows at its end instead of being written all over."""
+    now = bindparam("now", utcnow(), type_=UTCDateTime())
+    execute = db.session.execute
+    name = ("substr(s.email, 1, instr(s.email, '@') - 1)" if is_sqlite() else "split_part(s.email, '@', 1)")
+    key = "'voucher:' || s.code || '\\:voucher'"  # \: is a literal colon in text(), not a parameter
+    last_user = execute(select(func.coalesce(func.max(User.id), 0))).scalar_one()
+    new_holders = execute(text(
+        "INSERT INTO users (email, name, password_hash, locale, active, created_at, failed_logins, auth_version) "
+        f"SELECT s.email, MIN({name}), NULL, NULL, :active, :now, 0, 1 FROM {STAGING} s "
+        "WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.email = s.email) GROUP BY s.email ORDER BY s.email"
+    ).bindparams(now, active=True)).rowcount
+    if new_holders:
+        # The write lock held since the programme's row was locked keeps other ids out of this range
+        # on SQLite; on PostgreSQL concurrent sign-ups could interleave, hence the email check.
+        execute(text(
+            "INSERT INTO user_roles (user_id, role) SELECT u.id, :role FROM users u "
+            f"WHERE u.id > :last AND u.email IN (SELECT email FROM {STAGING})"
+        ), {"role": Role.CITIZEN.value, "last": last_user})
+    execute(text(
+        "INSERT INTO voucher_accounts (key, kind, currency, user_id, organisation_id, balance, created_at) "
+        f"SELECT {key}, :kind, :currency, u.id, NULL, s.amount, :now FROM {STAGING} s "
+        "JOIN users u ON u.email = s.email ORDER BY s.code"
+    ).bindparams(now, kind=AccountKind.VOUCHER.value, currency=Currency.VOUCHER.value))
+    execute(text(
+        "INSERT INTO vouchers (code, programme_id, holder_id, account_id, value_cents, valid_until, status, "
+        "pin_hash, issued_at) "
+        f"SELECT s.code, :programme, a.user_id, a.id, s.amount, s.valid_until, :status, NULL, :now FROM {STAGING} s "
+        f"JOIN voucher_accounts a ON a.key = {key} ORDER BY s.code"
+    ).bindparams(now, programme=programme.id, status=VoucherStatus.ACTIVE.value))
+    execute(text(
+        "INSERT INTO voucher_transfers (debit_account_id, credit_account_id, amount, currency, kind, reference, "
+        "reverses_id, actor_id, at) "
+        f"SELECT :debit, a.id, s.amount, :currency, :kind, 'voucher ' || s.code, NULL, :actor, :now "
+        f"FROM {STAGING} s JOIN voucher_accounts a ON a.key = {key} ORDER BY s.code"
+    ).bindparams(now, debit=programme.account_id, currency=Currency.VOUCHER.value,
+                 kind=TransferKind.ISSUE.value, actor=actor_id))
+    # One balance update for the whole run: each voucher account got its amount at insert.
+    execute(update(Account).where(Account.id == programme.account_id)
+            .values(balance=Account.balance - select(func.coalesce(func.sum(text("amount")), 0))
+                    .select_from(text(STAGING)).scalar_subquery())
+            .execution_options(synchronize_session=False))
+    return new_holders
+
+
+# Vouchers -------------------------------------------------------------------------------
+
+def voucher_by_code(typed: str) -> Voucher:
+    """The voucher for a typed code: Invalid (422) if malformed, NotFound if unknown."""
+    try:
+        code = codes.normalise(typed)
+    except codes.CodeError as error:
+        raise Invalid(_l("This code is mistyped: check each character.") if error.reason == "check"
+                      else _l("A voucher code has twelve characters, like ABCD-EFGH-JKMN."),
+                      field="code", code="bad_code") from None
+    voucher = db.session.execute(select(Voucher).where(Voucher.code == code)).scalar_one_or_none()
+    if voucher is None:
+        raise NotFound(_l("No voucher has this code."), field="code", code="unknown_code")
+    return voucher
+
+
+def voucher_for_holder(voucher_id: int, user: User) -> Voucher:
+    """A voucher its holder (or an official) may see; anyone else gets NotFound."""
+    voucher = db.session.get(Voucher, voucher_id)
+    if voucher is None or (voucher.holder_id != user.id and not user.has_role(Role.OFFICIAL, Role.ADMIN)):
+        raise NotFound(_l("No such voucher."))
+    return voucher
+
+
+def holder_vouchers(user: User) -> list[Voucher]:
+    return db.session.execute(
+        select(Voucher).options(joinedload(Voucher.programme), joinedload(Voucher.account))
+        .where(Voucher.holder_id == user.id).order_by(Voucher.issued_at.desc(), Voucher.id.desc())).scalars().all()
+
+
+def holder_accounts(user: User) -> list[Account]:
+    """Every account of a citizen: one per voucher, and their own time and contribution accounts."""
+    return db.session.execute(select(Account).where(Account.user_id == user.id).order_by(Account.id)).scalars().all()
+
+
+def voucher_redemptions(voucher: Voucher) -> list[Redemption]:
+    return db.session.execute(
+        select(Redemption).options(joinedload(Redemption.organisation))
+        .where(Redemption.voucher_id == voucher.id).order_by(Redemption.id.desc())).scalars().all()
+
+
+def search_vouchers(*, programme_id: int | None = None, status: str = "", query: str = "", page: int = 1):
+    stmt = (select(Voucher).options(joinedload(Voucher.holder), joinedload(Voucher.programme),
+                                    joinedload(Voucher.account)).order_by(Voucher.id.desc()))
+    if programme_id:
+        stmt = stmt.where(Voucher.programme_id == programme_id)
+    if status:
+        stmt = stmt.where(Voucher.status == status)
+    if query:
+        stmt = stmt.join(User, User.id == Voucher.holder_id).where(
+            (User.email.like(f"%{query.lower()}%")) | (Voucher.code == query.upper()))
+    return db.paginate(stmt, page=page, per_page=50, error_out=False)
+
+
+def _voucher_state(v: Voucher) -> dict:
+    return {"code": v.code, "status": v.status, "remaining_cents": ledger.balance(v.account)}
+
+
+def revoke_voucher(voucher: Voucher, reason: str, *, actor) -> None:
+    """Revoke a voucher: it can no longer be redeemed; what remains returns to the programme."""
+    if not (reason or "").strip():
+        raise Invalid(_l("Give the reason for revoking the voucher."), field="reason")
+    VOUCHER_STATES.check(voucher.status_enum, VoucherStatus.REVOKED)
+    _close_voucher(voucher, VoucherStatus.REVOKED, "voucher.revoked", actor, reason.strip())
+
+
+def _close_voucher(voucher: Voucher, status: VoucherStatus, action: str, actor, reason: str = "") -> int:
+    with transaction():
+        remaining = db.session.execute(select(Account.balance).where(Account.id == voucher.account_id)
+                                       .with_for_update()).scalar_one()
+        before = {"code": voucher.code, "status": voucher.status, "remaining_cents": remaining}
+        voucher.status = status.value
+        if remaining:
+            ledger.transfer(voucher.account, voucher.programme.account, remaining, TransferKind.EXPIRE,
+                            reference=f"voucher {voucher.code} {status.value}", actor=actor)
+        record(action, voucher, actor=actor, before=before,
+               after={"code": voucher.code, "status": status.value, "returned_cents": remaining,
+                      **({"reason": reason} if reason else {})})
+    return remaining
+
+
+def expire_vouchers(*, actor=None, on: date | None = None) -> tuple[int, int]:
+    """Expire every active voucher whose validity ended before `on`; what remains goes back to
+    its programme by an expire transfer. Returns (vouchers, cents returned). Running it again
+    changes nothing."""
+    on = on or city_today()
+    count = returned = 0
+    ids = db.session.execute(select(Voucher.id).where(Voucher.status == VoucherStatus.ACTIVE.value,
+                                                      Voucher.valid_until < on).order_by(Voucher.id)).scalars().all()
+    for voucher_id in ids:
+        voucher = db.session.get(Voucher, voucher_id)
+        returned += _close_voucher(voucher, VoucherStatus.EXPIRED, "voucher.expired", actor)
+        count += 1
+    return count, returned
+
+
+# Redemption -----------------------------------------------------------------------------
+
+@dataclass
+class RedemptionResult:
+    redemption_id: int
+    voucher_code: str
+    amount_cents: int
+    remaining_cents: int
+    organisation: str
+    category: str
+    at: datetime
+
+    def as_json(self) -> dict:
+        return {"redemption_id": self.redemption_id, "code": self.voucher_code, "amount_cents": self.amount_cents,
+                "remaining_cents": self.remaining_cents, "organisation": self.organisation,
+                "service_category": self.category, "at": self.at.isoformat()}
+
+
+class Refused(DomainError):
+    """A redemption refused with a precise, stable reason code."""
+
+
+def organisation_for_member(user: User, slug: str | None = None) -> Organisation:
+    """The organisation a member acts for: theirs, or the one named among theirs."""
+    mine = user.organisations
+    if slug:
+        for org in mine:
+            if org.slug == slug:
+                return org
+        raise NotAllowed(_l("You may redeem only for your own organisation."), field="organisation",
+                         code="not_member")
+    if not mine:
+        raise NotAllowed(_l("This account belongs to no organisation."), code="not_member")
+    if len(mine) > 1:
+        raise Invalid(_l("You belong to several organisations: say which one is redeeming."),
+                      field="organisation", code="organisation_required")
+    return mine[0]
+
+
+def redeem(typed_code: str, amount_cents: int, category: str, organisation: Organisation, *, actor,
+           pin: str | None = None, idempotency_key: str | None = None) -> RedemptionResult:
+    """Redeem part or all of a voucher for a service given by `organisation`.
+
+    Refusals, each with its own code and status: malformed or mistyped code
+    (422), unknown code (404), organisation not accredited for the category
+    that day or category outside the programme (403), expired or revoked (410),
+    amount above what remains (409), wrong PIN (403). The voucher's row is
+    locked for the whole transaction, so concurrent redemptions queue and can
+    never spend more than its value. With an idempotency key, a retry returns
+    the first answer and moves nothing."""
+    if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents <= 0:
+        raise Invalid(_l("The amount must be a whole number of cents above zero."), field="amount",
+                      code="bad_amount")
+    try:
+        code = codes.normalise(typed_code)
+    except codes.CodeError as error:
+        raise Invalid(_l("This code is mistyped: check each character.") if error.reason == "check"
+                      else _l("A voucher code has twelve characters, like ABCD-EFGH-JKMN."),
+                      field="code", code="bad_code") from None
+    # Plain values up front: on SQLite, opening the write transaction expires loaded rows, and
+    # touching them again would reload the account and its organisations.
+    organisation_id, organisation_slug, actor_id = organisation.id, organisation.slug, actor.id
+    scope = f"org:{organisation_id}"
+    if idempotency_key:
+        stored = _stored_answer(scope, idempotency_key)
+        if stored is not None:
+            return stored
+    today = city_today()
+    try:
+        with transaction():
+            # Voucher and its account locked together (PostgreSQL); SQLite's IMMEDIATE lock already serialises.
+            row = db.session.execute(
+                select(Voucher.id, Voucher.status, Voucher.valid_until, Voucher.pin_hash, Voucher.account_id,
+                       Account.balance, Programme.categories)
+                .join(Account, Account.id == Voucher.account_id)
+                .join(Programme, Programme.id == Voucher.programme_id)
+                .where(Voucher.code == code).with_for_update(of=[Voucher.__table__, Account.__table__])).first()
+            if row is None:
+                raise NotFound(_l("No voucher has this code."), field="code", code="unknown_code")
+            if row.status == VoucherStatus.REVOKED:
+                raise Gone(_l("This voucher has been revoked."), field="code", code="revoked")
+            if row.status == VoucherStatus.EXPIRED or row.valid_until < today:
+                raise Gone(_l("This voucher expired on %(day)s.", day=row.valid_until.isoformat()),
+                           field="code", code="expired")
+            if category not in (row.categories or []):
+                raise NotAllowed(_l("This voucher does not pay for this service category."),
+                                 field="service_category", code="category_not_covered")
+            if not organisations.is_accredited(organisation_id, category, today):
+                raise NotAllowed(_l("Your organisation is not accredited for this service today."),
+                                 field="service_category", code="not_accredited")
+            if row.pin_hash and (not pin or _pin_hash(code, pin) != row.pin_hash):
+                raise NotAllowed(_l("The holder's PIN is not right."), field="pin", code="wrong_pin")
+            if row.balance == 0:
+                raise Refused(_l("This voucher has been spent entirely."), field="amount", code="exhausted")
+            if amount_cents > row.balance:
+                raise Refused(_l("Only %(left)s cents remain on this voucher.", left=row.balance),
+                              field="amount", code="amount_exceeds_remaining")
+            org_account_id = _organisation_account_id(organisation_id)
+            now = utcnow()
+            transfer_id = db.session.execute(insert(Transfer).values(
+                debit_account_id=row.account_id, credit_account_id=org_account_id, amount=amount_cents,
+                currency=Currency.VOUCHER.value, kind=TransferKind.REDEEM.value, reference=f"voucher {code}",
+                reverses_id=None, actor_id=actor_id, at=now).returning(Transfer.id)).scalar_one()
+            ledger._apply(row.account_id, org_account_id, amount_cents)
+            redemption_id = db.session.execute(insert(Redemption).values(
+                voucher_id=row.id, organisation_id=organisation_id, transfer_id=transfer_id, category=category,
+                amount_cents=amount_cents, actor_id=actor_id, at=now, settlement_id=None,
+            ).returning(Redemption.id)).scalar_one()
+            result = RedemptionResult(redemption_id, code, amount_cents, row.balance - amount_cents,
+                                      organisation_slug, category, now)
+            if idempotency_key:
+                db.session.execute(insert(IdempotencyKey).values(
+                    scope=scope, key=idempotency_key, status=201, response=result.as_json(), at=now))
+    except IntegrityError:
+        # Another request with the same key committed first: answer what it answered.
+        if idempotency_key:
+            stored = _stored_answer(scope, idempotency_key)
+            if stored is not None:
+                return stored
+        raise
+    return result
+
+
+def _organisation_account_id(organisation_id: int) -> int:
+    key = ledger.account_key(AccountKind.ORGANISATION, Currency.VOUCHER, organisation_id)
+    found = db.session.execute(select(Account.id).where(Account.key == key)).scalar_one_or_none()
+    if found is not None:
+        return found
+    return ledger.ensure_account(AccountKind.ORGANISATION, Currency.VOUCHER, owner=organisation_id,
+                                 organisation_id=organisation_id).id
+
+
+def _stored_answer(scope: str, key: str) -> RedemptionResult | None:
+    stored = db.session.execute(select(IdempotencyKey.response).where(
+        IdempotencyKey.scope == scope, IdempotencyKey.key == key)).scalar_one_or_none()
+    if stored is None:
+        return None
+    return RedemptionResult(stored["redemption_id"], stored["code"], stored["amount_cents"],
+                            stored["remaining_cents"], stored["organisation"], stored["service_category"],
+                            datetime.fromisoformat(stored["at"]))
+
+
+def organisation_redemptions(organisation: Organisation, *, page: int = 1):
+    stmt = (select(Redemption).options(joinedload(Redemption.voucher))
+            .where(Redemption.organisation_id == organisation.id).order_by(Redemption.id.desc()))
+    return db.paginate(stmt, page=page, per_page=50, error_out=False)
+
+
+def organisation_balance(organisation: Organisation) -> int:
+    """Redeemed and not yet settled, in cents."""
+    key = ledger.account_key(AccountKind.ORGANISATION, Currency.VOUCHER, organisation.id)
+    return db.session.execute(select(Account.balance).where(Account.key == key)).scalar_one_or_none() or 0
+
+
+# Settlement -----------------------------------------------------------------------------
+
+def _period_bounds(start: date, end: date):
+    from datetime import time, timedelta
+    from app.i18n import city_timezone
+    zone = city_timezone()
+    return (datetime.combine(start, time.min, zone),
+            datetime.combine(end + timedelta(days=1), time.min, zone))
+
+
+def settle(period_start: date, period_end: date, *, actor=None) -> tuple[Settlement, bool]:
+    """Clear a period: each organisation is paid from the pool what it redeemed in it.
+
+    One settle transfer per organisation (organisation → pool), one statement
+    line, and the period's redemptions marked settled. A period already settled
+    is returned as it is (`created` False): re-running it changes nothing."""
+    if period_end < period_start:
+        raise Invalid(_l("The end of the period must come after its start."), field="period_end")
+    if period_end >= city_today():
+        raise Invalid(_l("Only a period that has ended can be settled."), field="period_end")
+    start_at, end_at = _period_bounds(period_start, period_end)
+    with transaction():
+        existing = db.session.execute(select(Settlement).where(
+            Settlement.period_start == period_start, Settlement.period_end == period_end)).scalar_one_or_none()
+        if existing is not None:
+            return existing, False
+        overlap = db.session.execute(select(Settlement.id).where(
+            Settlement.period_start <= period_end, Settlement.period_end >= period_start)).first()
+        if overlap:
+            raise Invalid(_l("This period overlaps one already settled."), field="period_start")
+        settlement = Settlement(period_start=period_start, period_end=period_end, total_cents=0,
+                                actor_id=getattr(actor, "id", None))
+        db.session.add(settlement)
+        db.session.flush()
+        unsettled = (Redemption.settlement_id.is_(None), Redemption.at >= start_at, Redemption.at < end_at,
+                     ~Redemption.transfer_id.in_(select(Transfer.reverses_id).where(Transfer.reverses_id.is_not(None))))
+        rows = db.session.execute(
+            select(Redemption.organisation_id, func.count(Redemption.id), func.sum(Redemption.amount_cents))
+            .where(*unsettled).group_by(Redemption.organisation_id).order_by(Redemption.organisation_id)).all()
+        pool = ledger.pool()
+        for organisation_id, count, amount in rows:
+            organisation = db.session.get(Organisation, organisation_id)
+            transfer_id = ledger.transfer(ledger.organisation_account(organisation), pool, int(amount),
+                                          TransferKind.SETTLE, actor=actor,
+                                          reference=f"settlement {period_start.isoformat()}/{period_end.isoformat()}")
+            db.session.add(SettlementLine(settlement_id=settlement.id, organisation_id=organisation_id,
+                                          redemptions=count, amount_cents=int(amount), transfer_id=transfer_id))
+            settlement.total_cents += int(amount)
+        db.session.execute(update(Redemption).where(*unsettled).values(settlement_id=settlement.id)
+                           .execution_options(synchronize_session=False))
+        db.session.flush()
+        record("voucher_settlement.run", settlement, actor=actor,
+               after={"period_start": period_start, "period_end": period_end, "total_cents": settlement.total_cents,
+                      "organisations": len(rows)})
+    return settlement, True
+
+
+def settlements(page: int = 1):
+    return db.paginate(select(Settlement).order_by(Settlement.period_end.desc()), page=page, per_page=25,
+                       error_out=False)
+
+
+def settlement_by_id(settlement_id: int) -> Settlement:
+    settlement = db.session.get(Settlement, settlement_id)
+    if settlement is None:
+        raise NotFound(_l("No such settlement."))
+    return settlement
+
+
+def statement_line(settlement: Settlement, organisation: Organisation, user: User) -> SettlementLine:
+    """One organisation's line of a settlement, for its members or officials only."""
+    if not (user.has_role(Role.OFFICIAL, Role.ADMIN) or user.member_of(organisation)):
+        raise NotFound(_l("No such statement."))
+    for line in settlement.lines:
+        if line.organisation_id == organisation.id:
+            return line
+    raise NotFound(_l("This organisation has nothing in this settlement."))
+
+
+def statement_lines_for(user: User) -> list[SettlementLine]:
+    """The settlement lines of the user's organisations, newest first."""
+    org_ids = [o.id for o in user.organisations]
+    return db.session.execute(
+        select(SettlementLine).options(joinedload(SettlementLine.settlement), joinedload(SettlementLine.organisation))
+        .where(SettlementLine.organisation_id.in_(org_ids)).order_by(SettlementLine.id.desc())).scalars().all()
+
+
+def statement_redemptions(settlement: Settlement, organisation: Organisation) -> list[Redemption]:
+    return db.session.execute(
+        select(Redemption).options(joinedload(Redemption.voucher))
+        .where(Redemption.settlement_id == settlement.id, Redemption.organisation_id == organisation.id)
+        .order_by(Redemption.id)).scalars().all()
+
+
+# Contributions --------------------------------------------------------------------------
+
+def contribute(amount_cents: int, *, actor: User, organisation: Organisation | None = None) -> Contribution:
+    """Record a contribution to the collective pool by a citizen or (for its members) an organisation.
+
+    The money comes from outside the ledger: the contributor's outside account
+    is debited (its negative balance is what they gave) and the pool credited."""
+    if not isinstance(amount_cents, int) or amount_cents <= 0 or amount_cents > MAX_CENTS:
+        raise Invalid(_l("The amount must be a whole number of cents above zero."), field="amount_cents")
+    if organisation is not None and not actor.member_of(organisation):
+        raise NotAllowed(_l("You may contribute only for your own organisation."), field="organisation")
+    with transaction():
+        pool = ledger.pool()
+        source = ledger.external_account(user=actor, organisation=organisation)
+        transfer_id = ledger.transfer(source, pool, amount_cents, TransferKind.CONTRIBUTE, actor=actor,
+                                      reference="contribution")
+        contribution = Contribution(user_id=None if organisation else actor.id,
+                                    organisation_id=organisation.id if organisation else None,
+                                    amount_cents=amount_cents, transfer_id=transfer_id)
+        db.session.add(contribution)
+        db.session.flush()
+        record("voucher_contribution.received", contribution, actor=actor,
+               after={"amount_cents": amount_cents, "organisation": organisation.slug if organisation else None})
+    return contribution
+
+
+def contribution_for(contribution_id: int, user: User) -> Contribution:
+    contribution = db.session.get(Contribution, contribution_id)
+    if contribution is None or not (
+            contribution.user_id == user.id or user.has_role(Role.OFFICIAL, Role.ADMIN)
+            or (contribution.organisation is not None and user.member_of(contribution.organisation))):
+        raise NotFound(_l("No such contribution."))
+    return contribution
+
+
+def contributions_of(user: User) -> list[Contribution]:
+    org_ids = [o.id for o in user.organisations]
+    return db.session.execute(
+        select(Contribution).where((Contribution.user_id == user.id) | (Contribution.organisation_id.in_(org_ids)))
+        .order_by(Contribution.id.desc())).scalars().all()
+
+
+# Time credits ---------------------------------------------------------------------------
+
+def record_time(volunteer: User, minutes: int, organisation: Organisation, *, actor: User, note: str = "") -> int:
+    """An organisation records care given by a volunteer: minutes move from the time pool to them."""
+    if not actor.member_of(organisation):
+        raise NotAllowed(_l("You may record time only for your own organisation."), field="organisation")
+    if not isinstance(minutes, int) or minutes <= 0 or minutes > 24 * 60:
+        raise Invalid(_l("Record between 1 and 1440 minutes at a time."), field="minutes")
+    return ledger.transfer(ledger.pool(Currency.TIME), ledger.citizen_account(volunteer, Currency.TIME), minutes,
+                           TransferKind.EARN_TIME, actor=actor, reference=f"{organisation.slug}: {note}"[:200])
+
+
+def spend_time(holder: User, minutes: int, organisation: Organisation, *, actor: User) -> int:
+    """Spend time credits on a service at an organisation (recorded by the organisation)."""
+    if not actor.member_of(organisation):
+        raise NotAllowed(_l("You may record time only for your own organisation."), field="organisation")
+    return ledger.transfer(ledger.citizen_account(holder, Currency.TIME),
+                           ledger.organisation_account(organisation, Currency.TIME), minutes,
+                           TransferKind.SPEND_TIME, actor=actor, reference=organisation.slug)
+
+
+def give_time(giver: User, relative: User, minutes: int) -> int:
+    """Give time credits to a relative's account."""
+    if relative.id == giver.id:
+        raise Invalid(_l("Choose someone else's account."), field="email")
+    return ledger.transfer(ledger.citizen_account(giver, Currency.TIME),
+                           ledger.citizen_account(relative, Currency.TIME), minutes,
+                           TransferKind.GIVE_TIME, actor=giver, reference=f"to {relative.id}")
+
+
+def donate_time(giver: User, minutes: int) -> int:
+    """Donate unused time credits to the shared time pool."""
+    return ledger.transfer(ledger.citizen_account(giver, Currency.TIME), ledger.pool(Currency.TIME), minutes,
+                           TransferKind.DONATE_TIME, actor=giver, reference="donation")
+
+
+def time_balance(user: User) -> int:
+    key = ledger.account_key(AccountKind.CITIZEN, Currency.TIME, user.id)
+    return db.session.execute(select(Account.balance).where(Account.key == key)).scalar_one_or_none() or 0
+
+
+# Open books -----------------------------------------------------------------------------
+
+def _month(column):
+    if is_sqlite():
+        return func.strftime("%Y-%m", column)
+    return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+
+
+def open_books() -> list[dict]:
+    """Aggregates per programme, category, neighbourhood and month: issued, redeemed,
+    settled and expired (cents). Only sums and counts: no person appears."""
+    figures: dict[tuple, dict] = {}
+
+    def add(key, name, value, count):
+        row = figures.setdefault(key, {"programme": key[0], "category": key[1], "neighbourhood": key[2],
+                                       "month": key[3], "issued_cents": 0, "vouchers_issued": 0,
+                                       "redeemed_cents": 0, "redemptions": 0, "settled_cents": 0,
+                                       "expired_cents": 0})
+        row[name + "_cents"] += int(value or 0)
+        if name == "issued":
+            row["vouchers_issued"] += count
+        if name == "redeemed":
+            row["redemptions"] += count
+    month = _month(Voucher.issued_at)
+    for slug, mon, total, count in db.session.execute(
+            select(Programme.slug, month, func.sum(Voucher.value_cents), func.count(Voucher.id))
+            .join(Programme, Programme.id == Voucher.programme_id).group_by(Programme.slug, month)):
+        add((slug, "", "", mon), "issued", total, count)
+    month = _month(Redemption.at)
+    base = (select(Programme.slug, Redemption.category, Organisation.neighbourhood, month,
+                   func.sum(Redemption.amount_cents), func.count(Redemption.id))
+            .join(Voucher, Voucher.id == Redemption.voucher_id).join(Programme, Programme.id == Voucher.programme_id)
+            .join(Organisation, Organisation.id == Redemption.organisation_id))
+    group = (Programme.slug, Redemption.category, Organisation.neighbourhood, month)
+    for slug, cat, hood, mon, total, count in db.session.execute(base.group_by(*group)):
+        add((slug, cat, hood, mon), "redeemed", total, count)
+    for slug, cat, hood, mon, total, _count in db.session.execute(
+            base.where(Redemption.settlement_id.is_not(None)).group_by(*group)):
+        add((slug, cat, hood, mon), "settled", total, 0)
+    month = _month(Transfer.at)
+    for slug, mon, total in db.session.execute(
+            select(Programme.slug, month, func.sum(Transfer.amount))
+            .join(Programme, Programme.account_id == Transfer.credit_account_id)
+            .where(Transfer.kind == TransferKind.EXPIRE.value).group_by(Programme.slug, month)):
+        add((slug, "", "", mon), "expired", total, 0)
+    return sorted(figures.values(), key=lambda r: (r["month"], r["programme"], r["category"], r["neighbourhood"]))
+
+
+def pool_figures() -> dict:
+    """The pools' balances and what was contributed (the public headline figures)."""
+    balances = dict(db.session.execute(select(Account.currency, Account.balance)
+                                       .where(Account.kind == AccountKind.POOL.value)).all())
+    contributed = db.session.execute(select(func.coalesce(func.sum(Contribution.amount_cents), 0))).scalar_one()
+    return {"pool_balance_cents": int(balances.get(Currency.VOUCHER.value, 0)),
+            "time_pool_balance_minutes": int(balances.get(Currency.TIME.value, 0)),
+            "contributed_cents": int(contributed)}
+
+
+def accredited_directory(category: str = "", neighbourhood: str = "") -> list:
+    """Accreditations in force today for the service categories vouchers pay for, filtered."""
+    rows = organisations.accreditations_in_force(category_slug=category or None)
+    if neighbourhood:
+        rows = [a for a in rows if a.organisation.neighbourhood.lower() == neighbourhood.lower()]
+    return rows
