@@ -4,7 +4,6 @@ import csv
 import functools
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from app.accounts.operations import find_user
@@ -21,15 +20,14 @@ ledger_cli = AppGroup("ledger", help="The voucher and time-credit ledger.")
 ISO_DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
-def in_request(command):
-    """Refusals are translated messages and need a locale: run the command as a request would."""
+def refusals_fail(command):
+    """A refused operation ends the command with its message and a non-zero exit."""
     @functools.wraps(command)
     def wrapped(*args, **kwargs):
-        with current_app.test_request_context():
-            try:
-                return command(*args, **kwargs)
-            except DomainError as error:
-                raise click.ClickException(str(error)) from None
+        try:
+            return command(*args, **kwargs)
+        except DomainError as error:
+            raise click.ClickException(str(error)) from None
     return wrapped
 
 
@@ -52,7 +50,7 @@ def _actor(email):
 @click.option("--eligibility", default="")
 @click.option("--scale", default="", help="Income-adjusted scale, e.g. 1500000:20000,3000000:12000,*:6000")
 @click.option("--actor", default=None, help="Email of the official responsible.")
-@in_request
+@refusals_fail
 def programme_create(slug, name, budget, categories, valid_until, valid_from, eligibility, scale, actor):
     """Open a programme with its budget (moved from the collective pool)."""
     programme = ops.create_programme(slug, name, budget, list(categories), valid_until.date(),
@@ -65,7 +63,7 @@ def programme_create(slug, name, budget, categories, valid_until, valid_from, el
 @programme_cli.command("close")
 @click.argument("slug")
 @click.option("--actor", default=None, help="Email of the official responsible.")
-@in_request
+@refusals_fail
 def programme_close(slug, actor):
     """Close a programme: no more issuance; its unissued budget returns to the pool."""
     programme = ops.programme_by_slug(slug)
@@ -74,7 +72,7 @@ def programme_close(slug, actor):
 
 
 @programme_cli.command("list")
-@in_request
+@refusals_fail
 def programme_list():
     """List programmes with their unissued budget."""
     for programme in ops.programmes():
@@ -89,7 +87,7 @@ def programme_list():
               help="Where to write holder_email,code,amount_cents.")
 @click.option("--skip-bad-rows", is_flag=True, help="Issue the good rows even if some rows are bad.")
 @click.option("--actor", default=None, help="Email of the official responsible.")
-@in_request
+@refusals_fail
 def issue_batch(file, programme_slug, out, skip_bad_rows, actor):
     """Issue one voucher per row of FILE (holder_email,amount_cents,valid_until).
 
@@ -131,7 +129,7 @@ def issue_batch(file, programme_slug, out, skip_bad_rows, actor):
 @click.option("--from", "start", required=True, type=ISO_DATE)
 @click.option("--to", "end", required=True, type=ISO_DATE)
 @click.option("--actor", default=None)
-@in_request
+@refusals_fail
 def settle(start, end, actor):
     """Settle a period: pay each organisation from the pool what it redeemed."""
     settlement, created = ops.settle(start.date(), end.date(), actor=_actor(actor))
@@ -145,7 +143,7 @@ def settle(start, end, actor):
 @vouchers_cli.command("expire")
 @click.option("--on", type=ISO_DATE, default=None, help="Expire what ended before this day (default today).")
 @click.option("--actor", default=None)
-@in_request
+@refusals_fail
 def expire(on, actor):
     """Expire vouchers past their validity; what remains returns to each programme."""
     count, returned = ops.expire_vouchers(actor=_actor(actor), on=on.date() if on else None)
@@ -153,7 +151,7 @@ def expire(on, actor):
 
 
 @ledger_cli.command("verify")
-@in_request
+@refusals_fail
 def verify():
     """Recompute every balance from the transfers and check the ledger's invariants (exit 1 if broken)."""
     report = ledger.verify()
@@ -170,7 +168,7 @@ def verify():
 @click.argument("transfer_id", type=int)
 @click.option("--reason", required=True)
 @click.option("--actor", required=True, help="Email of the official responsible.")
-@in_request
+@refusals_fail
 def reverse(transfer_id, reason, actor):
     """Correct a mistaken transfer with a reversing one (the original is never changed)."""
     new_id = ledger.reverse(transfer_id, actor=_actor(actor), reason=reason)

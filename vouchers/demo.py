@@ -16,12 +16,6 @@ SLUG = "home-care-demo"
 def load(demo) -> None:
     if db.session.execute(select(Programme.id).where(Programme.slug == SLUG)).first():
         return
-    from flask import current_app
-    with current_app.test_request_context():
-        _load(demo)
-
-
-def _load(demo) -> None:
     today = demo.today
     official = demo.users["official@villanova.example"]
     marco = demo.users["citizen@villanova.example"]

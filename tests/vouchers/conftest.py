@@ -8,13 +8,6 @@ from app.organisations import operations as organisations
 from vouchers import operations as ops
 
 
-@pytest.fixture(autouse=True)
-def request_context(app):
-    """Operations' refusals are translated strings, which need a request's locale."""
-    with app.test_request_context():
-        yield
-
-
 @pytest.fixture
 def city(app, make_user, make_org, make_category):
     """An official, a programme for elder care, a citizen, and a co-op accredited for elder care
