@@ -1,0 +1,143 @@
+"""Building one email per recipient, and handing it to SMTP or to the instance's mail folder.
+
+Standard library only (email + smtplib): a message is built with
+`EmailMessage` (HTML with a plain-text alternative, attachments) and sent over
+one SMTP connection per batch. With no MAIL_SERVER the messages are written as
+.eml files under instance/mail/ for a newcomer to read."""
+import smtplib
+import socket
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from pathlib import Path
+
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+
+UNSUBSCRIBE_SALT = "notifications.unsubscribe"
+
+
+class TransientError(Exception):
+    """Try again later: the server was away, busy, or dropped the connection."""
+
+
+class PermanentError(Exception):
+    """The server refused this message for good (unknown mailbox, say)."""
+
+
+def unsubscribe_token(user_id: int, kinds) -> str:
+    serializer = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
+    return serializer.dumps({"u": user_id, "k": sorted(kinds)})
+
+
+def read_unsubscribe_token(token: str) -> tuple[int, list[str]] | None:
+    serializer = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
+    try:
+        payload = serializer.loads(token)
+        return int(payload["u"]), [str(k) for k in payload["k"]]
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+
+
+def build(*, to: str, subject: str, text: str, html: str, unsubscribe_url: str, attachments=()) -> EmailMessage:
+    config = current_app.config
+    message = EmailMessage()
+    message["From"] = config["MAIL_DEFAULT_SENDER"]
+    message["To"] = to  # one recipient per message: nobody sees anybody else's address
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=parseaddr(config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2] or None)
+    message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    for filename, mimetype, content in attachments:
+        maintype, _, subtype = mimetype.partition("/")
+        message.add_attachment(content, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)
+    return message
+
+
+
+class SmtpTransport:
+    """One SMTP connection for a batch of messages; errors sorted into transient or permanent."""
+
+    def __init__(self, config):
+        self.config = config
+        self.connection = None
+
+    def __enter__(self):
+        return self
+
+    def _connect(self):
+        config = self.config
+        try:
+            connection = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"],
+                                      timeout=config["MAIL_TIMEOUT"])
+            if config["MAIL_USE_TLS"]:
+                connection.starttls()
+            if config["MAIL_USERNAME"]:
+                connection.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        except (OSError, smtplib.SMTPException) as error:
+            raise TransientError(f"cannot reach {config['MAIL_SERVER']}:{config['MAIL_PORT']}: {error}") from None
+        self.connection = connection
+
+    def send(self, message: EmailMessage, message_id: int) -> None:
+        if self.connection is None:
+            self._connect()
+        try:
+            refused = self.connection.send_message(message)
+        except smtplib.SMTPRecipientsRefused as error:
+            code, reason = next(iter(error.recipients.values()))
+            raise (PermanentError if code >= 500 else TransientError)(f"{code} {reason.decode(errors='replace')}") from None
+        except smtplib.SMTPResponseException as error:
+            self.close()
+            text = f"{error.smtp_code} {error.smtp_error.decode(errors='replace') if isinstance(error.smtp_error, bytes) else error.smtp_error}"
+            raise (PermanentError if 500 <= error.smtp_code < 600 else TransientError)(text) from None
+        except (OSError, smtplib.SMTPException) as error:
+            self.close()
+            raise TransientError(f"connection lost: {error or type(error).__name__}") from None
+        if refused:
+            raise PermanentError(str(refused))
+
+    def close(self):
+        if self.connection is not None:
+            try:
+                self.connection.quit()
+            except (OSError, smtplib.SMTPException, socket.error):
+                pass
+            self.connection = None
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class FolderTransport:
+    """No MAIL_SERVER: each message becomes instance/mail/<id>.eml."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def __enter__(self):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def send(self, message: EmailMessage, message_id: int) -> None:
+        (self.folder / f"message-{message_id:08d}.eml").write_bytes(bytes(message))
+
+    def __exit__(self, *exc):
+        pass
+
+
+def mail_folder() -> Path:
+    return Path(current_app.instance_path) / "mail"
+
+
+def transport():
+    if current_app.config.get("MAIL_SERVER"):
+        return SmtpTransport(current_app.config)
+    return FolderTransport(mail_folder())
+
+
+def eml_files() -> list[Path]:
+    folder = mail_folder()
+    return sorted(folder.glob("*.eml"), reverse=True) if folder.exists() else []
