@@ -1,12 +1,13 @@
 """The core's own events: an organisation can be followed; its members hear when an
 accreditation is suspended or about to expire. Modules do the same in their events.py."""
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..extensions import db
+from ..i18n import day
 from ..organisations.models import (Accreditation, AccreditationStatus, Organisation, ServiceCategory,
                                     organisation_members)
 from .registry import Reminder, localised, register_event, register_reminder, register_subject
@@ -28,7 +29,8 @@ def _accreditation_values(event) -> dict:
     ctx = event.context
     return {"organisation": ctx.get("organisation", ""),
             "category": localised(ctx.get("category_names", {}), ctx.get("category", "")),
-            "reason": ctx.get("reason", ""), "valid_until": ctx.get("valid_until", "")}
+            "reason": ctx.get("reason", ""),
+            "valid_until": day(date.fromisoformat(ctx["valid_until"])) if ctx.get("valid_until") else ""}
 
 
 def _organisation_page(event) -> str:

@@ -111,12 +111,15 @@ def mail_file(name):
     return current_app.response_class(files[name].read_bytes(), mimetype="text/plain")
 
 
-@bp.app_context_processor
-def bell():
-    """The header's bell: the signed-in person's unread count, and the follow button's helper."""
-    def unread_notifications() -> int:
-        return ops.unread_count(current_user) if current_user.is_authenticated else 0
+@bp.app_template_global()
+def unread_notifications() -> int:
+    """The header's bell: the signed-in person's unread count."""
+    return ops.unread_count(current_user) if current_user.is_authenticated else 0
 
-    def is_following(subject_type, subject_id) -> bool:
-        return ops.is_following(current_user, subject_type, subject_id)
-    return {"unread_notifications": unread_notifications, "is_following": is_following}
+
+@bp.app_template_global()
+def follow_state(subject_type, subject_id):
+    """For the follow button macro (imported without context): None for visitors."""
+    if not current_user.is_authenticated:
+        return None
+    return {"following": ops.is_following(current_user, subject_type, subject_id), "next": request.full_path}

@@ -179,7 +179,7 @@ def render(message: MailMessage, notices: list[Notification]):
                   "unsubscribe_url": _absolute(f"/notifications/unsubscribe/{token}"),
                   "preferences_url": _absolute("/notifications/preferences"),
                   "city_name": current_app.config["PROCOMUN_CITY_NAME"]}
-        text = render_template(f"notifications/email/{template}.txt", **values)
+        text = render_template(f"notifications/email/{template}-text.html", **values)
         html = render_template(f"notifications/email/{template}.html", **values)
     return mail.build(to=user.email, subject=subject, text=text, html=html,
                       unsubscribe_url=values["unsubscribe_url"], attachments=attachments)

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.i18n import city_today
 from app.notifications import operations as notes
 from app.notifications.models import MailMessage, MessageStatus, Notification, OutboxEvent, Preference
-from app.notifications.registry import register_event
+from app.notifications.registry import KINDS, register_event
 from app.notifications.worker import deliver_batch, drain, fan_out_batch
 from app.organisations import operations as orgs
 
@@ -199,7 +199,8 @@ def test_followers_hear_the_actor_does_not(app, smtp, coop, make_user):
     assert {r[0] for r, _m in smtp.messages} == {chiara.email, jo.email, citizen.email}
 
 
-def test_an_event_carries_its_attachment_to_every_email(app, smtp, make_user, make_org):
+def test_an_event_carries_its_attachment_to_every_email(app, smtp, make_user, make_org, monkeypatch):
+    monkeypatch.setitem(KINDS, "test.meeting_convened", None)  # so that the kind goes away after the test
     register_event("test.meeting_convened", sentence="Meeting of %(title)s convened",
                    link=lambda event: "/", audience=lambda event: event.recipients)
     people = [make_user(email=f"member{i}@example.org") for i in range(2)]
