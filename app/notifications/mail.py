@@ -6,6 +6,7 @@ one SMTP connection per batch. With no MAIL_SERVER the messages are written as
 .eml files under instance/mail/ for a newcomer to read."""
 import smtplib
 import socket
+from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from pathlib import Path
@@ -122,7 +123,9 @@ class FolderTransport:
         return self
 
     def send(self, message: EmailMessage, message_id: int) -> None:
-        (self.folder / f"message-{message_id:08d}.eml").write_bytes(bytes(message))
+        # A timestamp first: names sort newest last and never clash after a database reset.
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        (self.folder / f"{stamp}-message-{message_id}.eml").write_bytes(bytes(message))
 
     def __exit__(self, *exc):
         pass

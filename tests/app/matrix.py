@@ -74,5 +74,5 @@ def samples(ctx) -> dict:
         "notifications.follow": {"subject_type": "organisation", "subject_id": org.id},
         "notifications.unfollow": {"subject_type": "organisation", "subject_id": org.id},
         "notifications.unsubscribe": {"token": unsubscribe_token(user.id, ["accreditation.suspended"])},
-        "notifications.mail_file": {"name": "message-00000001.eml"},
+        "notifications.mail_file": {"name": "20260101T000000000000-message-1.eml"},
     }
