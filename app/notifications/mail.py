@@ -1,20 +1,28 @@
 """Building one email per recipient, and handing it to SMTP or to the instance's mail folder.
 
 Standard library only (email + smtplib): a message is built with
-`EmailMessage` (HTML with a plain-text alternative, attachments) and sent over
+the MIME classes (HTML with a plain-text alternative, attachments) and sent over
 one SMTP connection per batch. With no MAIL_SERVER the messages are written as
 .eml files under instance/mail/ for a newcomer to read."""
 import smtplib
 import socket
 from datetime import datetime, timezone
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email import encoders
+from email.header import Header
+from email.message import Message
+from email.policy import compat32
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
+# SMTP wants CRLF line ends; smtplib converts only str messages, not bytes.
+SMTP_LINES = compat32.clone(linesep="\r\n")
 
 
 class TransientError(Exception):
@@ -39,24 +47,39 @@ def read_unsubscribe_token(token: str) -> tuple[int, list[str]] | None:
         return None
 
 
-def build(*, to: str, subject: str, text: str, html: str, unsubscribe_url: str, attachments=()) -> EmailMessage:
+def build(*, to: str, subject: str, text: str, html: str, unsubscribe_url: str, attachments=()) -> Message:
+    """One message for one recipient: text and HTML alternatives, then any attachments.
+
+    Built with the email package's compat32 classes: headers are kept as given
+    (Header encodes non-ASCII), which is many times faster than the modern
+    policy's parsed headers when a worker writes a hundred thousand messages."""
     config = current_app.config
-    message = EmailMessage()
-    message["From"] = config["MAIL_DEFAULT_SENDER"]
+    body = MIMEMultipart("alternative")
+    body.attach(MIMEText(text, "plain", "utf-8"))
+    body.attach(MIMEText(html, "html", "utf-8"))
+    if attachments:
+        message = MIMEMultipart("mixed")
+        message.attach(body)
+        for filename, mimetype, content in attachments:
+            maintype, _, subtype = mimetype.partition("/")
+            part = MIMEBase(maintype, subtype or "octet-stream")
+            part.set_payload(content)
+            encoders.encode_base64(part)
+            part.add_header("Content-Disposition", "attachment", filename=filename)
+            message.attach(part)
+    else:
+        message = body
+    sender = config["MAIL_DEFAULT_SENDER"]
+    name, address = parseaddr(sender)
+    message["From"] = formataddr((str(Header(name, "utf-8")), address)) if name else address
     message["To"] = to  # one recipient per message: nobody sees anybody else's address
-    message["Subject"] = subject
+    message["Subject"] = Header(subject, "utf-8").encode()
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=parseaddr(config["MAIL_DEFAULT_SENDER"])[1].rpartition("@")[2] or None)
+    message["Message-ID"] = make_msgid(domain=address.rpartition("@")[2] or None)
     message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    for filename, mimetype, content in attachments:
-        maintype, _, subtype = mimetype.partition("/")
-        message.add_attachment(content, maintype=maintype, subtype=subtype or "octet-stream", filename=filename)
     return message
-
 
 
 class SmtpTransport:
@@ -74,6 +97,8 @@ class SmtpTransport:
         try:
             connection = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"],
                                       timeout=config["MAIL_TIMEOUT"])
+            # SMTP is one short command, one short reply: without NODELAY each waits on Nagle.
+            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if config["MAIL_USE_TLS"]:
                 connection.starttls()
             if config["MAIL_USERNAME"]:
@@ -82,11 +107,12 @@ class SmtpTransport:
             raise TransientError(f"cannot reach {config['MAIL_SERVER']}:{config['MAIL_PORT']}: {error}") from None
         self.connection = connection
 
-    def send(self, message: EmailMessage, message_id: int) -> None:
+    def send(self, message: Message, message_id: int) -> None:
         if self.connection is None:
             self._connect()
         try:
-            refused = self.connection.send_message(message)
+            refused = self.connection.sendmail(parseaddr(self.config["MAIL_DEFAULT_SENDER"])[1],
+                                               [message["To"]], message.as_bytes(policy=SMTP_LINES))
         except smtplib.SMTPRecipientsRefused as error:
             code, reason = next(iter(error.recipients.values()))
             raise (PermanentError if code >= 500 else TransientError)(f"{code} {reason.decode(errors='replace')}") from None
@@ -122,7 +148,7 @@ class FolderTransport:
         self.folder.mkdir(parents=True, exist_ok=True)
         return self
 
-    def send(self, message: EmailMessage, message_id: int) -> None:
+    def send(self, message: Message, message_id: int) -> None:
         # A timestamp first: names sort newest last and never clash after a database reset.
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
         (self.folder / f"{stamp}-message-{message_id}.eml").write_bytes(bytes(message))

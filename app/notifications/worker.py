@@ -181,8 +181,9 @@ def render(message: MailMessage, notices: list[Notification]):
                   "city_name": current_app.config["PROCOMUN_CITY_NAME"]}
         text = render_template(f"notifications/email/{template}-text.html", **values)
         html = render_template(f"notifications/email/{template}.html", **values)
-    return mail.build(to=user.email, subject=subject, text=text, html=html,
-                      unsubscribe_url=values["unsubscribe_url"], attachments=attachments)
+    email = mail.build(to=user.email, subject=subject, text=text, html=html,
+                       unsubscribe_url=values["unsubscribe_url"], attachments=attachments)
+    return email, subject
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -217,7 +218,7 @@ def deliver_batch(batch: int | None = None) -> int:
             try:
                 if message.event is not None and message.event.kind not in KINDS:
                     raise mail.PermanentError(f"unknown kind of event {message.event.kind!r}")
-                email = render(message, notices.get(message.id, []))
+                email, subject = render(message, notices.get(message.id, []))
                 transport.send(email, message.id)
             except mail.PermanentError as error:
                 outcomes.append((message.id, MessageStatus.FAILED, str(error), None, ""))
@@ -228,7 +229,7 @@ def deliver_batch(batch: int | None = None) -> int:
                     outcomes.append((message.id, MessageStatus.QUEUED, str(error),
                                      utcnow() + _backoff(message.attempts), ""))
             else:
-                outcomes.append((message.id, MessageStatus.SENT, "", None, str(email["Subject"])[:300]))
+                outcomes.append((message.id, MessageStatus.SENT, "", None, subject[:300]))
     _record(outcomes)
     return sum(1 for o in outcomes if o[1] != MessageStatus.QUEUED)
 
@@ -236,13 +237,19 @@ def deliver_batch(batch: int | None = None) -> int:
 def _record(outcomes) -> None:
     now = utcnow()
     with transaction():
+        # The usual case, every message sent, is one statement per subject line.
+        sent: dict[str, list[int]] = {}
         for message_id, status, error, retry_at, subject in outcomes:
-            values = {"status": status.value, "last_error": error, "claimed_until": None}
             if status == MessageStatus.SENT:
-                values.update(sent_at=now, subject=subject)
+                sent.setdefault(subject, []).append(message_id)
+                continue
+            values = {"status": status.value, "last_error": error, "claimed_until": None}
             if retry_at is not None:
                 values["next_attempt_at"] = retry_at
             db.session.execute(update(MailMessage).where(MailMessage.id == message_id).values(**values))
+        for subject, ids in sent.items():
+            db.session.execute(update(MailMessage).where(MailMessage.id.in_(ids)).values(
+                status=MessageStatus.SENT.value, last_error="", claimed_until=None, sent_at=now, subject=subject))
 
 
 # The loop ------------------------------------------------------------------------------

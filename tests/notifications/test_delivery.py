@@ -63,7 +63,7 @@ def test_a_suspension_reaches_each_member_in_their_language(app, client, smtp, c
     assert "/organisations/green-coop" in html and "jo@example.org" not in text + html
 
     # The one-click unsubscribe works without signing in and without a CSRF token.
-    url = italian["List-Unsubscribe"].strip("<>")
+    url = italian["List-Unsubscribe"].strip().strip("<>")
     response = client.post(urlsplit(url).path, data={"List-Unsubscribe": "One-Click"})
     assert response.status_code == 200
     assert notes.preferences(chiara)["accreditation.suspended"] == "off"
