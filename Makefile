@@ -37,8 +37,10 @@ db: setup
 demo: db
 	$(FLASK) demo
 
+# The outbox worker runs beside the web server (notifications, email) and stops with it.
 run: demo
 	@echo "Procomún is serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+	@$(FLASK) outbox work & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test i18n-compile
