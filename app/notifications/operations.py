@@ -5,7 +5,7 @@ from sqlalchemy import delete, func, select, update
 from ..database import transaction, utcnow
 from ..errors import Invalid, NotFound
 from ..extensions import db
-from .models import Attachment, Follow, Mode, Notification, OutboxEvent, Preference
+from .models import Attachment, Follow, MailMessage, Mode, Notification, OutboxEvent, Preference
 from .registry import KINDS, SUBJECTS
 
 
@@ -160,3 +160,12 @@ def mark_all_read(user) -> int:
             Notification.user_id == user.id, Notification.read_at.is_(None)).values(read_at=utcnow()))
     return result.rowcount
 
+
+
+def mail_overview(latest: int = 20):
+    """For administrators: messages per state, and the latest ones that had a problem."""
+    counts = dict(db.session.execute(select(MailMessage.status, func.count(MailMessage.id))
+                                     .group_by(MailMessage.status)).all())
+    failures = db.session.execute(select(MailMessage).where(MailMessage.last_error != "")
+                                  .order_by(MailMessage.id.desc()).limit(latest)).scalars().all()
+    return counts, failures

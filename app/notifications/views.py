@@ -3,11 +3,9 @@ and the administrators' view of the outgoing mail."""
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
-
 from ..accounts.models import Role
 from ..errors import DomainError
-from ..extensions import csrf, db
+from ..extensions import csrf
 from ..forms import attach_error
 from ..pages import _safe_next
 from ..security import login_required, public, roles_required
@@ -15,7 +13,6 @@ from . import bp
 from . import mail
 from . import operations as ops
 from .forms import modes_from, preferences_form
-from .models import MailMessage
 from .registry import KINDS
 
 
@@ -94,10 +91,7 @@ def unsubscribe(token):
 @bp.route("/mail")
 @roles_required(Role.ADMIN)
 def mail_outbox():
-    counts = dict(db.session.execute(select(MailMessage.status, func.count(MailMessage.id))
-                                     .group_by(MailMessage.status)).all())
-    failures = db.session.execute(select(MailMessage).where(MailMessage.last_error != "")
-                                  .order_by(MailMessage.id.desc()).limit(20)).scalars().all()
+    counts, failures = ops.mail_overview()
     return render_template("notifications/mail.html", counts=counts, failures=failures,
                            files=mail.eml_files()[:200], server=current_app.config["MAIL_SERVER"])
 

@@ -11,7 +11,7 @@ from app.database import transaction, utcnow
 from app.extensions import db
 from app.i18n import city_today
 from app.notifications import operations as notes
-from app.notifications.models import MailMessage, MessageStatus, Notification, OutboxEvent, Preference
+from app.notifications.models import MailMessage, MessageStatus, Notification, OutboxEvent
 from app.notifications.registry import KINDS, register_event
 from app.notifications.worker import deliver_batch, drain, fan_out_batch
 from app.organisations import operations as orgs

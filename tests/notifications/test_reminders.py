@@ -7,7 +7,6 @@ from app.extensions import db
 from app.i18n import city_today
 from app.notifications.models import OutboxEvent, ReminderSent
 from app.notifications.reminders import send_reminders
-from app.notifications.worker import drain
 from app.organisations import operations as orgs
 
 
@@ -44,3 +43,33 @@ def test_a_renewal_brings_a_new_reminder_for_the_new_period(app, make_org, make_
     orgs.accredit(org, category, today + timedelta(days=25), met_all=True)
     assert send_reminders(today) == 1
     assert send_reminders(today + timedelta(days=1)) == 0
+
+
+def test_the_daily_digest_waits_for_the_digest_hour(app):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from app.notifications.worker import digest_cutoff
+    app.config.update(NOTIFICATIONS_DIGEST_HOUR=7, PROCOMUN_TIMEZONE="Europe/Rome")
+    rome = ZoneInfo("Europe/Rome")
+    before = digest_cutoff(datetime(2026, 3, 10, 6, 30, tzinfo=rome))
+    after = digest_cutoff(datetime(2026, 3, 10, 7, 30, tzinfo=rome))
+    assert before.astimezone(rome) == datetime(2026, 3, 9, 7, 0, tzinfo=rome)
+    assert after.astimezone(rome) == datetime(2026, 3, 10, 7, 0, tzinfo=rome)
+
+
+def test_the_digest_command_queues_one_email_per_person(app, make_user, make_org):
+    from app.notifications import operations as notes
+    org = make_org()
+    people = [make_user() for _ in range(2)]
+    for person in people:
+        notes.follow(person, "organisation", org.id)
+        notes.set_preferences(person, {"accreditation.suspended": "digest"})
+    for reason in ("One", "Two"):
+        notes.emit("accreditation.suspended", "organisation", org.id, organisation="O", slug=org.slug,
+                   category="c", category_names={}, reason=reason, valid_until="2030-01-01")
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["outbox", "work", "--once"]).exit_code == 0
+    result = runner.invoke(args=["outbox", "digest", "--now"])
+    assert "Queued 2 digest emails" in result.output
+    assert "Queued 0 digest emails" in runner.invoke(args=["outbox", "digest", "--now"]).output
