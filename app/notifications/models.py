@@ -115,7 +115,9 @@ class Notification(db.Model):
     __tablename__ = "notifications"
     __table_args__ = (UniqueConstraint("user_id", "event_id", name="uq_notifications_user_event"),
                       Index("ix_notifications_user_unread", "user_id", "read_at"),
-                      Index("ix_notifications_digest", "mode", "digest_message_id", "user_id"))
+                      # Leads with digest_message_id: the waiting digest notices (IS NULL), a digest's
+                      # notices, and the foreign key's check when a message is deleted.
+                      Index("ix_notifications_digest", "digest_message_id", "mode", "user_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

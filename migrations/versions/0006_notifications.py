@@ -112,7 +112,7 @@ def upgrade():
     sa.UniqueConstraint('user_id', 'event_id', name='uq_notifications_user_event')
     )
     with op.batch_alter_table('notifications', schema=None) as batch_op:
-        batch_op.create_index('ix_notifications_digest', ['mode', 'digest_message_id', 'user_id'], unique=False)
+        batch_op.create_index('ix_notifications_digest', ['digest_message_id', 'mode', 'user_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notifications_event_id'), ['event_id'], unique=False)
         batch_op.create_index('ix_notifications_user_unread', ['user_id', 'read_at'], unique=False)
 
