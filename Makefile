@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
-CATALOGS := app pacts councils procurement vouchers
+CATALOGS := app notifications pacts councils procurement vouchers
 LANGUAGES := es it ca
 HOST ?= 127.0.0.1
 PORT ?= 5000
@@ -37,8 +37,10 @@ db: setup
 demo: db
 	$(FLASK) demo
 
+# The outbox worker runs beside the web server (notifications, email) and stops with it.
 run: demo
 	@echo "Procomún is serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
+	@$(FLASK) outbox work & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test i18n-compile
@@ -51,9 +53,11 @@ check-slow: $(VENV)/.installed-test i18n-compile
 i18n: $(VENV)/.installed
 	@for c in $(CATALOGS); do \
 	  if [ "$$c" = app ]; then srcs="app templates/*.html templates/accounts templates/organisations templates/audit"; \
-	  else srcs="$$c templates/$$c"; fi; \
+	    ignore=".* ._ notifications"; \
+	  elif [ "$$c" = notifications ]; then srcs="app/notifications templates/notifications"; ignore=".* ._"; \
+	  else srcs="$$c templates/$$c"; ignore=".* ._"; fi; \
 	  mkdir -p translations/$$c; \
-	  $(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o translations/$$c/messages.pot $$srcs; \
+	  $(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs="$$ignore" -o translations/$$c/messages.pot $$srcs; \
 	  for l in $(LANGUAGES); do \
 	    if [ -f translations/$$c/$$l/LC_MESSAGES/messages.po ]; then \
 	      $(BIN)/pybabel -q update -N -i translations/$$c/messages.pot -d translations/$$c -l $$l; \

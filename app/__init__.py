@@ -22,7 +22,7 @@ from .errors import DomainError
 from .extensions import babel, csrf, db, login_manager, migrate
 from .i18n import init_app as init_i18n, select_locale, select_timezone
 
-CORE_PACKAGES = ("app.accounts", "app.organisations", "app.audit")
+CORE_PACKAGES = ("app.accounts", "app.organisations", "app.audit", "app.notifications")
 
 
 @dataclass
@@ -87,6 +87,8 @@ def _register_core(app, api):
     from . import pages
     from .accounts import bp as accounts_bp
     from .audit import bp as audit_bp
+    from .notifications import bp as notifications_bp
+    from .notifications import core_events  # noqa: F401  (registers the core's kinds of event)
     from .organisations import bp as organisations_bp
 
     datasets = []
@@ -96,7 +98,7 @@ def _register_core(app, api):
         datasets += _register_open_data(app, optional_submodule(package, "opendata"))
         _register_api(app, api, optional_submodule(package, "api"))
     app.register_blueprint(pages.bp)
-    for bp in (accounts_bp, organisations_bp, audit_bp):
+    for bp in (accounts_bp, organisations_bp, audit_bp, notifications_bp):
         app.register_blueprint(bp)
     app.extensions["procomun_datasets"] = datasets
     app.extensions["procomun_modules"] = {}
@@ -107,6 +109,7 @@ def _register_modules(app, api):
         package = importlib.import_module(name)
         optional_submodule(name, "models")
         optional_submodule(name, "views")
+        optional_submodule(name, "events")  # register_event(...) calls: the module's kinds of notification
         datasets = _register_open_data(app, optional_submodule(name, "opendata"))
         app.register_blueprint(package.bp)
         _register_api(app, api, optional_submodule(name, "api"))

@@ -35,8 +35,9 @@ def seed_command():
 def init_app(app):
     from .accounts.cli import token_cli, user_cli
     from .audit.cli import audit_cli
+    from .notifications.cli import COMMANDS as notification_commands
     from .organisations.cli import org_cli
-    for command in (demo_command, seed_command, user_cli, token_cli, org_cli, audit_cli):
+    for command in (demo_command, seed_command, user_cli, token_cli, org_cli, audit_cli, *notification_commands):
         app.cli.add_command(command)
 
 

@@ -80,8 +80,24 @@ def load(instance_path: Path, env=None) -> dict:
         "BABEL_DEFAULT_LOCALE": default_locale,
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": ";".join(
-            str(ROOT / "translations" / name) for name in ("app", *MODULES)
+            str(ROOT / "translations" / name) for name in ("app", "notifications", *MODULES)
         ),
+        # Email (Flask-Mail's names). No MAIL_SERVER: messages land in instance/mail/ as .eml files.
+        "MAIL_SERVER": env.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(env.get("MAIL_PORT", "25")),
+        "MAIL_USE_TLS": _flag(env.get("MAIL_USE_TLS")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", "Procomún <no-reply@localhost>"),
+        "MAIL_TIMEOUT": int(env.get("MAIL_TIMEOUT", "30")),
+        "MAIL_BATCH": int(env.get("MAIL_BATCH", "100")),
+        "MAIL_MAX_ATTEMPTS": int(env.get("MAIL_MAX_ATTEMPTS", "8")),
+        # The outbox worker: recipients per fan-out step, first retry delay (doubles each time),
+        # how long a claimed message is a worker's, and the hour (city time) of the daily digest.
+        "NOTIFICATIONS_BATCH": int(env.get("NOTIFICATIONS_BATCH", "1000")),
+        "NOTIFICATIONS_RETRY_SECONDS": int(env.get("NOTIFICATIONS_RETRY_SECONDS", "60")),
+        "NOTIFICATIONS_CLAIM_SECONDS": int(env.get("NOTIFICATIONS_CLAIM_SECONDS", "300")),
+        "NOTIFICATIONS_DIGEST_HOUR": int(env.get("NOTIFICATIONS_DIGEST_HOUR", "7")),
         "SESSION_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE"), production),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

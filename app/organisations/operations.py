@@ -242,6 +242,11 @@ def _move(acc: Accreditation, target: AccreditationStatus, action: str, reason: 
                                              valid_until=acc.valid_until, actor_id=getattr(actor, "id", None)))
         record(f"accreditation.{action}", acc, actor=actor, before=before,
                after={**_accreditation_state(acc), "reason": reason.strip()})
+        if target == AccreditationStatus.SUSPENDED:  # the members hear of it (one outbox row)
+            from ..notifications.core_events import accreditation_context
+            from ..notifications.operations import emit
+            emit("accreditation.suspended", "organisation", acc.organisation_id, actor=actor,
+                 **accreditation_context(acc, reason=reason.strip()))
 
 
 def suspend(acc: Accreditation, reason: str, *, actor) -> None:

@@ -1,4 +1,5 @@
 from app.accounts import operations as accounts
+from app.notifications.mail import unsubscribe_token
 from app.organisations import operations as organisations
 
 from ..matrix import ANY_USER, OFFICIALS, PUBLIC, roles
@@ -36,6 +37,16 @@ EXPECTED = {
     "me.me": ANY_USER,
     "organisations_api.index": PUBLIC,
     "organisations_api.show": PUBLIC,
+    # Notifications (app/notifications)
+    "notifications.index": ANY_USER,
+    "notifications.mark_read": ANY_USER,
+    "notifications.mark_all_read": ANY_USER,
+    "notifications.preferences": ANY_USER,
+    "notifications.follow": ANY_USER,
+    "notifications.unfollow": ANY_USER,
+    "notifications.unsubscribe": PUBLIC,
+    "notifications.mail_outbox": roles("admin"),
+    "notifications.mail_file": roles("admin"),
 }
 
 
@@ -59,4 +70,9 @@ def samples(ctx) -> dict:
         "organisations.category_edit": {"row_id": category.id},
         "organisations.criterion_edit": {"row_id": criterion.id},
         "organisations_api.show": {"slug": org.slug},
+        "notifications.mark_read": {"notification_id": 1},
+        "notifications.follow": {"subject_type": "organisation", "subject_id": org.id},
+        "notifications.unfollow": {"subject_type": "organisation", "subject_id": org.id},
+        "notifications.unsubscribe": {"token": unsubscribe_token(user.id, ["accreditation.suspended"])},
+        "notifications.mail_file": {"name": "20260101T000000000000-message-1.eml"},
     }

@@ -1,0 +1,272 @@
+"""The worker: fans events out to their recipients and delivers the emails.
+
+Every step claims its rows with SELECT … FOR UPDATE SKIP LOCKED, so several
+workers share the work on PostgreSQL without ever taking the same row; on
+SQLite each step's transaction begins IMMEDIATE, so one worker at a time.
+Nothing here runs inside a web request."""
+from datetime import datetime, timedelta, timezone
+
+from flask import current_app, render_template
+from flask_babel import force_locale, gettext
+from sqlalchemy import insert, or_, select, union, update
+from sqlalchemy.orm import joinedload
+from sqlalchemy.sql import Select
+
+from ..accounts.models import User
+from ..database import transaction, utcnow
+from ..extensions import db
+from ..i18n import city_timezone
+from . import mail
+from .models import (EventStatus, Follow, MailMessage, MessageStatus, Mode, Notification, OutboxEvent,
+                     Preference)
+from .registry import KINDS
+
+
+# Fan-out -------------------------------------------------------------------------------
+
+def _audience(event: OutboxEvent, after: int, limit: int) -> list[int]:
+    """The next `limit` recipient ids above `after`: followers ∪ the kind's audience ∪ the
+    named recipients, minus the actor, in id order, never loading the whole audience."""
+    kind = KINDS.get(event.kind)
+    followers = select(Follow.user_id.label("uid")).where(
+        Follow.subject_type == event.subject_type, Follow.subject_id == event.subject_id)
+    parts, listed = [followers], set(event.recipients or ())
+    extra = kind.audience(event) if kind and kind.audience else None
+    if isinstance(extra, Select):
+        parts.append(extra)
+    elif extra is not None:
+        listed |= {int(i) for i in extra}
+    if listed:
+        parts.append(select(User.id.label("uid")).where(User.id.in_(sorted(listed))))
+    everyone = union(*parts).subquery()
+    stmt = (select(everyone.c[0]).where(everyone.c[0] > after).order_by(everyone.c[0]).limit(limit))
+    if event.actor_id is not None:
+        stmt = stmt.where(everyone.c[0] != event.actor_id)
+    return [row[0] for row in db.session.execute(stmt)]
+
+
+def fan_out_batch(batch: int | None = None) -> int:
+    """Take one pending event (skipping any another worker holds) and turn its next batch of
+    recipients into notifications and queued emails. Returns the recipients handled (0: idle)."""
+    batch = batch or current_app.config["NOTIFICATIONS_BATCH"]
+    with transaction():
+        event = db.session.execute(
+            select(OutboxEvent).where(OutboxEvent.status == EventStatus.PENDING.value)
+            .order_by(OutboxEvent.id).limit(1).with_for_update(skip_locked=True)
+        ).scalar_one_or_none()
+        if event is None:
+            return 0
+        ids = _audience(event, event.cursor, batch)
+        if not ids:
+            event.status, event.processed_at = EventStatus.DONE.value, utcnow()
+            return 1
+        default = KINDS[event.kind].default_mode if event.kind in KINDS else Mode.IMMEDIATE
+        chosen = dict(db.session.execute(select(Preference.user_id, Preference.mode).where(
+            Preference.kind == event.kind, Preference.user_id.in_(ids))).all())
+        active = set(db.session.execute(select(User.id).where(User.id.in_(ids), User.active.is_(True))).scalars())
+        now = utcnow()
+        notices, messages = [], []
+        for user_id in ids:
+            mode = chosen.get(user_id, default)
+            if mode == Mode.OFF or user_id not in active:
+                continue
+            notices.append({"user_id": user_id, "event_id": event.id, "mode": mode, "created_at": now})
+            if mode == Mode.IMMEDIATE:
+                messages.append({"user_id": user_id, "event_id": event.id, "digest": False,
+                                 "status": MessageStatus.QUEUED.value, "attempts": 0, "next_attempt_at": now,
+                                 "last_error": "", "subject": "", "created_at": now})
+        if notices:
+            db.session.execute(insert(Notification), notices)
+        if messages:
+            db.session.execute(insert(MailMessage), messages)
+        event.cursor = ids[-1]
+        return len(ids)
+
+
+# Digests -------------------------------------------------------------------------------
+
+def digest_cutoff(now: datetime | None = None) -> datetime:
+    """The last digest hour (city time) that has passed: the day's notices go out after it."""
+    now = (now or utcnow()).astimezone(city_timezone())
+    cutoff = now.replace(hour=current_app.config["NOTIFICATIONS_DIGEST_HOUR"], minute=0, second=0, microsecond=0)
+    if cutoff > now:
+        cutoff -= timedelta(days=1)
+    return cutoff.astimezone(timezone.utc)
+
+
+def queue_digests(until: datetime | None = None, batch: int | None = None) -> int:
+    """Group each person's waiting digest notices created before `until` into one email.
+
+    Safe to run at any time and from several workers: a notice joins one digest only."""
+    until = until or digest_cutoff()
+    batch = batch or current_app.config["NOTIFICATIONS_BATCH"]
+    queued = 0
+    while True:
+        with transaction():
+            rows = db.session.execute(
+                select(Notification.id, Notification.user_id).where(
+                    Notification.mode == Mode.DIGEST.value, Notification.digest_message_id.is_(None),
+                    Notification.created_at < until)
+                .order_by(Notification.user_id, Notification.id).limit(batch)
+                .with_for_update(skip_locked=True)).all()
+            if not rows:
+                return queued
+            # Everything waiting for these people, so that nobody's day splits into two emails.
+            rows = db.session.execute(
+                select(Notification.id, Notification.user_id).where(
+                    Notification.mode == Mode.DIGEST.value, Notification.digest_message_id.is_(None),
+                    Notification.created_at < until, Notification.user_id.in_({u for _n, u in rows}))
+                .order_by(Notification.id).with_for_update(skip_locked=True)).all()
+            by_user: dict[int, list[int]] = {}
+            for notice_id, user_id in rows:
+                by_user.setdefault(user_id, []).append(notice_id)
+            for user_id, notice_ids in by_user.items():
+                message = MailMessage(user_id=user_id, digest=True)
+                db.session.add(message)
+                db.session.flush()
+                db.session.execute(update(Notification).where(Notification.id.in_(notice_ids))
+                                   .values(digest_message_id=message.id))
+                queued += 1
+
+
+# Delivery ------------------------------------------------------------------------------
+
+def _claim(batch: int) -> list[int]:
+    now = utcnow()
+    with transaction():
+        ids = db.session.execute(
+            select(MailMessage.id).where(or_(
+                (MailMessage.status == MessageStatus.QUEUED.value) & (MailMessage.next_attempt_at <= now),
+                # a worker that died mid-batch: its claim lapses and the message goes out again
+                (MailMessage.status == MessageStatus.SENDING.value) & (MailMessage.claimed_until < now)))
+            .order_by(MailMessage.id).limit(batch).with_for_update(skip_locked=True)).scalars().all()
+        if ids:
+            db.session.execute(update(MailMessage).where(MailMessage.id.in_(ids)).values(
+                status=MessageStatus.SENDING.value, attempts=MailMessage.attempts + 1,
+                claimed_until=now + timedelta(seconds=current_app.config["NOTIFICATIONS_CLAIM_SECONDS"])))
+    return list(ids)
+
+
+def _absolute(path: str) -> str:
+    return current_app.config["PROCOMUN_BASE_URL"].rstrip("/") + path
+
+
+def _locale(user: User) -> str:
+    return user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def render(message: MailMessage, notices: list[Notification]):
+    """The email for one message, in its recipient's language."""
+    user = message.user
+    with force_locale(_locale(user)):
+        if message.digest:
+            items = [(KINDS[n.event.kind], n.event) for n in notices if n.event.kind in KINDS]
+            entries = [{"text": k.text(e), "url": _absolute(k.link(e))} for k, e in items]
+            kinds = sorted({k.kind for k, _e in items})
+            attachments = []
+            template = "digest"
+            subject = gettext("Your daily digest: %(count)s notifications", count=len(entries))
+        else:
+            event = message.event
+            kind = KINDS[event.kind]
+            entries = [{"text": kind.text(event), "url": _absolute(kind.link(event))}]
+            kinds = [kind.kind]
+            attachments = [(a.filename, a.mimetype, a.content) for a in event.attachments]
+            template = "event"
+            subject = entries[0]["text"]
+        token = mail.unsubscribe_token(user.id, kinds)
+        values = {"user": user, "entries": entries, "subject": subject,
+                  "unsubscribe_url": _absolute(f"/notifications/unsubscribe/{token}"),
+                  "preferences_url": _absolute("/notifications/preferences"),
+                  "city_name": current_app.config["PROCOMUN_CITY_NAME"]}
+        text = render_template(f"notifications/email/{template}-text.html", **values)
+        html = render_template(f"notifications/email/{template}.html", **values)
+    email = mail.build(to=user.email, subject=subject, text=text, html=html,
+                       unsubscribe_url=values["unsubscribe_url"], attachments=attachments)
+    return email, subject
+
+
+def _backoff(attempts: int) -> timedelta:
+    base = current_app.config["NOTIFICATIONS_RETRY_SECONDS"]
+    return timedelta(seconds=min(base * 2 ** (attempts - 1), 6 * 3600))
+
+
+def deliver_batch(batch: int | None = None) -> int:
+    """Claim a batch of due messages, send them, record each outcome.
+
+    Returns how many were settled (sent, or failed for good); messages put back
+    for a later attempt do not count, so `drain()` stops while a server is away."""
+    batch = batch or current_app.config["MAIL_BATCH"]
+    ids = _claim(batch)
+    if not ids:
+        return 0
+    messages = db.session.execute(
+        select(MailMessage).options(joinedload(MailMessage.user),
+                                    joinedload(MailMessage.event).selectinload(OutboxEvent.attachments))
+        .where(MailMessage.id.in_(ids)).order_by(MailMessage.id)).scalars().all()
+    digests = [m.id for m in messages if m.digest]
+    notices: dict[int, list] = {}
+    if digests:
+        for notice in db.session.execute(select(Notification).options(joinedload(Notification.event))
+                                         .where(Notification.digest_message_id.in_(digests))
+                                         .order_by(Notification.id)).scalars():
+            notices.setdefault(notice.digest_message_id, []).append(notice)
+    outcomes = []
+    max_attempts = current_app.config["MAIL_MAX_ATTEMPTS"]
+    with mail.transport() as transport:
+        for message in messages:
+            try:
+                if message.event is not None and message.event.kind not in KINDS:
+                    raise mail.PermanentError(f"unknown kind of event {message.event.kind!r}")
+                email, subject = render(message, notices.get(message.id, []))
+                transport.send(email, message.id)
+            except mail.PermanentError as error:
+                outcomes.append((message.id, MessageStatus.FAILED, str(error), None, ""))
+            except mail.TransientError as error:
+                if message.attempts >= max_attempts:
+                    outcomes.append((message.id, MessageStatus.FAILED, str(error), None, ""))
+                else:
+                    outcomes.append((message.id, MessageStatus.QUEUED, str(error),
+                                     utcnow() + _backoff(message.attempts), ""))
+            else:
+                outcomes.append((message.id, MessageStatus.SENT, "", None, subject[:300]))
+    _record(outcomes)
+    return sum(1 for o in outcomes if o[1] != MessageStatus.QUEUED)
+
+
+def _record(outcomes) -> None:
+    now = utcnow()
+    with transaction():
+        # The usual case, every message sent, is one statement per subject line.
+        sent: dict[str, list[int]] = {}
+        for message_id, status, error, retry_at, subject in outcomes:
+            if status == MessageStatus.SENT:
+                sent.setdefault(subject, []).append(message_id)
+                continue
+            values = {"status": status.value, "last_error": error, "claimed_until": None}
+            if retry_at is not None:
+                values["next_attempt_at"] = retry_at
+            db.session.execute(update(MailMessage).where(MailMessage.id == message_id).values(**values))
+        for subject, ids in sent.items():
+            db.session.execute(update(MailMessage).where(MailMessage.id.in_(ids)).values(
+                status=MessageStatus.SENT.value, last_error="", claimed_until=None, sent_at=now, subject=subject))
+
+
+# The loop ------------------------------------------------------------------------------
+
+def work_once() -> int:
+    """One pass: fan out, queue due digests, deliver. Returns the amount of work done."""
+    done = 0
+    with current_app.test_request_context(base_url=current_app.config["PROCOMUN_BASE_URL"]):
+        done += fan_out_batch()
+        done += queue_digests()
+        done += deliver_batch()
+    return done
+
+
+def drain() -> int:
+    """Work until nothing is due (`flask outbox work --once`)."""
+    total = 0
+    while (done := work_once()):
+        total += done
+    return total
