@@ -191,3 +191,14 @@ def api_client(app, make_user):
 
 # Browser fixtures (live_server, browser, page, screenshot) for every test package.
 from .browser_fixtures import browser, live_server, page, screenshot  # noqa: E402,F401
+
+
+@pytest.fixture
+def smtp(app):
+    """A real SMTP server (aiosmtpd on loopback) the app sends its mail to; `drain()` from
+    app.notifications.worker then delivers everything due."""
+    from .smtp_sink import SmtpSink
+    sink = SmtpSink().start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port, MAIL_TIMEOUT=5)
+    yield sink
+    sink.stop()

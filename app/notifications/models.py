@@ -71,11 +71,11 @@ class OutboxEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    attachments: Mapped[list["Attachment"]] = relationship(
-        back_populates="event", cascade="all, delete-orphan", lazy="selectin", order_by="Attachment.id")
+    attachments: Mapped[list["EventAttachment"]] = relationship(
+        back_populates="event", cascade="all, delete-orphan", lazy="selectin", order_by="EventAttachment.id")
 
 
-class Attachment(db.Model):
+class EventAttachment(db.Model):
     """A file sent with every email of an event (a meeting's .ics, say)."""
     __tablename__ = "outbox_attachments"
 

@@ -5,7 +5,7 @@ from sqlalchemy import delete, func, select, update
 from ..database import transaction, utcnow
 from ..errors import Invalid, NotFound
 from ..extensions import db
-from .models import Attachment, Follow, MailMessage, Mode, Notification, OutboxEvent, Preference
+from .models import EventAttachment, Follow, MailMessage, Mode, Notification, OutboxEvent, Preference
 from .registry import KINDS, SUBJECTS
 
 
@@ -25,7 +25,7 @@ def emit(kind: str, subject_type: str, subject_id: int, *, actor=None, recipient
         event = OutboxEvent(kind=kind, subject_type=subject_type, subject_id=int(subject_id),
                             actor_id=getattr(actor, "id", actor), context=context,
                             recipients=sorted({int(r) for r in recipients}))
-        event.attachments = [Attachment(filename=name, mimetype=mimetype, content=bytes(content))
+        event.attachments = [EventAttachment(filename=name, mimetype=mimetype, content=bytes(content))
                              for name, mimetype, content in attachments]
         db.session.add(event)
     return event

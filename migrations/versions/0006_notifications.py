@@ -1,7 +1,7 @@
 """notifications
 
 Revision ID: 0006_notifications
-Revises: 0001_core
+Revises: 0005_vouchers
 Create Date: 2026-11-26 03:43:35.610900
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "0006_notifications"
-down_revision = "0001_core"
+down_revision = "0005_vouchers"
 branch_labels = None
 depends_on = None
 
