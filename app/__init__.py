@@ -155,6 +155,9 @@ def _register_handlers(app):
             headers.setdefault("Cache-Control", "private, no-store")
         return response
 
+    from .organisations.operations import category_name
+    app.jinja_env.filters["category_name"] = category_name
+
     @app.context_processor
     def layout_context():
         return {"city_name": app.config["PROCOMUN_CITY_NAME"],

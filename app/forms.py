@@ -1,6 +1,13 @@
-"""Form pieces every module uses: domain errors shown next to their field."""
+"""Form pieces every module uses: domain errors shown next to their field, money fields."""
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from babel.numbers import NumberFormatError, parse_decimal
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField, widgets
+from wtforms import DecimalField, SelectMultipleField, widgets
 
 from .errors import DomainError
 
@@ -17,3 +24,42 @@ def attach_error(form: FlaskForm, error: DomainError) -> None:
         field.errors = [*field.errors, str(error.message)] if isinstance(field.errors, list) else [str(error.message)]
     else:
         form.form_errors.append(str(error.message))
+
+
+_PLAIN_AMOUNT = re.compile(r"^\d+(?:[.,]\d{1,2})?$")
+
+
+class MoneyField(DecimalField):
+    """An amount of the city's money, typed as people write it: "12", "12.50",
+    "12,50", or grouped the locale's way ("1.250,00" in Italian). Operations
+    get integer cents from `.cents`; nobody is asked to type cents."""
+
+    # A text box, not type=number: browsers' number boxes refuse the decimal comma.
+    widget = widgets.TextInput()
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("description", _l("An amount such as 12.50."))
+        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__(label, validators, places=2, **kwargs)
+
+    def process_formdata(self, valuelist):
+        text = (valuelist[0] if valuelist else "").strip().replace("\u00a0", "").replace(" ", "")
+        text = text.lstrip("€$£").rstrip("€$£")
+        if not text:
+            self.data = None
+            return
+        try:
+            if _PLAIN_AMOUNT.match(text):  # one separator and at most two decimals: it is the decimal point
+                self.data = Decimal(text.replace(",", "."))
+            else:
+                self.data = parse_decimal(text, locale=str(get_locale()), strict=True)
+        except (NumberFormatError, InvalidOperation):
+            self.data = None
+            raise ValueError(_("Write an amount such as 12.50.")) from None
+        if self.data != self.data.quantize(Decimal("0.01")):
+            self.data = None
+            raise ValueError(_("Amounts have at most two decimals, like 12.50."))
+
+    @property
+    def cents(self) -> int | None:
+        return None if self.data is None else int((self.data * 100).to_integral_value(ROUND_HALF_UP))

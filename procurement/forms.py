@@ -1,20 +1,17 @@
-"""Procurement forms. Amounts are typed in euros and handed to operations in cents."""
+"""Procurement forms. Amounts are typed in the city's money and handed to operations in cents."""
 from datetime import date
-from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+
+from app.forms import MoneyField
 
 from .models import CommitmentStatus, CriterionKind, Procedure
 
-MONEY = dict(places=2, validators=[DataRequired(), NumberRange(min=0, max=10**11)])
-
-
-def cents(amount: Decimal | None) -> int | None:
-    return None if amount is None else int((amount * 100).to_integral_value())
+MONEY = dict(validators=[DataRequired(), NumberRange(min=0, max=10**11)])
 
 
 class ProcessForm(FlaskForm):
@@ -25,7 +22,7 @@ class ProcessForm(FlaskForm):
     category = SelectField(_l("Service category"), choices=[])
     priority_need = SelectField(_l("Council priority need"), choices=[],
                                 description=_l("The need adopted by a joint council that this process answers, if any."))
-    budget = DecimalField(_l("Budget (euros)"), **MONEY)
+    budget = MoneyField(_l("Budget"), **MONEY)
     procedure = SelectField(_l("Procedure"), choices=lambda: [(p.value, p.label) for p in Procedure])
 
 
@@ -55,7 +52,7 @@ class ReasonForm(FlaskForm):
 
 class BidForm(FlaskForm):
     organisation = SelectField(_l("Bidding organisation"), coerce=int, choices=[])
-    amount = DecimalField(_l("Price offered (euros)"), **MONEY)
+    amount = MoneyField(_l("Price offered"), **MONEY)
     summary = TextAreaField(_l("Summary of the proposal"), validators=[Optional(), Length(max=10000)])
 
 
@@ -98,9 +95,8 @@ class ContractForm(FlaskForm):
     signed_on = DateField(_l("Signed on"), validators=[DataRequired()])
     period_start = DateField(_l("Service starts"), validators=[DataRequired()])
     period_end = DateField(_l("Service ends"), validators=[DataRequired()])
-    value = DecimalField(_l("Contract value (euros)"), places=2,
-                         validators=[Optional(), NumberRange(min=0, max=10**11)],
-                         description=_l("Leave empty to use the awarded price."))
+    value = MoneyField(_l("Contract value"), validators=[Optional(), NumberRange(min=0, max=10**11)],
+                       description=_l("Leave empty to use the awarded price."))
     milestones = TextAreaField(_l("Milestones"), validators=[Optional(), Length(max=10000)],
                                description=_l("One per line: date | title, e.g. 2026-03-01 | Service starts"))
     commitments = TextAreaField(
@@ -116,7 +112,7 @@ class ContractForm(FlaskForm):
 
 
 class PaymentForm(FlaskForm):
-    amount = DecimalField(_l("Amount paid (euros)"), **MONEY)
+    amount = MoneyField(_l("Amount paid"), **MONEY)
     paid_on = DateField(_l("Paid on"), validators=[DataRequired()])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
 

@@ -16,7 +16,7 @@ from . import bp
 from . import documents
 from . import operations as ops
 from .forms import (AwardForm, BidForm, CommitmentForm, ContractForm, CriteriaForm, MetricForm, MilestoneForm,
-                    PaymentForm, ProcessForm, PublishForm, ReasonForm, cents, score_form)
+                    PaymentForm, ProcessForm, PublishForm, ReasonForm, score_form)
 from .models import CriterionKind, Phase, Procedure
 
 officials = roles_required(Role.OFFICIAL, Role.ADMIN)
@@ -81,7 +81,7 @@ def create():
                 department=next(d for d in ops.departments() if d.id == form.department.data),
                 category=organisations.category_by_slug(form.category.data) if form.category.data else None,
                 priority_need_id=int(form.priority_need.data) if form.priority_need.data else None,
-                budget_cents=cents(form.budget.data), procedure=form.procedure.data)
+                budget_cents=form.budget.cents, procedure=form.procedure.data)
         except DomainError as error:
             attach_error(form, error)
         else:
@@ -178,7 +178,7 @@ def bid(process_id):
     if form.validate_on_submit():
         try:
             organisation = next(o for o in current_user.organisations if o.id == form.organisation.data)
-            ops.submit_bid(process, organisation, cents(form.amount.data), summary=form.summary.data,
+            ops.submit_bid(process, organisation, form.amount.cents, summary=form.summary.data,
                            actor=current_user)
         except DomainError as error:
             attach_error(form, error)
@@ -241,7 +241,7 @@ def contract(process_id):
     if form.validate_on_submit():
         try:
             ops.record_contract(process, signed_on=form.signed_on.data, period_start=form.period_start.data,
-                                period_end=form.period_end.data, value_cents=cents(form.value.data),
+                                period_end=form.period_end.data, value_cents=form.value.cents,
                                 milestones=form.milestone_rows, commitments=form.commitment_rows,
                                 actor=current_user)
         except DomainError as error:
@@ -269,7 +269,7 @@ def payment(process_id):
     process = _process(process_id)
     form = PaymentForm()
     return _follow_up(process, form, lambda: ops.record_payment(
-        process, cents(form.amount.data), form.paid_on.data, note=form.note.data, actor=current_user),
+        process, form.amount.cents, form.paid_on.data, note=form.note.data, actor=current_user),
         _("The payment is recorded."))
 
 

@@ -4,14 +4,14 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, DateField, EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.forms import MultiCheckboxField
+from app.forms import MoneyField, MultiCheckboxField
 
 
 class ProgrammeForm(FlaskForm):
     slug = StringField(_l("Short name (for addresses and scripts)"), validators=[DataRequired(), Length(max=80)],
                        description=_l("Lower-case letters, digits and dashes, like home-care-2027."))
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    budget_cents = IntegerField(_l("Budget (cents)"), validators=[DataRequired(), NumberRange(min=1)])
+    budget = MoneyField(_l("Budget"), validators=[DataRequired(), NumberRange(min=0.01)])
     categories = MultiCheckboxField(_l("Service categories the vouchers pay for"))
     valid_from = DateField(_l("Valid from"), validators=[Optional()])
     valid_until = DateField(_l("Valid until"), validators=[DataRequired()])
@@ -24,9 +24,9 @@ class ProgrammeForm(FlaskForm):
 class IssueForm(FlaskForm):
     holder_email = EmailField(_l("Holder's email"), validators=[DataRequired(), Length(max=254)],
                               description=_l("A citizen account is created if there is none."))
-    amount_cents = IntegerField(_l("Amount (cents)"), validators=[Optional(), NumberRange(min=1)],
-                                description=_l("Leave empty to use the programme's income-adjusted scale."))
-    income_cents = IntegerField(_l("Household yearly income (cents)"), validators=[Optional(), NumberRange(min=0)])
+    amount = MoneyField(_l("Amount"), validators=[Optional(), NumberRange(min=0.01)],
+                        description=_l("Leave empty to use the programme's income-adjusted scale."))
+    income = MoneyField(_l("Household yearly income"), validators=[Optional(), NumberRange(min=0)])
     valid_until = DateField(_l("Valid until"), validators=[Optional()],
                             description=_l("Leave empty for the programme's end."))
     pin = StringField(_l("PIN the holder gives at the front desk (optional)"), validators=[Optional(), Length(max=6)])
@@ -41,7 +41,7 @@ class BatchForm(FlaskForm):
 class RedeemForm(FlaskForm):
     code = StringField(_l("Voucher code"), validators=[DataRequired(), Length(max=30)],
                        description=_l("Twelve characters, like ABCD-EFGH-JKMN; dashes and case do not matter."))
-    amount_cents = IntegerField(_l("Amount (cents)"), validators=[DataRequired(), NumberRange(min=1)])
+    amount = MoneyField(_l("Amount"), validators=[DataRequired(), NumberRange(min=0.01)])
     category = SelectField(_l("Service"), validators=[DataRequired()])
     organisation = SelectField(_l("Organisation"), validators=[Optional()])
     pin = StringField(_l("Holder's PIN, if the voucher has one"), validators=[Optional(), Length(max=6)])
@@ -63,7 +63,7 @@ class GiveTimeForm(FlaskForm):
 
 
 class ContributionForm(FlaskForm):
-    amount_cents = IntegerField(_l("Amount (cents)"), validators=[DataRequired(), NumberRange(min=1)])
+    amount = MoneyField(_l("Amount"), validators=[DataRequired(), NumberRange(min=0.01)])
     organisation = SelectField(_l("Contribute as"), validators=[Optional()])
 
 

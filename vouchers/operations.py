@@ -16,7 +16,7 @@ from app.audit.operations import record, snapshot
 from app.database import UTCDateTime, is_sqlite, transaction, utcnow
 from app.errors import DomainError, Invalid, NotAllowed, NotFound
 from app.extensions import db
-from app.i18n import city_today
+from app.i18n import money, city_today
 from app.organisations import operations as organisations
 from app.organisations.models import Organisation
 from app.states import StateMachine
@@ -94,7 +94,7 @@ def create_programme(slug: str, name: str, budget_cents: int, categories: list[s
     if not (name or "").strip():
         raise Invalid(_l("Give the programme a name."), field="name")
     if not isinstance(budget_cents, int) or budget_cents <= 0 or budget_cents > MAX_CENTS:
-        raise Invalid(_l("The budget must be a whole number of cents above zero."), field="budget_cents")
+        raise Invalid(_l("The budget must be above zero."), field="budget")
     categories = sorted({c.strip() for c in categories if c and c.strip()})
     if not categories:
         raise Invalid(_l("Choose at least one service category."), field="categories")
@@ -185,18 +185,18 @@ def issue_voucher(programme: Programme, holder: User, amount_cents: int | None, 
     if amount_cents is None and income_cents is not None:
         amount_cents = amount_for_income(programme, income_cents)
         if amount_cents == 0:
-            raise Invalid(_l("At this income the programme's scale gives no voucher."), field="income_cents")
+            raise Invalid(_l("At this income the programme's scale gives no voucher."), field="income")
     _check_programme_issuable(programme, valid_until)
     if not isinstance(amount_cents, int) or amount_cents <= 0:
-        raise Invalid(_l("The amount must be a whole number of cents above zero."), field="amount_cents")
+        raise Invalid(_l("The amount must be above zero."), field="amount")
     if pin is not None and not re.fullmatch(r"\d{4,6}", pin):
         raise Invalid(_l("A PIN is four to six digits."), field="pin")
     with transaction():
         available = db.session.execute(select(Account.balance).where(Account.id == programme.account_id)
                                        .with_for_update()).scalar_one()
         if amount_cents > available:
-            raise Invalid(_l("The programme has %(left)s cents left to issue; this voucher needs %(amount)s.",
-                             left=available, amount=amount_cents), field="amount_cents")
+            raise Invalid(_l("The programme has %(left)s left to issue; this voucher needs %(amount)s.",
+                             left=money(available), amount=money(amount_cents)), field="amount")
         code = codes.new_code()
         account = ledger.ensure_account(AccountKind.VOUCHER, Currency.VOUCHER, owner=code, user_id=holder.id)
         voucher = Voucher(code=code, programme_id=programme.id, holder_id=holder.id, account_id=account.id,
@@ -325,8 +325,8 @@ def issue_batch(open_lines, programme: Programme, *, actor, skip_bad_rows: bool 
         available = db.session.execute(select(Account.balance).where(Account.id == programme.account_id)
                                        .with_for_update()).scalar_one()
         if check.total_cents > available:
-            raise Invalid(_l("The file asks for %(total)s cents but the programme has %(left)s left to issue.",
-                             total=check.total_cents, left=available), field="file")
+            raise Invalid(_l("The file asks for %(total)s but the programme has %(left)s left to issue.",
+                             total=money(check.total_cents), left=money(available)), field="file")
         _create_staging()
         batch = []
         for number, row in _rows(open_lines()):
@@ -634,7 +634,7 @@ def redeem(typed_code: str, amount_cents: int, category: str, organisation: Orga
             if row.balance == 0:
                 raise Refused(_l("This voucher has been spent entirely."), field="amount", code="exhausted")
             if amount_cents > row.balance:
-                raise Refused(_l("Only %(left)s cents remain on this voucher.", left=row.balance),
+                raise Refused(_l("Only %(left)s remain on this voucher.", left=money(row.balance)),
                               field="amount", code="amount_exceeds_remaining")
             org_account_id = _organisation_account_id(organisation_id)
             now = utcnow()
@@ -795,7 +795,7 @@ def contribute(amount_cents: int, *, actor: User, organisation: Organisation | N
     The money comes from outside the ledger: the contributor's outside account
     is debited (its negative balance is what they gave) and the pool credited."""
     if not isinstance(amount_cents, int) or amount_cents <= 0 or amount_cents > MAX_CENTS:
-        raise Invalid(_l("The amount must be a whole number of cents above zero."), field="amount_cents")
+        raise Invalid(_l("The amount must be above zero."), field="amount")
     if organisation is not None and not actor.member_of(organisation):
         raise NotAllowed(_l("You may contribute only for your own organisation."), field="organisation")
     with transaction():

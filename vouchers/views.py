@@ -115,7 +115,7 @@ def contribute():
     if form.validate_on_submit():
         try:
             org = organisations.organisation_by_slug(form.organisation.data) if form.organisation.data else None
-            contribution = ops.contribute(form.amount_cents.data, actor=current_user, organisation=org)
+            contribution = ops.contribute(form.amount.cents, actor=current_user, organisation=org)
         except DomainError as error:
             attach_error(form, error)
         else:
@@ -152,7 +152,7 @@ def desk():
     if form.validate_on_submit():
         try:
             organisation = _desk_organisation(form)
-            result = ops.redeem(form.code.data, form.amount_cents.data, form.category.data, organisation,
+            result = ops.redeem(form.code.data, form.amount.cents, form.category.data, organisation,
                                 actor=current_user, pin=form.pin.data or None)
         except DomainError as error:
             attach_error(form, error)
@@ -203,7 +203,7 @@ def programmes():
     if form.validate_on_submit():
         try:
             programme = ops.create_programme(
-                form.slug.data, form.name.data, form.budget_cents.data, form.categories.data, form.valid_until.data,
+                form.slug.data, form.name.data, form.budget.cents, form.categories.data, form.valid_until.data,
                 valid_from=form.valid_from.data, eligibility=form.eligibility.data or "",
                 scale=ops.parse_scale(form.scale.data), actor=current_user)
         except DomainError as error:
@@ -224,12 +224,12 @@ def programme(slug):
         try:
             holder = find_user(form.holder_email.data) or create_user(form.holder_email.data, None,
                                                                       actor=current_user)
-            if form.amount_cents.data is None and form.income_cents.data is None:
+            if form.amount.data is None and form.income.data is None:
                 raise Invalid(_("Give the amount, or the household's income to apply the scale."),
-                              field="amount_cents")
-            issued = ops.issue_voucher(item, holder, form.amount_cents.data, actor=current_user,
+                              field="amount")
+            issued = ops.issue_voucher(item, holder, form.amount.cents, actor=current_user,
                                        valid_until=form.valid_until.data, pin=form.pin.data or None,
-                                       income_cents=form.income_cents.data)
+                                       income_cents=form.income.cents)
         except DomainError as error:
             attach_error(form, error)
         else:

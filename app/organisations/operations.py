@@ -3,7 +3,8 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from flask import current_app
+from flask import current_app, g
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
@@ -108,6 +109,16 @@ def categories(active_only: bool = True) -> list[ServiceCategory]:
     if active_only:
         stmt = stmt.where(ServiceCategory.active.is_(True))
     return db.session.execute(stmt).scalars().all()
+
+
+def category_name(slug: str) -> str:
+    """A category's name in the current language, from its slug (the list is
+    small: read once per request). Unknown slugs are shown as they are."""
+    cache = g.setdefault("_category_names", {})
+    locale = str(get_locale())
+    if locale not in cache:
+        cache[locale] = {c.slug: c.name for c in categories(active_only=False)}
+    return cache[locale].get(slug, slug)
 
 
 def category_by_slug(slug: str) -> ServiceCategory:

@@ -150,3 +150,13 @@ def test_categories_keep_names_per_language(client_as):
     assert category.names == {"en": "Respite care", "it": "Sollievo"}
     missing = post_form(official, "/organisations/categories/new", {"slug": "x-care", "name_en": ""})
     assert 'id="name_en-error"' in missing.get_data(as_text=True)
+
+
+def test_category_names_follow_the_language(app, checklist):
+    from flask_babel import force_locale
+    with app.test_request_context():
+        with force_locale("it"):
+            assert ops.category_name("elder-care") == "Assistenza agli anziani"
+        with force_locale("ca"):
+            assert ops.category_name("elder-care") == "Atenció a la gent gran"
+        assert ops.category_name("no-such-category") == "no-such-category"

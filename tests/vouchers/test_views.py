@@ -27,7 +27,7 @@ def test_front_desk_redeems_and_the_holder_sees_it(app, city, voucher):
     desk = _as(app, city.member)
     page = desk.get("/vouchers/desk")
     assert page.status_code == 200 and "La Tela" in page.get_data(as_text=True)
-    response = post_form(desk, "/vouchers/desk", {"code": voucher.code, "amount_cents": "1500",
+    response = post_form(desk, "/vouchers/desk", {"code": voucher.code, "amount": "15.00",
                                                   "category": "elder-care"})
     assert response.status_code == 302
     assert voucher.code in desk.get(response.headers["Location"]).get_data(as_text=True)
@@ -39,14 +39,14 @@ def test_front_desk_redeems_and_the_holder_sees_it(app, city, voucher):
 
 
 @pytest.mark.parametrize("data, message", [
-    ({"amount_cents": "9999"}, "Only 5000 cents remain"),
+    ({"amount": "99.99"}, "Only €50.00 remain"),
     ({"code": "ABCD-EFGH-JKMN"}, "mistyped"),
     ({"code": "ABCD"}, "twelve characters"),
     ({"category": "childcare"}, "does not pay for this service"),
 ])
 def test_front_desk_refusals_keep_the_input_and_say_why(app, city, voucher, data, message):
     desk = _as(app, city.member)
-    form = {"code": voucher.code, "amount_cents": "1000", "category": "elder-care", **data}
+    form = {"code": voucher.code, "amount": "10", "category": "elder-care", **data}
     transfers = db.session.query(Transfer).count()
     response = post_form(desk, "/vouchers/desk", form)
     text = response.get_data(as_text=True)
@@ -78,14 +78,14 @@ def test_voucher_pdf_and_qr(app, city, voucher):
 def test_official_opens_a_programme_and_issues(app, city):
     official = _as(app, city.official)
     response = post_form(official, "/vouchers/programmes", {
-        "slug": "childcare-2027", "name": "Childcare 2027", "budget_cents": "50000", "categories": ["childcare"],
+        "slug": "childcare-2027", "name": "Childcare 2027", "budget": "500.00", "categories": ["childcare"],
         "valid_until": (city.today + timedelta(days=90)).isoformat()})
     assert response.status_code == 302, response.get_data(as_text=True)
     response = post_form(official, "/vouchers/programmes/childcare-2027", {
-        "holder_email": "fresh@example.org", "amount_cents": "60000"})
+        "holder_email": "fresh@example.org", "amount": "600"})
     assert response.status_code == 422 and "left to issue" in response.get_data(as_text=True)
     response = post_form(official, "/vouchers/programmes/childcare-2027", {
-        "holder_email": "fresh@example.org", "amount_cents": "20000"})
+        "holder_email": "fresh@example.org", "amount": "200,00"})
     assert response.status_code == 302
     assert db.session.query(Voucher).count() == 1
     response = post_form(official, "/vouchers/programmes/childcare-2027", {"holder_email": "fresh@example.org"})
@@ -132,7 +132,7 @@ def test_settlement_statement_for_the_coop_only(app, city, voucher):
 
 def test_contribution_receipt(app, city):
     citizen = _as(app, city.citizen)
-    response = post_form(citizen, "/vouchers/contribute", {"amount_cents": "2500", "organisation": ""})
+    response = post_form(citizen, "/vouchers/contribute", {"amount": "25", "organisation": ""})
     assert response.status_code == 302
     pdf = citizen.get(response.headers["Location"])
     assert "25.00" in PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
