@@ -32,8 +32,10 @@ from app.extensions import db
 from app.i18n import city_today
 from app.organisations import operations as organisations
 from app.organisations.models import Organisation, ServiceCategory
+from app.notifications.operations import emit, follow
 from app.states import StateMachine
 
+from .events import meeting_context, meeting_ics
 from .models import (AgendaItem, Attendance, BallotMark, Candidacy, ChairAppointment, ChairRole, Council,
                      CountingRule, Election, ElectionStatus, ElectionVoter, Jurisdiction, Mandate, Meeting,
                      MeetingStatus, Motion, MotionStatus, PriorityNeed, Side, TieRule, Vote, VoteOption,
@@ -348,6 +350,7 @@ def _seat(council: Council, user: User, side: Side, on: date, *, actor, seat_num
     record("council.member_seated", mandate, actor=actor,
            after=snapshot(mandate, ["council_id", "user_id", "side", "seat_number", "start_date",
                                     "organisation_id", "election_id"]))
+    follow(user, "council", council.id)
     return mandate
 
 
@@ -757,6 +760,8 @@ def send_notice(meeting: Meeting, *, actor) -> list[User]:
         meeting.notice_sent_at = utcnow()
         record("council_meeting.notice_sent", meeting, actor=actor,
                after={"recipients": [u.id for u in members]})
+        emit("council.meeting_convened", "council_meeting", meeting.id, actor=actor, recipients=[u.id for u in members],
+             attachments=[meeting_ics(meeting)], **meeting_context(meeting))
     return members
 
 
@@ -1008,6 +1013,8 @@ def close_vote(motion: Motion, *, actor) -> Motion:
             _register_need(motion, council)
         record("council_motion.decided", motion, actor=actor,
                after={"status": motion.status, "counts": motion.counts(), "note": note})
+        emit("council.motion_decided", "council", council.id, actor=actor, council=council.name, motion=motion.title,
+             result=motion.status, meeting_id=meeting.id, **{k: motion.counts().get(k, 0) for k in ("yes", "no", "abstain")})
     return motion
 
 
@@ -1046,6 +1053,7 @@ def record_minutes(meeting: Meeting, minutes: str, *, actor, close: bool = False
         if close and meeting.status_enum is MeetingStatus.IN_SESSION:
             MEETING.check(meeting.status_enum, MeetingStatus.CLOSED)
             meeting.status = MeetingStatus.CLOSED.value
+            emit("council.minutes_published", "council", meeting.council_id, actor=actor, **meeting_context(meeting))
         record("council_meeting.minutes", meeting, actor=actor, before=before,
                after=snapshot(meeting, ["status", "minutes"]))
 

@@ -20,8 +20,10 @@ from app.database import transaction, utcnow
 from app.errors import Invalid, InvalidTransition, NotAllowed, NotFound
 from app.extensions import db
 from app.i18n import city_timezone, city_today
+from app.notifications.operations import emit, follow
 from app.states import StateMachine
 
+from .events import STATE_EVENTS, state_context
 from .models import (AWAITING_ANSWER, CLAUSES, RESOURCES, SIGNED_STATES, Attachment, Comment, Commons,
                      CommonsKind, Dispute, DisputeState, Intervention, Pact, PactEvent, PactState,
                      PactVersion, Party, ProposerKind, Report, Signature, StandardForm, Support, Track)
@@ -146,6 +148,8 @@ def _move(pact: Pact, target: PactState, actor, reason: str = "", action: str | 
                              actor_id=getattr(actor, "id", None)))
     record(f"pact.{action or target.value}", pact, actor=actor, before=before,
            after={**snapshot(pact, PACT_FIELDS), "reason": reason})
+    if target in STATE_EVENTS:
+        emit(STATE_EVENTS[target], "pact", pact.id, actor=actor, **state_context(pact, target))
 
 
 def _reason(reason: str) -> str:
@@ -363,6 +367,7 @@ def propose(*, actor, title: str, intervention: str, track: str, commons_ids=(),
         db.session.add(PactEvent(pact=pact, from_state=None, to_state=PactState.DRAFT.value,
                                  actor_id=actor.id))
         record("pact.proposed", pact, actor=actor, after=snapshot(pact, PACT_FIELDS))
+        follow(actor, "pact", pact.id)
     return pact
 
 
@@ -426,6 +431,7 @@ def sign(pact: Pact, party: str, *, actor, version_number: int | None = None) ->
         db.session.add(signature)
         record("pact.version_signed", pact, actor=actor,
                after={"version": version.number, "party": party.value, "name": actor.name})
+        follow(actor, "pact", pact.id)
         if version.fully_signed:
             before = snapshot(pact, PACT_FIELDS)
             pact.signed_version_number = version.number
@@ -531,6 +537,7 @@ def file_report(pact: Pact, due_on: date, *, actor, activities: str, volunteer_m
         db.session.add(report)
         record("pact.report_filed", report, actor=actor,
                after=snapshot(report, ["pact_id", "due_on", "volunteer_minutes"]))
+        emit("pact.report_submitted", "pact", pact.id, actor=actor, title=pact.title, due_on=due_on.isoformat())
         if photo is not None:
             store_attachment(photo[0], photo[1], str(_l("Report photo")), actor=actor, report=report)
     return report

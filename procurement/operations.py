@@ -26,12 +26,14 @@ from app.database import transaction, utcnow
 from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import db
 from app.i18n import city_today
+from app.notifications.operations import emit, follow
 from app.organisations.operations import is_accredited
 from app.organisations.models import SOCIAL_ECONOMY, Organisation, OrganisationKind, ServiceCategory
 from app.states import StateMachine
 
 from councils import operations as council_ops
 
+from .events import process_context
 from .models import (Award, Bid, CommitmentStatus, Contract, Criterion, CriterionKind, Milestone, Payment,
                      Phase, Procedure, Process, Score, ServiceMetric, SocialCommitment)
 
@@ -281,6 +283,8 @@ def publish_tender(process: Process, deadline: date, *, actor) -> None:
         process.bid_deadline = deadline
         process.published_at = utcnow()
         _move(process, Phase.TENDER, actor, bid_deadline=deadline)
+        emit("procurement.tender_published", "procurement", process.id, actor=actor,
+             reserved=process.procedure == Procedure.RESERVED, **process_context(process, deadline=deadline.isoformat()))
 
 
 def submit_bid(process: Process, organisation: Organisation, amount_cents: int, *, actor,
@@ -310,6 +314,7 @@ def submit_bid(process: Process, organisation: Organisation, amount_cents: int, 
         db.session.add(bid)
         record("procurement.bid_submitted", bid, actor=actor,
                after={"process": process.reference, "organisation": organisation.slug, "amount_cents": amount_cents})
+        follow(actor, "procurement", process.id)
     return bid
 
 
@@ -426,6 +431,8 @@ def decide_award(process: Process, *, actor, bid: Bid | None = None, justificati
         db.session.add(award)
         _move(process, Phase.AWARD, actor, supplier=chosen.bid.organisation.slug, total=chosen.total,
               tie=tie, override=override, justification=justification)
+        emit("procurement.award_decided", "procurement", process.id, actor=actor,
+             **process_context(process, supplier=chosen.bid.organisation.name, value_cents=chosen.bid.amount_cents))
     return award
 
 
@@ -483,6 +490,8 @@ def record_contract(process: Process, *, actor, signed_on: date, period_start: d
         db.session.add(contract)
         _move(process, Phase.CONTRACT, actor, value_cents=value_cents, supplier=award.supplier.slug,
               period=[period_start, period_end], commitments=len(commitments))
+        emit("procurement.contract_signed", "procurement", process.id, actor=actor, **process_context(
+            process, supplier=award.supplier.name, supplier_id=award.supplier.id, value_cents=value_cents))
     return contract
 
 

@@ -16,7 +16,8 @@ from app.audit.operations import record, snapshot
 from app.database import UTCDateTime, is_sqlite, transaction, utcnow
 from app.errors import DomainError, Invalid, NotAllowed, NotFound
 from app.extensions import db
-from app.i18n import money, city_today
+from app.i18n import city_today, money
+from app.notifications.operations import emit
 from app.organisations import operations as organisations
 from app.organisations.models import Organisation
 from app.states import StateMachine
@@ -209,6 +210,8 @@ def issue_voucher(programme: Programme, holder: User, amount_cents: int | None, 
         record("voucher.issued", voucher, actor=actor,
                after={"code": code, "programme": programme.slug, "holder_id": holder.id,
                       "value_cents": amount_cents, "valid_until": valid_until})
+        emit("voucher.received", "voucher", voucher.id, actor=actor, programme=programme.name,
+             valid_until=valid_until.isoformat())
     return voucher
 
 
@@ -349,6 +352,7 @@ def issue_batch(open_lines, programme: Programme, *, actor, skip_bad_rows: bool 
         if not is_sqlite():
             # Give the planner the staged table's real size: without statistics it guesses small.
             db.session.execute(text(f"ANALYZE {STAGING}"))
+        first_id = db.session.execute(select(func.coalesce(func.max(Voucher.id), 0))).scalar_one() + 1
         result.new_holders = _issue_staged(programme, getattr(actor, "id", None))
         db.session.expire(programme.account, ["balance"])
         if codes_out is not None:
@@ -366,6 +370,11 @@ def issue_batch(open_lines, programme: Programme, *, actor, skip_bad_rows: bool 
         record("voucher.batch_issued", programme, actor=actor,
                after={"programme": programme.slug, "vouchers": result.issued, "total_cents": result.total_cents,
                       "new_holders": result.new_holders, "skipped_rows": check.bad})
+        # One outbox row for the whole run: its audience is the holders of this id range (the programme's
+        # row lock keeps other issuances of the programme out of it).
+        last_id = db.session.execute(select(func.max(Voucher.id)).where(Voucher.programme_id == programme.id)).scalar_one()
+        emit("voucher.received", "voucher_programme", programme.id, actor=actor, programme=programme.name,
+             valid_until=programme.valid_until.isoformat(), first_id=first_id, last_id=last_id)
     return result
 
 
@@ -601,6 +610,7 @@ def redeem(typed_code: str, amount_cents: int, category: str, organisation: Orga
     # Plain values up front: on SQLite, opening the write transaction expires loaded rows, and
     # touching them again would reload the account and its organisations.
     organisation_id, organisation_slug, actor_id = organisation.id, organisation.slug, actor.id
+    organisation_name = organisation.name
     scope = f"org:{organisation_id}"
     if idempotency_key:
         stored = _stored_answer(scope, idempotency_key)
@@ -649,6 +659,8 @@ def redeem(typed_code: str, amount_cents: int, category: str, organisation: Orga
             ).returning(Redemption.id)).scalar_one()
             result = RedemptionResult(redemption_id, code, amount_cents, row.balance - amount_cents,
                                       organisation_slug, category, now)
+            emit("voucher.redeemed", "voucher", row.id, actor=actor_id, code=code, amount_cents=amount_cents,
+                 remaining_cents=row.balance - amount_cents, organisation=organisation_name)
             if idempotency_key:
                 db.session.execute(insert(IdempotencyKey).values(
                     scope=scope, key=idempotency_key, status=201, response=result.as_json(), at=now))
@@ -741,6 +753,9 @@ def settle(period_start: date, period_end: date, *, actor=None) -> tuple[Settlem
             db.session.add(SettlementLine(settlement_id=settlement.id, organisation_id=organisation_id,
                                           redemptions=count, amount_cents=int(amount), transfer_id=transfer_id))
             settlement.total_cents += int(amount)
+            emit("voucher.settlement_paid", "voucher_settlement", settlement.id, actor=actor,
+                 organisation_id=organisation_id, organisation=organisation.name, total_cents=int(amount),
+                 period_start=period_start.isoformat(), period_end=period_end.isoformat())
         db.session.execute(update(Redemption).where(*unsettled).values(settlement_id=settlement.id)
                            .execution_options(synchronize_session=False))
         db.session.flush()

@@ -1,0 +1,98 @@
+"""What vouchers tell people: a voucher received, expiring, redeemed; a settlement paid.
+
+A batch run is ONE event whose audience is the holders of the vouchers it
+issued (a Select the worker pages through), so a million vouchers cost the
+issuing transaction one outbox row."""
+from datetime import date, timedelta
+
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.extensions import db
+from app.i18n import day, money
+from app.notifications.registry import Reminder, register_event, register_reminder
+from app.organisations.models import organisation_members
+
+from .models import Account, Programme, Voucher, VoucherStatus
+
+EXPIRY_NOTICE_DAYS = 30
+
+
+def _holders(event):
+    """One voucher's holder, or the holders of a batch (a voucher id range of one programme)."""
+    ctx = event.context
+    if event.subject_type == "voucher":
+        return select(Voucher.holder_id.label("uid")).where(Voucher.id == event.subject_id)
+    return select(Voucher.holder_id.label("uid")).where(
+        Voucher.programme_id == event.subject_id, Voucher.id >= ctx["first_id"], Voucher.id <= ctx["last_id"])
+
+
+def _expiring_holders(event):
+    """Holders of the programme's vouchers that end that day, still active and not spent."""
+    return (select(Voucher.holder_id.label("uid")).join(Account, Account.id == Voucher.account_id)
+            .where(Voucher.programme_id == event.subject_id,
+                   Voucher.valid_until == date.fromisoformat(event.context["valid_until"]),
+                   Voucher.status == VoucherStatus.ACTIVE.value, Account.balance > 0))
+
+
+def _my_vouchers(event) -> str:
+    if event.subject_type == "voucher":
+        return url_for("vouchers.voucher", voucher_id=event.subject_id)
+    return url_for("vouchers.mine")
+
+
+def _values(event) -> dict:
+    ctx = event.context
+    values = dict(ctx)
+    for name in ("amount_cents", "remaining_cents", "total_cents"):
+        if name in ctx:
+            values[name.removesuffix("_cents")] = money(ctx[name])
+    for name in ("valid_until", "period_start", "period_end"):
+        if ctx.get(name):
+            values[name] = day(date.fromisoformat(ctx[name]))
+    return values
+
+
+def _organisation_members(event):
+    return select(organisation_members.c.user_id.label("uid")).where(
+        organisation_members.c.organisation_id == event.context["organisation_id"])
+
+
+register_event(
+    "voucher.received", label=_l("You receive a voucher"),
+    sentence=_l("You have received a voucher from the programme “%(programme)s”."),
+    link=_my_vouchers, audience=_holders, params=_values)
+
+register_event(
+    "voucher.expiring", label=_l("One of your vouchers expires within 30 days"),
+    sentence=_l("Your voucher from the programme “%(programme)s” expires on %(valid_until)s: "
+                "use what remains before then."),
+    link=lambda event: url_for("vouchers.mine"), audience=_expiring_holders, params=_values)
+
+register_event(
+    "voucher.redeemed", label=_l("One of your vouchers is used"),
+    sentence=_l("%(amount)s of your voucher %(code)s were redeemed at %(organisation)s; %(remaining)s remain."),
+    link=_my_vouchers, audience=_holders, params=_values)
+
+register_event(
+    "voucher.settlement_paid", label=_l("Your organisation is paid for the vouchers it redeemed"),
+    sentence=_l("%(organisation)s has been paid %(total)s for the vouchers redeemed from %(period_start)s "
+                "to %(period_end)s."),
+    link=lambda event: url_for("vouchers.statements"), audience=_organisation_members, params=_values)
+
+
+@register_reminder
+def expiring_vouchers(today):
+    """One reminder per programme and end date within 30 days, to the holders with money left."""
+    rows = db.session.execute(
+        select(Programme.id, Programme.name, Voucher.valid_until)
+        .join(Programme, Programme.id == Voucher.programme_id).join(Account, Account.id == Voucher.account_id)
+        .where(Voucher.status == VoucherStatus.ACTIVE.value, Account.balance > 0, Voucher.valid_until >= today,
+               Voucher.valid_until <= today + timedelta(days=EXPIRY_NOTICE_DAYS))
+        .group_by(Programme.id, Programme.name, Voucher.valid_until)
+        .order_by(Voucher.valid_until, Programme.id)).all()
+    for programme_id, name, valid_until in rows:
+        yield Reminder(kind="voucher.expiring", subject_type="voucher_programme", subject_id=programme_id,
+                       recipients=(), key=f"voucher.expiring:{programme_id}:{valid_until.isoformat()}",
+                       context={"programme": name, "valid_until": valid_until.isoformat()})
