@@ -1,10 +1,11 @@
 """iCalendar (.ics) files for a council's meetings, built with the icalendar library."""
 from datetime import timedelta
 
-from flask import Response, current_app, url_for
+from flask import Response, current_app
 from icalendar import Calendar, Event
 
 from app.database import utcnow
+from app.urls import external_url
 
 from .models import Meeting, MeetingStatus
 
@@ -22,7 +23,7 @@ def _event(meeting: Meeting) -> Event:
     agenda = "\n".join(f"{item.position}. {item.title}" for item in meeting.agenda)
     if agenda:
         event.add("description", agenda)
-    event.add("url", url_for("councils.meeting", meeting_id=meeting.id, _external=True))
+    event.add("url", external_url("councils.meeting", meeting_id=meeting.id))
     event.add("status", "CANCELLED" if meeting.status == MeetingStatus.CANCELLED.value else "CONFIRMED")
     return event
 

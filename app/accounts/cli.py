@@ -1,10 +1,10 @@
 """`flask user …` and `flask token …`: the contract scripts and tests use."""
 import click
-from flask import current_app, url_for
 from flask.cli import AppGroup
 
 from ..errors import DomainError
 from ..organisations.operations import organisation_by_slug
+from ..urls import external_url
 from . import operations as ops
 from .models import Role
 
@@ -41,8 +41,7 @@ def reset_link(email):
     user = ops.find_user(email)
     if user is None:
         raise click.ClickException(f"No account for {email}")
-    with current_app.test_request_context(base_url=current_app.config["PROCOMUN_BASE_URL"]):
-        click.echo(url_for("accounts.reset", token=ops.reset_token(user), _external=True))
+    click.echo(external_url("accounts.reset", token=ops.reset_token(user)))
 
 
 @token_cli.command("create")
