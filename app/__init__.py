@@ -14,10 +14,12 @@ from flask import Flask, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 
 from . import config as settings
-from .api import ProcomunApi, domain_error_response, is_api_request
+from .api import ProcomunApi, domain_error_response, error_response, is_api_request
 from .cli import init_app as init_cli, optional_submodule
+from .documents import DocumentError
 from .errors import DomainError
 from .extensions import babel, csrf, db, login_manager, migrate
 from .i18n import init_app as init_i18n, select_locale, select_timezone
@@ -138,6 +140,31 @@ def _register_handlers(app):
     def csrf_error(error):
         return html_error(error, message=_l("This form has expired or did not come from this site. "
                                              "Go back, reload the page and send it again."))
+
+    @app.errorhandler(DocumentError)
+    def document_error(error):
+        # The PDF engine failed: nothing was written (documents are rendered from saved
+        # records), so say so plainly instead of a stack trace.
+        app.logger.error("document could not be rendered: %s", error)
+        return _unavailable(503, "document_unavailable", _l(
+            "The document could not be produced just now. Nothing was lost: try again later."))
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error):
+        # Database gone, read-only or out of disk: the transaction was rolled back whole.
+        db.session.rollback()
+        app.logger.error("database error: %s", error)
+        return _unavailable(503, "unavailable", _l(
+            "The database cannot save or answer just now, so nothing was changed. "
+            "Try again in a few minutes."))
+
+    def _unavailable(status, code, message):
+        if is_api_request():
+            return error_response(status, code, message)
+        from werkzeug.exceptions import HTTPException
+        page = HTTPException(str(message))
+        page.code = status
+        return html_error(page, message=message)
 
     @app.after_request
     def security_headers(response):
