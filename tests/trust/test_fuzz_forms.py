@@ -146,3 +146,33 @@ def test_every_form_survives_many_made_up_inputs(app, capsys):
     ran, forms = run_fuzz(app, int(os.environ.get("FUZZ_CASES", CASES["slow"])))
     with capsys.disabled():
         print(f"\nform fuzzing (slow): {forms} forms, {ran} cases")
+
+
+def test_markup_typed_into_every_text_field_is_shown_escaped(app):
+    """Stored XSS: every text field of every form gets a script or an onerror image;
+    then no page of the city, seen by anyone, carries that markup live."""
+    load_demo(app)
+    clients = {who: demo_client(app, who) for who in PEOPLE}
+    payloads = {"script": '<script>alert("xss")</script>', "img": '"><img src=x onerror=alert("xss")>'}
+    for n, (who, form) in enumerate(_forms(app, clients)):
+        payload = list(payloads.values())[n % 2]
+        data = {}
+        for name, (kind, choices, default) in form.fields.items():
+            if kind in ("text", "textarea", "email", "search", "url", "tel"):
+                data[name] = payload
+            elif kind in ("select", "radio"):
+                data[name] = default or (choices[0] if choices else "")
+            elif kind != "file":
+                data[name] = default
+        response = clients[who].post(form.action, data=data)
+        assert response.status_code < 500, (who, form.action)
+        assert payload not in response.get_data(as_text=True), (who, form.action)
+    shown, problems = 0, []
+    for who in PEOPLE:
+        for visit in walk(app, who, per_route=3):
+            for payload in payloads.values():
+                if payload in visit.html:
+                    problems.append(f"{who} {visit.url}: live markup {payload!r}")
+            shown += visit.html.count("alert(&#34;xss&#34;)") + visit.html.count("alert(&quot;xss&quot;)")
+    assert not problems, "\n".join(problems)
+    assert shown > 0  # the payloads were stored and shown, escaped
