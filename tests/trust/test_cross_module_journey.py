@@ -4,7 +4,8 @@ wins → the co-op is accredited for the category → citizens receive vouchers 
 they redeem at the co-op → settlement → the public pages and open-data files
 show the chain. Forms are found by their fields' names, so the same steps run
 in any language; in Catalan the sign-in and the redemption are done with the
-keyboard alone. Screenshots of each step land in test-artifacts/."""
+keyboard alone. Screenshots of each step land in test-artifacts/. The English run is
+part of `make test`, the Catalan one of `make check-slow`."""
 import json
 import re
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from councils import operations as councils
 
 from ..conftest import PASSWORD
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = pytest.mark.browser
 CODE = re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\b")
 
 
@@ -127,10 +128,12 @@ def _id_from(url, pattern):
     return int(re.search(pattern, url).group(1))
 
 
-@pytest.mark.parametrize("language", ["en", "ca"])
+@pytest.mark.parametrize("language", ["en", pytest.param("ca", marks=pytest.mark.slow)])
 def test_from_a_council_priority_to_redeemed_vouchers_and_open_data(
         live_server, browser, screenshot, world, language):
     w, today, keyboard = world, world.today, language == "ca"
+    shoot = screenshot
+    screenshot = lambda name, target=None: shoot(f"{language}-{name}", target)  # noqa: E731
     days = lambda n: (today + timedelta(days=n)).isoformat()  # noqa: E731
     person = lambda user, **kw: Person(browser, live_server, screenshot, user, language, **kw)  # noqa: E731
 
