@@ -14,7 +14,8 @@ from flask import Flask, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from werkzeug.routing import IntegerConverter
+from sqlalchemy.exc import DataError, OperationalError
 
 from . import config as settings
 from .api import ProcomunApi, domain_error_response, error_response, is_api_request
@@ -49,6 +50,8 @@ def create_app(config: dict | None = None, env=None) -> Flask:
     if config:
         app.config.update(config)
 
+    # Ids in URLs fit the database's BIGINT: a longer number is simply not found.
+    app.url_map.converters["int"] = BoundedInt
     db.init_app(app)
     migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
@@ -67,6 +70,12 @@ def create_app(config: dict | None = None, env=None) -> Flask:
     _register_modules(app, api)
     _register_handlers(app)
     return app
+
+
+class BoundedInt(IntegerConverter):
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _register_api(app, api, api_module):
@@ -165,6 +174,13 @@ def _register_handlers(app):
         page = HTTPException(str(message))
         page.code = status
         return html_error(page, message=message)
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def out_of_range(error):
+        # A number too large for the database (an id or amount typed or forged): bad input, not a crash.
+        db.session.rollback()
+        return _unavailable(422, "invalid", _l("The request is not valid."))
 
     @app.after_request
     def security_headers(response):

@@ -113,3 +113,14 @@ def test_a_failing_pdf_engine_gives_an_error_page_and_loses_nothing(app, client_
     monkeypatch.undo()
     assert _counts(app) == before
     assert official.get(url).status_code == 200
+
+
+def test_numbers_too_large_for_the_database_are_bad_input(app, client, api_client, make_user):
+    """Found by schemathesis: a 25-digit id in a URL or a JSON body used to raise OverflowError."""
+    from app.accounts.models import Role
+    client_, headers = api_client(make_user(Role.CITIZEN))
+    assert client.get("/api/v1/pacts/6224349611129533880074240").status_code == 404
+    assert client.get("/pacts/6224349611129533880074240").status_code == 404
+    response = client_.post("/api/v1/pacts/proposals", headers=headers, json={
+        "commons": [1], "standard_form": -2176552510991395717120, "title": "x"})
+    assert response.status_code in (404, 422) and response.json["error"], response.json
