@@ -8,6 +8,7 @@ CATALOGS := app notifications pacts councils procurement vouchers
 LANGUAGES := es it ca
 HOST ?= 127.0.0.1
 PORT ?= 5000
+AXE := tests/trust/node_modules/axe-core/axe.min.js
 
 .PHONY: run setup test i18n i18n-compile db demo bench check-slow clean
 
@@ -43,10 +44,10 @@ run: demo
 	@$(FLASK) outbox work & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test i18n-compile
+test: $(VENV)/.installed-test i18n-compile $(AXE)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-check-slow: $(VENV)/.installed-test i18n-compile
+check-slow: $(VENV)/.installed-test i18n-compile $(AXE)
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 # Extract the strings of each catalog (the core and each module) and merge them into es, it, ca.
@@ -64,6 +65,10 @@ i18n: $(VENV)/.installed
 	    else $(BIN)/pybabel -q init -i translations/$$c/messages.pot -d translations/$$c -l $$l; fi; \
 	  done; \
 	done
+
+# axe-core (accessibility checks run inside the browser tests), from the npm registry, once.
+$(AXE):
+	cd tests/trust && npm install --no-save --no-audit --no-fund --silent axe-core@4
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench

@@ -14,10 +14,13 @@ from flask import Flask, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.routing import IntegerConverter
+from sqlalchemy.exc import DataError, OperationalError
 
 from . import config as settings
-from .api import ProcomunApi, domain_error_response, is_api_request
+from .api import ProcomunApi, domain_error_response, error_response, is_api_request
 from .cli import init_app as init_cli, optional_submodule
+from .documents import DocumentError
 from .errors import DomainError
 from .extensions import babel, csrf, db, login_manager, migrate
 from .i18n import init_app as init_i18n, select_locale, select_timezone
@@ -47,6 +50,8 @@ def create_app(config: dict | None = None, env=None) -> Flask:
     if config:
         app.config.update(config)
 
+    # Ids in URLs fit the database's BIGINT: a longer number is simply not found.
+    app.url_map.converters["int"] = BoundedInt
     db.init_app(app)
     migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
@@ -65,6 +70,12 @@ def create_app(config: dict | None = None, env=None) -> Flask:
     _register_modules(app, api)
     _register_handlers(app)
     return app
+
+
+class BoundedInt(IntegerConverter):
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _register_api(app, api, api_module):
@@ -141,6 +152,38 @@ def _register_handlers(app):
     def csrf_error(error):
         return html_error(error, message=_l("This form has expired or did not come from this site. "
                                              "Go back, reload the page and send it again."))
+
+    @app.errorhandler(DocumentError)
+    def document_error(error):
+        # The PDF engine failed: nothing was written (documents are rendered from saved
+        # records), so say so plainly instead of a stack trace.
+        app.logger.error("document could not be rendered: %s", error)
+        return _unavailable(503, "document_unavailable", _l(
+            "The document could not be produced just now. Nothing was lost: try again later."))
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error):
+        # Database gone, read-only or out of disk: the transaction was rolled back whole.
+        db.session.rollback()
+        app.logger.error("database error: %s", error)
+        return _unavailable(503, "unavailable", _l(
+            "The database cannot save or answer just now, so nothing was changed. "
+            "Try again in a few minutes."))
+
+    def _unavailable(status, code, message):
+        if is_api_request():
+            return error_response(status, code, message)
+        from werkzeug.exceptions import HTTPException
+        page = HTTPException(str(message))
+        page.code = status
+        return html_error(page, message=message)
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def out_of_range(error):
+        # A number too large for the database (an id or amount typed or forged): bad input, not a crash.
+        db.session.rollback()
+        return _unavailable(422, "invalid", _l("The request is not valid."))
 
     @app.after_request
     def security_headers(response):

@@ -32,12 +32,37 @@ def seed_command():
     click.echo("Default checklist and service categories are in place.")
 
 
+@click.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@with_appcontext
+def backup_command(file):
+    """Write a consistent snapshot of the whole database to FILE (a zip of JSON lines)."""
+    from .backup import backup
+    counts = backup(file)
+    click.echo(f"Backed up {sum(counts.values())} rows of {len(counts)} tables to {file}.")
+
+
+@click.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def restore_command(file):
+    """Load FILE (made by `backup`) into this empty, migrated database."""
+    from .backup import BackupError, restore
+    try:
+        counts = restore(file)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Restored {sum(counts.values())} rows of {len(counts)} tables from {file}.")
+
+
 def init_app(app):
     from .accounts.cli import token_cli, user_cli
     from .audit.cli import audit_cli
     from .notifications.cli import COMMANDS as notification_commands
     from .organisations.cli import org_cli
     for command in (demo_command, seed_command, user_cli, token_cli, org_cli, audit_cli, *notification_commands):
+        app.cli.add_command(command)
+    for command in (backup_command, restore_command):
         app.cli.add_command(command)
 
 

@@ -103,6 +103,7 @@ def load(instance_path: Path, env=None) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": _flag(env.get("SESSION_COOKIE_SECURE"), production),
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "MAX_CONTENT_LENGTH": int(env.get("PROCOMUN_MAX_UPLOAD_BYTES", str(16 * 1024 * 1024))),
         "WTF_CSRF_TIME_LIMIT": None,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Role, User
@@ -672,7 +672,9 @@ def search_pacts(*, state: str = "", intervention: str = "", commons_id: int | N
         stmt = stmt.where(Pact.commons.any(Commons.id == commons_id))
     if neighbourhood:
         stmt = stmt.where(Pact.commons.any(Commons.neighbourhood == neighbourhood))
-    if year:
+    if year and not 1900 <= year <= 9998:
+        stmt = stmt.where(false())  # no pact was filed then (and datetime ends at year 9999)
+    elif year:
         zone = city_timezone()
         start = datetime(year, 1, 1, tzinfo=zone).astimezone(timezone.utc)
         end = datetime(year + 1, 1, 1, tzinfo=zone).astimezone(timezone.utc)

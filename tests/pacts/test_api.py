@@ -47,3 +47,11 @@ def test_unknown_clauses_and_bad_reports_answer_json_4xx(app, world, api_client)
     assert response.status_code == 409 and response.get_json()["error"] == "invalid_transition"
     response = client.put(f"/api/v1/pacts/{pact.id}/clauses", data="not json", headers=headers)
     assert response.status_code < 500
+
+
+def test_a_year_outside_the_calendar_finds_nothing_instead_of_failing(app, client):
+    """Found by schemathesis: /api/v1/pacts?year=10000 and /pacts/?year=0 used to answer 500."""
+    for year in (0, 1, 10000, 50000, -5):
+        response = client.get(f"/api/v1/pacts?year={year}")
+        assert response.status_code == 200 and response.json == [], (year, response.status_code)
+        assert client.get(f"/pacts/?year={year}").status_code == 200

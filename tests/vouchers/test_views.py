@@ -147,3 +147,17 @@ def test_public_pages_and_open_data(app, city, voucher, client):
     data = client.get("/open-data/vouchers.json").json
     assert data["figures"][0]["issued_cents"] == 5000
     assert "@" not in client.get("/open-data/vouchers.csv").get_data(as_text=True)
+
+
+def test_front_desk_cannot_redeem_for_another_coop(app, city, voucher):
+    """The desk's organisation field names a co-op the member does not belong to:
+    refused before anything moves, on the page and through the query string."""
+    desk = _as(app, city.member)
+    transfers = db.session.query(Transfer).count()
+    response = post_form(desk, "/vouchers/desk", {"code": voucher.code, "amount_cents": "1000",
+                                                  "category": "elder-care", "organisation": city.other.slug})
+    assert response.status_code == 403
+    page = desk.get(f"/vouchers/desk?organisation={city.other.slug}")  # falls back to their own desk
+    assert page.status_code == 200 and "Casa Comune" not in page.get_data(as_text=True)
+    assert desk.get(f"/vouchers/settlements/1/{city.other.slug}.csv").status_code in (403, 404)
+    assert db.session.query(Transfer).count() == transfers
