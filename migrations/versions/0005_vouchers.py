@@ -1,7 +1,7 @@
 """vouchers
 
 Revision ID: 0005_vouchers
-Revises: 0001_core
+Revises: 0004_procurement
 Create Date: 2026-11-26 03:39:32.807095
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0005_vouchers'
-down_revision = '0001_core'
+down_revision = '0004_procurement'
 branch_labels = None
 depends_on = None
 
