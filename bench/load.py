@@ -36,12 +36,14 @@ class LoadResult:
                 "connection_errors": self.errors, "duration_s": round(self.duration, 2)}
 
 
-async def _read_response(reader) -> int:
+async def _read_response(reader) -> tuple[int, bool]:
+    """The status, and whether the server closes the connection after this answer."""
     status_line = await reader.readline()
     if not status_line:
         raise ConnectionError("connection closed")
     status = int(status_line.split()[1])
     length = 0
+    close = status_line.startswith(b"HTTP/1.0")
     while True:
         line = await reader.readline()
         if line in (b"\r\n", b"\n", b""):
@@ -49,9 +51,11 @@ async def _read_response(reader) -> int:
         name, _, value = line.decode("latin-1").partition(":")
         if name.lower() == "content-length":
             length = int(value)
+        elif name.lower() == "connection":
+            close = value.strip().lower() == "close"
     if length:
         await reader.readexactly(length)
-    return status
+    return status, close
 
 
 async def _client(host, port, make_request, deadline, result: LoadResult, index: int):
@@ -77,7 +81,7 @@ async def _client(host, port, make_request, deadline, result: LoadResult, index:
         try:
             writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
             await writer.drain()
-            status = await _read_response(reader)
+            status, close = await _read_response(reader)
         except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError):
             result.errors += 1
             writer.close()
@@ -85,6 +89,9 @@ async def _client(host, port, make_request, deadline, result: LoadResult, index:
             continue
         result.latencies.append(time.perf_counter() - started)
         result.statuses[status] = result.statuses.get(status, 0) + 1
+        if close:  # e.g. gunicorn's sync workers: one request per connection, not an error
+            writer.close()
+            reader = writer = None
     if writer is not None:
         writer.close()
 
