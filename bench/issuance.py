@@ -4,7 +4,7 @@ bare table. Peak memory is the issuing child process's max RSS."""
 import subprocess
 import tempfile
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from . import common
@@ -39,13 +39,12 @@ def copy_baseline(path: Path) -> float:
 
 
 def run() -> dict:
-    from app.i18n import city_today
     rows = 100_000 if common.QUICK else 1_000_000
     common.reset_database()
-    until = (city_today() + timedelta(days=200)).isoformat()
+    until = (date.today() + timedelta(days=200)).isoformat()  # well inside the programme
     common.flask("seed")
     common.flask("vouchers", "programme", "create", "national", "--name", "National bond",
-                 "--budget", str(AMOUNT * rows), "--category", "elder-care", "--valid-until", until)
+                 "--budget", str(AMOUNT * rows), "--category", "elder-care", "--valid-until", (date.today() + timedelta(days=300)).isoformat())
     with tempfile.TemporaryDirectory() as tmp:
         csv_path, codes_path = Path(tmp) / "issue.csv", Path(tmp) / "codes.csv"
         write_csv(csv_path, rows, until)
