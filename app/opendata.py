@@ -4,7 +4,7 @@ import csv
 import io
 from dataclasses import dataclass
 
-from flask import Response
+from flask import Response, stream_with_context
 
 from .security import public
 
@@ -59,5 +59,7 @@ def csv_response(header: list[str], rows, filename: str) -> Response:
             buffer.truncate()
             writer.writerow(row)
             yield buffer.getvalue()
-    return Response(generate(), mimetype="text/csv; charset=utf-8",
+    # The rows are read while the body streams, after the view returned: keep the request's
+    # app context (and its database session) alive until the last row.
+    return Response(stream_with_context(generate()), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -34,7 +34,7 @@ def _table(results: dict) -> list[str]:
     if p and "pages" in p:
         for name, page in p["pages"].items():
             rows.append(f"page        {name:<22} " + "  ".join(
-                f"N={scale}: p50 {page[scale]['p50_ms']} p95 {page[scale]['p95_ms']} ms, {page[scale]['statements']} stmts"
+                f"N={scale}: p50 {page[str(scale)]['p50_ms']} p95 {page[str(scale)]['p95_ms']} ms, {page[str(scale)]['statements']} stmts"
                 for scale in p["scales"]) + f"  growth {page['growth_p95']}")
     d = results.get("documents")
     if d and "pact" in d:
