@@ -58,7 +58,7 @@ async def _read_response(reader) -> tuple[int, bool]:
     return status, close
 
 
-async def _client(host, port, make_request, deadline, result: LoadResult, index: int):
+async def _client(host, port, make_request, deadline, result: LoadResult, index: int, timeout: float):
     reader = writer = None
     n = 0
     while time.perf_counter() < deadline:
@@ -81,8 +81,9 @@ async def _client(host, port, make_request, deadline, result: LoadResult, index:
         try:
             writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
             await writer.drain()
-            status, close = await _read_response(reader)
-        except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError):
+            status, close = await asyncio.wait_for(_read_response(reader), timeout)
+        except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError,
+                asyncio.TimeoutError):
             result.errors += 1
             writer.close()
             reader = writer = None
@@ -96,15 +97,17 @@ async def _client(host, port, make_request, deadline, result: LoadResult, index:
         writer.close()
 
 
-async def _run(host, port, make_request, connections, seconds) -> LoadResult:
+async def _run(host, port, make_request, connections, seconds, timeout) -> LoadResult:
     result = LoadResult(duration=seconds)
     start = time.perf_counter()
     deadline = start + seconds
-    await asyncio.gather(*[_client(host, port, make_request, deadline, result, i) for i in range(connections)])
+    await asyncio.gather(*[_client(host, port, make_request, deadline, result, i, timeout) for i in range(connections)])
     result.duration = time.perf_counter() - start
     return result
 
 
-def run_load(host: str, port: int, make_request, *, connections: int = 32, seconds: float = 10.0) -> LoadResult:
-    """make_request(client_index, n) -> (method, path, headers, json_body_or_None)."""
-    return asyncio.run(_run(host, port, make_request, connections, seconds))
+def run_load(host: str, port: int, make_request, *, connections: int = 32, seconds: float = 10.0,
+             timeout: float = 60.0) -> LoadResult:
+    """make_request(client_index, n) -> (method, path, headers, json_body_or_None).
+    An answer slower than `timeout` seconds counts as an error (its connection is dropped)."""
+    return asyncio.run(_run(host, port, make_request, connections, seconds, timeout))
