@@ -75,6 +75,9 @@ def load(instance_path: Path, env=None) -> dict:
         "PROCOMUN_BASE_URL": env.get("PROCOMUN_BASE_URL", "http://127.0.0.1:5000"),
         # The Open Contracting prefix the city registered; every ocid starts with it.
         "PROCUREMENT_OCID_PREFIX": env.get("PROCUREMENT_OCID_PREFIX", "ocds-procomun-villanova"),
+        # Whole-register open-data exports are rebuilt at most this often (0: on every request).
+        "PROCOMUN_OPEN_DATA_CACHE_SECONDS": int(env.get("PROCOMUN_OPEN_DATA_CACHE_SECONDS",
+                                                        "300" if production else "0")),
         "PROCOMUN_LOGIN_MAX_FAILURES": int(env.get("PROCOMUN_LOGIN_MAX_FAILURES", "5")),
         "PROCOMUN_LOGIN_LOCK_MINUTES": int(env.get("PROCOMUN_LOGIN_LOCK_MINUTES", "15")),
         "BABEL_DEFAULT_LOCALE": default_locale,

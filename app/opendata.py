@@ -1,10 +1,19 @@
 """What every open-data export shares: one URL space (/open-data/…), the list
 of datasets shown on /open-data, and streamed CSV output."""
 import csv
+import hashlib
 import io
+import json
+import os
+import tempfile
+import time
 from dataclasses import dataclass
+from functools import wraps
+from pathlib import Path
 
-from flask import Response
+from flask import Response, current_app, request, send_file
+from flask_babel import get_locale
+from werkzeug.wsgi import wrap_file
 
 from .security import public
 
@@ -35,6 +44,8 @@ class OpenData:
 
     def route(self, rule: str, title=None, format: str = "JSON", description=""):
         def decorator(view):
+            if title is not None:  # a listed dataset: the whole register, served from the cache
+                view = cached_export(view)
             public(view)
             self.routes.append((rule, view))
             if title is not None:
@@ -47,17 +58,62 @@ class OpenData:
             app.add_url_rule("/open-data" + rule, endpoint=f"{self.name}.{view.__name__}", view_func=view)
 
 
+def cached_export(view):
+    """Serve a whole-register export from a file rebuilt at most every
+    PROCOMUN_OPEN_DATA_CACHE_SECONDS (production default 300; 0 turns it off).
+
+    An export reads every row of its register: at a national scale that is seconds
+    per request and grows with the data, while the data changes rarely. The file is
+    shared by every worker (instance/open-data-cache), replaced atomically, keyed by
+    the endpoint, host, language and query string, and sent with sendfile."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        ttl = current_app.config.get("PROCOMUN_OPEN_DATA_CACHE_SECONDS", 0)
+        if not ttl:
+            return view(*args, **kwargs)
+        identity = f"{request.endpoint}|{request.host_url}|{get_locale()}|{request.query_string.decode()}"
+        folder = Path(current_app.instance_path) / "open-data-cache"
+        body = folder / hashlib.sha256(identity.encode()).hexdigest()[:32]
+        meta = body.with_suffix(".json")
+        try:
+            fresh = time.time() - body.stat().st_mtime < ttl and meta.exists()
+        except OSError:
+            fresh = False
+        if not fresh:
+            response = view(*args, **kwargs)
+            if response.status_code != 200:
+                return response
+            folder.mkdir(parents=True, exist_ok=True)
+            for path, write in ((meta, lambda h: h.write(json.dumps(
+                    {"mimetype": response.mimetype, "disposition": response.headers.get("Content-Disposition")}
+                    ).encode())), (body, lambda h: [h.write(c if isinstance(c, bytes) else c.encode())
+                                                   for c in response.response])):
+                handle = tempfile.NamedTemporaryFile(dir=folder, delete=False)
+                with handle:
+                    write(handle)
+                os.replace(handle.name, path)
+            response.close()
+        info = json.loads(meta.read_text())
+        answer = send_file(body, mimetype=info["mimetype"], conditional=True, max_age=60)
+        if info["disposition"]:
+            answer.headers["Content-Disposition"] = info["disposition"]
+        return answer
+    return wrapped
+
+
 def csv_response(header: list[str], rows, filename: str) -> Response:
-    """Stream rows as UTF-8 CSV, so an export never has to fit in memory."""
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        yield "\ufeff" + buffer.getvalue()
-        for row in rows:
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerow(row)
-            yield buffer.getvalue()
-    return Response(generate(), mimetype="text/csv; charset=utf-8",
+    """UTF-8 CSV written row by row into a spooled file (memory stays bounded: past a few
+    megabytes it is on disk) while the view's app context and database session are alive,
+    then streamed. Rows read lazily after the view returned would run outside any context."""
+    spool = tempfile.SpooledTemporaryFile(max_size=4 * 1024 * 1024, mode="w+b")
+    text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+    writer = csv.writer(text)
+    text.write("\ufeff")
+    writer.writerow(header)
+    writer.writerows(rows)
+    text.flush()
+    text.detach()
+    spool.seek(0)
+    return Response(wrap_file(request.environ, spool, buffer_size=64 * 1024), mimetype="text/csv; charset=utf-8",
+                    direct_passthrough=True,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

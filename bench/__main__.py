@@ -1,5 +1,81 @@
-"""`python -m bench` (what `make bench` runs): every benchmark in turn."""
-from . import notifications
+"""`make bench`: every benchmark beside the limit of the layer underneath, in one
+run; figures to bench/results.json and a short table on stdout.
+
+`BENCH_QUICK=1` runs a small version; `python -m bench redemption pages` runs
+only the named benchmarks (redemption, issuance, pages, documents)."""
+import json
+import os
+import sys
+import time
+import traceback
+
+from . import common, machine
+
+BENCHMARKS = ("redemption", "issuance", "pages", "documents")
+RESULTS = common.ROOT / "bench" / "results.json"
+
+
+def _table(results: dict) -> list[str]:
+    rows = []
+    r = results.get("redemption")
+    if r and "app" in r:
+        rows += [
+            f"redemption  app {r['app']['per_second']:>8}/s  p50 {r['app']['p50_ms']} p95 {r['app']['p95_ms']} "
+            f"p99 {r['app']['p99_ms']} ms  errors {r['app']['errors']}  ({r['app']['worker_class']} "
+            f"w{r['app']['workers']} t{r['app']['threads']})",
+            f"            least app {r['least_app']['per_second']}/s  pgbench {r['pgbench']['per_second']}/s  "
+            f"app/least {r['ratio_app_least']}  app/pgbench {r['ratio_app_pgbench']}  "
+            f"ledger ok {r['books']['ledger_verified']}  over-redeemed {r['books']['over_redeemed_vouchers']}"]
+    i = results.get("issuance")
+    if i and "seconds" in i:
+        rows.append(f"issuance    {i['rows']} rows in {i['seconds']} s ({i['rows_per_second']}/s), peak "
+                    f"{i['peak_rss_mb']} MB; COPY {i['copy_seconds']} s; COPY/app {i['ratio_copy_time_over_app_time']}")
+    p = results.get("pages")
+    if p and "pages" in p:
+        for name, page in p["pages"].items():
+            rows.append(f"page        {name:<22} " + "  ".join(
+                f"N={scale}: p50 {page[str(scale)]['p50_ms']} p95 {page[str(scale)]['p95_ms']} ms, {page[str(scale)]['statements']} stmts"
+                for scale in p["scales"]) + f"  growth {page['growth_p95']}")
+    d = results.get("documents")
+    if d and "pact" in d:
+        for name in ("pact", "minutes"):
+            rows.append(f"document    {name:<8} app {d[name]['app_ms']} ms  weasyprint {d[name]['weasyprint_ms']} ms  "
+                        f"overhead {d[name]['overhead']}")
+    for name in BENCHMARKS:
+        if name in results and "error" in results[name]:
+            rows.append(f"{name:<11} FAILED: {results[name]['error']}")
+    return rows
+
+
+def main(argv: list[str]) -> int:
+    chosen = [a for a in argv if a in BENCHMARKS] or list(BENCHMARKS)
+    os.environ.update(common.env())
+    results = {"machine": machine.facts(), "quick": common.QUICK, "database": common.libpq_url().rsplit("@", 1)[-1]}
+    if RESULTS.exists() and len(chosen) < len(BENCHMARKS):
+        # A partial run keeps the other benchmarks' latest figures.
+        previous = json.loads(RESULTS.read_text())
+        results.update({k: v for k, v in previous.items() if k in BENCHMARKS and k not in chosen})
+    failed = False
+    started = time.perf_counter()
+    for name in chosen:
+        print(f"== {name}", flush=True)
+        t0 = time.perf_counter()
+        try:
+            module = __import__(f"bench.{name}", fromlist=["run"])
+            results[name] = module.run()
+            failed |= bool(results[name].get("failed_checks"))
+        except Exception as error:  # a broken benchmark is reported, and fails the run
+            traceback.print_exc()
+            results[name] = {"error": f"{type(error).__name__}: {error}"}
+            failed = True
+        results[name]["elapsed_s"] = round(time.perf_counter() - t0, 1)
+        RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    results["elapsed_s"] = round(time.perf_counter() - started, 1)
+    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print("\n".join(_table(results)))
+    print(f"({results['elapsed_s']} s; figures in {RESULTS.relative_to(common.ROOT)})")
+    return 1 if failed else 0
+
 
 if __name__ == "__main__":
-    notifications.main()
+    sys.exit(main(sys.argv[1:]))

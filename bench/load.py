@@ -36,12 +36,14 @@ class LoadResult:
                 "connection_errors": self.errors, "duration_s": round(self.duration, 2)}
 
 
-async def _read_response(reader) -> int:
+async def _read_response(reader) -> tuple[int, bool]:
+    """The status, and whether the server closes the connection after this answer."""
     status_line = await reader.readline()
     if not status_line:
         raise ConnectionError("connection closed")
     status = int(status_line.split()[1])
     length = 0
+    close = status_line.startswith(b"HTTP/1.0")
     while True:
         line = await reader.readline()
         if line in (b"\r\n", b"\n", b""):
@@ -49,12 +51,14 @@ async def _read_response(reader) -> int:
         name, _, value = line.decode("latin-1").partition(":")
         if name.lower() == "content-length":
             length = int(value)
+        elif name.lower() == "connection":
+            close = value.strip().lower() == "close"
     if length:
         await reader.readexactly(length)
-    return status
+    return status, close
 
 
-async def _client(host, port, make_request, deadline, result: LoadResult, index: int):
+async def _client(host, port, make_request, deadline, result: LoadResult, index: int, timeout: float):
     reader = writer = None
     n = 0
     while time.perf_counter() < deadline:
@@ -77,27 +81,33 @@ async def _client(host, port, make_request, deadline, result: LoadResult, index:
         try:
             writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
             await writer.drain()
-            status = await _read_response(reader)
-        except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError):
+            status, close = await asyncio.wait_for(_read_response(reader), timeout)
+        except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError, IndexError,
+                asyncio.TimeoutError):
             result.errors += 1
             writer.close()
             reader = writer = None
             continue
         result.latencies.append(time.perf_counter() - started)
         result.statuses[status] = result.statuses.get(status, 0) + 1
+        if close:  # e.g. gunicorn's sync workers: one request per connection, not an error
+            writer.close()
+            reader = writer = None
     if writer is not None:
         writer.close()
 
 
-async def _run(host, port, make_request, connections, seconds) -> LoadResult:
+async def _run(host, port, make_request, connections, seconds, timeout) -> LoadResult:
     result = LoadResult(duration=seconds)
     start = time.perf_counter()
     deadline = start + seconds
-    await asyncio.gather(*[_client(host, port, make_request, deadline, result, i) for i in range(connections)])
+    await asyncio.gather(*[_client(host, port, make_request, deadline, result, i, timeout) for i in range(connections)])
     result.duration = time.perf_counter() - start
     return result
 
 
-def run_load(host: str, port: int, make_request, *, connections: int = 32, seconds: float = 10.0) -> LoadResult:
-    """make_request(client_index, n) -> (method, path, headers, json_body_or_None)."""
-    return asyncio.run(_run(host, port, make_request, connections, seconds))
+def run_load(host: str, port: int, make_request, *, connections: int = 32, seconds: float = 10.0,
+             timeout: float = 60.0) -> LoadResult:
+    """make_request(client_index, n) -> (method, path, headers, json_body_or_None).
+    An answer slower than `timeout` seconds counts as an error (its connection is dropped)."""
+    return asyncio.run(_run(host, port, make_request, connections, seconds, timeout))

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import (JSON, Column, Date, ForeignKey, Integer, Numeric, String, Table, Text,
+from sqlalchemy import (JSON, Column, Date, ForeignKey, Index, Integer, Numeric, String, Table, Text,
                         UniqueConstraint, event, inspect)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -229,6 +229,8 @@ class Pact(db.Model):
     """The file of one collaboration pact, from the proposal to its end."""
 
     __tablename__ = "pacts"
+    # The public register is newest first (keyset-friendly) and its year filter ranges on it.
+    __table_args__ = (Index("ix_pacts_submitted_at_id", "submitted_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import false, func, select
+from sqlalchemy import extract, false, func, select
 from sqlalchemy.orm import selectinload
 
 from app.accounts.models import Role, User
@@ -675,16 +675,29 @@ def search_pacts(*, state: str = "", intervention: str = "", commons_id: int | N
     if year and not 1900 <= year <= 9998:
         stmt = stmt.where(false())  # no pact was filed then (and datetime ends at year 9999)
     elif year:
-        zone = city_timezone()
-        start = datetime(year, 1, 1, tzinfo=zone).astimezone(timezone.utc)
-        end = datetime(year + 1, 1, 1, tzinfo=zone).astimezone(timezone.utc)
+        start, end = _year_bounds(year)
         stmt = stmt.where(Pact.submitted_at >= start, Pact.submitted_at < end)
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
 
 
+def _year_bounds(year: int) -> tuple[datetime, datetime]:
+    zone = city_timezone()
+    return (datetime(year, 1, 1, tzinfo=zone).astimezone(timezone.utc),
+            datetime(year + 1, 1, 1, tzinfo=zone).astimezone(timezone.utc))
+
+
 def register_years() -> list[int]:
-    rows = db.session.execute(select(Pact.submitted_at).where(Pact.submitted_at.is_not(None))).scalars()
-    return sorted({city_date(r).year for r in rows}, reverse=True)
+    """The years (in the city's zone) in which files were submitted, newest first. Two
+    indexed statements however large the register: its first and last day, then one
+    EXISTS a year (reading every submission date made the register page grow with it)."""
+    first, last = db.session.execute(select(func.min(Pact.submitted_at), func.max(Pact.submitted_at))).one()
+    if first is None:
+        return []
+    years = list(range(city_date(last).year, city_date(first).year - 1, -1))
+    checks = [select(Pact.id).where(Pact.submitted_at >= start, Pact.submitted_at < end).exists()
+              for start, end in map(_year_bounds, years)]
+    present = db.session.execute(select(*checks)).one()
+    return [year for year, found in zip(years, present) if found]
 
 
 def neighbourhoods() -> list[str]:
@@ -698,6 +711,38 @@ def awaiting_answer(page: int = 1, per_page: int = 50):
             .options(selectinload(Pact.commons), selectinload(Pact.proposer))
             .order_by(Pact.answer_due, Pact.id))
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+
+
+LATE_REPORTS_SHOWN = 50
+
+
+def late_reports(today: date | None = None, limit: int = LATE_REPORTS_SHOWN) -> list[tuple[Pact, list]]:
+    """Pacts in force with overdue reports, oldest pact first, at most `limit` of them.
+
+    The database first keeps the pacts that may be late: fewer reports filed for past
+    due dates than report periods elapsed (months counted generously, so no late pact
+    is missed), or past their end. Only those are loaded, a batch at a time, and checked
+    exactly against their schedule; the desk so costs the same with 100 or 100,000 pacts."""
+    today = today or city_today()
+    filed = (select(func.count(Report.id)).where(Report.pact_id == Pact.id, Report.due_on < today)
+             .correlate(Pact).scalar_subquery())
+    months = ((today.year - extract("year", Pact.starts_on)) * 12
+              + (today.month - extract("month", Pact.starts_on)))
+    may_be_late = (select(Pact).where(
+        Pact.state.in_([PactState.ACTIVE.value, PactState.SUSPENDED.value]), Pact.starts_on.is_not(None),
+        ((filed + 1) * Pact.report_every_months <= months) | (Pact.ends_on < today))
+        .options(selectinload(Pact.reports)).order_by(Pact.id))
+    found, last = [], 0
+    while len(found) < limit:
+        batch = db.session.execute(may_be_late.where(Pact.id > last).limit(200)).scalars().all()
+        if not batch:
+            break
+        for pact in batch:
+            late = overdue_reports(pact, today)
+            if late:
+                found.append((pact, late))
+        last = batch[-1].id
+    return found[:limit]
 
 
 def pacts_in_force() -> list[Pact]:
@@ -783,6 +828,12 @@ def list_commons(*, kind: str = "", neighbourhood: str = "", page: int = 1, per_
     if neighbourhood:
         stmt = stmt.where(Commons.neighbourhood == neighbourhood)
     return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+
+
+def commons_choices() -> list:
+    """(id, name, registered) of every commons, by name: for filters and pickers, without
+    loading each commons' pacts (all_commons does, and that grows with the register)."""
+    return list(db.session.execute(select(Commons.id, Commons.name, Commons.registered).order_by(Commons.name)))
 
 
 def all_commons() -> list[Commons]:

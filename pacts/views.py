@@ -66,7 +66,7 @@ def index():
                "year": args.get("year", type=int)}
     page = ops.search_pacts(**filters, page=args.get("page", 1, type=int))
     return render_template("pacts/index.html", page=page, states=list(PactState)[1:],
-                           kinds=list(Intervention), commons=ops.all_commons(),
+                           kinds=list(Intervention), commons=ops.commons_choices(),
                            neighbourhoods=ops.neighbourhoods(), years=ops.register_years(),
                            filters={k: v for k, v in args.items() if k != "page"})
 
@@ -109,7 +109,7 @@ def pdf(pact_id):
 def propose():
     form = ProposalForm()
     form.standard_form.choices = [("", _("None"))] + [(str(f.id), f.title) for f in ops.standard_forms()]
-    form.commons.choices = [(c.id, c.name) for c in ops.all_commons() if c.registered]
+    form.commons.choices = [(c.id, c.name) for c in ops.commons_choices() if c.registered]
     form.organisation.choices = [("", _("None"))] + [(str(o.id), o.name) for o in current_user.organisations]
     if form.validate_on_submit():
         standard = next((f for f in ops.standard_forms() if str(f.id) == form.standard_form.data), None)
@@ -320,10 +320,9 @@ def outcome(dispute_id):
 @officials
 def desk():
     page = ops.awaiting_answer(page=request.args.get("page", 1, type=int))
-    in_force = ops.pacts_in_force()
-    late_reports = [(p, ops.overdue_reports(p)) for p in in_force]
-    return render_template("pacts/desk.html", page=page, today=city_today(), ops=ops,
-                           late_reports=[(p, late) for p, late in late_reports if late])
+    late_reports = ops.late_reports()
+    return render_template("pacts/desk.html", page=page, today=city_today(), ops=ops, late_reports=late_reports,
+                           more_late=len(late_reports) >= ops.LATE_REPORTS_SHOWN)
 
 
 @bp.route("/forms")

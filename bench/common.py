@@ -1,0 +1,132 @@
+"""What every benchmark shares: the database it may wipe, the environment the
+app runs with, the CLI, a gunicorn server started and stopped around a load."""
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
+SECRET_KEY = secrets.token_urlsafe(48)
+CONNECTIONS = 32
+
+
+def libpq_url(url: str = DATABASE_URL) -> str:
+    """The SQLAlchemy URL as libpq (psql, pgbench, psycopg) reads it."""
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def env(**extra) -> dict:
+    """The production environment the app runs with in every benchmark."""
+    values = dict(os.environ, PROCOMUN_ENV="production", SECRET_KEY=SECRET_KEY, DATABASE_URL=DATABASE_URL,
+                  SESSION_COOKIE_SECURE="0", PYTHONPATH=str(ROOT))
+    values.update({k: str(v) for k, v in extra.items()})
+    return values
+
+
+def connect(**kwargs) -> psycopg.Connection:
+    return psycopg.connect(libpq_url(), autocommit=True, **kwargs)
+
+
+def reset_database() -> None:
+    """Drop everything in the bench database and migrate it to the current schema."""
+    with connect() as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    flask("db", "upgrade")
+    # Open-data exports cached from the previous data must not be served for the new.
+    shutil.rmtree(ROOT / "instance" / "open-data-cache", ignore_errors=True)
+
+
+def flask(*args, capture=True, timed=False):
+    """Run `flask --app app ARGS` in a child process with the production environment;
+    with timed=True returns (completed, seconds, max RSS in MB of that child alone)."""
+    command = [str(BIN / "flask"), "--app", "app", *args]
+    if not timed:
+        done = subprocess.run(command, cwd=ROOT, env=env(), capture_output=capture, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        return done
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=ROOT, env=env(), stdout=out, stderr=err, text=True)
+        _pid, status, usage = os.wait4(process.pid, 0)  # this child's own resource usage
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(command, process.returncode, out.read(), err.read())
+    if done.returncode != 0:
+        raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done, seconds, round(usage.ru_maxrss / 1024, 1)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(app_spec: str, *, workers: int, worker_class: str = "sync", threads: int = 1, extra_env=None):
+    """Serve `app_spec` on a loopback port for the duration of the block; yields the port."""
+    port = free_port()
+    command = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+               "--worker-class", worker_class, "--threads", str(threads), "--keep-alive", "75",
+               "--backlog", "2048", "--log-level", "warning", app_spec]
+    log = open(ROOT / "bench" / ".gunicorn.log", "a")
+    process = subprocess.Popen(command, cwd=ROOT, env=env(**(extra_env or {})), stdout=log, stderr=log,
+                               start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited ({process.returncode}); see bench/.gunicorn.log")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.time() > deadline:
+                    raise RuntimeError("gunicorn did not start in 60 s")
+                time.sleep(0.2)
+        time.sleep(0.5 + 0.3 * workers)  # let every worker import the app
+        yield port
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        log.close()
+
+
+def ensure_pgbench() -> str:
+    """pgbench's path, installing Debian's postgresql-client if it is missing."""
+    found = shutil.which("pgbench") or next((str(p) for p in sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))), None)
+    if found:
+        return found
+    apt = {"DEBIAN_FRONTEND": "noninteractive", **os.environ}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=apt)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql-client"], check=True, env=apt)
+    found = shutil.which("pgbench") or next((str(p) for p in sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))), None)
+    if not found:
+        raise RuntimeError("pgbench is not available even after installing postgresql-client")
+    return found
+
+
+def median(values):
+    ordered = sorted(values)
+    n = len(ordered)
+    return (ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2) if n else 0.0

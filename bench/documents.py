@@ -1,0 +1,58 @@
+"""Benchmark 4: a pact PDF and a council's minutes PDF through the app (the whole
+request: routing, access check, loading, templates, WeasyPrint, response)
+beside WeasyPrint alone on the very HTML the app produced; medians, ratio."""
+import time
+
+from . import common
+
+
+def run() -> dict:
+    from app import create_app
+    from app import documents as core_documents
+    common.reset_database()
+    common.flask("demo")
+    with common.connect() as conn:
+        pact_id = conn.execute("SELECT id FROM pacts WHERE signed_version_number IS NOT NULL ORDER BY id LIMIT 1"
+                               ).fetchone()[0]
+        meeting_id = conn.execute("SELECT id FROM council_meetings WHERE minutes <> '' ORDER BY id LIMIT 1"
+                                  ).fetchone()[0]
+    urls = {"pact": f"/pacts/{pact_id}/pact.pdf", "minutes": f"/councils/meetings/{meeting_id}/minutes.pdf"}
+    app = create_app(env=common.env())
+    client = app.test_client(use_cookies=False)
+    captured = {}
+    original = core_documents.html_to_pdf
+
+    def capture(html):
+        captured["html"] = html
+        return original(html)
+
+    repeats = 5 if common.QUICK else 20
+    from weasyprint import HTML
+    out = {"repeats": repeats}
+    for name, url in urls.items():
+        core_documents.html_to_pdf = capture
+        try:
+            first = client.get(url)  # warm: fonts, templates, first queries
+        finally:
+            core_documents.html_to_pdf = original
+        if first.status_code != 200 or first.mimetype != "application/pdf":
+            raise RuntimeError(f"{url} answered {first.status_code} {first.mimetype}")
+        html = captured["html"]
+        with app.app_context():
+            fetcher = core_documents._url_fetcher()
+        HTML(string=html, base_url=str(core_documents.STATIC) + "/", url_fetcher=fetcher).write_pdf()
+        app_times, bare_times = [], []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            answer = client.get(url)
+            answer.get_data()
+            app_times.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            HTML(string=html, base_url=str(core_documents.STATIC) + "/", url_fetcher=fetcher).write_pdf()
+            bare_times.append(time.perf_counter() - started)
+        app_ms, bare_ms = common.median(app_times) * 1000, common.median(bare_times) * 1000
+        out[name] = {"url": url, "app_ms": round(app_ms, 1), "weasyprint_ms": round(bare_ms, 1),
+                     "ratio": round(app_ms / bare_ms, 3), "overhead": f"{(app_ms / bare_ms - 1) * 100:.1f}%",
+                     "bytes": len(first.data)}
+        print(f"   {name}: app {out[name]['app_ms']} ms, WeasyPrint alone {out[name]['weasyprint_ms']} ms", flush=True)
+    return out

@@ -1,0 +1,73 @@
+"""The public register costs the same number of SQL statements however many pacts
+it holds (the bench's pages-at-scale check), and its year filter lists the right years."""
+from datetime import datetime, timezone
+
+from sqlalchemy import event
+
+from app.extensions import db
+from pacts import operations as ops
+from pacts.models import PactState
+
+
+def _statements(client, url) -> int:
+    seen = []
+    listener = lambda *args: seen.append(1)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    return len(seen)
+
+
+def test_register_page_statements_do_not_grow_with_the_register(world, client):
+    world.walk(world.propose(), PactState.SUBMITTED)
+    client.get("/pacts/")  # warm: first-use queries
+    few = _statements(client, "/pacts/")
+    for n in range(4):
+        world.walk(world.propose(title=f"Pact {n}"), PactState.SUBMITTED)
+    assert _statements(client, "/pacts/") == few
+
+
+def test_register_years_are_the_submission_years_in_the_city(world):
+    assert ops.register_years() == []
+    first, second, third = (world.walk(world.propose(title=t), PactState.SUBMITTED) for t in "abc")
+    # 23:30 UTC on 31 December 2023 is already 2024 in the city (Europe/Rome).
+    first.submitted_at = datetime(2023, 12, 31, 23, 30, tzinfo=timezone.utc)
+    second.submitted_at = datetime(2021, 6, 1, 12, 0, tzinfo=timezone.utc)
+    db.session.commit()
+    this_year = ops.city_date(third.submitted_at).year
+    assert ops.register_years() == sorted({this_year, 2024, 2021}, reverse=True)
+    assert 2022 not in ops.register_years() and 2023 not in ops.register_years()
+
+
+def test_commons_choices_are_every_commons_by_name(world):
+    ops.save_commons(actor=world.official, name="Archivio", kind="building", neighbourhood="Navile")
+    assert [(c.name, c.registered) for c in ops.commons_choices()] == [("Archivio", True), ("Piazza Verdi", True)]
+
+
+def test_late_reports_lists_exactly_the_pacts_in_force_with_overdue_reports(world):
+    from datetime import date
+    late = world.walk(world.propose(title="Late", duration_months=12, report_every_months=5), PactState.ACTIVE)
+    late.starts_on, late.ends_on = date(2027, 1, 31), date(2028, 1, 31)
+    # Due 30 June 2027: on 1 July it is late; on 30 June (the due day itself) it is not yet.
+    fresh = world.walk(world.propose(title="Fresh", duration_months=12, report_every_months=5), PactState.ACTIVE)
+    fresh.starts_on, fresh.ends_on = date(2027, 3, 1), date(2028, 3, 1)
+    db.session.commit()
+    found = ops.late_reports(today=date(2027, 7, 1))
+    assert [(p.title, [s.due_on for s in late_]) for p, late_ in found] == [("Late", [date(2027, 6, 30)])]
+    assert ops.late_reports(today=date(2027, 6, 30)) == []
+    # Both late later on; the list stops at the limit, oldest pact first.
+    assert [p.title for p, _ in ops.late_reports(today=date(2027, 9, 1))] == ["Late", "Fresh"]
+    assert [p.title for p, _ in ops.late_reports(today=date(2027, 9, 1), limit=1)] == ["Late"]
+
+
+def test_desk_statements_do_not_grow_with_the_pacts_in_force(app, world):
+    from .test_views import signed_in
+    world.walk(world.propose(title="First"), PactState.ACTIVE)
+    client = signed_in(app, world.official)
+    client.get("/pacts/desk")
+    few = _statements(client, "/pacts/desk")
+    for n in range(3):
+        world.walk(world.propose(title=f"Pact {n}"), PactState.ACTIVE)
+    assert _statements(client, "/pacts/desk") == few
