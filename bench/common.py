@@ -36,7 +36,18 @@ def env(**extra) -> dict:
 
 
 def connect(**kwargs) -> psycopg.Connection:
+    ensure_database()
     return psycopg.connect(libpq_url(), autocommit=True, **kwargs)
+
+
+def ensure_database() -> None:
+    """Create the bench database on a fresh server (through its `postgres` maintenance database)."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+    params = conninfo_to_dict(libpq_url())
+    name = params.get("dbname", "bench")
+    with psycopg.connect(make_conninfo(**{**params, "dbname": "postgres"}), autocommit=True) as admin:
+        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            admin.execute(f'CREATE DATABASE "{name}"')
 
 
 def reset_database() -> None:
