@@ -1,6 +1,7 @@
 """What every open-data export shares: one URL space (/open-data/…), the list
 of datasets shown on /open-data, and streamed CSV output."""
 import csv
+import fcntl
 import hashlib
 import io
 import json
@@ -75,24 +76,31 @@ def cached_export(view):
         folder = Path(current_app.instance_path) / "open-data-cache"
         body = folder / hashlib.sha256(identity.encode()).hexdigest()[:32]
         meta = body.with_suffix(".json")
-        try:
-            fresh = time.time() - body.stat().st_mtime < ttl and meta.exists()
-        except OSError:
-            fresh = False
-        if not fresh:
-            response = view(*args, **kwargs)
-            if response.status_code != 200:
-                return response
+        def fresh():
+            try:
+                return time.time() - body.stat().st_mtime < ttl and meta.exists()
+            except OSError:
+                return False
+
+        if not fresh():
             folder.mkdir(parents=True, exist_ok=True)
-            for path, write in ((meta, lambda h: h.write(json.dumps(
-                    {"mimetype": response.mimetype, "disposition": response.headers.get("Content-Disposition")}
-                    ).encode())), (body, lambda h: [h.write(c if isinstance(c, bytes) else c.encode())
-                                                   for c in response.response])):
-                handle = tempfile.NamedTemporaryFile(dir=folder, delete=False)
-                with handle:
-                    write(handle)
-                os.replace(handle.name, path)
-            response.close()
+            # One rebuild at a time: requests arriving meanwhile wait for it, then read its file.
+            with open(body.with_suffix(".lock"), "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                if not fresh():
+                    response = view(*args, **kwargs)
+                    if response.status_code != 200:
+                        return response
+                    for path, write in ((meta, lambda h: h.write(json.dumps(
+                            {"mimetype": response.mimetype,
+                             "disposition": response.headers.get("Content-Disposition")}).encode())),
+                            (body, lambda h: [h.write(c if isinstance(c, bytes) else c.encode())
+                                              for c in response.response])):
+                        handle = tempfile.NamedTemporaryFile(dir=folder, delete=False)
+                        with handle:
+                            write(handle)
+                        os.replace(handle.name, path)
+                    response.close()
         info = json.loads(meta.read_text())
         answer = send_file(body, mimetype=info["mimetype"], conditional=True, max_age=60)
         if info["disposition"]:

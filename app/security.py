@@ -11,6 +11,7 @@ from flask import abort, g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from .accounts.models import ApiToken, Role, User
 from .extensions import db, login_manager
@@ -65,11 +66,13 @@ def token_hash(token: str) -> str:
 
 
 def user_for_token(token: str) -> User | None:
+    # Roles and organisations joined in: one round trip instead of three on every API call.
     return db.session.execute(
         select(User).join(ApiToken, ApiToken.user_id == User.id)
         .where(ApiToken.token_hash == token_hash(token), ApiToken.revoked_at.is_(None),
                User.active.is_(True))
-    ).scalar_one_or_none()
+        .options(joinedload(User.role_rows), joinedload(User.organisations))
+    ).unique().scalar_one_or_none()
 
 
 def api_user() -> User | None:
