@@ -2,12 +2,13 @@
 minutes, a new term's Chair, and tomorrow's meetings. Members follow their council."""
 from datetime import date, datetime, timedelta
 
-from flask import url_for
+from flask import current_app, has_request_context, url_for
+from flask_babel import format_time
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from app.extensions import db
-from app.i18n import city_timezone, day, moment
+from app.i18n import city_timezone, day
 from app.notifications.registry import Reminder, register_event, register_reminder, register_subject
 
 from .models import Council, Mandate, Meeting, MeetingStatus, Side
@@ -30,7 +31,8 @@ def _values(event) -> dict:
     ctx = event.context
     values = dict(ctx)
     if ctx.get("starts_at"):
-        values["starts_at"] = moment(datetime.fromisoformat(ctx["starts_at"]), "long")
+        starts_at = datetime.fromisoformat(ctx["starts_at"])
+        values["starts_at"] = f"{day(starts_at, 'long')}, {format_time(starts_at, 'short')}"
     if ctx.get("start"):
         values["start"] = day(date.fromisoformat(ctx["start"]))
     if ctx.get("chair_side"):
@@ -87,8 +89,12 @@ def meeting_context(meeting: Meeting) -> dict:
 def meeting_ics(meeting: Meeting) -> tuple[str, str, bytes]:
     """The meeting's calendar file, as an email attachment."""
     from . import ical
-    return (f"{meeting.council.slug}-meeting-{meeting.id}.ics", "text/calendar",
-            ical.meeting_calendar(meeting).get_data())
+    if has_request_context():
+        content = ical.meeting_calendar(meeting).get_data()
+    else:  # the CLI and the demo: the calendar's links need the public base URL
+        with current_app.test_request_context(base_url=current_app.config["PROCOMUN_BASE_URL"]):
+            content = ical.meeting_calendar(meeting).get_data()
+    return f"{meeting.council.slug}-meeting-{meeting.id}.ics", "text/calendar", content
 
 
 @register_reminder
