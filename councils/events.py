@@ -3,11 +3,12 @@ minutes, a new term's Chair, and tomorrow's meetings. Members follow their counc
 from datetime import date, datetime, timedelta
 
 from flask import url_for
+from flask_babel import format_time
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 
 from app.extensions import db
-from app.i18n import city_timezone, day, moment
+from app.i18n import city_timezone, day
 from app.notifications.registry import Reminder, register_event, register_reminder, register_subject
 
 from .models import Council, Mandate, Meeting, MeetingStatus, Side
@@ -30,7 +31,8 @@ def _values(event) -> dict:
     ctx = event.context
     values = dict(ctx)
     if ctx.get("starts_at"):
-        values["starts_at"] = moment(datetime.fromisoformat(ctx["starts_at"]), "long")
+        starts_at = datetime.fromisoformat(ctx["starts_at"])
+        values["starts_at"] = f"{day(starts_at, 'long')}, {format_time(starts_at, 'short')}"
     if ctx.get("start"):
         values["start"] = day(date.fromisoformat(ctx["start"]))
     if ctx.get("chair_side"):
@@ -85,7 +87,8 @@ def meeting_context(meeting: Meeting) -> dict:
 
 
 def meeting_ics(meeting: Meeting) -> tuple[str, str, bytes]:
-    """The meeting's calendar file, as an email attachment."""
+    """The meeting's calendar file, as an email attachment (its links use the public
+    base URL outside a request: see app.urls.external_url)."""
     from . import ical
     return (f"{meeting.council.slug}-meeting-{meeting.id}.ics", "text/calendar",
             ical.meeting_calendar(meeting).get_data())

@@ -60,7 +60,8 @@ def _page(event) -> str:
 def _values(event) -> dict:
     ctx = event.context
     values = dict(ctx)
-    values["category"] = localised(ctx.get("category_names") or {}, ctx.get("category", ""))
+    values["category"] = (localised(ctx.get("category_names") or {}, ctx.get("category", ""))
+                          or str(_l("municipal services")))
     if ctx.get("deadline"):
         values["deadline"] = day(date.fromisoformat(ctx["deadline"]))
     if "value_cents" in ctx:
