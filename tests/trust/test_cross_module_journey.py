@@ -191,11 +191,11 @@ def test_from_a_council_priority_to_redeemed_vouchers_and_open_data(
 
     # 5. Citizens receive vouchers.
     office.go("/vouchers/programmes").submit(
-        {"slug": "home-care", "name": "Home care", "budget_cents": "1000000", "categories": ["elder-care"],
-         "valid_until": days(200)}, has="budget_cents", shot="programme")
+        {"slug": "home-care", "name": "Home care", "budget": "10000", "categories": ["elder-care"],
+         "valid_until": days(200)}, has="budget", shot="programme")
     for citizen in w.citizens:
         office.go("/vouchers/programmes/home-care").submit(
-            {"holder_email": citizen.email, "amount_cents": "5000"}, has="holder_email")
+            {"holder_email": citizen.email, "amount": "50"}, has="holder_email")
     office.shot("vouchers-issued", office.page)
 
     # 6. They redeem at the co-op (in Catalan, with the keyboard alone).
@@ -210,13 +210,13 @@ def test_from_a_council_priority_to_redeemed_vouchers_and_open_data(
         if keyboard:
             coop.tab_to("code")
             coop.page.keyboard.type(code)
-            coop.tab_to("amount_cents", limit=5)
-            coop.page.keyboard.type("2000")
+            coop.tab_to("amount", limit=5)
+            coop.page.keyboard.type("20")
             coop.page.keyboard.press("Enter")
             coop.page.wait_for_load_state()
             assert coop.page.locator("main .error").count() == 0
         else:
-            coop.submit({"code": code, "amount_cents": "2000", "category": "elder-care"}, has="code")
+            coop.submit({"code": code, "amount": "20", "category": "elder-care"}, has="code")
     coop.shot("redeemed", coop.page)
 
     # 7. Settlement, once the day has passed: time moves on a day for the redemptions
