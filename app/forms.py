@@ -26,6 +26,8 @@ def attach_error(form: FlaskForm, error: DomainError) -> None:
         form.form_errors.append(str(error.message))
 
 
+# Far beyond any budget, and small enough for a BIGINT of cents.
+_MONEY_LIMIT = Decimal(10) ** 15
 _PLAIN_AMOUNT = re.compile(r"^\d+(?:[.,]\d{1,2})?$")
 
 
@@ -56,6 +58,9 @@ class MoneyField(DecimalField):
         except (NumberFormatError, InvalidOperation):
             self.data = None
             raise ValueError(_("Write an amount such as 12.50.")) from None
+        if not self.data.is_finite() or abs(self.data) >= _MONEY_LIMIT:
+            self.data = None
+            raise ValueError(_("Write an amount such as 12.50."))
         if self.data != self.data.quantize(Decimal("0.01")):
             self.data = None
             raise ValueError(_("Amounts have at most two decimals, like 12.50."))

@@ -24,7 +24,8 @@ def test_amounts_are_read_as_people_write_them(app, locale, typed, cents):
         assert form.price.cents == cents
 
 
-@pytest.mark.parametrize("typed", ["twelve", "12.505", "1,2,3", "12..5"])
+@pytest.mark.parametrize("typed", ["twelve", "12.505", "1,2,3", "12..5", "1e999", "NaN", "Infinity",
+                                   "99999999999999999999"])
 def test_nonsense_is_refused_with_a_message(app, typed):
     with app.test_request_context(), force_locale("en"):
         form = PriceForm(formdata=MultiDict({"price": typed}))

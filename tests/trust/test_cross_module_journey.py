@@ -212,7 +212,9 @@ def test_from_a_council_priority_to_redeemed_vouchers_and_open_data(
             coop.page.keyboard.type(code)
             coop.tab_to("amount", limit=5)
             coop.page.keyboard.type("20")
-            coop.page.keyboard.press("Enter")
+            # The desk answers with a redirect: wait for it to land before moving on.
+            with coop.page.expect_navigation():
+                coop.page.keyboard.press("Enter")
             coop.page.wait_for_load_state()
             assert coop.page.locator("main .error").count() == 0
         else:
