@@ -2,8 +2,9 @@
 import json
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
+
+from app.urls import public_request_context
 
 from . import operations as ops
 
@@ -24,7 +25,7 @@ def ocds(output):
     """Write the OCDS release package of every published process."""
     from .opendata import release_package
     # Links in the package are absolute: build them against the public address.
-    with current_app.test_request_context(base_url=current_app.config["PROCOMUN_BASE_URL"]):
+    with public_request_context():
         json.dump(release_package(), output, ensure_ascii=False, indent=2)
     output.write("\n")
 

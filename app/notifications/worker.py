@@ -16,6 +16,7 @@ from ..accounts.models import User
 from ..database import transaction, utcnow
 from ..extensions import db
 from ..i18n import city_timezone
+from ..urls import public_request_context
 from . import mail
 from .models import (EventStatus, Follow, MailMessage, MessageStatus, Mode, Notification, OutboxEvent,
                      Preference)
@@ -257,7 +258,7 @@ def _record(outcomes) -> None:
 def work_once() -> int:
     """One pass: fan out, queue due digests, deliver. Returns the amount of work done."""
     done = 0
-    with current_app.test_request_context(base_url=current_app.config["PROCOMUN_BASE_URL"]):
+    with public_request_context():
         done += fan_out_batch()
         done += queue_digests()
         done += deliver_batch()
