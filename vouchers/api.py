@@ -102,7 +102,8 @@ def organisation():
 # Contributions, reversals and time credits -----------------------------------------------
 # Every write takes an idempotency key (vouchers/idempotency.py): a retry answers the first
 # answer and moves nothing. Refusals are DomainErrors, answered by the app's JSON handler.
-# Imports here, not above: the redemption part of this file changes on its own.
+# Imports here, not above: the redemption part of this file changes on its own. The role check
+# comes before the body's validation: a caller without the right gets 401/403, not 422.
 
 from flask import url_for  # noqa: E402
 from flask_babel import gettext as _  # noqa: E402
@@ -286,10 +287,10 @@ def _contribution_json(contribution) -> dict:
 
 
 @blp.route("/contributions", methods=["POST"])
+@api_login_required
 @blp.arguments(ContributionBody, location="json")
 @blp.response(201, ContributionOut)
 @blp.doc(security=[{"bearer": []}], responses={s: {"description": d} for s, d in REFUSALS.items()})
-@api_login_required
 def contribute(body):
     """Contribute to the collective pool, as yourself or for your organisation; the answer links the receipt."""
     user = api_user()
@@ -301,20 +302,20 @@ def contribute(body):
 
 
 @blp.route("/contributions")
+@api_login_required
 @blp.response(200, ContributionsOut)
 @blp.doc(security=[{"bearer": []}])
-@api_login_required
 def contributions():
     """Your contributions and your organisations', newest first, with their receipts."""
     return {"contributions": [_contribution_json(c) for c in ops.contributions_of(api_user())]}
 
 
 @blp.route("/transfers/<int:transfer_id>/reversal", methods=["POST"])
+@api_roles_required(Role.OFFICIAL, Role.ADMIN)
 @blp.arguments(ReversalBody, location="json")
 @blp.response(201, ReversalOut)
 @blp.doc(security=[{"bearer": []}], responses={**{s: {"description": d} for s, d in REFUSALS.items()},
                                                404: {"description": "No such transfer."}})
-@api_roles_required(Role.OFFICIAL, Role.ADMIN)
 def reverse_transfer(body, transfer_id):
     """Officials: correct a mistaken transfer by moving its amount back (the original stays).
 
@@ -333,11 +334,11 @@ def reverse_transfer(body, transfer_id):
 
 
 @blp.route("/time-credits", methods=["POST"])
+@api_roles_required(Role.ORG_MEMBER)
 @blp.arguments(TimeCreditBody, location="json")
 @blp.response(201, TimeCreditOut)
 @blp.doc(security=[{"bearer": []}], responses={**{s: {"description": d} for s, d in REFUSALS.items()},
                                                404: {"description": "No account has the volunteer's email."}})
-@api_roles_required(Role.ORG_MEMBER)
 def record_time(body):
     """An organisation records the minutes of care a volunteer gave; the volunteer earns them."""
     user = api_user()
@@ -354,11 +355,11 @@ def record_time(body):
 
 
 @blp.route("/time-credits/gifts", methods=["POST"])
+@api_login_required
 @blp.arguments(TimeGiftBody, location="json")
 @blp.response(201, TimeGiftOut)
 @blp.doc(security=[{"bearer": []}], responses={**{s: {"description": d} for s, d in REFUSALS.items()},
                                                404: {"description": "No account has the relative's email."}})
-@api_login_required
 def give_time(body):
     """Give some of your time credits to a relative's account; 409 when you hold fewer minutes."""
     user = api_user()
@@ -376,10 +377,10 @@ def give_time(body):
 
 
 @blp.route("/movements")
+@api_login_required
 @blp.arguments(MovementsQuery, location="query")
 @blp.response(200, MovementsOut)
 @blp.doc(security=[{"bearer": []}])
-@api_login_required
 def movements(query):
     """Every movement on your accounts (vouchers, time credits, contributions), newest first, 50 a page."""
     account_ids = {a.id for a in ops.holder_accounts(api_user())}
