@@ -124,11 +124,16 @@ class NotReversible(DomainError):
 
 
 def check_reversible(original: Transfer) -> None:
-    """Raise NotReversible if `original` may not be reversed: a reversal itself, already
-    reversed, or a redemption already settled (its co-op has been paid)."""
+    """Raise NotReversible if `original` may not be reversed: a reversal itself, a
+    settlement payment, already reversed, or a redemption already settled (its co-op
+    has been paid)."""
     if original.kind == TransferKind.REVERSE:
         raise NotReversible(_l("A reversal cannot itself be reversed; write a new transfer instead."),
                             field="reason", code="is_reversal")
+    if original.kind == TransferKind.SETTLE:
+        # Its statement and the redemptions it paid would no longer match the ledger.
+        raise NotReversible(_l("A settlement payment cannot be reversed: its statement and the redemptions it "
+                               "paid stand."), field="reason", code="settlement_payment")
     if db.session.execute(select(Transfer.id).where(Transfer.reverses_id == original.id)).first():
         raise NotReversible(_l("This transfer has already been reversed."), field="reason",
                             code="already_reversed")

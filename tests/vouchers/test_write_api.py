@@ -171,6 +171,10 @@ def test_a_settled_redemption_cannot_be_reversed(city, voucher, api_client):
     response = client.post(f"{API}/transfers/{transfer_id}/reversal", headers=headers,
                            json={"reason": "late", "idempotency_key": "rev-s"})
     _assert_refused(response, 409, "settled")
+    payment = db.session.query(Transfer).filter_by(kind="settle").one().id
+    response = client.post(f"{API}/transfers/{payment}/reversal", headers=headers,
+                           json={"reason": "paid twice", "idempotency_key": "rev-p"})
+    _assert_refused(response, 409, "settlement_payment")
     assert _count() == transfers
 
 
