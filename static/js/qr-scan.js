@@ -9,6 +9,8 @@
   "use strict";
 
   var SCAN_EVERY_MS = 150;
+  // Twelve letters and digits, grouped by dashes or spaces; the server checks the rest.
+  var VOUCHER_CODE = /^[0-9A-Za-z][0-9A-Za-z -]{10,20}[0-9A-Za-z]$/;
 
   function loadScript(src) {
     return new Promise(function (resolve, reject) {
@@ -127,9 +129,12 @@
               return;
             }
             decode(video).then(function (text) {
-              if (text && stream) {
+              if (text && stream && VOUCHER_CODE.test(text.trim())) {
                 found(text);
               } else if (stream) {
+                if (text) {
+                  say("msgNotVoucher");  // another QR code (a web address, say): keep looking
+                }
                 timer = setTimeout(tick, SCAN_EVERY_MS);
               }
             }, function () {

@@ -85,6 +85,28 @@ def test_the_camera_reads_the_voucher_qr_into_the_code_field(city, browser, live
         camera_browser.close()
 
 
+def test_a_qr_code_that_is_not_a_voucher_is_not_typed_in(city, browser, live_server, tmp_path):
+    video = qr_video("https://example.org/some/page", tmp_path / "other.y4m")
+    camera_browser = browser.browser_type.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=[*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+              f"--use-file-for-fake-video-capture={video}"])
+    try:
+        page = camera_browser.new_context(locale="en-GB").new_page()
+        page.set_default_timeout(15000)
+        _sign_in(page, live_server, city.member.email)
+        page.goto(live_server + "/vouchers/desk")
+        page.get_by_role("button", name="Scan QR code").click()
+        expect(page.get_by_role("status")).to_contain_text("not a voucher code")
+        expect(page.get_by_label("Voucher code")).to_have_value("")
+        # Still looking: the camera stays on until stopped.
+        page.get_by_role("button", name="Stop the camera").click()
+        expect(page.get_by_role("status")).to_contain_text("Camera stopped")
+        expect(page.locator("video")).to_be_hidden()
+    finally:
+        camera_browser.close()
+
+
 def test_without_a_camera_the_desk_says_so_and_typing_works(city, page, live_server):
     """The default test browser has no camera and no one to grant it: the scanner explains
     itself in the page's language and the code is typed as before."""
