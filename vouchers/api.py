@@ -97,3 +97,296 @@ def organisation():
             "redemptions": [{"redemption_id": r.id, "code": r.voucher.code, "amount_cents": r.amount_cents,
                              "service_category": r.category, "at": r.at.isoformat(),
                              "settlement_id": r.settlement_id} for r in page.items]}
+
+
+# Contributions, reversals and time credits -----------------------------------------------
+# Every write takes an idempotency key (vouchers/idempotency.py): a retry answers the first
+# answer and moves nothing. Refusals are DomainErrors, answered by the app's JSON handler.
+# Imports here, not above: the redemption part of this file changes on its own. The role check
+# comes before the body's validation: a caller without the right gets 401/403, not 422.
+
+from flask import url_for  # noqa: E402
+from flask_babel import gettext as _  # noqa: E402
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate  # noqa: E402
+
+from app.accounts.operations import find_user  # noqa: E402
+from app.errors import Invalid, NotAllowed, NotFound  # noqa: E402
+from app.extensions import db  # noqa: E402
+
+from . import ledger  # noqa: E402
+from .idempotency import caller_scope, once  # noqa: E402
+from .models import Transfer  # noqa: E402
+
+MAX_MINUTES = 10**9
+
+
+class WholeNumber(fields.Integer):
+    """An integer that is really one: no true/false, no 12.0, no "12"."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
+class WriteBody(Schema):
+    """A write's JSON body: unknown fields ignored, errors translated field by field."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    idempotency_key = fields.String(required=True, validate=validate.Length(min=1, max=100),
+                                    metadata={"description": "Any unique text; a retry with it moves nothing twice."})
+
+    def handle_error(self, error, data, **kwargs):
+        messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
+        translated = {}
+        for name in messages:
+            field = self.fields.get(name)
+            if field is None or not isinstance(data, dict):
+                translated[name] = [_("Send a JSON object with the fields this request describes.")]
+            elif data.get(name) is None:
+                translated[name] = [_("This field is required.")]
+            elif isinstance(field, fields.Integer):
+                bounds = next((v for v in field.validators if isinstance(v, validate.Range)), None)
+                translated[name] = [_("Give a whole number from %(min)s to %(max)s.", min=bounds.min, max=bounds.max)
+                                    if bounds else _("Give a whole number.")]
+            elif isinstance(field, fields.Email):
+                translated[name] = [_("Give an email address.")]
+            else:
+                length = next((v for v in field.validators if isinstance(v, validate.Length)), None)
+                translated[name] = [_("Give a text of %(min)s to %(max)s characters.", min=length.min or 0,
+                                      max=length.max) if length else _("Give a text.")]
+        raise ValidationError(translated)
+
+
+class ContributionBody(WriteBody):
+    amount_cents = WholeNumber(required=True, validate=validate.Range(min=1, max=ops.MAX_CENTS))
+    organisation = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80),
+                                 metadata={"description": "Slug of your organisation, to contribute on its behalf."})
+
+
+class ContributionOut(Schema):
+    contribution_id = fields.Integer()
+    amount_cents = fields.Integer()
+    organisation = fields.String(allow_none=True)
+    at = fields.String()
+    receipt_url = fields.String()
+
+
+class ReversalBody(WriteBody):
+    reason = fields.String(required=True, validate=validate.Length(max=300))
+
+
+class ReversalOut(Schema):
+    reversal_id = fields.Integer()
+    reverses = fields.Integer()
+    amount = fields.Integer()
+    currency = fields.String()
+    reversed_kind = fields.String()
+    reason = fields.String()
+    at = fields.String()
+
+
+class TimeCreditBody(WriteBody):
+    volunteer_email = fields.Email(required=True, validate=validate.Length(max=254))
+    minutes = WholeNumber(required=True, validate=validate.Range(min=1, max=24 * 60))
+    note = fields.String(load_default="", validate=validate.Length(max=150))
+    organisation = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80),
+                                 metadata={"description": "Slug of your organisation, if you belong to several."})
+
+
+class TimeCreditOut(Schema):
+    transfer_id = fields.Integer()
+    minutes = fields.Integer()
+    volunteer_email = fields.String()
+    organisation = fields.String()
+    note = fields.String()
+    at = fields.String()
+
+
+class TimeGiftBody(WriteBody):
+    relative_email = fields.Email(required=True, validate=validate.Length(max=254))
+    minutes = WholeNumber(required=True, validate=validate.Range(min=1, max=MAX_MINUTES))
+
+
+class TimeGiftOut(Schema):
+    transfer_id = fields.Integer()
+    minutes = fields.Integer()
+    relative_email = fields.String()
+    balance_minutes = fields.Integer()
+    at = fields.String()
+
+
+class MovementsQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+
+
+class MovementOut(Schema):
+    transfer_id = fields.Integer()
+    at = fields.String()
+    kind = fields.String()
+    currency = fields.String()
+    amount_in = fields.Integer()
+    amount_out = fields.Integer()
+    reference = fields.String()
+    reverses = fields.Integer(allow_none=True)
+
+
+class MovementsOut(Schema):
+    page = fields.Integer()
+    pages = fields.Integer()
+    total = fields.Integer()
+    movements = fields.List(fields.Nested(MovementOut))
+
+
+class ContributionsOut(Schema):
+    contributions = fields.List(fields.Nested(ContributionOut))
+
+
+REFUSALS = {401: "No valid bearer token.", 403: "This account may not do this.",
+            409: "Refused by the ledger: see `error` for the reason.",
+            422: "Malformed request, or an idempotency key reused for a different request."}
+
+
+def _answer(answer, status, replayed):
+    return answer, status, ({"Idempotent-Replayed": "true"} if replayed else {})
+
+
+def _written_at(transfer_id: int) -> str:
+    return db.session.get(Transfer, transfer_id).at.isoformat()
+
+
+def _member_organisation(user, slug):
+    """The organisation a member acts for: the one named among theirs, or their only one."""
+    mine = user.organisations
+    if slug:
+        for org in mine:
+            if org.slug == slug:
+                return org
+        raise NotAllowed(_l("You may act only for your own organisation."), field="organisation", code="not_member")
+    if not mine:
+        raise NotAllowed(_l("This account belongs to no organisation."), field="organisation", code="not_member")
+    if len(mine) > 1:
+        raise Invalid(_l("You belong to several organisations: say which one."), field="organisation",
+                      code="organisation_required")
+    return mine[0]
+
+
+def _contribution_json(contribution) -> dict:
+    return {"contribution_id": contribution.id, "amount_cents": contribution.amount_cents,
+            "organisation": contribution.organisation.slug if contribution.organisation_id else None,
+            "at": contribution.at.isoformat(),
+            "receipt_url": url_for("vouchers.receipt", contribution_id=contribution.id, _external=True)}
+
+
+@blp.route("/contributions", methods=["POST"])
+@api_login_required
+@blp.arguments(ContributionBody, location="json")
+@blp.response(201, ContributionOut)
+@blp.doc(security=[{"bearer": []}], responses={s: {"description": d} for s, d in REFUSALS.items()})
+def contribute(body):
+    """Contribute to the collective pool, as yourself or for your organisation; the answer links the receipt."""
+    user = api_user()
+
+    def produce():
+        organisation = _member_organisation(user, body["organisation"]) if body["organisation"] else None
+        return _contribution_json(ops.contribute(body["amount_cents"], actor=user, organisation=organisation))
+    return _answer(*once(caller_scope(user, "contribution"), body["idempotency_key"], body, produce))
+
+
+@blp.route("/contributions")
+@api_login_required
+@blp.response(200, ContributionsOut)
+@blp.doc(security=[{"bearer": []}])
+def contributions():
+    """Your contributions and your organisations', newest first, with their receipts."""
+    return {"contributions": [_contribution_json(c) for c in ops.contributions_of(api_user())]}
+
+
+@blp.route("/transfers/<int:transfer_id>/reversal", methods=["POST"])
+@api_roles_required(Role.OFFICIAL, Role.ADMIN)
+@blp.arguments(ReversalBody, location="json")
+@blp.response(201, ReversalOut)
+@blp.doc(security=[{"bearer": []}], responses={**{s: {"description": d} for s, d in REFUSALS.items()},
+                                               404: {"description": "No such transfer."}})
+def reverse_transfer(body, transfer_id):
+    """Officials: correct a mistaken transfer by moving its amount back (the original stays).
+
+    409 when it is already reversed, is itself a reversal, is a settled redemption, or the
+    amount is no longer there to move back; 422 without a reason."""
+    user = api_user()
+    original = ledger.transfer_by_id(transfer_id)
+
+    def produce():
+        reversal_id = ledger.reverse(original.id, actor=user, reason=body["reason"])
+        return {"reversal_id": reversal_id, "reverses": original.id, "amount": original.amount,
+                "currency": original.currency, "reversed_kind": original.kind, "reason": body["reason"].strip(),
+                "at": _written_at(reversal_id)}
+    return _answer(*once(caller_scope(user, "reversal"), body["idempotency_key"],
+                         {**body, "transfer_id": transfer_id}, produce))
+
+
+@blp.route("/time-credits", methods=["POST"])
+@api_roles_required(Role.ORG_MEMBER)
+@blp.arguments(TimeCreditBody, location="json")
+@blp.response(201, TimeCreditOut)
+@blp.doc(security=[{"bearer": []}], responses={**{s: {"description": d} for s, d in REFUSALS.items()},
+                                               404: {"description": "No account has the volunteer's email."}})
+def record_time(body):
+    """An organisation records the minutes of care a volunteer gave; the volunteer earns them."""
+    user = api_user()
+
+    def produce():
+        organisation = _member_organisation(user, body["organisation"])
+        volunteer = find_user(body["volunteer_email"])
+        if volunteer is None:
+            raise NotFound(_l("No account has this email."), field="volunteer_email", code="unknown_person")
+        transfer_id = ops.record_time(volunteer, body["minutes"], organisation, actor=user, note=body["note"])
+        return {"transfer_id": transfer_id, "minutes": body["minutes"], "volunteer_email": volunteer.email,
+                "organisation": organisation.slug, "note": body["note"], "at": _written_at(transfer_id)}
+    return _answer(*once(caller_scope(user, "time-credit"), body["idempotency_key"], body, produce))
+
+
+@blp.route("/time-credits/gifts", methods=["POST"])
+@api_login_required
+@blp.arguments(TimeGiftBody, location="json")
+@blp.response(201, TimeGiftOut)
+@blp.doc(security=[{"bearer": []}], responses={**{s: {"description": d} for s, d in REFUSALS.items()},
+                                               404: {"description": "No account has the relative's email."}})
+def give_time(body):
+    """Give some of your time credits to a relative's account; 409 when you hold fewer minutes."""
+    user = api_user()
+
+    def produce():
+        relative = find_user(body["relative_email"])
+        if relative is None:
+            raise NotFound(_l("No account has this email."), field="relative_email", code="unknown_person")
+        if relative.id == user.id:
+            raise Invalid(_l("Choose someone else's account."), field="relative_email")
+        transfer_id = ops.give_time(user, relative, body["minutes"])
+        return {"transfer_id": transfer_id, "minutes": body["minutes"], "relative_email": relative.email,
+                "balance_minutes": ops.time_balance(user), "at": _written_at(transfer_id)}
+    return _answer(*once(caller_scope(user, "time-gift"), body["idempotency_key"], body, produce))
+
+
+@blp.route("/movements")
+@api_login_required
+@blp.arguments(MovementsQuery, location="query")
+@blp.response(200, MovementsOut)
+@blp.doc(security=[{"bearer": []}])
+def movements(query):
+    """Every movement on your accounts (vouchers, time credits, contributions), newest first, 50 a page."""
+    account_ids = {a.id for a in ops.holder_accounts(api_user())}
+    page = ledger.movements(list(account_ids), page=query["page"])
+    return {"page": page.page, "pages": page.pages, "total": page.total, "movements": [
+        {"transfer_id": t.id, "at": t.at.isoformat(), "kind": t.kind, "currency": t.currency,
+         "amount_in": t.amount if t.credit_account_id in account_ids else 0,
+         "amount_out": t.amount if t.debit_account_id in account_ids else 0,
+         "reference": t.reference, "reverses": t.reverses_id} for t in page.items]}

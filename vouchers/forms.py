@@ -1,7 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (BooleanField, DateField, EmailField, HiddenField, IntegerField, SelectField, StringField,
+                     TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from app.forms import MoneyField, MultiCheckboxField
@@ -74,3 +75,10 @@ class SettlementForm(FlaskForm):
 
 class ReasonForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
+
+
+class ReversalForm(FlaskForm):
+    reason = StringField(_l("Why is this transfer being reversed?"), validators=[DataRequired(), Length(max=300)],
+                         description=_l("Kept in the ledger and the audit log with the reversal."))
+    # Set by the confirmation button: the first submission only asks to confirm.
+    confirm = HiddenField()

@@ -12,8 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app.audit.operations import record
-from app.database import transaction, utcnow
-from app.errors import Invalid, NotFound
+from app.database import is_sqlite, transaction, utcnow
+from app.errors import DomainError, Invalid, NotFound
 from app.extensions import db
 
 from .models import Account, AccountKind, Currency, Redemption, Transfer, TransferKind, Voucher
@@ -117,32 +117,71 @@ def transfer(debit: Account, credit: Account, amount: int, kind: TransferKind, *
     return transfer_id
 
 
+class NotReversible(DomainError):
+    """The transfer exists but may not be reversed (409), with a stable reason code."""
+    status = 409
+    code = "not_reversible"
+
+
+def check_reversible(original: Transfer) -> None:
+    """Raise NotReversible if `original` may not be reversed: a reversal itself, a
+    settlement payment, already reversed, or a redemption already settled (its co-op
+    has been paid)."""
+    if original.kind == TransferKind.REVERSE:
+        raise NotReversible(_l("A reversal cannot itself be reversed; write a new transfer instead."),
+                            field="reason", code="is_reversal")
+    if original.kind == TransferKind.SETTLE:
+        # Its statement and the redemptions it paid would no longer match the ledger.
+        raise NotReversible(_l("A settlement payment cannot be reversed: its statement and the redemptions it "
+                               "paid stand."), field="reason", code="settlement_payment")
+    if db.session.execute(select(Transfer.id).where(Transfer.reverses_id == original.id)).first():
+        raise NotReversible(_l("This transfer has already been reversed."), field="reason",
+                            code="already_reversed")
+    if original.kind == TransferKind.REDEEM:
+        settled = db.session.execute(select(Redemption.settlement_id).where(
+            Redemption.transfer_id == original.id)).scalar_one_or_none()
+        if settled is not None:
+            raise NotReversible(_l("This redemption is already settled and cannot be reversed."),
+                                field="reason", code="settled")
+
+
+def transfer_by_id(transfer_id: int) -> Transfer:
+    # Ids beyond a BIGINT cannot exist: refuse them before the database does.
+    transfer_row = db.session.get(Transfer, transfer_id) if 0 < transfer_id < 2**63 else None
+    if transfer_row is None:
+        raise NotFound(_l("No such transfer."))
+    return transfer_row
+
+
 def reverse(transfer_id: int, *, actor, reason: str) -> int:
     """Correct a mistaken transfer by moving the same amount back; the original stays.
 
     A transfer can be reversed once; the reversal of a redemption removes it
-    from settlement, and a settled or reversing transfer cannot be reversed."""
+    from settlement, and a settled or reversing transfer cannot be reversed.
+    The original's row is locked first, so two officials reversing it at once
+    queue and the second is told it is already reversed."""
     if not (reason or "").strip():
         raise Invalid(_l("Say why the transfer is being reversed."), field="reason")
-    original = db.session.get(Transfer, transfer_id)
-    if original is None:
-        raise NotFound(_l("No such transfer."))
-    if original.kind == TransferKind.REVERSE:
-        raise Invalid(_l("A reversal cannot itself be reversed; write a new transfer instead."))
+    original = transfer_by_id(transfer_id)
     with transaction():
-        if db.session.execute(select(Transfer.id).where(Transfer.reverses_id == original.id)).first():
-            raise Invalid(_l("This transfer has already been reversed."))
-        if original.kind == TransferKind.REDEEM:
-            redemption = db.session.execute(
-                select(Redemption).where(Redemption.transfer_id == original.id)).scalar_one_or_none()
-            if redemption is not None and redemption.settlement_id is not None:
-                raise Invalid(_l("This redemption is already settled and cannot be reversed."))
-        new_id = transfer(original.credit_account, original.debit_account, original.amount,
-                          TransferKind.REVERSE, reference=f"reverses #{original.id}: {reason.strip()}",
-                          actor=actor, reverses_id=original.id)
+        if not is_sqlite():  # SQLite's IMMEDIATE transaction already serialises writers
+            db.session.execute(select(Transfer.id).where(Transfer.id == original.id).with_for_update())
+        check_reversible(original)
+        try:
+            new_id = transfer(original.credit_account, original.debit_account, original.amount,
+                              TransferKind.REVERSE, reference=f"reverses #{original.id}: {reason.strip()}",
+                              actor=actor, reverses_id=original.id)
+        except InsufficientBalance:
+            raise NotReversible(_l("The account the amount would come back from holds less than it now "
+                                   "(part of it was spent since)."), field="reason",
+                                code="insufficient_balance") from None
         record("voucher_transfer.reversed", original, actor=actor,
                after={"reversal_id": new_id, "reason": reason.strip()})
     return new_id
+
+
+def reversal_of(transfer_id: int) -> Transfer | None:
+    return db.session.execute(select(Transfer).where(Transfer.reverses_id == transfer_id)).scalar_one_or_none()
 
 
 def movements(account_ids: list[int], *, page: int = 1, per_page: int = 50):

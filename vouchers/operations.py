@@ -949,3 +949,37 @@ def accredited_directory(category: str = "", neighbourhood: str = "") -> list:
     if neighbourhood:
         rows = [a for a in rows if a.organisation.neighbourhood.lower() == neighbourhood.lower()]
     return rows
+
+
+# Accounts and transfers, for officials' pages ---------------------------------------------
+
+def account_by_id(account_id: int) -> Account:
+    account = db.session.get(Account, account_id) if 0 < account_id < 2**63 else None
+    if account is None:
+        raise NotFound(_l("No such account."))
+    return account
+
+
+def account_label(account: Account) -> str:
+    """Whose account this is, in words: "Voucher ABCD-…", "Casa Comune (time credits)"."""
+    kind, currency = AccountKind(account.kind), Currency(account.currency)
+    owner = ""
+    if kind == AccountKind.VOUCHER:
+        owner = account.key.split(":")[1]
+    elif kind == AccountKind.PROGRAMME:
+        slug = account.key.split(":")[1]
+        owner = db.session.execute(select(Programme.name).where(Programme.slug == slug)).scalar_one_or_none() or slug
+    elif account.organisation_id:
+        owner = db.session.get(Organisation, account.organisation_id).name
+    elif account.user_id:
+        owner = db.session.get(User, account.user_id).email
+    label = f"{kind.label} {owner}".strip()
+    return str(_l("%(account)s (time credits)", account=label)) if currency == Currency.TIME else label
+
+
+def reversed_among(transfer_ids: list[int]) -> dict[int, int]:
+    """{transfer id: id of the transfer reversing it} for those of `transfer_ids` reversed."""
+    if not transfer_ids:
+        return {}
+    return dict(db.session.execute(select(Transfer.reverses_id, Transfer.id)
+                                   .where(Transfer.reverses_id.in_(transfer_ids))).all())

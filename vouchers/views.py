@@ -19,7 +19,7 @@ from . import bp
 from . import documents, ledger
 from . import operations as ops
 from .forms import (BatchForm, ContributionForm, GiveTimeForm, IssueForm, ProgrammeForm, ReasonForm, RedeemForm,
-                    SettlementForm, TimeForm)
+                    ReversalForm, SettlementForm, TimeForm)
 
 officials = roles_required(Role.OFFICIAL, Role.ADMIN)
 members = roles_required(Role.ORG_MEMBER)
@@ -66,8 +66,10 @@ def mine():
 @login_required
 def voucher(voucher_id):
     item = ops.voucher_for_holder(voucher_id, current_user)
+    movements = ledger.movements([item.account_id], page=request.args.get("page", 1, type=int))
     return render_template("vouchers/voucher.html", voucher=item, redemptions=ops.voucher_redemptions(item),
-                           revoke_form=ReasonForm())
+                           revoke_form=ReasonForm(), movements=movements,
+                           reversed=ops.reversed_among([t.id for t in movements.items]))
 
 
 @bp.route("/mine/<int:voucher_id>/qr.svg")
@@ -281,6 +283,48 @@ def revoke(voucher_id):
     else:
         flash(_("The voucher is revoked; what remained is back in the programme."), "success")
     return redirect(url_for(".voucher", voucher_id=item.id))
+
+
+@bp.route("/transfers/<int:transfer_id>", methods=["GET", "POST"])
+@officials
+def transfer(transfer_id):
+    """One transfer, both its accounts, and its reversal: asked with a reason, then confirmed."""
+    item = ledger.transfer_by_id(transfer_id)
+    form = ReversalForm()
+    confirming = False
+    if form.validate_on_submit():
+        try:
+            if form.confirm.data != "yes":
+                ledger.check_reversible(item)
+                confirming = True
+            else:
+                reversal_id = ledger.reverse(item.id, actor=current_user, reason=form.reason.data)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            if not confirming:
+                flash(_("Transfer #%(id)s is reversed by transfer #%(reversal)s.", id=item.id, reversal=reversal_id),
+                      "success")
+                return redirect(url_for(".transfer", transfer_id=item.id))
+    refusal = None
+    try:
+        ledger.check_reversible(item)
+    except DomainError as error:
+        refusal = str(error)
+    return render_template("vouchers/transfer.html", transfer=item, form=form, confirming=confirming,
+                           refusal=refusal, reversal=ledger.reversal_of(item.id),
+                           debit_label=ops.account_label(item.debit_account),
+                           credit_label=ops.account_label(item.credit_account)), 422 if form.errors else 200
+
+
+@bp.route("/accounts/<int:account_id>")
+@officials
+def account(account_id):
+    """Every movement of one account, each leading to its transfer (and its reversal)."""
+    item = ops.account_by_id(account_id)
+    page = ledger.movements([item.id], page=request.args.get("page", 1, type=int))
+    return render_template("vouchers/account.html", account=item, label=ops.account_label(item), movements=page,
+                           reversed=ops.reversed_among([t.id for t in page.items]))
 
 
 @bp.route("/expire", methods=["POST"])

@@ -30,6 +30,8 @@ EXPECTED = {
     "vouchers.programme": OFFICIALS,
     "vouchers.batch": OFFICIALS,
     "vouchers.revoke": OFFICIALS,
+    "vouchers.transfer": OFFICIALS,
+    "vouchers.account": OFFICIALS,
     "vouchers.expire": OFFICIALS,
     "vouchers.settlements": OFFICIALS,
     "vouchers.settlement": OFFICIALS,
@@ -38,6 +40,12 @@ EXPECTED = {
     "vouchers_api.redeem": MEMBERS,
     "vouchers_api.mine": ANY_USER,
     "vouchers_api.organisation": MEMBERS,
+    "vouchers_api.contribute": ANY_USER,
+    "vouchers_api.contributions": ANY_USER,
+    "vouchers_api.reverse_transfer": OFFICIALS,
+    "vouchers_api.record_time": MEMBERS,
+    "vouchers_api.give_time": ANY_USER,
+    "vouchers_api.movements": ANY_USER,
 }
 
 
@@ -58,6 +66,7 @@ def samples(ctx) -> dict:
     yesterday = ctx.today - timedelta(days=1)
     settlement, _created = ops.settle(yesterday, yesterday)
     contribution = ops.contribute(500, actor=holder)
+    transfer_id = db.session.get(Redemption, result.redemption_id).transfer_id
     statement = {"settlement_id": settlement.id, "slug": coop.slug}
     return {
         "vouchers.voucher": {"voucher_id": voucher.id},
@@ -67,6 +76,9 @@ def samples(ctx) -> dict:
         "vouchers.programme": {"slug": programme.slug},
         "vouchers.batch": {"slug": programme.slug},
         "vouchers.revoke": {"voucher_id": voucher.id},
+        "vouchers.transfer": {"transfer_id": transfer_id},
+        "vouchers.account": {"account_id": voucher.account_id},
+        "vouchers_api.reverse_transfer": {"transfer_id": transfer_id},
         "vouchers.settlement": {"settlement_id": settlement.id},
         "vouchers.statement_pdf": statement,
         "vouchers.statement_csv": statement,

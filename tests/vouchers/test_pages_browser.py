@@ -12,7 +12,8 @@ PAGES = {
     "citizen@villanova.example": ["/vouchers/mine", "/vouchers/contribute"],
     "coop@villanova.example": ["/vouchers/desk", "/vouchers/statements"],
     "official@villanova.example": ["/vouchers/programmes", "/vouchers/programmes/home-care-demo",
-                                   "/vouchers/settlements", "/vouchers/settlements/1"],
+                                   "/vouchers/settlements", "/vouchers/settlements/1", "/vouchers/transfers/2",
+                                   "/vouchers/accounts/2"],
 }
 
 
