@@ -174,6 +174,8 @@ class ContributionOut(Schema):
     amount_cents = fields.Integer()
     organisation = fields.String(allow_none=True)
     at = fields.String()
+    returned_at = fields.String(allow_none=True, metadata={
+        "description": "When the contribution was given back by a reversal; its receipt is then void."})
     receipt_url = fields.String()
 
 
@@ -283,6 +285,7 @@ def _contribution_json(contribution) -> dict:
     return {"contribution_id": contribution.id, "amount_cents": contribution.amount_cents,
             "organisation": contribution.organisation.slug if contribution.organisation_id else None,
             "at": contribution.at.isoformat(),
+            "returned_at": contribution.reversal.at.isoformat() if contribution.reversal else None,
             "receipt_url": url_for("vouchers.receipt", contribution_id=contribution.id, _external=True)}
 
 

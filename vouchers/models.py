@@ -258,6 +258,10 @@ class Contribution(db.Model):
 
     user: Mapped["User | None"] = relationship()  # noqa: F821
     organisation: Mapped["Organisation | None"] = relationship()  # noqa: F821
+    # The transfer that gave the money back, if one did: its receipt is then void.
+    reversal: Mapped[Transfer | None] = relationship(
+        primaryjoin="remote(Transfer.reverses_id) == foreign(Contribution.transfer_id)",
+        viewonly=True, uselist=False, lazy="selectin")
 
 
 class IdempotencyKey(db.Model):

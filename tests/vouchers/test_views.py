@@ -139,6 +139,21 @@ def test_contribution_receipt(app, city):
     assert _as(app, city.member).get(response.headers["Location"]).status_code == 404
 
 
+def test_a_returned_contribution_voids_its_receipt(app, city, api_client):
+    """A contribution given back by a reversal must not keep a receipt fit for a tax claim."""
+    contribution = ops.contribute(2500, actor=city.citizen)
+    url = f"/vouchers/contributions/{contribution.id}/receipt.pdf"
+    citizen = _as(app, city.citizen)
+    assert "Void" not in PdfReader(io.BytesIO(citizen.get(url).data)).pages[0].extract_text()
+    reversal_id = ledger.reverse(contribution.transfer_id, actor=city.official, reason="paid twice by mistake")
+    text = PdfReader(io.BytesIO(citizen.get(url).data)).pages[0].extract_text()
+    assert "Void" in text and f"#{reversal_id}" in text and "Keep this receipt" not in text
+    assert "receipt void" in citizen.get("/vouchers/mine").get_data(as_text=True)
+    client, headers = api_client(city.citizen)
+    listed = client.get("/api/v1/vouchers/contributions", headers=headers).json["contributions"]
+    assert listed[0]["returned_at"]
+
+
 def test_public_pages_and_open_data(app, city, voucher, client):
     assert client.get("/vouchers/").status_code == 200
     assert "La Tela" in client.get("/vouchers/directory?category=elder-care&neighbourhood=san donato").get_data(as_text=True)
