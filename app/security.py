@@ -75,6 +75,64 @@ def user_for_token(token: str) -> User | None:
     ).unique().scalar_one_or_none()
 
 
+@dataclass(frozen=True)
+class ApiOrganisation:
+    """An organisation as the lean identity carries it: what a redemption needs of it."""
+    id: int
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ApiIdentity:
+    """The account behind a bearer token without the ORM: id, roles and organisations (by name,
+    as User.organisations). Enough for role checks and for operations that need only ids."""
+    id: int
+    roles: frozenset
+    organisations: tuple
+
+
+# Written once, run raw on the session's connection: the busiest API routes (redemption) pay
+# for neither ORM loading nor statement compilation. One row per role x organisation.
+_IDENTITY_SQL = (
+    "SELECT u.id, r.role, o.id, o.slug, o.name FROM api_tokens t JOIN users u ON u.id = t.user_id "
+    "LEFT JOIN user_roles r ON r.user_id = u.id "
+    "LEFT JOIN organisation_members m ON m.user_id = u.id LEFT JOIN organisations o ON o.id = m.organisation_id "
+    "WHERE t.token_hash = {h} AND t.revoked_at IS NULL AND u.active = {true}")
+_IDENTITY_BY_STYLE = {"pyformat": _IDENTITY_SQL.format(h="%(h)s", true="true"),
+                      "named": _IDENTITY_SQL.format(h=":h", true="1"),
+                      "qmark": _IDENTITY_SQL.format(h="?", true="1")}
+
+
+def identity_for_token(token: str) -> ApiIdentity | None:
+    conn = db.session.connection()
+    style = conn.dialect.paramstyle
+    params = (token_hash(token),) if style == "qmark" else {"h": token_hash(token)}
+    rows = conn.exec_driver_sql(_IDENTITY_BY_STYLE[style], params).all()
+    if not rows:
+        return None
+    roles = frozenset(Role(r[1]) for r in rows if r[1] is not None)
+    organisations = {r[2]: ApiOrganisation(r[2], r[3], r[4]) for r in rows if r[2] is not None}
+    return ApiIdentity(rows[0][0], roles, tuple(sorted(organisations.values(), key=lambda o: o.name)))
+
+
+def api_identity() -> ApiIdentity | None:
+    """The token's lean identity, looked up once per request (from the ORM user if already loaded)."""
+    if "api_identity" not in g:
+        user = g.get("api_user")
+        if user is not None:
+            g.api_identity = ApiIdentity(user.id, frozenset(user.roles), tuple(
+                ApiOrganisation(o.id, o.slug, o.name) for o in user.organisations))
+        elif "api_user" in g:
+            g.api_identity = None
+        else:
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            g.api_identity = (identity_for_token(token.strip()) if scheme.lower() == "bearer" and token.strip()
+                              else None)
+    return g.api_identity
+
+
 def api_user() -> User | None:
     """The account behind the request's bearer token, looked up once per request."""
     if "api_user" not in g:
@@ -88,15 +146,18 @@ def api_public(view):
     return _declare(view, Access(api=True))
 
 
-def api_roles_required(*roles: Role):
-    """API routes: 401 without a valid bearer token, 403 without one of `roles`."""
+def api_roles_required(*roles: Role, identity_only: bool = False):
+    """API routes: 401 without a valid bearer token, 403 without one of `roles`.
+
+    With identity_only the check uses the lean api_identity() (one raw statement, no ORM) and
+    the view must use it too, not api_user()."""
     wanted = frozenset(Role(r) for r in roles)
 
     def decorator(view):
         @wraps(view)
         def wrapped(*args, **kwargs):
             from .api import api_abort  # the API module imports this one
-            user = api_user()
+            user = api_identity() if identity_only else api_user()
             if user is None:
                 api_abort(401, "unauthorized", _l("A valid bearer token is required."))
             if wanted and not (user.roles & wanted):

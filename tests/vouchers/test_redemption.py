@@ -177,8 +177,9 @@ def test_concurrent_redemptions_never_exceed_the_value(city, voucher, app, backe
     assert ledger.verify().ok
 
 
-def test_redemption_api_runs_a_handful_of_statements(city, voucher, api_client):
-    """The hot path stays lean for the benchmark: no lazy loads, no audit-chain lock."""
+def test_redemption_api_runs_a_handful_of_statements(city, voucher, api_client, backend):
+    """The hot path stays lean for the benchmark: no lazy loads, no audit-chain lock; on
+    PostgreSQL the token lookup and ONE statement doing the whole redemption."""
     from sqlalchemy import event
     client, headers = api_client(city.member)
     code = voucher.code
@@ -197,7 +198,8 @@ def test_redemption_api_runs_a_handful_of_statements(city, voucher, api_client):
     work = [s for s in statements if not s.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT",
                                                                         "RELEASE"))]
     assert not any("pg_advisory_xact_lock" in s or "audit_entries" in s for s in work), work
-    # token + roles + organisations, idempotency lookup, voucher lock, accreditation, organisation account,
-    # transfer, two balances, redemption, the holder's notice (one outbox row), idempotency key.
-    assert len(work) <= 13, "\n".join(work)
-    assert sum(s.lstrip().upper().startswith("INSERT INTO OUTBOX_EVENTS") for s in work) == 1, work
+    # The token with roles and organisations; then on PostgreSQL one data-modifying WITH; on SQLite the
+    # idempotency lookup, the voucher with every check, transfer, two balances, redemption, notice, key.
+    assert len(work) <= (2 if backend == "postgresql" else 9), "\n".join(work)
+    assert sum("INSERT INTO OUTBOX_EVENTS" in s.upper() for s in work) == 1, work
+    assert sum("INSERT INTO VOUCHER_IDEMPOTENCY_KEYS" in s.upper() for s in work) == 1, work
