@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -194,9 +194,19 @@ def _register_handlers(app):
         headers.setdefault("X-Frame-Options", "DENY")
         if app.config["PROCOMUN_ENV"] == "production":
             headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-        if current_user and getattr(current_user, "is_authenticated", False) and not request.path.startswith("/static"):
+        if _signed_in() and not request.path.startswith("/static"):
             headers.setdefault("Cache-Control", "private, no-store")
         return response
+
+    session_cookie = app.config["SESSION_COOKIE_NAME"]
+    remember_cookie = app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+
+    def _signed_in() -> bool:
+        # Without a session or remember cookie nobody is signed in: API calls (bearer tokens) then skip
+        # loading Flask-Login's user, a cost on every redemption.
+        if "_login_user" not in g and session_cookie not in request.cookies and remember_cookie not in request.cookies:
+            return False
+        return bool(current_user) and getattr(current_user, "is_authenticated", False)
 
     from .organisations.operations import category_name
     app.jinja_env.filters["category_name"] = category_name

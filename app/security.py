@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from .accounts.models import ApiToken, Role, User
+from .database import run_raw
 from .extensions import db, login_manager
 
 
@@ -108,7 +109,7 @@ def identity_for_token(token: str) -> ApiIdentity | None:
     conn = db.session.connection()
     style = conn.dialect.paramstyle
     params = (token_hash(token),) if style == "qmark" else {"h": token_hash(token)}
-    rows = conn.exec_driver_sql(_IDENTITY_BY_STYLE[style], params).all()
+    rows = run_raw(conn, _IDENTITY_BY_STYLE[style], params).fetchall()
     if not rows:
         return None
     roles = frozenset(Role(r[1]) for r in rows if r[1] is not None)

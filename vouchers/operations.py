@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from app.accounts.models import Role, User
 from app.audit.operations import record, snapshot
-from app.database import UTCDateTime, is_sqlite, transaction, utcnow
+from app.database import UTCDateTime, is_sqlite, run_raw, transaction, utcnow
 from app.errors import DomainError, Invalid, NotAllowed, NotFound
 from app.extensions import db
 from app.i18n import city_today, money
@@ -708,7 +708,7 @@ FROM (SELECT 1) AS one LEFT JOIN v ON true"""
 
 
 def _redeem_postgresql(conn, params: dict):
-    stored, answer, *facts = conn.exec_driver_sql(REDEEM_PG, params).one()
+    stored, answer, *facts = run_raw(conn, REDEEM_PG, params).fetchone()
     if stored is not None:
         return _answer(stored)
     if answer is not None:
@@ -717,17 +717,43 @@ def _redeem_postgresql(conn, params: dict):
     return _NO_ORGANISATION_ACCOUNT
 
 
+# SQLite has no data-modifying WITH: the same checks and writes statement by statement, under the
+# BEGIN IMMEDIATE lock transaction() takes (which serialises every writer). bench/leastapp.py runs these.
+SQLITE_STATEMENTS = {
+    "stored": "SELECT response FROM voucher_idempotency_keys WHERE scope = ? AND key = ?",
+    "voucher": """\
+SELECT v.id, v.status, v.valid_until, v.pin_hash, v.account_id, a.balance, p.categories,
+       EXISTS (SELECT 1 FROM accreditations ac JOIN service_categories sc ON sc.id = ac.category_id
+               WHERE ac.organisation_id = :org AND sc.slug = :category AND ac.status = 'active'
+                 AND ac.valid_from <= :today AND ac.valid_until >= :today),
+       (SELECT oa.id FROM voucher_accounts oa WHERE oa.key = :org_account_key)
+FROM vouchers v JOIN voucher_accounts a ON a.id = v.account_id JOIN voucher_programmes p ON p.id = v.programme_id
+WHERE v.code = :code""",
+    "transfer": "INSERT INTO voucher_transfers (debit_account_id, credit_account_id, amount, currency, kind, "
+                "reference, reverses_id, actor_id, at) VALUES (?, ?, ?, 'voucher', 'redeem', ?, NULL, ?, ?) "
+                "RETURNING id",
+    "debit": "UPDATE voucher_accounts SET balance = balance - ? WHERE id = ?",
+    "credit": "UPDATE voucher_accounts SET balance = balance + ? WHERE id = ?",
+    "redemption": "INSERT INTO voucher_redemptions (voucher_id, organisation_id, transfer_id, category, "
+                  "amount_cents, actor_id, at, settlement_id) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) RETURNING id",
+    "notice": "INSERT INTO outbox_events (kind, subject_type, subject_id, actor_id, context, recipients, status, "
+              "\"cursor\", created_at) VALUES ('voucher.redeemed', 'voucher', ?, ?, ?, '[]', 'pending', 0, ?)",
+    "key": "INSERT INTO voucher_idempotency_keys (scope, key, status, response, at) VALUES (?, ?, 201, ?, ?)",
+}
+
+
 def _redeem_sqlite(conn, params: dict):
-    # SQLite has no data-modifying WITH: the same checks and writes, statement by statement,
-    # under the BEGIN IMMEDIATE lock transaction() took (which serialises every writer).
+    s = SQLITE_STATEMENTS
+
+    def run(statement, parameters):
+        return run_raw(conn, statement, parameters)
     if params["key"] is not None:
-        stored = conn.exec_driver_sql("SELECT response FROM voucher_idempotency_keys WHERE scope = :scope "
-                                      "AND key = :key", params).scalar()
+        stored = run(s["stored"], (params["scope"], params["key"])).fetchone()
         if stored is not None:
-            return _answer(json.loads(stored))
-    row = conn.exec_driver_sql(_VOUCHER_SQLITE, {
-        "org": params["org"], "category": params["category"], "today": params["today"].isoformat(),
-        "org_account_key": params["org_account_key"], "code": params["code"]}).first()
+            return _answer(json.loads(stored[0]))
+    row = run(s["voucher"], {"org": params["org"], "category": params["category"],
+                             "today": params["today"].isoformat(), "org_account_key": params["org_account_key"],
+                             "code": params["code"]}).fetchone()
     if row is None:
         _refuse(params, None, None, None, None, None, None, None)
     voucher_id, status, valid_until, pin_hash, account_id, balance, categories, accredited, org_account_id = row
@@ -738,41 +764,23 @@ def _redeem_sqlite(conn, params: dict):
             and pin_ok and balance >= params["amount"] and org_account_id is not None):
         _refuse(params, status, valid_until, covered, accredited, pin_ok, balance, org_account_id)
         return _NO_ORGANISATION_ACCOUNT
-    amount, actor_id = params["amount"], params["actor"]
+    amount, actor_id, remaining = params["amount"], params["actor"], balance - params["amount"]
     at = params["now"].replace(tzinfo=None).isoformat(" ", "microseconds")  # as UTCDateTime stores it
-    transfer_id = conn.exec_driver_sql(
-        "INSERT INTO voucher_transfers (debit_account_id, credit_account_id, amount, currency, kind, reference, "
-        "reverses_id, actor_id, at) VALUES (?, ?, ?, 'voucher', 'redeem', ?, NULL, ?, ?) RETURNING id",
-        (account_id, org_account_id, amount, params["reference"], actor_id, at)).scalar()
-    conn.exec_driver_sql("UPDATE voucher_accounts SET balance = balance - ? WHERE id = ?", (amount, account_id))
-    conn.exec_driver_sql("UPDATE voucher_accounts SET balance = balance + ? WHERE id = ?", (amount, org_account_id))
-    redemption_id = conn.exec_driver_sql(
-        "INSERT INTO voucher_redemptions (voucher_id, organisation_id, transfer_id, category, amount_cents, "
-        "actor_id, at, settlement_id) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) RETURNING id",
-        (voucher_id, params["org"], transfer_id, params["category"], amount, actor_id, at)).scalar()
-    remaining = balance - amount
-    conn.exec_driver_sql(
-        "INSERT INTO outbox_events (kind, subject_type, subject_id, actor_id, context, recipients, status, "
-        "\"cursor\", created_at) VALUES ('voucher.redeemed', 'voucher', ?, ?, ?, '[]', 'pending', 0, ?)",
-        (voucher_id, actor_id, json.dumps({"code": params["code"], "amount_cents": amount,
-                                           "remaining_cents": remaining, "organisation": params["org_name"]}), at))
+    transfer_id = run(s["transfer"], (account_id, org_account_id, amount, params["reference"], actor_id,
+                                      at)).fetchone()[0]
+    run(s["debit"], (amount, account_id))
+    run(s["credit"], (amount, org_account_id))
+    redemption_id = run(s["redemption"], (voucher_id, params["org"], transfer_id, params["category"], amount,
+                                          actor_id, at)).fetchone()[0]
+    run(s["notice"], (voucher_id, actor_id, json.dumps(
+        {"code": params["code"], "amount_cents": amount, "remaining_cents": remaining,
+         "organisation": params["org_name"]}), at))
     answer = {"redemption_id": redemption_id, "code": params["code"], "amount_cents": amount,
               "remaining_cents": remaining, "organisation": params["org_slug"],
               "service_category": params["category"], "at": params["at"]}
     if params["key"] is not None:
-        conn.exec_driver_sql("INSERT INTO voucher_idempotency_keys (scope, key, status, response, at) "
-                             "VALUES (?, ?, 201, ?, ?)", (params["scope"], params["key"], json.dumps(answer), at))
+        run(s["key"], (params["scope"], params["key"], json.dumps(answer), at))
     return _answer(answer)
-
-
-_VOUCHER_SQLITE = """\
-SELECT v.id, v.status, v.valid_until, v.pin_hash, v.account_id, a.balance, p.categories,
-       EXISTS (SELECT 1 FROM accreditations ac JOIN service_categories sc ON sc.id = ac.category_id
-               WHERE ac.organisation_id = :org AND sc.slug = :category AND ac.status = 'active'
-                 AND ac.valid_from <= :today AND ac.valid_until >= :today),
-       (SELECT oa.id FROM voucher_accounts oa WHERE oa.key = :org_account_key)
-FROM vouchers v JOIN voucher_accounts a ON a.id = v.account_id JOIN voucher_programmes p ON p.id = v.programme_id
-WHERE v.code = :code"""
 
 
 def _refuse(params: dict, status, valid_until, covered, accredited, pin_ok, balance, org_account_id) -> None:
