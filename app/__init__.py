@@ -20,6 +20,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from . import config as settings
 from .api import ProcomunApi, domain_error_response, error_response, is_api_request
 from .cli import init_app as init_cli, optional_submodule
+from .database import close_autocommit_connection
 from .documents import DocumentError
 from .errors import DomainError
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -53,6 +54,7 @@ def create_app(config: dict | None = None, env=None) -> Flask:
     # Ids in URLs fit the database's BIGINT: a longer number is simply not found.
     app.url_map.converters["int"] = BoundedInt
     db.init_app(app)
+    app.teardown_appcontext(close_autocommit_connection)
     migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     login_manager.init_app(app)

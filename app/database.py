@@ -4,6 +4,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
 
+from flask import g
 from sqlalchemy import DateTime, event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
@@ -123,3 +124,26 @@ def run_raw(connection, statement: str, parameters=()):
         raise exc.DBAPIError.instance(statement, parameters, error, connection.dialect.loaded_dbapi.Error,
                                       connection_invalidated=lost, dialect=connection.dialect) from error
     return cursor
+
+
+def in_transaction() -> bool:
+    """Whether the caller is inside `with transaction():` (writes must then join it)."""
+    return _depth.get() > 0
+
+
+def autocommit_connection():
+    """This application context's pooled connection in autocommit mode (PostgreSQL only): each
+    statement commits on its own, with no BEGIN/COMMIT round trips and no ORM session. Only for a
+    read that needs no snapshot (the API token lookup) or ONE statement that is a whole
+    transaction by itself (the redemption's data-modifying WITH). Returned to the pool when the
+    application context ends (each request has its own)."""
+    conn = g.get("_autocommit_connection")
+    if conn is None or conn.closed or conn.invalidated:
+        conn = g._autocommit_connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    return conn
+
+
+def close_autocommit_connection(_error=None) -> None:
+    conn = g.pop("_autocommit_connection", None)
+    if conn is not None:
+        conn.close()

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from .accounts.models import ApiToken, Role, User
-from .database import run_raw
+from .database import autocommit_connection, run_raw
 from .extensions import db, login_manager
 
 
@@ -106,7 +106,8 @@ _IDENTITY_BY_STYLE = {"pyformat": _IDENTITY_SQL.format(h="%(h)s", true="true"),
 
 
 def identity_for_token(token: str) -> ApiIdentity | None:
-    conn = db.session.connection()
+    # PostgreSQL: outside any transaction (no BEGIN/COMMIT); SQLite: the session's connection.
+    conn = autocommit_connection() if db.engine.dialect.name == "postgresql" else db.session.connection()
     style = conn.dialect.paramstyle
     params = (token_hash(token),) if style == "qmark" else {"h": token_hash(token)}
     rows = run_raw(conn, _IDENTITY_BY_STYLE[style], params).fetchall()

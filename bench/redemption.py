@@ -95,7 +95,7 @@ PGBENCH_PRELUDE = """\\set n random(1, :ncodes)
 \\set key random(1, 1000000000000)
 \\set amount 100
 SELECT c.code, 'voucher ' || c.code AS reference, 'org:' || o.id AS scope,
-       'organisation:' || o.id || ':voucher' AS org_account_key, o.slug AS org_slug, o.name AS org_name,
+       'organisation:' || o.id || chr(58) || 'voucher' AS org_account_key, o.slug AS org_slug, o.name AS org_name,
        current_date AS today, now() AS now, now()::text AS at
 FROM bench_codes c, organisations o WHERE c.n = CAST(:n AS int) AND o.id = CAST(:org AS int) \\gset
 """

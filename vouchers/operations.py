@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from app.accounts.models import Role, User
 from app.audit.operations import record, snapshot
-from app.database import UTCDateTime, is_sqlite, run_raw, transaction, utcnow
+from app.database import UTCDateTime, autocommit_connection, in_transaction, is_sqlite, run_raw, transaction, utcnow
 from app.errors import DomainError, Invalid, NotAllowed, NotFound
 from app.extensions import db
 from app.i18n import city_today, money
@@ -628,12 +628,13 @@ def redeem(typed_code: str, amount_cents: int, category: str, organisation: Orga
     }
     for attempt in range(2):
         try:
-            with transaction() as session:
-                conn = session.connection()
-                if conn.dialect.name == "postgresql":
-                    outcome = _redeem_postgresql(conn, params)
-                else:
-                    outcome = _redeem_sqlite(conn, params)
+            if db.engine.dialect.name == "postgresql":
+                # One statement is one transaction: alone in autocommit, or joining the caller's.
+                conn = db.session.connection() if in_transaction() else autocommit_connection()
+                outcome = _redeem_postgresql(conn, params)
+            else:
+                with transaction() as session:
+                    outcome = _redeem_sqlite(session.connection(), params)
         except IntegrityError:
             # Another request with the same key committed first: answer what it answered.
             if idempotency_key:
