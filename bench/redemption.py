@@ -71,20 +71,60 @@ def _request_maker(data: dict, run: str, least: bool):
     return make
 
 
-def serve_and_load(spec: str, data: dict, run: str, seconds: float, *, least: bool, workers: int,
-                   worker_class: str, threads: int, sqlite_url: str | None = None) -> dict:
-    extra = {"BENCH_LEAST_DSN": sqlite_url or common.libpq_url()} if least else {}
-    if sqlite_url:
-        extra["DATABASE_URL"] = sqlite_url
-    with common.gunicorn(spec, workers=workers, worker_class=worker_class, threads=threads, extra_env=extra) as port:
-        run_load("127.0.0.1", port, _request_maker(data, run + "-warm", least), connections=common.CONNECTIONS,
-                 seconds=1.5)
-        result = run_load("127.0.0.1", port, _request_maker(data, run, least), connections=common.CONNECTIONS,
-                          seconds=seconds)
+def _summary(result, settings: dict) -> dict:
     summary = result.summary()
     summary["errors"] = summary["connection_errors"] + sum(c for s, c in result.statuses.items() if s != 201)
-    summary.update(workers=workers, worker_class=worker_class, threads=threads)
+    summary.update(settings)
     return summary
+
+
+def _extra_env(least: bool, sqlite_url: str | None, threads: int) -> dict:
+    # The app's pool holds a connection per thread, as the least app does (see app/config.py).
+    extra = {"BENCH_LEAST_DSN": sqlite_url or common.libpq_url()} if least else {"DATABASE_POOL_SIZE": threads}
+    if sqlite_url:
+        extra["DATABASE_URL"] = sqlite_url
+    return extra
+
+
+def serve_and_load(spec: str, data: dict, run: str, seconds: float, *, least: bool, workers: int,
+                   worker_class: str, threads: int, sqlite_url: str | None = None) -> dict:
+    settings = {"workers": workers, "worker_class": worker_class, "threads": threads}
+    with common.gunicorn(spec, **settings, extra_env=_extra_env(least, sqlite_url, threads)) as port:
+        run_load("127.0.0.1", port, _request_maker(data, run + "-warm", least), connections=common.CONNECTIONS,
+                 seconds=1.0)
+        result = run_load("127.0.0.1", port, _request_maker(data, run, least), connections=common.CONNECTIONS,
+                          seconds=seconds)
+    return _summary(result, settings)
+
+
+def app_beside_least(data: dict, run: str, seconds: float, settings: dict, sqlite_url: str | None = None,
+                     rounds: int = 2) -> tuple[dict, dict]:
+    """The app and the least app served at once (the idle one costs nothing) and loaded in
+    alternating slices, so that a change in the machine's other load during the run falls on
+    both alike instead of on whichever came second."""
+    with common.gunicorn("app:create_app()", **settings, extra_env=_extra_env(False, sqlite_url, settings["threads"])) as app_port, \
+            common.gunicorn("bench.leastapp:app", **settings, extra_env=_extra_env(True, sqlite_url, settings["threads"])) as least_port:
+        results = {False: [], True: []}
+        for least, port in ((False, app_port), (True, least_port)):
+            run_load("127.0.0.1", port, _request_maker(data, f"{run}-warm-{least}", least),
+                     connections=common.CONNECTIONS, seconds=1.0)
+        for n in range(rounds):
+            for least, port in ((False, app_port), (True, least_port)) if n % 2 == 0 else \
+                    ((True, least_port), (False, app_port)):
+                results[least].append(run_load("127.0.0.1", port, _request_maker(data, f"{run}-{n}-{least}", least),
+                                               connections=common.CONNECTIONS, seconds=seconds / rounds))
+    merged = {least: _merge(parts) for least, parts in results.items()}
+    return _summary(merged[False], settings), _summary(merged[True], settings)
+
+
+def _merge(parts):
+    from .load import LoadResult
+    total = LoadResult(duration=sum(p.duration for p in parts), errors=sum(p.errors for p in parts))
+    for part in parts:
+        total.latencies += part.latencies
+        for status, count in part.statuses.items():
+            total.statuses[status] = total.statuses.get(status, 0) + count
+    return total
 
 
 # pgbench runs the app's very statement (vouchers.operations.REDEEM_PG), its parameters as pgbench
@@ -175,7 +215,7 @@ def run() -> dict:
     trial = 6
     common.reset_database()
     started = time.perf_counter()
-    data = setup(20_000 if common.QUICK else 200_000, 64)
+    data = setup(10_000 if common.QUICK else 200_000, 64)
     out = {"setup_s": round(time.perf_counter() - started, 1), "vouchers": len(data["codes"]),
            "organisations": len(data["members"]), "connections": common.CONNECTIONS, "seconds": seconds}
     print(f"   set up in {out['setup_s']} s", flush=True)
@@ -196,10 +236,9 @@ def run() -> dict:
     out["worker_trials"] = {k: {"per_second": v["per_second"], "p95_ms": v["p95_ms"], "errors": v["errors"]}
                             for k, v in trials.items()}
     settings = {"workers": workers, "worker_class": kind, "threads": threads}
-    out["app"] = serve_and_load("app:create_app()", data, "app", seconds, least=False, **settings)
-    print(f"   app: {out['app']['per_second']}/s", flush=True)
-    out["least_app"] = serve_and_load("bench.leastapp:app", data, "least", seconds, least=True, **settings)
-    print(f"   least app: {out['least_app']['per_second']}/s", flush=True)
+    out["app"], out["least_app"] = app_beside_least(data, "pg", seconds, settings)
+    print(f"   app: {out['app']['per_second']}/s, least app: {out['least_app']['per_second']}/s "
+          f"(alternating slices)", flush=True)
     out["pgbench"] = run_pgbench(data, seconds)
     print(f"   pgbench: {out['pgbench']['per_second']}/s", flush=True)
     out["books"] = check_books(data)
@@ -218,17 +257,17 @@ def run_sqlite(seconds: int, settings: dict) -> dict:
     url = f"sqlite:///{folder / 'bench.sqlite'}"
     env = common.env(DATABASE_URL=url)
     try:
-        subprocess.run([str(common.BIN / "flask"), "--app", "app", "db", "upgrade"], cwd=common.ROOT, env=env,
-                       check=True, capture_output=True)
+        from flask_migrate import upgrade  # in this process: a child's imports would cost seconds
+
+        from app import create_app
+        with create_app(env=env).app_context():
+            upgrade()
         started = time.perf_counter()
         data = setup(5_000 if common.QUICK else 20_000, 64, env=env)
         out = {"setup_s": round(time.perf_counter() - started, 1), "vouchers": len(data["codes"])}
-        out["app"] = serve_and_load("app:create_app()", data, "sqlite-app", seconds, least=False, sqlite_url=url,
-                                    **settings)
-        print(f"   sqlite app: {out['app']['per_second']}/s", flush=True)
-        out["least_app"] = serve_and_load("bench.leastapp:app", data, "sqlite-least", seconds, least=True,
-                                          sqlite_url=url, **settings)
-        print(f"   sqlite least app: {out['least_app']['per_second']}/s", flush=True)
+        out["app"], out["least_app"] = app_beside_least(data, "sqlite", seconds, settings, sqlite_url=url)
+        print(f"   sqlite app: {out['app']['per_second']}/s, least app: {out['least_app']['per_second']}/s",
+              flush=True)
         out["books"] = check_books(data, env=env, sqlite_path=folder / "bench.sqlite")
         out["ratio_app_least"] = round(out["app"]["per_second"] / out["least_app"]["per_second"], 3)
         return out
