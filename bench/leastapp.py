@@ -44,7 +44,8 @@ def _params(body: dict) -> dict:
             "org_account_key": f"organisation:{org_id}:voucher", "org_slug": request.headers["X-Organisation-Slug"],
             "org_name": request.headers["X-Organisation-Slug"], "actor": None, "scope": f"org:{org_id}",
             "key": body["idempotency_key"], "today": date.today(), "now": now, "at": now.isoformat(),
-            "reference": f"voucher {code}", "pin_hash": None}
+            "reference": f"voucher {code}", "pin_hash": None,
+            "token_hash": None}
 
 
 @app.post("/api/v1/vouchers/redemptions")

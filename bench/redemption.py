@@ -129,7 +129,7 @@ def _merge(parts):
 
 # pgbench runs the app's very statement (vouchers.operations.REDEEM_PG), its parameters as pgbench
 # variables; one small SELECT first picks a random voucher code and the co-op's names (\\gset), as the
-# HTTP clients pick theirs. The PIN hash and actor are NULL, as for the bench's vouchers and the least app.
+# HTTP clients pick theirs. The PIN hash, actor and token hash are NULL, as in the least app.
 PGBENCH_PRELUDE = """\\set n random(1, :ncodes)
 \\set org :omin + (:client_id % :norgs)
 \\set key random(1, 1000000000000)
@@ -145,7 +145,7 @@ def pgbench_script() -> str:
     from vouchers.operations import REDEEM_PG
     # pgbench sends every variable untyped: each is cast to the type psycopg sends it as.
     types = {"amount": "bigint", "org": "int", "today": "date", "now": "timestamptz"}
-    literal = {"pin_hash": "NULL::text", "actor": "NULL::int"}
+    literal = {"pin_hash": "NULL::text", "actor": "NULL::int", "token_hash": "NULL::text"}
     statement = re.sub(r"%\((\w+)\)s", lambda m: literal.get(m.group(1)) or
                        f"CAST(:{m.group(1)} AS {types.get(m.group(1), 'text')})", REDEEM_PG)
     return PGBENCH_PRELUDE + statement + ";\n"

@@ -49,12 +49,13 @@ def redeem():
     (or not this organisation's member); 404 unknown code; 409 amount above what remains;
     410 expired or revoked; 422 malformed request or check character failing. Retrying with
     the same idempotency_key returns the first answer and moves nothing."""
-    user = api_identity()  # lean: ids, roles and organisations without the ORM
+    user = api_identity()  # lean: ids, roles and organisations without the ORM (maybe cached: see below)
     body = _redemption_request()
     try:
         organisation = ops.organisation_for_member(user, body.get("organisation"))
         result = ops.redeem(body["code"], body["amount"], body["service_category"], organisation, actor=user,
-                            pin=body.get("pin"), idempotency_key=body["idempotency_key"])
+                            pin=body.get("pin"), idempotency_key=body["idempotency_key"],
+                            while_token_valid=user.token_hash if user.cached else None)
     except DomainError as error:
         return domain_error_response(error)
     return result.as_json(), 201

@@ -589,7 +589,8 @@ def organisation_for_member(user: User, slug: str | None = None) -> Organisation
 
 
 def redeem(typed_code: str, amount_cents: int, category: str, organisation: Organisation, *, actor,
-           pin: str | None = None, idempotency_key: str | None = None) -> RedemptionResult:
+           pin: str | None = None, idempotency_key: str | None = None,
+           while_token_valid: str | None = None) -> RedemptionResult:
     """Redeem part or all of a voucher for a service given by `organisation`.
 
     Refusals, each with its own code and status: malformed or mistyped code
@@ -603,8 +604,14 @@ def redeem(typed_code: str, amount_cents: int, category: str, organisation: Orga
     `organisation` and `actor` need only `.id` (and the organisation `.slug`
     and `.name`): the API passes the token's lean identity, the desk ORM rows.
     The work is raw SQL written once (this is the busiest write of the
-    platform): on PostgreSQL ONE statement (_REDEEM_PG) checks, locks and
-    writes everything; on SQLite a few statements under BEGIN IMMEDIATE."""
+    platform): on PostgreSQL ONE statement (REDEEM_PG) checks, locks and
+    writes everything; on SQLite a few statements under BEGIN IMMEDIATE.
+
+    `while_token_valid` (PostgreSQL): an API token's hash; the redemption (or a
+    stored answer) then happens only if, in that same statement, the token is
+    still unrevoked and its active account an org_member of `organisation`,
+    else AuthorisationLapsed. The API passes it when it took the token's
+    identity from its short cache (app.security.api_identity)."""
     if not isinstance(amount_cents, int) or isinstance(amount_cents, bool) or amount_cents <= 0:
         raise Invalid(_l("The amount must be a whole number of cents above zero."), field="amount",
                       code="bad_amount")
@@ -624,7 +631,7 @@ def redeem(typed_code: str, amount_cents: int, category: str, organisation: Orga
         "org_slug": organisation_slug, "org_name": organisation.name, "actor": actor.id,
         "scope": f"org:{organisation_id}", "key": idempotency_key or None, "today": city_today(),
         "now": now, "at": now.isoformat(), "reference": f"voucher {code}",
-        "pin_hash": _pin_hash(code, pin) if pin else None,
+        "pin_hash": _pin_hash(code, pin) if pin else None, "token_hash": while_token_valid,
     }
     for attempt in range(2):
         try:
@@ -652,13 +659,24 @@ def redeem(typed_code: str, amount_cents: int, category: str, organisation: Orga
 
 _NO_ORGANISATION_ACCOUNT = object()
 
+
+class AuthorisationLapsed(NotAllowed):
+    """The API token, its account's role or its membership went away since the API cached them."""
+
 # One statement: the stored answer for this key, else the voucher and its account locked together,
 # every check as a column, and, only when all pass, the transfer, both balances, the redemption, the
 # holder's notice (outbox row, as notifications.emit writes it) and the idempotency key.
 # bench/leastapp.py and bench/redemption.py's pgbench script run this very text.
 REDEEM_PG = """\
-WITH stored AS (
-  SELECT response FROM voucher_idempotency_keys WHERE scope = %(scope)s AND key = %(key)s
+WITH auth AS (
+  SELECT %(token_hash)s::text IS NULL OR EXISTS (
+    SELECT 1 FROM api_tokens t JOIN users u ON u.id = t.user_id
+    JOIN user_roles ur ON ur.user_id = u.id AND ur.role = 'org_member'
+    JOIN organisation_members m ON m.user_id = u.id AND m.organisation_id = %(org)s
+    WHERE t.token_hash = %(token_hash)s AND t.revoked_at IS NULL AND u.active AND u.id = %(actor)s) AS authorised
+), stored AS (
+  SELECT response FROM voucher_idempotency_keys
+  WHERE scope = %(scope)s AND key = %(key)s AND (SELECT authorised FROM auth)
 ), v AS (
   SELECT v.id, v.status, v.valid_until, v.account_id, a.balance,
          p.categories::jsonb ? %(category)s AS covered,
@@ -669,7 +687,7 @@ WITH stored AS (
          (SELECT oa.id FROM voucher_accounts oa WHERE oa.key = %(org_account_key)s) AS org_account_id
   FROM vouchers v JOIN voucher_accounts a ON a.id = v.account_id
   JOIN voucher_programmes p ON p.id = v.programme_id
-  WHERE v.code = %(code)s AND NOT EXISTS (SELECT 1 FROM stored)
+  WHERE v.code = %(code)s AND (SELECT authorised FROM auth) AND NOT EXISTS (SELECT 1 FROM stored)
   FOR UPDATE OF v, a
 ), ok AS (
   SELECT * FROM v WHERE status = 'active' AND valid_until >= %(today)s AND covered AND accredited AND pin_ok
@@ -703,13 +721,16 @@ WITH stored AS (
   INSERT INTO voucher_idempotency_keys (scope, key, status, response, at)
   SELECT %(scope)s, %(key)s, 201, response, %(now)s FROM answer WHERE %(key)s IS NOT NULL
 )
-SELECT (SELECT response FROM stored), (SELECT response FROM answer),
+SELECT (SELECT authorised FROM auth), (SELECT response FROM stored), (SELECT response FROM answer),
        v.status, v.valid_until, v.covered, v.accredited, v.pin_ok, v.balance, v.org_account_id
 FROM (SELECT 1) AS one LEFT JOIN v ON true"""
 
 
 def _redeem_postgresql(conn, params: dict):
-    stored, answer, *facts = run_raw(conn, REDEEM_PG, params).fetchone()
+    authorised, stored, answer, *facts = run_raw(conn, REDEEM_PG, params).fetchone()
+    if not authorised:
+        raise AuthorisationLapsed(_l("You may redeem only for your own organisation."), field="organisation",
+                                  code="not_member")
     if stored is not None:
         return _answer(stored)
     if answer is not None:

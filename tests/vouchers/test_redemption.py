@@ -203,3 +203,59 @@ def test_redemption_api_runs_a_handful_of_statements(city, voucher, api_client, 
     assert len(work) <= (2 if backend == "postgresql" else 9), "\n".join(work)
     assert sum("INSERT INTO OUTBOX_EVENTS" in s.upper() for s in work) == 1, work
     assert sum("INSERT INTO VOUCHER_IDEMPOTENCY_KEYS" in s.upper() for s in work) == 1, work
+
+
+@pytest.mark.parametrize("change, status, error", [
+    ("revoked", 401, "unauthorized"),
+    ("deactivated", 401, "unauthorized"),
+    ("role", 403, "forbidden"),
+    ("membership", 403, "not_member"),
+])
+def test_a_token_changed_since_the_last_call_is_refused_at_once(city, voucher, api_client, change, status, error):
+    """The API may keep a token's identity for a few seconds (PostgreSQL): a token revoked, an
+    account deactivated or stripped of its role or membership just after a redemption is refused
+    on the very next call, which moves nothing, even when it replays the first call's key."""
+    from app.accounts import operations as accounts
+    from app.accounts.models import ApiToken
+    client, headers = api_client(city.member)
+    assert _post(client, headers, voucher.code, 100, key="first").status_code == 201
+    if change == "revoked":
+        for row in db.session.scalars(db.select(ApiToken).where(ApiToken.user_id == city.member.id)):
+            accounts.revoke_token(row, actor=city.official)
+    elif change == "deactivated":
+        accounts.set_active(city.member, False, actor=city.official)
+    elif change == "role":
+        accounts.set_roles(city.member, [Role.CITIZEN], [city.coop], actor=city.official)
+    else:
+        accounts.set_roles(city.member, [Role.ORG_MEMBER], [city.other], actor=city.official)
+    db.session.commit()
+    transfers = _count(Transfer)
+    for key in ("second", "first"):
+        response = _post(client, headers, voucher.code, 100, key=key, organisation=city.coop.slug)
+        assert (response.status_code, response.json["error"]) == (status, error), response.json
+        assert response.json["message"]
+    assert _count(Transfer) == transfers and _count(Redemption) == 1
+
+
+def test_a_retry_of_a_refusal_is_refused_alike_and_the_statement_is_written_once(city, voucher, api_client):
+    """Refusals are not stored under the key: the same key may succeed once the cause is gone."""
+    client, headers = api_client(city.member)
+    assert _post(client, headers, voucher.code, 6000, key="k").json["error"] == "amount_exceeds_remaining"
+    assert _post(client, headers, voucher.code, 6000, key="k").json["error"] == "amount_exceeds_remaining"
+    response = _post(client, headers, voucher.code, 1000, key="k")
+    assert response.status_code == 201 and response.json["remaining_cents"] == 4000
+    assert _post(client, headers, voucher.code, 1000, key="k").json == response.json
+    assert _count(Redemption) == 1
+
+
+def test_the_first_redemption_of_an_organisation_opens_its_account(city, voucher, make_org, make_user,
+                                                                    api_client):
+    from app.organisations.models import ServiceCategory
+    fresh = make_org("nuova-coop")
+    care = db.session.scalars(db.select(ServiceCategory).where(ServiceCategory.slug == "elder-care")).one()
+    organisations.accredit(fresh, care, city.today + timedelta(days=30), met_all=True)
+    client, headers = api_client(make_user(Role.ORG_MEMBER, organisations=[fresh]))
+    response = _post(client, headers, voucher.code, 700)
+    assert response.status_code == 201 and response.json["organisation"] == "nuova-coop"
+    assert ops.organisation_balance(fresh) == 700
+    assert ledger.verify().ok
