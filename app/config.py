@@ -77,7 +77,8 @@ def load(instance_path: Path, env=None) -> dict:
         "PROCOMUN_ENV": "production" if production else "development",
         "SECRET_KEY": _secret_key(env, instance_path, production),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, **_pool_options(env)},
+        # Connections idle for a while are pinged at checkout (app/database.py), not every one.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False, **_pool_options(env)},
         "PROCOMUN_CITY_NAME": env.get("PROCOMUN_CITY_NAME", "Villanova"),
         "PROCOMUN_TIMEZONE": env.get("PROCOMUN_TIMEZONE", "Europe/Rome"),
         "PROCOMUN_CURRENCY": env.get("PROCOMUN_CURRENCY", "EUR"),

@@ -1,5 +1,6 @@
 """Database plumbing shared by every module: connection settings and the
 one-transaction-per-operation helper that every write goes through."""
+import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
@@ -7,6 +8,7 @@ from datetime import datetime, timezone
 from flask import g
 from sqlalchemy import DateTime, event, exc
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
@@ -147,3 +149,35 @@ def close_autocommit_connection(_error=None) -> None:
     conn = g.pop("_autocommit_connection", None)
     if conn is not None:
         conn.close()
+
+
+# Liveness check of pooled connections (instead of SQLAlchemy's pool_pre_ping, which sends a
+# round trip before EVERY checkout, i.e. every request): a connection back in the pool for more
+# than this is pinged when checked out and replaced if dead (a restarted or failed-over
+# server); one used a moment ago is trusted, and if the server went away in that moment the
+# statement fails, SQLAlchemy invalidates the connection and the request answers 503.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+@event.listens_for(Pool, "checkin")
+def _note_idle_since(dbapi_connection, connection_record):
+    if connection_record is not None:
+        connection_record.info["idle_since"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_if_idle(dbapi_connection, connection_record, connection_proxy):
+    since = connection_record.info.pop("idle_since", None)
+    if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+        return  # just opened, or used a moment ago
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        return  # a file: nothing to lose
+    try:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True  # no transaction left open by the ping
+        try:
+            dbapi_connection.execute("SELECT 1")
+        finally:
+            dbapi_connection.autocommit = autocommit
+    except Exception as error:  # noqa: BLE001 - any failure means: open a new one
+        raise exc.DisconnectionError(str(error)) from error

@@ -55,7 +55,7 @@ def redeem():
 
 
 def _redeem_postgresql(p: dict):
-    stored, answer, *_facts = _conn().execute(REDEEM_PG, p).fetchone()
+    _authorised, stored, answer, *_facts = _conn().execute(REDEEM_PG, p).fetchone()
     if stored is not None or answer is not None:
         return stored or answer, 201
     return {"error": "refused"}, 409
