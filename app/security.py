@@ -97,8 +97,8 @@ class ApiIdentity:
     cached: bool = False  # taken from the short cache: the write must re-check it (see api_roles_required)
 
 
-# Written once, run raw on the session's connection: the busiest API routes (redemption) pay
-# for neither ORM loading nor statement compilation. One row per role x organisation.
+# Written once and run raw (PostgreSQL: in autocommit, no BEGIN/COMMIT): the busiest API route
+# (redemption) pays for neither ORM loading nor statement compilation. One row per role x organisation.
 _IDENTITY_SQL = (
     "SELECT u.id, r.role, o.id, o.slug, o.name FROM api_tokens t JOIN users u ON u.id = t.user_id "
     "LEFT JOIN user_roles r ON r.user_id = u.id "

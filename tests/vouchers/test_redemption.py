@@ -259,3 +259,40 @@ def test_the_first_redemption_of_an_organisation_opens_its_account(city, voucher
     assert response.status_code == 201 and response.json["organisation"] == "nuova-coop"
     assert ops.organisation_balance(fresh) == 700
     assert ledger.verify().ok
+
+
+@pytest.mark.parametrize("pin, amount, status, error", [
+    (None, 100, 403, "wrong_pin"),
+    ("1111", 100, 403, "wrong_pin"),
+    ("4321", 0, 422, "bad_amount"),
+    ("4321", 1001, 409, "amount_exceeds_remaining"),
+    ("4321", 1000, 201, None),
+])
+def test_pin_and_amount_through_the_api(city, api_client, pin, amount, status, error):
+    voucher = ops.issue_voucher(city.programme, city.citizen, 1000, actor=city.official, pin="4321")
+    client, headers = api_client(city.member)
+    response = _post(client, headers, voucher.code, amount, **({"pin": pin} if pin else {}))
+    assert response.status_code == status, response.json
+    if error:
+        assert response.json["error"] == error and response.json["message"]
+        assert _count(Redemption) == 0
+    else:
+        assert response.json["remaining_cents"] == 0
+        response = _post(client, headers, voucher.code, 1, key="after", pin=pin)
+        assert (response.status_code, response.json["error"]) == (409, "exhausted")
+
+
+def test_a_redemption_inside_a_larger_transaction_goes_with_it(city, voucher):
+    """Called inside the caller's transaction, the redemption joins it (on PostgreSQL too, where
+    alone it is one autocommitted statement): if the caller then fails, nothing remains."""
+    from app.database import transaction
+    transfers = _count(Transfer)
+    with pytest.raises(RuntimeError):
+        with transaction():
+            ops.redeem(voucher.code, 100, "elder-care", city.coop, actor=city.member, idempotency_key="inner")
+            raise RuntimeError("the caller fails afterwards")
+    db.session.expire_all()
+    assert _count(Redemption) == 0 and _count(Transfer) == transfers
+    assert ledger.balance(voucher.account) == 5000
+    assert ops.redeem(voucher.code, 100, "elder-care", city.coop, actor=city.member,
+                      idempotency_key="inner").remaining_cents == 4900
