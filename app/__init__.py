@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -20,6 +20,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from . import config as settings
 from .api import ProcomunApi, domain_error_response, error_response, is_api_request
 from .cli import init_app as init_cli, optional_submodule
+from .database import close_autocommit_connection
 from .documents import DocumentError
 from .errors import DomainError
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -53,6 +54,7 @@ def create_app(config: dict | None = None, env=None) -> Flask:
     # Ids in URLs fit the database's BIGINT: a longer number is simply not found.
     app.url_map.converters["int"] = BoundedInt
     db.init_app(app)
+    app.teardown_appcontext(close_autocommit_connection)
     migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
@@ -185,18 +187,30 @@ def _register_handlers(app):
         db.session.rollback()
         return _unavailable(422, "invalid", _l("The request is not valid."))
 
+    security = [("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
+                ("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY")]
+    if app.config["PROCOMUN_ENV"] == "production":
+        security.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
+
     @app.after_request
     def security_headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        if app.config["PROCOMUN_ENV"] == "production":
-            headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-        if current_user and getattr(current_user, "is_authenticated", False) and not request.path.startswith("/static"):
-            headers.setdefault("Cache-Control", "private, no-store")
+        # One pass over the response's headers, not one per setdefault (every API call pays this).
+        present = {name.lower() for name in headers.keys()}
+        headers.extend([(name, value) for name, value in security if name.lower() not in present])
+        if "cache-control" not in present and _signed_in() and not request.path.startswith("/static"):
+            headers["Cache-Control"] = "private, no-store"
         return response
+
+    session_cookie = app.config["SESSION_COOKIE_NAME"]
+    remember_cookie = app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+
+    def _signed_in() -> bool:
+        # Without a session or remember cookie nobody is signed in: API calls (bearer tokens) then skip
+        # loading Flask-Login's user, a cost on every redemption.
+        if "_login_user" not in g and session_cookie not in request.cookies and remember_cookie not in request.cookies:
+            return False
+        return bool(current_user) and getattr(current_user, "is_authenticated", False)
 
     from .organisations.operations import category_name
     app.jinja_env.filters["category_name"] = category_name

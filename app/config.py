@@ -45,6 +45,18 @@ def _secret_key(env, instance_path: Path, production: bool) -> str:
     return path.read_text().strip()
 
 
+def _pool_options(env) -> dict:
+    """DATABASE_POOL_SIZE: connections each process keeps open, at least its threads (gunicorn
+    --threads). Below that, the overflow connections of a busy threaded worker are closed on
+    return and opened again at once: a new PostgreSQL backend for many requests."""
+    size = env.get("DATABASE_POOL_SIZE")
+    if not size:
+        return {}
+    if not size.isdigit() or int(size) < 1:
+        raise ConfigError("DATABASE_POOL_SIZE must be a whole number above zero")
+    return {"pool_size": int(size), "max_overflow": int(size)}
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the URLs hosting providers hand out and use psycopg 3 for PostgreSQL."""
     if url.startswith("postgres://"):
@@ -65,7 +77,8 @@ def load(instance_path: Path, env=None) -> dict:
         "PROCOMUN_ENV": "production" if production else "development",
         "SECRET_KEY": _secret_key(env, instance_path, production),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Connections idle for a while are pinged at checkout (app/database.py), not every one.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False, **_pool_options(env)},
         "PROCOMUN_CITY_NAME": env.get("PROCOMUN_CITY_NAME", "Villanova"),
         "PROCOMUN_TIMEZONE": env.get("PROCOMUN_TIMEZONE", "Europe/Rome"),
         "PROCOMUN_CURRENCY": env.get("PROCOMUN_CURRENCY", "EUR"),

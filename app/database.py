@@ -1,11 +1,14 @@
 """Database plumbing shared by every module: connection settings and the
 one-transaction-per-operation helper that every write goes through."""
+import time
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, event
+from flask import g
+from sqlalchemy import DateTime, event, exc
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
@@ -101,3 +104,80 @@ def transaction():
     finally:
         _begin_immediate.reset(immediate)
         _depth.reset(token)
+
+
+def run_raw(connection, statement: str, parameters=()):
+    """Run one SQL statement straight on the DBAPI cursor of a SQLAlchemy `connection` (in its
+    transaction) and return the cursor: for the few hottest paths, where SQLAlchemy's execution
+    context costs more than the statement. Cursor events still fire (statement counters see it),
+    and errors come out as SQLAlchemy's (IntegrityError, OperationalError…, a lost connection
+    invalidated) so callers and error handlers treat them as usual. `statement` is written in the
+    driver's own parameter style."""
+    cursor = connection.connection.cursor()
+    dispatch = connection.dispatch
+    if dispatch.before_cursor_execute:
+        dispatch.before_cursor_execute(connection, cursor, statement, parameters, None, False)
+    try:
+        cursor.execute(statement, parameters)
+    except connection.dialect.loaded_dbapi.Error as error:
+        lost = connection.dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
+        if lost:
+            connection.invalidate(error)
+        raise exc.DBAPIError.instance(statement, parameters, error, connection.dialect.loaded_dbapi.Error,
+                                      connection_invalidated=lost, dialect=connection.dialect) from error
+    return cursor
+
+
+def in_transaction() -> bool:
+    """Whether the caller is inside `with transaction():` (writes must then join it)."""
+    return _depth.get() > 0
+
+
+def autocommit_connection():
+    """This application context's pooled connection in autocommit mode (PostgreSQL only): each
+    statement commits on its own, with no BEGIN/COMMIT round trips and no ORM session. Only for a
+    read that needs no snapshot (the API token lookup) or ONE statement that is a whole
+    transaction by itself (the redemption's data-modifying WITH). Returned to the pool when the
+    application context ends (each request has its own)."""
+    conn = g.get("_autocommit_connection")
+    if conn is None or conn.closed or conn.invalidated:
+        conn = g._autocommit_connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    return conn
+
+
+def close_autocommit_connection(_error=None) -> None:
+    conn = g.pop("_autocommit_connection", None)
+    if conn is not None:
+        conn.close()
+
+
+# Liveness check of pooled connections (instead of SQLAlchemy's pool_pre_ping, which sends a
+# round trip before EVERY checkout, i.e. every request): a connection back in the pool for more
+# than this is pinged when checked out and replaced if dead (a restarted or failed-over
+# server); one used a moment ago is trusted, and if the server went away in that moment the
+# statement fails, SQLAlchemy invalidates the connection and the request answers 503.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+@event.listens_for(Pool, "checkin")
+def _note_idle_since(dbapi_connection, connection_record):
+    if connection_record is not None:
+        connection_record.info["idle_since"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_if_idle(dbapi_connection, connection_record, connection_proxy):
+    since = connection_record.info.pop("idle_since", None)
+    if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+        return  # just opened, or used a moment ago
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        return  # a file: nothing to lose
+    try:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True  # no transaction left open by the ping
+        try:
+            dbapi_connection.execute("SELECT 1")
+        finally:
+            dbapi_connection.autocommit = autocommit
+    except Exception as error:  # noqa: BLE001 - any failure means: open a new one
+        raise exc.DisconnectionError(str(error)) from error

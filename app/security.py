@@ -4,7 +4,8 @@ Every view and API route declares its rule with one of these decorators; the
 rule is also attached to the view as `access`, which the role matrix test reads
 so that a route without a declared rule fails the build."""
 import hashlib
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from functools import wraps
 
 from flask import abort, g, request
@@ -12,8 +13,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from werkzeug.exceptions import HTTPException
 
 from .accounts.models import ApiToken, Role, User
+from .database import autocommit_connection, run_raw
 from .extensions import db, login_manager
 
 
@@ -75,6 +78,105 @@ def user_for_token(token: str) -> User | None:
     ).unique().scalar_one_or_none()
 
 
+@dataclass(frozen=True)
+class ApiOrganisation:
+    """An organisation as the lean identity carries it: what a redemption needs of it."""
+    id: int
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ApiIdentity:
+    """The account behind a bearer token without the ORM: id, roles and organisations (by name,
+    as User.organisations). Enough for role checks and for operations that need only ids."""
+    id: int
+    roles: frozenset
+    organisations: tuple
+    token_hash: str = ""
+    cached: bool = False  # taken from the short cache: the write must re-check it (see api_roles_required)
+
+
+# Written once and run raw (PostgreSQL: in autocommit, no BEGIN/COMMIT): the busiest API route
+# (redemption) pays for neither ORM loading nor statement compilation. One row per role x organisation.
+_IDENTITY_SQL = (
+    "SELECT u.id, r.role, o.id, o.slug, o.name FROM api_tokens t JOIN users u ON u.id = t.user_id "
+    "LEFT JOIN user_roles r ON r.user_id = u.id "
+    "LEFT JOIN organisation_members m ON m.user_id = u.id LEFT JOIN organisations o ON o.id = m.organisation_id "
+    "WHERE t.token_hash = {h} AND t.revoked_at IS NULL AND u.active = {true}")
+_IDENTITY_BY_STYLE = {"pyformat": _IDENTITY_SQL.format(h="%(h)s", true="true"),
+                      "named": _IDENTITY_SQL.format(h=":h", true="1"),
+                      "qmark": _IDENTITY_SQL.format(h="?", true="1")}
+
+
+def identity_for_token(token: str) -> ApiIdentity | None:
+    # PostgreSQL: outside any transaction (no BEGIN/COMMIT); SQLite: the session's connection.
+    conn = autocommit_connection() if db.engine.dialect.name == "postgresql" else db.session.connection()
+    style = conn.dialect.paramstyle
+    params = (token_hash(token),) if style == "qmark" else {"h": token_hash(token)}
+    rows = run_raw(conn, _IDENTITY_BY_STYLE[style], params).fetchall()
+    if not rows:
+        return None
+    roles = frozenset(Role(r[1]) for r in rows if r[1] is not None)
+    organisations = {r[2]: ApiOrganisation(r[2], r[3], r[4]) for r in rows if r[2] is not None}
+    return ApiIdentity(rows[0][0], roles, tuple(sorted(organisations.values(), key=lambda o: o.name)),
+                       token_hash(token))
+
+
+# Tokens seen valid in the last few seconds (PostgreSQL, identity_only routes): a redemption then
+# costs one round trip, its statement re-checking the token, role and membership as it writes
+# (vouchers.operations.redeem's while_token_valid); any refusal re-checks them before answering.
+IDENTITY_CACHE_SECONDS = 5.0
+_identity_cache: dict[str, tuple[float, ApiIdentity]] = {}
+
+
+def _cached_identity(token: str) -> ApiIdentity | None:
+    hashed = token_hash(token)
+    hit = _identity_cache.get(hashed)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    identity = identity_for_token(token)
+    if identity is not None:
+        if len(_identity_cache) > 10_000:
+            _identity_cache.clear()
+        _identity_cache[hashed] = (time.monotonic() + IDENTITY_CACHE_SECONDS, replace(identity, cached=True))
+    else:
+        _identity_cache.pop(hashed, None)
+    return identity
+
+
+def _bearer_token() -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def api_identity(cached: bool = False) -> ApiIdentity | None:
+    """The token's lean identity, looked up once per request (from the ORM user if already loaded);
+    with `cached`, possibly from the last few seconds' cache (then its `cached` is true)."""
+    if "api_identity" not in g:
+        user = g.get("api_user")
+        if user is not None:
+            g.api_identity = ApiIdentity(user.id, frozenset(user.roles), tuple(
+                ApiOrganisation(o.id, o.slug, o.name) for o in user.organisations))
+        elif "api_user" in g:
+            g.api_identity = None
+        else:
+            token = _bearer_token()
+            g.api_identity = None if token is None else (
+                _cached_identity(token) if cached and db.engine.dialect.name == "postgresql"
+                else identity_for_token(token))
+    return g.api_identity
+
+
+def fresh_api_identity() -> ApiIdentity | None:
+    """The token's identity read now, bypassing (and renewing) the cache."""
+    token = _bearer_token()
+    if token is not None:
+        _identity_cache.pop(token_hash(token), None)
+    g.api_identity = None if token is None else identity_for_token(token)
+    return g.api_identity
+
+
 def api_user() -> User | None:
     """The account behind the request's bearer token, looked up once per request."""
     if "api_user" not in g:
@@ -88,25 +190,49 @@ def api_public(view):
     return _declare(view, Access(api=True))
 
 
-def api_roles_required(*roles: Role):
-    """API routes: 401 without a valid bearer token, 403 without one of `roles`."""
+def api_roles_required(*roles: Role, identity_only: bool = False):
+    """API routes: 401 without a valid bearer token, 403 without one of `roles`.
+
+    With identity_only the check uses the lean api_identity() (no ORM), possibly from its short
+    cache on PostgreSQL: the view must use api_identity() too, and, when the identity is cached,
+    have its write re-check the token (vouchers.operations.redeem's while_token_valid). Any
+    error answer given on a cached identity is re-checked here against the token as it is now,
+    so a revoked token still gets 401 and a lost role 403, as without the cache."""
     wanted = frozenset(Role(r) for r in roles)
 
     def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
+        def check(user):
             from .api import api_abort  # the API module imports this one
-            user = api_user()
             if user is None:
                 api_abort(401, "unauthorized", _l("A valid bearer token is required."))
             if wanted and not (user.roles & wanted):
                 api_abort(403, "forbidden", _l("This account may not do this."))
-            return view(*args, **kwargs)
+
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            user = api_identity(cached=True) if identity_only else api_user()
+            check(user)
+            if not getattr(user, "cached", False):
+                return view(*args, **kwargs)
+            try:
+                response = view(*args, **kwargs)
+            except HTTPException:
+                check(fresh_api_identity())
+                raise
+            if _status(response) >= 400:
+                check(fresh_api_identity())
+            return response
         return _declare(wrapped, Access(login=True, roles=wanted, api=True))
     return decorator
 
 
 api_login_required = api_roles_required()
+
+
+def _status(response) -> int:
+    if isinstance(response, tuple):
+        return response[1] if len(response) > 1 and isinstance(response[1], int) else 200
+    return getattr(response, "status_code", 200)
 
 
 @login_manager.user_loader

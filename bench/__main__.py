@@ -23,9 +23,16 @@ def _table(results: dict) -> list[str]:
             f"redemption  app {r['app']['per_second']:>8}/s  p50 {r['app']['p50_ms']} p95 {r['app']['p95_ms']} "
             f"p99 {r['app']['p99_ms']} ms  errors {r['app']['errors']}  ({r['app']['worker_class']} "
             f"w{r['app']['workers']} t{r['app']['threads']})",
-            f"            least app {r['least_app']['per_second']}/s  pgbench {r['pgbench']['per_second']}/s  "
+            f"            least app {r['least_app']['per_second']}/s (errors {r['least_app']['errors']})  "
+            f"pgbench {r['pgbench']['per_second']}/s  "
             f"app/least {r['ratio_app_least']}  app/pgbench {r['ratio_app_pgbench']}  "
             f"ledger ok {r['books']['ledger_verified']}  over-redeemed {r['books']['over_redeemed_vouchers']}"]
+        q = r.get("sqlite")
+        if q and "app" in q:
+            rows.append(f"  sqlite    app {q['app']['per_second']}/s  p95 {q['app']['p95_ms']} ms  errors "
+                        f"{q['app']['errors']}  least app {q['least_app']['per_second']}/s (errors {q['least_app']['errors']})  app/least "
+                        f"{q['ratio_app_least']}  ledger ok {q['books']['ledger_verified']}  over-redeemed "
+                        f"{q['books']['over_redeemed_vouchers']}")
     i = results.get("issuance")
     if i and "seconds" in i:
         rows.append(f"issuance    {i['rows']} rows in {i['seconds']} s ({i['rows_per_second']}/s), peak "

@@ -1,74 +1,100 @@
 """The least Flask app that does a redemption's database work: raw psycopg, no
-ORM, no authentication, no i18n. It is the ceiling the real app is measured
-against (same gunicorn settings, same database, same SQL as one redemption).
+ORM, no authentication, no validation, no i18n. It is the ceiling the real app
+is measured against (same gunicorn settings, same database, same SQL as one
+redemption: the very statement vouchers.operations runs, imported from there).
 
-Run by gunicorn as `bench.leastapp:app`; BENCH_LEAST_DSN is the database."""
+Run by gunicorn as `bench.leastapp:app`; BENCH_LEAST_DSN is the database:
+a libpq URL (PostgreSQL, psycopg) or `sqlite:///path` (the sqlite3 module,
+the app's SQLite statements, BEGIN IMMEDIATE as the app takes it)."""
 import json
 import os
+import sqlite3
 import threading
 from datetime import date, datetime, timezone
 
-import psycopg
 from flask import Flask, request
+
+from vouchers.operations import REDEEM_PG, SQLITE_STATEMENTS
 
 app = Flask(__name__)
 _local = threading.local()
-_tokens = {}
+DSN = os.environ.get("BENCH_LEAST_DSN", "")
+SQLITE = DSN.startswith("sqlite:///")
 
 
-def _conn() -> psycopg.Connection:
+def _conn():
     conn = getattr(_local, "conn", None)
-    if conn is None or conn.closed:
-        conn = _local.conn = psycopg.connect(os.environ["BENCH_LEAST_DSN"])
+    if conn is None:
+        if SQLITE:
+            conn = sqlite3.connect(DSN.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
+            for pragma in ("foreign_keys=ON", "journal_mode=WAL", "busy_timeout=10000", "synchronous=NORMAL"):
+                conn.execute(f"PRAGMA {pragma}")
+        else:
+            import psycopg
+            conn = psycopg.connect(DSN, autocommit=True)  # one statement: atomic on its own
+        _local.conn = conn
     return conn
+
+
+def _params(body: dict) -> dict:
+    org_id = int(request.headers["X-Organisation"])
+    code, amount, category = body["code"], body["amount"], body["service_category"]
+    now = datetime.now(timezone.utc)
+    return {"code": code, "amount": amount, "category": category, "org": org_id,
+            "org_account_key": f"organisation:{org_id}:voucher", "org_slug": request.headers["X-Organisation-Slug"],
+            "org_name": request.headers["X-Organisation-Slug"], "actor": None, "scope": f"org:{org_id}",
+            "key": body["idempotency_key"], "today": date.today(), "now": now, "at": now.isoformat(),
+            "reference": f"voucher {code}", "pin_hash": None,
+            "token_hash": None}
 
 
 @app.post("/api/v1/vouchers/redemptions")
 def redeem():
-    body = request.get_json()
-    code, amount, category, key = body["code"], body["amount"], body["service_category"], body["idempotency_key"]
-    org_id = int(request.headers["X-Organisation"])
-    scope = f"org:{org_id}"
+    p = _params(request.get_json())
+    return _redeem_sqlite(p) if SQLITE else _redeem_postgresql(p)
+
+
+def _redeem_postgresql(p: dict):
+    _authorised, stored, answer, *_facts = _conn().execute(REDEEM_PG, p).fetchone()
+    if stored is not None or answer is not None:
+        return stored or answer, 201
+    return {"error": "refused"}, 409
+
+
+def _redeem_sqlite(p: dict):
+    s = SQLITE_STATEMENTS
     conn = _conn()
-    today = date.today()
-    with conn.transaction():
-        stored = conn.execute("SELECT response FROM voucher_idempotency_keys WHERE scope = %s AND key = %s",
-                              (scope, key)).fetchone()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        stored = conn.execute(s["stored"], (p["scope"], p["key"])).fetchone()
         if stored:
-            return stored[0], 201
-        row = conn.execute(
-            "SELECT v.id, v.status, v.valid_until, v.pin_hash, v.account_id, a.balance, p.categories "
-            "FROM vouchers v JOIN voucher_accounts a ON a.id = v.account_id "
-            "JOIN voucher_programmes p ON p.id = v.programme_id WHERE v.code = %s FOR UPDATE OF v, a",
-            (code,)).fetchone()
+            conn.execute("COMMIT")
+            return json.loads(stored[0]), 201
+        row = conn.execute(s["voucher"], {"org": p["org"], "category": p["category"], "today": p["today"].isoformat(),
+                                          "org_account_key": p["org_account_key"], "code": p["code"]}).fetchone()
         if row is None:
+            conn.execute("ROLLBACK")
             return {"error": "unknown_code"}, 404
-        voucher_id, status, valid_until, _pin, account_id, balance, categories = row
-        if status != "active" or valid_until < today or category not in categories:
-            return {"error": "refused"}, 410
-        accredited = conn.execute(
-            "SELECT a.id FROM accreditations a JOIN service_categories c ON c.id = a.category_id "
-            "WHERE a.organisation_id = %s AND c.slug = %s AND a.status = 'active' AND a.valid_from <= %s "
-            "AND a.valid_until >= %s LIMIT 1", (org_id, category, today, today)).fetchone()
-        if accredited is None:
-            return {"error": "not_accredited"}, 403
-        if amount > balance:
-            return {"error": "amount_exceeds_remaining"}, 409
-        org_account = conn.execute("SELECT id FROM voucher_accounts WHERE key = %s",
-                                   (f"organisation:{org_id}:voucher",)).fetchone()[0]
-        now = datetime.now(timezone.utc)
-        transfer_id = conn.execute(
-            "INSERT INTO voucher_transfers (debit_account_id, credit_account_id, amount, currency, kind, reference, "
-            "reverses_id, actor_id, at) VALUES (%s, %s, %s, 'voucher', 'redeem', %s, NULL, NULL, %s) RETURNING id",
-            (account_id, org_account, amount, f"voucher {code}", now)).fetchone()[0]
-        conn.execute("UPDATE voucher_accounts SET balance = balance - %s WHERE id = %s", (amount, account_id))
-        conn.execute("UPDATE voucher_accounts SET balance = balance + %s WHERE id = %s", (amount, org_account))
-        redemption_id = conn.execute(
-            "INSERT INTO voucher_redemptions (voucher_id, organisation_id, transfer_id, category, amount_cents, "
-            "actor_id, at, settlement_id) VALUES (%s, %s, %s, %s, %s, NULL, %s, NULL) RETURNING id",
-            (voucher_id, org_id, transfer_id, category, amount, now)).fetchone()[0]
-        answer = {"redemption_id": redemption_id, "code": code, "amount_cents": amount,
-                  "remaining_cents": balance - amount, "service_category": category, "at": now.isoformat()}
-        conn.execute("INSERT INTO voucher_idempotency_keys (scope, key, status, response, at) "
-                     "VALUES (%s, %s, 201, %s, %s)", (scope, key, json.dumps(answer), now))
+        voucher_id, status, valid_until, _pin, account_id, balance, categories, accredited, org_account = row
+        if (status != "active" or valid_until < p["today"].isoformat() or p["category"] not in json.loads(categories)
+                or not accredited or p["amount"] > balance):
+            conn.execute("ROLLBACK")
+            return {"error": "refused"}, 409
+        amount, at = p["amount"], p["now"].replace(tzinfo=None).isoformat(" ", "microseconds")
+        transfer_id = conn.execute(s["transfer"], (account_id, org_account, amount, p["reference"], None, at)).fetchone()[0]
+        conn.execute(s["debit"], (amount, account_id))
+        conn.execute(s["credit"], (amount, org_account))
+        redemption_id = conn.execute(s["redemption"], (voucher_id, p["org"], transfer_id, p["category"], amount,
+                                                      None, at)).fetchone()[0]
+        conn.execute(s["notice"], (voucher_id, None, json.dumps(
+            {"code": p["code"], "amount_cents": amount, "remaining_cents": balance - amount,
+             "organisation": p["org_name"]}), at))
+        answer = {"redemption_id": redemption_id, "code": p["code"], "amount_cents": amount,
+                  "remaining_cents": balance - amount, "organisation": p["org_slug"],
+                  "service_category": p["category"], "at": p["at"]}
+        conn.execute(s["key"], (p["scope"], p["key"], json.dumps(answer), at))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
     return answer, 201
