@@ -382,14 +382,7 @@ def issue_batch(lines, programme: Programme, *, actor, skip_bad_rows: bool = Fal
         db.session.expire(programme.account, ["balance"])
         result.issued, result.total_cents = check.good, check.total_cents
         if codes_out is not None:
-            # Streamed (a server-side cursor on PostgreSQL), in the file's order: memory stays flat.
-            rows = db.session.execute(text(f"SELECT email, code, amount FROM {STAGING} ORDER BY n")
-                                      .execution_options(yield_per=STAGE_ROWS))
-            try:
-                for page in rows.partitions():
-                    codes_out.writerows(page)
-            finally:
-                rows.close()
+            _write_codes(codes_out, sqlite)
         db.session.execute(text(f"DROP TABLE {STAGING}"))
         record("voucher.batch_issued", programme, actor=actor,
                after={"programme": programme.slug, "vouchers": result.issued, "total_cents": result.total_cents,
@@ -441,6 +434,20 @@ def _stage(batch: list[list], sqlite: bool) -> None:
         for row in batch:
             copy.write_row(row)
     cursor.close()
+
+
+def _write_codes(codes_out, sqlite: bool) -> None:
+    """holder_email,code,amount_cents of every staged row in the file's order, STAGE_ROWS at a time
+    through the driver's own cursor (a server-side one on PostgreSQL). SQLAlchemy's yield_per
+    result grew by ~400 bytes a row here (99 → 220 MB over 300,000 rows); the bare cursor stays flat."""
+    driver = db.session.connection().connection.driver_connection
+    cursor = driver.cursor() if sqlite else driver.cursor(name="voucher_issue_codes")
+    try:
+        cursor.execute(f"SELECT email, code, amount FROM {STAGING} ORDER BY n")
+        while page := cursor.fetchmany(STAGE_ROWS):
+            codes_out.writerows(page)
+    finally:
+        cursor.close()
 
 
 def _issue_round(programme: Programme, actor_id: int | None, start: int, stop: int, sqlite: bool) -> int:
