@@ -49,8 +49,8 @@ def downgrade():
     op.drop_index("ix_voucher_accounts_organisation_id", table_name="voucher_accounts")
     op.drop_index("ux_voucher_accounts_key", table_name="voucher_accounts")
     # Voucher accounts created since the upgrade get back the key they would have had.
-    op.execute("UPDATE voucher_accounts SET key = 'voucher:' || (SELECT v.code FROM vouchers v "
-               "WHERE v.account_id = voucher_accounts.id) || ':voucher' WHERE key IS NULL")
+    op.execute(sa.text("UPDATE voucher_accounts SET key = 'voucher:' || (SELECT v.code FROM vouchers v "
+                       "WHERE v.account_id = voucher_accounts.id) || '\\:voucher' WHERE key IS NULL"))
     with op.batch_alter_table("voucher_accounts", schema=None) as batch_op:
         batch_op.alter_column("key", existing_type=sa.String(length=80), nullable=False)
         batch_op.create_unique_constraint("uq_voucher_accounts_key", ["key"])
