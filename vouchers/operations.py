@@ -494,17 +494,24 @@ def _issue_staged(programme: Programme, actor_id: int | None, start: int, stop: 
         new_holders = execute(text(f"WITH new AS ({new_users} RETURNING id) "
                                    "INSERT INTO user_roles (user_id, role) SELECT id, :role FROM new")
                               .bindparams(now, active=True), {"role": Role.CITIZEN.value, **rows}).rowcount
-    execute(text(
+    accounts = text(
         "INSERT INTO voucher_accounts (id, key, kind, currency, user_id, organisation_id, balance, created_at) "
-        f"SELECT s.account_id, NULL, :kind, :currency, u.id, NULL, s.amount, :now {chunk.replace(' WHERE', ' JOIN users u ON u.email = s.email WHERE')} "
-        "ORDER BY s.account_id"
-    ).bindparams(now, kind=AccountKind.VOUCHER.value, currency=Currency.VOUCHER.value), rows)
-    execute(text(
-        "INSERT INTO vouchers (code, programme_id, holder_id, account_id, value_cents, valid_until, status, "
-        "pin_hash, issued_at) "
-        f"SELECT s.code, :programme, a.user_id, s.account_id, s.amount, s.valid_until, :status, NULL, :now "
-        f"{chunk.replace(' WHERE', ' JOIN voucher_accounts a ON a.id = s.account_id WHERE')} ORDER BY s.account_id"
-    ).bindparams(now, programme=programme.id, status=VoucherStatus.ACTIVE.value), rows)
+        f"SELECT s.account_id, NULL, :kind, :currency, u.id, NULL, s.amount, :now "
+        f"{chunk.replace(' WHERE', ' JOIN users u ON u.email = s.email WHERE')} ORDER BY s.account_id"
+    ).bindparams(now, kind=AccountKind.VOUCHER.value, currency=Currency.VOUCHER.value)
+    vouchers = ("INSERT INTO vouchers (code, programme_id, holder_id, account_id, value_cents, valid_until, status, "
+                "pin_hash, issued_at) SELECT s.code, :programme, a.user_id, s.account_id, s.amount, s.valid_until, "
+                f":status, NULL, :now {chunk.replace(' WHERE', ' JOIN {accounts} a ON a.id = s.account_id WHERE')} "
+                "ORDER BY s.account_id")
+    voucher_values = {"programme": programme.id, "status": VoucherStatus.ACTIVE.value}
+    if sqlite:
+        execute(accounts, rows)
+        execute(text(vouchers.format(accounts="voucher_accounts")).bindparams(now), {**voucher_values, **rows})
+    else:
+        # The holder comes back from the accounts just written, not from a join with every account.
+        execute(text(f"WITH a AS ({accounts.text} RETURNING id, user_id) {vouchers.format(accounts='a')}")
+                .bindparams(now), {"kind": AccountKind.VOUCHER.value, "currency": Currency.VOUCHER.value,
+                                   **voucher_values, **rows})
     execute(text(
         "INSERT INTO voucher_transfers (debit_account_id, credit_account_id, amount, currency, kind, reference, "
         "reverses_id, actor_id, at) "
