@@ -37,6 +37,12 @@ def _table(results: dict) -> list[str]:
     if i and "seconds" in i:
         rows.append(f"issuance    {i['rows']} rows in {i['seconds']} s ({i['rows_per_second']}/s), peak "
                     f"{i['peak_rss_mb']} MB; COPY {i['copy_seconds']} s; COPY/app {i['ratio_copy_time_over_app_time']}")
+        q = i.get("sqlite")
+        if q:
+            rows.append(f"  sqlite    {q['rows']} rows in {q['seconds']} s ({q['rows_per_second']}/s), peak "
+                        f"{q['peak_rss_mb']} MB; executemany {q['executemany_seconds']} s"
+                        + (f", .import {q['shell_import_seconds']} s" if "shell_import_seconds" in q else "")
+                        + f"; floor/app {q['ratio_floor_time_over_app_time']}")
     p = results.get("pages")
     if p and "pages" in p:
         for name, page in p["pages"].items():

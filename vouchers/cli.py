@@ -80,6 +80,37 @@ def programme_list():
                    f"{ledger.balance(programme.account)}\t{programme.valid_until.isoformat()}")
 
 
+class _Bars:
+    """The two progress bars of a batch run: rows read and checked, then vouchers written."""
+
+    LABELS = {"check": "Checking rows", "issue": "Issuing vouchers"}
+
+    def __init__(self, rows: int):
+        self.rows, self.phase, self.bar = rows, None, None
+
+    def __call__(self, phase: str, n: int, length: int | None) -> None:
+        if phase != self.phase:
+            self.close()
+            self.phase = phase
+            self.bar = click.progressbar(length=length or self.rows, label=self.LABELS[phase])
+            self.bar.__enter__()
+        self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _count_rows(path: str) -> int:
+    """Lines after the header, counted at memory speed: only the length of the first bar."""
+    lines = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            lines += chunk.count(b"\n")
+    return max(lines - 1, 0)
+
+
 @vouchers_cli.command("issue-batch")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--programme", "programme_slug", required=True)
@@ -91,36 +122,37 @@ def programme_list():
 def issue_batch(file, programme_slug, out, skip_bad_rows, actor):
     """Issue one voucher per row of FILE (holder_email,amount_cents,valid_until).
 
-    Every row is checked first; with any bad row nothing is issued (unless
-    --skip-bad-rows). The file is streamed, never loaded whole."""
+    The file is read once, never loaded whole: each row is checked and staged as it
+    is read. With any bad row nothing is issued (unless --skip-bad-rows); every bad
+    row is reported with its line number."""
     programme = ops.programme_by_slug(programme_slug)
-
-    def open_lines():
-        with open(file, newline="", encoding="utf-8-sig") as handle:
-            yield from handle
-
+    bars = _Bars(_count_rows(file))
     out_handle = open(out, "w", newline="", encoding="utf-8") if out else None
     try:
         writer = None
         if out_handle:
             writer = csv.writer(out_handle)
             writer.writerow(["holder_email", "code", "amount_cents"])
-        check = ops.check_batch(open_lines(), programme)
-        if check.bad:
-            for problem in check.problems:
-                click.echo(f"line {problem.line}: {problem.reason}", err=True)
-            if check.more_problems:
-                click.echo(f"… and {check.more_problems} more bad rows", err=True)
-            if not skip_bad_rows:
-                raise click.ClickException(f"{check.bad} of {check.rows} rows are bad; nothing was issued.")
-        with click.progressbar(length=check.good, label="Issuing vouchers") as bar:
-            result = ops.issue_batch(open_lines, programme, actor=_actor(actor), skip_bad_rows=skip_bad_rows,
-                                     codes_out=writer, progress=bar.update, check=check)
+        with open(file, newline="", encoding="utf-8-sig") as lines:
+            result = ops.issue_batch(lines, programme, actor=_actor(actor), skip_bad_rows=skip_bad_rows,
+                                     codes_out=writer, progress=bars)
     except ops.BatchRefused as refused:
-        raise click.ClickException(str(refused)) from None
+        bars.close()
+        for problem in refused.check.problems:
+            click.echo(f"line {problem.line}: {problem.reason}", err=True)
+        if refused.check.more_problems:
+            click.echo(f"… and {refused.check.more_problems} more bad rows", err=True)
+        raise click.ClickException(f"{refused.check.bad} of {refused.check.rows} rows are bad; "
+                                   "nothing was issued.") from None
     finally:
+        bars.close()
         if out_handle:
             out_handle.close()
+    check = result.check
+    for problem in check.problems:
+        click.echo(f"line {problem.line}: {problem.reason}", err=True)
+    if check.more_problems:
+        click.echo(f"… and {check.more_problems} more bad rows", err=True)
     click.echo(f"Issued {result.issued} vouchers ({result.total_cents} cents) from {programme.slug}; "
                f"{result.new_holders} new citizen accounts; {check.bad} rows skipped.")
 

@@ -8,6 +8,7 @@ adjacent weights is non-zero modulo 29, any single wrong character and any
 swap of two neighbouring characters changes the sum and is caught (tested
 exhaustively in tests/vouchers/test_codes.py)."""
 import secrets
+import struct
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXY"
 MODULUS = len(ALPHABET)  # 29, prime
@@ -46,12 +47,8 @@ _LIMIT = (2**64 // _SPACE) * _SPACE  # below this, n % _SPACE is uniform
 _INVERSE = pow(LENGTH, -1, MODULUS)
 
 
-def new_code() -> str:
-    """A random code (64 bits from the OS's CSPRNG, mapped without bias), grouped."""
-    n = int.from_bytes(secrets.token_bytes(8), "big")
-    while n >= _LIMIT:
-        n = int.from_bytes(secrets.token_bytes(8), "big")
-    n %= _SPACE
+def _grouped(n: int) -> str:
+    """The code for a uniform n in [0, 29**11): its eleven base-29 digits, then the check character."""
     chars, total = [], 0
     for i in range(PAYLOAD):
         n, value = divmod(n, MODULUS)
@@ -60,6 +57,47 @@ def new_code() -> str:
     chars.append(ALPHABET[(-total * _INVERSE) % MODULUS])
     c = "".join(chars)
     return f"{c[0:4]}-{c[4:8]}-{c[8:12]}"
+
+
+def new_code() -> str:
+    """A random code (64 bits from the OS's CSPRNG, mapped without bias), grouped."""
+    n = int.from_bytes(secrets.token_bytes(8), "big")
+    while n >= _LIMIT:
+        n = int.from_bytes(secrets.token_bytes(8), "big")
+    return _grouped(n % _SPACE)
+
+
+# Bulk issuance: the same draw and mapping as new_code, from one read of the CSPRNG per
+# thousand codes, and three base-29 digits per step (a table of 29**3 entries with each
+# triple's characters and its two weighted sums) instead of one.
+_TRIPLE = MODULUS ** 3
+_TRIPLES = [("".join(ALPHABET[v] for v in digits), sum(digits), digits[1] + 2 * digits[2])
+            for digits in ((t % MODULUS, t // MODULUS % MODULUS, t // MODULUS ** 2) for t in range(_TRIPLE))]
+_UNPACK = struct.Struct(">1000Q")
+
+
+def new_codes(count: int):
+    """`count` random codes, each exactly as new_code() would draw it (same distribution)."""
+    triples, space, limit, inverse = _TRIPLES, _SPACE, _LIMIT, _INVERSE
+    made = 0
+    while made < count:
+        for n in _UNPACK.unpack(secrets.token_bytes(_UNPACK.size)):
+            if n >= limit:
+                continue  # rejected, as in new_code: keeps every code equally likely
+            n %= space
+            n, t = divmod(n, _TRIPLE)
+            c0, s0, w0 = triples[t]            # payload positions 1-3 (weights 1, 2, 3)
+            n, t = divmod(n, _TRIPLE)
+            c1, s1, w1 = triples[t]            # positions 4-6
+            c2, s2, w2 = triples[n % _TRIPLE]  # positions 7-9
+            n //= _TRIPLE                      # positions 10-11: n < 29**2
+            d9, d10 = n % MODULUS, n // MODULUS
+            total = (s0 + w0) + (4 * s1 + w1) + (7 * s2 + w2) + 10 * d9 + 11 * d10
+            c = f"{c0}{c1}{c2}{ALPHABET[d9]}{ALPHABET[d10]}{ALPHABET[(-total * inverse) % MODULUS]}"
+            yield f"{c[0:4]}-{c[4:8]}-{c[8:12]}"
+            made += 1
+            if made == count:
+                return
 
 
 def normalise(typed: str) -> str:

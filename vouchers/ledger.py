@@ -51,6 +51,15 @@ def ensure_account(kind: AccountKind, currency: Currency, *, owner=None, user_id
     return account
 
 
+def voucher_account(holder_id: int) -> Account:
+    """A new voucher's own account: keyless (found through its voucher), as bulk issuance makes them."""
+    account = Account(key=None, kind=AccountKind.VOUCHER.value, currency=Currency.VOUCHER.value, balance=0,
+                      user_id=holder_id)
+    db.session.add(account)
+    db.session.flush()
+    return account
+
+
 def pool(currency: Currency = Currency.VOUCHER) -> Account:
     return ensure_account(AccountKind.POOL, currency)
 
@@ -225,6 +234,7 @@ def verify() -> LedgerReport:
     for account_id, key, kind, currency, kept in session.execute(
             select(Account.id, Account.key, Account.kind, Account.currency, Account.balance)):
         report.accounts += 1
+        key = key or f"{kind} #{account_id}"
         computed = int(credits.get(account_id, 0) or 0) - int(debits.get(account_id, 0) or 0)
         if computed != kept:
             report.problems.append(f"account {key}: balance {kept} but transfers give {computed}")

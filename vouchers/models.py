@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (JSON, BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, event)
+                        UniqueConstraint, event, text)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.database import UTCDateTime, utcnow
@@ -96,15 +96,22 @@ class Account(db.Model):
         # Only pools and contributors' outside accounts may go below zero: every unit in
         # circulation comes out of one of them.
         CheckConstraint("balance >= 0 OR kind IN ('pool', 'external')", name="balance_not_negative"),
+        # Partial: a voucher's own account has no key (it is found through its voucher), and
+        # only organisations' accounts have an organisation; a million vouchers add no entries.
+        Index("ux_voucher_accounts_key", "key", unique=True, postgresql_where=text("key IS NOT NULL"),
+              sqlite_where=text("key IS NOT NULL")),
+        Index("ix_voucher_accounts_organisation_id", "organisation_id",
+              postgresql_where=text("organisation_id IS NOT NULL"), sqlite_where=text("organisation_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # "citizen:12:time", "organisation:3:voucher", "voucher:<code>": one account per key.
-    key: Mapped[str] = mapped_column(String(80), unique=True)
+    # "citizen:12:time", "organisation:3:voucher", "pool:voucher": one account per key.
+    # None for a voucher's account (one per voucher: vouchers.account_id is unique).
+    key: Mapped[str | None] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(20))
     currency: Mapped[str] = mapped_column(String(10))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -120,6 +127,9 @@ class Transfer(db.Model):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("debit_account_id <> credit_account_id", name="two_accounts"),
+        # Partial: only reversals have reverses_id; a transfer is reversed at most once.
+        Index("ux_voucher_transfers_reverses_id", "reverses_id", unique=True,
+              postgresql_where=text("reverses_id IS NOT NULL"), sqlite_where=text("reverses_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -127,11 +137,13 @@ class Transfer(db.Model):
     credit_account_id: Mapped[int] = mapped_column(ForeignKey("voucher_accounts.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(10))
-    kind: Mapped[str] = mapped_column(String(20), index=True)
+    # No index on kind or at: no query filters or sorts by them alone (open books find expiries
+    # through the programmes' accounts), and each would cost every transfer an entry.
+    kind: Mapped[str] = mapped_column(String(20))
     reference: Mapped[str] = mapped_column(String(200), default="")
-    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_transfers.id"), unique=True)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_transfers.id"))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     debit_account: Mapped[Account] = relationship(foreign_keys=[debit_account_id])
     credit_account: Mapped[Account] = relationship(foreign_keys=[credit_account_id])

@@ -66,3 +66,24 @@ def test_malformed_codes(typed):
     with pytest.raises(codes.CodeError) as error:
         codes.normalise(typed)
     assert error.value.reason == "malformed"
+
+
+def test_bulk_codes_are_exactly_new_codes_draws(monkeypatch):
+    """new_codes maps each accepted 64-bit draw to the same code as new_code, rejects the same
+    draws (no bias), and gives valid codes: fed the same bytes, both give the same codes."""
+    import secrets
+    import struct
+    stream = random.Random(7)
+    drawn = []
+
+    def token_bytes(n):
+        data = stream.randbytes(n)
+        drawn.append(data)
+        return data
+    monkeypatch.setattr(secrets, "token_bytes", token_bytes)
+    bulk = list(codes.new_codes(3000))
+    monkeypatch.undo()
+    accepted = [n for data in drawn for n in struct.unpack(f">{len(data) // 8}Q", data) if n < codes._LIMIT]
+    assert bulk == [codes._grouped(n % codes._SPACE) for n in accepted[:3000]]
+    assert all(codes.normalise(c) == c for c in bulk)
+    assert len(list(codes.new_codes(1))) == 1 and list(codes.new_codes(0)) == []
