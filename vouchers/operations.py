@@ -1184,7 +1184,8 @@ def account_label(account: Account) -> str:
     kind, currency = AccountKind(account.kind), Currency(account.currency)
     owner = ""
     if kind == AccountKind.VOUCHER:
-        owner = account.key.split(":")[1]
+        # Batch-issued voucher accounts have no key: the voucher names its account.
+        owner = db.session.execute(select(Voucher.code).where(Voucher.account_id == account.id)).scalar_one_or_none() or ""
     elif kind == AccountKind.PROGRAMME:
         slug = account.key.split(":")[1]
         owner = db.session.execute(select(Programme.name).where(Programme.slug == slug)).scalar_one_or_none() or slug
