@@ -12,6 +12,7 @@ from app.errors import DomainError
 from app.forms import attach_error
 from app.i18n import city_timezone, city_today
 from app.organisations import operations as organisations
+from app.pagecache import cached_public_page
 from app.security import public, roles_required
 from . import bp
 from . import documents
@@ -82,6 +83,7 @@ def edit(slug):
 
 @bp.route("/<slug>")
 @public
+@cached_public_page()
 def show(slug):
     council = ops.council_by_slug(slug)
     today = city_today()

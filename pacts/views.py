@@ -10,6 +10,7 @@ from app.documents import pdf_response
 from app.errors import DomainError, Invalid
 from app.forms import attach_error
 from app.i18n import city_today
+from app.pagecache import cached_public_page
 from app.security import login_required, public, roles_required
 from . import bp
 from . import operations as ops
@@ -59,6 +60,7 @@ def _flash_error(error: DomainError):
 
 @bp.route("/")
 @public
+@cached_public_page()
 def index():
     args = request.args
     filters = {"state": args.get("state", ""), "intervention": args.get("kind", ""),
