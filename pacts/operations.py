@@ -20,6 +20,7 @@ from app.database import transaction, utcnow
 from app.errors import Invalid, InvalidTransition, NotAllowed, NotFound
 from app.extensions import db
 from app.i18n import city_timezone, city_today
+from app.paging import capped_page
 from app.notifications.operations import emit, follow
 from app.states import StateMachine
 
@@ -677,7 +678,7 @@ def search_pacts(*, state: str = "", intervention: str = "", commons_id: int | N
     elif year:
         start, end = _year_bounds(year)
         stmt = stmt.where(Pact.submitted_at >= start, Pact.submitted_at < end)
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    return capped_page(stmt, page=page, per_page=per_page)
 
 
 def _year_bounds(year: int) -> tuple[datetime, datetime]:
@@ -710,7 +711,7 @@ def awaiting_answer(page: int = 1, per_page: int = 50):
     stmt = (select(Pact).where(Pact.state.in_([s.value for s in AWAITING_ANSWER]))
             .options(selectinload(Pact.commons), selectinload(Pact.proposer))
             .order_by(Pact.answer_due, Pact.id))
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    return capped_page(stmt, page=page, per_page=per_page)
 
 
 LATE_REPORTS_SHOWN = 50
