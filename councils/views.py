@@ -286,7 +286,7 @@ def meeting_ics(meeting_id):
 @bp.route("/meetings/<int:meeting_id>/minutes.pdf")
 @public
 def minutes_pdf(meeting_id):
-    meeting = ops.meeting_detail(meeting_id)
+    meeting = ops.meeting_for_minutes(meeting_id)
     if not meeting.minutes:
         abort(404)
     return pdf_response(documents.minutes_pdf(meeting), f"{meeting.council.slug}-minutes-{meeting.id}.pdf")

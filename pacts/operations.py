@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import extract, false, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from app.accounts.models import Role, User
 from app.audit.operations import record, snapshot
@@ -648,6 +648,20 @@ def pact_by_id(pact_id: int, user=None) -> Pact:
             selectinload(Pact.reports).selectinload(Report.author),
             selectinload(Pact.disputes))
     ).scalar_one_or_none()
+    if pact is None or not visible_to(pact, user):
+        raise NotFound(_l("No such pact."))
+    return pact
+
+
+def pact_for_document(pact_id: int, user=None) -> Pact:
+    """A file with what its PDF shows (commons, proposer, versions and their signatures):
+    the page's comments, events, reports and disputes are not read for a document."""
+    pact = db.session.execute(
+        select(Pact).where(Pact.id == pact_id).options(
+            selectinload(Pact.commons), joinedload(Pact.organisation),
+            joinedload(Pact.proposer).options(lazyload(User.role_rows), lazyload(User.organisations)),
+            selectinload(Pact.versions).selectinload(PactVersion.signatures))
+    ).unique().scalar_one_or_none()
     if pact is None or not visible_to(pact, user):
         raise NotFound(_l("No such pact."))
     return pact

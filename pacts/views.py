@@ -98,7 +98,7 @@ def versions(pact_id):
 @bp.route("/<int:pact_id>/pact.pdf")
 @public
 def pdf(pact_id):
-    pact = _pact(pact_id)
+    pact = ops.pact_for_document(pact_id, current_user)
     if pact.signed_version is None:
         abort(404)
     return pdf_response(pact_pdf(pact), f"pact-{pact.id}-v{pact.signed_version_number}.pdf")
