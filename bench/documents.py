@@ -13,15 +13,20 @@ from . import common
 
 
 def run() -> dict:
+    """PostgreSQL (the headline keys), then SQLite under "sqlite"."""
+    out = measure()
+    with common.database(common.sqlite_url()):
+        out["sqlite"] = measure()
+    return out
+
+
+def measure() -> dict:
     from app import create_app
     from app import documents as core_documents
     common.reset_database()
     common.flask("demo")
-    with common.connect() as conn:
-        pact_id = conn.execute("SELECT id FROM pacts WHERE signed_version_number IS NOT NULL ORDER BY id LIMIT 1"
-                               ).fetchone()[0]
-        meeting_id = conn.execute("SELECT id FROM council_meetings WHERE minutes <> '' ORDER BY id LIMIT 1"
-                                  ).fetchone()[0]
+    pact_id = common.query("SELECT id FROM pacts WHERE signed_version_number IS NOT NULL ORDER BY id LIMIT 1")[0][0]
+    meeting_id = common.query("SELECT id FROM council_meetings WHERE minutes <> '' ORDER BY id LIMIT 1")[0][0]
     urls = {"pact": f"/pacts/{pact_id}/pact.pdf", "minutes": f"/councils/meetings/{meeting_id}/minutes.pdf"}
     app = create_app(env=common.env())
     client = app.test_client(use_cookies=False)
@@ -34,7 +39,7 @@ def run() -> dict:
 
     repeats = 5 if common.QUICK else 20
     from weasyprint import HTML
-    out = {"repeats": repeats}
+    out = {"repeats": repeats, "database": "sqlite" if common.is_sqlite() else "postgresql"}
     for name, url in urls.items():
         core_documents.html_to_pdf = capture
         try:
@@ -65,6 +70,6 @@ def run() -> dict:
                      "weasyprint_fresh_ms": round(common.median(fresh_times) * 1000, 1),
                      "ratio": round(app_ms / bare_ms, 3), "overhead": f"{(app_ms / bare_ms - 1) * 100:.1f}%",
                      "bytes": len(first.data)}
-        print(f"   {name}: app {out[name]['app_ms']} ms, WeasyPrint alone {out[name]['weasyprint_ms']} ms "
+        print(f"   {out['database']} {name}: app {out[name]['app_ms']} ms, WeasyPrint alone {out[name]['weasyprint_ms']} ms "
               f"(with a new font configuration each time {out[name]['weasyprint_fresh_ms']} ms)", flush=True)
     return out
