@@ -820,14 +820,14 @@ def _names_only(path):
 
 def meeting_for_minutes(meeting_id: int) -> Meeting:
     """A meeting with what its minutes show (agenda, attendance, motions, vote counts),
-    members' accounts by name only: a third of the statements of `meeting_detail`."""
+    members' accounts by name only: 3 statements instead of `meeting_detail`'s 12."""
     row = db.session.execute(
         select(Meeting).where(Meeting.id == meeting_id).options(
-            selectinload(Meeting.agenda),
+            joinedload(Meeting.agenda),
             _names_only(selectinload(Meeting.attendance).joinedload(Attendance.mandate).joinedload(Mandate.user)),
-            _names_only(selectinload(Meeting.motions).selectinload(Motion.votes).joinedload(Vote.mandate)
-                        .joinedload(Mandate.user)),
-            selectinload(Meeting.motions).selectinload(Motion.need_category))).scalar_one_or_none()
+            # Motions with their votes (only counted: no voter read) and category in one statement.
+            selectinload(Meeting.motions).joinedload(Motion.votes).lazyload(Vote.mandate),
+            selectinload(Meeting.motions).joinedload(Motion.need_category))).unique().scalar_one_or_none()
     if row is None:
         raise NotFound(_l("No such meeting."))
     return row

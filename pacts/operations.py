@@ -654,13 +654,13 @@ def pact_by_id(pact_id: int, user=None) -> Pact:
 
 
 def pact_for_document(pact_id: int, user=None) -> Pact:
-    """A file with what its PDF shows (commons, proposer, versions and their signatures):
-    the page's comments, events, reports and disputes are not read for a document."""
+    """A file with what its PDF shows (commons, proposer, versions and their signatures) in
+    2 statements: the page's comments, events, reports and disputes are not read for a document."""
     pact = db.session.execute(
         select(Pact).where(Pact.id == pact_id).options(
-            selectinload(Pact.commons), joinedload(Pact.organisation),
+            joinedload(Pact.commons), joinedload(Pact.organisation),
             joinedload(Pact.proposer).options(lazyload(User.role_rows), lazyload(User.organisations)),
-            selectinload(Pact.versions).selectinload(PactVersion.signatures))
+            selectinload(Pact.versions).joinedload(PactVersion.signatures))
     ).unique().scalar_one_or_none()
     if pact is None or not visible_to(pact, user):
         raise NotFound(_l("No such pact."))

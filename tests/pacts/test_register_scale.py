@@ -118,3 +118,18 @@ def test_desk_lists_files_waiting_closest_deadline_first_on_either_database(app,
     page = ops.awaiting_answer()
     assert [p.title for p in page.items] == ["File 1", "File 2", "File 0"] and active not in page.items
     assert (page.total, page.capped, page.pages) == (3, False, 1)
+
+
+def test_pact_pdf_reads_its_pact_in_two_statements(world, client):
+    # The page's comments, events, reports and disputes are not read for the document.
+    pact = world.walk(world.propose(title="Signed pact"), PactState.ACTIVE)
+    url = f"/pacts/{pact.id}/pact.pdf"
+    client.get(url)  # warm
+    seen = []
+    listener = lambda conn, cursor, statement, *rest: seen.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert len([s for s in seen if s.startswith("SELECT")]) == 2  # SQLite adds its BEGIN
