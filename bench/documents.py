@@ -37,7 +37,7 @@ def measure() -> dict:
         captured["html"] = html
         return original(html)
 
-    repeats = 5 if common.QUICK else 20
+    repeats = 5 if common.QUICK else (10 if common.is_sqlite() else 20)
     from weasyprint import HTML
     out = {"repeats": repeats, "database": "sqlite" if common.is_sqlite() else "postgresql"}
     for name, url in urls.items():

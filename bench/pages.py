@@ -116,7 +116,7 @@ def measure(scale: int, seconds: float, per_core_seconds: float, workers: int, w
         for name, (path, official) in paths.items():
             headers = {"Cookie": cookie, **HEADERS} if official else dict(HEADERS)
             make = lambda index, n, path=path, headers=headers: ("GET", path, headers, None)  # noqa: E731
-            run_load("127.0.0.1", port, make, connections=2, seconds=0.3 if common.QUICK else 0.5, timeout=30)
+            run_load("127.0.0.1", port, make, connections=2, seconds=0.3, timeout=30)
             # Whole-register exports get fewer clients: each answer is the whole register.
             export = name.startswith("open data")
             clients = PER_CORE_CONNECTIONS if export else CONNECTIONS
@@ -141,7 +141,7 @@ def measure(scale: int, seconds: float, per_core_seconds: float, workers: int, w
 # would not fit the bench's time), seconds under 16 clients, seconds under 4 clients.
 PG_SCALES = {True: [1_000, 10_000], False: [10_000, 100_000]}
 SQLITE_SCALES = {True: [1_000, 3_000], False: [1_000, 10_000]}
-SECONDS = {True: (1.0, 0), False: (5, 2)}
+SECONDS = {True: (1.0, 0), False: (4, 1.5)}
 KEYS = ("p50_ms", "p95_ms", "per_second", "statements", "statuses", "bytes", "connections", "connection_errors",
         "cold_ms", "service_ms", "service_cached_ms", "per_core")
 

@@ -722,8 +722,10 @@ def neighbourhoods() -> list[str]:
 
 def awaiting_answer(page: int = 1, per_page: int = 50):
     """The officials' desk: files waiting for the office's answer, closest deadline first."""
+    # What the desk shows of each file: its proposer's name (a person's, or an organisation's).
     stmt = (select(Pact).where(Pact.state.in_([s.value for s in AWAITING_ANSWER]))
-            .options(selectinload(Pact.commons), selectinload(Pact.proposer))
+            .options(selectinload(Pact.proposer).options(lazyload(User.role_rows), lazyload(User.organisations)),
+                     selectinload(Pact.organisation))
             .order_by(Pact.answer_due, Pact.id))
     return capped_page(stmt, page=page, per_page=per_page)
 
@@ -749,15 +751,19 @@ def late_reports(today: date | None = None, limit: int = LATE_REPORTS_SHOWN) -> 
         .options(selectinload(Pact.reports)).order_by(Pact.id))
     found, last = [], 0
     while len(found) < limit:
-        batch = db.session.execute(may_be_late.where(Pact.id > last).limit(200)).scalars().all()
+        # Batches the size of the list: most pacts the database keeps are late indeed, so one
+        # batch usually fills it, and no more pacts and reports are read than are shown.
+        batch = db.session.execute(may_be_late.where(Pact.id > last).limit(max(limit, 1))).scalars().all()
         if not batch:
             break
         for pact in batch:
             late = overdue_reports(pact, today)
             if late:
                 found.append((pact, late))
+                if len(found) == limit:
+                    break
         last = batch[-1].id
-    return found[:limit]
+    return found
 
 
 def pacts_in_force() -> list[Pact]:
