@@ -91,6 +91,10 @@ def load(instance_path: Path, env=None) -> dict:
         # Whole-register open-data exports are rebuilt at most this often (0: on every request).
         "PROCOMUN_OPEN_DATA_CACHE_SECONDS": int(env.get("PROCOMUN_OPEN_DATA_CACHE_SECONDS",
                                                         "300" if production else "0")),
+        # Public pages (register, council page, open books) served to anonymous visitors from a
+        # rendered copy at most this old (0: every request renders). See app/pagecache.py.
+        "PROCOMUN_PUBLIC_PAGE_CACHE_SECONDS": int(env.get("PROCOMUN_PUBLIC_PAGE_CACHE_SECONDS",
+                                                          "30" if production else "0")),
         "PROCOMUN_LOGIN_MAX_FAILURES": int(env.get("PROCOMUN_LOGIN_MAX_FAILURES", "5")),
         "PROCOMUN_LOGIN_LOCK_MINUTES": int(env.get("PROCOMUN_LOGIN_LOCK_MINUTES", "15")),
         "BABEL_DEFAULT_LOCALE": default_locale,

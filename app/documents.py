@@ -3,9 +3,9 @@
 Every document carries the city's header, page numbers, its reference and
 date, in the language it is issued in. Fonts are bundled in static/fonts and
 nothing is ever fetched from the network."""
-from pathlib import Path
-
+import threading
 from io import BytesIO
+from pathlib import Path
 
 from flask import current_app, render_template, send_file
 from flask_babel import force_locale, gettext
@@ -69,10 +69,30 @@ def render_html(template: str, *, locale: str, reference: str, title: str, **con
                                footer_css=Markup(_css_string(f"{city} · {reference}")), **context)
 
 
+_engine = threading.local()
+
+
+def weasyprint_arguments() -> tuple[dict, dict]:
+    """What every document is rendered with: (HTML(...) arguments, write_pdf(...) arguments).
+
+    The fetcher and the font configuration are made once per thread and kept: loading the
+    bundled fonts into a fresh Fontconfig configuration took about a third of a pact's render,
+    and WeasyPrint keeps a loaded @font-face (same descriptors, same file) instead of loading
+    it again. Per thread, because neither object may be used by two renders at once.
+    The benchmark gives bare WeasyPrint these very arguments (bench/documents.py)."""
+    if not hasattr(_engine, "fetcher"):
+        from weasyprint.text.fonts import FontConfiguration
+        _engine.fetcher = _url_fetcher()
+        _engine.font_config = FontConfiguration()
+    return ({"base_url": str(STATIC) + "/", "url_fetcher": _engine.fetcher},
+            {"font_config": _engine.font_config})
+
+
 def html_to_pdf(html: str) -> bytes:
     from weasyprint import HTML
     try:
-        return HTML(string=html, base_url=str(STATIC) + "/", url_fetcher=_url_fetcher()).write_pdf()
+        html_arguments, pdf_arguments = weasyprint_arguments()
+        return HTML(string=html, **html_arguments).write_pdf(**pdf_arguments)
     except DocumentError:
         raise
     except Exception as exc:  # WeasyPrint raises many kinds; callers need one

@@ -44,16 +44,22 @@ def _table(results: dict) -> list[str]:
                         + (f", .import {q['shell_import_seconds']} s" if "shell_import_seconds" in q else "")
                         + f"; floor/app {q['ratio_floor_time_over_app_time']}")
     p = results.get("pages")
-    if p and "pages" in p:
-        for name, page in p["pages"].items():
-            rows.append(f"page        {name:<22} " + "  ".join(
-                f"N={scale}: p50 {page[str(scale)]['p50_ms']} p95 {page[str(scale)]['p95_ms']} ms, {page[str(scale)]['statements']} stmts"
-                for scale in p["scales"]) + f"  growth {page['growth_p95']}")
+    for label, figures in (("page", p), ("page/sqlite", (p or {}).get("sqlite"))):
+        if not figures or "pages" not in figures:
+            continue
+        for name, page in figures["pages"].items():
+            rows.append(f"{label:<11} {name:<22} " + "  ".join(
+                f"N={scale}: p50 {page[str(scale)]['p50_ms']} p95 {page[str(scale)]['p95_ms']} ms"
+                + (f" (4 clients p95 {page[str(scale)]['per_core']['p95_ms']})" if "per_core" in page[str(scale)] else "")
+                + f", service {page[str(scale)].get('service_ms')} ms, {page[str(scale)]['statements']} stmts"
+                for scale in figures["scales"]) + f"  growth {page['growth_p95']}")
     d = results.get("documents")
-    if d and "pact" in d:
+    for label, figures in (("document", d), ("doc/sqlite", (d or {}).get("sqlite"))):
+        if not figures or "pact" not in figures:
+            continue
         for name in ("pact", "minutes"):
-            rows.append(f"document    {name:<8} app {d[name]['app_ms']} ms  weasyprint {d[name]['weasyprint_ms']} ms  "
-                        f"overhead {d[name]['overhead']}")
+            rows.append(f"{label:<11} {name:<8} app {figures[name]['app_ms']} ms  weasyprint "
+                        f"{figures[name]['weasyprint_ms']} ms  overhead {figures[name]['overhead']}")
     for name in BENCHMARKS:
         if name in results and "error" in results[name]:
             rows.append(f"{name:<11} FAILED: {results[name]['error']}")

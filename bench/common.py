@@ -22,9 +22,39 @@ SECRET_KEY = secrets.token_urlsafe(48)
 CONNECTIONS = 32
 
 
-def libpq_url(url: str = DATABASE_URL) -> str:
+def libpq_url(url: str | None = None) -> str:
     """The SQLAlchemy URL as libpq (psql, pgbench, psycopg) reads it."""
-    return url.replace("postgresql+psycopg://", "postgresql://")
+    return (url or DATABASE_URL).replace("postgresql+psycopg://", "postgresql://")
+
+
+def sqlite_url() -> str:
+    """The SQLite file the SQLite runs use (beside the PostgreSQL ones; wiped like it)."""
+    return f"sqlite:///{Path(tempfile.gettempdir()) / f'procomun-bench-{os.getuid()}.sqlite'}"
+
+
+@contextmanager
+def database(url: str):
+    """Run the block's benchmarks (their CLI calls, gunicorn, queries) against `url`."""
+    global DATABASE_URL
+    previous, DATABASE_URL = DATABASE_URL, url
+    try:
+        yield url
+    finally:
+        DATABASE_URL = previous
+
+
+def is_sqlite() -> bool:
+    return DATABASE_URL.startswith("sqlite")
+
+
+def query(sql: str) -> list:
+    """Rows of one SQL query on the current bench database, PostgreSQL or SQLite."""
+    if is_sqlite():
+        import sqlite3
+        with sqlite3.connect(DATABASE_URL[len("sqlite:///"):]) as conn:
+            return conn.execute(sql).fetchall()
+    with connect() as conn:
+        return conn.execute(sql).fetchall()
 
 
 def env(**extra) -> dict:
@@ -52,12 +82,16 @@ def ensure_database() -> None:
 
 def reset_database() -> None:
     """Drop everything in the bench database and migrate it to the current schema."""
-    with connect() as conn:
-        conn.execute("DROP SCHEMA public CASCADE")
-        conn.execute("CREATE SCHEMA public")
+    if is_sqlite():
+        Path(DATABASE_URL[len("sqlite:///"):]).unlink(missing_ok=True)
+    else:
+        with connect() as conn:
+            conn.execute("DROP SCHEMA public CASCADE")
+            conn.execute("CREATE SCHEMA public")
     flask("db", "upgrade")
-    # Open-data exports cached from the previous data must not be served for the new.
-    shutil.rmtree(ROOT / "instance" / "open-data-cache", ignore_errors=True)
+    # Open-data exports and public pages cached from the previous data must not be served for the new.
+    for cache in ("open-data-cache", "page-cache"):
+        shutil.rmtree(ROOT / "instance" / cache, ignore_errors=True)
 
 
 # Starts a command and reports its time and peak RSS. Linux gives a child the high-water RSS of

@@ -17,7 +17,7 @@ def minutes_pdf(meeting: Meeting) -> bytes:
     return render_pdf("councils/minutes_pdf.html", locale=meeting.locale,
                       reference=f"{meeting.council.slug.upper()}-M{meeting.id}", title=title,
                       meeting=meeting, council=meeting.council, quorum=ops.quorum(meeting),
-                      offices=ops.appointments_on(meeting.council, meeting.on), notes=ops.RESULT_NOTES)
+                      offices=ops.chair_offices_for_minutes(meeting), notes=ops.RESULT_NOTES)
 
 
 def composition_pdf(council: Council, on: date) -> bytes:

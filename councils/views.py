@@ -12,6 +12,7 @@ from app.errors import DomainError
 from app.forms import attach_error
 from app.i18n import city_timezone, city_today
 from app.organisations import operations as organisations
+from app.pagecache import cached_public_page
 from app.security import public, roles_required
 from . import bp
 from . import documents
@@ -82,6 +83,7 @@ def edit(slug):
 
 @bp.route("/<slug>")
 @public
+@cached_public_page()
 def show(slug):
     council = ops.council_by_slug(slug)
     today = city_today()
@@ -284,7 +286,7 @@ def meeting_ics(meeting_id):
 @bp.route("/meetings/<int:meeting_id>/minutes.pdf")
 @public
 def minutes_pdf(meeting_id):
-    meeting = ops.meeting_detail(meeting_id)
+    meeting = ops.meeting_for_minutes(meeting_id)
     if not meeting.minutes:
         abort(404)
     return pdf_response(documents.minutes_pdf(meeting), f"{meeting.council.slug}-minutes-{meeting.id}.pdf")

@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import extract, false, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from app.accounts.models import Role, User
 from app.audit.operations import record, snapshot
@@ -20,6 +20,7 @@ from app.database import transaction, utcnow
 from app.errors import Invalid, InvalidTransition, NotAllowed, NotFound
 from app.extensions import db
 from app.i18n import city_timezone, city_today
+from app.paging import capped_page
 from app.notifications.operations import emit, follow
 from app.states import StateMachine
 
@@ -652,6 +653,20 @@ def pact_by_id(pact_id: int, user=None) -> Pact:
     return pact
 
 
+def pact_for_document(pact_id: int, user=None) -> Pact:
+    """A file with what its PDF shows (commons, proposer, versions and their signatures) in
+    2 statements: the page's comments, events, reports and disputes are not read for a document."""
+    pact = db.session.execute(
+        select(Pact).where(Pact.id == pact_id).options(
+            joinedload(Pact.commons), joinedload(Pact.organisation),
+            joinedload(Pact.proposer).options(lazyload(User.role_rows), lazyload(User.organisations)),
+            selectinload(Pact.versions).joinedload(PactVersion.signatures))
+    ).unique().scalar_one_or_none()
+    if pact is None or not visible_to(pact, user):
+        raise NotFound(_l("No such pact."))
+    return pact
+
+
 def search_pacts(*, state: str = "", intervention: str = "", commons_id: int | None = None,
                  neighbourhood: str = "", year: int | None = None, page: int = 1, per_page: int = 20,
                  signed_only: bool = False, proposals_only: bool = False):
@@ -677,7 +692,7 @@ def search_pacts(*, state: str = "", intervention: str = "", commons_id: int | N
     elif year:
         start, end = _year_bounds(year)
         stmt = stmt.where(Pact.submitted_at >= start, Pact.submitted_at < end)
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    return capped_page(stmt, page=page, per_page=per_page)
 
 
 def _year_bounds(year: int) -> tuple[datetime, datetime]:
@@ -707,10 +722,12 @@ def neighbourhoods() -> list[str]:
 
 def awaiting_answer(page: int = 1, per_page: int = 50):
     """The officials' desk: files waiting for the office's answer, closest deadline first."""
+    # What the desk shows of each file: its proposer's name (a person's, or an organisation's).
     stmt = (select(Pact).where(Pact.state.in_([s.value for s in AWAITING_ANSWER]))
-            .options(selectinload(Pact.commons), selectinload(Pact.proposer))
+            .options(selectinload(Pact.proposer).options(lazyload(User.role_rows), lazyload(User.organisations)),
+                     selectinload(Pact.organisation))
             .order_by(Pact.answer_due, Pact.id))
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    return capped_page(stmt, page=page, per_page=per_page)
 
 
 LATE_REPORTS_SHOWN = 50
@@ -734,15 +751,19 @@ def late_reports(today: date | None = None, limit: int = LATE_REPORTS_SHOWN) -> 
         .options(selectinload(Pact.reports)).order_by(Pact.id))
     found, last = [], 0
     while len(found) < limit:
-        batch = db.session.execute(may_be_late.where(Pact.id > last).limit(200)).scalars().all()
+        # Batches the size of the list: most pacts the database keeps are late indeed, so one
+        # batch usually fills it, and no more pacts and reports are read than are shown.
+        batch = db.session.execute(may_be_late.where(Pact.id > last).limit(max(limit, 1))).scalars().all()
         if not batch:
             break
         for pact in batch:
             late = overdue_reports(pact, today)
             if late:
                 found.append((pact, late))
+                if len(found) == limit:
+                    break
         last = batch[-1].id
-    return found[:limit]
+    return found
 
 
 def pacts_in_force() -> list[Pact]:

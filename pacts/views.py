@@ -10,6 +10,7 @@ from app.documents import pdf_response
 from app.errors import DomainError, Invalid
 from app.forms import attach_error
 from app.i18n import city_today
+from app.pagecache import cached_public_page
 from app.security import login_required, public, roles_required
 from . import bp
 from . import operations as ops
@@ -59,6 +60,7 @@ def _flash_error(error: DomainError):
 
 @bp.route("/")
 @public
+@cached_public_page()
 def index():
     args = request.args
     filters = {"state": args.get("state", ""), "intervention": args.get("kind", ""),
@@ -96,7 +98,7 @@ def versions(pact_id):
 @bp.route("/<int:pact_id>/pact.pdf")
 @public
 def pdf(pact_id):
-    pact = _pact(pact_id)
+    pact = ops.pact_for_document(pact_id, current_user)
     if pact.signed_version is None:
         abort(404)
     return pdf_response(pact_pdf(pact), f"pact-{pact.id}-v{pact.signed_version_number}.pdf")

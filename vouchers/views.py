@@ -14,6 +14,7 @@ from app.forms import attach_error
 from app.i18n import city_today
 from app.opendata import csv_response
 from app.organisations import operations as organisations
+from app.pagecache import cached_public_page
 from app.security import login_required, public, roles_required
 from . import bp
 from . import documents, ledger
@@ -46,6 +47,7 @@ def directory():
 
 @bp.route("/open-books")
 @public
+@cached_public_page()
 def open_books():
     return render_template("vouchers/open_books.html", rows=ops.open_books(), pool=ops.pool_figures())
 

@@ -51,3 +51,19 @@ def test_without_a_cache_period_every_export_is_fresh(tmp_path):
     client = app.test_client()
     client.get("/open-data/things.csv")
     assert client.get("/open-data/things.csv").get_data(as_text=True) == "\ufeffn\r\n2\r\n"
+
+
+def test_a_cached_export_is_sent_gzipped_to_clients_that_accept_it(tmp_path):
+    import gzip
+    app, calls = _export_app(tmp_path, 300)
+    client = app.test_client()
+    plain = client.get("/open-data/things.csv")
+    packed = client.get("/open-data/things.csv", headers={"Accept-Encoding": "gzip, deflate"})
+    assert "Content-Encoding" not in plain.headers and packed.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in plain.headers["Vary"] and "Accept-Encoding" in packed.headers["Vary"]
+    assert packed.mimetype == "text/csv" and 'filename="things.csv"' in packed.headers["Content-Disposition"]
+    assert gzip.decompress(packed.get_data()).decode("utf-8") == plain.get_data(as_text=True) == "\ufeffn\r\n1\r\n"
+    assert plain.headers["ETag"] != packed.headers["ETag"]
+    assert len(calls) == 1
+    refused = client.get("/open-data/things.csv", headers={"Accept-Encoding": "gzip;q=0"})
+    assert "Content-Encoding" not in refused.headers

@@ -197,3 +197,22 @@ def test_members_see_the_notices_of_meetings_they_are_called_to(app, full_counci
     assert "You are called to these meetings" in member.get(f"/councils/{council.slug}").get_data(as_text=True)
     stranger = _client_for(app, make_user())
     assert "You are called to these meetings" not in stranger.get(f"/councils/{council.slug}").get_data(as_text=True)
+
+
+def test_minutes_pdf_reads_its_meeting_in_four_statements_however_many_attend(app, client, running_meeting):
+    from sqlalchemy import event
+    council, members, meeting = running_meeting
+    ops.record_minutes(meeting, "The council met.", actor=members["government"][0].user, close=True)
+    db.session.commit()
+    url = f"/councils/meetings/{meeting.id}/minutes.pdf"
+    client.get(url)  # warm
+    seen = []
+    listener = lambda conn, cursor, statement, *rest: seen.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        answer = client.get(url)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert answer.status_code == 200
+    # meeting+agenda, attendance, motions+votes, offices (SQLite adds its BEGIN)
+    assert len([s for s in seen if s.startswith("SELECT")]) == 4 and len(meeting.attendance) > 1

@@ -71,3 +71,65 @@ def test_desk_statements_do_not_grow_with_the_pacts_in_force(app, world):
     for n in range(3):
         world.walk(world.propose(title=f"Pact {n}"), PactState.ACTIVE)
     assert _statements(client, "/pacts/desk") == few
+
+
+def test_register_pages_count_at_most_fifty_pages_and_keep_their_numbers(world, client):
+    for n in range(7):
+        world.walk(world.propose(title=f"Pact {n}"), PactState.SUBMITTED)
+    # Counted exactly while the register is under the cap…
+    page = ops.search_pacts(per_page=2, page=1)
+    assert (page.total, page.pages, page.capped, page.has_next, page.has_prev) == (7, 4, False, True, False)
+    last = ops.search_pacts(per_page=2, page=4)
+    assert len(last.items) == 1 and not last.has_next and last.prev_num == 3
+    # …and beyond the cap the count stops ("more than"), the pages still go on.
+    from app.paging import capped_page
+    from sqlalchemy import select
+    from pacts.models import Pact
+    stmt = select(Pact).where(Pact.state != PactState.DRAFT).order_by(Pact.submitted_at.desc(), Pact.id.desc())
+    capped = capped_page(stmt, page=1, per_page=2, max_pages=2)
+    assert (capped.total, capped.pages, capped.capped, capped.has_next) == (4, 2, True, True)
+    deep = capped_page(stmt, page=3, per_page=2, max_pages=2)
+    assert len(deep.items) == 2 and deep.has_next and deep.pages == 3
+    every = [p.id for n in range(1, 5) for p in capped_page(stmt, page=n, per_page=2, max_pages=2).items]
+    assert len(every) == len(set(every)) == 7  # each pact on exactly one page
+    assert capped_page(stmt, page=0, per_page=2).page == 1
+
+
+def test_page_links_say_more_than_when_the_count_is_capped(app):
+    from flask import render_template_string
+    from app.paging import CappedPage
+    template = '{% from "_macros.html" import pagination %}{{ pagination(page, "pacts.index", state="active") }}'
+    with app.test_request_context("/pacts/?page=3", headers={"Accept-Language": "es"}):
+        capped = render_template_string(template, page=CappedPage(items=[1] * 20, page=3, per_page=20, total=1000,
+                                                                  capped=True, has_next=True))
+        exact = render_template_string(template, page=CappedPage(items=[1] * 20, page=3, per_page=20, total=60,
+                                                                 capped=False, has_next=False))
+    assert "Página 3 de más de 50" in capped and 'rel="next"' in capped and "page=4" in capped
+    assert "state=active" in capped and "page=2" in capped
+    assert "Página 3 de 3" in exact and 'rel="next"' not in exact
+
+
+def test_desk_lists_files_waiting_closest_deadline_first_on_either_database(app, world):
+    from datetime import date
+    files = [world.walk(world.propose(title=f"File {n}"), PactState.SUBMITTED) for n in range(3)]
+    active = world.walk(world.propose(title="In force"), PactState.ACTIVE)
+    files[0].answer_due, files[1].answer_due, files[2].answer_due = date(2027, 3, 1), date(2027, 1, 1), date(2027, 2, 1)
+    db.session.commit()
+    page = ops.awaiting_answer()
+    assert [p.title for p in page.items] == ["File 1", "File 2", "File 0"] and active not in page.items
+    assert (page.total, page.capped, page.pages) == (3, False, 1)
+
+
+def test_pact_pdf_reads_its_pact_in_two_statements(world, client):
+    # The page's comments, events, reports and disputes are not read for the document.
+    pact = world.walk(world.propose(title="Signed pact"), PactState.ACTIVE)
+    url = f"/pacts/{pact.id}/pact.pdf"
+    client.get(url)  # warm
+    seen = []
+    listener = lambda conn, cursor, statement, *rest: seen.append(statement)  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert len([s for s in seen if s.startswith("SELECT")]) == 2  # SQLite adds its BEGIN
