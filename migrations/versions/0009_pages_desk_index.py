@@ -1,7 +1,7 @@
 """pages: the officials' desk reads its files waiting for an answer from a partial index
 
-Revision ID: 0008_pages_desk_index
-Revises: 0007_bench_indexes
+Revision ID: 0009_pages_desk_index
+Revises: 0008_issuance_indexes
 Create Date: 2026-11-26 07:10:00
 
 """
@@ -10,8 +10,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = "0008_pages_desk_index"
-down_revision = "0007_bench_indexes"
+revision = "0009_pages_desk_index"
+down_revision = "0008_issuance_indexes"
 branch_labels = None
 depends_on = None
 
