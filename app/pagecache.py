@@ -29,6 +29,9 @@ from flask_wtf.csrf import generate_csrf
 
 CSRF_PLACEHOLDER = "__procomun_csrf_token__"
 FOLDER = "page-cache"
+# Query strings are the visitor's to choose: past this many copies, expired ones are swept and,
+# if the folder is still full, pages are served uncached rather than filling the disk.
+MAX_COPIES = 5000
 
 
 def cacheable_request() -> bool:
@@ -50,6 +53,21 @@ def _store(path: Path, html: str) -> None:
     with handle:
         handle.write(html)
     os.replace(handle.name, path)  # atomic: readers see the old copy or the new one
+
+
+def _room_for_one_more(folder: Path, ttl: int) -> bool:
+    copies = [entry for entry in os.scandir(folder) if entry.name.endswith(".html")]
+    if len(copies) < MAX_COPIES:
+        return True
+    now = time.time()
+    for entry in copies:
+        try:
+            if now - entry.stat().st_mtime >= ttl:
+                os.unlink(entry.path)
+                Path(entry.path).with_suffix(".lock").unlink(missing_ok=True)
+        except OSError:
+            pass  # another worker swept it first
+    return sum(1 for entry in os.scandir(folder) if entry.name.endswith(".html")) < MAX_COPIES
 
 
 def cached_public_page(seconds: int | None = None):
@@ -96,7 +114,8 @@ def cached_public_page(seconds: int | None = None):
                     return response
                 html = response.get_data(as_text=True)
                 token = g.get("csrf_token")
-                _store(page, html.replace(token, CSRF_PLACEHOLDER) if token else html)
+                if page.exists() or _room_for_one_more(folder, ttl):
+                    _store(page, html.replace(token, CSRF_PLACEHOLDER) if token else html)
                 response.headers["Cache-Control"] = "private, no-cache"
                 response.vary.update(("Cookie", "Accept-Language"))
                 response.headers["X-Page-Cache"] = "miss"

@@ -117,3 +117,18 @@ def test_council_page_and_open_books_are_cached_too(cached, client):
     assert client.get("/vouchers/open-books").headers["X-Page-Cache"] == "hit"
     assert client.get("/councils/no-such-council").status_code == 404  # errors are not stored
     assert client.get("/councils/no-such-council").status_code == 404
+
+
+def test_made_up_query_strings_cannot_fill_the_disk(cached, world, client, monkeypatch):
+    """Every query string is its own copy: past the cap, expired copies are swept, and while the
+    folder is still full of fresh ones pages are served uncached instead of stored."""
+    monkeypatch.setattr("app.pagecache.MAX_COPIES", 3)
+    folder = Path(cached.instance_path) / FOLDER
+    for n in range(5):
+        assert client.get(f"/pacts/?junk={n}").status_code == 200
+    assert len(list(folder.glob("*.html"))) == 3
+    assert client.get("/pacts/?junk=0").headers["X-Page-Cache"] == "hit"
+    assert client.get("/pacts/?junk=9").headers["X-Page-Cache"] == "miss"
+    _age_cache(cached)
+    client.get("/pacts/?junk=10")
+    assert len(list(folder.glob("*.html"))) == 1  # the expired three swept, the new one kept
