@@ -11,6 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 from flask import Flask, g, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -20,7 +21,6 @@ from sqlalchemy.exc import DataError, OperationalError
 from . import config as settings
 from .api import ProcomunApi, domain_error_response, error_response, is_api_request
 from .cli import init_app as init_cli, optional_submodule
-from .database import close_autocommit_connection
 from .documents import DocumentError
 from .errors import DomainError
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -53,8 +53,8 @@ def create_app(config: dict | None = None, env=None) -> Flask:
 
     # Ids in URLs fit the database's BIGINT: a longer number is simply not found.
     app.url_map.converters["int"] = BoundedInt
+    app.session_interface = CookieSessions()
     db.init_app(app)
-    app.teardown_appcontext(close_autocommit_connection)
     migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
@@ -72,6 +72,16 @@ def create_app(config: dict | None = None, env=None) -> Flask:
     _register_modules(app, api)
     _register_handlers(app)
     return app
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without building the signer for a request that carries no
+    session cookie (every API call: bearer tokens), where there is nothing to read."""
+
+    def open_session(self, app, request):
+        if app.secret_key and app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 class BoundedInt(IntegerConverter):

@@ -48,7 +48,9 @@ def _secret_key(env, instance_path: Path, production: bool) -> str:
 def _pool_options(env) -> dict:
     """DATABASE_POOL_SIZE: connections each process keeps open, at least its threads (gunicorn
     --threads). Below that, the overflow connections of a busy threaded worker are closed on
-    return and opened again at once: a new PostgreSQL backend for many requests."""
+    return and opened again at once: a new PostgreSQL backend for many requests. The overflow
+    is as large again because each thread also keeps its API connection
+    (app.database.autocommit_connection)."""
     size = env.get("DATABASE_POOL_SIZE")
     if not size:
         return {}

@@ -1,5 +1,7 @@
 """Database plumbing shared by every module: connection settings and the
 one-transaction-per-operation helper that every write goes through."""
+import atexit
+import threading
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -133,22 +135,62 @@ def in_transaction() -> bool:
     return _depth.get() > 0
 
 
+class _HeldConnection:
+    """A thread's autocommit connection, kept from one request to the next as the least app
+    keeps its own: checking a connection out of the pool, switching it to autocommit and back
+    and returning it cost more than the redemption's Python. Closed (back to the pool) when the
+    thread ends or the application's engine changes."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        self.used = time.monotonic()
+
+    def usable(self, engine) -> bool:
+        conn = self.conn
+        if self.engine is not engine or conn.closed or conn.invalidated:
+            return False
+        if time.monotonic() - self.used >= PING_AFTER_IDLE_SECONDS:
+            try:  # idle for a while: the server may have restarted since (as the pool's ping below)
+                conn.connection.dbapi_connection.execute("SELECT 1")
+            except Exception:  # noqa: BLE001 - any failure means: open a new one
+                return False
+        return True
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except Exception:  # noqa: BLE001 - a dead connection: the pool drops it
+            pass
+
+    __del__ = close
+
+
+_held = threading.local()
+
+
+@atexit.register
+def _release_held_connection() -> None:
+    # The main thread's, before the interpreter tears down the modules the driver needs.
+    held = getattr(_held, "value", None)
+    if held is not None:
+        _held.value = None
+        held.close()
+
+
 def autocommit_connection():
-    """This application context's pooled connection in autocommit mode (PostgreSQL only): each
-    statement commits on its own, with no BEGIN/COMMIT round trips and no ORM session. Only for a
-    read that needs no snapshot (the API token lookup) or ONE statement that is a whole
-    transaction by itself (the redemption's data-modifying WITH). Returned to the pool when the
-    application context ends (each request has its own)."""
-    conn = g.get("_autocommit_connection")
-    if conn is None or conn.closed or conn.invalidated:
-        conn = g._autocommit_connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-    return conn
-
-
-def close_autocommit_connection(_error=None) -> None:
-    conn = g.pop("_autocommit_connection", None)
-    if conn is not None:
-        conn.close()
+    """This thread's connection in autocommit mode (PostgreSQL only): each statement commits on
+    its own, with no BEGIN/COMMIT round trips and no ORM session. Only for a read that needs no
+    snapshot (the API token lookup) or ONE statement that is a whole transaction by itself (the
+    redemption's data-modifying WITH). Each worker thread keeps one (pool size: see
+    DATABASE_POOL_SIZE); a thread's requests run one at a time, so it is never shared."""
+    held, engine = getattr(_held, "value", None), db.engine
+    if held is None or not held.usable(engine):
+        if held is not None:
+            held.close()
+        held = _held.value = _HeldConnection(engine)
+    held.used = time.monotonic()
+    return held.conn
 
 
 # Liveness check of pooled connections (instead of SQLAlchemy's pool_pre_ping, which sends a
