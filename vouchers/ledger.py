@@ -134,8 +134,8 @@ class NotReversible(DomainError):
 
 def check_reversible(original: Transfer) -> None:
     """Raise NotReversible if `original` may not be reversed: a reversal itself, a
-    settlement payment, already reversed, or a redemption already settled (its co-op
-    has been paid)."""
+    settlement payment, a voucher's expiry or revocation, already reversed, or a
+    redemption already settled (its co-op has been paid)."""
     if original.kind == TransferKind.REVERSE:
         raise NotReversible(_l("A reversal cannot itself be reversed; write a new transfer instead."),
                             field="reason", code="is_reversal")
@@ -143,6 +143,10 @@ def check_reversible(original: Transfer) -> None:
         # Its statement and the redemptions it paid would no longer match the ledger.
         raise NotReversible(_l("A settlement payment cannot be reversed: its statement and the redemptions it "
                                "paid stand."), field="reason", code="settlement_payment")
+    if original.kind == TransferKind.EXPIRE:
+        # The voucher is closed: value put back on it could never be spent nor expire again.
+        raise NotReversible(_l("This voucher has expired or been revoked and its value went back to the "
+                               "programme: issue a new voucher instead."), field="reason", code="voucher_closed")
     if db.session.execute(select(Transfer.id).where(Transfer.reverses_id == original.id)).first():
         raise NotReversible(_l("This transfer has already been reversed."), field="reason",
                             code="already_reversed")

@@ -187,6 +187,18 @@ def test_a_spent_amount_cannot_come_back(city, voucher, api_client):
     _assert_refused(response, 409, "insufficient_balance")
 
 
+def test_an_expiry_cannot_be_reversed(city, voucher, api_client):
+    """Value put back on a closed voucher could never be spent nor expire again."""
+    ops.revoke_voucher(voucher, "issued to the wrong person", actor=city.official)
+    closing = db.session.query(Transfer).filter_by(kind="expire").one().id
+    client, headers = api_client(city.official)
+    transfers = _count()
+    response = client.post(f"{API}/transfers/{closing}/reversal", headers=headers,
+                           json={"reason": "revoked by mistake", "idempotency_key": "rev-e"})
+    _assert_refused(response, 409, "voucher_closed", "reason")
+    assert _count() == transfers and ledger.verify().ok
+
+
 @pytest.mark.parametrize("case, status, error", [
     ("unknown", 404, "not_found"), ("huge-id", 404, "not_found"), ("no-reason", 422, "unprocessable"),
     ("blank-reason", 422, "invalid"), ("citizen", 403, "forbidden"), ("member", 403, "forbidden"),
