@@ -124,7 +124,10 @@ def run_raw(connection, statement: str, parameters=()):
     except connection.dialect.loaded_dbapi.Error as error:
         lost = connection.dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
         if lost:
+            # The server went away (a restart, a failover): every pooled connection is as dead as this
+            # one. SQLAlchemy's own execution path would invalidate the whole pool; do the same.
             connection.invalidate(error)
+            connection.engine.dispose()
         raise exc.DBAPIError.instance(statement, parameters, error, connection.dialect.loaded_dbapi.Error,
                                       connection_invalidated=lost, dialect=connection.dialect) from error
     return cursor
