@@ -188,9 +188,24 @@ def reverse(transfer_id: int, *, actor, reason: str) -> int:
             raise NotReversible(_l("The account the amount would come back from holds less than it now "
                                    "(part of it was spent since)."), field="reason",
                                 code="insufficient_balance") from None
+        _return_to_programme_if_closed(original, actor)
         record("voucher_transfer.reversed", original, actor=actor,
                after={"reversal_id": new_id, "reason": reason.strip()})
     return new_id
+
+
+def _return_to_programme_if_closed(original: Transfer, actor) -> None:
+    """A redemption reversed after its voucher expired or was revoked: the value came back to a
+    voucher that can neither be spent nor expire again, so it goes on to the programme, as it
+    would have at the voucher's closing."""
+    if original.kind != TransferKind.REDEEM:
+        return
+    voucher = db.session.execute(select(Voucher).where(Voucher.account_id == original.debit_account_id)
+                                 ).scalar_one_or_none()
+    if voucher is None or voucher.status == "active":
+        return
+    transfer(voucher.account, voucher.programme.account, original.amount, TransferKind.EXPIRE,
+             reference=f"voucher {voucher.code} {voucher.status}: reversed redemption #{original.id}", actor=actor)
 
 
 def reversal_of(transfer_id: int) -> Transfer | None:

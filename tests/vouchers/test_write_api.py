@@ -187,6 +187,19 @@ def test_a_spent_amount_cannot_come_back(city, voucher, api_client):
     _assert_refused(response, 409, "insufficient_balance")
 
 
+def test_a_redemption_reversed_after_the_voucher_closed_goes_back_to_the_programme(city, voucher, api_client):
+    transfer_id = _redemption_transfer(city, voucher, 1500)
+    ops.revoke_voucher(voucher, "holder moved away", actor=city.official)
+    programme_before = ledger.balance(city.programme.account)
+    client, headers = api_client(city.official)
+    response = client.post(f"{API}/transfers/{transfer_id}/reversal", headers=headers,
+                           json={"reason": "service not given", "idempotency_key": "rev-c"})
+    assert response.status_code == 201, response.json
+    assert ledger.balance(voucher.account) == 0 and ops.organisation_balance(city.coop) == 0
+    assert ledger.balance(city.programme.account) == programme_before + 1500
+    assert ledger.verify().ok
+
+
 def test_an_expiry_cannot_be_reversed(city, voucher, api_client):
     """Value put back on a closed voucher could never be spent nor expire again."""
     ops.revoke_voucher(voucher, "issued to the wrong person", actor=city.official)
