@@ -139,9 +139,9 @@ def measure(scale: int, seconds: float, per_core_seconds: float, workers: int, w
 
 # PostgreSQL scales, SQLite scales (smaller: generating and serving 100,000 pacts on SQLite
 # would not fit the bench's time), seconds under 16 clients, seconds under 4 clients.
-PG_SCALES = {True: [1_000, 10_000], False: [10_000, 100_000]}
+PG_SCALES = {True: [1_000, 3_000], False: [10_000, 100_000]}
 SQLITE_SCALES = {True: [1_000, 3_000], False: [1_000, 10_000]}
-SECONDS = {True: (1.0, 0), False: (4, 1.5)}
+SECONDS = {True: (0.5, 0), False: (4, 1.5)}
 KEYS = ("p50_ms", "p95_ms", "per_second", "statements", "statuses", "bytes", "connections", "connection_errors",
         "cold_ms", "service_ms", "service_cached_ms", "per_core")
 
