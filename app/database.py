@@ -154,10 +154,8 @@ class _HeldConnection:
         if self.engine is not engine or conn.closed or conn.invalidated:
             return False
         if time.monotonic() - self.used >= PING_AFTER_IDLE_SECONDS:
-            try:  # idle for a while: the server may have restarted since (as the pool's ping below)
-                conn.connection.dbapi_connection.execute("SELECT 1")
-            except Exception:  # noqa: BLE001 - any failure means: open a new one
-                return False
+            # Idle for a while: the server may have restarted since (as the pool's ping below).
+            return _answers(conn.connection.dbapi_connection)
         return True
 
     def close(self) -> None:
@@ -217,12 +215,20 @@ def _ping_if_idle(dbapi_connection, connection_record, connection_proxy):
         return  # just opened, or used a moment ago
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         return  # a file: nothing to lose
+    if not _answers(dbapi_connection):
+        raise exc.DisconnectionError("the database did not answer a ping")
+
+
+def _answers(dbapi_connection) -> bool:
+    """Whether the server still answers on this PostgreSQL connection (a round trip, no
+    transaction left open); any failure means: open a new one."""
     try:
         autocommit = dbapi_connection.autocommit
-        dbapi_connection.autocommit = True  # no transaction left open by the ping
+        dbapi_connection.autocommit = True
         try:
             dbapi_connection.execute("SELECT 1")
         finally:
             dbapi_connection.autocommit = autocommit
-    except Exception as error:  # noqa: BLE001 - any failure means: open a new one
-        raise exc.DisconnectionError(str(error)) from error
+    except Exception:  # noqa: BLE001
+        return False
+    return True

@@ -16,7 +16,7 @@ from app.database import is_sqlite, transaction, utcnow
 from app.errors import DomainError, Invalid, NotFound
 from app.extensions import db
 
-from .models import Account, AccountKind, Currency, Redemption, Transfer, TransferKind, Voucher
+from .models import Account, AccountKind, Currency, Redemption, Transfer, TransferKind, Voucher, VoucherStatus
 
 
 OVERDRAWABLE = {AccountKind.POOL.value, AccountKind.EXTERNAL.value}
@@ -202,7 +202,7 @@ def _return_to_programme_if_closed(original: Transfer, actor) -> None:
         return
     voucher = db.session.execute(select(Voucher).where(Voucher.account_id == original.debit_account_id)
                                  ).scalar_one_or_none()
-    if voucher is None or voucher.status == "active":
+    if voucher is None or voucher.status == VoucherStatus.ACTIVE:
         return
     transfer(voucher.account, voucher.programme.account, original.amount, TransferKind.EXPIRE,
              reference=f"voucher {voucher.code} {voucher.status}: reversed redemption #{original.id}", actor=actor)
