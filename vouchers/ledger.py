@@ -5,18 +5,20 @@ both balances in the same transaction with a single UPDATE each (no read of
 the balance first), so a balance is always the sum of its transfers and the
 sum of all balances of a currency is always zero."""
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from app.audit.operations import record
 from app.database import is_sqlite, transaction, utcnow
 from app.errors import DomainError, Invalid, NotFound
 from app.extensions import db
+from app.paging import CappedPage
 
-from .models import Account, AccountKind, Currency, Redemption, Transfer, TransferKind, Voucher, VoucherStatus
+from .models import (Account, AccountKind, Currency, Programme, Redemption, Transfer, TransferKind, Voucher,
+                     VoucherStatus)
 
 
 OVERDRAWABLE = {AccountKind.POOL.value, AccountKind.EXTERNAL.value}
@@ -51,10 +53,10 @@ def ensure_account(kind: AccountKind, currency: Currency, *, owner=None, user_id
     return account
 
 
-def voucher_account(holder_id: int) -> Account:
-    """A new voucher's own account: keyless (found through its voucher), as bulk issuance makes them."""
-    account = Account(key=None, kind=AccountKind.VOUCHER.value, currency=Currency.VOUCHER.value, balance=0,
-                      user_id=holder_id)
+def voucher_account() -> Account:
+    """A new voucher's own account: keyless and userless (its voucher names it and its holder),
+    as bulk issuance makes them."""
+    account = Account(key=None, kind=AccountKind.VOUCHER.value, currency=Currency.VOUCHER.value, balance=0)
     db.session.add(account)
     db.session.flush()
     return account
@@ -143,6 +145,10 @@ def check_reversible(original: Transfer) -> None:
         # Its statement and the redemptions it paid would no longer match the ledger.
         raise NotReversible(_l("A settlement payment cannot be reversed: its statement and the redemptions it "
                                "paid stand."), field="reason", code="settlement_payment")
+    if original.batch_issue:
+        # Its credit lines are a whole batch of vouchers, some perhaps already spent.
+        raise NotReversible(_l("A batch issuance cannot be reversed as a whole: revoke the vouchers that were "
+                               "issued by mistake."), field="reason", code="batch_issue")
     if original.kind == TransferKind.EXPIRE:
         # The voucher is closed: value put back on it could never be spent nor expire again.
         raise NotReversible(_l("This voucher has expired or been revoked and its value went back to the "
@@ -212,13 +218,43 @@ def reversal_of(transfer_id: int) -> Transfer | None:
     return db.session.execute(select(Transfer).where(Transfer.reverses_id == transfer_id)).scalar_one_or_none()
 
 
-def movements(account_ids: list[int], *, page: int = 1, per_page: int = 50):
-    """Transfers touching these accounts, newest first, with both accounts loaded."""
-    stmt = (select(Transfer)
-            .options(joinedload(Transfer.debit_account), joinedload(Transfer.credit_account))
-            .where((Transfer.debit_account_id.in_(account_ids)) | (Transfer.credit_account_id.in_(account_ids)))
-            .order_by(Transfer.id.desc()))
-    return db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+@dataclass(frozen=True)
+class Movement:
+    """One line of some accounts' movements: a transfer, or one voucher's line of a batch issuance."""
+    id: int
+    at: datetime
+    kind: str
+    reference: str
+    amount: int
+    currency: str
+    debit_account_id: int
+    credit_account_id: int | None
+    reverses_id: int | None
+
+    @property
+    def kind_enum(self) -> TransferKind:
+        return TransferKind(self.kind)
+
+
+def movements(account_ids: list[int], *, page: int = 1, per_page: int = 50) -> CappedPage:
+    """What moved in or out of these accounts, newest first: the transfers touching them and, for a
+    voucher issued in a batch, its own line of the batch's entry (its value, into its account)."""
+    ids = list(account_ids)
+    direct = select(Transfer.id, Transfer.at, Transfer.kind, Transfer.reference, Transfer.amount,
+                    Transfer.currency, Transfer.debit_account_id, Transfer.credit_account_id, Transfer.reverses_id
+                    ).where(Transfer.debit_account_id.in_(ids) | Transfer.credit_account_id.in_(ids))
+    batch_lines = (select(Transfer.id, Voucher.issued_at, Transfer.kind, literal("voucher ") + Voucher.code,
+                          Voucher.value_cents, Transfer.currency, Transfer.debit_account_id, Voucher.account_id,
+                          Transfer.reverses_id)
+                   .join(Transfer, Transfer.id == Voucher.issue_transfer_id)
+                   .where(Voucher.account_id.in_(ids), Transfer.credit_account_id.is_(None)))
+    lines = union_all(direct, batch_lines).subquery()
+    page = max(page or 1, 1)
+    total = db.session.execute(select(func.count()).select_from(lines)).scalar_one()
+    rows = db.session.execute(select(lines).order_by(lines.c.id.desc(), lines.c.credit_account_id.desc())
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    return CappedPage(items=[Movement(*row) for row in rows], page=page, per_page=per_page, total=total,
+                      capped=False, has_next=page * per_page < total)
 
 
 # Verification ---------------------------------------------------------------------------
@@ -238,42 +274,53 @@ class LedgerReport:
 def verify() -> LedgerReport:
     """Recompute every balance from the transfers and check the invariants.
 
-    Checked: each maintained balance equals credits minus debits; the balances
-    of each currency sum to zero; no account but a pool is negative; every
-    transfer is positive, between two accounts of its own currency; each
-    voucher's remaining value is its account's balance and never above its
-    value; every redemption matches its transfer."""
+    Checked: each maintained balance equals credits minus debits (a batch-issued
+    voucher's account opening with its value, its line of the batch's entry); the
+    balances of each currency sum to zero; no account but a pool is negative; every
+    transfer is positive, between two accounts of its own currency; every voucher
+    has its issue entry, and a batch entry's lines add up to it; each voucher's
+    remaining value is its account's balance and never above its value; every
+    redemption matches its transfer. The sums are done by the database: a national
+    programme has millions of accounts."""
     report = LedgerReport()
     session = db.session
-    debits = dict(session.execute(select(Transfer.debit_account_id, func.sum(Transfer.amount))
-                                  .group_by(Transfer.debit_account_id)).all())
-    credits = dict(session.execute(select(Transfer.credit_account_id, func.sum(Transfer.amount))
-                                   .group_by(Transfer.credit_account_id)).all())
-    totals: dict[str, int] = {}
-    for account_id, key, kind, currency, kept in session.execute(
-            select(Account.id, Account.key, Account.kind, Account.currency, Account.balance)):
-        report.accounts += 1
+    batch = Transfer.credit_account_id.is_(None)
+    lines = union_all(
+        select(Transfer.credit_account_id.label("account_id"), Transfer.amount.label("amount")).where(~batch),
+        select(Transfer.debit_account_id, -Transfer.amount),
+        select(Voucher.account_id, Voucher.value_cents).join(Transfer, Transfer.id == Voucher.issue_transfer_id)
+        .where(batch)).subquery()
+    computed = (select(lines.c.account_id, func.sum(lines.c.amount).label("total"))
+                .group_by(lines.c.account_id).subquery())
+    total = func.coalesce(computed.c.total, 0)
+    wrong = session.execute(
+        select(Account.id, Account.key, Account.kind, Account.balance, total)
+        .outerjoin(computed, computed.c.account_id == Account.id)
+        .where((Account.balance != total) | ((Account.balance < 0) & Account.kind.not_in(sorted(OVERDRAWABLE))))
+        .order_by(Account.id).limit(100))
+    for account_id, key, kind, kept, computed_balance in wrong:
         key = key or f"{kind} #{account_id}"
-        computed = int(credits.get(account_id, 0) or 0) - int(debits.get(account_id, 0) or 0)
-        if computed != kept:
-            report.problems.append(f"account {key}: balance {kept} but transfers give {computed}")
+        if kept != computed_balance:
+            report.problems.append(f"account {key}: balance {kept} but transfers give {computed_balance}")
         if kept < 0 and kind not in OVERDRAWABLE:
             report.problems.append(f"account {key}: negative balance {kept}")
-        totals[currency] = totals.get(currency, 0) + kept
-    for currency, total in totals.items():
-        if total != 0:
-            report.problems.append(f"currency {currency}: balances sum to {total}, not 0")
-    report.totals = totals
+    report.accounts = session.execute(select(func.count(Account.id))).scalar_one()
+    report.totals = {currency: int(value) for currency, value in session.execute(
+        select(Account.currency, func.sum(Account.balance)).group_by(Account.currency))}
+    for currency, value in report.totals.items():
+        if value != 0:
+            report.problems.append(f"currency {currency}: balances sum to {value}, not 0")
     report.transfers = session.execute(select(func.count(Transfer.id))).scalar_one()
     debit_acc = Account.__table__.alias("debit_acc")
     credit_acc = Account.__table__.alias("credit_acc")
     bad = session.execute(
         select(Transfer.id).join(debit_acc, debit_acc.c.id == Transfer.debit_account_id)
-        .join(credit_acc, credit_acc.c.id == Transfer.credit_account_id)
+        .outerjoin(credit_acc, credit_acc.c.id == Transfer.credit_account_id)
         .where((Transfer.amount <= 0) | (debit_acc.c.currency != Transfer.currency)
                | (credit_acc.c.currency != Transfer.currency)).limit(20)).scalars().all()
     for transfer_id in bad:
         report.problems.append(f"transfer #{transfer_id}: not a positive amount between accounts of its currency")
+    _verify_issues(report)
     over = session.execute(
         select(Voucher.code).join(Account, Account.id == Voucher.account_id)
         .where(Account.balance > Voucher.value_cents).limit(20)).scalars().all()
@@ -287,3 +334,26 @@ def verify() -> LedgerReport:
     for redemption_id in mismatched:
         report.problems.append(f"redemption #{redemption_id}: does not match its transfer")
     return report
+
+
+def _verify_issues(report: LedgerReport) -> None:
+    """Every voucher came from an ISSUE entry of its own programme (into its own account when issued
+    alone), and the lines of each batch entry add up to it."""
+    session = db.session
+    unissued = session.execute(
+        select(Voucher.code).join(Programme, Programme.id == Voucher.programme_id)
+        .outerjoin(Transfer, Transfer.id == Voucher.issue_transfer_id)
+        .where(Transfer.id.is_(None) | (Transfer.kind != TransferKind.ISSUE.value)
+               | (Transfer.debit_account_id != Programme.account_id)
+               | (Transfer.credit_account_id.is_not(None) & (Transfer.credit_account_id != Voucher.account_id)))
+        .limit(20)).scalars().all()
+    for code in unissued:
+        report.problems.append(f"voucher {code}: no issue entry of its programme")
+    lines = (select(Voucher.issue_transfer_id.label("id"), func.sum(Voucher.value_cents).label("total"))
+             .group_by(Voucher.issue_transfer_id).subquery())
+    unbalanced = session.execute(
+        select(Transfer.id).outerjoin(lines, lines.c.id == Transfer.id)
+        .where(Transfer.credit_account_id.is_(None), func.coalesce(lines.c.total, 0) != Transfer.amount)
+        .limit(20)).scalars().all()
+    for transfer_id in unbalanced:
+        report.problems.append(f"transfer #{transfer_id}: its vouchers' values do not add up to the batch issued")

@@ -44,7 +44,7 @@ class AccountKind(StrEnum):
 
 class TransferKind(StrEnum):
     FUND = "fund"               # pool → programme: the programme's budget
-    ISSUE = "issue"             # programme → voucher
+    ISSUE = "issue"             # programme → voucher (a batch: programme → its vouchers, one entry)
     REDEEM = "redeem"           # voucher → organisation
     SETTLE = "settle"           # organisation → pool: the pool pays the co-op
     EXPIRE = "expire"           # voucher → programme
@@ -102,6 +102,9 @@ class Account(db.Model):
               sqlite_where=text("key IS NOT NULL")),
         Index("ix_voucher_accounts_organisation_id", "organisation_id",
               postgresql_where=text("organisation_id IS NOT NULL"), sqlite_where=text("organisation_id IS NOT NULL")),
+        # A voucher's account has no user (its voucher names the holder): no entry for it.
+        Index("ix_voucher_accounts_user_id", "user_id",
+              postgresql_where=text("user_id IS NOT NULL"), sqlite_where=text("user_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -110,7 +113,7 @@ class Account(db.Model):
     key: Mapped[str | None] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(20))
     currency: Mapped[str] = mapped_column(String(10))
-    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -121,11 +124,18 @@ class Account(db.Model):
 
 
 class Transfer(db.Model):
-    """One movement: immutable once written (see the guard at the end of this file)."""
+    """One movement: immutable once written (see the guard at the end of this file).
+
+    A batch issuance is ONE compound entry: the programme's account is debited the
+    batch's total and no single account is credited (`credit_account_id` is NULL);
+    its credit lines are the batch's vouchers (`Voucher.issue_transfer_id`), each
+    voucher's account opening with its value. `ledger.verify` checks that the lines
+    add up to the entry."""
 
     __tablename__ = "voucher_transfers"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("credit_account_id IS NOT NULL OR kind = 'issue'", name="credit_or_batch_issue"),
         CheckConstraint("debit_account_id <> credit_account_id", name="two_accounts"),
         # Partial: only reversals have reverses_id; a transfer is reversed at most once.
         Index("ux_voucher_transfers_reverses_id", "reverses_id", unique=True,
@@ -134,7 +144,7 @@ class Transfer(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     debit_account_id: Mapped[int] = mapped_column(ForeignKey("voucher_accounts.id"), index=True)
-    credit_account_id: Mapped[int] = mapped_column(ForeignKey("voucher_accounts.id"), index=True)
+    credit_account_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_accounts.id"), index=True)
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(10))
     # No index on kind or at: no query filters or sorts by them alone (open books find expiries
@@ -146,11 +156,16 @@ class Transfer(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     debit_account: Mapped[Account] = relationship(foreign_keys=[debit_account_id])
-    credit_account: Mapped[Account] = relationship(foreign_keys=[credit_account_id])
+    credit_account: Mapped[Account | None] = relationship(foreign_keys=[credit_account_id])
 
     @property
     def kind_enum(self) -> TransferKind:
         return TransferKind(self.kind)
+
+    @property
+    def batch_issue(self) -> bool:
+        """A batch issuance: credited to its vouchers, not to one account."""
+        return self.credit_account_id is None
 
 
 class Programme(db.Model):
@@ -190,6 +205,10 @@ class Voucher(db.Model):
     status: Mapped[str] = mapped_column(String(20), default=VoucherStatus.ACTIVE.value)
     pin_hash: Mapped[str | None] = mapped_column(String(64))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The ISSUE transfer that brought its value: one per voucher when issued alone, one per batch
+    # otherwise. No foreign key: a million vouchers would cost a million checks of the same row;
+    # `ledger verify` checks every voucher against its entry instead.
+    issue_transfer_id: Mapped[int | None] = mapped_column(Integer)
 
     programme: Mapped[Programme] = relationship(lazy="joined")
     account: Mapped[Account] = relationship(lazy="joined")

@@ -316,7 +316,7 @@ def transfer(transfer_id):
     return render_template("vouchers/transfer.html", transfer=item, form=form, confirming=confirming,
                            refusal=refusal, reversal=ledger.reversal_of(item.id),
                            debit_label=ops.account_label(item.debit_account),
-                           credit_label=ops.account_label(item.credit_account)), 422 if form.errors else 200
+                           credit_label=ops.credit_label(item)), 422 if form.errors else 200
 
 
 @bp.route("/accounts/<int:account_id>")

@@ -6,7 +6,7 @@ import tracemalloc
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.accounts.models import User
 from app.extensions import db
@@ -79,11 +79,15 @@ def test_skipping_bad_rows_issues_the_good_ones_across_rounds(city, tmp_path, sm
         voucher = vouchers[code]
         assert voucher.holder.email == email and voucher.value_cents == int(amount)
         assert voucher.account.balance == int(amount) and voucher.account.key is None
-        assert voucher.account.user_id == voucher.holder_id
+        assert voucher.account.user_id is None  # the voucher names its holder
     newcomer = db.session.execute(select(User).where(User.email == "holder7@example.org")).scalar_one()
     assert newcomer.password_hash is None and newcomer.has_role("citizen") and newcomer.name == "holder7"
     assert [v.value_cents for v in ops.holder_vouchers(newcomer)] == [132, 107]
     assert ledger.balance(city.programme.account) == 1_000_000 - total
+    # One compound entry for the whole batch: its lines are the vouchers.
+    entry = db.session.get(Transfer, vouchers[written[0][1]].issue_transfer_id)
+    assert (entry.kind, entry.credit_account_id, entry.amount) == ("issue", None, total)
+    assert {v.issue_transfer_id for v in vouchers.values()} == {entry.id}
     assert ledger.verify().ok
 
 
@@ -143,3 +147,46 @@ def test_memory_does_not_grow_with_the_file(city, tmp_path, monkeypatch):
     large = _peak_bytes(city, tmp_path, 4500)
     # Keeping anything per row (a code, an email) for 3,000 more rows would add well over 200 kB.
     assert large < small * 1.2 + 100_000, (small, large)
+
+
+def test_a_batch_is_one_entry_its_vouchers_show_their_own_line_and_it_cannot_be_reversed(city, tmp_path):
+    rows = [[city.citizen.email, "1200", ""], ["new@example.org", "800", ""]]
+    with open(_file(tmp_path, rows)) as lines:
+        ops.issue_batch(lines, city.programme, actor=city.official)
+    db.session.commit()
+    mine = ops.holder_vouchers(city.citizen)[0]
+    entry = db.session.get(Transfer, mine.issue_transfer_id)
+    assert (entry.amount, entry.credit_account_id, entry.batch_issue) == (2000, None, True)
+    # The holder's movements show their voucher's line of the entry: its value, into its account.
+    accounts = ops.holder_accounts(city.citizen)
+    assert mine.account_id in {a.id for a in accounts}
+    page = ledger.movements([a.id for a in accounts])
+    assert [(m.id, m.kind, m.amount, m.credit_account_id, m.reference) for m in page.items] == [
+        (entry.id, "issue", 1200, mine.account_id, f"voucher {mine.code}")]
+    # After a redemption both lines are there, newest first.
+    ops.redeem(mine.code, 200, "elder-care", city.coop, actor=city.member)
+    assert [(m.kind, m.amount) for m in ledger.movements([mine.account_id]).items] == [("redeem", 200), ("issue", 1200)]
+    with pytest.raises(ledger.NotReversible) as refused:
+        ledger.reverse(entry.id, actor=city.official, reason="wrong file")
+    assert refused.value.code == "batch_issue"
+    assert ledger.verify().ok
+
+
+def test_verify_catches_a_voucher_outside_its_batch(city, tmp_path):
+    rows = [[f"h{n}@example.org", "500", ""] for n in range(3)]
+    with open(_file(tmp_path, rows)) as lines:
+        ops.issue_batch(lines, city.programme, actor=city.official)
+    db.session.commit()
+    assert ledger.verify().ok
+    voucher = db.session.execute(select(Voucher).order_by(Voucher.id)).scalars().first()
+    # A voucher's value raised behind the ledger's back: its batch no longer adds up.
+    db.session.execute(update(Voucher).where(Voucher.id == voucher.id).values(value_cents=900))
+    db.session.execute(update(Account).where(Account.id == voucher.account_id).values(balance=900))
+    db.session.commit()
+    problems = ledger.verify().problems
+    assert any("do not add up" in p for p in problems)
+    assert any("balances sum to" in p for p in problems)
+    # A voucher with no issue entry at all.
+    db.session.execute(update(Voucher).where(Voucher.id == voucher.id).values(issue_transfer_id=None))
+    db.session.commit()
+    assert any(f"voucher {voucher.code}: no issue entry" in p for p in ledger.verify().problems)
