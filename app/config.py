@@ -97,6 +97,10 @@ def load(instance_path: Path, env=None) -> dict:
         # rendered copy at most this old (0: every request renders). See app/pagecache.py.
         "PROCOMUN_PUBLIC_PAGE_CACHE_SECONDS": int(env.get("PROCOMUN_PUBLIC_PAGE_CACHE_SECONDS",
                                                           "30" if production else "0")),
+        # The part of a signed-in page shared by everyone who may see it (the officials' desk) is
+        # rendered at most this often unless the data it shows changes first. See app/pagecache.py.
+        "PROCOMUN_SHARED_CONTENT_CACHE_SECONDS": int(env.get("PROCOMUN_SHARED_CONTENT_CACHE_SECONDS",
+                                                             "30" if production else "0")),
         "PROCOMUN_LOGIN_MAX_FAILURES": int(env.get("PROCOMUN_LOGIN_MAX_FAILURES", "5")),
         "PROCOMUN_LOGIN_LOCK_MINUTES": int(env.get("PROCOMUN_LOGIN_LOCK_MINUTES", "15")),
         "BABEL_DEFAULT_LOCALE": default_locale,

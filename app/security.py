@@ -240,7 +240,11 @@ def load_user(user_id: str):
     ident, _, version = user_id.partition(":")
     if not ident.isdigit():
         return None
-    user = db.session.get(User, int(ident))
+    # Roles and organisations joined in: one round trip instead of three on every signed-in page.
+    user = db.session.execute(
+        select(User).where(User.id == int(ident))
+        .options(joinedload(User.role_rows), joinedload(User.organisations))
+    ).unique().scalar_one_or_none()
     if user is None or not user.active or str(user.auth_version) != version:
         return None
     return user

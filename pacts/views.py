@@ -5,12 +5,13 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.accounts.models import Role
+from app.accounts.models import Role, User
 from app.documents import pdf_response
 from app.errors import DomainError, Invalid
 from app.forms import attach_error
 from app.i18n import city_today
-from app.pagecache import cached_public_page
+from app.organisations.models import Organisation
+from app.pagecache import cached_public_page, invalidated_by, shared_content
 from app.security import login_required, public, roles_required
 from . import bp
 from . import operations as ops
@@ -18,7 +19,7 @@ from .documents import pact_pdf
 from .forms import (CommentForm, CommitteeForm, CommonsForm, DisputeForm, OutcomeForm, ProposalForm,
                     ReasonForm, ReportForm, SignForm, UploadForm, clauses_form, clauses_of,
                     standard_form_form)
-from .models import CLAUSES, RESOURCES, CommonsKind, Intervention, PactState, Party
+from .models import CLAUSES, RESOURCES, CommonsKind, Intervention, Pact, PactState, Party, Report
 
 officials = roles_required(Role.OFFICIAL, Role.ADMIN)
 
@@ -318,13 +319,24 @@ def outcome(dispute_id):
     return _back(dispute.pact, "#disputes")
 
 
+# The desk's lists are the same for every official: rendered once for all of them and made anew
+# as soon as a pact, a report or a proposer's name is written (app/pagecache.py).
+invalidated_by("pacts-desk", Pact, Report, (User, "name"), (Organisation, "name"))
+
+
+def _desk_lists(today):
+    page = ops.awaiting_answer(page=request.args.get("page", 1, type=int))
+    late_reports = ops.late_reports(today)
+    return render_template("pacts/_desk_lists.html", page=page, today=today, ops=ops, late_reports=late_reports,
+                           more_late=len(late_reports) >= ops.LATE_REPORTS_SHOWN)
+
+
 @bp.route("/desk")
 @officials
 def desk():
-    page = ops.awaiting_answer(page=request.args.get("page", 1, type=int))
-    late_reports = ops.late_reports()
-    return render_template("pacts/desk.html", page=page, today=city_today(), ops=ops, late_reports=late_reports,
-                           more_late=len(late_reports) >= ops.LATE_REPORTS_SHOWN)
+    today = city_today()
+    lists = shared_content("pacts-desk", lambda: _desk_lists(today), vary=today.isoformat())
+    return render_template("pacts/desk.html", lists=lists)
 
 
 @bp.route("/forms")
