@@ -37,7 +37,7 @@ def measure() -> dict:
         captured["html"] = html
         return original(html)
 
-    repeats = 5 if common.QUICK else (10 if common.is_sqlite() else 20)
+    repeats = 3 if common.QUICK else (10 if common.is_sqlite() else 20)
     from weasyprint import HTML
     out = {"repeats": repeats, "database": "sqlite" if common.is_sqlite() else "postgresql"}
     for name, url in urls.items():
@@ -61,7 +61,7 @@ def measure() -> dict:
             started = time.perf_counter()
             HTML(string=html, **html_arguments).write_pdf(**pdf_arguments)
             bare_times.append(time.perf_counter() - started)
-            if len(fresh_times) < 5:
+            if len(fresh_times) < (1 if common.QUICK else 5):
                 started = time.perf_counter()
                 HTML(string=html, **html_arguments).write_pdf()
                 fresh_times.append(time.perf_counter() - started)

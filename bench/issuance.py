@@ -145,9 +145,9 @@ def _sqlite(rows: int, until: str, tmp: Path) -> dict:
 
 
 def run() -> dict:
-    rows = 30_000 if common.QUICK else 1_000_000
-    # SQLite gets a quarter of the rows (QUICK: a third), to keep the whole benchmark within ~5 minutes.
-    sqlite_rows = 10_000 if common.QUICK else 250_000
+    rows = 10_000 if common.QUICK else 1_000_000
+    # SQLite gets a quarter of the rows (QUICK: half), to keep the whole benchmark within ~5 minutes.
+    sqlite_rows = 5_000 if common.QUICK else 250_000
     until = (date.today() + timedelta(days=200)).isoformat()  # well inside the programme
     with tempfile.TemporaryDirectory() as tmp:
         results = _postgresql(rows, until, Path(tmp))

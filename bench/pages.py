@@ -67,7 +67,7 @@ def _count_statements(app, paths: dict, cookie: str, base_url: str) -> dict:
     counts = {}
     seen = []
     listener = lambda *args: seen.append(1)  # noqa: E731
-    repeats = 3 if common.QUICK else 7
+    repeats = 2 if common.QUICK else 7
     client = app.test_client(use_cookies=False)  # only the official's cookie, sent by hand
     for name, (path, official) in paths.items():
         headers = {"Cookie": cookie} if official else {}
@@ -119,7 +119,7 @@ def measure(scale: int, seconds: float, per_core_seconds: float, workers: int, w
         for name, (path, official) in paths.items():
             headers = {"Cookie": cookie, **HEADERS} if official else dict(HEADERS)
             make = lambda index, n, path=path, headers=headers: ("GET", path, headers, None)  # noqa: E731
-            run_load("127.0.0.1", port, make, connections=2, seconds=0.3, timeout=30)
+            run_load("127.0.0.1", port, make, connections=2, seconds=0.1 if common.QUICK else 0.3, timeout=30)
             # Whole-register exports get fewer clients: each answer is the whole register.
             export = name.startswith("open data")
             clients = PER_CORE_CONNECTIONS if export else CONNECTIONS
@@ -142,9 +142,9 @@ def measure(scale: int, seconds: float, per_core_seconds: float, workers: int, w
 
 # PostgreSQL scales, SQLite scales (smaller: generating and serving 100,000 pacts on SQLite
 # would not fit the bench's time), seconds under 16 clients, seconds under 4 clients.
-PG_SCALES = {True: [1_000, 3_000], False: [10_000, 100_000]}
-SQLITE_SCALES = {True: [1_000, 3_000], False: [1_000, 10_000]}
-SECONDS = {True: (0.5, 0), False: (4, 1.5)}
+PG_SCALES = {True: [300, 1_000], False: [10_000, 100_000]}
+SQLITE_SCALES = {True: [300, 1_000], False: [1_000, 10_000]}
+SECONDS = {True: (0.3, 0), False: (4, 1.5)}
 KEYS = ("p50_ms", "p95_ms", "per_second", "statements", "statuses", "bytes", "connections", "connection_errors",
         "cold_ms", "service_ms", "service_cached_ms", "per_core")
 

@@ -107,7 +107,7 @@ def app_beside_least(data: dict, run: str, seconds: float, settings: dict, sqlit
         results = {False: [], True: []}
         for least, port in ((False, app_port), (True, least_port)):
             run_load("127.0.0.1", port, _request_maker(data, f"{run}-warm-{least}", least),
-                     connections=common.CONNECTIONS, seconds=1.0)
+                     connections=common.CONNECTIONS, seconds=0.5 if common.QUICK else 1.0)
         for n in range(rounds):
             for least, port in ((False, app_port), (True, least_port)) if n % 2 == 0 else \
                     ((True, least_port), (False, app_port)):
@@ -162,7 +162,7 @@ def run_pgbench(data: dict, seconds: int) -> dict:
     org_ids = [m["org_id"] for m in data["members"]]
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
         script.write(pgbench_script())
-    command = [pgbench, "-n", "-M", "prepared", "-c", str(common.CONNECTIONS), "-j", "2", "-T", str(seconds),
+    command = [pgbench, "-n", "-M", "prepared", "-c", str(common.CONNECTIONS), "-j", "2", "-T", str(max(1, round(seconds))),
                "-f", script.name, "-r", "-D", f"ncodes={len(data['codes'])}", "-D", f"omin={min(org_ids)}",
                "-D", f"norgs={len(org_ids)}", "-D", f"category={CATEGORY}", common.libpq_url()]
     done = subprocess.run(command, capture_output=True, text=True)
@@ -214,7 +214,7 @@ def _label(candidate) -> str:
 
 
 def run() -> dict:
-    seconds = 3 if common.QUICK else 20
+    seconds = 1.5 if common.QUICK else 20
     trial = 6
     common.reset_database()
     started = time.perf_counter()

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.accounts import operations as accounts
 from app.accounts.models import Role
-from app.demo import DEMO_PASSWORD
+from app.demo import create_demo_user
 from app.extensions import db
 from app.i18n import city_timezone
 from app.organisations import operations as organisations
@@ -30,7 +30,7 @@ PEOPLE = [
 def _person(demo, email, name):
     user = accounts.find_user(email)
     if user is None:
-        user = accounts.create_user(email, DEMO_PASSWORD, name=name, roles=[Role.CITIZEN])
+        user = create_demo_user(email, name=name, roles=[Role.CITIZEN])
     return user
 
 

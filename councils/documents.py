@@ -14,10 +14,11 @@ from .models import Council, Meeting
 def minutes_pdf(meeting: Meeting) -> bytes:
     with force_locale(meeting.locale):
         title = _("Minutes of %(meeting)s", meeting=meeting.title)
+    record = ops.minutes_record(meeting)
     return render_pdf("councils/minutes_pdf.html", locale=meeting.locale,
                       reference=f"{meeting.council.slug.upper()}-M{meeting.id}", title=title,
-                      meeting=meeting, council=meeting.council, quorum=ops.quorum(meeting),
-                      offices=ops.chair_offices_for_minutes(meeting), notes=ops.RESULT_NOTES)
+                      meeting=meeting, council=meeting.council, quorum=record.quorum, offices=record.offices,
+                      attendance=record.attendance, motions=record.motions, notes=ops.RESULT_NOTES)
 
 
 def composition_pdf(council: Council, on: date) -> bytes:

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload, lazyload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts import operations as accounts
 from app.accounts.models import Role, User
@@ -813,29 +813,77 @@ def meeting_detail(meeting_id: int) -> Meeting:
     return row
 
 
-def _names_only(path):
-    """Members shown by name only: their accounts' roles and organisations are not read."""
-    return path.options(lazyload(User.role_rows), lazyload(User.organisations))
-
-
 def meeting_for_minutes(meeting_id: int) -> Meeting:
-    """A meeting with what its minutes show (agenda, attendance, motions, vote counts),
-    members' accounts by name only: 3 statements instead of `meeting_detail`'s 12."""
+    """A meeting with its council and agenda, in one statement: what its minutes show of
+    the meeting itself (`minutes_record` reads the rest)."""
     row = db.session.execute(
-        select(Meeting).where(Meeting.id == meeting_id).options(
-            joinedload(Meeting.agenda),
-            _names_only(selectinload(Meeting.attendance).joinedload(Attendance.mandate).joinedload(Mandate.user)),
-            # Motions with their votes (only counted: no voter read) and category in one statement.
-            selectinload(Meeting.motions).joinedload(Motion.votes).lazyload(Vote.mandate),
-            selectinload(Meeting.motions).joinedload(Motion.need_category))).unique().scalar_one_or_none()
+        select(Meeting).where(Meeting.id == meeting_id).options(joinedload(Meeting.agenda))
+    ).unique().scalar_one_or_none()
     if row is None:
         raise NotFound(_l("No such meeting."))
     return row
 
 
-def chair_offices_for_minutes(meeting: Meeting) -> dict:
-    return appointments_on(meeting.council, meeting.on, _names_only(
-        joinedload(ChairAppointment.mandate).joinedload(Mandate.user)))
+@dataclass(frozen=True)
+class MinutesAttendance:
+    name: str
+    side: Side
+    present: bool
+
+
+@dataclass(frozen=True)
+class MinutesMotion:
+    title: str
+    text: str
+    status: MotionStatus
+    result_note: str
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class MinutesOffice:
+    name: str
+    side: Side
+
+
+@dataclass(frozen=True)
+class MinutesRecord:
+    attendance: list[MinutesAttendance]
+    motions: list[MinutesMotion]
+    offices: dict[ChairRole, MinutesOffice | None]
+    quorum: "Quorum"
+
+
+def minutes_record(meeting: Meeting) -> MinutesRecord:
+    """What a meeting's minutes show besides the meeting: who attended (name, side, present),
+    each motion's result with its votes counted by the database, the Chair and Vice-Chair in
+    office that day, and the quorum, the same as `quorum(meeting)` and `appointments_on` give.
+    Three statements of plain rows: no member's account, mandate, vote or appointment is
+    loaded as an object (building those was most of a minutes PDF's time outside WeasyPrint)."""
+    attendance = [MinutesAttendance(name, Side(side), bool(present)) for name, side, present in db.session.execute(
+        select(User.name, Mandate.side, Attendance.present)
+        .join(Mandate, Mandate.id == Attendance.mandate_id).join(User, User.id == Mandate.user_id)
+        .where(Attendance.meeting_id == meeting.id).order_by(Attendance.id))]
+    options = [option.value for option in VoteOption]
+    motions = [MinutesMotion(row.title, row.text, MotionStatus(row.status), row.result_note,
+                             {option: row._mapping[option] for option in options})
+               for row in db.session.execute(
+                   select(Motion.title, Motion.text, Motion.status, Motion.result_note,
+                          *[func.count(Vote.id).filter(Vote.option == option).label(option) for option in options])
+                   .outerjoin(Vote, Vote.motion_id == Motion.id).where(Motion.meeting_id == meeting.id)
+                   .group_by(Motion.id).order_by(Motion.id))]
+    on = meeting.on
+    found = {ChairRole(role): MinutesOffice(name, Side(side)) for role, name, side in db.session.execute(
+        select(ChairAppointment.role, User.name, Mandate.side)
+        .join(Mandate, Mandate.id == ChairAppointment.mandate_id).join(User, User.id == Mandate.user_id)
+        .where(ChairAppointment.council_id == meeting.council_id, ChairAppointment.start_date <= on,
+               ChairAppointment.end_date >= on))}
+    present = {side: 0 for side in Side}
+    for line in attendance:
+        if line.present:
+            present[line.side] += 1
+    return MinutesRecord(attendance, motions, {role: found.get(role) for role in ChairRole},
+                         _quorum(meeting.council, present))
 
 
 def runs_meeting(meeting: Meeting, user) -> bool:
@@ -890,11 +938,14 @@ class Quorum:
 def quorum(meeting: Meeting) -> Quorum:
     """The council's quorum rule: at least `quorum_per_side` members of each side and,
     when set, a majority of all seats (vacant seats count, so an emptied council cannot decide)."""
-    council = meeting.council
     present = {side: 0 for side in Side}
     for line in meeting.attendance:
         if line.present:
             present[line.mandate.side_enum] += 1
+    return _quorum(meeting.council, present)
+
+
+def _quorum(council: Council, present: dict[Side, int]) -> Quorum:
     total = sum(present.values())
     needed_total = council.total_seats // 2 + 1 if council.quorum_majority else 0
     reasons = []

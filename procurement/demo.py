@@ -10,6 +10,7 @@ from sqlalchemy import select
 from app.accounts import operations as accounts
 from app.accounts.models import Role
 from app.database import transaction
+from app.demo import create_demo_user
 from app.extensions import db
 from app.i18n import city_timezone
 from app.organisations import operations as orgs
@@ -17,7 +18,6 @@ from app.organisations import operations as orgs
 from . import operations as ops
 from .models import Process
 
-PASSWORD = "procomun-demo"
 # Bidders for the organisations the core demo gives no account to.
 BIDDERS = [("verde-lavoro@villanova.example", "Amina Diallo", "verde-lavoro"),
            ("serviplus@villanova.example", "Roberto Conti", "serviplus"),
@@ -60,8 +60,8 @@ def _members(demo) -> dict:
     members = {"la-tela": demo.users["coop@villanova.example"],
                "casa-comune": demo.users["coop2@villanova.example"]}
     for email, name, slug in BIDDERS:
-        user = accounts.find_user(email) or accounts.create_user(
-            email, PASSWORD, name=name, roles=[Role.ORG_MEMBER, Role.CITIZEN],
+        user = accounts.find_user(email) or create_demo_user(
+            email, name=name, roles=[Role.ORG_MEMBER, Role.CITIZEN],
             organisations=[demo.organisations[slug]])
         members[slug] = user
     return members

@@ -62,3 +62,13 @@ def test_demo_is_idempotent(app):
     db.session.expire_all()
     assert (db.session.query(User).count(), db.session.query(Organisation).count()) == counts
     assert counts[0] >= 7 and counts[1] >= 7
+
+
+def test_demo_accounts_share_one_hash_of_the_demo_password_and_sign_in_with_it(app):
+    # The demo hashes its public password once (a benchmark setup loads the demo many times).
+    from app import demo
+    from app.accounts.passwords import check_password
+    loaded = demo.load()
+    hashes = {user.password_hash for user in loaded.users.values()}
+    assert len(hashes) == 1 and check_password(hashes.pop(), demo.DEMO_PASSWORD)
+    assert not check_password(next(iter(loaded.users.values())).password_hash, "not-the-demo-password")

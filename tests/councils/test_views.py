@@ -216,3 +216,41 @@ def test_minutes_pdf_reads_its_meeting_in_four_statements_however_many_attend(ap
     assert answer.status_code == 200
     # meeting+agenda, attendance, motions+votes, offices (SQLite adds its BEGIN)
     assert len([s for s in seen if s.startswith("SELECT")]) == 4 and len(meeting.attendance) > 1
+
+
+def test_minutes_pdf_shows_attendance_votes_and_offices_as_the_meeting_records_them(app, client, running_meeting):
+    # The minutes read attendance, vote counts and offices as plain rows (ops.minutes_record):
+    # they must say what the meeting's own records say.
+    council, members, meeting = running_meeting
+    chair = members["government"][0].user
+    g2 = members["government"][1]
+    c1, c2 = members["civil"]
+    ops.record_attendance(meeting, [members["government"][0].id, g2.id, c1.id], actor=chair)
+    adopted = ops.propose_motion(meeting, "Adopt the plan", actor=chair)
+    rejected = ops.propose_motion(meeting, "Move the meetings", actor=chair)
+    for motion, votes in ((adopted, {chair: "yes", g2.user: "yes", c1.user: "no"}),
+                          (rejected, {chair: "no", c1.user: "no"})):
+        ops.open_vote(motion, actor=chair)
+        for member, option in votes.items():
+            ops.cast_vote(motion, option, actor=member)
+        ops.close_vote(motion, actor=chair)
+    ops.record_minutes(meeting, "The council met.", actor=chair, close=True)
+    db.session.commit()
+    db.session.expire_all()
+    meeting = db.session.get(Meeting, meeting.id)
+    record = ops.minutes_record(meeting)
+    assert [(line.name, line.side, line.present) for line in record.attendance] == [
+        (line.mandate.user.name, line.mandate.side_enum, line.present) for line in meeting.attendance]
+    assert [(m.title, m.status, m.counts) for m in record.motions] == [
+        (m.title, m.status_enum, m.counts()) for m in meeting.motions]
+    assert record.motions[0].counts == {"yes": 2, "no": 1, "abstain": 0, "absent": 1}
+    offices = ops.appointments_on(council, meeting.on)
+    assert {role: (holder.name, holder.side) for role, holder in record.offices.items()} == {
+        role: (a.mandate.user.name, a.side) for role, a in offices.items()}
+    assert record.quorum == ops.quorum(meeting)
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(client.get(
+        f"/councils/meetings/{meeting.id}/minutes.pdf").data)).pages)
+    for motion in record.motions:
+        c = motion.counts
+        assert f"Yes {c['yes']} · No {c['no']} · Abstain {c['abstain']} · Absent {c['absent']}" in text
+    assert f"{chair.name} (Local government)" in text and "absent" in text
