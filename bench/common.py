@@ -1,6 +1,7 @@
 """What every benchmark shares: the database it may wipe, the environment the
 app runs with, the CLI, a gunicorn server started and stopped around a load."""
 import os
+import runpy
 import secrets
 import shutil
 import signal
@@ -141,13 +142,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def production_settings() -> dict:
+    """Workers, worker class and threads of the production configuration (gunicorn.conf.py)."""
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    return {"workers": conf["workers"], "worker_class": conf["worker_class"], "threads": conf["threads"]}
+
+
 @contextmanager
 def gunicorn(app_spec: str, *, workers: int, worker_class: str = "sync", threads: int = 1, extra_env=None):
-    """Serve `app_spec` on a loopback port for the duration of the block; yields the port."""
+    """Serve `app_spec` on a loopback port for the duration of the block, with the production
+    configuration (gunicorn.conf.py) and these workers and threads; yields the port."""
     port = free_port()
-    command = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-               "--worker-class", worker_class, "--threads", str(threads), "--keep-alive", "75",
-               "--backlog", "2048", "--log-level", "warning", app_spec]
+    command = [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
+               "--workers", str(workers), "--worker-class", worker_class, "--threads", str(threads),
+               "--log-level", "warning", app_spec]
     log = open(ROOT / "bench" / ".gunicorn.log", "a")
     process = subprocess.Popen(command, cwd=ROOT, env=env(**(extra_env or {})), stdout=log, stderr=log,
                                start_new_session=True)

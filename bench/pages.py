@@ -166,7 +166,9 @@ def _compare(scales, by_scale) -> dict:
     return out, growing
 
 
-def run(workers: int = 2, worker_class: str = "gthread", threads: int = 16) -> dict:
+def run() -> dict:
+    settings = common.production_settings()  # gunicorn.conf.py
+    workers, worker_class, threads = settings["workers"], settings["worker_class"], settings["threads"]
     seconds, per_core_seconds = SECONDS[common.QUICK]
     out = {"connections": CONNECTIONS, "per_core_connections": PER_CORE_CONNECTIONS, "seconds": seconds,
            "per_core_seconds": per_core_seconds,

@@ -86,17 +86,6 @@ def _extra_env(least: bool, sqlite_url: str | None, threads: int) -> dict:
     return extra
 
 
-def serve_and_load(spec: str, data: dict, run: str, seconds: float, *, least: bool, workers: int,
-                   worker_class: str, threads: int, sqlite_url: str | None = None) -> dict:
-    settings = {"workers": workers, "worker_class": worker_class, "threads": threads}
-    with common.gunicorn(spec, **settings, extra_env=_extra_env(least, sqlite_url, threads)) as port:
-        run_load("127.0.0.1", port, _request_maker(data, run + "-warm", least), connections=common.CONNECTIONS,
-                 seconds=1.0)
-        result = run_load("127.0.0.1", port, _request_maker(data, run, least), connections=common.CONNECTIONS,
-                          seconds=seconds)
-    return _summary(result, settings)
-
-
 def app_beside_least(data: dict, run: str, seconds: float, settings: dict, sqlite_url: str | None = None,
                      rounds: int = 2) -> tuple[dict, dict]:
     """The app and the least app served at once (the idle one costs nothing) and loaded in
@@ -204,41 +193,17 @@ def check_books(data: dict, env: dict | None = None, sqlite_path: Path | None = 
             "over_redeemed_vouchers": over, "redemptions_in_database": redeemed}
 
 
-# Worker settings tried for the real app (2 cores): the best is then measured for the full time.
-CANDIDATES = [("gthread", 2, 16), ("gthread", 4, 8), ("sync", 8, 1)]  # sync 16: 6x slower, dropped
-
-
-def _label(candidate) -> str:
-    kind, workers, threads = candidate
-    return f"{kind}-w{workers}-t{threads}"
-
-
 def run() -> dict:
     seconds = 1.5 if common.QUICK else 20
-    trial = 6
     common.reset_database()
     started = time.perf_counter()
     data = setup(4_000 if common.QUICK else 200_000, 64)
     out = {"setup_s": round(time.perf_counter() - started, 1), "vouchers": len(data["codes"]),
            "organisations": len(data["members"]), "connections": common.CONNECTIONS, "seconds": seconds}
     print(f"   set up in {out['setup_s']} s", flush=True)
-    trials = {}
-    # QUICK measures the usual best at once; a full run tries each candidate first.
-    candidates = CANDIDATES[:1] if common.QUICK else CANDIDATES
-    if len(candidates) > 1:
-        for candidate in candidates:
-            kind, workers, threads = candidate
-            trials[_label(candidate)] = serve_and_load("app:create_app()", data, f"trial-{_label(candidate)}", trial,
-                                                       least=False, workers=workers, worker_class=kind, threads=threads)
-            print(f"   {_label(candidate)}: {trials[_label(candidate)]['per_second']}/s, "
-                  f"errors {trials[_label(candidate)]['errors']}", flush=True)
-        best = max(trials, key=lambda k: trials[k]["per_second"] if trials[k]["errors"] == 0 else 0)
-        kind, workers, threads = next(c for c in candidates if _label(c) == best)
-    else:
-        kind, workers, threads = candidates[0]
-    out["worker_trials"] = {k: {"per_second": v["per_second"], "p95_ms": v["p95_ms"], "errors": v["errors"]}
-                            for k, v in trials.items()}
-    settings = {"workers": workers, "worker_class": kind, "threads": threads}
+    # Production settings (gunicorn.conf.py) for the app and for the least app alike.
+    settings = common.production_settings()
+    out["server"] = settings
     out["app"], out["least_app"] = app_beside_least(data, "pg", seconds, settings)
     print(f"   app: {out['app']['per_second']}/s, least app: {out['least_app']['per_second']}/s "
           f"(alternating slices)", flush=True)
