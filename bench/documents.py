@@ -37,7 +37,7 @@ def measure() -> dict:
         captured["html"] = html
         return original(html)
 
-    repeats = 3 if common.QUICK else (10 if common.is_sqlite() else 20)
+    repeats = 4 if common.QUICK else (16 if common.is_sqlite() else 30)
     from weasyprint import HTML
     out = {"repeats": repeats, "database": "sqlite" if common.is_sqlite() else "postgresql"}
     for name, url in urls.items():
@@ -53,18 +53,25 @@ def measure() -> dict:
             html_arguments, pdf_arguments = core_documents.weasyprint_arguments()
         HTML(string=html, **html_arguments).write_pdf(**pdf_arguments)
         app_times, bare_times, fresh_times = [], [], []
-        for _ in range(repeats):  # interleaved: the machine's load falls on both alike
+
+        def through_app():
             started = time.perf_counter()
-            answer = client.get(url)
-            answer.get_data()
+            client.get(url).get_data()
             app_times.append(time.perf_counter() - started)
+
+        def bare():
             started = time.perf_counter()
             HTML(string=html, **html_arguments).write_pdf(**pdf_arguments)
             bare_times.append(time.perf_counter() - started)
-            if len(fresh_times) < (1 if common.QUICK else 5):
-                started = time.perf_counter()
-                HTML(string=html, **html_arguments).write_pdf()
-                fresh_times.append(time.perf_counter() - started)
+        # Interleaved, and each goes first every other time: the machine's load and whatever one
+        # render leaves warm for the next fall on both alike.
+        for n in range(repeats):
+            for measure_one in ((through_app, bare) if n % 2 == 0 else (bare, through_app)):
+                measure_one()
+        for _ in range(1 if common.QUICK else 5):
+            started = time.perf_counter()
+            HTML(string=html, **html_arguments).write_pdf()
+            fresh_times.append(time.perf_counter() - started)
         app_ms, bare_ms = common.median(app_times) * 1000, common.median(bare_times) * 1000
         out[name] = {"url": url, "app_ms": round(app_ms, 1), "weasyprint_ms": round(bare_ms, 1),
                      "weasyprint_fresh_ms": round(common.median(fresh_times) * 1000, 1),
