@@ -101,6 +101,10 @@ def load(instance_path: Path, env=None) -> dict:
         # rendered at most this often unless the data it shows changes first. See app/pagecache.py.
         "PROCOMUN_SHARED_CONTENT_CACHE_SECONDS": int(env.get("PROCOMUN_SHARED_CONTENT_CACHE_SECONDS",
                                                              "30" if production else "0")),
+        # A whole signed-in page that declares it (the officials' desk) is kept for the session that
+        # was given it, at most this long, while nothing it shows changes. See app/pagecache.py.
+        "PROCOMUN_PERSONAL_PAGE_CACHE_SECONDS": int(env.get("PROCOMUN_PERSONAL_PAGE_CACHE_SECONDS",
+                                                            "30" if production else "0")),
         "PROCOMUN_LOGIN_MAX_FAILURES": int(env.get("PROCOMUN_LOGIN_MAX_FAILURES", "5")),
         "PROCOMUN_LOGIN_LOCK_MINUTES": int(env.get("PROCOMUN_LOGIN_LOCK_MINUTES", "15")),
         "BABEL_DEFAULT_LOCALE": default_locale,

@@ -26,7 +26,16 @@ a version: `invalidated_by()` names the models (or columns) it shows, and the co
 any transaction that wrote one of them bumps the version, so whoever acted sees the
 result on their next request, and a copy of an older version is never served, not even
 while another worker rebuilds it. The lifetime bounds what no session on this host
-writes (raw SQL, another host, the date)."""
+writes (raw SQL, another host, the date).
+
+`personal_page()`: the whole of such a page, kept for the session it was given to, for
+PROCOMUN_PERSONAL_PAGE_CACHE_SECONDS (production 30, development and tests 0), as long as
+nothing it shows has changed: the shared content's version, the user's name, roles,
+language and unread notifications, the session's CSRF secret and language, the request's
+Accept-Language, the city's date. On a hit the user is checked by one statement with the
+rule every signed-in request applies (`security.session_identity`) and nothing is rendered;
+anything else (a flashed message, no CSRF secret yet, a user the check refuses) goes
+through the view as usual."""
 import fcntl
 import hashlib
 import os
@@ -258,3 +267,48 @@ def shared_content(name: str, render, *, vary: str = "") -> Markup:
         response.headers["X-Page-Cache"] = f"content {status}"
         return response
     return Markup(html)
+
+
+# Whole signed-in pages, kept per session -------------------------------------------------
+
+def personal_page(name: str, *roles):
+    """Decorate a signed-in HTML view (above its access check) whose page shows the shared content
+    `name` and, of its user, only what session_identity reads; `roles` are the view's own."""
+    from .accounts.models import Role
+    from .i18n import city_today
+    from .security import session_identity
+    wanted = frozenset(Role(r) for r in roles)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            ttl = current_app.config.get("PROCOMUN_PERSONAL_PAGE_CACHE_SECONDS", 0)
+            secret = session.get("csrf_token")
+            if not ttl or request.method not in ("GET", "HEAD") or not secret or session.get("_flashes") \
+                    or "_user_id" not in session:
+                return view(*args, **kwargs)
+            user = session_identity(session["_user_id"])
+            if user is None or not user.roles & wanted:
+                return view(*args, **kwargs)  # the view's own check answers (sign in, 403)
+
+            def render():
+                response = current_app.make_response(view(*args, **kwargs))
+                # Kept only if rendered for this very session as it came (tokens from its secret).
+                keep = (response.status_code == 200 and response.mimetype == "text/html" and not response.is_streamed
+                        and not session.get("_flashes") and not session.modified)
+                return response, response.get_data(as_text=True) if keep else None
+
+            identity = "|".join(map(str, (
+                "personal", name, request.host_url, request.path, request.query_string.decode(), user.id,
+                user.auth_version, user.name, sorted(user.roles), user.locale, user.unread, session.get("locale"),
+                request.headers.get("Accept-Language", ""), secret, city_today().isoformat())))
+            status, answer = _through_cache(identity, ttl, render, current_version(name))
+            if status == "miss":
+                return answer
+            response = current_app.response_class(answer, mimetype="text/html")
+            response.headers["Cache-Control"] = "private, no-store"
+            response.vary.add("Cookie")
+            response.headers["X-Page-Cache"] = f"page {status}"
+            return response
+        return wrapped
+    return decorator

@@ -235,6 +235,45 @@ def _status(response) -> int:
     return getattr(response, "status_code", 200)
 
 
+@dataclass(frozen=True)
+class SessionIdentity:
+    """What a signed-in page shows of its user, read without the ORM (see session_identity)."""
+    id: int
+    auth_version: str
+    name: str
+    locale: str | None
+    roles: frozenset
+    unread: int
+
+
+def session_identity(user_id: str) -> SessionIdentity | None:
+    """Who a session's `_user_id` ("id:auth version") is, by load_user's rule (an active user whose
+    auth version is the session's), with their roles and unread notifications, in one statement:
+    what a page kept for the session (app/pagecache.py:personal_page) is checked against."""
+    ident, _, version = user_id.partition(":")
+    if not ident.isdigit() or not version.isdigit() or str(int(version)) != version or int(ident) >= 2**31:
+        return None
+    # Raw, and on PostgreSQL outside any transaction, like the API's token lookup: a kept page's
+    # whole cost is this check.
+    conn = autocommit_connection() if db.engine.dialect.name == "postgresql" else db.session.connection()
+    style = conn.dialect.paramstyle
+    params = ((int(ident), int(version)) if style == "qmark" else {"id": int(ident), "v": int(version)})
+    rows = run_raw(conn, _SESSION_BY_STYLE[style], params).fetchall()
+    if not rows:
+        return None
+    return SessionIdentity(id=int(ident), auth_version=version, name=rows[0][0], locale=rows[0][1],
+                           roles=frozenset(Role(row[2]) for row in rows if row[2]), unread=rows[0][3])
+
+
+_SESSION_SQL = (
+    "SELECT u.name, u.locale, r.role, (SELECT count(*) FROM notifications n WHERE n.user_id = u.id "
+    "AND n.read_at IS NULL) FROM users u LEFT JOIN user_roles r ON r.user_id = u.id "
+    "WHERE u.id = {id} AND u.auth_version = {v} AND u.active = {true}")
+_SESSION_BY_STYLE = {"pyformat": _SESSION_SQL.format(id="%(id)s", v="%(v)s", true="true"),
+                     "named": _SESSION_SQL.format(id=":id", v=":v", true="1"),
+                     "qmark": _SESSION_SQL.format(id="?", v="?", true="1")}
+
+
 @login_manager.user_loader
 def load_user(user_id: str):
     ident, _, version = user_id.partition(":")

@@ -11,7 +11,7 @@ from app.errors import DomainError, Invalid
 from app.forms import attach_error
 from app.i18n import city_today
 from app.organisations.models import Organisation
-from app.pagecache import cached_public_page, invalidated_by, shared_content
+from app.pagecache import cached_public_page, invalidated_by, personal_page, shared_content
 from app.security import login_required, public, roles_required
 from . import bp
 from . import operations as ops
@@ -332,6 +332,7 @@ def _desk_lists(today):
 
 
 @bp.route("/desk")
+@personal_page("pacts-desk", Role.OFFICIAL, Role.ADMIN)
 @officials
 def desk():
     today = city_today()
