@@ -135,10 +135,7 @@ def _sqlite(rows: int, until: str, tmp: Path) -> dict:
     env = common.env(DATABASE_URL=f"sqlite:///{database}")
 
     def flask(*args):
-        done = subprocess.run([str(common.BIN / "flask"), "--app", "app", *args], cwd=common.ROOT, env=env,
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"flask {' '.join(args)} failed on SQLite:\n{done.stdout}\n{done.stderr}")
+        common.flask(*args, environment=env)
     flask("db", "upgrade")
     flask("seed")
     flask(*_programme_args(rows))

@@ -27,10 +27,12 @@ from .load import run_load
 CONNECTIONS = 16
 PER_CORE_CONNECTIONS = 4  # 2 clients per core
 HEADERS = {"Accept-Encoding": "gzip"}
+DEEP_PAGE = 5 if common.QUICK else 50
 # name -> (path, needs the official's session)
 PAGES = {
     "pacts register": ("/pacts/", False),
-    "pacts register p.50": ("/pacts/?page=50", False),
+    # A deep page of the register (QUICK's small registers have only a few pages).
+    f"pacts register p.{DEEP_PAGE}": (f"/pacts/?page={DEEP_PAGE}", False),
     "council page": ("/councils/{council}", False),
     "vouchers open books": ("/vouchers/open-books", False),
     "officials pacts desk": ("/pacts/desk", True),
