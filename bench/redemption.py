@@ -87,16 +87,17 @@ def _extra_env(least: bool, sqlite_url: str | None, threads: int) -> dict:
 
 
 def app_beside_least(data: dict, run: str, seconds: float, settings: dict, sqlite_url: str | None = None,
-                     rounds: int = 2) -> tuple[dict, dict]:
+                     rounds: int = 4) -> tuple[dict, dict]:
     """The app and the least app served at once (the idle one costs nothing) and loaded in
     alternating slices, so that a change in the machine's other load during the run falls on
     both alike instead of on whichever came second."""
     with common.gunicorn("app:create_app()", **settings, extra_env=_extra_env(False, sqlite_url, settings["threads"])) as app_port, \
             common.gunicorn("bench.leastapp:app", **settings, extra_env=_extra_env(True, sqlite_url, settings["threads"])) as least_port:
         results = {False: [], True: []}
+        # Both warmed alike: every worker thread's connection, compiled statements, the vouchers' pages.
         for least, port in ((False, app_port), (True, least_port)):
             run_load("127.0.0.1", port, _request_maker(data, f"{run}-warm-{least}", least),
-                     connections=common.CONNECTIONS, seconds=0.5 if common.QUICK else 1.0)
+                     connections=common.CONNECTIONS, seconds=0.5 if common.QUICK else 3.0)
         for n in range(rounds):
             for least, port in ((False, app_port), (True, least_port)) if n % 2 == 0 else \
                     ((True, least_port), (False, app_port)):
