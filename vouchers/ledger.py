@@ -3,7 +3,8 @@
 Every unit moves by `transfer()`, which writes one immutable row and adjusts
 both balances in the same transaction with a single UPDATE each (no read of
 the balance first), so a balance is always the sum of its transfers and the
-sum of all balances of a currency is always zero."""
+sum of all balances of a currency is always zero. A batch issuance is the one
+compound entry (`batch_issue_entry()`): its credit lines are the vouchers."""
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -126,6 +127,23 @@ def transfer(debit: Account, credit: Account, amount: int, kind: TransferKind, *
     db.session.expire(debit, ["balance"])
     db.session.expire(credit, ["balance"])
     return transfer_id
+
+
+def batch_issue_entry(programme_account: Account, total: int, vouchers: int, *, actor=None) -> int:
+    """The ONE ISSUE entry of a batch: `programme_account` is debited `total` now; its credit lines are
+    the `vouchers` the caller then writes in the same transaction, each with this entry's id as its
+    `issue_transfer_id` and its account opened with its value (`verify` checks they add up).
+    The caller has already checked, under the account's row lock, that the programme has `total`."""
+    with transaction():
+        entry_id = db.session.execute(insert(Transfer).values(
+            debit_account_id=programme_account.id, credit_account_id=None, amount=total,
+            currency=programme_account.currency, kind=TransferKind.ISSUE.value,
+            reference=f"batch of {vouchers} vouchers", actor_id=getattr(actor, "id", actor), at=utcnow(),
+        ).returning(Transfer.id)).scalar_one()
+        db.session.execute(update(Account).where(Account.id == programme_account.id)
+                           .values(balance=Account.balance - total).execution_options(synchronize_session=False))
+    db.session.expire(programme_account, ["balance"])
+    return entry_id
 
 
 class NotReversible(DomainError):

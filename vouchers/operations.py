@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -247,7 +247,7 @@ BATCH_HEADER = ["holder_email", "amount_cents", "valid_until"]
 MAX_REPORTED = 1000
 
 
-def _parse_row(row: list[str], programme: Programme, today: date, dates: dict | None = None):
+def _parse_row(row: list[str], programme: Programme, today: date, dates: dict):
     """(email, amount, valid_until) or a translated reason. `dates` keeps what each written date
     parsed to: a file of a million rows has a handful of distinct dates."""
     if len(row) != 3:
@@ -259,8 +259,6 @@ def _parse_row(row: list[str], programme: Programme, today: date, dates: dict | 
     amount = amount.strip()
     if not amount.isdigit() or not 0 < int(amount) <= MAX_CENTS:
         return _l("The amount “%(value)s” is not a whole number of cents above zero.", value=amount[:30])
-    if dates is None:
-        dates = {}
     valid_until = dates.get(until)
     if valid_until is None:
         valid_until = dates[until] = _parse_until(until.strip(), programme, today)
@@ -389,21 +387,12 @@ def issue_batch(lines, programme: Programme, *, actor, skip_bad_rows: bool = Fal
             db.session.execute(text(f"ANALYZE {STAGING}"))
         first_id = db.session.execute(select(func.coalesce(func.max(Voucher.id), 0))).scalar_one() + 1
         # ONE entry for the batch: the programme gives the total, the vouchers are its credit lines.
-        issue_id = db.session.execute(insert(Transfer).values(
-            debit_account_id=programme.account_id, credit_account_id=None, amount=check.total_cents,
-            currency=Currency.VOUCHER.value, kind=TransferKind.ISSUE.value,
-            reference=f"batch of {check.good} vouchers", actor_id=getattr(actor, "id", None), at=utcnow(),
-        ).returning(Transfer.id)).scalar_one()
+        issue_id = ledger.batch_issue_entry(programme.account, check.total_cents, check.good, actor=actor)
         for start in range(0, check.good, ISSUE_ROWS):
             stop = min(start + ISSUE_ROWS, check.good)
             result.new_holders += _issue_round(programme, issue_id, start, stop, sqlite)
             if progress:
                 progress("issue", stop - start, check.good)
-        # The entry's debit, once for the whole run: each voucher's account opened with its amount.
-        db.session.execute(update(Account).where(Account.id == programme.account_id)
-                           .values(balance=Account.balance - check.total_cents)
-                           .execution_options(synchronize_session=False))
-        db.session.expire(programme.account, ["balance"])
         result.issued, result.total_cents = check.good, check.total_cents
         if codes_out is not None:
             _write_codes(codes_out, sqlite)
