@@ -271,15 +271,18 @@ def shared_content(name: str, render, *, vary: str = "") -> Markup:
 
 # Whole signed-in pages, kept per session -------------------------------------------------
 
-def personal_page(name: str, *roles):
-    """Decorate a signed-in HTML view (above its access check) whose page shows the shared content
-    `name` and, of its user, only what session_identity reads; `roles` are the view's own."""
-    from .accounts.models import Role
+def personal_page(name: str):
+    """Decorate a signed-in HTML view, above its access decorator (whose roles a kept page is served
+    to), whose page shows the shared content `name` and, of its user, only what session_identity reads."""
     from .i18n import city_today
     from .security import session_identity
-    wanted = frozenset(Role(r) for r in roles)
 
     def decorator(view):
+        access = getattr(view, "access", None)
+        if access is None or not access.login or not access.roles:
+            raise TypeError(f"personal_page({name!r}) goes above a view's roles_required(...)")
+        wanted = access.roles
+
         @wraps(view)
         def wrapped(*args, **kwargs):
             ttl = current_app.config.get("PROCOMUN_PERSONAL_PAGE_CACHE_SECONDS", 0)

@@ -332,7 +332,7 @@ def _desk_lists(today):
 
 
 @bp.route("/desk")
-@personal_page("pacts-desk", Role.OFFICIAL, Role.ADMIN)
+@personal_page("pacts-desk")
 @officials
 def desk():
     today = city_today()

@@ -15,7 +15,7 @@ from app.pagecache import FOLDER
 from pacts import operations as ops
 from pacts.models import PactState
 
-from ..conftest import login, post_form
+from ..conftest import CSRF_META, login, post_form
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def signed_in(app, user):
 
 
 def _csrf(html: str) -> str:
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+    return CSRF_META.search(html).group(1)
 
 
 def test_the_second_official_gets_the_shared_lists_with_their_own_header(cached, world, make_user):

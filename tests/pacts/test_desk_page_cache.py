@@ -1,7 +1,6 @@
 """The officials' desk is kept whole for the session it was given to (app/pagecache.py,
 personal_page): served again without rendering while nothing it shows has changed, and
 never once the user, their rights, their notifications, the session or the data differ."""
-import re
 
 import pytest
 
@@ -11,7 +10,7 @@ from app.extensions import db
 from app.notifications.models import Notification, OutboxEvent
 from pacts.models import PactState
 
-from ..conftest import login
+from ..conftest import CSRF_META, login
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ def signed_in(app, user):
 
 
 def _csrf(html: str) -> str:
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+    return CSRF_META.search(html).group(1)
 
 
 def test_the_same_session_gets_the_same_page_again_without_a_render(kept, world):
@@ -122,3 +121,13 @@ def test_off_unless_configured(app, world):
     desk = signed_in(app, world.official)
     desk.get("/pacts/desk")
     assert "X-Page-Cache" not in desk.get("/pacts/desk").headers
+
+
+def test_it_serves_only_the_roles_the_view_itself_declares():
+    from app.pagecache import personal_page
+    from app.security import login_required, public
+    from pacts.views import desk
+    assert desk.access.roles == {Role.OFFICIAL, Role.ADMIN}  # read by personal_page from @officials
+    for bare in (lambda: "", public(lambda: ""), login_required(lambda: "")):
+        with pytest.raises(TypeError):
+            personal_page("pacts-desk")(bare)
