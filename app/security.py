@@ -97,30 +97,41 @@ class ApiIdentity:
     cached: bool = False  # taken from the short cache: the write must re-check it (see api_roles_required)
 
 
-# Written once and run raw (PostgreSQL: in autocommit, no BEGIN/COMMIT): the busiest API route
-# (redemption) pays for neither ORM loading nor statement compilation. One row per role x organisation.
-_IDENTITY_SQL = (
+class _LeanRead:
+    """A read on the hottest paths, written once in each driver's parameter style and run raw
+    (PostgreSQL: on the thread's autocommit connection, no BEGIN/COMMIT; SQLite: the session's
+    connection): neither ORM loading nor statement compilation. `names` are its parameters in the
+    order they appear; `{true}` is the dialect's boolean true."""
+
+    def __init__(self, sql: str, *names: str):
+        self.names = names
+        self.by_style = {"pyformat": sql.format(true="true", **{n: f"%({n})s" for n in names}),
+                         "named": sql.format(true="1", **{n: f":{n}" for n in names}),
+                         "qmark": sql.format(true="1", **dict.fromkeys(names, "?"))}
+
+    def rows(self, **values) -> list:
+        conn = autocommit_connection() if db.engine.dialect.name == "postgresql" else db.session.connection()
+        style = conn.dialect.paramstyle
+        params = tuple(values[n] for n in self.names) if style == "qmark" else values
+        return run_raw(conn, self.by_style[style], params).fetchall()
+
+
+# The busiest API route (redemption) looks its caller up here. One row per role x organisation.
+_IDENTITY = _LeanRead(
     "SELECT u.id, r.role, o.id, o.slug, o.name FROM api_tokens t JOIN users u ON u.id = t.user_id "
     "LEFT JOIN user_roles r ON r.user_id = u.id "
     "LEFT JOIN organisation_members m ON m.user_id = u.id LEFT JOIN organisations o ON o.id = m.organisation_id "
-    "WHERE t.token_hash = {h} AND t.revoked_at IS NULL AND u.active = {true}")
-_IDENTITY_BY_STYLE = {"pyformat": _IDENTITY_SQL.format(h="%(h)s", true="true"),
-                      "named": _IDENTITY_SQL.format(h=":h", true="1"),
-                      "qmark": _IDENTITY_SQL.format(h="?", true="1")}
+    "WHERE t.token_hash = {h} AND t.revoked_at IS NULL AND u.active = {true}", "h")
 
 
 def identity_for_token(token: str) -> ApiIdentity | None:
-    # PostgreSQL: outside any transaction (no BEGIN/COMMIT); SQLite: the session's connection.
-    conn = autocommit_connection() if db.engine.dialect.name == "postgresql" else db.session.connection()
-    style = conn.dialect.paramstyle
-    params = (token_hash(token),) if style == "qmark" else {"h": token_hash(token)}
-    rows = run_raw(conn, _IDENTITY_BY_STYLE[style], params).fetchall()
+    hashed = token_hash(token)
+    rows = _IDENTITY.rows(h=hashed)
     if not rows:
         return None
     roles = frozenset(Role(r[1]) for r in rows if r[1] is not None)
     organisations = {r[2]: ApiOrganisation(r[2], r[3], r[4]) for r in rows if r[2] is not None}
-    return ApiIdentity(rows[0][0], roles, tuple(sorted(organisations.values(), key=lambda o: o.name)),
-                       token_hash(token))
+    return ApiIdentity(rows[0][0], roles, tuple(sorted(organisations.values(), key=lambda o: o.name)), hashed)
 
 
 # Tokens seen valid in the last few seconds (PostgreSQL, identity_only routes): a redemption then
@@ -253,25 +264,18 @@ def session_identity(user_id: str) -> SessionIdentity | None:
     ident, _, version = user_id.partition(":")
     if not ident.isdigit() or not version.isdigit() or str(int(version)) != version or int(ident) >= 2**31:
         return None
-    # Raw, and on PostgreSQL outside any transaction, like the API's token lookup: a kept page's
-    # whole cost is this check.
-    conn = autocommit_connection() if db.engine.dialect.name == "postgresql" else db.session.connection()
-    style = conn.dialect.paramstyle
-    params = ((int(ident), int(version)) if style == "qmark" else {"id": int(ident), "v": int(version)})
-    rows = run_raw(conn, _SESSION_BY_STYLE[style], params).fetchall()
+    # Raw, like the API's token lookup: a kept page's whole cost is this check.
+    rows = _SESSION.rows(id=int(ident), v=int(version))
     if not rows:
         return None
     return SessionIdentity(id=int(ident), auth_version=version, name=rows[0][0], locale=rows[0][1],
                            roles=frozenset(Role(row[2]) for row in rows if row[2]), unread=rows[0][3])
 
 
-_SESSION_SQL = (
+_SESSION = _LeanRead(
     "SELECT u.name, u.locale, r.role, (SELECT count(*) FROM notifications n WHERE n.user_id = u.id "
     "AND n.read_at IS NULL) FROM users u LEFT JOIN user_roles r ON r.user_id = u.id "
-    "WHERE u.id = {id} AND u.auth_version = {v} AND u.active = {true}")
-_SESSION_BY_STYLE = {"pyformat": _SESSION_SQL.format(id="%(id)s", v="%(v)s", true="true"),
-                     "named": _SESSION_SQL.format(id=":id", v=":v", true="1"),
-                     "qmark": _SESSION_SQL.format(id="?", v="?", true="1")}
+    "WHERE u.id = {id} AND u.auth_version = {v} AND u.active = {true}", "id", "v")
 
 
 @login_manager.user_loader
