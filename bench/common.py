@@ -157,12 +157,11 @@ def production_settings() -> dict:
 
 
 @contextmanager
-def gunicorn(app_spec: str, *, workers: int, worker_class: str = "sync", threads: int = 1, extra_env=None):
+def gunicorn(app_spec: str, *, extra_env=None):
     """Serve `app_spec` on a loopback port for the duration of the block, with the production
-    configuration (gunicorn.conf.py) and these workers and threads; yields the port."""
+    configuration (gunicorn.conf.py: workers, threads, and a pool connection per thread); yields the port."""
     port = free_port()
     command = [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
-               "--workers", str(workers), "--worker-class", worker_class, "--threads", str(threads),
                "--log-level", "warning", app_spec]
     log = open(ROOT / "bench" / ".gunicorn.log", "a")
     process = subprocess.Popen(command, cwd=ROOT, env=env(**(extra_env or {})), stdout=log, stderr=log,
@@ -179,7 +178,7 @@ def gunicorn(app_spec: str, *, workers: int, worker_class: str = "sync", threads
                 if time.time() > deadline:
                     raise RuntimeError("gunicorn did not start in 60 s")
                 time.sleep(0.2)
-        time.sleep(0.5 + 0.3 * workers)  # let every worker import the app
+        time.sleep(0.5 + 0.3 * production_settings()["workers"])  # let every worker import the app
         yield port
     finally:
         process.send_signal(signal.SIGTERM)

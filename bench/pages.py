@@ -61,6 +61,13 @@ def _official_cookie(app) -> str:
     return f"session={cookie.value}"
 
 
+def _caches(app, seconds: int) -> None:
+    """Every page cache of this in-process app on (their production lifetime) or off (0)."""
+    for setting in ("PROCOMUN_PUBLIC_PAGE_CACHE_SECONDS", "PROCOMUN_SHARED_CONTENT_CACHE_SECONDS",
+                    "PROCOMUN_PERSONAL_PAGE_CACHE_SECONDS"):
+        app.config[setting] = seconds
+
+
 def _count_statements(app, paths: dict, cookie: str, base_url: str) -> dict:
     """Statements of one render of each page (public page cache off), and its service time:
     the median of a few requests one at a time, in-process (no HTTP, no contention)."""
@@ -76,8 +83,7 @@ def _count_statements(app, paths: dict, cookie: str, base_url: str) -> dict:
     client = app.test_client(use_cookies=False)  # only the official's cookie, sent by hand
     for name, (path, official) in paths.items():
         headers = {"Cookie": cookie} if official else {}
-        app.config["PROCOMUN_PUBLIC_PAGE_CACHE_SECONDS"] = app.config["PROCOMUN_SHARED_CONTENT_CACHE_SECONDS"] = \
-            app.config["PROCOMUN_PERSONAL_PAGE_CACHE_SECONDS"] = 0
+        _caches(app, 0)
         # Warm (first-use queries; an export's cache file is built here, for the server's host too).
         started = time.perf_counter()
         client.get(path, headers=headers, base_url=base_url).get_data()
@@ -92,8 +98,7 @@ def _count_statements(app, paths: dict, cookie: str, base_url: str) -> dict:
         counts[name] = {"statements": len(seen), "status": answer.status_code, "bytes": len(body),
                         "cold_ms": cold_ms}
         for cached, key in ((0, "service_ms"), (30, "service_cached_ms")):
-            app.config["PROCOMUN_PUBLIC_PAGE_CACHE_SECONDS"] = app.config["PROCOMUN_SHARED_CONTENT_CACHE_SECONDS"] = \
-                app.config["PROCOMUN_PERSONAL_PAGE_CACHE_SECONDS"] = cached
+            _caches(app, cached)
             times = []
             for _ in range(repeats):
                 started = time.perf_counter()
@@ -103,8 +108,7 @@ def _count_statements(app, paths: dict, cookie: str, base_url: str) -> dict:
     return counts
 
 
-def measure(scale: int, seconds: float, per_core_seconds: float, workers: int, worker_class: str,
-            threads: int) -> dict:
+def measure(scale: int, seconds: float, per_core_seconds: float) -> dict:
     from app import create_app
     common.reset_database()
     started = time.perf_counter()
@@ -118,10 +122,7 @@ def measure(scale: int, seconds: float, per_core_seconds: float, workers: int, w
     app = create_app(env=common.env())
     cookie = _official_cookie(app)
     pages = {}
-    # DATABASE_POOL_SIZE = threads, as README.md asks of a production deployment (and the redemption
-    # bench does): below it, a busy worker closes and reopens connections for signed-in pages.
-    with common.gunicorn("app:create_app()", workers=workers, worker_class=worker_class, threads=threads,
-                         extra_env={"DATABASE_POOL_SIZE": threads}) as port:
+    with common.gunicorn("app:create_app()") as port:
         counts = _count_statements(app, paths, cookie, f"http://127.0.0.1:{port}")
         for name, (path, official) in paths.items():
             headers = {"Cookie": cookie, **HEADERS} if official else dict(HEADERS)
@@ -174,12 +175,10 @@ def _compare(scales, by_scale) -> dict:
 
 
 def run() -> dict:
-    settings = common.production_settings()  # gunicorn.conf.py
-    workers, worker_class, threads = settings["workers"], settings["worker_class"], settings["threads"]
     seconds, per_core_seconds = SECONDS[common.QUICK]
     out = {"connections": CONNECTIONS, "per_core_connections": PER_CORE_CONNECTIONS, "seconds": seconds,
            "per_core_seconds": per_core_seconds,
-           "server": {"workers": workers, "worker_class": worker_class, "threads": threads},
+           "server": common.production_settings(),  # gunicorn.conf.py
            "load": "closed loop: each client sends its next request when its answer arrives, no think time; "
                    "keep-alive, loopback; Accept-Encoding: gzip; anonymous pages from the 30 s public page cache"}
     failed = []
@@ -187,7 +186,7 @@ def run() -> dict:
                              ("sqlite", common.sqlite_url(), SQLITE_SCALES[common.QUICK])):
         with common.database(url):
             print(f"  {key}", flush=True)
-            by_scale = {scale: measure(scale, seconds, per_core_seconds, workers, worker_class, threads)
+            by_scale = {scale: measure(scale, seconds, per_core_seconds)
                         for scale in scales}
         pages, growing = _compare(scales, by_scale)
         figures = {"scales": scales, "pages": pages, "statement_count_grows": growing,

@@ -78,9 +78,9 @@ def _summary(result, settings: dict) -> dict:
     return summary
 
 
-def _extra_env(least: bool, sqlite_url: str | None, threads: int) -> dict:
-    # The app's pool holds a connection per thread, as the least app does (see app/config.py).
-    extra = {"BENCH_LEAST_DSN": sqlite_url or common.libpq_url()} if least else {"DATABASE_POOL_SIZE": threads}
+def _extra_env(least: bool, sqlite_url: str | None) -> dict:
+    # gunicorn.conf.py gives the app's pool a connection per thread, as the least app keeps one.
+    extra = {"BENCH_LEAST_DSN": sqlite_url or common.libpq_url()} if least else {}
     if sqlite_url:
         extra["DATABASE_URL"] = sqlite_url
     return extra
@@ -91,8 +91,8 @@ def app_beside_least(data: dict, run: str, seconds: float, settings: dict, sqlit
     """The app and the least app served at once (the idle one costs nothing) and loaded in
     alternating slices, so that a change in the machine's other load during the run falls on
     both alike instead of on whichever came second."""
-    with common.gunicorn("app:create_app()", **settings, extra_env=_extra_env(False, sqlite_url, settings["threads"])) as app_port, \
-            common.gunicorn("bench.leastapp:app", **settings, extra_env=_extra_env(True, sqlite_url, settings["threads"])) as least_port:
+    with common.gunicorn("app:create_app()", extra_env=_extra_env(False, sqlite_url)) as app_port, \
+            common.gunicorn("bench.leastapp:app", extra_env=_extra_env(True, sqlite_url)) as least_port:
         results = {False: [], True: []}
         # Both warmed alike: every worker thread's connection, compiled statements, the vouchers' pages.
         for least, port in ((False, app_port), (True, least_port)):
