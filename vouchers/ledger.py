@@ -248,6 +248,7 @@ class Movement:
     debit_account_id: int
     credit_account_id: int | None
     reverses_id: int | None
+    batch_line: bool = False   # a voucher's line of a batch entry (the entry itself is not reversible)
 
     @property
     def kind_enum(self) -> TransferKind:
@@ -259,11 +260,11 @@ def movements(account_ids: list[int], *, page: int = 1, per_page: int = 50) -> C
     voucher issued in a batch, its own line of the batch's entry (its value, into its account)."""
     ids = list(account_ids)
     direct = select(Transfer.id, Transfer.at, Transfer.kind, Transfer.reference, Transfer.amount,
-                    Transfer.currency, Transfer.debit_account_id, Transfer.credit_account_id, Transfer.reverses_id
-                    ).where(Transfer.debit_account_id.in_(ids) | Transfer.credit_account_id.in_(ids))
+                    Transfer.currency, Transfer.debit_account_id, Transfer.credit_account_id, Transfer.reverses_id,
+                    literal(False)).where(Transfer.debit_account_id.in_(ids) | Transfer.credit_account_id.in_(ids))
     batch_lines = (select(Transfer.id, Voucher.issued_at, Transfer.kind, literal("voucher ") + Voucher.code,
                           Voucher.value_cents, Transfer.currency, Transfer.debit_account_id, Voucher.account_id,
-                          Transfer.reverses_id)
+                          Transfer.reverses_id, literal(True))
                    .join(Transfer, Transfer.id == Voucher.issue_transfer_id)
                    .where(Voucher.account_id.in_(ids), Transfer.credit_account_id.is_(None)))
     lines = union_all(direct, batch_lines).subquery()

@@ -14,6 +14,8 @@ from vouchers import codes, ledger
 from vouchers import operations as ops
 from vouchers.models import Account, Transfer, Voucher
 
+from ..conftest import login
+
 
 def _file(tmp_path, rows, name="run.csv"):
     path = tmp_path / name
@@ -161,11 +163,12 @@ def test_a_batch_is_one_entry_its_vouchers_show_their_own_line_and_it_cannot_be_
     accounts = ops.holder_accounts(city.citizen)
     assert mine.account_id in {a.id for a in accounts}
     page = ledger.movements([a.id for a in accounts])
-    assert [(m.id, m.kind, m.amount, m.credit_account_id, m.reference) for m in page.items] == [
-        (entry.id, "issue", 1200, mine.account_id, f"voucher {mine.code}")]
+    assert [(m.id, m.kind, m.amount, m.credit_account_id, m.reference, m.batch_line) for m in page.items] == [
+        (entry.id, "issue", 1200, mine.account_id, f"voucher {mine.code}", True)]
     # After a redemption both lines are there, newest first.
     ops.redeem(mine.code, 200, "elder-care", city.coop, actor=city.member)
-    assert [(m.kind, m.amount) for m in ledger.movements([mine.account_id]).items] == [("redeem", 200), ("issue", 1200)]
+    assert [(m.kind, m.amount, m.batch_line) for m in ledger.movements([mine.account_id]).items] == [
+        ("redeem", 200, False), ("issue", 1200, True)]
     with pytest.raises(ledger.NotReversible) as refused:
         ledger.reverse(entry.id, actor=city.official, reason="wrong file")
     assert refused.value.code == "batch_issue"
@@ -190,3 +193,18 @@ def test_verify_catches_a_voucher_outside_its_batch(city, tmp_path):
     db.session.execute(update(Voucher).where(Voucher.id == voucher.id).values(issue_transfer_id=None))
     db.session.commit()
     assert any(f"voucher {voucher.code}: no issue entry" in p for p in ledger.verify().problems)
+
+
+def test_a_batch_vouchers_page_links_its_entry_without_offering_to_reverse_it(app, city, tmp_path):
+    with open(_file(tmp_path, [[city.citizen.email, "1200", ""]])) as lines:
+        ops.issue_batch(lines, city.programme, actor=city.official)
+    db.session.commit()
+    voucher = ops.holder_vouchers(city.citizen)[0]
+    official = app.test_client()
+    login(official, city.official.email)
+    page = official.get(f"/vouchers/accounts/{voucher.account_id}").get_data(as_text=True)
+    entry = voucher.issue_transfer_id
+    assert f'href="/vouchers/transfers/{entry}"' in page and f"Transfer #{entry}" in page
+    assert f"Reverse transfer #{entry}" not in page
+    detail = official.get(f"/vouchers/transfers/{entry}").get_data(as_text=True)
+    assert "The vouchers of this batch" in detail and "cannot be reversed as a whole" in detail
