@@ -24,7 +24,9 @@ from .cli import init_app as init_cli, optional_submodule
 from .documents import DocumentError
 from .errors import DomainError
 from .extensions import babel, csrf, db, login_manager, migrate
+from .headers import SecurityHeaders, security_headers
 from .i18n import init_app as init_i18n, select_locale, select_timezone
+from .security import quiet_remember_cookie
 
 CORE_PACKAGES = ("app.accounts", "app.organisations", "app.audit", "app.notifications")
 
@@ -58,6 +60,7 @@ def create_app(config: dict | None = None, env=None) -> Flask:
     migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
+    quiet_remember_cookie(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
@@ -75,13 +78,19 @@ def create_app(config: dict | None = None, env=None) -> Flask:
 
 
 class CookieSessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, without building the signer for a request that carries no
-    session cookie (every API call: bearer tokens), where there is nothing to read."""
+    """Flask's signed-cookie sessions, minus their work on a request that carries no session cookie
+    and leaves the session untouched (every API call: bearer tokens): no Cookie header parsed, no
+    signer built, no cookie settings read to write nothing."""
 
     def open_session(self, app, request):
-        if app.secret_key and app.config["SESSION_COOKIE_NAME"] not in request.cookies:
+        if app.secret_key and ("HTTP_COOKIE" not in request.environ
+                               or app.config["SESSION_COOKIE_NAME"] not in request.cookies):
             return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app, session, response):
+        if session or session.modified or session.accessed:
+            super().save_session(app, session, response)
 
 
 class BoundedInt(IntegerConverter):
@@ -144,10 +153,6 @@ def _register_modules(app, api):
             name, package, optional_submodule(name, "demo"), datasets)
 
 
-CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-       "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
-
-
 def _register_handlers(app):
     from .pages import html_error
 
@@ -197,19 +202,12 @@ def _register_handlers(app):
         db.session.rollback()
         return _unavailable(422, "invalid", _l("The request is not valid."))
 
-    security = [("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
-                ("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY")]
-    if app.config["PROCOMUN_ENV"] == "production":
-        security.append(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"))
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, security_headers(app.config["PROCOMUN_ENV"] == "production"))
 
     @app.after_request
-    def security_headers(response):
-        headers = response.headers
-        # One pass over the response's headers, not one per setdefault (every API call pays this).
-        present = {name.lower() for name in headers.keys()}
-        headers.extend([(name, value) for name, value in security if name.lower() not in present])
-        if "cache-control" not in present and _signed_in() and not request.path.startswith("/static"):
-            headers["Cache-Control"] = "private, no-store"
+    def no_store_when_signed_in(response):
+        if _signed_in() and "Cache-Control" not in response.headers and not request.path.startswith("/static"):
+            response.headers["Cache-Control"] = "private, no-store"
         return response
 
     session_cookie = app.config["SESSION_COOKIE_NAME"]
@@ -218,7 +216,8 @@ def _register_handlers(app):
     def _signed_in() -> bool:
         # Without a session or remember cookie nobody is signed in: API calls (bearer tokens) then skip
         # loading Flask-Login's user, a cost on every redemption.
-        if "_login_user" not in g and session_cookie not in request.cookies and remember_cookie not in request.cookies:
+        if "_login_user" not in g and ("HTTP_COOKIE" not in request.environ or (
+                session_cookie not in request.cookies and remember_cookie not in request.cookies)):
             return False
         return bool(current_user) and getattr(current_user, "is_authenticated", False)
 

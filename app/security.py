@@ -291,3 +291,19 @@ def load_user(user_id: str):
     if user is None or not user.active or str(user.auth_version) != version:
         return None
     return user
+
+
+def quiet_remember_cookie(app) -> None:
+    """Flask-Login's after-request hook reads the session on every response, which marks it
+    accessed: the session machinery and a `Vary: Cookie` then run for API calls that carry no
+    cookie (every redemption). Without a Cookie header and with nobody signed in or out during
+    the request, its session holds no remember instruction: the hook has nothing to do."""
+    hooks = app.after_request_funcs[None]
+    update = login_manager._update_remember_cookie
+    refresh = app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST", False)
+
+    def update_remember_cookie(response):
+        if not refresh and "HTTP_COOKIE" not in request.environ and "_login_user" not in g:
+            return response
+        return update(response)
+    hooks[hooks.index(update)] = update_remember_cookie

@@ -1,7 +1,9 @@
 import pytest
+from werkzeug.test import Client
 
 from app import create_app
 from app.config import ConfigError, normalise_database_url
+from app.headers import CSP, security_headers
 
 
 def test_production_refuses_to_start_without_a_real_secret_key(tmp_path):
@@ -53,6 +55,33 @@ def test_every_response_carries_security_headers(client):
     assert "unsafe-inline" not in headers["Content-Security-Policy"]
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_security_headers_reach_every_kind_of_answer_and_keep_a_view_s_own(client):
+    for response in (client.get("/no-such-page"), client.get("/api/v1/vouchers/mine"),
+                     client.post("/api/v1/vouchers/redemptions", json={})):
+        assert response.headers["X-Frame-Options"] == "DENY", response.status
+        assert response.headers.getlist("Content-Security-Policy") == [CSP]
+
+    from app.headers import SecurityHeaders
+
+    def view(environ, start_response):  # a response that chose its own framing rule
+        start_response("200 OK", [("Content-Type", "text/plain"), ("x-frame-options", "SAMEORIGIN")])
+        return [b"ok"]
+    answer = Client(SecurityHeaders(view, security_headers(production=False))).get("/")
+    assert answer.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_signed_in_page_is_never_stored(client, make_user):
+    from app.accounts.models import Role
+    from app.extensions import db
+    from tests.conftest import login
+    user = make_user(Role.CITIZEN)
+    db.session.commit()
+    login(client, user.email)
+    assert client.get("/").headers["Cache-Control"] == "private, no-store"
+    assert client.get("/static/css/procomun.css").headers.get("Cache-Control") != "private, no-store"
 
 
 def test_sqlite_runs_with_foreign_keys_and_wal(app, backend):

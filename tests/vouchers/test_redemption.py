@@ -41,6 +41,17 @@ def test_partial_redemption_then_the_rest(city, voucher, api_client):
     assert ledger.verify().ok
 
 
+def test_a_redemption_answer_has_the_security_headers_and_no_session(city, voucher, api_client):
+    """A till's call carries no cookie: nothing reads or writes a session for it (no Set-Cookie,
+    no Vary: Cookie), and it gets the headers every answer gets."""
+    client, headers = api_client(city.member)
+    response = _post(client, headers, voucher.code, 100)
+    assert response.status_code == 201, response.json
+    assert "Set-Cookie" not in response.headers and "Cache-Control" not in response.headers
+    assert "cookie" not in response.headers.get("Vary", "").lower()
+    assert response.headers["X-Frame-Options"] == "DENY" and response.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_the_same_idempotency_key_answers_the_same_and_moves_nothing(city, voucher, api_client):
     client, headers = api_client(city.member)
     first = _post(client, headers, voucher.code, 1200, key="retry-me")
