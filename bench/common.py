@@ -66,6 +66,29 @@ def env(**extra) -> dict:
     return values
 
 
+def checkpoint() -> None:
+    """CHECKPOINT if the bench's role may (a superuser or pg_checkpoint); otherwise nothing."""
+    with connect() as conn:
+        try:
+            conn.execute("CHECKPOINT")
+        except psycopg.errors.InsufficientPrivilege:
+            pass
+
+
+def settle() -> None:
+    """After a bulk load, the database as a server that has run a while keeps it: vacuumed (the
+    visibility map set, so index-only scans stay in the index; no autovacuum of a million fresh
+    rows inside a measurement) and checkpointed. SQLite: its write-ahead log folded in."""
+    if is_sqlite():
+        import sqlite3
+        with sqlite3.connect(DATABASE_URL[len("sqlite:///"):]) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return
+    with connect() as conn:
+        conn.execute("VACUUM (ANALYZE)")
+    checkpoint()
+
+
 def connect(**kwargs) -> psycopg.Connection:
     ensure_database()
     return psycopg.connect(libpq_url(), autocommit=True, **kwargs)

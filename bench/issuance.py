@@ -14,8 +14,6 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-import psycopg
-
 from . import common
 
 AMOUNT = 5000
@@ -65,15 +63,6 @@ def copy_codes_floor(codes_path: Path) -> dict:
     return figures
 
 
-def _checkpoint() -> None:
-    """CHECKPOINT if the bench's role may (a superuser or pg_checkpoint); otherwise nothing."""
-    with common.connect() as conn:
-        try:
-            conn.execute("CHECKPOINT")
-        except psycopg.errors.InsufficientPrivilege:
-            pass
-
-
 def _programme_args(rows: int) -> list[str]:
     return ["vouchers", "programme", "create", "national", "--name", "National bond", "--budget", str(AMOUNT * rows),
             "--category", "elder-care", "--valid-until", (date.today() + timedelta(days=300)).isoformat()]
@@ -87,9 +76,9 @@ def _postgresql(rows: int, until: str, tmp: Path) -> dict:
     write_csv(csv_path, rows, until)
     # Start both from a clean server: the writes of the benchmark before (or of the floor) are flushed
     # to disk first, not by a checkpoint in the middle of the measured run.
-    _checkpoint()
+    common.checkpoint()
     copy_s = copy_baseline(csv_path)
-    _checkpoint()
+    common.checkpoint()
     done, seconds, rss = common.flask("vouchers", "issue-batch", str(csv_path), "--programme", "national",
                                       "--out", str(codes_path), timed=True)
     codes = sum(1 for _ in open(codes_path)) - 1

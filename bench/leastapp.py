@@ -5,7 +5,9 @@ redemption: the very statement vouchers.operations runs, imported from there).
 
 Run by gunicorn as `bench.leastapp:app`; BENCH_LEAST_DSN is the database:
 a libpq URL (PostgreSQL, psycopg) or `sqlite:///path` (the sqlite3 module,
-the app's SQLite statements, BEGIN IMMEDIATE as the app takes it)."""
+the app's SQLite statements, BEGIN IMMEDIATE as the app takes it). The till names its co-op and
+the member redeeming in headers (X-Organisation, X-Organisation-Slug, X-Actor): the rows written
+are the app's own, actor included."""
 import json
 import os
 import sqlite3
@@ -42,7 +44,8 @@ def _params(body: dict) -> dict:
     now = datetime.now(timezone.utc)
     return {"code": code, "amount": amount, "category": category, "org": org_id,
             "org_account_key": f"organisation:{org_id}:voucher", "org_slug": request.headers["X-Organisation-Slug"],
-            "org_name": request.headers["X-Organisation-Slug"], "actor": None, "scope": f"org:{org_id}",
+            "org_name": request.headers["X-Organisation-Slug"], "actor": int(request.headers["X-Actor"]),
+            "scope": f"org:{org_id}",
             "key": body["idempotency_key"], "today": date.today(), "now": now, "at": now.isoformat(),
             "reference": f"voucher {code}", "pin_hash": None,
             "token_hash": None}

@@ -114,6 +114,9 @@ def measure(scale: int, seconds: float, per_core_seconds: float) -> dict:
     started = time.perf_counter()
     done = common.flask("bench-data", "--scale", str(scale))
     out = {"generate_s": round(time.perf_counter() - started, 1), "generator": done.stdout.strip().splitlines()[-4:]}
+    started = time.perf_counter()
+    common.settle()
+    out["settle_s"] = round(time.perf_counter() - started, 1)
     council = common.query("SELECT slug FROM councils ORDER BY id LIMIT 1")[0][0]
     out["rows"] = {t: common.query(f"SELECT count(*) FROM {t}")[0][0]
                    for t in ("pacts", "pact_reports", "councils", "council_votes", "procurement_processes",
