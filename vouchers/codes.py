@@ -9,6 +9,7 @@ swap of two neighbouring characters changes the sum and is caught (tested
 exhaustively in tests/vouchers/test_codes.py)."""
 import secrets
 import struct
+from operator import mul
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXY"
 MODULUS = len(ALPHABET)  # 29, prime
@@ -16,6 +17,9 @@ VALUES = {c: i for i, c in enumerate(ALPHABET)}
 PAYLOAD = 11
 LENGTH = PAYLOAD + 1
 GROUP = 4
+_SYMBOLS = frozenset(ALPHABET)
+_WEIGHTS = range(1, LENGTH + 1)
+_FORGIVEN = str.maketrans("", "", " -\t")  # what a person may type between characters
 
 
 class CodeError(ValueError):
@@ -33,13 +37,13 @@ def check_character(payload: str) -> str:
 
 
 def is_valid_compact(compact: str) -> bool:
-    if len(compact) != LENGTH or any(c not in VALUES for c in compact):
+    if len(compact) != LENGTH or not _SYMBOLS.issuperset(compact):
         return False
-    return sum((i + 1) * VALUES[c] for i, c in enumerate(compact)) % MODULUS == 0
+    return sum(map(mul, _WEIGHTS, map(VALUES.__getitem__, compact))) % MODULUS == 0
 
 
 def group(compact: str) -> str:
-    return "-".join(compact[i:i + GROUP] for i in range(0, len(compact), GROUP))
+    return f"{compact[0:4]}-{compact[4:8]}-{compact[8:12]}"  # GROUP by GROUP, as _grouped writes it
 
 
 _SPACE = MODULUS ** PAYLOAD
@@ -104,8 +108,8 @@ def normalise(typed: str) -> str:
     """The canonical grouped code for what someone typed, or CodeError.
 
     Case, spaces and dashes are forgiven; anything else is not guessed."""
-    compact = "".join(ch for ch in (typed or "").upper() if ch not in " -\t")
-    if len(compact) != LENGTH or any(c not in VALUES for c in compact):
+    compact = (typed or "").upper().translate(_FORGIVEN)
+    if len(compact) != LENGTH or not _SYMBOLS.issuperset(compact):
         raise CodeError("malformed")
     if not is_valid_compact(compact):
         raise CodeError("check")
