@@ -206,7 +206,8 @@ def _register_handlers(app):
 
     @app.after_request
     def no_store_when_signed_in(response):
-        if _signed_in() and "Cache-Control" not in response.headers and not request.path.startswith("/static"):
+        # The header first: a page that set its own (a kept page) needs no user loaded to decide.
+        if "Cache-Control" not in response.headers and _signed_in() and not request.path.startswith("/static"):
             response.headers["Cache-Control"] = "private, no-store"
         return response
 
