@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 
 from .accounts.models import ApiToken, Role, User
+from .notifications.models import UNREAD_SHOWN
 from .database import autocommit_connection, run_raw
 from .extensions import db, login_manager
 
@@ -273,9 +274,10 @@ def session_identity(user_id: str) -> SessionIdentity | None:
 
 
 _SESSION = _LeanRead(
-    "SELECT u.name, u.locale, r.role, (SELECT count(*) FROM notifications n WHERE n.user_id = u.id "
-    "AND n.read_at IS NULL) FROM users u LEFT JOIN user_roles r ON r.user_id = u.id "
-    "WHERE u.id = {id} AND u.auth_version = {v} AND u.active = {true}", "id", "v")
+    "SELECT u.name, u.locale, r.role, (SELECT count(*) FROM (SELECT 1 FROM notifications n WHERE n.user_id = {id} "
+    "AND n.read_at IS NULL LIMIT " + str(UNREAD_SHOWN + 1) + ") AS unread) "  # as notifications.unread_count
+    "FROM users u LEFT JOIN user_roles r ON r.user_id = u.id "
+    "WHERE u.id = {id} AND u.auth_version = {v} AND u.active = {true}", "id", "id", "v")
 
 
 @login_manager.user_loader

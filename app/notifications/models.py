@@ -110,6 +110,11 @@ class MailMessage(db.Model):
     event: Mapped[OutboxEvent | None] = relationship()
 
 
+# The bell counts unread notifications up to this and then says "99+": every signed-in page shows
+# it, and counting further would read one index entry per unread notification on each of them.
+UNREAD_SHOWN = 99
+
+
 class Notification(db.Model):
     """What one person sees in the notification centre for one event."""
     __tablename__ = "notifications"

@@ -5,7 +5,7 @@ from sqlalchemy import delete, func, select, update
 from ..database import transaction, utcnow
 from ..errors import Invalid, NotFound
 from ..extensions import db
-from .models import EventAttachment, Follow, MailMessage, Mode, Notification, OutboxEvent, Preference
+from .models import UNREAD_SHOWN, EventAttachment, Follow, MailMessage, Mode, Notification, OutboxEvent, Preference
 from .registry import KINDS, SUBJECTS
 
 
@@ -130,8 +130,10 @@ def turn_off(user_id: int, kinds) -> list[str]:
 # The notification centre ---------------------------------------------------------------
 
 def unread_count(user) -> int:
-    return db.session.execute(select(func.count(Notification.id)).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))).scalar_one()
+    """Unread notifications, counted up to UNREAD_SHOWN + 1 (more than UNREAD_SHOWN: "99+")."""
+    unread = (select(Notification.id).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+              .limit(UNREAD_SHOWN + 1).subquery())
+    return db.session.execute(select(func.count()).select_from(unread)).scalar_one()
 
 
 def notifications_of(user, *, page: int = 1, per_page: int = 25, unread_only: bool = False):

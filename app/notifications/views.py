@@ -13,6 +13,7 @@ from . import bp
 from . import mail
 from . import operations as ops
 from .forms import modes_from, preferences_form
+from .models import UNREAD_SHOWN
 from .registry import KINDS
 
 
@@ -107,8 +108,11 @@ def mail_file(name):
 
 @bp.app_template_global()
 def unread_notifications() -> int:
-    """The header's bell: the signed-in person's unread count."""
+    """The header's bell: the signed-in person's unread count (up to unread_shown + 1)."""
     return ops.unread_count(current_user) if current_user.is_authenticated else 0
+
+
+bp.add_app_template_global(UNREAD_SHOWN, "unread_shown")
 
 
 @bp.app_template_global()

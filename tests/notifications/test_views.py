@@ -47,6 +47,25 @@ def test_the_bell_counts_unread_and_the_list_marks_them_read(app, member, client
     assert '<span class="count"' not in client.get("/").get_data(as_text=True)
 
 
+def test_the_bell_stops_counting_past_99(app, client_as):
+    """Every signed-in page shows the bell: it counts up to 100 and says "99+", in every language."""
+    from app.notifications.models import UNREAD_SHOWN
+    from app.security import session_identity
+    client = client_as("org_member")
+    org = client.user.organisations[0]
+    for _ in range(UNREAD_SHOWN + 3):
+        _suspension(org)
+    drain()
+    assert notes.unread_count(client.user) == UNREAD_SHOWN + 1
+    assert session_identity(f"{client.user.id}:{client.user.auth_version}").unread == UNREAD_SHOWN + 1
+    page = client.get("/").get_data(as_text=True)
+    assert '<span class="count" title="More than 99 unread">99+</span>' in page
+    assert post_form(client, "/locale", {"locale": "ca", "next": "/"}).status_code == 302
+    assert 'title="Més de 99 sense llegir">99+</span>' in client.get("/").get_data(as_text=True)
+    assert post_form(client, "/notifications/read").status_code == 302
+    assert '<span class="count"' not in client.get("/").get_data(as_text=True)
+
+
 def test_preferences_are_saved_and_bad_choices_refused(app, client_as):
     client = client_as("citizen")
     page = client.get("/notifications/preferences").get_data(as_text=True)
