@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from flask import Flask, g, request
+from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter
 from sqlalchemy.exc import DataError, OperationalError
@@ -26,7 +25,7 @@ from .errors import DomainError
 from .extensions import babel, csrf, db, login_manager, migrate
 from .headers import SecurityHeaders, security_headers
 from .i18n import init_app as init_i18n, select_locale, select_timezone
-from .security import quiet_remember_cookie
+from .security import private_responses
 
 CORE_PACKAGES = ("app.accounts", "app.organisations", "app.audit", "app.notifications")
 
@@ -60,7 +59,7 @@ def create_app(config: dict | None = None, env=None) -> Flask:
     migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
-    quiet_remember_cookie(app)
+    private_responses(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please sign in to see this page.")
     login_manager.login_message_category = "info"
@@ -203,24 +202,6 @@ def _register_handlers(app):
         return _unavailable(422, "invalid", _l("The request is not valid."))
 
     app.wsgi_app = SecurityHeaders(app.wsgi_app, security_headers(app.config["PROCOMUN_ENV"] == "production"))
-
-    @app.after_request
-    def no_store_when_signed_in(response):
-        # The header first: a page that set its own (a kept page) needs no user loaded to decide.
-        if "Cache-Control" not in response.headers and _signed_in() and not request.path.startswith("/static"):
-            response.headers["Cache-Control"] = "private, no-store"
-        return response
-
-    session_cookie = app.config["SESSION_COOKIE_NAME"]
-    remember_cookie = app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
-
-    def _signed_in() -> bool:
-        # Without a session or remember cookie nobody is signed in: API calls (bearer tokens) then skip
-        # loading Flask-Login's user, a cost on every redemption.
-        if "_login_user" not in g and ("HTTP_COOKIE" not in request.environ or (
-                session_cookie not in request.cookies and remember_cookie not in request.cookies)):
-            return False
-        return bool(current_user) and getattr(current_user, "is_authenticated", False)
 
     from .organisations.operations import category_name
     app.jinja_env.filters["category_name"] = category_name

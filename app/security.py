@@ -295,17 +295,26 @@ def load_user(user_id: str):
     return user
 
 
-def quiet_remember_cookie(app) -> None:
-    """Flask-Login's after-request hook reads the session on every response, which marks it
-    accessed: the session machinery and a `Vary: Cookie` then run for API calls that carry no
-    cookie (every redemption). Without a Cookie header and with nobody signed in or out during
-    the request, its session holds no remember instruction: the hook has nothing to do."""
+def private_responses(app) -> None:
+    """One after-request hook for what only a signed-in visitor's response needs: Flask-Login's
+    remember cookie (its own hook, run from here) and `Cache-Control: private, no-store`, so that
+    no shared cache keeps a page made for one person. A request that brought no cookie, where
+    nobody signed in or out, needs neither: every till's call then skips both (Flask-Login's hook
+    reads the session, which marks it accessed: `Vary: Cookie` and the cookie machinery)."""
     hooks = app.after_request_funcs[None]
-    update = login_manager._update_remember_cookie
+    update_remember_cookie = login_manager._update_remember_cookie
+    hooks.remove(update_remember_cookie)
     refresh = app.config.get("REMEMBER_COOKIE_REFRESH_EACH_REQUEST", False)
+    cookies = (app.config["SESSION_COOKIE_NAME"], app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
 
-    def update_remember_cookie(response):
-        if not refresh and "HTTP_COOKIE" not in request.environ and "_login_user" not in g:
-            return response
-        return update(response)
-    hooks[hooks.index(update)] = update_remember_cookie
+    @app.after_request
+    def private_response(response):
+        if "HTTP_COOKIE" not in request.environ and "_login_user" not in g:
+            return update_remember_cookie(response) if refresh else response
+        response = update_remember_cookie(response)
+        # The header first: a page that set its own (a kept desk page) needs no user loaded.
+        if "Cache-Control" not in response.headers and not request.path.startswith("/static") and (
+                "_login_user" in g or any(name in request.cookies for name in cookies)) \
+                and getattr(current_user, "is_authenticated", False):
+            response.headers["Cache-Control"] = "private, no-store"
+        return response
