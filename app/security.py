@@ -16,9 +16,9 @@ from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 
 from .accounts.models import ApiToken, Role, User
-from .notifications.models import UNREAD_SHOWN
 from .database import autocommit_connection, run_raw
 from .extensions import db, login_manager
+from .notifications.models import UNREAD_SHOWN
 
 
 @dataclass(frozen=True)
