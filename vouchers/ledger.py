@@ -91,12 +91,15 @@ def balance(account: Account) -> int:
 
 # Transfers ------------------------------------------------------------------------------
 
+def _adjust(account_id: int, delta: int) -> None:
+    # A relative update: concurrent transfers on one account never lose each other's change.
+    db.session.execute(update(Account).where(Account.id == account_id)
+                       .values(balance=Account.balance + delta).execution_options(synchronize_session=False))
+
+
 def _apply(debit_id: int, credit_id: int, amount: int) -> None:
-    # Relative updates: concurrent transfers on one account never lose each other's change.
-    db.session.execute(update(Account).where(Account.id == debit_id)
-                       .values(balance=Account.balance - amount).execution_options(synchronize_session=False))
-    db.session.execute(update(Account).where(Account.id == credit_id)
-                       .values(balance=Account.balance + amount).execution_options(synchronize_session=False))
+    _adjust(debit_id, -amount)
+    _adjust(credit_id, amount)
 
 
 def transfer(debit: Account, credit: Account, amount: int, kind: TransferKind, *, reference: str = "",
@@ -140,8 +143,7 @@ def batch_issue_entry(programme_account: Account, total: int, vouchers: int, *, 
             currency=programme_account.currency, kind=TransferKind.ISSUE.value,
             reference=f"batch of {vouchers} vouchers", actor_id=getattr(actor, "id", actor), at=utcnow(),
         ).returning(Transfer.id)).scalar_one()
-        db.session.execute(update(Account).where(Account.id == programme_account.id)
-                           .values(balance=Account.balance - total).execution_options(synchronize_session=False))
+        _adjust(programme_account.id, -total)
     db.session.expire(programme_account, ["balance"])
     return entry_id
 
