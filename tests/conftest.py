@@ -4,10 +4,11 @@ once per database: see the [sqlite] / [postgresql] in its id)."""
 import contextvars
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from flask import has_app_context
 from flask.testing import FlaskClient
@@ -141,6 +142,21 @@ def make_user(app):
 
 
 # Clients --------------------------------------------------------------------------------
+
+@contextmanager
+def statements_run():
+    """The SQL statements run inside the block, in order (SQLAlchemy's cursor event; SQLite's BEGIN
+    included, as the app's own connection listener emits it)."""
+    seen = []
+
+    def listener(conn, cursor, statement, *rest):
+        seen.append(statement)
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 

@@ -1,11 +1,11 @@
 """The bearer-token lookup every API call makes is one SQL statement (the
 redemption benchmark's hot path), with the account's roles and organisations."""
-from sqlalchemy import event
-
 from app.accounts.models import Role
 from app.accounts.operations import issue_token
 from app.extensions import db
 from app.security import user_for_token
+
+from ..conftest import statements_run
 
 
 def test_token_lookup_loads_roles_and_organisations_in_one_statement(app, make_user, make_org):
@@ -14,14 +14,9 @@ def test_token_lookup_loads_roles_and_organisations_in_one_statement(app, make_u
     token, _ = issue_token(user)
     db.session.commit()
     db.session.expunge_all()  # nothing already in the identity map
-    seen = []
-    listener = lambda conn, cur, statement, *rest: seen.append(statement)  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with statements_run() as seen:
         found = user_for_token(token)
         roles, slugs = found.roles, sorted(o.slug for o in found.organisations)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     assert len([s for s in seen if s.lstrip().upper().startswith("SELECT")]) == 1  # SQLite's BEGIN aside
     assert roles == {Role.ORG_MEMBER, Role.CITIZEN} and slugs == ["coop-one", "coop-two"]
     assert user_for_token("pc_not-a-token") is None

@@ -12,7 +12,7 @@ from app.i18n import city_today
 from councils import operations as ops
 from councils.models import Council, Meeting, Motion
 
-from ..conftest import login, post_form
+from ..conftest import login, post_form, statements_run
 from .conftest import at
 
 
@@ -200,19 +200,13 @@ def test_members_see_the_notices_of_meetings_they_are_called_to(app, full_counci
 
 
 def test_minutes_pdf_reads_its_meeting_in_four_statements_however_many_attend(app, client, running_meeting):
-    from sqlalchemy import event
     council, members, meeting = running_meeting
     ops.record_minutes(meeting, "The council met.", actor=members["government"][0].user, close=True)
     db.session.commit()
     url = f"/councils/meetings/{meeting.id}/minutes.pdf"
     client.get(url)  # warm
-    seen = []
-    listener = lambda conn, cursor, statement, *rest: seen.append(statement)  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with statements_run() as seen:
         answer = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     assert answer.status_code == 200
     # meeting+agenda, attendance, motions+votes, offices (SQLite adds its BEGIN)
     assert len([s for s in seen if s.startswith("SELECT")]) == 4 and len(meeting.attendance) > 1

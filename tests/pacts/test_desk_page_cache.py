@@ -3,7 +3,6 @@ personal_page): served again without rendering while nothing it shows has change
 never once the user, their rights, their notifications, the session or the data differ."""
 
 import pytest
-from sqlalchemy import event
 
 from app.accounts import operations as accounts
 from app.accounts.models import Role, User
@@ -11,7 +10,7 @@ from app.extensions import db
 from app.notifications.models import Notification, OutboxEvent
 from pacts.models import PactState
 
-from ..conftest import CSRF_META, login
+from ..conftest import CSRF_META, login, statements_run
 
 
 @pytest.fixture
@@ -37,13 +36,8 @@ def test_the_same_session_gets_the_same_page_again_without_a_render(kept, world)
     desk = signed_in(kept, world.official)
     first = desk.get("/pacts/desk")
     assert first.headers["X-Page-Cache"] == "content miss"
-    seen = []
-    listener = lambda *args: seen.append(args[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with statements_run() as seen:
         again = desk.get("/pacts/desk")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     assert again.headers["X-Page-Cache"] == "page hit"
     statements = [sql for sql in seen if sql != "BEGIN"]  # SQLite's transaction, opened by us
     assert len(statements) == 1, statements  # the session's identity check alone: no user loaded

@@ -2,21 +2,16 @@
 it holds (the bench's pages-at-scale check), and its year filter lists the right years."""
 from datetime import datetime, timezone
 
-from sqlalchemy import event
-
 from app.extensions import db
 from pacts import operations as ops
 from pacts.models import PactState
 
+from ..conftest import statements_run
+
 
 def _statements(client, url) -> int:
-    seen = []
-    listener = lambda *args: seen.append(1)  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with statements_run() as seen:
         assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     return len(seen)
 
 
@@ -125,11 +120,6 @@ def test_pact_pdf_reads_its_pact_in_two_statements(world, client):
     pact = world.walk(world.propose(title="Signed pact"), PactState.ACTIVE)
     url = f"/pacts/{pact.id}/pact.pdf"
     client.get(url)  # warm
-    seen = []
-    listener = lambda conn, cursor, statement, *rest: seen.append(statement)  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with statements_run() as seen:
         assert client.get(url).status_code == 200
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     assert len([s for s in seen if s.startswith("SELECT")]) == 2  # SQLite adds its BEGIN

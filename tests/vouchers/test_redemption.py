@@ -11,6 +11,8 @@ from vouchers import codes, ledger
 from vouchers import operations as ops
 from vouchers.models import Redemption, Transfer
 
+from ..conftest import statements_run
+
 URL = "/api/v1/vouchers/redemptions"
 
 
@@ -191,20 +193,11 @@ def test_concurrent_redemptions_never_exceed_the_value(city, voucher, app, backe
 def test_redemption_api_runs_a_handful_of_statements(city, voucher, api_client, backend):
     """The hot path stays lean for the benchmark: no lazy loads, no audit-chain lock; on
     PostgreSQL the token lookup and ONE statement doing the whole redemption."""
-    from sqlalchemy import event
     client, headers = api_client(city.member)
     code = voucher.code
     _post(client, headers, code, 100, key="warm-up")
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements_run() as statements:
         response = _post(client, headers, code, 100, key="measured")
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 201
     work = [s for s in statements if not s.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT",
                                                                         "RELEASE"))]
