@@ -15,7 +15,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.routing import IntegerConverter
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 
 from . import config as settings
 from .api import ProcomunApi, domain_error_response, error_response, is_api_request
@@ -177,10 +177,18 @@ def _register_handlers(app):
         return _unavailable(503, "document_unavailable", _l(
             "The document could not be produced just now. Nothing was lost: try again later."))
 
+    def _roll_back():
+        # A connection that died with its transaction open fails its rollback too (a database
+        # restart): drop it instead, so the answer is still the clear one, never a 500.
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            db.session().invalidate()  # scoped_session does not proxy invalidate
+
     @app.errorhandler(OperationalError)
     def database_unavailable(error):
         # Database gone, read-only or out of disk: the transaction was rolled back whole.
-        db.session.rollback()
+        _roll_back()
         app.logger.error("database error: %s", error)
         return _unavailable(503, "unavailable", _l(
             "The database cannot save or answer just now, so nothing was changed. "
@@ -198,7 +206,7 @@ def _register_handlers(app):
     @app.errorhandler(DataError)
     def out_of_range(error):
         # A number too large for the database (an id or amount typed or forged): bad input, not a crash.
-        db.session.rollback()
+        _roll_back()
         return _unavailable(422, "invalid", _l("The request is not valid."))
 
     app.wsgi_app = SecurityHeaders(app.wsgi_app, security_headers(app.config["PROCOMUN_ENV"] == "production"))

@@ -124,3 +124,23 @@ def test_numbers_too_large_for_the_database_are_bad_input(app, client, api_clien
     response = client_.post("/api/v1/pacts/proposals", headers=headers, json={
         "commons": [1], "standard_form": -2176552510991395717120, "title": "x"})
     assert response.status_code in (404, 422) and response.json["error"], response.json
+
+
+def test_a_connection_cut_with_its_transaction_open_still_gets_a_clear_answer(database_url, tmp_path):
+    """A database restart cuts a connection in the middle of a request: its rollback then fails too
+    (seen under load in test_database_restart). The answer is still the clear 503, never a 500."""
+    from sqlalchemy.exc import OperationalError
+    app = create_app(app_config(database_url, tmp_path / "instance"))
+
+    @app.get("/api/v1/cut")
+    def cut():
+        db.session.execute(select(func.count()).select_from(User))  # a transaction open on its connection
+        db.session.connection().connection.dbapi_connection.close()  # the server goes away under it
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+    with app.test_client() as client:
+        response = client.get("/api/v1/cut")
+        assert response.status_code == 503 and response.json["error"] == "unavailable", response.get_data()[:300]
+        assert client.get("/healthz").status_code == 200  # the next request gets a live connection
+    with app.app_context():
+        db.engine.dispose()
