@@ -38,7 +38,8 @@ def _table(results: dict) -> list[str]:
         rows.append(f"issuance    {i['rows']} rows in {i['seconds']} s ({i['rows_per_second']}/s), peak "
                     f"{i['peak_rss_mb']} MB; COPY {i['copy_seconds']} s; COPY/app {i['ratio_copy_time_over_app_time']}; "
                     f"COPY of its codes: bare {i['copy_codes_bare_seconds']} s, with the unique code index "
-                    f"{i['copy_codes_unique_code_seconds']} s")
+                    f"{i['copy_codes_unique_code_seconds']} s, with one foreign key "
+                    f"{i.get('copy_codes_one_foreign_key_seconds')} s")
         q = i.get("sqlite")
         if q:
             rows.append(f"  sqlite    {q['rows']} rows in {q['seconds']} s ({q['rows_per_second']}/s), peak "
