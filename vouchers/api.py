@@ -48,7 +48,9 @@ def redeem():
     201 with the redemption; 401 without a token; 403 not accredited for the category today
     (or not this organisation's member); 404 unknown code; 409 amount above what remains;
     410 expired or revoked; 422 malformed request or check character failing. Retrying with
-    the same idempotency_key returns the first answer and moves nothing."""
+    the same idempotency_key returns the first answer (with Idempotent-Replayed: true) and moves
+    nothing; the same key with another code, amount or service_category is refused (422
+    idempotency_key_reused)."""
     user = api_identity()  # lean: ids, roles and organisations without the ORM (maybe cached: see below)
     body = _redemption_request()
     try:
@@ -58,7 +60,7 @@ def redeem():
                             while_token_valid=user.token_hash if user.cached else None)
     except DomainError as error:
         return domain_error_response(error)
-    return result.as_json(), 201
+    return result.as_json(), 201, ({"Idempotent-Replayed": "true"} if result.replayed else {})
 
 
 def _voucher_json(voucher) -> dict:

@@ -4,7 +4,7 @@ import csv
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
@@ -24,6 +24,7 @@ from app.organisations.models import Organisation
 from app.states import StateMachine
 
 from . import codes, ledger
+from .idempotency import KeyReused
 from .models import (Account, AccountKind, Contribution, Currency, IdempotencyKey, Programme, ProgrammeStatus,
                      Redemption, Settlement, SettlementLine, Transfer, TransferKind, Voucher, VoucherStatus)
 
@@ -639,6 +640,7 @@ class RedemptionResult:
     organisation: str
     category: str
     at: datetime
+    replayed: bool = False  # the answer first given to this idempotency key
 
     def as_json(self) -> dict:
         return {"redemption_id": self.redemption_id, "code": self.voucher_code, "amount_cents": self.amount_cents,
@@ -726,7 +728,7 @@ def redeem(typed_code: str, amount_cents: int, category: str, organisation: Orga
             if idempotency_key:
                 stored = _stored_answer(params["scope"], idempotency_key)
                 if stored is not None:
-                    return stored
+                    return _replay(stored, params)
             raise
         if outcome is not _NO_ORGANISATION_ACCOUNT:
             return outcome
@@ -811,7 +813,7 @@ def _redeem_postgresql(conn, params: dict):
         raise AuthorisationLapsed(_l("You may redeem only for your own organisation."), field="organisation",
                                   code="not_member")
     if stored is not None:
-        return _answer(stored)
+        return _replay(stored, params)
     if answer is not None:
         return _answer(answer)
     _refuse(params, *facts)
@@ -851,7 +853,7 @@ def _redeem_sqlite(conn, params: dict):
     if params["key"] is not None:
         stored = run(s["stored"], (params["scope"], params["key"])).fetchone()
         if stored is not None:
-            return _answer(json.loads(stored[0]))
+            return _replay(json.loads(stored[0]), params)
     row = run(s["voucher"], {"org": params["org"], "category": params["category"],
                              "today": params["today"].isoformat(), "org_account_key": params["org_account_key"],
                              "code": params["code"]}).fetchone()
@@ -915,10 +917,19 @@ def _answer(stored: dict) -> RedemptionResult:
                             datetime.fromisoformat(stored["at"]))
 
 
-def _stored_answer(scope: str, key: str) -> RedemptionResult | None:
-    stored = db.session.execute(select(IdempotencyKey.response).where(
+def _replay(stored: dict, params: dict) -> RedemptionResult:
+    """A retry gets the first answer back, if it asks for the same redemption: a till that sent
+    another code, amount or category under a used key must not believe that one was redeemed."""
+    if (stored["code"], stored["amount_cents"], stored["service_category"]) != (
+            params["code"], params["amount"], params["category"]):
+        raise KeyReused(_l("This idempotency key was already used for a different request; use a new key."),
+                        field="idempotency_key")
+    return replace(_answer(stored), replayed=True)
+
+
+def _stored_answer(scope: str, key: str) -> dict | None:
+    return db.session.execute(select(IdempotencyKey.response).where(
         IdempotencyKey.scope == scope, IdempotencyKey.key == key)).scalar_one_or_none()
-    return None if stored is None else _answer(stored)
 
 
 def organisation_redemptions(organisation: Organisation, *, page: int = 1):

@@ -58,11 +58,31 @@ def test_the_same_idempotency_key_answers_the_same_and_moves_nothing(city, vouch
     client, headers = api_client(city.member)
     first = _post(client, headers, voucher.code, 1200, key="retry-me")
     transfers = _count(Transfer)
-    again = _post(client, headers, voucher.code, 1200, key="retry-me")
+    again = _post(client, headers, voucher.code.lower(), 1200, key="retry-me")
     assert again.status_code == 201 and again.json == first.json
+    assert again.headers["Idempotent-Replayed"] == "true" and "Idempotent-Replayed" not in first.headers
     assert _count(Transfer) == transfers and _count(Redemption) == 1
     db.session.expire_all()
     assert ledger.balance(voucher.account) == 3800
+
+
+@pytest.mark.parametrize("change", [{"amount": 999}, {"category": "home-care"}, {"code": "other"}])
+def test_a_used_key_with_another_redemption_is_refused_and_moves_nothing(city, voucher, api_client, change):
+    """A till that reuses a key for another sale is told so; it never gets the first sale's answer
+    as if this one had been redeemed."""
+    other = ops.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+    client, headers = api_client(city.member)
+    assert _post(client, headers, voucher.code, 1200, key="sale-1").status_code == 201
+    transfers = _count(Transfer)
+    asked = {"code": voucher.code, "amount": 1200, "category": "elder-care", **change}
+    if asked["code"] == "other":
+        asked["code"] = other.code
+    response = _post(client, headers, asked["code"], asked["amount"], category=asked["category"], key="sale-1")
+    assert response.status_code == 422, response.json
+    assert response.json["error"] == "idempotency_key_reused" and response.json["field"] == "idempotency_key"
+    assert _count(Transfer) == transfers and _count(Redemption) == 1
+    db.session.expire_all()
+    assert ledger.balance(voucher.account) == 3800 and ledger.balance(other.account) == 5000
 
 
 @pytest.mark.parametrize("case, status, error", [
