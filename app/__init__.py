@@ -18,7 +18,7 @@ from werkzeug.routing import IntegerConverter
 from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 
 from . import config as settings
-from .api import ProcomunApi, domain_error_response, error_response, is_api_request
+from .api import ProcomunApi, domain_error_response, error_response, is_api_request, refuse_unreadable_json
 from .cli import init_app as init_cli, optional_submodule
 from .documents import DocumentError
 from .errors import DomainError
@@ -154,6 +154,9 @@ def _register_modules(app, api):
 
 def _register_handlers(app):
     from .pages import html_error
+
+    # Bodies that would crash a parser or the database get a 400 before any view reads them.
+    app.before_request(refuse_unreadable_json)
 
     @app.errorhandler(DomainError)
     def domain_error(error):

@@ -1,6 +1,7 @@
 """The root of the command line: `flask --app app …`."""
 import importlib
 import importlib.util
+import os
 
 import click
 from flask import current_app
@@ -32,13 +33,25 @@ def seed_command():
     click.echo("Default checklist and service categories are in place.")
 
 
+def output_directory(path: str) -> str:
+    """The directory a command is to write `path` in: a clear error before any work if there is none."""
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise click.ClickException(f"cannot write {path}: no such directory")
+    return directory
+
+
 @click.command("backup")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True))
 @with_appcontext
 def backup_command(file):
     """Write a consistent snapshot of the whole database to FILE (a zip of JSON lines)."""
     from .backup import backup
-    counts = backup(file)
+    output_directory(file)
+    try:
+        counts = backup(file)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {file}: {error.strerror}") from error
     click.echo(f"Backed up {sum(counts.values())} rows of {len(counts)} tables to {file}.")
 
 

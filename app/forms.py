@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectMultipleField, widgets
+from wtforms.validators import InputRequired, StopValidation
 
 from .errors import DomainError
 
@@ -15,6 +16,17 @@ from .errors import DomainError
 class MultiCheckboxField(SelectMultipleField):
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+class Required(InputRequired):
+    """For numbers, amounts and dates: something must be typed, and what was typed but not
+    understood keeps its own message ("Write an amount such as 12.50.", "Not a valid date value.").
+    DataRequired would replace it with "This field is required." and refuse a typed 0 the same way."""
+
+    def __call__(self, form, field):
+        super().__call__(form, field)
+        if field.process_errors:
+            raise StopValidation()
 
 
 def attach_error(form: FlaskForm, error: DomainError) -> None:

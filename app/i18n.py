@@ -1,13 +1,14 @@
 """Languages: which one a request speaks, and locale-aware formatting."""
 from datetime import date, datetime, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_currency
 from flask import current_app, has_request_context, request, session
-from flask_babel import format_date, format_datetime, format_decimal, get_locale
+from flask_babel import Domain, format_date, format_datetime, format_decimal, get_locale
 from flask_login import current_user
 
-from .config import LOCALES
+from .config import LOCALES, MODULES
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "it": "Italiano", "ca": "Català"}
 
@@ -63,7 +64,29 @@ def moment(value: datetime | None, style: str = "medium") -> str:
     return "" if value is None else format_datetime(value, style)
 
 
+def module_domains(app) -> dict[str, Domain]:
+    """A gettext domain per module for its own pages: every catalog, the module's own last.
+
+    The catalogs are merged into one, so where two modules translate the same English word
+    differently ("Minutes": a council's record, a time credit's unit; "Statement": a candidate's,
+    a co-op's settlement; a word's gender) the catalog merged last would speak for every page.
+    The core's pages ("app") get the core's words the same way."""
+    directories = app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";")
+
+    def own_last(name: str) -> Domain:
+        own = [d for d in directories if Path(d).name == name]
+        return Domain([d for d in directories if d not in own] + own)
+    return {name: own_last(name) for name in (*MODULES, "app")}
+
+
 def init_app(app):
     app.jinja_env.filters.update(money=money, number=number, day=day, moment=moment)
-    app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, LOCALES=LOCALES,
+    app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, LOCALES=LOCALES, city_today=city_today,
                                  current_locale=lambda: str(get_locale()))
+    domains = module_domains(app)
+
+    def speak_as_the_module():
+        module = (request.blueprint or "").removesuffix("_api")
+        domains.get(module, domains["app"]).as_default()
+    # First of the request's hooks, so that a refusal by any later one is worded by the module too.
+    app.before_request_funcs.setdefault(None, []).insert(0, speak_as_the_module)

@@ -144,6 +144,7 @@ def csv_response(header: list[str], rows, filename: str) -> Response:
     text.flush()
     text.detach()
     spool.seek(0)
-    return Response(wrap_file(request.environ, spool, buffer_size=64 * 1024), mimetype="text/csv; charset=utf-8",
+    # A text/* mimetype gets "; charset=utf-8" from Werkzeug: naming it here would send it twice.
+    return Response(wrap_file(request.environ, spool, buffer_size=64 * 1024), mimetype="text/csv",
                     direct_passthrough=True,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})

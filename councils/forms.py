@@ -5,7 +5,7 @@ from wtforms import (BooleanField, DateField, DateTimeLocalField, EmailField, In
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from app.config import LOCALES
-from app.forms import MultiCheckboxField
+from app.forms import MultiCheckboxField, Required
 from app.i18n import LANGUAGE_NAMES
 
 from .models import ChairRole, CountingRule, Jurisdiction, Side, TieRule, VoteRule
@@ -24,12 +24,12 @@ class CouncilForm(FlaskForm):
                        description=_l("Leave empty for a council of the whole city."))
     mandate = TextAreaField(_l("Mandate"), validators=[Optional(), Length(max=5000)],
                             description=_l("What the council is asked to decide."))
-    seats_per_side = IntegerField(_l("Seats per side"), validators=[DataRequired(), NumberRange(min=1, max=50)],
+    seats_per_side = IntegerField(_l("Seats per side"), validators=[Required(), NumberRange(min=1, max=50)],
                                   description=_l("Local government and civil society always have the same "
                                                  "number of seats."))
     term_months = IntegerField(_l("Term length in months"), default=24,
-                               validators=[DataRequired(), NumberRange(min=1, max=120)])
-    first_term_start = DateField(_l("First term starts on"), validators=[DataRequired()],
+                               validators=[Required(), NumberRange(min=1, max=120)])
+    first_term_start = DateField(_l("First term starts on"), validators=[Required()],
                                  description=_l("It may be in the past, for a council that already exists."))
     first_chair_side = SelectField(_l("Side of the Chair in the first term"), choices=_choices(Side),
                                    description=_l("The Chair then alternates side every term."))
@@ -39,10 +39,10 @@ class CouncilForm(FlaskForm):
     tie_rule = SelectField(_l("Ties"), choices=_choices(TieRule))
     counting_rule = SelectField(_l("Civil selection ballots"), choices=_choices(CountingRule))
     quorum_per_side = IntegerField(_l("Members of each side needed for quorum"), default=1,
-                                   validators=[DataRequired(), NumberRange(min=1, max=50)])
+                                   validators=[Required(), NumberRange(min=1, max=50)])
     quorum_majority = BooleanField(_l("Quorum also needs a majority of all seats"), default=True)
     warn_days = IntegerField(_l("Warn officials this many days before a term ends"), default=60,
-                             validators=[DataRequired(), NumberRange(min=0, max=365)])
+                             validators=[Required(), NumberRange(min=0, max=365)])
 
     def values(self) -> dict:
         return {f.name: f.data for f in self if f.name not in ("csrf_token", "slug")}
@@ -51,12 +51,12 @@ class CouncilForm(FlaskForm):
 class SeatForm(FlaskForm):
     email = EmailField(_l("Email of the member's account"), validators=[DataRequired(), Email()])
     side = SelectField(_l("Side"), choices=_choices(Side))
-    on = DateField(_l("Seated from"), validators=[DataRequired()])
+    on = DateField(_l("Seated from"), validators=[Required()])
     organisation = SelectField(_l("Represents"), choices=[], validators=[Optional()])
 
 
 class EndMandateForm(FlaskForm):
-    on = DateField(_l("Leaves the seat on"), validators=[DataRequired()],
+    on = DateField(_l("Leaves the seat on"), validators=[Required()],
                    description=_l("The first day the seat is no longer held."))
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=200)])
     email = EmailField(_l("Replacement's email (optional)"), validators=[Optional(), Email()],
@@ -66,19 +66,19 @@ class EndMandateForm(FlaskForm):
 class AppointForm(FlaskForm):
     role = SelectField(_l("Office"), choices=_choices(ChairRole))
     mandate = SelectField(_l("Member"), choices=[], coerce=int)
-    on = DateField(_l("From"), validators=[DataRequired()])
+    on = DateField(_l("From"), validators=[Required()])
 
 
 class StepDownForm(FlaskForm):
-    on = DateField(_l("Steps down on"), validators=[DataRequired()])
+    on = DateField(_l("Steps down on"), validators=[Required()])
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=200)])
 
 
 class MeetingForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    starts_at = DateTimeLocalField(_l("Starts at"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()])
+    starts_at = DateTimeLocalField(_l("Starts at"), format="%Y-%m-%dT%H:%M", validators=[Required()])
     duration_minutes = IntegerField(_l("Duration in minutes"), default=120,
-                                    validators=[DataRequired(), NumberRange(min=1, max=1440)])
+                                    validators=[Required(), NumberRange(min=1, max=1440)])
     location = StringField(_l("Place"), validators=[Optional(), Length(max=300)])
     locale = SelectField(_l("Language of the meeting"), choices=[(code, LANGUAGE_NAMES[code]) for code in LOCALES])
     agenda = TextAreaField(_l("Agenda"), validators=[Optional(), Length(max=5000)],
@@ -111,7 +111,7 @@ class MinutesForm(FlaskForm):
 
 class ElectionForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    seats = IntegerField(_l("Civil seats to fill"), validators=[DataRequired(), NumberRange(min=1)])
+    seats = IntegerField(_l("Civil seats to fill"), validators=[Required(), NumberRange(min=1)])
     counting_rule = SelectField(_l("How ballots count"), choices=_choices(CountingRule))
 
 
@@ -127,4 +127,4 @@ class BallotForm(FlaskForm):
 
 
 class PublishForm(FlaskForm):
-    seat_from = DateField(_l("Elected members take their seats on"), validators=[DataRequired()])
+    seat_from = DateField(_l("Elected members take their seats on"), validators=[Required()])

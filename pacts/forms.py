@@ -5,7 +5,7 @@ from wtforms import (BooleanField, DecimalField, HiddenField, IntegerField, Radi
                      StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.forms import MultiCheckboxField
+from app.forms import MultiCheckboxField, Required
 
 from .models import CLAUSES, RESOURCES, CommonsKind, Intervention, ProposerKind, Track
 
@@ -31,9 +31,9 @@ class ProposalForm(FlaskForm):
                                    choices=lambda: [(k, v) for k, v in RESOURCES.items()])
     resources_note = TextAreaField(_l("Details of what you ask"), validators=[Optional(), Length(max=2000)])
     duration_months = IntegerField(_l("Expected duration, in months"), default=12,
-                                   validators=[DataRequired(), NumberRange(min=1, max=120)])
+                                   validators=[Required(), NumberRange(min=1, max=120)])
     report_every_months = IntegerField(_l("A report every … months"), default=6,
-                                       validators=[DataRequired(), NumberRange(min=1, max=120)])
+                                       validators=[Required(), NumberRange(min=1, max=120)])
     proposer_kind = SelectField(_l("Who proposes"), choices=_choices(ProposerKind))
     group_name = StringField(_l("Name of the group"), validators=[Optional(), Length(max=200)])
     organisation = SelectField(_l("Organisation"), coerce=str, choices=[], validate_choice=False)

@@ -7,11 +7,11 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from app.forms import MoneyField
+from app.forms import MoneyField, Required
 
 from .models import CommitmentStatus, CriterionKind, Procedure
 
-MONEY = dict(validators=[DataRequired(), NumberRange(min=0, max=10**11)])
+MONEY = dict(validators=[Required(), NumberRange(min=0, max=10**11)])
 
 
 class ProcessForm(FlaskForm):
@@ -43,7 +43,7 @@ for _kind in CriterionKind:
 
 
 class PublishForm(FlaskForm):
-    deadline = DateField(_l("Deadline for bids"), validators=[DataRequired()])
+    deadline = DateField(_l("Deadline for bids"), validators=[Required()])
 
 
 class ReasonForm(FlaskForm):
@@ -92,9 +92,9 @@ def _lines(text: str, parts: int, field):
 
 
 class ContractForm(FlaskForm):
-    signed_on = DateField(_l("Signed on"), validators=[DataRequired()])
-    period_start = DateField(_l("Service starts"), validators=[DataRequired()])
-    period_end = DateField(_l("Service ends"), validators=[DataRequired()])
+    signed_on = DateField(_l("Signed on"), validators=[Required()])
+    period_start = DateField(_l("Service starts"), validators=[Required()])
+    period_end = DateField(_l("Service ends"), validators=[Required()])
     value = MoneyField(_l("Contract value"), validators=[Optional(), NumberRange(min=0, max=10**11)],
                        description=_l("Leave empty to use the awarded price."))
     milestones = TextAreaField(_l("Milestones"), validators=[Optional(), Length(max=10000)],
@@ -113,13 +113,13 @@ class ContractForm(FlaskForm):
 
 class PaymentForm(FlaskForm):
     amount = MoneyField(_l("Amount paid"), **MONEY)
-    paid_on = DateField(_l("Paid on"), validators=[DataRequired()])
+    paid_on = DateField(_l("Paid on"), validators=[Required()])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=300)])
 
 
 class MetricForm(FlaskForm):
     name = StringField(_l("What is measured"), validators=[DataRequired(), Length(max=200)])
-    value = IntegerField(_l("Value"), validators=[DataRequired(), NumberRange(min=0)])
+    value = IntegerField(_l("Value"), validators=[Required(), NumberRange(min=0)])
     unit = StringField(_l("Unit"), validators=[Optional(), Length(max=60)])
 
 

@@ -53,13 +53,15 @@ METHOD_DETAILS = {
 }
 
 
-def _moment(value) -> str | None:
-    """OCDS dates are date-times; a calendar date is midnight in the city."""
+def _moment(value, end: bool = False) -> str | None:
+    """OCDS dates are date-times; a calendar date is midnight in the city, or, for an end
+    date (end=True), the day's last second: the day itself is included (bids are accepted
+    until the deadline day is over), as the OCDS guidance asks when only a date is known."""
     if value is None:
         return None
     if isinstance(value, datetime):
         return value.isoformat()
-    return datetime.combine(value, time(0), tzinfo=city_timezone()).isoformat()
+    return datetime.combine(value, time(23, 59, 59) if end else time(0), tzinfo=city_timezone()).isoformat()
 
 
 def _value(cents: int) -> dict:
@@ -132,7 +134,7 @@ def _tender(process) -> dict:
     }
     if process.bid_deadline:
         tender["tenderPeriod"] = {"startDate": _moment(process.published_at),
-                                  "endDate": _moment(process.bid_deadline)}
+                                  "endDate": _moment(process.bid_deadline, end=True)}
     if process.phase != Phase.TENDER:
         tender["numberOfTenderers"] = len(process.bids)
         tender["tenderers"] = [_ref(b.organisation) for b in process.bids]
@@ -166,7 +168,7 @@ def _contract(process) -> dict:
         "awardID": f"{process.reference}-award",
         "title": process.title,
         "status": status,
-        "period": {"startDate": _moment(contract.period_start), "endDate": _moment(contract.period_end)},
+        "period": {"startDate": _moment(contract.period_start), "endDate": _moment(contract.period_end, end=True)},
         "value": _value(contract.value_cents),
         "dateSigned": _moment(contract.signed_on),
         "milestones": [{"id": str(m.id), "title": m.title, "type": "delivery", "dueDate": _moment(m.due_on),

@@ -15,6 +15,8 @@ blp = Blueprint("vouchers_api", __name__, url_prefix="/api/v1/vouchers",
                 description="Social vouchers: redemption by accredited organisations, holders' balances.")
 
 REDEMPTION_FIELDS = {"code": str, "amount": int, "service_category": str, "idempotency_key": str}
+REDEMPTION_FIELD_ERRORS = {str: _l("This field is required and must be a string."),
+                           int: _l("This field is required and must be a whole number of cents.")}
 
 
 def _redemption_request() -> dict:
@@ -26,8 +28,7 @@ def _redemption_request() -> dict:
     for name, kind in REDEMPTION_FIELDS.items():
         value = body.get(name)
         if value is None or isinstance(value, bool) or not isinstance(value, kind) or value == "":
-            errors[name] = [str(_l("This field is required and must be a %(kind)s.",
-                                   kind="string" if kind is str else "whole number"))]
+            errors[name] = [str(REDEMPTION_FIELD_ERRORS[kind])]
     if "idempotency_key" not in errors and len(body["idempotency_key"]) > 100:
         errors["idempotency_key"] = [str(_l("At most 100 characters."))]
     for optional in ("organisation", "pin"):
@@ -121,6 +122,7 @@ from .idempotency import caller_scope, once  # noqa: E402
 from .models import Transfer  # noqa: E402
 
 MAX_MINUTES = 10**9
+GIFT_FIELDS = {"amount": "minutes", "email": "relative_email"}
 
 
 class WholeNumber(fields.Integer):
@@ -376,7 +378,11 @@ def give_time(body):
             raise NotFound(_l("No account has this email."), field="relative_email", code="unknown_person")
         if relative.id == user.id:
             raise Invalid(_l("Choose someone else's account."), field="relative_email")
-        transfer_id = ops.give_time(user, relative, body["minutes"])
+        try:
+            transfer_id = ops.give_time(user, relative, body["minutes"])
+        except DomainError as error:  # the operation and the ledger name their own fields: name this body's
+            error.field = GIFT_FIELDS.get(error.field, error.field)
+            raise
         return {"transfer_id": transfer_id, "minutes": body["minutes"], "relative_email": relative.email,
                 "balance_minutes": ops.time_balance(user), "at": _written_at(transfer_id)}
     return _answer(*once(caller_scope(user, "time-gift"), body["idempotency_key"], body, produce))

@@ -2,11 +2,14 @@
 settlement and expiry from scripts, and the auditor's check of the books."""
 import csv
 import functools
+import os
+import tempfile
 
 import click
 from flask.cli import AppGroup
 
 from app.accounts.operations import find_user
+from app.cli import output_directory
 from app.errors import DomainError
 
 from . import ledger
@@ -111,11 +114,21 @@ def _count_rows(path: str) -> int:
     return max(lines - 1, 0)
 
 
+def _codes_file(out: str):
+    """(path, handle) of a new temporary file in --out's directory, where os.replace can move it onto
+    --out in one step; a clear error, before anything is issued, if that directory cannot take it."""
+    try:
+        descriptor, path = tempfile.mkstemp(dir=output_directory(out), prefix=".issue-batch-", suffix=".csv")
+    except OSError as error:
+        raise click.ClickException(f"cannot write {out}: {error.strerror}") from None
+    return path, open(descriptor, "w", newline="", encoding="utf-8")
+
+
 @vouchers_cli.command("issue-batch")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--programme", "programme_slug", required=True)
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Where to write holder_email,code,amount_cents.")
+              help="Where to write holder_email,code,amount_cents (only once the batch is issued).")
 @click.option("--skip-bad-rows", is_flag=True, help="Issue the good rows even if some rows are bad.")
 @click.option("--actor", default=None, help="Email of the official responsible.")
 @refusals_fail
@@ -127,7 +140,9 @@ def issue_batch(file, programme_slug, out, skip_bad_rows, actor):
     row is reported with its line number."""
     programme = ops.programme_by_slug(programme_slug)
     bars = _Bars(_count_rows(file))
-    out_handle = open(out, "w", newline="", encoding="utf-8") if out else None
+    # The codes go to a temporary file beside --out, renamed onto it only once the batch is issued:
+    # a refused run must leave the previous run's codes where they were.
+    temporary, out_handle = _codes_file(out) if out else (None, None)
     try:
         writer = None
         if out_handle:
@@ -136,6 +151,14 @@ def issue_batch(file, programme_slug, out, skip_bad_rows, actor):
         with open(file, newline="", encoding="utf-8-sig") as lines:
             result = ops.issue_batch(lines, programme, actor=_actor(actor), skip_bad_rows=skip_bad_rows,
                                      codes_out=writer, progress=bars)
+        if out_handle:
+            out_handle.close()
+            kept, temporary = temporary, None  # issued: from here on the codes must not be deleted
+            try:
+                os.replace(kept, out)
+            except OSError as error:
+                raise click.ClickException(f"The vouchers were issued but {out} cannot be written "
+                                           f"({error.strerror}): the codes are in {kept}.") from None
     except ops.BatchRefused as refused:
         bars.close()
         for problem in refused.check.problems:
@@ -144,10 +167,15 @@ def issue_batch(file, programme_slug, out, skip_bad_rows, actor):
             click.echo(f"… and {refused.check.more_problems} more bad rows", err=True)
         raise click.ClickException(f"{refused.check.bad} of {refused.check.rows} rows are bad; "
                                    "nothing was issued.") from None
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{file} is not UTF-8 text: save it as a UTF-8 CSV file; "
+                                   "nothing was issued.") from None
     finally:
         bars.close()
         if out_handle:
             out_handle.close()
+        if temporary:
+            os.unlink(temporary)
     check = result.check
     for problem in check.problems:
         click.echo(f"line {problem.line}: {problem.reason}", err=True)

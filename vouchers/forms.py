@@ -5,17 +5,19 @@ from wtforms import (BooleanField, DateField, EmailField, HiddenField, IntegerFi
                      TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.forms import MoneyField, MultiCheckboxField
+from app.forms import MoneyField, MultiCheckboxField, Required
 
+# An amount's lower bound, said in words (NumberRange's own message reads "at least 0.01").
+ABOVE_ZERO = NumberRange(min=0.01, message=_l("Give an amount above zero."))
 
 class ProgrammeForm(FlaskForm):
     slug = StringField(_l("Short name (for addresses and scripts)"), validators=[DataRequired(), Length(max=80)],
                        description=_l("Lower-case letters, digits and dashes, like home-care-2027."))
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    budget = MoneyField(_l("Budget"), validators=[DataRequired(), NumberRange(min=0.01)])
+    budget = MoneyField(_l("Budget"), validators=[Required(), ABOVE_ZERO])
     categories = MultiCheckboxField(_l("Service categories the vouchers pay for"))
     valid_from = DateField(_l("Valid from"), validators=[Optional()])
-    valid_until = DateField(_l("Valid until"), validators=[DataRequired()])
+    valid_until = DateField(_l("Valid until"), validators=[Required()])
     eligibility = TextAreaField(_l("Who is eligible"), validators=[Optional(), Length(max=2000)])
     scale = StringField(_l("Income-adjusted scale"), validators=[Optional(), Length(max=500)],
                         description=_l("Steps of yearly income up to (cents):voucher amount (cents), "
@@ -25,7 +27,7 @@ class ProgrammeForm(FlaskForm):
 class IssueForm(FlaskForm):
     holder_email = EmailField(_l("Holder's email"), validators=[DataRequired(), Length(max=254)],
                               description=_l("A citizen account is created if there is none."))
-    amount = MoneyField(_l("Amount"), validators=[Optional(), NumberRange(min=0.01)],
+    amount = MoneyField(_l("Amount"), validators=[Optional(), ABOVE_ZERO],
                         description=_l("Leave empty to use the programme's income-adjusted scale."))
     income = MoneyField(_l("Household yearly income"), validators=[Optional(), NumberRange(min=0)])
     valid_until = DateField(_l("Valid until"), validators=[Optional()],
@@ -42,7 +44,7 @@ class BatchForm(FlaskForm):
 class RedeemForm(FlaskForm):
     code = StringField(_l("Voucher code"), validators=[DataRequired(), Length(max=30)],
                        description=_l("Twelve characters, like ABCD-EFGH-JKMN; dashes and case do not matter."))
-    amount = MoneyField(_l("Amount"), validators=[DataRequired(), NumberRange(min=0.01)])
+    amount = MoneyField(_l("Amount"), validators=[Required(), ABOVE_ZERO])
     category = SelectField(_l("Service"), validators=[DataRequired()])
     organisation = SelectField(_l("Organisation"), validators=[Optional()])
     pin = StringField(_l("Holder's PIN, if the voucher has one"), validators=[Optional(), Length(max=6)])
@@ -50,7 +52,7 @@ class RedeemForm(FlaskForm):
 
 class TimeForm(FlaskForm):
     email = EmailField(_l("Volunteer's or holder's email"), validators=[DataRequired()])
-    minutes = IntegerField(_l("Minutes"), validators=[DataRequired(), NumberRange(min=1, max=1440)])
+    minutes = IntegerField(_l("Minutes"), validators=[Required(), NumberRange(min=1, max=1440)])
     direction = SelectField(_l("What happened"), choices=[("earn", _l("The volunteer gave care (earns time)")),
                                                           ("spend", _l("The holder received care (spends time)"))])
     organisation = SelectField(_l("Organisation"), validators=[Optional()])
@@ -60,17 +62,17 @@ class TimeForm(FlaskForm):
 class GiveTimeForm(FlaskForm):
     email = EmailField(_l("Relative's email"), validators=[Optional()],
                        description=_l("Leave empty to donate the minutes to the shared time pool."))
-    minutes = IntegerField(_l("Minutes"), validators=[DataRequired(), NumberRange(min=1)])
+    minutes = IntegerField(_l("Minutes"), validators=[Required(), NumberRange(min=1)])
 
 
 class ContributionForm(FlaskForm):
-    amount = MoneyField(_l("Amount"), validators=[DataRequired(), NumberRange(min=0.01)])
+    amount = MoneyField(_l("Amount"), validators=[Required(), ABOVE_ZERO])
     organisation = SelectField(_l("Contribute as"), validators=[Optional()])
 
 
 class SettlementForm(FlaskForm):
-    period_start = DateField(_l("From"), validators=[DataRequired()])
-    period_end = DateField(_l("To (included)"), validators=[DataRequired()])
+    period_start = DateField(_l("From"), validators=[Required()])
+    period_end = DateField(_l("To (included)"), validators=[Required()])
 
 
 class ReasonForm(FlaskForm):

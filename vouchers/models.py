@@ -63,7 +63,7 @@ class TransferKind(StrEnum):
 TRANSFER_LABELS = {
     TransferKind.FUND: _l("Budget allocated"), TransferKind.ISSUE: _l("Voucher issued"),
     TransferKind.REDEEM: _l("Redeemed"), TransferKind.SETTLE: _l("Settled"),
-    TransferKind.EXPIRE: _l("Expired"), TransferKind.CONTRIBUTE: _l("Contribution"),
+    TransferKind.EXPIRE: _l("Returned to the programme"), TransferKind.CONTRIBUTE: _l("Contribution"),
     TransferKind.REVERSE: _l("Reversal"), TransferKind.EARN_TIME: _l("Time earned"),
     TransferKind.SPEND_TIME: _l("Time spent"), TransferKind.GIVE_TIME: _l("Time given"),
     TransferKind.DONATE_TIME: _l("Time donated"),
@@ -225,6 +225,19 @@ class Voucher(db.Model):
     @property
     def exhausted(self) -> bool:
         return self.status == VoucherStatus.ACTIVE and self.account.balance == 0
+
+    def state_on(self, day: date) -> str:
+        """"active", "spent", "expired" (by its status or its date: the nightly expiry may not
+        have run yet) or "revoked": what a co-op's desk would find on `day`."""
+        if self.status != VoucherStatus.ACTIVE:
+            return self.status
+        if self.valid_until < day:
+            return VoucherStatus.EXPIRED.value
+        return "spent" if self.account.balance == 0 else VoucherStatus.ACTIVE.value
+
+    def state_label(self, day: date) -> str:
+        state = self.state_on(day)
+        return _l("Spent") if state == "spent" else VoucherStatus(state).label
 
 
 class Settlement(db.Model):

@@ -97,7 +97,8 @@ def create_programme(slug: str, name: str, budget_cents: int, categories: list[s
     if not (name or "").strip():
         raise Invalid(_l("Give the programme a name."), field="name")
     if not isinstance(budget_cents, int) or budget_cents <= 0 or budget_cents > MAX_CENTS:
-        raise Invalid(_l("The budget must be above zero."), field="budget")
+        raise Invalid(_l("The budget must be above zero and at most %(max)s.", max=money(MAX_CENTS)),
+                      field="budget")
     categories = sorted({c.strip() for c in categories if c and c.strip()})
     if not categories:
         raise Invalid(_l("Choose at least one service category."), field="categories")
@@ -1215,6 +1216,25 @@ def account_label(account: Account) -> str:
         owner = db.session.get(User, account.user_id).email
     label = f"{kind.label} {owner}".strip()
     return str(_l("%(account)s (time credits)", account=label)) if currency == Currency.TIME else label
+
+
+def reference_text(transfer: Transfer) -> str:
+    """A transfer's reference in the reader's language. The ledger keeps the words it was written
+    with (append-only, in English): here its fixed words give way to the kind's translated label
+    (shown beside it) and ids to what they name."""
+    words = (transfer.reference or "").split(" ")
+    kind = transfer.kind
+    if kind in (TransferKind.REDEEM, TransferKind.ISSUE) and len(words) == 2 and words[0] == "voucher":
+        return words[1]
+    if kind == TransferKind.EXPIRE and len(words) == 3 and words[0] == "voucher" and words[2] in set(VoucherStatus):
+        return f"{words[1]} · {VoucherStatus(words[2]).label}"
+    if kind == TransferKind.GIVE_TIME and len(words) == 2 and words[0] == "to" and words[1].isdigit():
+        relative = db.session.get(User, int(words[1]))
+        return relative.name if relative else ""
+    if (kind, transfer.reference) in ((TransferKind.CONTRIBUTE, "contribution"),
+                                      (TransferKind.DONATE_TIME, "donation")):
+        return ""
+    return transfer.reference or ""
 
 
 def credit_label(transfer: Transfer) -> str:

@@ -70,14 +70,23 @@ def voucher(voucher_id):
     item = ops.voucher_for_holder(voucher_id, current_user)
     movements = ledger.movements([item.account_id], page=request.args.get("page", 1, type=int))
     return render_template("vouchers/voucher.html", voucher=item, redemptions=ops.voucher_redemptions(item),
-                           revoke_form=ReasonForm(), movements=movements,
+                           spendable=item.state_on(city_today()) == "active", revoke_form=ReasonForm(),
+                           movements=movements,
                            reversed=ops.reversed_among([t.id for t in movements.items]))
+
+
+def _spendable_voucher(voucher_id: int):
+    """The holder's voucher if a desk would take it today, else None (404 if it is not theirs)."""
+    item = ops.voucher_for_holder(voucher_id, current_user)
+    return item if item.state_on(city_today()) == "active" else None
 
 
 @bp.route("/mine/<int:voucher_id>/qr.svg")
 @login_required
 def voucher_qr(voucher_id):
-    item = ops.voucher_for_holder(voucher_id, current_user)
+    item = _spendable_voucher(voucher_id)
+    if item is None:
+        abort(404)
     svg = '<?xml version="1.0" encoding="utf-8"?>' + documents.qr_svg(item.code, scale=6).replace(
         "<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
     return Response(svg, mimetype="image/svg+xml")
@@ -86,7 +95,10 @@ def voucher_qr(voucher_id):
 @bp.route("/mine/<int:voucher_id>/voucher.pdf")
 @login_required
 def voucher_pdf(voucher_id):
-    item = ops.voucher_for_holder(voucher_id, current_user)
+    item = _spendable_voucher(voucher_id)
+    if item is None:  # a printed voucher that no desk would take would only mislead
+        flash(_("This voucher can no longer be spent, so it is not printed."), "error")
+        return redirect(url_for(".voucher", voucher_id=voucher_id))
     return pdf_response(documents.voucher_pdf(item, _locale()), f"voucher-{item.code}.pdf")
 
 

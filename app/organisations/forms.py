@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, DecimalField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, URL
 
-from ..forms import MultiCheckboxField
+from ..forms import MultiCheckboxField, Required
 from .models import OrganisationKind
 
 SLUG_HELP = _l("Lower-case letters, digits and dashes; it becomes part of the address and cannot change.")
@@ -34,8 +34,8 @@ class LocalisedNamesForm(FlaskForm):
 
 class AccreditForm(FlaskForm):
     category = SelectField(_l("Service category"), choices=[])
-    valid_from = DateField(_l("Valid from"), validators=[DataRequired()])
-    valid_until = DateField(_l("Valid until"), validators=[DataRequired()])
+    valid_from = DateField(_l("Valid from"), validators=[Required()])
+    valid_until = DateField(_l("Valid until"), validators=[Required()])
     checklist = MultiCheckboxField(_l("The organisation meets"), choices=[])
     wage_ratio = DecimalField(_l("Wage ratio (highest pay ÷ lowest pay)"), places=2,
                               validators=[Optional(), NumberRange(min=1)],

@@ -1,5 +1,6 @@
 from datetime import date, datetime, timezone
 
+import pytest
 from flask_babel import force_locale
 
 from app.i18n import day, moment, money, number
@@ -48,3 +49,21 @@ def test_the_switcher_never_redirects_off_site(client):
     assert response.headers["Location"] == "/"
     response = client.post("/locale", data={"locale": "es", "next": "//evil.example", "csrf_token": token})
     assert response.headers["Location"] == "/"
+
+
+@pytest.mark.parametrize("path, locale, english, expected", [
+    ("/councils/", "es", "Minutes", "Acta"),              # a meeting's record
+    ("/vouchers/mine", "es", "Minutes", "Minutos"),       # a time credit's unit
+    ("/councils/", "it", "Statement", "Presentazione"),   # a candidate's
+    ("/vouchers/statements", "it", "Statement", "Estratto"),  # a co-op's settlement
+    ("/api/v1/vouchers/mine", "it", "Statement", "Estratto"),
+    ("/procurement/", "it", "Budget", "Base di gara"),
+    ("/account/admin/users", "it", "No such account.", "Questo account non esiste."),  # a person's, not a ledger's
+])
+def test_each_module_speaks_its_own_words(app, path, locale, english, expected):
+    """The catalogs are merged: where two translate one English word differently, a module's page
+    takes its own module's sense of it, whichever catalog was merged last."""
+    from flask_babel import gettext
+    with app.test_request_context(path), force_locale(locale):
+        app.preprocess_request()
+        assert gettext(english) == expected

@@ -4,6 +4,7 @@ social criteria land in the standard and extension fields, and the CSV adds up."
 import csv
 import io
 import json
+from datetime import datetime, time
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from jsonschema import Draft4Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
+from app.i18n import city_timezone
 from procurement import operations as ops
 from procurement.models import Phase
 
@@ -159,3 +161,20 @@ def test_every_field_outside_the_core_schema_is_documented_in_an_extension(clien
                     extra.add(f"{name}.{key}")
     assert extra == {"Tender.weightedCriteria", "Tender.socialProcurement", "Award.socialProcurement",
                      "Contract.socialCommitments", "Implementation.serviceMetrics"}
+
+
+def test_end_dates_include_their_whole_last_day(client, register):
+    # Bids are accepted all through the deadline day, and a contract's last day is one of its days:
+    # an end date known only as a date ends at the day's last second in the city, a start date at its first.
+    process = register["contract"]
+    release = client.get(f"/open-data/procurement/{process.id}/release.json").get_json()["releases"][0]
+    period = release["contracts"][0]["period"]
+
+    def local(moment):
+        moment = datetime.fromisoformat(moment)
+        assert moment.utcoffset() == moment.astimezone(city_timezone()).utcoffset()  # in the city's zone
+        return moment.date(), moment.time()
+    assert local(release["tender"]["tenderPeriod"]["endDate"]) == (process.bid_deadline, time(23, 59, 59))
+    assert local(period["startDate"]) == (process.contract.period_start, time(0))
+    assert local(period["endDate"]) == (process.contract.period_end, time(23, 59, 59))
+    assert _errors(RELEASE, release) == []

@@ -280,3 +280,22 @@ def test_a_stale_copy_cannot_move_a_process_twice(city):
     with pytest.raises(InvalidTransition):
         ops.decide_award(process, actor=city.official)
     assert db.session.query(Award).count() == 0
+
+
+def test_a_payment_cannot_precede_the_signature(city):
+    process = city.process("implementation")
+    signed = process.contract.signed_on
+    with pytest.raises(Invalid, match="before the contract was signed") as refused:
+        ops.record_payment(process, 100, signed - timedelta(days=1), actor=city.official)
+    assert refused.value.field == "paid_on" and process.contract.payments == []
+    ops.record_payment(process, 100, signed, actor=city.official)
+    assert process.contract.paid_cents == 100
+
+
+def test_a_metric_must_fit_the_register(city):
+    process = city.process("implementation")
+    with pytest.raises(Invalid, match="too large") as refused:
+        ops.record_metric(process, "People served", ops.METRIC_LIMIT + 1, actor=city.official)
+    assert refused.value.field == "value" and process.contract.metrics == []
+    ops.record_metric(process, "People served", ops.METRIC_LIMIT, actor=city.official)
+    assert process.contract.metrics[0].value == ops.METRIC_LIMIT

@@ -3,11 +3,12 @@ bad input shown next to its field, and who may see and do what."""
 import io
 from datetime import timedelta
 
+import pytest
 from pypdf import PdfReader
 
 from app.extensions import db
 from app.i18n import city_today
-from procurement.models import Phase, Process
+from procurement.models import Payment, Phase, Process, ServiceMetric
 
 from ..conftest import login, post_form
 
@@ -149,3 +150,62 @@ def test_the_register_filters_by_phase_and_procedure(client, city):
     assert "Reserved one" in page and "Open one" not in page
     page = client.get("/procurement/?phase=award").get_data(as_text=True)
     assert "Reserved one" not in page
+
+
+@pytest.mark.parametrize("optional", [{}, {"milestones": "  "}, {"commitments": ""}])
+def test_a_contract_needs_neither_milestones_nor_commitments(app, city, optional):
+    process = city.process("award")
+    today = city_today()
+    response = post_form(_as(app, city.official), f"/procurement/{process.id}/contract", {
+        "signed_on": today.isoformat(), "period_start": today.isoformat(),
+        "period_end": (today + timedelta(days=200)).isoformat(), **optional})
+    assert response.status_code == 302
+    db.session.refresh(process)
+    assert process.phase == Phase.CONTRACT
+    assert process.contract.milestones == [] and process.contract.commitments == []
+
+
+def test_an_incomplete_payment_comes_back_with_each_error_beside_its_field(app, city):
+    process = city.process("implementation")
+    page = post_form(_as(app, city.official), f"/procurement/{process.id}/payments",
+                     {"amount": "", "paid_on": "", "note": "First quarter"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert 'id="amount-error"' in text and 'id="paid_on-error"' in text and 'value="First quarter"' in text
+    assert db.session.query(Payment).count() == 0
+
+
+def test_a_missing_or_past_deadline_is_shown_beside_the_field(app, city):
+    process = city.process("planning")
+    client = _as(app, city.official)
+    page = post_form(client, f"/procurement/{process.id}/publish", {"deadline": ""})
+    assert page.status_code == 422 and 'id="deadline-error"' in page.get_data(as_text=True)
+    yesterday = (city_today() - timedelta(days=1)).isoformat()
+    page = post_form(client, f"/procurement/{process.id}/publish", {"deadline": yesterday})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422 and 'id="deadline-error"' in text and "must be after today" in text
+    assert f'value="{yesterday}"' in text
+    db.session.refresh(process)
+    assert process.phase == Phase.PLANNING
+
+
+def test_a_metric_too_large_for_the_register_is_refused_beside_its_field(app, city):
+    process = city.process("implementation")
+    page = post_form(_as(app, city.official), f"/procurement/{process.id}/metrics",
+                     {"name": "People served", "value": "99999999999999999999999999", "unit": "people"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert 'id="value-error"' in text and "too large" in text
+    assert 'value="99999999999999999999999999"' in text and 'value="People served"' in text
+    assert db.session.query(ServiceMetric).count() == 0
+
+
+def test_a_payment_before_the_signature_is_refused_beside_its_date(app, city):
+    process = city.process("implementation")
+    page = post_form(_as(app, city.official), f"/procurement/{process.id}/payments",
+                     {"amount": "500", "paid_on": "2000-01-01"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 422
+    assert 'id="paid_on-error"' in text and "before the contract was signed" in text
+    assert 'value="2000-01-01"' in text and 'value="500"' in text
+    assert db.session.query(Payment).count() == 0

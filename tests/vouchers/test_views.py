@@ -75,6 +75,28 @@ def test_voucher_pdf_and_qr(app, city, voucher):
     assert svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
 
 
+@pytest.mark.parametrize("ending", ["revoked", "expired by date", "spent"])
+def test_a_voucher_no_desk_would_take_is_neither_printed_nor_shown_as_a_qr(app, city, voucher, ending):
+    """A citizen must not print, or show at a desk, a voucher that can no longer be spent: its page
+    says why, instead of offering the QR code and the PDF."""
+    if ending == "revoked":
+        ops.revoke_voucher(voucher, "issued twice", actor=city.official)
+    elif ending == "expired by date":  # the nightly expiry has not run yet: its date decides
+        voucher.valid_until = city.today - timedelta(days=1)
+        db.session.commit()
+    else:
+        ops.redeem(voucher.code, 5000, "elder-care", city.coop, actor=city.member)
+    holder = _as(app, city.citizen)
+    page = holder.get(f"/vouchers/mine/{voucher.id}").get_data(as_text=True)
+    label = {"revoked": "Revoked", "expired by date": "Expired", "spent": "Spent"}[ending]
+    assert f"<dd>{label}</dd>" in page and "can no longer be spent" in page
+    assert "voucher.pdf" not in page and "qr.svg" not in page
+    assert label in holder.get("/vouchers/mine").get_data(as_text=True)
+    assert holder.get(f"/vouchers/mine/{voucher.id}/qr.svg").status_code == 404
+    pdf = holder.get(f"/vouchers/mine/{voucher.id}/voucher.pdf", follow_redirects=True)
+    assert pdf.mimetype == "text/html" and "it is not printed" in pdf.get_data(as_text=True)
+
+
 def test_official_opens_a_programme_and_issues(app, city):
     official = _as(app, city.official)
     response = post_form(official, "/vouchers/programmes", {
@@ -176,3 +198,21 @@ def test_front_desk_cannot_redeem_for_another_coop(app, city, voucher):
     assert page.status_code == 200 and "Casa Comune" not in page.get_data(as_text=True)
     assert desk.get(f"/vouchers/settlements/1/{city.other.slug}.csv").status_code in (403, 404)
     assert db.session.query(Transfer).count() == transfers
+
+
+def test_movements_speak_the_readers_language_not_the_ledgers(app, city, voucher, make_user):
+    """The ledger keeps its references as written (English, ids): the holder's movements show the
+    code, the relative's name and the status in their language, and a revocation is not 'expired'."""
+    relative = make_user(email="relative@example.org", name="Aina Puig")
+    ops.record_time(city.citizen, 120, city.coop, actor=city.member)
+    ops.give_time(city.citizen, relative, 30)
+    ops.donate_time(city.citizen, 10)
+    ops.redeem(voucher.code, 1000, "elder-care", city.coop, actor=city.member)
+    ops.revoke_voucher(voucher, "issued twice", actor=city.official)
+    holder = _as(app, city.citizen)
+    post_form(holder, "/locale", {"locale": "es"})
+    page = holder.get("/vouchers/mine").get_data(as_text=True)
+    assert "<td>Aina Puig</td>" in page and f"to {relative.id}" not in page and "donation" not in page
+    detail = holder.get(f"/vouchers/mine/{voucher.id}").get_data(as_text=True)
+    assert f"{voucher.code} · Revocado" in detail and "Devuelto al programa" in detail
+    assert f"voucher {voucher.code}" not in detail and "revoked" not in detail
