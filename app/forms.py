@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectMultipleField, widgets
 from wtforms.validators import InputRequired, StopValidation
 
-from .errors import DomainError
+from .errors import DomainError, Invalid
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -30,12 +30,25 @@ class Required(InputRequired):
 
 
 def attach_error(form: FlaskForm, error: DomainError) -> None:
-    """Put a refused operation's message beside the field it concerns, or on the form."""
+    """Put a refused operation's message beside the field it concerns, or on the form (once)."""
     field = getattr(form, error.field, None) if error.field else None
+    message = str(error.message)
     if field is not None:
-        field.errors = [*field.errors, str(error.message)] if isinstance(field.errors, list) else [str(error.message)]
-    else:
-        form.form_errors.append(str(error.message))
+        errors = list(field.errors) if isinstance(field.errors, (list, tuple)) else []
+        field.errors = errors if message in errors else [*errors, message]
+    elif message not in form.form_errors:
+        form.form_errors.append(message)
+
+
+def validated(form: FlaskForm) -> FlaskForm:
+    """The submitted form if it validates; else Invalid with its first field's message and that
+    field (so the view shows it there), or the expired form's when only the CSRF token failed."""
+    if form.validate_on_submit():
+        return form
+    for name, errors in form.errors.items():
+        if name != "csrf_token" and errors:
+            raise Invalid(errors[0], field=name)
+    raise Invalid(_l("The form expired; please try again."))
 
 
 # Far beyond any budget, and small enough for a BIGINT of cents.

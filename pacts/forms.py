@@ -97,7 +97,7 @@ class ReasonForm(FlaskForm):
 
 
 class CommentForm(FlaskForm):
-    body = TextAreaField(_l("Your comment"), validators=[DataRequired(), Length(max=5000)])
+    body = TextAreaField(_l("Your comment"), validators=[DataRequired(_l("Write your comment.")), Length(max=5000)])
 
 
 class SignForm(FlaskForm):
@@ -116,7 +116,8 @@ class ReportForm(FlaskForm):
 
 
 class DisputeForm(FlaskForm):
-    subject = TextAreaField(_l("What the dispute is about"), validators=[DataRequired(), Length(max=5000)])
+    subject = TextAreaField(_l("What the dispute is about"),
+                            validators=[DataRequired(_l("Say what the dispute is about.")), Length(max=5000)])
 
 
 class CommitteeForm(FlaskForm):

@@ -8,7 +8,7 @@ from flask_login import current_user
 from app.accounts.models import Role, User
 from app.documents import pdf_response
 from app.errors import DomainError, Invalid
-from app.forms import attach_error
+from app.forms import attach_error, validated
 from app.i18n import city_today
 from app.organisations.models import Organisation
 from app.pagecache import cached_public_page, invalidated_by, personal_page, shared_content
@@ -19,7 +19,7 @@ from .documents import pact_pdf
 from .forms import (CommentForm, CommitteeForm, CommonsForm, DisputeForm, OutcomeForm, ProposalForm,
                     ReasonForm, ReportForm, SignForm, UploadForm, clauses_form, clauses_of,
                     standard_form_form)
-from .models import CLAUSES, RESOURCES, CommonsKind, Intervention, Pact, PactState, Party, Report
+from .models import CLAUSES, RESOURCES, CommonsKind, Intervention, Pact, PactState, Party, ProposerKind, Report
 
 officials = roles_required(Role.OFFICIAL, Role.ADMIN)
 
@@ -77,12 +77,29 @@ def index():
 @bp.route("/<int:pact_id>")
 @public
 def show(pact_id):
-    pact = _pact(pact_id)
+    return _page(_pact(pact_id))
+
+
+PAGE_FORMS = {"reason_form": ReasonForm, "comment_form": CommentForm, "dispute_form": DisputeForm,
+              "committee_form": CommitteeForm, "outcome_form": OutcomeForm, "sign_form": SignForm}
+
+
+def _page(pact, status=200, **refused):
+    """The pact's page; after a refused post, with that form as it was sent and its error."""
+    forms = {name: refused.get(name) or form_class(formdata=None) for name, form_class in PAGE_FORMS.items()}
     return render_template("pacts/show.html", pact=pact, ops=ops, clauses=CLAUSES, resources=RESOURCES,
-                           schedule=ops.report_schedule(pact), today=city_today(),
-                           decisions=offered_decisions(pact), reason_form=ReasonForm(), comment_form=CommentForm(),
-                           dispute_form=DisputeForm(), committee_form=CommitteeForm(),
-                           outcome_form=OutcomeForm(), sign_form=SignForm(), Party=Party)
+                           schedule=ops.report_schedule(pact), today=city_today(), decisions=offered_decisions(pact),
+                           Party=Party, refused_action=refused.get("action"), **forms), status
+
+
+def _refused(pact, name: str, form, error: DomainError, anchor: str, **extra):
+    """A refusal about one of the form's fields is shown beside it, with what was typed (422); any
+    other (the file moved on meanwhile, an expired form) at the top of the page."""
+    if error.field and error.field in form:
+        attach_error(form, error)
+        return _page(pact, 422, **{name: form}, **extra)
+    _flash_error(error)
+    return _back(pact, anchor)
 
 
 @bp.route("/<int:pact_id>/versions")
@@ -114,6 +131,8 @@ def propose():
     form.standard_form.choices = [("", _("None"))] + [(str(f.id), f.title) for f in ops.standard_forms()]
     form.commons.choices = [(c.id, c.name) for c in ops.commons_choices() if c.registered]
     form.organisation.choices = [("", _("None"))] + [(str(o.id), o.name) for o in current_user.organisations]
+    if not current_user.organisations:  # nobody may propose for an organisation they do not belong to
+        form.proposer_kind.choices = [c for c in form.proposer_kind.choices if c[0] != ProposerKind.ORGANISATION]
     if form.validate_on_submit():
         standard = next((f for f in ops.standard_forms() if str(f.id) == form.standard_form.data), None)
         organisation = next((o for o in current_user.organisations if str(o.id) == form.organisation.data), None)
@@ -192,11 +211,10 @@ def comment(pact_id):
     pact = _pact(pact_id)
     form = CommentForm()
     try:
-        ops.comment(pact, form.body.data if form.validate_on_submit() else "", actor=current_user)
+        ops.comment(pact, validated(form).body.data, actor=current_user)
     except DomainError as error:
-        _flash_error(error)
-    else:
-        flash(_("Your comment is published."), "success")
+        return _refused(pact, "comment_form", form, error, "#consultation")
+    flash(_("Your comment is published."), "success")
     return _back(pact, "#consultation")
 
 
@@ -250,11 +268,10 @@ def dispute(pact_id):
     pact = _pact(pact_id)
     form = DisputeForm()
     try:
-        ops.raise_dispute(pact, form.subject.data if form.validate_on_submit() else "", actor=current_user)
+        ops.raise_dispute(pact, validated(form).subject.data, actor=current_user)
     except DomainError as error:
-        _flash_error(error)
-    else:
-        flash(_("The dispute is recorded; a conciliation committee will be formed."), "success")
+        return _refused(pact, "dispute_form", form, error, "#disputes")
+    flash(_("The dispute is recorded; a conciliation committee will be formed."), "success")
     return _back(pact, "#disputes")
 
 
@@ -275,16 +292,14 @@ def decide(pact_id, action):
     operation, needs_reason = DECISIONS[action]
     form = ReasonForm()
     try:
-        if not form.validate_on_submit():
-            raise Invalid(_("The form expired; please try again."))
+        reason = validated(form).reason.data or ""
         if needs_reason:
-            operation(pact, form.reason.data or "", actor=current_user)
+            operation(pact, reason, actor=current_user)
         else:
             operation(pact, actor=current_user)
     except DomainError as error:
-        _flash_error(error)
-    else:
-        flash(_("The file is now “%(state)s”.", state=pact.state_enum.label), "success")
+        return _refused(pact, "reason_form", form, error, "", action=action)
+    flash(_("The file is now “%(state)s”.", state=pact.state_enum.label), "success")
     return _back(pact)
 
 
@@ -294,14 +309,12 @@ def committee(dispute_id):
     dispute = ops.dispute_by_id(dispute_id)
     form = CommitteeForm()
     try:
-        if not form.validate_on_submit():
-            raise Invalid(_("Name all three members of the committee."))
+        validated(form)
         ops.appoint_committee(dispute, actor=current_user, citizens_member=form.citizens_member.data,
                               city_member=form.city_member.data, joint_member=form.joint_member.data)
     except DomainError as error:
-        _flash_error(error)
-    else:
-        flash(_("The conciliation committee is recorded."), "success")
+        return _refused(dispute.pact, "committee_form", form, error, "#disputes")
+    flash(_("The conciliation committee is recorded."), "success")
     return _back(dispute.pact, "#disputes")
 
 
@@ -311,11 +324,10 @@ def outcome(dispute_id):
     dispute = ops.dispute_by_id(dispute_id)
     form = OutcomeForm()
     try:
-        ops.settle_dispute(dispute, form.outcome.data if form.validate_on_submit() else "", actor=current_user)
+        ops.settle_dispute(dispute, validated(form).outcome.data, actor=current_user)
     except DomainError as error:
-        _flash_error(error)
-    else:
-        flash(_("The outcome of the conciliation is recorded."), "success")
+        return _refused(dispute.pact, "outcome_form", form, error, "#disputes")
+    flash(_("The outcome of the conciliation is recorded."), "success")
     return _back(dispute.pact, "#disputes")
 
 

@@ -37,6 +37,21 @@ def test_proposal_with_bad_input_comes_back_with_the_message_and_what_was_typed(
     assert db.session.query(Pact).count() == 0
 
 
+def test_a_citizen_of_no_organisation_is_not_offered_to_propose_for_one(app, world):
+    """Offered and then refused with no field to show why, the choice only confused: it is gone,
+    and a forged one is refused beside 'Who proposes', with the input kept; nothing is written."""
+    client = signed_in(app, world.citizen)
+    assert 'value="organisation"' not in client.get("/pacts/propose").get_data(as_text=True)
+    response = post_form(client, "/pacts/propose", {
+        "title": "Benches for the square", "intervention": "care", "track": "complex",
+        "standard_form": "", "commons": [str(world.commons.id)], "what": "Paint the benches",
+        "duration_months": "0", "report_every_months": "6", "proposer_kind": "organisation", "organisation": ""})
+    html = response.get_data(as_text=True)
+    assert 'id="proposer_kind-error">Not a valid choice.' in html and 'value="Benches for the square"' in html
+    assert 'id="duration_months-error">Number must be between 1 and 120.' in html  # 0 is not 'required'
+    assert db.session.query(Pact).count() == 0
+
+
 def test_citizen_proposes_and_official_takes_it_to_signature(app, world):
     citizen, official = signed_in(app, world.citizen), signed_in(app, world.official)
     response = post_form(citizen, "/pacts/propose", {
@@ -82,8 +97,13 @@ def test_citizen_proposes_and_official_takes_it_to_signature(app, world):
 def test_reject_without_reason_is_refused_and_with_one_the_proposer_reads_it(app, world):
     pact = world.walk(world.propose(), PactState.EVALUATION)
     official = signed_in(app, world.official)
-    page = official.get(post_form(official, f"/pacts/{pact.id}/decide/reject", {"reason": ""}).headers["Location"])
-    assert "Give the reason" in page.get_data(as_text=True)
+    refused = post_form(official, f"/pacts/{pact.id}/decide/reject", {"reason": ""})
+    assert refused.status_code == 422
+    assert '<p class="error" id="reason-reject-error">Give the reason' in refused.get_data(as_text=True)
+    too_long = post_form(official, f"/pacts/{pact.id}/decide/reject", {"reason": "x" * 2001})
+    page = too_long.get_data(as_text=True)
+    assert too_long.status_code == 422 and "expired" not in page
+    assert 'id="reason-reject-error">Field cannot be longer than 2000 characters.' in page and "x" * 2001 in page
     post_form(official, f"/pacts/{pact.id}/decide/reject", {"reason": "The square will be rebuilt."})
     page = signed_in(app, world.citizen).get(f"/pacts/{pact.id}").get_data(as_text=True)
     assert "Reason given by the city:" in page and "The square will be rebuilt." in page
@@ -96,6 +116,22 @@ def test_consultation_comment_and_support(app, world):
     post_form(neighbour, f"/pacts/{pact.id}/support")
     page = app.test_client().get(f"/pacts/{pact.id}").get_data(as_text=True)
     assert "Count me in for Saturdays" in page and "Supports: 1" in page
+
+
+def test_a_refused_comment_keeps_its_text_beside_the_field(app, world):
+    """An empty or too long comment: the page again, the message next to the box, the text kept."""
+    pact = world.walk(world.propose(), PactState.CONSULTATION)
+    neighbour = signed_in(app, world.other)
+    empty = post_form(neighbour, f"/pacts/{pact.id}/comment", {"body": "  "})
+    assert empty.status_code == 422
+    assert 'id="body-error">Write your comment.' in empty.get_data(as_text=True)
+    long_text = "Saturdays " * 501
+    too_long = post_form(neighbour, f"/pacts/{pact.id}/comment", {"body": long_text})
+    page = too_long.get_data(as_text=True)
+    assert too_long.status_code == 422 and "Write your comment" not in page
+    assert 'id="body-error">Field cannot be longer than 5000 characters.' in page
+    assert long_text.strip() in page and 'aria-invalid="true" autofocus' in page
+    assert ops.pact_by_id(pact.id, world.other).comments == []
 
 
 def test_versions_compare_side_by_side(app, world):
