@@ -10,7 +10,7 @@ from app.accounts.models import Role
 from app.accounts.operations import create_user, find_user
 from app.documents import pdf_response
 from app.errors import DomainError, Invalid
-from app.forms import attach_error
+from app.forms import attach_error, validated
 from app.i18n import city_today
 from app.opendata import csv_response
 from app.organisations import operations as organisations
@@ -57,11 +57,15 @@ def open_books():
 @bp.route("/mine")
 @login_required
 def mine():
+    return _mine(GiveTimeForm(formdata=None))
+
+
+def _mine(give_form, status=200):
     accounts = ops.holder_accounts(current_user)
     page = ledger.movements([a.id for a in accounts], page=request.args.get("page", 1, type=int))
     return render_template("vouchers/mine.html", vouchers=ops.holder_vouchers(current_user), movements=page,
                            account_ids={a.id for a in accounts}, minutes=ops.time_balance(current_user),
-                           contributions=ops.contributions_of(current_user), give_form=GiveTimeForm())
+                           contributions=ops.contributions_of(current_user), give_form=give_form), status
 
 
 @bp.route("/mine/<int:voucher_id>")
@@ -107,8 +111,7 @@ def voucher_pdf(voucher_id):
 def give_time():
     form = GiveTimeForm()
     try:
-        if not form.validate_on_submit():
-            raise Invalid(_("Give a number of minutes."), field="minutes")
+        validated(form)
         if form.email.data:
             relative = find_user(form.email.data)
             if relative is None:
@@ -117,9 +120,11 @@ def give_time():
         else:
             ops.donate_time(current_user, form.minutes.data)
     except DomainError as error:
-        flash(str(error), "error")
-    else:
-        flash(_("The minutes have moved."), "success")
+        if error.field == "amount":  # the ledger's name for what this form calls minutes
+            error.field = "minutes"
+        attach_error(form, error)
+        return _mine(form, 422)
+    flash(_("The minutes have moved."), "success")
     return redirect(url_for(".mine"))
 
 

@@ -3,6 +3,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from markupsafe import escape
 from pypdf import PdfReader
 
 from app.extensions import db
@@ -216,3 +217,21 @@ def test_movements_speak_the_readers_language_not_the_ledgers(app, city, voucher
     detail = holder.get(f"/vouchers/mine/{voucher.id}").get_data(as_text=True)
     assert f"{voucher.code} · Revocado" in detail and "Devuelto al programa" in detail
     assert f"voucher {voucher.code}" not in detail and "revoked" not in detail
+
+
+@pytest.mark.parametrize("sent, field, message", [
+    ({"email": "", "minutes": ""}, "minutes", "This field is required."),
+    ({"email": "", "minutes": "1.5"}, "minutes", "Not a valid integer value."),
+    ({"email": "nobody@example.org", "minutes": "30"}, "email", "No account has this email."),
+    ({"email": "citizen@example.org", "minutes": "30"}, "email", "Choose someone else's account."),
+    ({"email": "", "minutes": "500"}, "minutes", "The account holds fewer minutes than that."),
+])
+def test_a_refused_gift_of_minutes_comes_back_beside_its_field(app, city, sent, field, message):
+    ops.record_time(city.citizen, 120, city.coop, actor=city.member)
+    holder = _as(app, city.citizen)
+    response = post_form(holder, "/vouchers/mine/time", sent)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and f'id="{field}-error">{escape(message)}' in page
+    if sent["email"]:
+        assert f'value="{sent["email"]}"' in page
+    assert ops.time_balance(city.citizen) == 120
