@@ -3,6 +3,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton
 from babel.numbers import format_currency
 from flask import current_app, has_request_context, request, session
 from flask_babel import Domain, format_date, format_datetime, format_decimal, get_locale
@@ -59,6 +60,12 @@ def day(value: date | datetime | None, style: str = "medium") -> str:
     return format_date(value, style)
 
 
+def month(value: str) -> str:
+    """A month written "2026-11" (as open data keeps it) the way the reader writes one: "Nov 2026"."""
+    year, number = value.split("-")
+    return format_skeleton("yMMM", date(int(year), int(number), 1), locale=get_locale() or "en")
+
+
 def moment(value: datetime | None, style: str = "medium") -> str:
     """A UTC datetime shown in the city's zone (Flask-Babel converts using select_timezone)."""
     return "" if value is None else format_datetime(value, style)
@@ -80,7 +87,7 @@ def module_domains(app) -> dict[str, Domain]:
 
 
 def init_app(app):
-    app.jinja_env.filters.update(money=money, number=number, day=day, moment=moment)
+    app.jinja_env.filters.update(money=money, number=number, day=day, month=month, moment=moment)
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, LOCALES=LOCALES, city_today=city_today,
                                  current_locale=lambda: str(get_locale()))
     domains = module_domains(app)

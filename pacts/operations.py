@@ -20,6 +20,7 @@ from app.database import transaction, utcnow
 from app.errors import Invalid, InvalidTransition, NotAllowed, NotFound
 from app.extensions import db
 from app.i18n import city_timezone, city_today
+from app.i18n import day as written_day
 from app.paging import capped_page
 from app.notifications.operations import emit, follow
 from app.states import StateMachine
@@ -192,7 +193,7 @@ def close_consultation(pact: Pact, *, actor, today: date | None = None) -> None:
     today = today or city_today()
     if pact.consultation_ends and today < pact.consultation_ends:
         raise Invalid(_l("The public consultation runs until %(day)s; it cannot close earlier.",
-                         day=pact.consultation_ends.isoformat()))
+                         day=written_day(pact.consultation_ends)))
     with transaction():
         _move(pact, PactState.EVALUATION, actor)
 
@@ -241,7 +242,7 @@ def activate(pact: Pact, *, actor=None, today: date | None = None) -> None:
     LIFECYCLE.check(pact.state_enum, PactState.ACTIVE)
     today = today or city_today()
     if pact.state == PactState.SIGNED and pact.starts_on and today < pact.starts_on:
-        raise Invalid(_l("The pact starts on %(day)s.", day=pact.starts_on.isoformat()))
+        raise Invalid(_l("The pact starts on %(day)s.", day=written_day(pact.starts_on)))
     with transaction():
         _move(pact, PactState.ACTIVE, actor)
 
@@ -526,7 +527,7 @@ def file_report(pact: Pact, due_on: date, *, actor, activities: str, volunteer_m
     if due_on not in schedule:
         raise Invalid(_l("Choose a due date of the pact's schedule."), field="due_on")
     if schedule[due_on].report is not None:
-        raise Invalid(_l("The report for %(day)s is already filed.", day=due_on.isoformat()), field="due_on")
+        raise Invalid(_l("The report for %(day)s is already filed.", day=written_day(due_on)), field="due_on")
     if not (activities or "").strip():
         raise Invalid(_l("Say what was done."), field="activities")
     if volunteer_minutes is None or volunteer_minutes < 0:

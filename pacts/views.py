@@ -10,6 +10,7 @@ from app.documents import pdf_response
 from app.errors import DomainError, Invalid
 from app.forms import attach_error, validated
 from app.i18n import city_today
+from app.i18n import day as written_day
 from app.organisations.models import Organisation
 from app.pagecache import cached_public_page, invalidated_by, personal_page, shared_content
 from app.security import login_required, public, roles_required
@@ -161,7 +162,7 @@ def submit(pact_id):
     except DomainError as error:
         _flash_error(error)
     else:
-        flash(_("Your proposal is sent. The city answers by %(day)s.", day=pact.answer_due.isoformat()), "success")
+        flash(_("Your proposal is sent. The city answers by %(day)s.", day=written_day(pact.answer_due)), "success")
     return _back(pact)
 
 

@@ -18,6 +18,7 @@ from app.database import UTCDateTime, autocommit_connection, in_transaction, is_
 from app.errors import DomainError, Invalid, NotAllowed, NotFound
 from app.extensions import db
 from app.i18n import city_today, money
+from app.i18n import day as written_day
 from app.notifications.operations import emit
 from app.organisations import operations as organisations
 from app.organisations.models import Organisation
@@ -895,7 +896,7 @@ def _refuse(params: dict, status, valid_until, covered, accredited, pin_ok, bala
     if status == VoucherStatus.REVOKED:
         raise Gone(_l("This voucher has been revoked."), field="code", code="revoked")
     if status == VoucherStatus.EXPIRED or valid_until < params["today"]:
-        raise Gone(_l("This voucher expired on %(day)s.", day=valid_until.isoformat()),
+        raise Gone(_l("This voucher expired on %(day)s.", day=written_day(valid_until)),
                    field="code", code="expired")
     if not covered:
         raise NotAllowed(_l("This voucher does not pay for this service category."),

@@ -49,7 +49,8 @@ def directory():
 @public
 @cached_public_page()
 def open_books():
-    return render_template("vouchers/open_books.html", rows=ops.open_books(), pool=ops.pool_figures())
+    return render_template("vouchers/open_books.html", rows=ops.open_books(), pool=ops.pool_figures(),
+                           programme_names={p.slug: p.name for p in ops.programmes()})
 
 
 # Citizens -------------------------------------------------------------------------------

@@ -3,7 +3,7 @@ from datetime import date, datetime, timezone
 import pytest
 from flask_babel import force_locale
 
-from app.i18n import day, moment, money, number
+from app.i18n import day, moment, money, month, number
 
 from ..conftest import csrf_token, login
 
@@ -18,6 +18,9 @@ def test_money_dates_and_numbers_follow_the_locale(app):
                 assert day(date(2027, 3, 1)) == when
         with force_locale("it"):
             assert number(1234.5) == "1.234,5"
+        for locale, written in {"en": "Nov 2026", "es": "nov 2026", "ca": "nov. del 2026"}.items():
+            with force_locale(locale):
+                assert month("2026-11") == written  # open data keeps "2026-11"; pages write the month
 
 
 def test_times_are_shown_in_the_city_zone(app):

@@ -134,6 +134,12 @@ def test_a_refused_comment_keeps_its_text_beside_the_field(app, world):
     assert ops.pact_by_id(pact.id, world.other).comments == []
 
 
+def test_a_pact_of_months_says_its_rhythm_in_words(app, world):
+    pact = world.propose(duration_months=3, report_every_months=1)
+    page = signed_in(app, world.citizen).get(f"/pacts/{pact.id}").get_data(as_text=True)
+    assert "3 months, a report every month" in page
+
+
 def test_versions_compare_side_by_side(app, world):
     pact = world.walk(world.propose(), PactState.CO_DESIGN)
     page = app.test_client().get(f"/pacts/{pact.id}/versions?a=1&b=2").get_data(as_text=True)

@@ -235,3 +235,10 @@ def test_a_refused_gift_of_minutes_comes_back_beside_its_field(app, city, sent, 
     if sent["email"]:
         assert f'value="{sent["email"]}"' in page
     assert ops.time_balance(city.citizen) == 120
+
+
+def test_open_books_name_the_programme_and_write_the_month_the_readers_way(app, city, voucher):
+    page = app.test_client().get("/vouchers/open-books", headers={"Accept-Language": "es"}).get_data(as_text=True)
+    month = voucher.issued_at.strftime("%Y-%m")
+    assert "<td>Home care 2027</td>" in page and "home-care-2027</td>" not in page
+    assert f"<td>{month}</td>" not in page and f" {voucher.issued_at.year}</td>" in page
