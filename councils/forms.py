@@ -9,6 +9,7 @@ from app.forms import MultiCheckboxField, Required
 from app.i18n import LANGUAGE_NAMES
 
 from .models import ChairRole, CountingRule, Jurisdiction, Side, TieRule, VoteRule
+from .operations import MAX_NEED_RANK, MAX_STATEMENT
 
 
 def _choices(enum):
@@ -100,7 +101,8 @@ class MotionForm(FlaskForm):
     need_category = SelectField(_l("Priority need for the service"), choices=[],
                                 description=_l("Choose a service if the motion adopts a priority need."))
     need_neighbourhood = StringField(_l("Neighbourhood of the need"), validators=[Optional(), Length(max=120)])
-    need_rank = IntegerField(_l("Rank (1 is the most urgent)"), validators=[Optional(), NumberRange(min=1)])
+    need_rank = IntegerField(_l("Rank (1 is the most urgent)"),
+                             validators=[Optional(), NumberRange(min=1, max=MAX_NEED_RANK)])
     need_rationale = TextAreaField(_l("Rationale"), validators=[Optional(), Length(max=5000)])
 
 
@@ -118,7 +120,7 @@ class ElectionForm(FlaskForm):
 class NominationForm(FlaskForm):
     organisation = SelectField(_l("Nominating organisation"), choices=[], coerce=int)
     email = EmailField(_l("Candidate's account email"), validators=[DataRequired(), Email()])
-    statement = TextAreaField(_l("Statement"), validators=[Optional(), Length(max=2000)])
+    statement = TextAreaField(_l("Statement"), validators=[Optional(), Length(max=MAX_STATEMENT)])
 
 
 class BallotForm(FlaskForm):

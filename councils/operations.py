@@ -43,6 +43,9 @@ from .models import (AgendaItem, Attendance, BallotMark, Candidacy, ChairAppoint
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_SEATS_PER_SIDE = 50
+# Far more priorities than a council ranks; the bound keeps a typo from reaching the database.
+MAX_NEED_RANK = 999
+MAX_STATEMENT = 2000
 # Words the council pages use in their own addresses.
 RESERVED_SLUGS = {"new", "meetings", "motions", "elections", "mandates", "appointments", "priority-needs"}
 COUNCIL_FIELDS = ("name", "jurisdiction", "area", "mandate", "seats_per_side", "term_months",
@@ -148,7 +151,7 @@ def terms_so_far(council: Council, on: date | None = None) -> list[Term]:
 
 # Councils ---------------------------------------------------------------------------------
 
-def _clean_council_fields(fields: dict) -> dict:
+def _clean_council_fields(fields: dict, council: Council | None = None) -> dict:
     out = dict(fields)
     for key in ("name", "area", "mandate"):
         if key in out:
@@ -192,6 +195,13 @@ def _clean_council_fields(fields: dict) -> dict:
         raise Invalid(_l("At least one member of each side must be present."), field="quorum_per_side")
     if "warn_days" in out and not (isinstance(out["warn_days"], int) and 0 <= out["warn_days"] <= 365):
         raise Invalid(_l("Warn between 0 and 365 days before a term ends."), field="warn_days")
+    # Judged on the values the council will have, so that neither a new quorum nor fewer seats
+    # leave a council whose meetings could never be quorate.
+    seats = out.get("seats_per_side", getattr(council, "seats_per_side", None))
+    quorum = out.get("quorum_per_side", getattr(council, "quorum_per_side", None) or 1)
+    if seats is not None and quorum > seats:
+        raise Invalid(_l("The quorum of each side cannot exceed its %(seats)s seats, or no meeting could "
+                         "ever be quorate.", seats=seats), field="quorum_per_side")
     return out
 
 
@@ -221,7 +231,7 @@ def update_council(council: Council, *, actor, **fields) -> None:
     """Change a council's settings. Seats shrink only down to the highest seat in
     use; the rotation settings are frozen once a Chair has been named."""
     _require_official(actor)
-    values = _clean_council_fields({k: v for k, v in fields.items() if k in COUNCIL_FIELDS})
+    values = _clean_council_fields({k: v for k, v in fields.items() if k in COUNCIL_FIELDS}, council)
     with transaction():
         db.session.execute(select(Council).where(Council.id == council.id).with_for_update())
         if council.appointments and any(values.get(k, getattr(council, k)) != getattr(council, k)
@@ -563,13 +573,18 @@ def _check_voter(council: Council, organisation: Organisation, actor) -> None:
                             "jurisdiction.", name=organisation.name))
 
 
+NO_VACANT_CIVIL_SEAT = _l("No civil seat is vacant, so no selection round can be called now.")
+
+
 def open_election(council: Council, title: str, seats: int, *, actor, counting_rule: str | None = None) -> Election:
-    """Open a selection round for up to the civil seats vacant today."""
+    """Open a selection round for up to the civil seats vacant today (refused when none is)."""
     _require_official(actor)
     title = (title or "").strip()
     if not title:
         raise Invalid(_l("Give the selection round a title."), field="title")
     vacant = len(vacant_seats(council, Side.CIVIL))
+    if not vacant:
+        raise Invalid(NO_VACANT_CIVIL_SEAT, field="seats")
     if not isinstance(seats, int) or not 1 <= seats <= vacant:
         raise Invalid(_l("Between 1 and %(vacant)s civil seats are vacant.", vacant=vacant), field="seats")
     try:
@@ -598,10 +613,14 @@ def elections_of(council: Council) -> list[Election]:
 
 def nominate(election: Election, organisation: Organisation, candidate: User, *, actor,
              statement: str = "") -> Candidacy:
-    """An accredited organisation of the jurisdiction names a candidate (at most one per seat)."""
+    """An accredited organisation of the jurisdiction names a candidate (at most one per seat),
+    with a statement of at most MAX_STATEMENT characters."""
     _check_voter(election.council, organisation, actor)
     if election.status_enum is not ElectionStatus.NOMINATING:
-        raise Invalid(_l("Nominations are closed."), field="candidate")
+        raise Invalid(_l("Nominations are closed."))
+    statement = (statement or "").strip()
+    if len(statement) > MAX_STATEMENT:
+        raise Invalid(_l("A statement has at most %(max)s characters.", max=MAX_STATEMENT), field="statement")
     with transaction():
         existing = db.session.execute(select(Candidacy).where(Candidacy.election_id == election.id)).scalars().all()
         if any(c.user_id == candidate.id for c in existing):
@@ -611,8 +630,7 @@ def nominate(election: Election, organisation: Organisation, candidate: User, *,
         if mandate_of(election.council, candidate, city_today()):
             raise Invalid(_l("%(name)s already holds a seat on this council.", name=candidate.name),
                           field="candidate")
-        candidacy = Candidacy(election=election, user=candidate, organisation=organisation,
-                              statement=(statement or "").strip())
+        candidacy = Candidacy(election=election, user=candidate, organisation=organisation, statement=statement)
         db.session.add(candidacy)
         record("council_election.nominated", candidacy, actor=actor,
                after={"election_id": election.id, "user_id": candidate.id, "organisation": organisation.slug})
@@ -902,10 +920,14 @@ def _require_runner(meeting: Meeting, actor) -> None:
 def record_attendance(meeting: Meeting, present_mandate_ids, *, actor) -> None:
     """The Chair or Vice-Chair records who is present; the meeting opens on the
     first record. Every member seated that day gets a line, present or absent.
-    A meeting cannot open until the term's Chair and Vice-Chair are both named."""
+    A meeting cannot open until the term's Chair and Vice-Chair are both named, nor before
+    its day: what it decides is dated on that day (votes, the needs it adopts)."""
     _require_runner(meeting, actor)
     if meeting.status_enum not in (MeetingStatus.SCHEDULED, MeetingStatus.IN_SESSION):
         raise Invalid(_l("Attendance is recorded while the meeting is open."))
+    if meeting.on > city_today():
+        raise Invalid(_l("The meeting opens on its day, %(date)s; to meet earlier, cancel it and schedule "
+                         "another.", date=meeting.on.isoformat()))
     offices = appointments_on(meeting.council, meeting.on)
     if any(a is None for a in offices.values()):
         raise Invalid(_l("The term's Chair and Vice-Chair must both be named before the meeting opens."))
@@ -972,8 +994,9 @@ def propose_motion(meeting: Meeting, title: str, *, actor, text: str = "", agend
         raise Invalid(_l("Motions are put while the meeting is open."), field="title")
     if agenda_item is not None and agenda_item.meeting_id != meeting.id:
         raise Invalid(_l("Choose an item of this meeting's agenda."), field="agenda_item")
-    if need_category is not None and (not isinstance(need_rank, int) or need_rank < 1):
-        raise Invalid(_l("Give the priority a rank of 1 or more (1 is the most urgent)."), field="need_rank")
+    if need_category is not None and (not isinstance(need_rank, int) or not 1 <= need_rank <= MAX_NEED_RANK):
+        raise Invalid(_l("Give the priority a rank from 1 to %(max)s (1 is the most urgent).", max=MAX_NEED_RANK),
+                      field="need_rank")
     with transaction():
         motion = Motion(meeting=meeting, agenda_item=agenda_item, title=title, text=(text or "").strip(),
                         need_category=need_category,
@@ -999,9 +1022,9 @@ def open_vote(motion: Motion, *, actor) -> None:
     _require_runner(meeting, actor)
     if meeting.status_enum is not MeetingStatus.IN_SESSION:
         raise Invalid(_l("Votes are taken while the meeting is in session."))
-    q = quorum(meeting)
-    if not q.met:
-        raise Invalid(_l("There is no quorum: %(reasons)s", reasons=" ".join(str(r) for r in q.reasons)))
+    if not quorum(meeting).met:
+        # Why not is the meeting's quorum report (`quorum(meeting).reasons`), shown with its attendance.
+        raise Invalid(_l("There is no quorum, so the vote cannot open."))
     MOTION.check(motion.status_enum, MotionStatus.VOTING)
     with transaction():
         motion.status = MotionStatus.VOTING.value

@@ -255,7 +255,7 @@ def _meeting_page(meeting, motion_form=None, status=200):
     my_votes = {v.motion_id: v.option_enum.label for m in meeting.motions for v in m.votes
                 if mandate is not None and v.mandate_id == mandate.id}
     return render_template(
-        "councils/meeting.html", meeting=meeting, council=meeting.council, runner=runner,
+        "councils/meeting.html", meeting=meeting, council=meeting.council, runner=runner, today=city_today(),
         can_vote=mandate is not None and mandate.id in present, my_votes=my_votes,
         is_official=ops.is_official(user), quorum=ops.quorum(meeting) if meeting.attendance else None,
         attendance_form=attendance_form, motion_form=motion_form, agenda_form=AgendaItemForm(),
@@ -411,10 +411,11 @@ def minutes(meeting_id):
 @officials
 def open_election(slug):
     council = ops.council_by_slug(slug)
+    vacant = len(ops.vacant_seats(council, Side.CIVIL))
     form = ElectionForm()
     if request.method == "GET":
         form.counting_rule.data = council.counting_rule
-        form.seats.data = len(ops.vacant_seats(council, Side.CIVIL)) or 1
+        form.seats.data = vacant or 1
     if form.validate_on_submit():
         try:
             election = ops.open_election(council, form.title.data, form.seats.data, actor=current_user,
@@ -424,27 +425,40 @@ def open_election(slug):
         else:
             return _done(_("The selection round is open for nominations."),
                          url_for(".election", election_id=election.id))
-    return render_template("councils/election_form.html", council=council, form=form), 422 if form.errors else 200
+    return render_template("councils/election_form.html", council=council, form=form,
+                           vacant=vacant), 422 if form.errors else 200
 
 
-@bp.route("/elections/<int:election_id>")
-@public
-def election(election_id):
-    election = ops.get_election(election_id)
-    mine = ops.voting_organisations(current_user)
+def _my_voting_organisations(election):
     eligible = {o.id for o in ops.eligible_organisations(election.council)}
-    mine = [o for o in mine if o.id in eligible]
-    nomination_form, ballot_form = NominationForm(), BallotForm()
-    nomination_form.organisation.choices = ballot_form.organisation.choices = [(o.id, o.name) for o in mine]
+    return [o for o in ops.voting_organisations(current_user) if o.id in eligible]
+
+
+def _nomination_form(election):
+    form = NominationForm()
+    form.organisation.choices = [(o.id, o.name) for o in _my_voting_organisations(election)]
+    return form
+
+
+def _election_page(election, nomination_form=None, status=200):
+    mine = _my_voting_organisations(election)
+    ballot_form = BallotForm()
+    ballot_form.organisation.choices = [(o.id, o.name) for o in mine]
     ballot_form.candidates.choices = [(c.id, f"{c.user.name} ({c.organisation.name})") for c in election.candidacies]
     published = election.status_enum is ElectionStatus.PUBLISHED
     return render_template("councils/election.html", election=election, council=election.council, mine=mine,
                            voted={o.id for o in mine if ops.has_voted(election, o)},
                            eligible=ops.eligible_organisations(election.council),
                            results=ops.tally(election) if published else None,
-                           nomination_form=nomination_form, ballot_form=ballot_form,
+                           nomination_form=nomination_form or _nomination_form(election), ballot_form=ballot_form,
                            publish_form=PublishForm(seat_from=city_today()),
-                           is_official=ops.is_official(current_user))
+                           is_official=ops.is_official(current_user)), status
+
+
+@bp.route("/elections/<int:election_id>")
+@public
+def election(election_id):
+    return _election_page(ops.get_election(election_id))
 
 
 def _my_organisation(org_id):
@@ -459,13 +473,20 @@ def _my_organisation(org_id):
 def nominate(election_id):
     election = ops.get_election(election_id)
     target = url_for(".election", election_id=election.id)
-    form = NominationForm()
-    try:
-        ops.nominate(election, _my_organisation(request.form.get("organisation", type=int)),
-                     ops.user_by_email(form.email.data or ""), actor=current_user, statement=form.statement.data)
-    except DomainError as error:
-        return _refused(error, target)
-    return _done(_("The candidate is nominated."), target)
+    form = _nomination_form(election)
+    if form.validate_on_submit():
+        try:
+            ops.nominate(election, _my_organisation(form.organisation.data), ops.user_by_email(form.email.data),
+                         actor=current_user, statement=form.statement.data)
+        except DomainError as error:
+            # A refusal about no field (nominations closed, not your organisation) is not the form's to show.
+            if error.field is None:
+                return _refused(error, target)
+            # The candidate is the person the email names.
+            attach_error(form, error if error.field != "candidate" else type(error)(error.message, field="email"))
+        else:
+            return _done(_("The candidate is nominated."), target)
+    return _election_page(election, nomination_form=form, status=422)
 
 
 @bp.route("/elections/<int:election_id>/ballot", methods=["POST"])

@@ -62,8 +62,9 @@ def test_election_counts_one_vote_per_organisation_and_seats_the_elected(
     assert {m.side for m in seated} == {"civil"} and seated[0].organisation.slug == "coop-0"
     assert Role.COUNCIL_MEMBER in seated[0].user.roles
     assert not c.elected and c.votes == 0
-    with pytest.raises(Invalid, match="Between 1 and 0"):
+    with pytest.raises(Invalid, match="No civil seat is vacant") as refused:
         ops.open_election(council, "Another", 1, actor=official)
+    assert refused.value.field == "seats"
 
 
 def test_limited_vote_and_neighbourhood_jurisdiction(make_council, accredited_org, make_user, official):
@@ -227,3 +228,55 @@ def test_minutes_close_the_meeting_only_when_every_vote_is_closed(full_council, 
     ops.record_minutes(meeting, "We met and decided. Corrected.", actor=vice)
     with pytest.raises(NotAllowed):
         ops.record_minutes(meeting, "Rewritten", actor=members["civil"][1].user)
+
+
+def test_a_nomination_statement_has_at_most_2000_characters(make_council, accredited_org, make_user, official):
+    council = make_council(seats=1)
+    org, voter = accredited_org("coop")
+    election = ops.open_election(council, "Round", 1, actor=official)
+    with pytest.raises(Invalid, match="2000") as refused:
+        ops.nominate(election, org, make_user(), actor=voter, statement="x" * 2_001)
+    assert refused.value.field == "statement" and ops.get_election(election.id).candidacies == []
+
+
+def test_a_priority_rank_has_a_sensible_upper_bound(full_council, official, make_category):
+    category = make_category("home-care")
+    council, members, meeting, chair = _held_meeting(full_council, official)
+    for rank in (0, ops.MAX_NEED_RANK + 1, 10 ** 20):
+        with pytest.raises(Invalid, match="rank") as refused:
+            ops.propose_motion(meeting, "Home care", actor=chair, need_category=category, need_rank=rank)
+        assert refused.value.field == "need_rank"
+    assert ops.propose_motion(meeting, "Home care", actor=chair, need_category=category,
+                              need_rank=ops.MAX_NEED_RANK).need_rank == ops.MAX_NEED_RANK
+
+
+def test_the_quorum_per_side_is_at_most_the_seats_per_side(make_council, official):
+    with pytest.raises(Invalid, match="quorum") as refused:
+        make_council(seats=2, quorum_per_side=5)
+    assert refused.value.field == "quorum_per_side" and ops.all_councils() == []
+    council = make_council(seats=2, quorum_per_side=2)
+    for change in ({"seats_per_side": 1}, {"quorum_per_side": 3}):
+        with pytest.raises(Invalid, match="quorum") as refused:
+            ops.update_council(council, actor=official, **change)
+        assert refused.value.field == "quorum_per_side"
+    assert (council.seats_per_side, council.quorum_per_side) == (2, 2)
+    ops.update_council(council, actor=official, seats_per_side=3, quorum_per_side=3)
+    assert (council.seats_per_side, council.quorum_per_side) == (3, 3)
+
+
+def test_a_meeting_opens_on_its_day_so_what_it_adopts_is_never_dated_ahead(full_council, official,
+                                                                            make_category):
+    council, members = full_council(start=city_today() - timedelta(days=400))
+    ops.appoint(council, "chair", members["government"][0], actor=official)
+    ops.appoint(council, "vice_chair", members["civil"][0], actor=official)
+    chair = members["government"][0].user
+    meeting = ops.schedule_meeting(council, "Next week", at(city_today() + timedelta(days=5)), actor=official)
+    everyone = [m.id for side in members.values() for m in side]
+    with pytest.raises(Invalid, match="opens on its day"):
+        ops.record_attendance(meeting, everyone, actor=chair)
+    assert meeting.status == "scheduled" and meeting.attendance == []
+    # Motions may be tabled ahead; they are voted, and needs adopted, on the day.
+    ops.propose_motion(meeting, "Home care", actor=chair, need_category=make_category("home-care"), need_rank=1)
+    today = ops.schedule_meeting(council, "Today", at(city_today(), 10), actor=official)
+    ops.record_attendance(today, everyone, actor=chair)
+    assert today.status == "in_session"

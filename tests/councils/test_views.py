@@ -248,3 +248,138 @@ def test_minutes_pdf_shows_attendance_votes_and_offices_as_the_meeting_records_t
         c = motion.counts
         assert f"Yes {c['yes']} · No {c['no']} · Abstain {c['abstain']} · Absent {c['absent']}" in text
     assert f"{chair.name} (Local government)" in text and "absent" in text
+
+
+@pytest.fixture
+def nominating(app, make_council, make_org, make_category, make_user, official):
+    """A selection round open for nominations, and a signed-in member of an accredited co-op."""
+    from app.organisations import operations as organisations
+    council = make_council(seats=1)
+    coop = make_org("coop", kind="social_coop_a")
+    organisations.accredit(coop, make_category(), city_today() + timedelta(days=30), met_all=True)
+    election = ops.open_election(council, "Round", 1, actor=official)
+    member = make_user(Role.ORG_MEMBER, organisations=[coop])
+    return election, coop, member, _client_for(app, member)
+
+
+def test_a_refused_nomination_comes_back_with_the_input_and_the_message_beside_the_field(
+        nominating, make_user):
+    election, coop, _member, client = nominating
+    url = f"/councils/elections/{election.id}/nominate"
+    response = post_form(client, url, {"organisation": str(coop.id), "email": "", "statement": "I care."})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="email-error"' in page and "I care." in page
+    assert "No account with the email" not in page
+    response = post_form(client, url, {"organisation": str(coop.id), "email": "nobody@example.org"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'value="nobody@example.org"' in page
+    assert 'id="email-error"' in page and "No account with the email" in page
+    candidate = make_user(name="Cand")
+    response = post_form(client, url, {"organisation": str(coop.id), "email": candidate.email,
+                                       "statement": "x" * 20_000})
+    assert response.status_code == 422 and 'id="statement-error"' in response.get_data(as_text=True)
+    assert ops.get_election(election.id).candidacies == []
+    response = post_form(client, url, {"organisation": str(coop.id), "email": candidate.email,
+                                       "statement": "x" * 2_000})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert [len(c.statement) for c in ops.get_election(election.id).candidacies] == [2_000]
+    # The same person twice: the message goes beside the email typed, not into a banner.
+    response = post_form(client, url, {"organisation": str(coop.id), "email": candidate.email})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="email-error"' in page and "already a candidate" in page
+
+
+def test_a_statement_without_spaces_wraps_on_the_election_page(nominating, make_user):
+    import re
+    from pathlib import Path
+    election, coop, member, client = nominating
+    ops.nominate(election, coop, make_user(), actor=member, statement="y" * 2_000)
+    page = client.get(f"/councils/elections/{election.id}").get_data(as_text=True)
+    assert '<td class="statement">' + "y" * 2_000 in page
+    css = (Path(__file__).parents[2] / "static/css/procomun.css").read_text()
+    rule = re.search(r"td\.statement\s*\{([^}]*)\}", css)
+    assert rule and "overflow-wrap: anywhere" in rule.group(1)
+
+
+def test_a_priority_rank_too_large_comes_back_beside_the_field(app, running_meeting, make_category):
+    council, members, meeting = running_meeting
+    category = make_category("home-care")
+    chair = _client_for(app, members["government"][0].user)
+    response = post_form(chair, f"/councils/meetings/{meeting.id}/motions",
+                         {"title": "Home care", "agenda_item": "0", "need_category": category.slug,
+                          "need_rank": "99999999999999999999"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="need_rank-error"' in page
+    assert 'value="99999999999999999999"' in page and 'value="Home care"' in page
+    assert db.session.query(Motion).count() == 0
+
+
+def test_no_selection_round_is_called_without_a_vacant_civil_seat(client_as, full_council):
+    council, _members = full_council()
+    client = client_as(Role.OFFICIAL)
+    assert "No civil seat is vacant" in client.get(f"/councils/{council.slug}/elections/new").get_data(as_text=True)
+    response = post_form(client, f"/councils/{council.slug}/elections/new",
+                         {"title": "Round", "seats": "1", "counting_rule": "one_vote"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="seats-error"' in page and "No civil seat is vacant" in page
+    assert "Between 1 and 0" not in page and ops.elections_of(council) == []
+
+
+def test_a_quorum_larger_than_the_seats_is_refused_beside_the_quorum_field(client_as):
+    client = client_as(Role.OFFICIAL)
+    data = {"slug": "north", "name": "North council", "jurisdiction": "city", "area": "",
+            "seats_per_side": "2", "term_months": "24", "first_term_start": "2024-01-10",
+            "first_chair_side": "civil", "locale": "it", "vote_rule": "simple", "tie_rule": "rejected",
+            "counting_rule": "one_vote", "quorum_per_side": "5", "quorum_majority": "y", "warn_days": "60"}
+    response = post_form(client, "/councils/new", data)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="quorum_per_side-error"' in page and 'value="5"' in page
+    assert db.session.query(Council).count() == 0
+    assert post_form(client, "/councils/new", {**data, "quorum_per_side": "2"}).status_code == 302
+    response = post_form(client, "/councils/north/edit", {**data, "seats_per_side": "1"})
+    assert response.status_code == 422 and 'id="quorum_per_side-error"' in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert ops.council_by_slug("north").seats_per_side == 2
+
+
+def test_minutes_pdf_keeps_the_line_breaks_of_the_minutes(app, client, running_meeting):
+    council, members, meeting = running_meeting
+    ops.record_minutes(meeting, "First point agreed.\nSecond point deferred.", actor=members["government"][0].user,
+                       close=True)
+    db.session.commit()
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(client.get(
+        f"/councils/meetings/{meeting.id}/minutes.pdf").data)).pages)
+    assert "First point agreed.\nSecond point deferred." in text
+
+
+def test_the_appoint_button_says_appoint(client_as, full_council):
+    council, _members = full_council()
+    page = client_as(Role.OFFICIAL).get(f"/councils/{council.slug}/appoint").get_data(as_text=True)
+    assert '<button type="submit" class="button primary">Appoint</button>' in page
+
+
+def test_a_vote_refused_for_want_of_quorum_explains_it_once(app, running_meeting):
+    council, members, meeting = running_meeting
+    chair = members["government"][0]
+    ops.record_attendance(meeting, [chair.id], actor=chair.user)
+    motion = ops.propose_motion(meeting, "Adopt the plan", actor=chair.user)
+    client = _client_for(app, chair.user)
+    page = post_form(client, f"/councils/motions/{motion.id}/open", follow_redirects=True).get_data(as_text=True)
+    assert "There is no quorum" in page
+    assert page.count("The Civil society side has 0 members present") == 1
+    assert db.session.get(Motion, motion.id).status == "proposed"
+
+
+def test_a_meeting_opens_on_its_day_not_before(app, running_meeting, official):
+    council, members, _today = running_meeting
+    meeting = ops.schedule_meeting(council, "Next week", at(city_today() + timedelta(days=5)), actor=official)
+    chair = members["government"][0]
+    client = _client_for(app, chair.user)
+    page = client.get(f"/councils/meetings/{meeting.id}").get_data(as_text=True)
+    assert "Open the meeting with this attendance" not in page
+    page = post_form(client, f"/councils/meetings/{meeting.id}/attendance", {"present": str(chair.id)},
+                     follow_redirects=True).get_data(as_text=True)
+    assert "opens on its day" in page
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).status == "scheduled"
