@@ -131,6 +131,16 @@ def _copy_plain(handle, packed: Path) -> None:
         shutil.copyfileobj(source, handle, 1024 * 1024)
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(row):
+    """A text cell a spreadsheet would run as a formula (=HYPERLINK(…) in a tender's title) is
+    written with a leading apostrophe, which spreadsheets show as text (OWASP's CSV injection
+    advice); numbers, negative ones included, are written as they are."""
+    return [f"'{cell}" if isinstance(cell, str) and cell.startswith(_FORMULA_STARTS) else cell for cell in row]
+
+
 def csv_response(header: list[str], rows, filename: str) -> Response:
     """UTF-8 CSV written row by row into a spooled file (memory stays bounded: past a few
     megabytes it is on disk) while the view's app context and database session are alive,
@@ -140,7 +150,7 @@ def csv_response(header: list[str], rows, filename: str) -> Response:
     writer = csv.writer(text)
     text.write("\ufeff")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows(map(_inert, rows))
     text.flush()
     text.detach()
     spool.seek(0)

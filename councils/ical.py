@@ -37,7 +37,8 @@ def _calendar(name: str) -> Calendar:
 
 
 def _response(cal: Calendar, filename: str) -> Response:
-    return Response(cal.to_ical(), mimetype="text/calendar; charset=utf-8",
+    # Werkzeug adds "; charset=utf-8" to a text/* mimetype: naming it here sent it twice.
+    return Response(cal.to_ical(), mimetype="text/calendar",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 

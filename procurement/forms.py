@@ -43,7 +43,7 @@ for _kind in CriterionKind:
 
 
 class PublishForm(FlaskForm):
-    deadline = DateField(_l("Deadline for bids"), validators=[Required()])
+    deadline = DateField(_l("Deadline for bids"), validators=[Required(_l("Give the deadline for bids."))])
 
 
 class ReasonForm(FlaskForm):
@@ -97,10 +97,12 @@ class ContractForm(FlaskForm):
     period_end = DateField(_l("Service ends"), validators=[Required()])
     value = MoneyField(_l("Contract value"), validators=[Optional(), NumberRange(min=0, max=10**11)],
                        description=_l("Leave empty to use the awarded price."))
-    milestones = TextAreaField(_l("Milestones"), validators=[Optional(), Length(max=10000)],
+    # No Optional() on these two: it would stop the chain before validate_milestones/commitments,
+    # leaving no rows for the view; an empty box simply parses to no rows.
+    milestones = TextAreaField(_l("Milestones"), validators=[Length(max=10000)],
                                description=_l("One per line: date | title, e.g. 2026-03-01 | Service starts"))
     commitments = TextAreaField(
-        _l("Social commitments"), validators=[Optional(), Length(max=10000)],
+        _l("Social commitments"), validators=[Length(max=10000)],
         description=_l("One per line: date | criterion | commitment, where the criterion is one of: "
                        "%(kinds)s.", kinds=", ".join(k.value for k in CriterionKind if k.social)))
 

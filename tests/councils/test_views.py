@@ -130,6 +130,7 @@ def test_minutes_pdf_in_the_meeting_language_and_ics_files(app, client, running_
     assert "Civil 2" in text
     ics = client.get(f"/councils/meetings/{meeting.id}/calendar.ics")
     assert ics.mimetype == "text/calendar"
+    assert ics.headers["Content-Type"] == "text/calendar; charset=utf-8"
     events = Calendar.from_ical(ics.data).walk("VEVENT")
     assert len(events) == 1 and str(events[0]["summary"]).endswith("Today's session")
     assert events[0].decoded("dtstart") == meeting.starts_at
