@@ -30,6 +30,7 @@ from app.database import transaction, utcnow
 from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import db
 from app.i18n import city_today
+from app.i18n import day as written_day
 from app.organisations import operations as organisations
 from app.organisations.models import Organisation, ServiceCategory
 from app.notifications.operations import emit, follow
@@ -463,7 +464,7 @@ def appoint(council: Council, role: str, mandate: Mandate, *, actor, on: date | 
     on = on or city_today()
     current = term_on(council, on)
     if current is None:
-        raise Invalid(_l("The council's first term starts on %(date)s.", date=council.first_term_start.isoformat()),
+        raise Invalid(_l("The council's first term starts on %(date)s.", date=written_day(council.first_term_start)),
                       field="on")
     if mandate.council_id != council.id or not mandate.active_on(on):
         raise Invalid(_l("Only a member seated on that day can be named."), field="mandate")
