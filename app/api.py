@@ -3,6 +3,7 @@
 import json
 import re
 
+import marshmallow as ma
 from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -46,9 +47,23 @@ def error_response(status: int, code: str, message, **extra):
     return response
 
 
+class ErrorSchema(ma.Schema):
+    """Every API error's body (documentation: error_response writes it)."""
+    error = ma.fields.String(required=True, metadata={
+        "description": "A stable code a program can branch on: unauthorized, not_found, unprocessable, "
+                       "exhausted, idempotency_key_reused, …"})
+    message = ma.fields.String(required=True, metadata={"description": "What went wrong, in the request's "
+                                                                        "language (Accept-Language)"})
+    field = ma.fields.String(metadata={"description": "The request's field the refusal concerns, if one does"})
+    errors = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()),
+                            metadata={"description": "Per field, what is wrong with it (malformed requests)"})
+
+
 class ProcomunApi(Api):
     """flask-smorest's Api, answering errors in Procomún's JSON shape on API
     paths and leaving HTML pages to the app's own error pages."""
+
+    ERROR_SCHEMA = ErrorSchema  # the "Error" component of the OpenAPI document: the shape we answer
 
     def handle_http_exception(self, error):
         if not is_api_request():

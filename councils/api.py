@@ -141,6 +141,7 @@ def index():
 
 
 @blp.route("", methods=["POST"])
+@blp.doc(security=[{"bearer": []}])
 @api_roles_required(Role.OFFICIAL, Role.ADMIN)
 @blp.arguments(CouncilCreateSchema)
 @blp.response(201, CouncilSchema)
@@ -165,6 +166,7 @@ def memberships(slug):
 
 
 @blp.route("/<slug>/memberships", methods=["POST"])
+@blp.doc(security=[{"bearer": []}])
 @api_roles_required(Role.OFFICIAL, Role.ADMIN)
 @blp.arguments(SeatSchema)
 @blp.response(201, MembershipSchema)
@@ -184,6 +186,7 @@ def meetings(slug):
 
 
 @blp.route("/<slug>/meetings", methods=["POST"])
+@blp.doc(security=[{"bearer": []}])
 @api_roles_required(Role.OFFICIAL, Role.ADMIN)
 @blp.arguments(MeetingCreateSchema)
 @blp.response(201, MeetingSchema)
@@ -208,6 +211,7 @@ def votes(motion_id):
 
 
 @blp.route("/motions/<int:motion_id>/votes", methods=["POST"])
+@blp.doc(security=[{"bearer": []}])
 @api_roles_required(Role.COUNCIL_MEMBER)
 @blp.arguments(CastVoteSchema)
 @blp.response(200, MotionVotesSchema)

@@ -1,5 +1,6 @@
 """The vouchers JSON API: redemption from a co-op's own system, and the
 citizen's and organisation's views."""
+import marshmallow as ma
 from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
@@ -13,6 +14,47 @@ from . import operations as ops
 
 blp = Blueprint("vouchers_api", __name__, url_prefix="/api/v1/vouchers",
                 description="Social vouchers: redemption by accredited organisations, holders' balances.")
+
+class RedemptionBody(ma.Schema):
+    """What a till sends (for the OpenAPI document: the view checks the body by hand, this being the
+    platform's busiest write)."""
+    code = ma.fields.String(required=True, metadata={"example": "ABCD-EFGH-JKMN", "description":
+                            "The voucher's code; case, spaces and dashes are forgiven"})
+    amount = ma.fields.Integer(required=True, metadata={"description": "Cents, above zero", "example": 1500})
+    service_category = ma.fields.String(required=True, metadata={"example": "elder-care"})
+    idempotency_key = ma.fields.String(required=True, metadata={"description": "At most 100 characters; a retry "
+                                       "with the same key and request answers the first answer"})
+    organisation = ma.fields.String(metadata={"description": "The organisation's slug, for a member of several"})
+    pin = ma.fields.String(metadata={"description": "The holder's PIN, when the voucher has one"})
+
+
+class RedemptionAnswer(ma.Schema):
+    redemption_id = ma.fields.Integer()
+    code = ma.fields.String()
+    amount_cents = ma.fields.Integer()
+    remaining_cents = ma.fields.Integer()
+    organisation = ma.fields.String()
+    service_category = ma.fields.String()
+    at = ma.fields.DateTime()
+
+
+def _json(schema) -> dict:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+REDEMPTION_ANSWERS = {
+    201: {"description": "Redeemed; a retry with the same key and request answers the first answer again, "
+                         "with the header Idempotent-Replayed: true", **_json(RedemptionAnswer)},
+    **{status: {"description": description, **_json("Error")} for status, description in {
+        400: "The body is not readable JSON (nested too deep, not Unicode)",
+        401: "No valid bearer token",
+        403: "not_accredited, category_not_covered, wrong_pin, not_member, or not an organisation's member",
+        404: "unknown_code",
+        409: "amount_exceeds_remaining or exhausted",
+        410: "expired or revoked",
+        422: "unprocessable (a field missing or of the wrong type), bad_code (mistyped: the check character "
+             "fails), bad_amount, or idempotency_key_reused (the key was used for another request)",
+    }.items()}}
 
 REDEMPTION_FIELDS = {"code": str, "amount": int, "service_category": str, "idempotency_key": str}
 REDEMPTION_FIELD_ERRORS = {str: _l("This field is required and must be a string."),
@@ -40,7 +82,8 @@ def _redemption_request() -> dict:
 
 
 @blp.route("/redemptions", methods=["POST"])
-@blp.doc(security=[{"bearer": []}])
+@blp.doc(security=[{"bearer": []}], requestBody={"required": True, **_json(RedemptionBody)},
+         responses=REDEMPTION_ANSWERS)
 @api_roles_required(Role.ORG_MEMBER, identity_only=True)
 def redeem():
     """Redeem part of a voucher for a service given by the token's organisation.

@@ -5,6 +5,25 @@ def test_openapi_document_describes_the_api(client):
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
 
 
+def test_the_documented_error_shape_is_the_one_answered(client):
+    """A client generated from the OpenAPI document must be able to read our errors: the Error
+    component describes {error, message, field?, errors?}, and real answers validate against it."""
+    import jsonschema
+    spec = client.get("/api/v1/openapi.json").json
+    error = spec["components"]["schemas"]["Error"]
+    answers = [client.get("/api/v1/no-such-thing"), client.get("/api/v1/me"),
+               client.post("/api/v1/vouchers/redemptions", json={"code": 1}, headers={"Authorization": "Bearer x"})]
+    for answer in answers:
+        jsonschema.validate(answer.json, error)
+    redemption = spec["paths"]["/api/v1/vouchers/redemptions"]["post"]
+    assert redemption["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/RedemptionBody")
+    assert {"201", "401", "403", "404", "409", "410", "422"} <= set(redemption["responses"])
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method in ("post", "put", "patch", "delete"):
+                assert operation.get("security"), f"{method} {path} does not say it needs a bearer token"
+
+
 def test_api_errors_are_json_with_a_code_and_a_message(client):
     missing = client.get("/api/v1/no-such-thing")
     assert missing.status_code == 404 and missing.json == {
