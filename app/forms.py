@@ -3,7 +3,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel.numbers import NumberFormatError, parse_decimal
-from flask_babel import get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -54,6 +54,36 @@ def validated(form: FlaskForm) -> FlaskForm:
 # Far beyond any budget, and small enough for a BIGINT of cents.
 _MONEY_LIMIT = Decimal(10) ** 15
 _PLAIN_AMOUNT = re.compile(r"^\d+(?:[.,]\d{1,2})?$")
+_PLAIN_DECIMAL = re.compile(r"^-?\d+(?:[.,]\d+)?$")
+
+
+class LocalDecimalField(DecimalField):
+    """A decimal number typed the reader's way: "4,5" as well as "4.5" (a plain number with one
+    separator: the decimal point), or grouped as the locale groups ("1.234,5" in Italian). WTForms'
+    own field takes only "4.5", while the pages write "4,5" in Spanish, Italian and Catalan."""
+
+    widget = widgets.TextInput()  # browsers' number boxes refuse the decimal comma
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        text = (valuelist[0] if valuelist else "").strip().replace("\u00a0", "").replace(" ", "")
+        if not text:
+            self.data = None
+            return
+        try:
+            if _PLAIN_DECIMAL.match(text):
+                self.data = Decimal(text.replace(",", "."))
+            else:
+                self.data = parse_decimal(text, locale=str(get_locale() or "en"), strict=True)
+        except (NumberFormatError, InvalidOperation):
+            self.data = None
+            raise ValueError(_("Write a number such as %(example)s.", example=format_decimal(4.5))) from None
+        if not self.data.is_finite():
+            self.data = None
+            raise ValueError(_("Write a number such as %(example)s.", example=format_decimal(4.5)))
 
 
 class MoneyField(DecimalField):

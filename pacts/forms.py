@@ -1,11 +1,11 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, DecimalField, HiddenField, IntegerField, RadioField, SelectField,
+from wtforms import (BooleanField, HiddenField, IntegerField, RadioField, SelectField,
                      StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.forms import MultiCheckboxField, Required
+from app.forms import LocalDecimalField, MultiCheckboxField, Required
 
 from .models import CLAUSES, RESOURCES, CommonsKind, Intervention, ProposerKind, Track
 
@@ -81,8 +81,8 @@ class CommonsForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=_choices(CommonsKind))
     place = TextAreaField(_l("Address or description of the place"), validators=[Optional(), Length(max=2000)])
     neighbourhood = StringField(_l("Neighbourhood"), validators=[Optional(), Length(max=120)])
-    latitude = DecimalField(_l("Latitude"), places=6, validators=[Optional(), NumberRange(min=-90, max=90)])
-    longitude = DecimalField(_l("Longitude"), places=6, validators=[Optional(), NumberRange(min=-180, max=180)])
+    latitude = LocalDecimalField(_l("Latitude"), places=6, validators=[Optional(), NumberRange(min=-90, max=90)])
+    longitude = LocalDecimalField(_l("Longitude"), places=6, validators=[Optional(), NumberRange(min=-180, max=180)])
     department = StringField(_l("Owner department"), validators=[Optional(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
 
@@ -108,7 +108,7 @@ class SignForm(FlaskForm):
 class ReportForm(FlaskForm):
     due_on = SelectField(_l("Report due on"), choices=[])
     activities = TextAreaField(_l("Activities done"), validators=[DataRequired(), Length(max=10000)])
-    volunteer_hours = DecimalField(_l("Volunteer hours"), places=1, default=0,
+    volunteer_hours = LocalDecimalField(_l("Volunteer hours"), places=1, default=0,
                                    validators=[Optional(), NumberRange(min=0, max=100000)])
     resources_used = TextAreaField(_l("Resources used"), validators=[Optional(), Length(max=5000)])
     results = TextAreaField(_l("Results"), validators=[Optional(), Length(max=5000)])

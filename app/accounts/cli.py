@@ -44,6 +44,33 @@ def reset_link(email):
     click.echo(external_url("accounts.reset", token=ops.reset_token(user)))
 
 
+@user_cli.command("roles")
+@click.argument("email")
+@click.option("--add", "added", multiple=True, type=ROLE_CHOICE, help="A role to give (repeatable).")
+@click.option("--remove", "removed", multiple=True, type=ROLE_CHOICE, help="A role to take away (repeatable).")
+@click.option("--activate/--deactivate", "active", default=None,
+              help="Open a deactivated account, or close one. Unchanged if not given.")
+def roles(email, added, removed, active):
+    """Show or change an account's roles, and open or close it.
+
+    The way back when no administrator can sign in:
+    `flask user roles EMAIL --add admin --activate`. Every change is recorded
+    in the audit trail like the web admin's; the last active administrator
+    cannot lose the role or be deactivated."""
+    user = ops.find_user(email)
+    if user is None:
+        raise click.ClickException(f"No account for {email}")
+    if added or removed or active is not None:
+        wanted = (user.roles | {Role(r) for r in added}) - {Role(r) for r in removed}
+        try:
+            ops.update_account(user, wanted, user.organisations,
+                               user.active if active is None else active, actor=None)
+        except DomainError as error:
+            _fail(error)
+    state = "active" if user.active else "deactivated"
+    click.echo(f"{user.email} ({state}) has roles: {', '.join(sorted(user.roles)) or 'none'}")
+
+
 @token_cli.command("create")
 @click.argument("email")
 @click.option("--name", default="CLI", show_default=True)

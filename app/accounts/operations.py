@@ -5,7 +5,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from ..audit.operations import record
 from ..database import transaction, utcnow
@@ -17,6 +17,8 @@ from .passwords import check_password, hash_password, needs_rehash
 
 MIN_PASSWORD_LENGTH = 10
 RESET_MAX_AGE = 24 * 3600
+# Any constant of its own: on PostgreSQL, changes that could remove an administrator take turns.
+_PG_ADMIN_LOCK_KEY = 0x61646D6E
 
 
 class LoginRefused(Invalid):
@@ -135,11 +137,45 @@ def update_profile(user: User, name: str, locale: str | None) -> None:
                after={"name": user.name, "locale": user.locale})
 
 
-def set_roles(user: User, roles, organisations, *, actor) -> None:
-    """Replace the account's roles and organisation memberships (administrators only)."""
+def _keep_an_active_admin(user: User, *, admin: bool, active: bool) -> None:
+    """Refuse to let the last active administrator lose the role or the account: with none left,
+    nobody could manage accounts from the web (the shell's `flask user roles` is the way back).
+    Runs inside the caller's transaction."""
+    if not (user.active and user.has_role(Role.ADMIN)) or (admin and active):
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Two admins demoting each other at once would each still count the other.
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_ADMIN_LOCK_KEY})
+    others = db.session.execute(
+        select(func.count()).select_from(User).join(UserRole)
+        .where(UserRole.role == Role.ADMIN.value, User.active.is_(True), User.id != user.id)
+    ).scalar_one()
+    if others:
+        return
+    if not admin:
+        raise Invalid(_l("The city needs at least one active administrator. Make another account "
+                         "an administrator before removing this role."), field="roles", code="last_admin")
+    raise Invalid(_l("The city needs at least one active administrator. Make another account "
+                     "an administrator before deactivating this one."), field="active", code="last_admin")
+
+
+def update_account(user: User, roles, organisations, active: bool, *, actor) -> None:
+    """The administrator's save of an account: roles, memberships and whether it is active, all
+    or nothing, and never leaving the city without an active administrator."""
     with transaction():
-        before = {"roles": _roles_snapshot(user), "organisations": [o.slug for o in user.organisations]}
+        _keep_an_active_admin(user, admin=Role.ADMIN in {Role(r) for r in roles}, active=active)
+        set_roles(user, roles, organisations, actor=actor)
+        if active != user.active:
+            set_active(user, active, actor=actor)
+
+
+def set_roles(user: User, roles, organisations, *, actor) -> None:
+    """Replace the account's roles and organisation memberships (administrators only); refused if
+    it would leave no active administrator."""
+    with transaction():
         wanted = {Role(r).value for r in roles}
+        _keep_an_active_admin(user, admin=Role.ADMIN.value in wanted, active=user.active)
+        before = {"roles": _roles_snapshot(user), "organisations": [o.slug for o in user.organisations]}
         user.role_rows = [row for row in user.role_rows if row.role in wanted] + [
             UserRole(role=r) for r in wanted - {row.role for row in user.role_rows}]
         user.organisations = list(organisations)
@@ -149,7 +185,9 @@ def set_roles(user: User, roles, organisations, *, actor) -> None:
 
 
 def set_active(user: User, active: bool, *, actor) -> None:
+    """Open or close the account (its sessions end); the last active administrator stays open."""
     with transaction():
+        _keep_an_active_admin(user, admin=user.has_role(Role.ADMIN), active=active)
         before = user.active
         user.active = active
         user.auth_version = (user.auth_version or 1) + 1

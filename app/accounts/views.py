@@ -165,9 +165,11 @@ def edit_user(user_id):
     form.organisations.choices = [(o.id, o.name) for o in organisations]
     if form.validate_on_submit():
         chosen = [o for o in organisations if o.id in set(form.organisations.data)]
-        ops.set_roles(user, form.roles.data, chosen, actor=current_user)
-        if form.active.data != user.active:
-            ops.set_active(user, form.active.data, actor=current_user)
-        flash(_("The account of %(email)s is saved.", email=user.email), "success")
-        return redirect(url_for(".users"))
-    return render_template("accounts/edit_user.html", form=form, user=user)
+        try:
+            ops.update_account(user, form.roles.data, chosen, form.active.data, actor=current_user)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            flash(_("The account of %(email)s is saved.", email=user.email), "success")
+            return redirect(url_for(".users"))
+    return render_template("accounts/edit_user.html", form=form, user=user), 422 if form.errors else 200

@@ -1,9 +1,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, DecimalField, EmailField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, URL
 
-from ..forms import MultiCheckboxField, Required
+from ..forms import LocalDecimalField, MultiCheckboxField, Required
 from .models import OrganisationKind
 
 SLUG_HELP = _l("Lower-case letters, digits and dashes; it becomes part of the address and cannot change.")
@@ -37,10 +37,12 @@ class AccreditForm(FlaskForm):
     valid_from = DateField(_l("Valid from"), validators=[Required()])
     valid_until = DateField(_l("Valid until"), validators=[Required()])
     checklist = MultiCheckboxField(_l("The organisation meets"), choices=[])
-    wage_ratio = DecimalField(_l("Wage ratio (highest pay ÷ lowest pay)"), places=2,
+    wage_ratio = LocalDecimalField(_l("Wage ratio (highest pay ÷ lowest pay)"), places=2,
                               validators=[Optional(), NumberRange(min=1)],
                               description=_l("For example 4.5 for a ratio of 1:4.5."))
 
 
 class ReasonForm(FlaskForm):
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
+    reason = TextAreaField(_l("Reason"), validators=[
+        DataRequired(message=_l("Give the reason; the organisation and the public will read it.")),
+        Length(max=2000)])

@@ -58,8 +58,14 @@ def create():
 @bp.route("/<slug>")
 @public
 def show(slug):
-    org = ops.organisation_by_slug(slug)
-    return render_template("organisations/show.html", org=org, today=city_today(), reason_form=ReasonForm())
+    return _show_page(ops.organisation_by_slug(slug))
+
+
+def _show_page(org, reason_form=None, reason_for=None):
+    """The organisation's page; `reason_form` is a refused reason, shown in the form of the
+    accreditation and action `reason_for` = (accreditation id, action) that sent it."""
+    return render_template("organisations/show.html", org=org, today=city_today(),
+                           reason_form=reason_form or ReasonForm(), reason_for=reason_for)
 
 
 @bp.route("/<slug>/edit", methods=["GET", "POST"])
@@ -112,15 +118,18 @@ def certificate(acc_id):
 def change_accreditation(acc_id, action):
     acc = ops.accreditation(acc_id)
     form = ReasonForm()
-    try:
-        if not form.validate_on_submit():
-            raise DomainError(_("Give the reason; the organisation and the public will read it."))
-        getattr(ops, action)(acc, form.reason.data, actor=current_user)
-    except DomainError as error:
-        flash(str(error), "error")
-    else:
-        flash(_("The accreditation is updated."), "success")
-    return redirect(url_for(".show", slug=acc.organisation.slug))
+    if form.validate_on_submit():
+        try:
+            getattr(ops, action)(acc, form.reason.data, actor=current_user)
+        except DomainError as error:
+            if error.field != "reason":  # the accreditation moved meanwhile: nothing to correct in the form
+                flash(str(error), "error")
+                return redirect(url_for(".show", slug=acc.organisation.slug))
+            attach_error(form, error)
+        else:
+            flash(_("The accreditation is updated."), "success")
+            return redirect(url_for(".show", slug=acc.organisation.slug))
+    return _show_page(acc.organisation, reason_form=form, reason_for=(acc.id, action)), 422
 
 
 def _names_view(kind, row, template, save, texts_attr):

@@ -1,9 +1,11 @@
+from decimal import Decimal
+
 import pytest
 from flask_babel import force_locale
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
-from app.forms import MoneyField
+from app.forms import LocalDecimalField, MoneyField, Required
 
 
 class PriceForm(FlaskForm):
@@ -31,3 +33,29 @@ def test_nonsense_is_refused_with_a_message(app, typed):
         form = PriceForm(formdata=MultiDict({"price": typed}))
         assert not form.validate()
         assert "12.50" in form.price.errors[0]
+
+
+class RatioForm(FlaskForm):
+    class Meta:
+        csrf = False
+    ratio = LocalDecimalField("Ratio", places=2, validators=[Required()])
+
+
+@pytest.mark.parametrize("locale,typed,value", [
+    ("en", "4.5", "4.5"), ("es", "4,5", "4.5"), ("it", "1.234,5", "1234.5"), ("en", "1,234.5", "1234.5"),
+    ("ca", "-2,25", "-2.25"), ("es", "3", "3"),
+])
+def test_decimals_are_read_the_readers_way(app, locale, typed, value):
+    with app.test_request_context(), force_locale(locale):
+        form = RatioForm(formdata=MultiDict({"ratio": typed}))
+        assert form.validate(), form.errors
+        assert form.ratio.data == Decimal(value)
+
+
+@pytest.mark.parametrize("locale,typed,example", [("es", "cuatro", "4,5"), ("en", "4..5", "4.5"),
+                                                   ("it", "NaN", "4,5")])
+def test_a_decimal_not_understood_says_how_to_write_one_and_not_that_it_is_missing(app, locale, typed, example):
+    with app.test_request_context(), force_locale(locale):
+        form = RatioForm(formdata=MultiDict({"ratio": typed}))
+        assert not form.validate()
+        assert form.ratio.errors == [form.ratio.errors[0]] and example in form.ratio.errors[0]

@@ -1,5 +1,6 @@
 """The city always keeps an active administrator, and an operator can restore one from the shell."""
 import re
+import threading
 
 import pytest
 
@@ -63,6 +64,34 @@ def test_changes_to_other_accounts_are_not_held_up_when_no_admin_exists(app, mak
     ops.update_account(member, [Role.OFFICIAL], [], False, actor=official)
     member = _reloaded(member)
     assert member.roles == {Role.OFFICIAL} and not member.active
+
+
+def test_admins_stepping_down_at_once_leave_exactly_one(app, make_user):
+    """Each in its own transaction and connection, at the same moment: one of them must stay."""
+    ids = [make_user(Role.ADMIN, Role.OFFICIAL).id for _ in range(6)]
+    db.session.commit()  # end the test's read snapshot so it sees what the threads write
+    barrier, refused = threading.Barrier(len(ids)), []
+
+    def step_down(user_id):
+        with app.app_context():
+            user = db.session.get(User, user_id)
+            db.session.commit()
+            barrier.wait()
+            try:
+                ops.update_account(user, [Role.OFFICIAL], [], True, actor=user)
+            except Invalid:
+                refused.append(user_id)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=step_down, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    db.session.expire_all()
+    admins = [i for i in ids if db.session.get(User, i).has_role(Role.ADMIN)]
+    assert admins == refused and len(admins) == 1
 
 
 def test_the_admin_page_refuses_to_remove_the_last_admin_beside_the_field(client_as):
