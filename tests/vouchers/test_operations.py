@@ -8,7 +8,7 @@ from app.errors import DomainError, Invalid, NotAllowed
 from app.extensions import db
 from vouchers import ledger
 from vouchers import operations as ops
-from vouchers.models import Settlement, SettlementLine, Transfer, Voucher
+from vouchers.models import Account, Settlement, SettlementLine, Transfer, Voucher
 
 
 def test_programme_refuses_to_issue_beyond_budget(city):
@@ -198,6 +198,23 @@ def test_time_credits_earned_spent_given_donated(city, make_user):
     assert ops.time_balance(city.citizen) == 20 and ops.time_balance(relative) == 60
     report = ledger.verify()
     assert report.ok and report.totals["time"] == 0
+
+
+@pytest.mark.parametrize("move", ["give", "donate", "spend"])
+def test_a_refused_time_transfer_opens_no_account(city, make_user, move):
+    """Found by the form fuzzer: refused for want of minutes, a gift had already opened the giver's
+    and the relative's time accounts. The accounts and the transfer are one transaction."""
+    relative = make_user()
+    accounts = db.session.query(Account).count()
+    with pytest.raises(DomainError):
+        if move == "give":
+            ops.give_time(city.citizen, relative, 30)
+        elif move == "donate":
+            ops.donate_time(city.citizen, 30)
+        else:
+            ops.spend_time(city.citizen, 30, city.coop, actor=city.member)
+    db.session.rollback()
+    assert db.session.query(Account).count() == accounts
 
 
 def test_open_books_show_aggregates_only(city):
