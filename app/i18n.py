@@ -71,29 +71,36 @@ def moment(value: datetime | None, style: str = "medium") -> str:
     return "" if value is None else format_datetime(value, style)
 
 
-def module_domains(app) -> dict[str, Domain]:
-    """A gettext domain per module for its own pages: every catalog, the module's own last.
+class ModuleDomain(Domain):
+    """The app's gettext domain: a module's pages and API speak with every catalog, the module's
+    own merged last.
 
     The catalogs are merged into one, so where two modules translate the same English word
     differently ("Minutes": a council's record, a time credit's unit; "Statement": a candidate's,
     a co-op's settlement; a word's gender) the catalog merged last would speak for every page.
-    The core's pages ("app") get the core's words the same way."""
-    directories = app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";")
+    The core's pages ("app") get the core's words the same way; outside a request (the outbox
+    worker, the CLI) the catalogs merge in the configured order. Chosen when a message is
+    translated, not on every request: a redemption that succeeds translates nothing."""
 
-    def own_last(name: str) -> Domain:
-        own = [d for d in directories if Path(d).name == name]
-        return Domain([d for d in directories if d not in own] + own)
-    return {name: own_last(name) for name in (*MODULES, "app")}
+    def __init__(self, directories: list[str]):
+        super().__init__(directories)
+
+        def own_last(name: str) -> Domain:
+            own = [d for d in directories if Path(d).name == name]
+            return Domain([d for d in directories if d not in own] + own)
+        self.modules = {name: own_last(name) for name in (*MODULES, "app")}
+
+    def get_translations(self):
+        if not has_request_context():
+            return super().get_translations()
+        module = (request.blueprint or "").removesuffix("_api")
+        return self.modules.get(module, self.modules["app"]).get_translations()
 
 
 def init_app(app):
     app.jinja_env.filters.update(money=money, number=number, day=day, month=month, moment=moment)
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, LOCALES=LOCALES, city_today=city_today,
                                  current_locale=lambda: str(get_locale()))
-    domains = module_domains(app)
-
-    def speak_as_the_module():
-        module = (request.blueprint or "").removesuffix("_api")
-        domains.get(module, domains["app"]).as_default()
-    # First of the request's hooks, so that a refusal by any later one is worded by the module too.
-    app.before_request_funcs.setdefault(None, []).insert(0, speak_as_the_module)
+    babel = app.extensions["babel"].instance
+    # Flask-Babel's default domain (a cached property of its one instance): ours in its place.
+    babel.domain_instance = ModuleDomain(app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";"))
