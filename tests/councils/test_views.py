@@ -36,12 +36,16 @@ def _client_for(app, user):
     return client
 
 
+# The new-council form as an official fills it in.
+COUNCIL_FORM = {"slug": "north", "name": "North council", "jurisdiction": "city", "area": "",
+                "seats_per_side": "3", "term_months": "24", "first_term_start": "2024-01-10",
+                "first_chair_side": "civil", "locale": "it", "vote_rule": "simple", "tie_rule": "rejected",
+                "counting_rule": "one_vote", "quorum_per_side": "1", "quorum_majority": "y", "warn_days": "60"}
+
+
 def test_official_sets_up_a_council_and_bad_input_comes_back_beside_the_field(client_as):
     client = client_as(Role.OFFICIAL)
-    data = {"slug": "north", "name": "North council", "jurisdiction": "district", "area": "",
-            "seats_per_side": "3", "term_months": "24", "first_term_start": "2024-01-10",
-            "first_chair_side": "civil", "locale": "it", "vote_rule": "simple", "tie_rule": "rejected",
-            "counting_rule": "one_vote", "quorum_per_side": "1", "quorum_majority": "y", "warn_days": "60"}
+    data = {**COUNCIL_FORM, "jurisdiction": "district"}
     response = post_form(client, "/councils/new", data)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
@@ -329,10 +333,7 @@ def test_no_selection_round_is_called_without_a_vacant_civil_seat(client_as, ful
 
 def test_a_quorum_larger_than_the_seats_is_refused_beside_the_quorum_field(client_as):
     client = client_as(Role.OFFICIAL)
-    data = {"slug": "north", "name": "North council", "jurisdiction": "city", "area": "",
-            "seats_per_side": "2", "term_months": "24", "first_term_start": "2024-01-10",
-            "first_chair_side": "civil", "locale": "it", "vote_rule": "simple", "tie_rule": "rejected",
-            "counting_rule": "one_vote", "quorum_per_side": "5", "quorum_majority": "y", "warn_days": "60"}
+    data = {**COUNCIL_FORM, "seats_per_side": "2", "quorum_per_side": "5"}
     response = post_form(client, "/councils/new", data)
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and 'id="quorum_per_side-error"' in page and 'value="5"' in page
