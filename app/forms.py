@@ -63,59 +63,60 @@ class LocalDecimalField(DecimalField):
     own field takes only "4.5", while the pages write "4,5" in Spanish, Italian and Catalan."""
 
     widget = widgets.TextInput()  # browsers' number boxes refuse the decimal comma
+    plain = _PLAIN_DECIMAL  # read as digits around one decimal separator, not as grouping
 
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
         super().__init__(label, validators, **kwargs)
 
+    def typed(self, valuelist) -> str:
+        return (valuelist[0] if valuelist else "").strip().replace("\u00a0", "").replace(" ", "")
+
+    def not_understood(self) -> str:
+        return _("Write a number such as %(example)s.", example=format_decimal(4.5))
+
     def process_formdata(self, valuelist):
-        text = (valuelist[0] if valuelist else "").strip().replace("\u00a0", "").replace(" ", "")
+        text = self.typed(valuelist)
         if not text:
             self.data = None
             return
         try:
-            if _PLAIN_DECIMAL.match(text):
+            if self.plain.match(text):
                 self.data = Decimal(text.replace(",", "."))
             else:
                 self.data = parse_decimal(text, locale=str(get_locale() or "en"), strict=True)
         except (NumberFormatError, InvalidOperation):
             self.data = None
-            raise ValueError(_("Write a number such as %(example)s.", example=format_decimal(4.5))) from None
+            raise ValueError(self.not_understood()) from None
         if not self.data.is_finite():
             self.data = None
-            raise ValueError(_("Write a number such as %(example)s.", example=format_decimal(4.5)))
+            raise ValueError(self.not_understood())
 
 
-class MoneyField(DecimalField):
+class MoneyField(LocalDecimalField):
     """An amount of the city's money, typed as people write it: "12", "12.50",
     "12,50", or grouped the locale's way ("1.250,00" in Italian). Operations
     get integer cents from `.cents`; nobody is asked to type cents."""
 
-    # A text box, not type=number: browsers' number boxes refuse the decimal comma.
-    widget = widgets.TextInput()
+    plain = _PLAIN_AMOUNT  # one separator and at most two decimals: it is the decimal point
 
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("description", _l("An amount such as 12.50."))
-        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
         super().__init__(label, validators, places=2, **kwargs)
 
+    def typed(self, valuelist) -> str:
+        return super().typed(valuelist).lstrip("€$£").rstrip("€$£")
+
+    def not_understood(self) -> str:
+        return _("Write an amount such as 12.50.")
+
     def process_formdata(self, valuelist):
-        text = (valuelist[0] if valuelist else "").strip().replace("\u00a0", "").replace(" ", "")
-        text = text.lstrip("€$£").rstrip("€$£")
-        if not text:
-            self.data = None
+        super().process_formdata(valuelist)
+        if self.data is None:
             return
-        try:
-            if _PLAIN_AMOUNT.match(text):  # one separator and at most two decimals: it is the decimal point
-                self.data = Decimal(text.replace(",", "."))
-            else:
-                self.data = parse_decimal(text, locale=str(get_locale()), strict=True)
-        except (NumberFormatError, InvalidOperation):
+        if abs(self.data) >= _MONEY_LIMIT:
             self.data = None
-            raise ValueError(_("Write an amount such as 12.50.")) from None
-        if not self.data.is_finite() or abs(self.data) >= _MONEY_LIMIT:
-            self.data = None
-            raise ValueError(_("Write an amount such as 12.50."))
+            raise ValueError(self.not_understood())
         if self.data != self.data.quantize(Decimal("0.01")):
             self.data = None
             raise ValueError(_("Amounts have at most two decimals, like 12.50."))
