@@ -161,9 +161,9 @@ def _keep_an_active_admin(user: User, *, admin: bool, active: bool) -> None:
 
 def update_account(user: User, roles, organisations, active: bool, *, actor) -> None:
     """The administrator's save of an account: roles, memberships and whether it is active, all
-    or nothing, and never leaving the city without an active administrator."""
+    or nothing. set_roles and set_active each keep the city's last active administrator: one
+    refusing rolls back the other."""
     with transaction():
-        _keep_an_active_admin(user, admin=Role.ADMIN in {Role(r) for r in roles}, active=active)
         set_roles(user, roles, organisations, actor=actor)
         if active != user.active:
             set_active(user, active, actor=actor)
