@@ -40,6 +40,16 @@ def attach_error(form: FlaskForm, error: DomainError) -> None:
         form.form_errors.append(message)
 
 
+def shown_beside_its_field(form: FlaskForm, error: DomainError) -> bool:
+    """Put a refusal about one of the form's own fields beside it and say so (the view shows the
+    form again, as typed); False for any other (the record moved on meanwhile, not allowed, an
+    expired form): the form has nothing to correct, and the view flashes it instead."""
+    if error.field and error.field in form:
+        attach_error(form, error)
+        return True
+    return False
+
+
 def validated(form: FlaskForm) -> FlaskForm:
     """The submitted form if it validates; else Invalid with its first field's message and that
     field (so the view shows it there), or the expired form's when only the CSRF token failed."""

@@ -8,7 +8,7 @@ from flask_login import current_user
 from app.accounts.models import Role, User
 from app.documents import pdf_response
 from app.errors import DomainError, Invalid
-from app.forms import attach_error, validated
+from app.forms import attach_error, shown_beside_its_field, validated
 from app.i18n import city_today
 from app.i18n import day as written_day
 from app.organisations.models import Organisation
@@ -96,8 +96,7 @@ def _page(pact, status=200, **refused):
 def _refused(pact, name: str, form, error: DomainError, anchor: str, **extra):
     """A refusal about one of the form's fields is shown beside it, with what was typed (422); any
     other (the file moved on meanwhile, an expired form) at the top of the page."""
-    if error.field and error.field in form:
-        attach_error(form, error)
+    if shown_beside_its_field(form, error):
         return _page(pact, 422, **{name: form}, **extra)
     _flash_error(error)
     return _back(pact, anchor)

@@ -7,7 +7,7 @@ from flask_login import current_user
 from app.accounts.models import Role
 from app.documents import pdf_response
 from app.errors import DomainError, NotFound
-from app.forms import attach_error
+from app.forms import attach_error, shown_beside_its_field
 from app.i18n import city_today
 from app.organisations import operations as organisations
 from app.security import public, roles_required
@@ -121,10 +121,9 @@ def _on_show_page(process, name, form, operation, message):
         try:
             operation()
         except DomainError as error:
-            if not (error.field and error.field in form):
+            if not shown_beside_its_field(form, error):
                 flash(str(error), "error")
                 return _back(process)
-            attach_error(form, error)
         else:
             return _done(process, message)
     return _show_page(process, 422, **{name: form})

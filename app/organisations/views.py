@@ -7,7 +7,7 @@ from flask_login import current_user
 from ..accounts.models import Role
 from ..documents import pdf_response
 from ..errors import DomainError
-from ..forms import attach_error
+from ..forms import attach_error, shown_beside_its_field
 from ..i18n import city_today
 from ..security import public, roles_required
 from . import bp
@@ -122,10 +122,9 @@ def change_accreditation(acc_id, action):
         try:
             getattr(ops, action)(acc, form.reason.data, actor=current_user)
         except DomainError as error:
-            if error.field != "reason":  # the accreditation moved meanwhile: nothing to correct in the form
+            if not shown_beside_its_field(form, error):  # the accreditation moved on meanwhile
                 flash(str(error), "error")
                 return redirect(url_for(".show", slug=acc.organisation.slug))
-            attach_error(form, error)
         else:
             flash(_("The accreditation is updated."), "success")
             return redirect(url_for(".show", slug=acc.organisation.slug))
