@@ -165,7 +165,6 @@ from .idempotency import caller_scope, once  # noqa: E402
 from .models import Transfer  # noqa: E402
 
 MAX_MINUTES = 10**9
-GIFT_FIELDS = {"amount": "minutes", "email": "relative_email"}
 
 
 class WholeNumber(fields.Integer):
@@ -421,11 +420,7 @@ def give_time(body):
             raise NotFound(_l("No account has this email."), field="relative_email", code="unknown_person")
         if relative.id == user.id:
             raise Invalid(_l("Choose someone else's account."), field="relative_email")
-        try:
-            transfer_id = ops.give_time(user, relative, body["minutes"])
-        except DomainError as error:  # the operation and the ledger name their own fields: name this body's
-            error.field = GIFT_FIELDS.get(error.field, error.field)
-            raise
+        transfer_id = ops.give_time(user, relative, body["minutes"])
         return {"transfer_id": transfer_id, "minutes": body["minutes"], "relative_email": relative.email,
                 "balance_minutes": ops.time_balance(user), "at": _written_at(transfer_id)}
     return _answer(*once(caller_scope(user, "time-gift"), body["idempotency_key"], body, produce))

@@ -120,9 +120,9 @@ def transfer(debit: Account, credit: Account, amount: int, kind: TransferKind, *
             current = db.session.execute(
                 select(Account.balance).where(Account.id == debit.id).with_for_update()).scalar_one()
             if current < amount:
-                raise InsufficientBalance(_l("The account holds fewer minutes than that.")
-                                          if debit.currency == Currency.TIME
-                                          else _l("The account holds less than this amount."), field="amount")
+                if debit.currency == Currency.TIME:  # time credits are counted, and asked for, in minutes
+                    raise InsufficientBalance(_l("The account holds fewer minutes than that."), field="minutes")
+                raise InsufficientBalance(_l("The account holds less than this amount."), field="amount")
         transfer_id = db.session.execute(insert(Transfer).values(
             debit_account_id=debit.id, credit_account_id=credit.id, amount=amount,
             currency=debit.currency, kind=TransferKind(kind).value, reference=reference[:200],

@@ -121,8 +121,6 @@ def give_time():
         else:
             ops.donate_time(current_user, form.minutes.data)
     except DomainError as error:
-        if error.field == "amount":  # the ledger's name for what this form calls minutes
-            error.field = "minutes"
         attach_error(form, error)
         return _mine(form, 422)
     flash(_("The minutes have moved."), "success")
