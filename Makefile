@@ -51,6 +51,7 @@ check-slow: $(VENV)/.installed-test i18n-compile $(AXE)
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 # Extract the strings of each catalog (the core and each module) and merge them into es, it, ca.
+# Sorted, without source locations or a dated header: two changes that add different strings merge cleanly.
 i18n: $(VENV)/.installed
 	@for c in $(CATALOGS); do \
 	  if [ "$$c" = app ]; then srcs="app templates/*.html templates/accounts templates/organisations templates/audit"; \
@@ -58,10 +59,10 @@ i18n: $(VENV)/.installed
 	  elif [ "$$c" = notifications ]; then srcs="app/notifications templates/notifications"; ignore=".* ._"; \
 	  else srcs="$$c templates/$$c"; ignore=".* ._"; fi; \
 	  mkdir -p translations/$$c; \
-	  $(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --ignore-dirs="$$ignore" -o translations/$$c/messages.pot $$srcs; \
+	  $(BIN)/pybabel -q extract --no-location --sort-output --omit-header -F babel.cfg -k _l -k lazy_gettext --ignore-dirs="$$ignore" -o translations/$$c/messages.pot $$srcs; \
 	  for l in $(LANGUAGES); do \
 	    if [ -f translations/$$c/$$l/LC_MESSAGES/messages.po ]; then \
-	      $(BIN)/pybabel -q update -N -i translations/$$c/messages.pot -d translations/$$c -l $$l; \
+	      $(BIN)/pybabel -q update -N --ignore-pot-creation-date -i translations/$$c/messages.pot -d translations/$$c -l $$l; \
 	    else $(BIN)/pybabel -q init -i translations/$$c/messages.pot -d translations/$$c -l $$l; fi; \
 	  done; \
 	done
