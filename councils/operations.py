@@ -13,7 +13,6 @@ Contract for other modules (procurement, vouchers):
 A PriorityNeed has id, council (name, slug), category (ServiceCategory),
 neighbourhood, rank, rationale, adopted_on (date) and a `title` property.
 """
-import calendar
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -24,6 +23,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts import operations as accounts
 from app.accounts.models import Role, User
+from app.accounts.operations import is_official, user_by_email  # noqa: F401 (the module's callers use them from here)
+from app.dates import add_months
 from app.audit.operations import record, snapshot
 from app.config import LOCALES
 from app.database import transaction, utcnow
@@ -79,23 +80,12 @@ MOTION = StateMachine({
 
 # Who may act ------------------------------------------------------------------------------
 
-def is_official(user) -> bool:
-    return bool(user is not None and getattr(user, "is_authenticated", True)
-                and hasattr(user, "has_role") and user.has_role(Role.OFFICIAL, Role.ADMIN))
-
-
 def _require_official(actor) -> None:
     if not is_official(actor):
         raise NotAllowed(_l("Only city officials may configure councils and meetings."))
 
 
 # Terms and the Chair's rotation -----------------------------------------------------------
-
-def add_months(day: date, months: int) -> date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
 
 @dataclass(frozen=True)
 class Term:
@@ -1198,10 +1188,3 @@ def members_ever(council: Council) -> list[User]:
         select(User).join(Mandate, Mandate.user_id == User.id).where(Mandate.council_id == council.id)
         .distinct().order_by(User.name)).scalars().all()
 
-
-def user_by_email(email: str) -> User:
-    user = accounts.find_user(email or "")
-    if user is None:
-        raise Invalid(_l("No account with the email “%(email)s”: the person must create an account first.",
-                         email=email), field="email")
-    return user

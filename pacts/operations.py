@@ -2,7 +2,6 @@
 
 Every write runs in one transaction; every change of a file's state is audited
 and kept in the file's public history."""
-import calendar
 import difflib
 import secrets
 from dataclasses import dataclass
@@ -14,7 +13,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import extract, false, func, select
 from sqlalchemy.orm import joinedload, lazyload, selectinload
 
-from app.accounts.models import Role, User
+from app.accounts.models import User
+from app.accounts.operations import is_official
+from app.dates import add_months
 from app.audit.operations import record, snapshot
 from app.database import transaction, utcnow
 from app.errors import Invalid, InvalidTransition, NotAllowed, NotFound
@@ -76,11 +77,6 @@ PACT_FIELDS = ["title", "state", "intervention", "track", "submitted_at", "answe
 
 # Who is who -----------------------------------------------------------------------------
 
-def is_official(user) -> bool:
-    return bool(user is not None and getattr(user, "is_authenticated", True)
-                and user.has_role(Role.OFFICIAL, Role.ADMIN))
-
-
 def is_proposer(pact: Pact, user) -> bool:
     return user is not None and getattr(user, "id", None) == pact.proposer_id
 
@@ -121,13 +117,6 @@ def answer_due_for(submitted_at: datetime) -> date:
     submission in the city's zone (a proposal sent at 00:30 in Rome on 1 March
     is a 1 March proposal even though it is still 28 February in UTC)."""
     return city_date(submitted_at) + timedelta(days=setting("PACTS_ANSWER_DAYS"))
-
-
-def add_months(day: date, months: int) -> date:
-    """Same day `months` later, clamped to the month's last day (31 Jan + 1 → 28/29 Feb)."""
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def is_overdue(pact: Pact, today: date | None = None) -> bool:

@@ -21,6 +21,7 @@ from sqlalchemy import and_, case, extract, func, select
 from sqlalchemy.orm import aliased, selectinload
 
 from app.accounts.models import Role
+from app.accounts.operations import is_official
 from app.audit.operations import history, record, snapshot
 from app.database import transaction, utcnow
 from app.errors import Invalid, NotAllowed, NotFound
@@ -67,11 +68,6 @@ def council_needs(need_id: int | None = None):
 
 
 # Who may do what -------------------------------------------------------------------------
-
-def is_official(user) -> bool:
-    return bool(user is not None and getattr(user, "is_authenticated", False)
-                and user.has_role(Role.OFFICIAL, Role.ADMIN))
-
 
 def can_read(user, process: Process) -> bool:
     return process.published or is_official(user)

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
 from app.accounts.models import Role
+from app.organisations import operations as organisations
 from app.api import api_abort, domain_error_response
 from app.errors import DomainError
 from app.security import api_identity, api_login_required, api_roles_required, api_user
@@ -98,7 +99,7 @@ def redeem():
     user = api_identity()  # lean: ids, roles and organisations without the ORM (maybe cached: see below)
     body = _redemption_request()
     try:
-        organisation = ops.organisation_for_member(user, body.get("organisation"))
+        organisation = organisations.organisation_for_member(user, body.get("organisation"))
         result = ops.redeem(body["code"], body["amount"], body["service_category"], organisation, actor=user,
                             pin=body.get("pin"), idempotency_key=body["idempotency_key"],
                             while_token_valid=user.token_hash if user.cached else None)
@@ -135,7 +136,7 @@ def organisation():
     Query: organisation=<slug> when the account belongs to several; page=<n>."""
     user = api_user()
     try:
-        org = ops.organisation_for_member(user, request.args.get("organisation"))
+        org = organisations.organisation_for_member(user, request.args.get("organisation"))
     except DomainError as error:
         return domain_error_response(error)
     page = ops.organisation_redemptions(org, page=max(request.args.get("page", 1, type=int), 1))
@@ -157,7 +158,7 @@ from flask_babel import gettext as _  # noqa: E402
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate  # noqa: E402
 
 from app.accounts.operations import find_user  # noqa: E402
-from app.errors import Invalid, NotAllowed, NotFound  # noqa: E402
+from app.errors import Invalid, NotFound  # noqa: E402
 from app.extensions import db  # noqa: E402
 
 from . import ledger  # noqa: E402
@@ -312,22 +313,6 @@ def _written_at(transfer_id: int) -> str:
     return db.session.get(Transfer, transfer_id).at.isoformat()
 
 
-def _member_organisation(user, slug):
-    """The organisation a member acts for: the one named among theirs, or their only one."""
-    mine = user.organisations
-    if slug:
-        for org in mine:
-            if org.slug == slug:
-                return org
-        raise NotAllowed(_l("You may act only for your own organisation."), field="organisation", code="not_member")
-    if not mine:
-        raise NotAllowed(_l("This account belongs to no organisation."), field="organisation", code="not_member")
-    if len(mine) > 1:
-        raise Invalid(_l("You belong to several organisations: say which one."), field="organisation",
-                      code="organisation_required")
-    return mine[0]
-
-
 def _contribution_json(contribution) -> dict:
     return {"contribution_id": contribution.id, "amount_cents": contribution.amount_cents,
             "organisation": contribution.organisation.slug if contribution.organisation_id else None,
@@ -346,7 +331,7 @@ def contribute(body):
     user = api_user()
 
     def produce():
-        organisation = _member_organisation(user, body["organisation"]) if body["organisation"] else None
+        organisation = organisations.organisation_for_member(user, body["organisation"]) if body["organisation"] else None
         return _contribution_json(ops.contribute(body["amount_cents"], actor=user, organisation=organisation))
     return _answer(*once(caller_scope(user, "contribution"), body["idempotency_key"], body, produce))
 
@@ -394,7 +379,7 @@ def record_time(body):
     user = api_user()
 
     def produce():
-        organisation = _member_organisation(user, body["organisation"])
+        organisation = organisations.organisation_for_member(user, body["organisation"])
         volunteer = find_user(body["volunteer_email"])
         if volunteer is None:
             raise NotFound(_l("No account has this email."), field="volunteer_email", code="unknown_person")

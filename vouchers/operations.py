@@ -654,23 +654,6 @@ class Refused(DomainError):
     """A redemption refused with a precise, stable reason code."""
 
 
-def organisation_for_member(user: User, slug: str | None = None) -> Organisation:
-    """The organisation a member acts for: theirs, or the one named among theirs."""
-    mine = user.organisations
-    if slug:
-        for org in mine:
-            if org.slug == slug:
-                return org
-        raise NotAllowed(_l("You may redeem only for your own organisation."), field="organisation",
-                         code="not_member")
-    if not mine:
-        raise NotAllowed(_l("This account belongs to no organisation."), code="not_member")
-    if len(mine) > 1:
-        raise Invalid(_l("You belong to several organisations: say which one is redeeming."),
-                      field="organisation", code="organisation_required")
-    return mine[0]
-
-
 def redeem(typed_code: str, amount_cents: int, category: str, organisation: Organisation, *, actor,
            pin: str | None = None, idempotency_key: str | None = None,
            while_token_valid: str | None = None) -> RedemptionResult:

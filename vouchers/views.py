@@ -156,7 +156,7 @@ def receipt(contribution_id):
 def _desk_organisation(form):
     mine = current_user.organisations
     form.organisation.choices = [(o.slug, o.name) for o in mine]
-    return ops.organisation_for_member(current_user, form.organisation.data or (mine[0].slug if mine else None))
+    return organisations.organisation_for_member(current_user, form.organisation.data or (mine[0].slug if mine else None))
 
 
 @bp.route("/desk", methods=["GET", "POST"])

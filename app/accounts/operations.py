@@ -30,10 +30,25 @@ def normalise_email(email: str) -> str:
     return (email or "").strip().lower()
 
 
+def is_official(user) -> bool:
+    """A signed-in official or administrator (never an anonymous visitor or None)."""
+    return bool(user is not None and getattr(user, "is_authenticated", False)
+                and user.has_role(Role.OFFICIAL, Role.ADMIN))
+
+
 def find_user(email: str) -> User | None:
     return db.session.execute(
         select(User).where(User.email == normalise_email(email))
     ).scalar_one_or_none()
+
+
+def user_by_email(email: str, field: str = "email") -> User:
+    """The account with this email, or a refusal beside the form's `field`."""
+    user = find_user(email or "")
+    if user is None:
+        raise Invalid(_l("No account with the email “%(email)s”: the person must create an account first.",
+                         email=email), field=field)
+    return user
 
 
 def get_user(user_id: int) -> User:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from ..audit.operations import record, snapshot
 from ..database import transaction
-from ..errors import Invalid, NotFound
+from ..errors import Invalid, NotAllowed, NotFound
 from ..extensions import db
 from ..i18n import city_today
 from ..states import StateMachine
@@ -50,6 +50,22 @@ def organisation_by_slug(slug: str) -> Organisation:
     if org is None:
         raise NotFound(_l("No organisation “%(slug)s”.", slug=slug))
     return org
+
+
+def organisation_for_member(user, slug: str | None = None) -> Organisation:
+    """The organisation a member acts for: the one named among theirs, or their only one."""
+    mine = user.organisations
+    if slug:
+        for org in mine:
+            if org.slug == slug:
+                return org
+        raise NotAllowed(_l("You may act only for your own organisation."), field="organisation", code="not_member")
+    if not mine:
+        raise NotAllowed(_l("This account belongs to no organisation."), field="organisation", code="not_member")
+    if len(mine) > 1:
+        raise Invalid(_l("You belong to several organisations: say which one."), field="organisation",
+                      code="organisation_required")
+    return mine[0]
 
 
 def all_organisations() -> list[Organisation]:
