@@ -10,21 +10,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from flask import Flask, request
+from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.routing import IntegerConverter
 from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
+from werkzeug.routing import IntegerConverter
 
 from . import config as settings
 from .api import ProcomunApi, domain_error_response, error_response, is_api_request, refuse_unreadable_json
-from .cli import init_app as init_cli, optional_submodule
+from .cli import init_app as init_cli
+from .cli import optional_submodule
 from .documents import DocumentError
 from .errors import DomainError
 from .extensions import babel, csrf, db, login_manager, migrate
 from .headers import SecurityHeaders, security_headers
-from .i18n import init_app as init_i18n, select_locale, select_timezone
+from .i18n import init_app as init_i18n
+from .i18n import select_locale, select_timezone
 from .security import private_responses
 
 CORE_PACKAGES = ("app.accounts", "app.organisations", "app.audit", "app.notifications")

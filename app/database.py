@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
 
-from flask import g
 from sqlalchemy import DateTime, event, exc
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import Pool

@@ -7,6 +7,7 @@ from app.accounts.models import Role
 from app.i18n import city_today
 from app.organisations import operations as organisations
 from app.security import api_public, api_roles_required, api_user
+
 from . import operations as ops
 from .models import CountingRule, Jurisdiction, Side, TieRule, VoteRule
 

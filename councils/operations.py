@@ -24,24 +24,45 @@ from sqlalchemy.orm import joinedload, selectinload
 from app.accounts import operations as accounts
 from app.accounts.models import Role, User
 from app.accounts.operations import is_official, user_by_email  # noqa: F401 (the module's callers use them from here)
-from app.dates import add_months
 from app.audit.operations import record, snapshot
 from app.config import LOCALES
 from app.database import transaction, utcnow
+from app.dates import add_months
 from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import db
 from app.i18n import city_today
 from app.i18n import day as written_day
+from app.notifications.operations import emit, follow
 from app.organisations import operations as organisations
 from app.organisations.models import Organisation, ServiceCategory
-from app.notifications.operations import emit, follow
 from app.states import StateMachine
 
 from .events import meeting_context, meeting_ics
-from .models import (AgendaItem, Attendance, BallotMark, Candidacy, ChairAppointment, ChairRole, Council,
-                     CountingRule, Election, ElectionStatus, ElectionVoter, Jurisdiction, Mandate, Meeting,
-                     MeetingStatus, Motion, MotionStatus, PriorityNeed, Side, TieRule, Vote, VoteOption,
-                     VoteRule)
+from .models import (
+    AgendaItem,
+    Attendance,
+    BallotMark,
+    Candidacy,
+    ChairAppointment,
+    ChairRole,
+    Council,
+    CountingRule,
+    Election,
+    ElectionStatus,
+    ElectionVoter,
+    Jurisdiction,
+    Mandate,
+    Meeting,
+    MeetingStatus,
+    Motion,
+    MotionStatus,
+    PriorityNeed,
+    Side,
+    TieRule,
+    Vote,
+    VoteOption,
+    VoteRule,
+)
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_SEATS_PER_SIDE = 50

@@ -14,13 +14,26 @@ from app.i18n import city_timezone, city_today
 from app.organisations import operations as organisations
 from app.pagecache import cached_public_page
 from app.security import public, roles_required
-from . import bp
-from . import documents
+
+from . import bp, documents
 from . import operations as ops
+from .forms import (
+    AgendaItemForm,
+    AppointForm,
+    AttendanceForm,
+    BallotForm,
+    CouncilForm,
+    ElectionForm,
+    EndMandateForm,
+    MeetingForm,
+    MinutesForm,
+    MotionForm,
+    NominationForm,
+    PublishForm,
+    SeatForm,
+    StepDownForm,
+)
 from .ical import council_calendar, meeting_calendar
-from .forms import (AgendaItemForm, AppointForm, AttendanceForm, BallotForm, CouncilForm, ElectionForm,
-                    EndMandateForm, MeetingForm, MinutesForm, MotionForm, NominationForm, PublishForm,
-                    SeatForm, StepDownForm)
 from .models import ElectionStatus, Side
 
 officials = roles_required(Role.OFFICIAL, Role.ADMIN)

@@ -8,9 +8,10 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from app.api import api_abort
 from app.accounts.models import Role
+from app.api import api_abort
 from app.security import api_login_required, api_public, api_roles_required, api_user
+
 from . import operations as ops
 from .models import CLAUSES
 

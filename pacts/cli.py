@@ -3,6 +3,7 @@ import click
 from flask.cli import AppGroup
 
 from app.i18n import city_today
+
 from . import operations as ops
 
 pacts_cli = AppGroup("pacts", help="Collaboration pacts: daily sweep and late files.")

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from app.database import transaction
 from app.extensions import db
+
 from . import operations as ops
 from .models import Commons, Pact, PactState, StandardForm
 

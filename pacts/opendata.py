@@ -3,6 +3,7 @@ from flask import jsonify
 from flask_babel import lazy_gettext as _l
 
 from app.opendata import OpenData, csv_response
+
 from . import operations as ops
 from .models import CLAUSES
 

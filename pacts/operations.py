@@ -15,21 +15,42 @@ from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from app.accounts.models import User
 from app.accounts.operations import is_official
-from app.dates import add_months
 from app.audit.operations import record, snapshot
 from app.database import transaction, utcnow
+from app.dates import add_months
 from app.errors import Invalid, InvalidTransition, NotAllowed, NotFound
 from app.extensions import db
 from app.i18n import city_timezone, city_today
 from app.i18n import day as written_day
-from app.paging import capped_page
 from app.notifications.operations import emit, follow
+from app.paging import capped_page
 from app.states import StateMachine
 
 from .events import STATE_EVENTS, state_context
-from .models import (AWAITING_ANSWER, CLAUSES, RESOURCES, SIGNED_STATES, Attachment, Comment, Commons,
-                     CommonsKind, Dispute, DisputeState, Intervention, Pact, PactEvent, PactState,
-                     PactVersion, Party, ProposerKind, Report, Signature, StandardForm, Support, Track)
+from .models import (
+    AWAITING_ANSWER,
+    CLAUSES,
+    RESOURCES,
+    SIGNED_STATES,
+    Attachment,
+    Comment,
+    Commons,
+    CommonsKind,
+    Dispute,
+    DisputeState,
+    Intervention,
+    Pact,
+    PactEvent,
+    PactState,
+    PactVersion,
+    Party,
+    ProposerKind,
+    Report,
+    Signature,
+    StandardForm,
+    Support,
+    Track,
+)
 
 # Settings: defaults here, overridable in the app's config.
 DEFAULTS = {

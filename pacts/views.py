@@ -14,12 +14,25 @@ from app.i18n import day as written_day
 from app.organisations.models import Organisation
 from app.pagecache import cached_public_page, invalidated_by, personal_page, shared_content
 from app.security import login_required, public, roles_required
+
 from . import bp
 from . import operations as ops
 from .documents import pact_pdf
-from .forms import (CommentForm, CommitteeForm, CommonsForm, DisputeForm, OutcomeForm, ProposalForm,
-                    ReasonForm, ReportForm, SignForm, UploadForm, clauses_form, clauses_of,
-                    standard_form_form)
+from .forms import (
+    CommentForm,
+    CommitteeForm,
+    CommonsForm,
+    DisputeForm,
+    OutcomeForm,
+    ProposalForm,
+    ReasonForm,
+    ReportForm,
+    SignForm,
+    UploadForm,
+    clauses_form,
+    clauses_of,
+    standard_form_form,
+)
 from .models import CLAUSES, RESOURCES, CommonsKind, Intervention, Pact, PactState, Party, ProposerKind, Report
 
 officials = roles_required(Role.OFFICIAL, Role.ADMIN)

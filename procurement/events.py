@@ -13,8 +13,13 @@ from app.accounts.models import Role, UserRole
 from app.extensions import db
 from app.i18n import city_today, day, money
 from app.notifications.registry import localised, register_event, register_subject
-from app.organisations.models import (SOCIAL_ECONOMY, Accreditation, AccreditationStatus, Organisation,
-                                      organisation_members)
+from app.organisations.models import (
+    SOCIAL_ECONOMY,
+    Accreditation,
+    AccreditationStatus,
+    Organisation,
+    organisation_members,
+)
 
 from .models import Bid, Process
 

@@ -28,15 +28,28 @@ from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import db
 from app.i18n import city_today, day, number
 from app.notifications.operations import emit, follow
-from app.organisations.operations import is_accredited
 from app.organisations.models import SOCIAL_ECONOMY, Organisation, OrganisationKind, ServiceCategory
+from app.organisations.operations import is_accredited
 from app.states import StateMachine
-
 from councils import operations as council_ops
 
 from .events import process_context
-from .models import (Award, Bid, CommitmentStatus, Contract, Criterion, CriterionKind, Milestone, Payment,
-                     Phase, Procedure, Process, Score, ServiceMetric, SocialCommitment)
+from .models import (
+    Award,
+    Bid,
+    CommitmentStatus,
+    Contract,
+    Criterion,
+    CriterionKind,
+    Milestone,
+    Payment,
+    Phase,
+    Procedure,
+    Process,
+    Score,
+    ServiceMetric,
+    SocialCommitment,
+)
 
 PHASES = StateMachine({
     Phase.PLANNING: {Phase.TENDER, Phase.CANCELLED},

@@ -12,11 +12,22 @@ from app.i18n import city_today
 from app.organisations import operations as organisations
 from app.security import public, roles_required
 
-from . import bp
-from . import documents
+from . import bp, documents
 from . import operations as ops
-from .forms import (AwardForm, BidForm, CommitmentForm, ContractForm, CriteriaForm, MetricForm, MilestoneForm,
-                    PaymentForm, ProcessForm, PublishForm, ReasonForm, score_form)
+from .forms import (
+    AwardForm,
+    BidForm,
+    CommitmentForm,
+    ContractForm,
+    CriteriaForm,
+    MetricForm,
+    MilestoneForm,
+    PaymentForm,
+    ProcessForm,
+    PublishForm,
+    ReasonForm,
+    score_form,
+)
 from .models import CriterionKind, Phase, Procedure
 
 officials = roles_required(Role.OFFICIAL, Role.ADMIN)

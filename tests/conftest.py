@@ -8,10 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, text
-
 from flask import has_app_context
 from flask.testing import FlaskClient
+from sqlalchemy import event, text
 
 from app import create_app
 from app.accounts import operations as accounts

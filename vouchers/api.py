@@ -6,9 +6,9 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
 from app.accounts.models import Role
-from app.organisations import operations as organisations
 from app.api import api_abort, domain_error_response
 from app.errors import DomainError
+from app.organisations import operations as organisations
 from app.security import api_identity, api_login_required, api_roles_required, api_user
 
 from . import operations as ops

@@ -18,9 +18,17 @@ from app.errors import DomainError, Invalid, NotFound
 from app.extensions import db
 from app.paging import CappedPage
 
-from .models import (Account, AccountKind, Currency, Programme, Redemption, Transfer, TransferKind, Voucher,
-                     VoucherStatus)
-
+from .models import (
+    Account,
+    AccountKind,
+    Currency,
+    Programme,
+    Redemption,
+    Transfer,
+    TransferKind,
+    Voucher,
+    VoucherStatus,
+)
 
 OVERDRAWABLE = {AccountKind.POOL.value, AccountKind.EXTERNAL.value}
 

@@ -26,8 +26,22 @@ from app.states import StateMachine
 
 from . import codes, ledger
 from .idempotency import KeyReused
-from .models import (Account, AccountKind, Contribution, Currency, IdempotencyKey, Programme, ProgrammeStatus,
-                     Redemption, Settlement, SettlementLine, Transfer, TransferKind, Voucher, VoucherStatus)
+from .models import (
+    Account,
+    AccountKind,
+    Contribution,
+    Currency,
+    IdempotencyKey,
+    Programme,
+    ProgrammeStatus,
+    Redemption,
+    Settlement,
+    SettlementLine,
+    Transfer,
+    TransferKind,
+    Voucher,
+    VoucherStatus,
+)
 
 SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -933,6 +947,7 @@ def organisation_balance(organisation: Organisation) -> int:
 
 def _period_bounds(start: date, end: date):
     from datetime import time, timedelta
+
     from app.i18n import city_timezone
     zone = city_timezone()
     return (datetime.combine(start, time.min, zone),

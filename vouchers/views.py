@@ -16,11 +16,21 @@ from app.opendata import csv_response
 from app.organisations import operations as organisations
 from app.pagecache import cached_public_page
 from app.security import login_required, public, roles_required
-from . import bp
-from . import documents, ledger
+
+from . import bp, documents, ledger
 from . import operations as ops
-from .forms import (BatchForm, ContributionForm, GiveTimeForm, IssueForm, ProgrammeForm, ReasonForm, RedeemForm,
-                    ReversalForm, SettlementForm, TimeForm)
+from .forms import (
+    BatchForm,
+    ContributionForm,
+    GiveTimeForm,
+    IssueForm,
+    ProgrammeForm,
+    ReasonForm,
+    RedeemForm,
+    ReversalForm,
+    SettlementForm,
+    TimeForm,
+)
 
 officials = roles_required(Role.OFFICIAL, Role.ADMIN)
 members = roles_required(Role.ORG_MEMBER)

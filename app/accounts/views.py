@@ -8,7 +8,7 @@ from ..extensions import db
 from ..forms import attach_error
 from ..organisations.operations import all_organisations
 from ..pages import _safe_next
-from ..security import public, roles_required, login_required
+from ..security import login_required, public, roles_required
 from . import bp
 from . import operations as ops
 from .forms import LoginForm, PasswordForm, ProfileForm, RegisterForm, ResetForm, TokenForm, UserRolesForm

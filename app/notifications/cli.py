@@ -6,9 +6,9 @@ from datetime import date
 import click
 from flask.cli import AppGroup
 
+from ..database import utcnow
 from .reminders import send_reminders
 from .worker import drain, queue_digests, work_once
-from ..database import utcnow
 
 outbox_cli = AppGroup("outbox", help="Deliver notifications: the worker and the daily digest.")
 reminders_cli = AppGroup("reminders", help="Time-based notifications (run daily from cron).")

@@ -8,8 +8,13 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..i18n import day
-from ..organisations.models import (Accreditation, AccreditationStatus, Organisation, ServiceCategory,
-                                    organisation_members)
+from ..organisations.models import (
+    Accreditation,
+    AccreditationStatus,
+    Organisation,
+    ServiceCategory,
+    organisation_members,
+)
 from .registry import Reminder, localised, register_event, register_reminder, register_subject
 
 EXPIRY_NOTICE_DAYS = 30

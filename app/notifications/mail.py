@@ -10,10 +10,10 @@ from datetime import datetime, timezone
 from email import encoders
 from email.header import Header
 from email.message import Message
-from email.policy import compat32
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
 

@@ -8,7 +8,6 @@ from ..extensions import db
 from .models import UNREAD_SHOWN, EventAttachment, Follow, MailMessage, Mode, Notification, OutboxEvent, Preference
 from .registry import KINDS, SUBJECTS
 
-
 # Emitting ------------------------------------------------------------------------------
 
 def emit(kind: str, subject_type: str, subject_id: int, *, actor=None, recipients=(), attachments=(),

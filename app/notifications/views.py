@@ -3,14 +3,14 @@ and the administrators' view of the outgoing mail."""
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+
 from ..accounts.models import Role
 from ..errors import DomainError
 from ..extensions import csrf
 from ..forms import attach_error
 from ..pages import _safe_next
 from ..security import login_required, public, roles_required
-from . import bp
-from . import mail
+from . import bp, mail
 from . import operations as ops
 from .forms import modes_from, preferences_form
 from .models import UNREAD_SHOWN

@@ -18,10 +18,8 @@ from ..extensions import db
 from ..i18n import city_timezone
 from ..urls import public_request_context
 from . import mail
-from .models import (EventStatus, Follow, MailMessage, MessageStatus, Mode, Notification, OutboxEvent,
-                     Preference)
+from .models import EventStatus, Follow, MailMessage, MessageStatus, Mode, Notification, OutboxEvent, Preference
 from .registry import KINDS
-
 
 # Fan-out -------------------------------------------------------------------------------
 

@@ -44,10 +44,11 @@ DEFAULT_CATEGORIES = [
 
 def ensure_defaults() -> None:
     """Create the default checklist and categories that do not exist yet (idempotent)."""
+    from sqlalchemy import select
+
+    from ..extensions import db
     from .models import AccreditationCriterion, ServiceCategory
     from .operations import save_category, save_criterion
-    from ..extensions import db
-    from sqlalchemy import select
 
     have = set(db.session.execute(select(AccreditationCriterion.slug)).scalars())
     for slug, texts in DEFAULT_CRITERIA:

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, URL
+from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional
 
 from ..forms import LocalDecimalField, MultiCheckboxField, Required
 from .models import OrganisationKind

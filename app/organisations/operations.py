@@ -15,8 +15,15 @@ from ..errors import Invalid, NotAllowed, NotFound
 from ..extensions import db
 from ..i18n import city_today
 from ..states import StateMachine
-from .models import (Accreditation, AccreditationCriterion, AccreditationEvent, AccreditationStatus,
-                     Organisation, OrganisationKind, ServiceCategory)
+from .models import (
+    Accreditation,
+    AccreditationCriterion,
+    AccreditationEvent,
+    AccreditationStatus,
+    Organisation,
+    OrganisationKind,
+    ServiceCategory,
+)
 
 SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 ORG_FIELDS = ("name", "kind", "description", "neighbourhood", "address", "email", "website")

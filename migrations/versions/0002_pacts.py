@@ -5,9 +5,8 @@ Revises: 0001_core
 Create Date: 2026-11-26 03:42:32.133907
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0002_pacts"

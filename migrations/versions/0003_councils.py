@@ -5,9 +5,8 @@ Revises: 0002_pacts
 Create Date: 2026-11-26 03:41:51.217680
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0003_councils"

@@ -5,9 +5,8 @@ Revises: 0003_councils
 Create Date: 2026-11-26 03:43:29.163491
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0004_procurement"

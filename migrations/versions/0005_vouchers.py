@@ -5,9 +5,8 @@ Revises: 0004_procurement
 Create Date: 2026-11-26 03:39:32.807095
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0005_vouchers'

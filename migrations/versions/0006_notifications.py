@@ -5,9 +5,8 @@ Revises: 0005_vouchers
 Create Date: 2026-11-26 03:43:35.610900
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0006_notifications"

@@ -7,7 +7,6 @@ Create Date: 2026-11-26 05:00:00
 """
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = "0007_bench_indexes"
 down_revision = "0006_notifications"

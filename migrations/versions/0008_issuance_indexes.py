@@ -11,9 +11,8 @@ partial), the organisation of accounts that have none, reverses_id of transfers
 that reverse nothing, and transfers' kind and time (nothing filters or sorts by
 them alone). Existing voucher accounts keep their key; only new ones have none.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0008_issuance_indexes"
 down_revision = "0007_bench_indexes"

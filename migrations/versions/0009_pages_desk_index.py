@@ -8,7 +8,6 @@ Create Date: 2026-11-26 07:10:00
 import sqlalchemy as sa
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = "0009_pages_desk_index"
 down_revision = "0008_issuance_indexes"

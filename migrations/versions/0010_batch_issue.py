@@ -9,7 +9,6 @@ Create Date: 2026-11-26 11:05:00
 import sqlalchemy as sa
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = "0010_batch_issue"
 down_revision = "0009_pages_desk_index"

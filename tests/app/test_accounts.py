@@ -9,7 +9,7 @@ from app.database import utcnow
 from app.errors import Invalid
 from app.extensions import db
 
-from ..conftest import PASSWORD, csrf_token, login, post_form
+from ..conftest import PASSWORD, login, post_form
 
 
 def test_a_citizen_registers_through_the_form_with_csrf(client):

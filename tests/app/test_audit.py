@@ -1,5 +1,4 @@
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import text
 
 from app.audit.models import AuditEntry

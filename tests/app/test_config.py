@@ -86,6 +86,7 @@ def test_a_signed_in_page_is_never_stored(client, make_user):
 
 def test_sqlite_runs_with_foreign_keys_and_wal(app, backend):
     from sqlalchemy import text
+
     from app.extensions import db
     if backend != "sqlite":
         assert db.session.execute(text("SELECT 1")).scalar() == 1

@@ -54,6 +54,7 @@ def test_upgrade_gives_exactly_the_models_schema(empty_database, tmp_path):
 def test_one_head_only():
     from alembic.config import Config
     from alembic.script import ScriptDirectory
+
     from app.config import ROOT
     config = Config()
     config.set_main_option("script_location", str(ROOT / "migrations"))

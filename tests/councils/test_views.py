@@ -1,6 +1,6 @@
 """Pages, forms and object-level checks, through the test client with CSRF on."""
-from datetime import date, timedelta
 import io
+from datetime import timedelta
 
 import pytest
 from icalendar import Calendar
@@ -146,7 +146,7 @@ def test_minutes_pdf_in_the_meeting_language_and_ics_files(app, client, running_
 def test_public_pages_show_members_history_and_votes(app, client, running_meeting, official, make_user):
     council, members, meeting = running_meeting
     ops.resign(members["civil"][1], actor=official, on=city_today(), reason="moved away")
-    for url in (f"/councils/", f"/councils/{council.slug}", f"/councils/{council.slug}/members",
+    for url in ("/councils/", f"/councils/{council.slug}", f"/councils/{council.slug}/members",
                 f"/councils/{council.slug}/members/{members['civil'][1].user_id}",
                 f"/councils/{council.slug}/meetings", f"/councils/meetings/{meeting.id}"):
         response = client.get(url)

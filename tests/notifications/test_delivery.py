@@ -1,7 +1,7 @@
 """The outbox end to end: a real change, the worker, a real SMTP server."""
 import threading
-from pathlib import Path
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest

@@ -77,8 +77,9 @@ def test_register_pages_count_at_most_fifty_pages_and_keep_their_numbers(world, 
     last = ops.search_pacts(per_page=2, page=4)
     assert len(last.items) == 1 and not last.has_next and last.prev_num == 3
     # …and beyond the cap the count stops ("more than"), the pages still go on.
-    from app.paging import capped_page
     from sqlalchemy import select
+
+    from app.paging import capped_page
     from pacts.models import Pact
     stmt = select(Pact).where(Pact.state != PactState.DRAFT).order_by(Pact.submitted_at.desc(), Pact.id.desc())
     capped = capped_page(stmt, page=1, per_page=2, max_pages=2)
@@ -92,6 +93,7 @@ def test_register_pages_count_at_most_fifty_pages_and_keep_their_numbers(world, 
 
 def test_page_links_say_more_than_when_the_count_is_capped(app):
     from flask import render_template_string
+
     from app.paging import CappedPage
     template = '{% from "_macros.html" import pagination %}{{ pagination(page, "pacts.index", state="active") }}'
     with app.test_request_context("/pacts/?page=3", headers={"Accept-Language": "es"}):

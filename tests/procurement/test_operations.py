@@ -273,6 +273,7 @@ def test_a_stale_copy_cannot_move_a_process_twice(city):
     # Another official's request awarded the process meanwhile: the stored phase decides.
     process = city.process("scored")
     from sqlalchemy import update
+
     from procurement.models import Process
     db.session.execute(update(Process).where(Process.id == process.id).values(phase="cancelled")
                        .execution_options(synchronize_session=False))

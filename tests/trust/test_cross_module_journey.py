@@ -11,8 +11,8 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from app.accounts.models import Role
 from app.extensions import db

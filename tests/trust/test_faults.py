@@ -89,8 +89,10 @@ def test_the_api_answers_json_when_the_database_is_read_only(sqlite_file, tmp_pa
 
 def test_a_failing_pdf_engine_gives_an_error_page_and_loses_nothing(app, client_as, monkeypatch):
     """The engine is made to fail the way it does on a full /tmp (OSError while writing)."""
-    import weasyprint
     from datetime import timedelta
+
+    import weasyprint
+
     from app.i18n import city_today
     from app.organisations import operations as organisations
     official = client_as("official")

@@ -11,7 +11,8 @@ from datetime import date
 
 import pytest
 from babel.messages.pofile import read_po
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from app.config import ROOT

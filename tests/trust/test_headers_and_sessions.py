@@ -8,7 +8,7 @@ import pytest
 from app import create_app
 from app.accounts.models import Role
 from app.extensions import db
-from tests.conftest import PASSWORD, app_config, csrf_token, login, post_form
+from tests.conftest import PASSWORD, app_config, login, post_form
 
 from .crawl import PEOPLE, load_demo, walk
 

@@ -180,8 +180,8 @@ def test_concurrent_redemptions_never_exceed_the_value(city, voucher, app, backe
 
     def worker(i):
         with app.app_context(), app.test_request_context():
-            from app.organisations.models import Organisation
             from app.accounts.models import User
+            from app.organisations.models import Organisation
             org, member = db.session.get(Organisation, coop_id), db.session.get(User, member_id)
             db.session.commit()
             barrier.wait()

@@ -161,6 +161,7 @@ def test_an_official_reverses_a_redemption_once(city, voucher, api_client):
 
 def test_a_settled_redemption_cannot_be_reversed(city, voucher, api_client):
     from datetime import timedelta
+
     from app.database import utcnow
     transfer_id = _redemption_transfer(city, voucher)
     db.session.query(Redemption).one().at = utcnow() - timedelta(days=1)
