@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 AXE := tests/trust/node_modules/axe-core/axe.min.js
 
-.PHONY: run setup test i18n i18n-compile db demo bench check-slow clean
+.PHONY: run setup test lint browser i18n i18n-compile db demo bench check-slow clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,11 +44,28 @@ run: demo
 	@$(FLASK) outbox work & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test i18n-compile $(AXE)
+test: $(VENV)/.installed-test i18n-compile $(AXE) browser lint
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-check-slow: $(VENV)/.installed-test i18n-compile $(AXE)
+check-slow: $(VENV)/.installed-test i18n-compile $(AXE) browser
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+# The browser tests drive Debian's Chromium (never a bundled download). On Debian as root it is
+# installed here; anywhere else the run stops before any test, saying what to install.
+browser:
+	@if [ -n "$$CHROMIUM_PATH" ] && [ -x "$$CHROMIUM_PATH" ]; then :; \
+	elif command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium for the browser tests (once)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+	  echo "The browser tests need Chromium: run 'sudo apt-get install chromium' (Debian/Ubuntu) or set CHROMIUM_PATH to a Chromium binary, then 'make test' again." >&2; \
+	  exit 1; \
+	fi
 
 # Extract the strings of each catalog (the core and each module) and merge them into es, it, ca.
 # Sorted, without source locations or a dated header: two changes that add different strings merge cleanly.
@@ -67,9 +84,10 @@ i18n: $(VENV)/.installed
 	  done; \
 	done
 
-# axe-core (accessibility checks run inside the browser tests), from the npm registry, once.
-$(AXE):
-	cd tests/trust && npm install --no-save --no-audit --no-fund --silent axe-core@4
+# axe-core (accessibility checks run inside the browser tests), from the npm registry, pinned and
+# checked, once; no Node.js needed.
+$(AXE): $(BIN)/python
+	$(BIN)/python tests/trust/fetch_axe.py
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench

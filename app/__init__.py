@@ -22,6 +22,7 @@ from .api import ProcomunApi, domain_error_response, error_response, is_api_requ
 from .cli import init_app as init_cli
 from .cli import optional_submodule
 from .documents import DocumentError
+from .error_pages import html_error
 from .errors import DomainError
 from .extensions import babel, csrf, db, login_manager, migrate
 from .headers import SecurityHeaders, security_headers
@@ -155,8 +156,6 @@ def _register_modules(app, api):
 
 
 def _register_handlers(app):
-    from .pages import html_error
-
     # Bodies that would crash a parser or the database get a 400 before any view reads them.
     app.before_request(refuse_unreadable_json)
 

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
+from .error_pages import html_error
 from .errors import DomainError
 
 API_PREFIX = "/api/v1"
@@ -67,7 +68,6 @@ class ProcomunApi(Api):
 
     def handle_http_exception(self, error):
         if not is_api_request():
-            from .pages import html_error  # pages import the API for /healthz
             return html_error(error)
         if isinstance(error, ApiError):
             return error_response(error.code, error.error_code, error.message, **error.extra)

@@ -68,24 +68,12 @@ def restore_command(file):
     click.echo(f"Restored {sum(counts.values())} rows of {len(counts)} tables from {file}.")
 
 
-@click.command("bench-data")
-@click.option("--scale", type=click.IntRange(min=1), required=True, help="About how many pacts to end with.")
-@with_appcontext
-def bench_data_command(scale):
-    """Fill the database for the benchmarks: the demo city multiplied to about SCALE
-    pacts, with proportional reports, councils and votes, procurement and 10×SCALE
-    ledger transfers. Only for a benchmark database: it adds rows in bulk."""
-    from . import benchdata
-    demo_command.callback()
-    benchdata.generate(scale, echo=click.echo)
-
-
 def init_app(app):
     from .accounts.cli import token_cli, user_cli
     from .audit.cli import audit_cli
     from .notifications.cli import COMMANDS as notification_commands
     from .organisations.cli import org_cli
-    for command in (demo_command, seed_command, bench_data_command, user_cli, token_cli, org_cli, audit_cli,
+    for command in (demo_command, seed_command, user_cli, token_cli, org_cli, audit_cli,
                     *notification_commands, backup_command, restore_command):
         app.cli.add_command(command)
 

@@ -3,13 +3,11 @@ the language switcher, health, and the HTML error pages."""
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import text
-from werkzeug.exceptions import HTTPException
 
+from .accounts import operations as accounts
 from .config import LOCALES
-from .database import transaction
 from .extensions import db
 from .security import public
 
@@ -44,9 +42,8 @@ def set_locale():
     locale = request.form.get("locale", "")
     if locale in LOCALES:
         session["locale"] = locale
-        if current_user.is_authenticated and current_user.locale != locale:
-            with transaction():
-                current_user.locale = locale
+        if current_user.is_authenticated:
+            accounts.choose_language(current_user, locale)
     return redirect(_safe_next(request.form.get("next") or request.referrer))
 
 
@@ -60,23 +57,3 @@ def healthz():
         db.session.rollback()
         current_app.logger.warning("health check: database unreachable: %s", exc)
         return jsonify(status="error", database="unreachable"), 503
-
-
-ERROR_TITLES = {
-    400: lambda: _("Bad request"),
-    403: lambda: _("Not allowed"),
-    404: lambda: _("Page not found"),
-    405: lambda: _("Method not allowed"),
-    409: lambda: _("This cannot be done now"),
-    410: lambda: _("No longer available"),
-    422: lambda: _("This cannot be done"),
-    413: lambda: _("Upload too large"),
-    429: lambda: _("Too many attempts"),
-    500: lambda: _("Something went wrong"),
-}
-
-
-def html_error(error: HTTPException, message=None):
-    status = error.code or 500
-    title = ERROR_TITLES.get(status, ERROR_TITLES[500] if status >= 500 else ERROR_TITLES[400])()
-    return render_template("error.html", status=status, title=title, message=message), status

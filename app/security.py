@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 
 from .accounts.models import ApiToken, Role, User
+from .api import api_abort
 from .database import autocommit_connection, run_raw
 from .extensions import db, login_manager
 from .notifications.models import UNREAD_SHOWN
@@ -214,7 +215,6 @@ def api_roles_required(*roles: Role, identity_only: bool = False):
 
     def decorator(view):
         def check(user):
-            from .api import api_abort  # the API module imports this one
             if user is None:
                 api_abort(401, "unauthorized", _l("A valid bearer token is required."))
             if wanted and not (user.roles & wanted):

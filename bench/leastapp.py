@@ -84,7 +84,8 @@ def _redeem_sqlite(p: dict):
             conn.execute("ROLLBACK")
             return {"error": "refused"}, 409
         amount, at = p["amount"], p["now"].replace(tzinfo=None).isoformat(" ", "microseconds")
-        transfer_id = conn.execute(s["transfer"], (account_id, org_account, amount, p["reference"], None, at)).fetchone()[0]
+        transfer_id = conn.execute(s["transfer"],
+                                   (account_id, org_account, amount, p["reference"], None, at)).fetchone()[0]
         conn.execute(s["debit"], (amount, account_id))
         conn.execute(s["credit"], (amount, org_account))
         redemption_id = conn.execute(s["redemption"], (voucher_id, p["org"], transfer_id, p["category"], amount,

@@ -208,7 +208,8 @@ def main():
         spread = fan_out(app)
         sent, elapsed = deliver(app, sink.port, workers)
         with app.app_context():
-            left = db.session.execute(select(func.count(MailMessage.id)).where(MailMessage.status != "sent")).scalar_one()
+            left = db.session.execute(
+                select(func.count(MailMessage.id)).where(MailMessage.status != "sent")).scalar_one()
         results[workers] = sent / elapsed
         print(f"{workers} worker(s): fan-out {RECIPIENTS:,} in {spread:.1f} s "
               f"({RECIPIENTS / spread:,.0f} recipients/s); delivered {sent:,} in {elapsed:.1f} s = "

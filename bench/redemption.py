@@ -50,7 +50,8 @@ def setup(vouchers: int, organisations: int, env: dict | None = None) -> dict:
         value = AMOUNT * 40
         programme = ops.create_programme("bench", "Bench programme", value * vouchers, [CATEGORY],
                                          today + timedelta(days=300), actor=official)
-        lines = ["holder_email,amount_cents,valid_until\n"] + [f"holder{n}@bench.example,{value},\n" for n in range(vouchers)]
+        lines = ["holder_email,amount_cents,valid_until\n"] + [
+            f"holder{n}@bench.example,{value},\n" for n in range(vouchers)]
         out = io.StringIO()
         ops.issue_batch(lambda: iter(lines), programme, actor=official, codes_out=csv.writer(out))
         codes = [row[1] for row in csv.reader(io.StringIO(out.getvalue()))]
@@ -156,8 +157,9 @@ def run_pgbench(data: dict, seconds: int) -> dict:
     org_ids = [m["org_id"] for m in data["members"]]
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as script:
         script.write(pgbench_script())
-    command = [pgbench, "-n", "-M", "prepared", "-c", str(common.CONNECTIONS), "-j", "2", "-T", str(max(1, round(seconds))),
-               "-f", script.name, "-r", "-D", f"ncodes={len(data['codes'])}", "-D", f"omin={min(org_ids)}",
+    command = [pgbench, "-n", "-M", "prepared", "-c", str(common.CONNECTIONS), "-j", "2",
+               "-T", str(max(1, round(seconds))), "-f", script.name, "-r",
+               "-D", f"ncodes={len(data['codes'])}", "-D", f"omin={min(org_ids)}",
                "-D", f"norgs={len(org_ids)}", "-D", f"category={CATEGORY}", common.libpq_url()]
     done = subprocess.run(command, capture_output=True, text=True)
     with common.connect() as conn:

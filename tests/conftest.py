@@ -162,8 +162,8 @@ CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 def csrf_token(client, url="/") -> str:
     """The CSRF token of the client's session, read from a page as a browser would."""
-    page = client.get(url).get_data(as_text=True)
-    return CSRF_META.search(page).group(1)
+    html = client.get(url).get_data(as_text=True)
+    return CSRF_META.search(html).group(1)
 
 
 def post_form(client, url, data=None, **kwargs):

@@ -131,10 +131,11 @@ def test_every_route_has_a_rule_and_keeps_it(app, make_user, make_org, make_cate
                     continue
                 allowed = _allowed(expected[endpoint], identity)
                 refused = _refused(response, access.api, identity)
+                where = f"{method} {url} as {identity}"
                 if allowed and refused:
-                    problems.append(f"{method} {url} as {identity}: refused ({response.status_code}) but should be allowed")
+                    problems.append(f"{where}: refused ({response.status_code}) but should be allowed")
                 if not allowed and not refused:
-                    problems.append(f"{method} {url} as {identity}: answered {response.status_code} but should be refused")
+                    problems.append(f"{where}: answered {response.status_code} but should be refused")
     assert not problems, "\n".join(problems)
     assert checked >= len(IDENTITIES) * len(expected) * 0.9
     print(f"role matrix: {len(expected)} routes, {checked} requests")

@@ -152,6 +152,13 @@ def update_profile(user: User, name: str, locale: str | None) -> None:
                after={"name": user.name, "locale": user.locale})
 
 
+def choose_language(user: User, locale: str) -> None:
+    """Remember the language a person chose in the header's switcher, for their pages and emails."""
+    if user.locale != locale:
+        with transaction():
+            user.locale = locale
+
+
 def _keep_an_active_admin(user: User, *, admin: bool, active: bool) -> None:
     """Refuse to let the last active administrator lose the role or the account: with none left,
     nobody could manage accounts from the web (the shell's `flask user roles` is the way back).

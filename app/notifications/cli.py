@@ -33,7 +33,8 @@ def work(once, interval):
 
 
 @outbox_cli.command("digest")
-@click.option("--now", "up_to_now", is_flag=True, help="Include notices up to now, not only before today's digest hour.")
+@click.option("--now", "up_to_now", is_flag=True,
+              help="Include notices up to now, not only before today's digest hour.")
 def digest(up_to_now):
     """Group each person's waiting digest notices into one email (the worker then sends it)."""
     count = queue_digests(utcnow() if up_to_now else None)

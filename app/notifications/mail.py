@@ -115,11 +115,10 @@ class SmtpTransport:
                                                [message["To"]], message.as_bytes(policy=SMTP_LINES))
         except smtplib.SMTPRecipientsRefused as error:
             code, reason = next(iter(error.recipients.values()))
-            raise (PermanentError if code >= 500 else TransientError)(f"{code} {reason.decode(errors='replace')}") from None
+            raise _failure(code, reason) from None
         except smtplib.SMTPResponseException as error:
             self.close()
-            text = f"{error.smtp_code} {error.smtp_error.decode(errors='replace') if isinstance(error.smtp_error, bytes) else error.smtp_error}"
-            raise (PermanentError if 500 <= error.smtp_code < 600 else TransientError)(text) from None
+            raise _failure(error.smtp_code, error.smtp_error) from None
         except (OSError, smtplib.SMTPException) as error:
             self.close()
             raise TransientError(f"connection lost: {error or type(error).__name__}") from None
@@ -170,3 +169,9 @@ def transport():
 def eml_files() -> list[Path]:
     folder = mail_folder()
     return sorted(folder.glob("*.eml"), reverse=True) if folder.exists() else []
+
+
+def _failure(code: int, reason) -> Exception:
+    """An SMTP answer as our error: a 5xx will never succeed, anything else may on a retry."""
+    text = f"{code} {reason.decode(errors='replace') if isinstance(reason, bytes) else reason}"
+    return (PermanentError if 500 <= code < 600 else TransientError)(text)

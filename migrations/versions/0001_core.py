@@ -1,7 +1,7 @@
 """Core: accounts, organisations, accreditation, audit
 
 Revision ID: 0001_core
-Revises: 
+Revises:
 Create Date: 2026-11-26 03:27:29.287923
 
 """

@@ -102,7 +102,8 @@ def test_a_reset_link_works_once(app, client, make_user):
     user = make_user()
     token = ops.reset_token(user)
     assert client.get(f"/account/reset/{token}").status_code == 200
-    response = post_form(client, f"/account/reset/{token}", {"password": "reset-password-1", "confirm": "reset-password-1"})
+    response = post_form(client, f"/account/reset/{token}",
+                         {"password": "reset-password-1", "confirm": "reset-password-1"})
     assert response.status_code == 302
     login(client, user.email, "reset-password-1")
     assert client.get(f"/account/reset/{token}").status_code == 410

@@ -55,7 +55,8 @@ def test_catalogs_cover_every_string_in_the_code():
             for _file, _line, message, _comments, _ctx in extract_from_dir(
                     source, method_map, options_map, keywords={"_": None, "_l": None, "gettext": None,
                                                                "lazy_gettext": None, "ngettext": (1, 2)}):
-                if name == "app" and source.name == "templates" and "/" in _file and _file.split("/")[0] not in ("accounts", "organisations", "audit"):
+                if (name == "app" and source.name == "templates" and "/" in _file
+                        and _file.split("/")[0] not in ("accounts", "organisations", "audit")):
                     continue
                 if name == "app" and source.name == "app" and _file.startswith("notifications/"):
                     continue  # the notifications catalog has its own strings

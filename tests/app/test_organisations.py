@@ -115,8 +115,8 @@ def test_register_an_organisation_refuses_a_taken_slug(client_as, make_org):
     make_org("taken")
     response = post_form(official, "/organisations/new", {"slug": "taken", "name": "Another", "kind": "association"})
     assert 'id="slug-error"' in response.get_data(as_text=True)
-    response = post_form(official, "/organisations/new", {"slug": "new-assoc", "name": "New Assoc", "kind": "association",
-                                                          "neighbourhood": "Navile"})
+    response = post_form(official, "/organisations/new", {"slug": "new-assoc", "name": "New Assoc",
+                                                          "kind": "association", "neighbourhood": "Navile"})
     assert response.status_code == 302
     assert ops.organisation_by_slug("new-assoc").neighbourhood == "Navile"
 

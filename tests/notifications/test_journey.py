@@ -47,7 +47,8 @@ def test_the_bell_and_the_notification_list(app, live_server, page, screenshot, 
     screenshot("all-read")
 
     page.get_by_role("link", name="Preferences").click()
-    page.get_by_role("group", name="An accreditation of your organisation is suspended").get_by_label("Daily digest").check()
+    suspended = page.get_by_role("group", name="An accreditation of your organisation is suspended")
+    suspended.get_by_label("Daily digest").check()
     page.get_by_role("button", name="Save preferences").click()
     expect(page.get_by_text("Your notification preferences are saved.")).to_be_visible()
     screenshot("preferences")

@@ -56,8 +56,8 @@ def world(app, make_user, make_org, make_category):
     class World:
         pass
     w = World()
-    w.__dict__.update(today=today, care=care, coop=coop, department=department, official=official, member=member, chair=chair,
-                      colleague=colleague, citizens=citizens, council=council, meeting_id=meeting.id)
+    w.__dict__.update(today=today, care=care, coop=coop, department=department, official=official, member=member,
+                      chair=chair, colleague=colleague, citizens=citizens, council=council, meeting_id=meeting.id)
     return w
 
 

@@ -55,7 +55,8 @@ def test_a_file_over_the_module_limit_is_refused_with_a_message(app, commons):
     app.config["PACTS_UPLOAD_MAX_BYTES"] = 1024
     response = _upload(official, row.id, PNG + b"\x00" * 2048, "big.png", "image/png",
                        **{"Accept-Language": "es"})
-    assert "1 MB" in official.get(response.headers["Location"], headers={"Accept-Language": "es"}).get_data(as_text=True)
+    listed = official.get(response.headers["Location"], headers={"Accept-Language": "es"})
+    assert "1 MB" in listed.get_data(as_text=True)
     assert _attachments() == 0
 
 

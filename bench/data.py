@@ -1,4 +1,5 @@
-"""Data at scale for the benchmarks (`flask --app app bench-data --scale N`).
+"""Data at scale for the benchmarks (`flask --app app bench-data --scale N`; the command is
+registered through the `flask.commands` entry point, so the core never names the modules' tables).
 
 It starts from the demo city (every module's own `demo.load`, so the rows are
 ones the app itself writes) and multiplies it with set-based INSERT … SELECT
@@ -11,9 +12,12 @@ pointing at the originals. Ledger transfers are copied in pairs in opposite
 directions, so every balance and `flask ledger verify` stay right.
 
 Works on PostgreSQL and SQLite (a recursive CTE numbers the copies)."""
+import click
+from flask.cli import with_appcontext
 from sqlalchemy import Integer, String, Text, func, select, text
 
-from .extensions import db
+from app.cli import demo_command
+from app.extensions import db
 
 # family name -> (table-name test, demo rows of the family's root per N)
 FAMILIES = {
@@ -150,3 +154,14 @@ def generate(scale: int, echo=print) -> dict:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("ANALYZE"))
     return written
+
+
+@click.command("bench-data")
+@click.option("--scale", type=click.IntRange(min=1), required=True, help="About how many pacts to end with.")
+@with_appcontext
+def bench_data_command(scale):
+    """Fill the database for the benchmarks: the demo city multiplied to about SCALE
+    pacts, with proportional reports, councils and votes, procurement and 10×SCALE
+    ledger transfers. Only for a benchmark database: it adds rows in bulk."""
+    demo_command.callback()
+    generate(scale, echo=click.echo)

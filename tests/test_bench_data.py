@@ -4,6 +4,7 @@ still verifies."""
 from sqlalchemy import func, select, text
 
 from app.extensions import db
+from bench.data import bench_data_command
 
 
 def _count(table):
@@ -12,13 +13,13 @@ def _count(table):
 
 def test_bench_data_multiplies_the_demo_city_and_keeps_the_books(app):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["bench-data", "--scale", "40"])
+    result = runner.invoke(bench_data_command, ["--scale", "40"])
     assert result.exit_code == 0, result.output
     db.session.remove()
     assert 35 <= _count("pacts") <= 45
     # Each copied version and report belongs to a pact of its own copy, never an orphan.
-    assert db.session.execute(text(
-        "SELECT count(*) FROM pact_versions v LEFT JOIN pacts p ON p.id = v.pact_id WHERE p.id IS NULL")).scalar_one() == 0
+    orphans = "SELECT count(*) FROM pact_versions v LEFT JOIN pacts p ON p.id = v.pact_id WHERE p.id IS NULL"
+    assert db.session.execute(text(orphans)).scalar_one() == 0
     assert _count("pact_versions") > _count("pacts") // 2
     assert _count("councils") >= 2 and _count("procurement_processes") >= 10
     assert _count("voucher_transfers") >= 360  # about 10 a pact
