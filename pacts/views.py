@@ -49,6 +49,7 @@ from .models import CLAUSES, RESOURCES, CommonsKind, Intervention, Pact, PactSta
 
 officials = roles_required(Role.OFFICIAL, Role.ADMIN)
 
+
 def _pact(pact_id):
     return register.pact_by_id(pact_id, current_user)
 

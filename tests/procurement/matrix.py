@@ -1,7 +1,7 @@
 """Who each procurement route is for (read by tests/test_role_matrix.py).
 
 Object-level rules (only the procuring department's officials move a process;
-organisations see their own scores) are tested in test_access.py."""
+organisations see their own scores) are tested in test_operations.py and test_views.py."""
 from datetime import timedelta
 
 from app.accounts.models import Role
