@@ -12,7 +12,9 @@ from app.accounts.models import Role
 from app.api import api_abort
 from app.security import api_login_required, api_public, api_roles_required, api_user
 
-from . import operations as ops
+from . import commons_register, lifecycle, register, signing, standard_forms
+from . import proposals as proposing
+from . import reports as reporting
 from .models import CLAUSES
 
 blp = Blueprint("pacts_api", __name__, url_prefix="/api/v1/pacts",
@@ -128,13 +130,10 @@ class DecisionBody(Schema):
     reason = fields.String(load_default="")
 
 
-DECISIONS = ops.DECISIONS
-
-
 def _page(query, **flags):
-    return ops.search_pacts(state=query["state"], intervention=query["kind"], commons_id=query["commons"],
-                            neighbourhood=query["neighbourhood"], year=query["year"],
-                            page=max(query["page"], 1), per_page=100, **flags).items
+    return register.search_pacts(state=query["state"], intervention=query["kind"], commons_id=query["commons"],
+                                 neighbourhood=query["neighbourhood"], year=query["year"],
+                                 page=max(query["page"], 1), per_page=100, **flags).items
 
 
 @blp.route("")
@@ -160,7 +159,7 @@ def proposals(query):
 @api_public
 def pact(pact_id):
     """One proposal or pact with its clauses (drafts only for their proposer and officials)."""
-    return ops.pact_by_id(pact_id, api_user())
+    return register.pact_by_id(pact_id, api_user())
 
 
 @blp.route("/<int:pact_id>/versions")
@@ -168,7 +167,7 @@ def pact(pact_id):
 @api_public
 def versions(pact_id):
     """Every saved version of the clauses, with its signatures."""
-    return ops.pact_by_id(pact_id, api_user()).versions
+    return register.pact_by_id(pact_id, api_user()).versions
 
 
 @blp.route("/<int:pact_id>/reports")
@@ -176,7 +175,7 @@ def versions(pact_id):
 @api_public
 def reports(pact_id):
     """The reports filed on a pact."""
-    return ops.pact_by_id(pact_id, api_user()).reports
+    return register.pact_by_id(pact_id, api_user()).reports
 
 
 @blp.route("/commons")
@@ -184,7 +183,7 @@ def reports(pact_id):
 @api_public
 def commons():
     """The register of urban commons."""
-    return ops.all_commons()
+    return commons_register.all_commons()
 
 
 @blp.route("/proposals", methods=["POST"])
@@ -194,13 +193,13 @@ def commons():
 @api_login_required
 def propose(body):
     """Write a proposal (a draft, sent with .../submit)."""
-    standard = ops.standard_form_by_id(body["standard_form"]) if body["standard_form"] else None
-    return ops.propose(actor=api_user(), title=body["title"], intervention=body["intervention"],
-                       track=body["track"], standard_form=standard, commons_ids=body["commons"],
-                       what=body["what"], why=body["why"], participants=body["participants"],
-                       resources=body["resources"], duration_months=body["duration_months"],
-                       report_every_months=body["report_every_months"], proposer_kind=body["proposer_kind"],
-                       group_name=body["group_name"], locale=body["locale"][:5])
+    standard = standard_forms.standard_form_by_id(body["standard_form"]) if body["standard_form"] else None
+    return proposing.propose(actor=api_user(), title=body["title"], intervention=body["intervention"],
+                             track=body["track"], standard_form=standard, commons_ids=body["commons"],
+                             what=body["what"], why=body["why"], participants=body["participants"],
+                             resources=body["resources"], duration_months=body["duration_months"],
+                             report_every_months=body["report_every_months"], proposer_kind=body["proposer_kind"],
+                             group_name=body["group_name"], locale=body["locale"][:5])
 
 
 @blp.route("/<int:pact_id>/submit", methods=["POST"])
@@ -209,8 +208,8 @@ def propose(body):
 @api_login_required
 def submit(pact_id):
     """The proposer sends a draft to the city."""
-    pact = ops.pact_by_id(pact_id, api_user())
-    ops.submit(pact, actor=api_user())
+    pact = register.pact_by_id(pact_id, api_user())
+    lifecycle.submit(pact, actor=api_user())
     return pact
 
 
@@ -221,11 +220,11 @@ def submit(pact_id):
 @api_login_required
 def clauses(body, pact_id):
     """Save a new version of the clauses (a draft, co-design, or an amendment to sign again)."""
-    pact = ops.pact_by_id(pact_id, api_user())
+    pact = register.pact_by_id(pact_id, api_user())
     unknown = set(body["clauses"]) - set(CLAUSES)
     if unknown:
         api_abort(422, "invalid", _l("These are not clauses of a pact: %(keys)s.", keys=", ".join(sorted(unknown))))
-    return ops.save_version(pact, body["clauses"], actor=api_user(), note=body["note"])
+    return signing.save_version(pact, body["clauses"], actor=api_user(), note=body["note"])
 
 
 @blp.route("/<int:pact_id>/reports", methods=["POST"])
@@ -235,23 +234,19 @@ def clauses(body, pact_id):
 @api_login_required
 def file_report(body, pact_id):
     """A signatory files the report for one due date of the pact's schedule."""
-    pact = ops.pact_by_id(pact_id, api_user())
-    return ops.file_report(pact, body["due_on"] or date.min, actor=api_user(), activities=body["activities"],
-                           volunteer_minutes=int(round(body["volunteer_hours"] * 60)),
-                           resources_used=body["resources_used"], results=body["results"])
+    pact = register.pact_by_id(pact_id, api_user())
+    return reporting.file_report(pact, body["due_on"] or date.min, actor=api_user(), activities=body["activities"],
+                                 volunteer_minutes=int(round(body["volunteer_hours"] * 60)),
+                                 resources_used=body["resources_used"], results=body["results"])
 
 
-@blp.route("/<int:pact_id>/decisions/<any(" + ", ".join(DECISIONS) + "):action>", methods=["POST"])
+@blp.route("/<int:pact_id>/decisions/<any(" + ", ".join(lifecycle.DECISIONS) + "):action>", methods=["POST"])
 @blp.arguments(DecisionBody, location="json")
 @blp.response(200, PactSchema)
 @blp.doc(security=[{"bearer": []}])
 @api_roles_required(Role.OFFICIAL, Role.ADMIN)
 def decide(body, pact_id, action):
     """An official moves the file: consultation, evaluation, co-design, approval, rejection, suspension…"""
-    pact = ops.pact_by_id(pact_id, api_user())
-    operation, needs_reason = DECISIONS[action]
-    if needs_reason:
-        operation(pact, body["reason"], actor=api_user())
-    else:
-        operation(pact, actor=api_user())
+    pact = register.pact_by_id(pact_id, api_user())
+    lifecycle.decide(pact, action, body["reason"], actor=api_user())
     return pact

@@ -6,9 +6,10 @@ from datetime import datetime, time, timedelta, timezone
 from sqlalchemy import select
 
 from app.database import transaction
+from app.dates import add_months
 from app.extensions import db
 
-from . import operations as ops
+from . import commons_register, disputes, lifecycle, proposals, reports, signing, standard_forms
 from .models import Commons, Pact, PactState, StandardForm
 
 COMMONS = [
@@ -21,12 +22,17 @@ COMMONS = [
 
 FLOWERBED = {
     "objectives": "Adopt the flowerbeds of the commons: planting, watering, weeding and keeping them clean.",
-    "duration": "One year from signing. The city may suspend the pact for works or safety reasons; either party may end it with one month's notice.",
-    "ways_of_acting": "Volunteers work in daylight, in small groups, with the tools the city lends. No structures are built and no trees are pruned.",
+    "duration": "One year from signing. The city may suspend the pact for works or safety reasons; either party "
+                "may end it with one month's notice.",
+    "ways_of_acting": "Volunteers work in daylight, in small groups, with the tools the city lends. No structures are "
+                      "built and no trees are pruned.",
     "collective_use": "The flowerbeds stay open to everyone; no area is fenced or reserved.",
-    "city_support": "Tools on loan, plants and soil twice a year, insurance of the volunteers, a sign that names the pact.",
-    "responsibilities": "The city insures the volunteers against accidents and third-party liability; volunteers follow the safety instructions.",
-    "publicity": "The pact is published on the register; volunteers report every six months on hours, plants and results, with photos.",
+    "city_support": "Tools on loan, plants and soil twice a year, insurance of the volunteers, a sign that names "
+                    "the pact.",
+    "responsibilities": "The city insures the volunteers against accidents and third-party liability; volunteers "
+                        "follow the safety instructions.",
+    "publicity": "The pact is published on the register; volunteers report every six months on hours, plants and "
+                 "results, with photos.",
     "disputes": "A conciliation committee of three members: one named by the citizens, one by the city, one by both.",
     "end_of_pact": "Plants stay in the flowerbeds; tools go back to the city.",
 }
@@ -37,17 +43,18 @@ PORTICO = {**FLOWERBED,
 
 def _standard_form(official, title, intervention, clauses):
     row = db.session.execute(select(StandardForm).where(StandardForm.title == title)).scalar_one_or_none()
-    return row or ops.save_standard_form(actor=official, title=title, intervention=intervention, clauses=clauses)
+    return row or standard_forms.save_standard_form(actor=official, title=title, intervention=intervention,
+                                                    clauses=clauses)
 
 
 def _backdate(pact, days):
     """Demo pacts began some time ago, so that reports fall due and some are late."""
     with transaction():
         pact.starts_on = pact.starts_on - timedelta(days=days)
-        pact.ends_on = ops.add_months(pact.starts_on, pact.duration_months)
+        pact.ends_on = add_months(pact.starts_on, pact.duration_months)
         if pact.submitted_at:
             pact.submitted_at = pact.submitted_at - timedelta(days=days + 60)
-            pact.answer_due = ops.answer_due_for(pact.submitted_at)
+            pact.answer_due = lifecycle.answer_due_for(pact.submitted_at)
         if pact.consultation_ends:
             pact.consultation_ends = pact.consultation_ends - timedelta(days=days + 45)
 
@@ -62,24 +69,24 @@ def _walk(pact, official, citizen, target, clauses, reason=""):
         if pact.state == target or (target == PactState.REJECTED and pact.state == PactState.EVALUATION):
             break
         if step == PactState.SUBMITTED:
-            ops.submit(pact, actor=citizen)
+            lifecycle.submit(pact, actor=citizen)
         elif step == PactState.CONSULTATION:
-            ops.open_consultation(pact, actor=official)
+            lifecycle.open_consultation(pact, actor=official)
         elif step == PactState.EVALUATION:
-            ops.close_consultation(pact, actor=official, today=pact.consultation_ends)
+            lifecycle.close_consultation(pact, actor=official, today=pact.consultation_ends)
         elif step == PactState.CO_DESIGN:
-            ops.start_co_design(pact, actor=official)
+            lifecycle.start_co_design(pact, actor=official)
             if target != PactState.CO_DESIGN:
-                ops.save_version(pact, clauses, actor=official, note="Text agreed at the co-design meeting")
+                signing.save_version(pact, clauses, actor=official, note="Text agreed at the co-design meeting")
         elif step == PactState.APPROVED:
-            ops.approve(pact, actor=official)
+            lifecycle.approve(pact, actor=official)
         elif step == PactState.SIGNED:
-            ops.sign(pact, "citizens", actor=citizen)
-            ops.sign(pact, "city", actor=official)
+            signing.sign(pact, "citizens", actor=citizen)
+            signing.sign(pact, "city", actor=official)
         elif step == PactState.ACTIVE:
-            ops.activate(pact, actor=official)
+            lifecycle.activate(pact, actor=official)
     if target == PactState.REJECTED:
-        ops.reject(pact, reason, actor=official)
+        lifecycle.reject(pact, reason, actor=official)
 
 
 def load(demo):
@@ -90,9 +97,9 @@ def load(demo):
     commons = {}
     for name, kind, neighbourhood, lat, lon, place in COMMONS:
         row = db.session.execute(select(Commons).where(Commons.name == name)).scalar_one_or_none()
-        commons[name] = row or ops.save_commons(actor=official, name=name, kind=kind, neighbourhood=neighbourhood,
-                                                latitude=lat, longitude=lon, place=place,
-                                                department="Office for the Urban Commons")
+        commons[name] = row or commons_register.save_commons(
+            actor=official, name=name, kind=kind, neighbourhood=neighbourhood, latitude=lat, longitude=lon,
+            place=place, department="Office for the Urban Commons")
     flowerbed = _standard_form(official, "Adopt a flowerbed", "care", FLOWERBED)
     portico = _standard_form(official, "Keep a portico clean", "care", PORTICO)
     codesigned = {**FLOWERBED,
@@ -100,7 +107,8 @@ def load(demo):
                   "duration": "Three years from signing; suspended during structural works.",
                   "ways_of_acting": "The association runs two open evenings a week and a monthly repair café.",
                   "collective_use": "Open to everyone free of charge; the calendar is public.",
-                  "city_support": "Free use of the building, exemption from the occupation fee, help with communication.",
+                  "city_support": "Free use of the building, exemption from the occupation fee, help with "
+                                  "communication.",
                   "end_of_pact": "Fittings made by the volunteers stay in the building for the next users."}
 
     plans = [
@@ -122,35 +130,35 @@ def load(demo):
         ("Night watch of the square", aina, "complex", None, "Piazza dell'Unità", "care",
          PactState.SUBMITTED, 0, 0),
     ]
-    for title, citizen, track, form, commons_name, intervention, target, back, reports in plans:
+    for title, citizen, track, form, commons_name, intervention, target, back, filed in plans:
         if db.session.execute(select(Pact.id).where(Pact.title == title)).first():
             continue
-        pact = ops.propose(actor=citizen, title=title, intervention=intervention, track=track, standard_form=form,
-                           commons_ids=[commons[commons_name].id], what=codesigned["objectives"] if track == "complex"
-                           else (form.clauses["objectives"] if form else title),
-                           why="Neighbours asked for it at the district assembly.",
-                           participants="About a dozen neighbours", resources=["tools", "communication"],
-                           duration_months=12, report_every_months=6)
+        what = codesigned["objectives"] if track == "complex" else (form.clauses["objectives"] if form else title)
+        pact = proposals.propose(actor=citizen, title=title, intervention=intervention, track=track, standard_form=form,
+                                 commons_ids=[commons[commons_name].id], what=what,
+                                 why="Neighbours asked for it at the district assembly.",
+                                 participants="About a dozen neighbours", resources=["tools", "communication"],
+                                 duration_months=12, report_every_months=6)
         if target == PactState.SUBMITTED:
-            ops.submit(pact, actor=citizen,
-                       now=datetime.combine(demo.today - timedelta(days=50), time(10), tzinfo=timezone.utc))
+            lifecycle.submit(pact, actor=citizen,
+                             now=datetime.combine(demo.today - timedelta(days=50), time(10), tzinfo=timezone.utc))
             continue
         final = PactState.ACTIVE if target in (PactState.SUSPENDED, PactState.COMPLETED) else target
         _walk(pact, official, citizen, final, {**codesigned, "objectives": f"{title}: {codesigned['objectives']}"},
               reason="The portico is a listed monument: murals need the heritage office's approval first.")
         if target == PactState.CONSULTATION:
-            ops.comment(pact, "Shade would make the garden usable in July. Count me in.", actor=marco)
-            ops.support(pact, actor=marco)
-            ops.support(pact, actor=aina)
+            proposals.comment(pact, "Shade would make the garden usable in July. Count me in.", actor=marco)
+            proposals.support(pact, actor=marco)
+            proposals.support(pact, actor=aina)
         if back:
             _backdate(pact, back)
-        for item in ops.report_schedule(pact)[:reports]:
-            ops.file_report(pact, item.due_on, actor=citizen, activities="Weekly work sessions with neighbours.",
-                            volunteer_minutes=60 * 45, resources_used="Tools lent by the city.",
-                            results="The place is cared for and used every day.")
+        for item in reports.report_schedule(pact)[:filed]:
+            reports.file_report(pact, item.due_on, actor=citizen, activities="Weekly work sessions with neighbours.",
+                                volunteer_minutes=60 * 45, resources_used="Tools lent by the city.",
+                                results="The place is cared for and used every day.")
         if target == PactState.SUSPENDED:
-            ops.suspend(pact, "Façade works on the portico until spring.", actor=official)
+            lifecycle.suspend(pact, "Façade works on the portico until spring.", actor=official)
         elif target == PactState.COMPLETED:
-            ops.complete(pact, actor=official)
+            lifecycle.complete(pact, actor=official)
         if title.startswith("A repair workshop"):
-            ops.raise_dispute(pact, "The fee exemption was not applied to the first invoice.", actor=citizen)
+            disputes.raise_dispute(pact, "The fee exemption was not applied to the first invoice.", actor=citizen)

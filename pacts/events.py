@@ -14,6 +14,7 @@ from app.i18n import day
 from app.notifications.models import Follow
 from app.notifications.registry import Reminder, register_event, register_reminder, register_subject
 
+from . import reports
 from .models import Commons, Pact, PactState, PactVersion, pact_commons
 
 
@@ -101,7 +102,7 @@ register_event(
     sentence=_l("The pact “%(title)s” has ended: %(outcome)s. %(reason)s"),
     link=_page, params=_closing)
 
-# A move to one of these states tells the pact's followers (see operations._move).
+# A move to one of these states tells the pact's followers (see lifecycle.move).
 STATE_EVENTS = {PactState.SUBMITTED: "pact.proposal_published", PactState.CONSULTATION: "pact.consultation_opened",
                 PactState.APPROVED: "pact.evaluation_decided", PactState.REJECTED: "pact.evaluation_decided",
                 PactState.SIGNED: "pact.signed", PactState.COMPLETED: "pact.closed",
@@ -129,12 +130,12 @@ def responsible_people(pact: Pact) -> set[int]:
 @register_reminder
 def overdue_reports(today):
     """Each report past its due date, once, to the signatories and the officials who signed."""
-    from .operations import overdue_reports as overdue
     pacts = db.session.execute(
-        select(Pact).options(selectinload(Pact.reports), selectinload(Pact.versions).selectinload(PactVersion.signatures))
+        select(Pact).options(selectinload(Pact.reports),
+                             selectinload(Pact.versions).selectinload(PactVersion.signatures))
         .where(Pact.state.in_([PactState.ACTIVE.value, PactState.SUSPENDED.value])).order_by(Pact.id)).scalars().all()
     for pact in pacts:
-        for scheduled in overdue(pact, today):
+        for scheduled in reports.overdue_reports(pact, today):
             yield Reminder(kind="pact.report_overdue", subject_type="pact", subject_id=pact.id,
                            recipients=sorted(responsible_people(pact)),
                            key=f"pact.report_overdue:{pact.id}:{scheduled.due_on.isoformat()}",

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.opendata import OpenData, csv_response
 
-from . import operations as ops
+from . import commons_register, lifecycle, register
 from .models import CLAUSES
 
 opendata = OpenData("pacts")
@@ -18,12 +18,12 @@ def _day(value):
 
 
 def _rows():
-    for pact in ops.all_for_export():
+    for pact in register.all_for_export():
         version = pact.signed_version or pact.latest_version
         yield [pact.id, pact.title, pact.state, pact.intervention, pact.track, pact.proposer_name,
                "; ".join(c.name for c in pact.commons),
                "; ".join(sorted({c.neighbourhood for c in pact.commons if c.neighbourhood})),
-               _day(pact.submitted_at and ops.city_date(pact.submitted_at)), _day(pact.answer_due),
+               _day(pact.submitted_at and lifecycle.city_date(pact.submitted_at)), _day(pact.answer_due),
                _day(pact.consultation_ends), _day(pact.starts_on), _day(pact.ends_on),
                version.number if version else "", len(pact.reports),
                round(sum(r.volunteer_minutes for r in pact.reports) / 60, 1),
@@ -50,7 +50,7 @@ def commons_geojson():
         "geometry": {"type": "Point", "coordinates": [float(c.longitude), float(c.latitude)]},
         "properties": {"id": c.id, "name": c.name, "kind": c.kind, "neighbourhood": c.neighbourhood,
                        "place": c.place, "department": c.department, "pacts": len(c.pacts)},
-    } for c in ops.all_commons() if c.has_coordinates]
+    } for c in commons_register.all_commons() if c.has_coordinates]
     response = jsonify(type="FeatureCollection", features=features)
     response.mimetype = "application/geo+json"
     return response

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.models import Role, User
+from app.accounts.operations import is_official
 from app.documents import pdf_response
 from app.errors import DomainError, Invalid
 from app.forms import attach_error, shown_beside_its_field, validated
@@ -15,8 +16,19 @@ from app.organisations.models import Organisation
 from app.pagecache import cached_public_page, invalidated_by, personal_page, shared_content
 from app.security import login_required, public, roles_required
 
-from . import bp
-from . import operations as ops
+from . import (
+    access,
+    attachments,
+    bp,
+    commons_register,
+    disputes,
+    lifecycle,
+    proposals,
+    register,
+    reports,
+    signing,
+)
+from . import standard_forms as standard
 from .documents import pact_pdf
 from .forms import (
     CommentForm,
@@ -37,30 +49,9 @@ from .models import CLAUSES, RESOURCES, CommonsKind, Intervention, Pact, PactSta
 
 officials = roles_required(Role.OFFICIAL, Role.ADMIN)
 
-DECISIONS = ops.DECISIONS
-
-
-def offered_decisions(pact) -> list[tuple[str, str, bool]]:
-    """The officials' buttons a file shows in its current state: (action, label, needs a reason)."""
-    state = pact.state_enum
-    offers = {
-        "open_consultation": (state == PactState.SUBMITTED, _("Open the public consultation")),
-        "close_consultation": (state == PactState.CONSULTATION, _("Close the consultation and evaluate")),
-        "start_co_design": (state == PactState.EVALUATION and pact.track == "complex", _("Start co-design")),
-        "approve": ((state == PactState.EVALUATION and pact.track == "ordinary") or state == PactState.CO_DESIGN,
-                    _("Approve the pact for signing")),
-        "reject": (ops.LIFECYCLE.allowed(state, PactState.REJECTED), _("Reject")),
-        "activate": (state == PactState.SIGNED, _("Put the pact in force")),
-        "suspend": (state == PactState.ACTIVE, _("Suspend")),
-        "resume": (state == PactState.SUSPENDED, _("Resume")),
-        "complete": (state == PactState.ACTIVE, _("Mark as completed")),
-        "terminate": (state in (PactState.ACTIVE, PactState.SUSPENDED, PactState.SIGNED), _("Terminate")),
-    }
-    return [(action, label, DECISIONS[action][1]) for action, (shown, label) in offers.items() if shown]
-
 
 def _pact(pact_id):
-    return ops.pact_by_id(pact_id, current_user)
+    return register.pact_by_id(pact_id, current_user)
 
 
 def _back(pact, anchor=""):
@@ -81,10 +72,10 @@ def index():
     filters = {"state": args.get("state", ""), "intervention": args.get("kind", ""),
                "commons_id": args.get("commons", type=int), "neighbourhood": args.get("neighbourhood", ""),
                "year": args.get("year", type=int)}
-    page = ops.search_pacts(**filters, page=args.get("page", 1, type=int))
+    page = register.search_pacts(**filters, page=args.get("page", 1, type=int))
     return render_template("pacts/index.html", page=page, states=list(PactState)[1:],
-                           kinds=list(Intervention), commons=ops.commons_choices(),
-                           neighbourhoods=ops.neighbourhoods(), years=ops.register_years(),
+                           kinds=list(Intervention), commons=commons_register.commons_choices(),
+                           neighbourhoods=commons_register.neighbourhoods(), years=register.register_years(),
                            filters={k: v for k, v in args.items() if k != "page"})
 
 
@@ -99,11 +90,17 @@ PAGE_FORMS = {"reason_form": ReasonForm, "comment_form": CommentForm, "dispute_f
 
 
 def _page(pact, status=200, **refused):
-    """The pact's page; after a refused post, with that form as it was sent and its error."""
+    """The pact's page; after a refused post, with that form as it was sent and its error. What the
+    visitor may do on the file is decided by the operations and handed to the template as values."""
     forms = {name: refused.get(name) or form_class(formdata=None) for name, form_class in PAGE_FORMS.items()}
-    return render_template("pacts/show.html", pact=pact, ops=ops, clauses=CLAUSES, resources=RESOURCES,
-                           schedule=ops.report_schedule(pact), today=city_today(), decisions=offered_decisions(pact),
-                           Party=Party, refused_action=refused.get("action"), **forms), status
+    user, today = current_user, city_today()
+    return render_template(
+        "pacts/show.html", pact=pact, clauses=CLAUSES, resources=RESOURCES, Party=Party,
+        schedule=reports.report_schedule(pact, today), overdue=lifecycle.is_overdue(pact, today),
+        decisions=lifecycle.decisions_for(pact, user), official=is_official(user),
+        proposer=access.is_proposer(pact, user), may_write=signing.may_write(pact, user),
+        supported=proposals.supported_by(pact, user), may_report=reports.may_report(pact, user),
+        may_raise_dispute=disputes.may_raise(pact, user), refused_action=refused.get("action"), **forms), status
 
 
 def _refused(pact, name: str, form, error: DomainError, anchor: str, **extra):
@@ -122,14 +119,15 @@ def versions(pact_id):
     numbers = [v.number for v in pact.versions]
     left = request.args.get("a", type=int) or (numbers[-2] if len(numbers) > 1 else numbers[0])
     right = request.args.get("b", type=int) or numbers[-1]
-    comparison = ops.compare_versions(ops.version_of(pact, left), ops.version_of(pact, right))
+    comparison = signing.compare_versions(signing.version_by_number(pact, left),
+                                          signing.version_by_number(pact, right))
     return render_template("pacts/versions.html", pact=pact, left=left, right=right, comparison=comparison)
 
 
 @bp.route("/<int:pact_id>/pact.pdf")
 @public
 def pdf(pact_id):
-    pact = ops.pact_for_document(pact_id, current_user)
+    pact = register.pact_for_document(pact_id, current_user)
     if pact.signed_version is None:
         abort(404)
     return pdf_response(pact_pdf(pact), f"pact-{pact.id}-v{pact.signed_version_number}.pdf")
@@ -141,20 +139,21 @@ def pdf(pact_id):
 @login_required
 def propose():
     form = ProposalForm()
-    form.standard_form.choices = [("", _("None"))] + [(str(f.id), f.title) for f in ops.standard_forms()]
-    form.commons.choices = [(c.id, c.name) for c in ops.commons_choices() if c.registered]
+    offered = standard.standard_forms()
+    form.standard_form.choices = [("", _("None"))] + [(str(f.id), f.title) for f in offered]
+    form.commons.choices = [(c.id, c.name) for c in commons_register.commons_choices() if c.registered]
     form.organisation.choices = [("", _("None"))] + [(str(o.id), o.name) for o in current_user.organisations]
     if not current_user.organisations:  # nobody may propose for an organisation they do not belong to
         form.proposer_kind.choices = [c for c in form.proposer_kind.choices if c[0] != ProposerKind.ORGANISATION]
     if form.validate_on_submit():
-        standard = next((f for f in ops.standard_forms() if str(f.id) == form.standard_form.data), None)
+        chosen = next((f for f in offered if str(f.id) == form.standard_form.data), None)
         organisation = next((o for o in current_user.organisations if str(o.id) == form.organisation.data), None)
         fields = {f.name: f.data for f in form
                   if f.name not in ("csrf_token", "standard_form", "commons", "organisation")}
         try:
-            pact = ops.propose(actor=current_user, commons_ids=form.commons.data or [],
-                               standard_form=standard, organisation=organisation,
-                               locale=str(get_locale() or "en"), **fields)
+            pact = proposals.propose(actor=current_user, commons_ids=form.commons.data or [],
+                                     standard_form=chosen, organisation=organisation,
+                                     locale=str(get_locale() or "en"), **fields)
         except DomainError as error:
             attach_error(form, error)
         else:
@@ -170,7 +169,7 @@ def submit(pact_id):
     try:
         if not SignForm().validate_on_submit():
             raise Invalid(_("The form expired; please try again."))
-        ops.submit(pact, actor=current_user)
+        lifecycle.submit(pact, actor=current_user)
     except DomainError as error:
         _flash_error(error)
     else:
@@ -186,7 +185,7 @@ def clauses(pact_id):
     form = clauses_form(prefill=latest.clauses if latest else {})
     if form.validate_on_submit():
         try:
-            version = ops.save_version(pact, clauses_of(form), actor=current_user, note=form.note.data)
+            version = signing.save_version(pact, clauses_of(form), actor=current_user, note=form.note.data)
         except DomainError as error:
             if error.status == 403:
                 _flash_error(error)
@@ -195,7 +194,7 @@ def clauses(pact_id):
         else:
             flash(_("Version %(number)s is saved.", number=version.number), "success")
             return _back(pact)
-    elif request.method == "GET" and pact.state_enum not in ops.EDITABLE:
+    elif request.method == "GET" and pact.state_enum not in signing.EDITABLE:
         flash(_("A pact that is “%(state)s” cannot be edited.", state=pact.state_enum.label), "error")
         return _back(pact)
     return render_template("pacts/clauses.html", pact=pact, form=form, clauses=CLAUSES)
@@ -210,7 +209,7 @@ def sign(pact_id):
         if not form.validate_on_submit() or form.party.data not in {p.value for p in Party}:
             raise Invalid(_("Choose for which party you sign."))
         version = int(form.version.data) if (form.version.data or "").isdigit() else None
-        ops.sign(pact, form.party.data, actor=current_user, version_number=version)
+        signing.sign(pact, form.party.data, actor=current_user, version_number=version)
     except DomainError as error:
         _flash_error(error)
     else:
@@ -224,7 +223,7 @@ def comment(pact_id):
     pact = _pact(pact_id)
     form = CommentForm()
     try:
-        ops.comment(pact, validated(form).body.data, actor=current_user)
+        proposals.comment(pact, validated(form).body.data, actor=current_user)
     except DomainError as error:
         return _refused(pact, "comment_form", form, error, "#consultation")
     flash(_("Your comment is published."), "success")
@@ -238,7 +237,7 @@ def support(pact_id):
     try:
         if not SignForm().validate_on_submit():
             raise Invalid(_("The form expired; please try again."))
-        ops.support(pact, actor=current_user)
+        proposals.support(pact, actor=current_user)
     except DomainError as error:
         _flash_error(error)
     else:
@@ -250,20 +249,20 @@ def support(pact_id):
 @login_required
 def report(pact_id):
     pact = _pact(pact_id)
-    if not ops.is_signatory(pact, current_user):
+    if not access.is_signatory(pact, current_user):
         flash(_("Only the signatories of this pact report on it."), "error")
         return _back(pact)
     form = ReportForm()
-    open_dates = [s.due_on for s in ops.report_schedule(pact) if s.report is None]
+    open_dates = [s.due_on for s in reports.report_schedule(pact) if s.report is None]
     form.due_on.choices = [(d.isoformat(), d.isoformat()) for d in open_dates]
     if form.validate_on_submit():
         upload = form.photo.data
         photo = (upload.stream, upload.mimetype) if upload and getattr(upload, "filename", "") else None
         due = next((d for d in open_dates if d.isoformat() == form.due_on.data), None)
         try:
-            ops.file_report(pact, due, actor=current_user, activities=form.activities.data,
-                            volunteer_minutes=int((form.volunteer_hours.data or 0) * 60),
-                            resources_used=form.resources_used.data, results=form.results.data, photo=photo)
+            reports.file_report(pact, due, actor=current_user, activities=form.activities.data,
+                                volunteer_minutes=int((form.volunteer_hours.data or 0) * 60),
+                                resources_used=form.resources_used.data, results=form.results.data, photo=photo)
         except DomainError as error:
             if error.field == "file":  # the upload's message belongs next to the photo
                 form.photo.errors = [str(error)]
@@ -281,7 +280,7 @@ def dispute(pact_id):
     pact = _pact(pact_id)
     form = DisputeForm()
     try:
-        ops.raise_dispute(pact, validated(form).subject.data, actor=current_user)
+        disputes.raise_dispute(pact, validated(form).subject.data, actor=current_user)
     except DomainError as error:
         return _refused(pact, "dispute_form", form, error, "#disputes")
     flash(_("The dispute is recorded; a conciliation committee will be formed."), "success")
@@ -291,25 +290,20 @@ def dispute(pact_id):
 @bp.route("/mine")
 @login_required
 def mine():
-    pacts = ops.pacts_of(current_user)
-    overdue = {p.id: ops.overdue_reports(p) for p in pacts}
-    return render_template("pacts/mine.html", pacts=pacts, overdue=overdue, ops=ops)
+    pacts = register.pacts_of(current_user)
+    overdue = {p.id: reports.overdue_reports(p) for p in pacts}
+    return render_template("pacts/mine.html", pacts=pacts, overdue=overdue)
 
 
 # Officials ------------------------------------------------------------------------------
 
-@bp.route("/<int:pact_id>/decide/<any(" + ", ".join(DECISIONS) + "):action>", methods=["POST"])
+@bp.route("/<int:pact_id>/decide/<any(" + ", ".join(lifecycle.DECISIONS) + "):action>", methods=["POST"])
 @officials
 def decide(pact_id, action):
     pact = _pact(pact_id)
-    operation, needs_reason = DECISIONS[action]
     form = ReasonForm()
     try:
-        reason = validated(form).reason.data or ""
-        if needs_reason:
-            operation(pact, reason, actor=current_user)
-        else:
-            operation(pact, actor=current_user)
+        lifecycle.decide(pact, action, validated(form).reason.data or "", actor=current_user)
     except DomainError as error:
         return _refused(pact, "reason_form", form, error, "", action=action)
     flash(_("The file is now “%(state)s”.", state=pact.state_enum.label), "success")
@@ -319,14 +313,14 @@ def decide(pact_id, action):
 @bp.route("/disputes/<int:dispute_id>/committee", methods=["POST"])
 @officials
 def committee(dispute_id):
-    dispute = ops.dispute_by_id(dispute_id)
+    dispute = disputes.dispute_by_id(dispute_id)
     form = CommitteeForm()
     try:
         validated(form)
-        ops.appoint_committee(dispute, actor=current_user, citizens_member=form.citizens_member.data,
-                              city_member=form.city_member.data, joint_member=form.joint_member.data)
+        disputes.appoint_committee(dispute, actor=current_user, citizens_member=form.citizens_member.data,
+                                   city_member=form.city_member.data, joint_member=form.joint_member.data)
     except DomainError as error:
-        return _refused(dispute.pact, "committee_form", form, error, "#disputes")
+        return _refused(_pact(dispute.pact_id), "committee_form", form, error, "#disputes")
     flash(_("The conciliation committee is recorded."), "success")
     return _back(dispute.pact, "#disputes")
 
@@ -334,12 +328,12 @@ def committee(dispute_id):
 @bp.route("/disputes/<int:dispute_id>/outcome", methods=["POST"])
 @officials
 def outcome(dispute_id):
-    dispute = ops.dispute_by_id(dispute_id)
+    dispute = disputes.dispute_by_id(dispute_id)
     form = OutcomeForm()
     try:
-        ops.settle_dispute(dispute, validated(form).outcome.data, actor=current_user)
+        disputes.settle_dispute(dispute, validated(form).outcome.data, actor=current_user)
     except DomainError as error:
-        return _refused(dispute.pact, "outcome_form", form, error, "#disputes")
+        return _refused(_pact(dispute.pact_id), "outcome_form", form, error, "#disputes")
     flash(_("The outcome of the conciliation is recorded."), "success")
     return _back(dispute.pact, "#disputes")
 
@@ -350,10 +344,11 @@ invalidated_by("pacts-desk", Pact, Report, (User, "name"), (Organisation, "name"
 
 
 def _desk_lists(today):
-    page = ops.awaiting_answer(page=request.args.get("page", 1, type=int))
-    late_reports = ops.late_reports(today)
-    return render_template("pacts/_desk_lists.html", page=page, today=today, ops=ops, late_reports=late_reports,
-                           more_late=len(late_reports) >= ops.LATE_REPORTS_SHOWN)
+    page = register.awaiting_answer(page=request.args.get("page", 1, type=int))
+    late_reports = reports.late_reports(today)
+    late_answers = {pact.id for pact in page.items if lifecycle.is_overdue(pact, today)}
+    return render_template("pacts/_desk_lists.html", page=page, late_answers=late_answers,
+                           late_reports=late_reports, more_late=len(late_reports) >= reports.LATE_REPORTS_SHOWN)
 
 
 @bp.route("/desk")
@@ -368,19 +363,20 @@ def desk():
 @bp.route("/forms")
 @officials
 def standard_forms():
-    return render_template("pacts/standard_forms.html", rows=ops.standard_forms(active_only=False))
+    return render_template("pacts/standard_forms.html", rows=standard.standard_forms(active_only=False))
 
 
 @bp.route("/forms/new", methods=["GET", "POST"])
 @bp.route("/forms/<int:form_id>", methods=["GET", "POST"])
 @officials
 def standard_form(form_id=None):
-    row = ops.standard_form_by_id(form_id) if form_id else None
+    row = standard.standard_form_by_id(form_id) if form_id else None
     form = standard_form_form(prefill=row.clauses if row else None, obj=row)
     if form.validate_on_submit():
         try:
-            ops.save_standard_form(actor=current_user, title=form.title.data, intervention=form.intervention.data,
-                                   clauses=clauses_of(form), active=form.active.data, standard_form=row)
+            standard.save_standard_form(actor=current_user, title=form.title.data,
+                                        intervention=form.intervention.data, clauses=clauses_of(form),
+                                        active=form.active.data, standard_form=row)
         except DomainError as error:
             attach_error(form, error)
         else:
@@ -395,17 +391,16 @@ def standard_form(form_id=None):
 @public
 def commons_index():
     args = request.args
-    page = ops.list_commons(kind=args.get("kind", ""), neighbourhood=args.get("neighbourhood", ""),
-                            page=args.get("page", 1, type=int))
+    page = commons_register.list_commons(kind=args.get("kind", ""), neighbourhood=args.get("neighbourhood", ""),
+                                         page=args.get("page", 1, type=int))
     return render_template("pacts/commons_index.html", page=page, kinds=list(CommonsKind),
-                           neighbourhoods=ops.neighbourhoods())
+                           neighbourhoods=commons_register.neighbourhoods())
 
 
 @bp.route("/commons/<int:commons_id>")
 @public
 def commons_show(commons_id):
-    commons = ops.commons_by_id(commons_id)
-    pacts = [p for p in commons.pacts if ops.visible_to(p, current_user)]
+    commons, pacts = commons_register.commons_page(commons_id, current_user)
     return render_template("pacts/commons_show.html", commons=commons, pacts=pacts, upload_form=UploadForm())
 
 
@@ -413,12 +408,12 @@ def commons_show(commons_id):
 @bp.route("/commons/<int:commons_id>/edit", methods=["GET", "POST"])
 @officials
 def commons_edit(commons_id=None):
-    commons = ops.commons_by_id(commons_id) if commons_id else None
+    commons = commons_register.commons_by_id(commons_id) if commons_id else None
     form = CommonsForm(obj=commons)
     if form.validate_on_submit():
         try:
-            commons = ops.save_commons(actor=current_user, commons=commons,
-                                       **{f.name: f.data for f in form if f.name != "csrf_token"})
+            commons = commons_register.save_commons(actor=current_user, commons=commons,
+                                                    **{f.name: f.data for f in form if f.name != "csrf_token"})
         except DomainError as error:
             attach_error(form, error)
         else:
@@ -430,13 +425,14 @@ def commons_edit(commons_id=None):
 @bp.route("/commons/<int:commons_id>/attachments", methods=["POST"])
 @officials
 def commons_upload(commons_id):
-    commons = ops.commons_by_id(commons_id)
+    commons = commons_register.commons_by_id(commons_id)
     form = UploadForm()
     upload = form.file.data if form.validate_on_submit() else None
     try:
         if not upload or not getattr(upload, "filename", ""):
             raise Invalid(_("Choose a file to upload."))
-        ops.store_attachment(upload.stream, upload.mimetype, form.title.data, actor=current_user, commons=commons)
+        attachments.store_attachment(upload.stream, upload.mimetype, form.title.data, actor=current_user,
+                                     commons=commons)
     except DomainError as error:
         _flash_error(error)
     else:
@@ -447,7 +443,7 @@ def commons_upload(commons_id):
 @bp.route("/files/<int:attachment_id>")
 @public
 def attachment(attachment_id):
-    row, path = ops.attachment_for(attachment_id, current_user)
+    row, path = attachments.attachment_by_id(attachment_id, current_user)
     # Served under our own name and type; PDFs download rather than render in our origin.
     return send_file(path, mimetype=row.content_type, as_attachment=not row.is_image,
                      download_name=f"{row.id}.{path.suffix.lstrip('.')}", max_age=3600)

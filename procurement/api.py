@@ -11,7 +11,7 @@ from app.errors import NotFound
 from app.organisations import operations as organisations
 from app.security import api_public, api_roles_required, api_user
 
-from . import operations as ops
+from . import evaluation, processes, tenders
 from .models import CriterionKind, Procedure
 
 blp = Blueprint("procurement_api", __name__, url_prefix="/api/v1/procurement",
@@ -34,7 +34,7 @@ class SupplierSchema(Schema):
 
 class AwardSchema(Schema):
     supplier = fields.Nested(SupplierSchema)
-    supplier_accredited = fields.Function(lambda a: ops.accredited(a.process, a.supplier), allow_none=True)
+    supplier_accredited = fields.Function(lambda a: processes.accredited(a.process, a.supplier), allow_none=True)
     value_cents = fields.Integer()
     score = fields.Function(lambda a: a.total_score / 100)
     decided_on = fields.Date()
@@ -57,7 +57,7 @@ class ContractSchema(Schema):
 class ProcessSchema(Schema):
     id = fields.Integer()
     reference = fields.String()
-    ocid = fields.Function(lambda p: f"{ops.ocid_prefix()}-{p.reference}")
+    ocid = fields.Function(lambda p: f"{processes.ocid_prefix()}-{p.reference}")
     title = fields.String()
     description = fields.String()
     department = fields.Nested(SupplierSchema)
@@ -119,7 +119,7 @@ officials = api_roles_required(Role.OFFICIAL, Role.ADMIN)
 @blp.response(200, ProcessSchema(many=True))
 def index(query):
     """Published processes (all of them for an official's token), newest first, 20 a page."""
-    return ops.search(api_user(), phase=query["phase"], procedure=query["procedure"], page=query["page"]).items
+    return processes.search(api_user(), phase=query["phase"], procedure=query["procedure"], page=query["page"]).items
 
 
 @blp.route("/processes/<int:process_id>")
@@ -127,7 +127,7 @@ def index(query):
 @blp.response(200, ProcessSchema)
 def show(process_id):
     """One process with its criteria, award and contract."""
-    return ops.process(process_id, api_user())
+    return processes.process_by_id(process_id, api_user())
 
 
 @blp.route("/processes", methods=["POST"])
@@ -142,13 +142,13 @@ def create(body):
     category = organisations.category_by_slug(body["category"]) if body["category"] else None
     # One transaction: refused criteria leave no half-made process behind.
     with transaction():
-        process = ops.create_process(actor=user, title=body["title"], description=body["description"],
-                                     department=department, category=category,
-                                     priority_need_id=body["priority_need_id"],
-                                     budget_cents=body["budget_cents"], procedure=body["procedure"])
+        process = tenders.create_process(actor=user, title=body["title"], description=body["description"],
+                                         department=department, category=category,
+                                         priority_need_id=body["priority_need_id"],
+                                         budget_cents=body["budget_cents"], procedure=body["procedure"])
         if body["criteria"]:
-            ops.set_criteria(process, [(c["kind"], c["weight"], c["description"]) for c in body["criteria"]],
-                             actor=user)
+            tenders.set_criteria(process, [(c["kind"], c["weight"], c["description"]) for c in body["criteria"]],
+                                 actor=user)
     return process
 
 
@@ -159,8 +159,8 @@ def create(body):
 @blp.doc(security=[{"bearer": []}])
 def publish(body, process_id):
     """Publish the tender (planning → tender) with its deadline for bids."""
-    process = ops.process(process_id, api_user())
-    ops.publish_tender(process, body["deadline"], actor=api_user())
+    process = processes.process_by_id(process_id, api_user())
+    tenders.publish_tender(process, body["deadline"], actor=api_user())
     return process
 
 
@@ -172,11 +172,11 @@ def publish(body, process_id):
 def bid(body, process_id):
     """Bid on an open tender for an organisation the token's account belongs to."""
     user = api_user()
-    process = ops.process(process_id, user)
+    process = processes.process_by_id(process_id, user)
     organisation = next((o for o in user.organisations if o.slug == body["organisation"]), None)
     if organisation is None:
         raise NotFound(_l("You do not belong to that organisation."), field="organisation")
-    return ops.submit_bid(process, organisation, body["amount_cents"], summary=body["summary"], actor=user)
+    return tenders.submit_bid(process, organisation, body["amount_cents"], summary=body["summary"], actor=user)
 
 
 @blp.route("/processes/<int:process_id>/award", methods=["POST"])
@@ -186,7 +186,7 @@ def bid(body, process_id):
 @blp.doc(security=[{"bearer": []}])
 def award(body, process_id):
     """Decide the award from the computed ranking; a tie or another choice needs a justification."""
-    process = ops.process(process_id, api_user())
-    chosen = ops.bid(body["bid_id"]) if body["bid_id"] else None
-    ops.decide_award(process, bid=chosen, justification=body["justification"], actor=api_user())
+    process = processes.process_by_id(process_id, api_user())
+    chosen = tenders.bid_by_id(body["bid_id"]) if body["bid_id"] else None
+    evaluation.decide_award(process, bid=chosen, justification=body["justification"], actor=api_user())
     return process

@@ -6,7 +6,7 @@ from flask.cli import AppGroup
 
 from app.urls import public_request_context
 
-from . import operations as ops
+from . import processes
 
 procurement_cli = AppGroup("procurement", help="Social procurement processes and their open data.")
 
@@ -14,7 +14,7 @@ procurement_cli = AppGroup("procurement", help="Social procurement processes and
 @procurement_cli.command("list")
 def list_processes():
     """Every process with its phase and, once awarded, its supplier."""
-    for process in ops.search(None, per_page=10_000, internal=True).items:
+    for process in processes.search(None, per_page=10_000, internal=True).items:
         supplier = process.award.supplier.name if process.award else ""
         click.echo(f"{process.reference}\t{process.phase}\t{process.procedure}\t{process.title}\t{supplier}")
 

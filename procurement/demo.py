@@ -15,7 +15,7 @@ from app.extensions import db
 from app.i18n import city_timezone
 from app.organisations import operations as orgs
 
-from . import operations as ops
+from . import contracts, evaluation, tenders
 from .models import Process
 
 # Bidders for the organisations the core demo gives no account to.
@@ -86,31 +86,31 @@ def _backdate(process: Process, months: int, today) -> None:
 def _build(demo, members, official, row) -> None:
     title, department, category, procedure, phase, criteria, bidders, months = row
     today = demo.today
-    process = ops.create_process(
+    process = tenders.create_process(
         actor=official, title=title, department=demo.organisations[department], procedure=procedure,
         budget_cents=sum(a for a, _s in bidders.values()) * 100 or 150_000_00,
         category=orgs.category_by_slug(category) if category else None,
         description=f"{title}: a service for the people of Villanova, designed with its users.")
-    ops.set_criteria(process, criteria, actor=official)
+    tenders.set_criteria(process, criteria, actor=official)
     if phase == "cancelled":
-        ops.cancel(process, "The service will be run by the city's own staff.", actor=official)
+        tenders.cancel(process, "The service will be run by the city's own staff.", actor=official)
     target = STEPS.index(phase) if phase in STEPS else 0
     if target >= 1:
-        ops.publish_tender(process, today + timedelta(days=21), actor=official)
+        tenders.publish_tender(process, today + timedelta(days=21), actor=official)
         for slug, (amount, _scores) in bidders.items():
-            ops.submit_bid(process, demo.organisations[slug], amount * 100, actor=members[slug],
-                           summary=f"Our proposal for “{title}”.")
+            tenders.submit_bid(process, demo.organisations[slug], amount * 100, actor=members[slug],
+                               summary=f"Our proposal for “{title}”.")
     if target >= 2:
-        ops.close_bidding(process, actor=official)
+        tenders.close_bidding(process, actor=official)
         for bid in process.bids:
-            ops.score_bid(bid, dict(zip([c.id for c in process.criteria], bidders[bid.organisation.slug][1])),
-                          actor=official)
+            evaluation.score_bid(bid, dict(zip([c.id for c in process.criteria], bidders[bid.organisation.slug][1])),
+                                 actor=official)
     if target >= 3:
-        ops.decide_award(process, actor=official)
+        evaluation.decide_award(process, actor=official)
     if target >= 4:
         start = today - timedelta(days=30 * months) + timedelta(days=45)
         end = start + timedelta(days=365)
-        ops.record_contract(
+        contracts.record_contract(
             process, actor=official, signed_on=min(start, today), period_start=start, period_end=end,
             milestones=[("Service starts", start + timedelta(days=7)),
                         ("Six-month report", start + timedelta(days=180))],
@@ -120,21 +120,22 @@ def _build(demo, members, official, row) -> None:
                           start + timedelta(days=150))])
     if target >= 5:
         contract = process.contract
-        ops.start_implementation(process, actor=official)
-        ops.report_milestone(contract.milestones[0], "The service opened on time.", actor=official,
-                             met_on=contract.milestones[0].due_on)
-        ops.record_payment(process, contract.value_cents // 4, min(today, contract.period_start + timedelta(days=60)),
-                           actor=official, note="First quarter")
-        ops.record_metric(process, "People served", 40 + months * 3, unit="people", actor=official)
+        contracts.start_implementation(process, actor=official)
+        contracts.report_milestone(contract.milestones[0], "The service opened on time.", actor=official,
+                                   met_on=contract.milestones[0].due_on)
+        contracts.record_payment(process, contract.value_cents // 4,
+                                 min(today, contract.period_start + timedelta(days=60)),
+                                 actor=official, note="First quarter")
+        contracts.record_metric(process, "People served", 40 + months * 3, unit="people", actor=official)
         first = contract.commitments[0]
         if first.due_on <= today:
             outcome = "missed" if bidders and next(iter(bidders)) == "serviplus" else "kept"
-            ops.assess_commitment(first, outcome, "Checked against the payroll.", actor=official)
+            contracts.assess_commitment(first, outcome, "Checked against the payroll.", actor=official)
     if target >= 6:
         for commitment in process.contract.commitments:
             if commitment.status == "pending":
-                ops.assess_commitment(commitment, "kept", "Checked at the closing visit.", actor=official)
-        ops.close(process, actor=official)
+                contracts.assess_commitment(commitment, "kept", "Checked at the closing visit.", actor=official)
+        contracts.close(process, actor=official)
     with transaction():
         _backdate(process, months, today)
 

@@ -34,7 +34,8 @@ def _process(process_id: int):
 def _org_members(organisation_ids):
     """The org_member accounts of these organisations (a Select of organisation ids)."""
     return (select(organisation_members.c.user_id.label("uid"))
-            .join(UserRole, (UserRole.user_id == organisation_members.c.user_id) & (UserRole.role == Role.ORG_MEMBER.value))
+            .join(UserRole, (UserRole.user_id == organisation_members.c.user_id)
+                  & (UserRole.role == Role.ORG_MEMBER.value))
             .where(organisation_members.c.organisation_id.in_(organisation_ids)))
 
 
@@ -42,7 +43,8 @@ def _accredited_members(event):
     """Members of the organisations accredited today for the tender's category."""
     on = city_today()
     orgs = select(Accreditation.organisation_id).where(
-        Accreditation.category_id == event.context["category_id"], Accreditation.status == AccreditationStatus.ACTIVE.value,
+        Accreditation.category_id == event.context["category_id"],
+        Accreditation.status == AccreditationStatus.ACTIVE.value,
         Accreditation.valid_from <= on, Accreditation.valid_until >= on)
     if event.context.get("reserved"):
         orgs = orgs.join(Organisation, Organisation.id == Accreditation.organisation_id).where(

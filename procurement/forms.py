@@ -21,7 +21,8 @@ class ProcessForm(FlaskForm):
     department = SelectField(_l("Procuring department"), coerce=int, choices=[])
     category = SelectField(_l("Service category"), choices=[])
     priority_need = SelectField(_l("Council priority need"), choices=[],
-                                description=_l("The need adopted by a joint council that this process answers, if any."))
+                                description=_l("The need adopted by a joint council that this process answers, "
+                                               "if any."))
     budget = MoneyField(_l("Budget"), **MONEY)
     procedure = SelectField(_l("Procedure"), choices=lambda: [(p.value, p.label) for p in Procedure])
 
@@ -70,9 +71,11 @@ def score_form(criteria, bid, formdata=None):
 
 class AwardForm(FlaskForm):
     bid = SelectField(_l("Winning bid"), choices=[],
-                      description=_l("Leave on “the top of the ranking” unless there is a tie or a reason to depart from it."))
+                      description=_l("Leave on “the top of the ranking” unless there is a tie or a reason to "
+                                     "depart from it."))
     justification = TextAreaField(_l("Justification"), validators=[Optional(), Length(max=5000)],
-                                  description=_l("Required for a tie or for a choice other than the top of the ranking."))
+                                  description=_l("Required for a tie or for a choice other than the top of the "
+                                                 "ranking."))
 
 
 def _lines(text: str, parts: int, field):

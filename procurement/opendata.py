@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from app.i18n import city_timezone
 from app.opendata import OpenData, csv_response
 
-from . import operations as ops
+from . import evaluation, processes
 from .models import CriterionKind, Phase, Procedure
 
 opendata = OpenData("procurement")
@@ -69,7 +69,7 @@ def _value(cents: int) -> dict:
 
 
 def ocid(process) -> str:
-    return f"{ops.ocid_prefix()}-{process.reference}"
+    return f"{processes.ocid_prefix()}-{process.reference}"
 
 
 def _party(org, roles: set) -> dict:
@@ -88,7 +88,7 @@ def _parties(process) -> list[dict]:
     for org, party_roles in roles.values():
         party = _party(org, party_roles)
         if "supplier" in party_roles:
-            party["details"]["accreditedForService"] = ops.accredited(process, org)
+            party["details"]["accreditedForService"] = processes.accredited(process, org)
         parties.append(party)
     return parties
 
@@ -146,7 +146,7 @@ def _award(process) -> dict:
     return {
         "id": f"{process.reference}-award",
         "title": process.title,
-        "description": ops.award_reasons(award),
+        "description": evaluation.award_reasons(award),
         "status": "active",
         "date": _moment(award.decided_on),
         "value": _value(award.value_cents),
@@ -250,9 +250,9 @@ def _package_meta(uri: str, processes) -> dict:
 
 
 def release_package() -> dict:
-    processes = ops.published_processes()
-    return {**_package_meta(url_for("procurement.procurement_json", _external=True), processes),
-            "releases": [release(p) for p in processes]}
+    published = processes.published_processes()
+    return {**_package_meta(url_for("procurement.procurement_json", _external=True), published),
+            "releases": [release(p) for p in published]}
 
 
 @opendata.route("/procurement.json", _l("Social procurement (Open Contracting)"), "OCDS JSON",
@@ -262,7 +262,7 @@ def procurement_json():
 
 
 def _published(process_id):
-    return ops.process(process_id, None)  # open data: only what the public may read
+    return processes.process_by_id(process_id, None)  # open data: only what the public may read
 
 
 @opendata.route("/procurement/<int:process_id>/release.json")
@@ -291,13 +291,14 @@ def extension_schema_json():
 
 CSV_FIELDS = ["ocid", "reference", "title", "department", "category", "procedure", "phase", "budget",
               "bid_deadline", "criteria", "social_weight", "bids", "supplier", "supplier_kind",
-              "supplier_social_economy", "supplier_accredited", "award_date", "award_value", "award_score", "tie", "override",
+              "supplier_social_economy", "supplier_accredited", "award_date", "award_value", "award_score", "tie",
+              "override",
               "contract_value", "contract_start", "contract_end", "paid", "commitments_kept",
               "commitments_missed", "commitments_pending"]
 
 
 def _csv_rows():
-    for p in ops.published_processes():
+    for p in processes.published_processes():
         award, contract = p.award, p.contract
         commitments = contract.commitments if contract else []
         yield [ocid(p), p.reference, p.title, p.department.name, p.category.slug if p.category else "",
@@ -307,7 +308,7 @@ def _csv_rows():
                len(p.bids) if p.phase != Phase.TENDER else "",
                award.supplier.name if award else "", award.supplier.kind if award else "",
                award.supplier.is_social_economy if award else "",
-               ops.accredited(p, award.supplier) if award and p.category else "",
+               processes.accredited(p, award.supplier) if award and p.category else "",
                award.decided_on.isoformat() if award else "", award.value_cents / 100 if award else "",
                award.total_score / 100 if award else "", award.tie if award else "",
                award.override if award else "",
@@ -320,7 +321,8 @@ def _csv_rows():
 
 
 @opendata.route("/procurement.csv", _l("Social procurement (Open Contracting)"), "CSV",
-                _l("One row per published process: criteria, supplier and whether it is social economy, award, contract, payments and commitments."))
+                _l("One row per published process: criteria, supplier and whether it is social economy, award, "
+                   "contract, payments and commitments."))
 def procurement_csv():
     return csv_response(CSV_FIELDS, _csv_rows(), "procurement.csv")
 

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.models import Role
+from app.accounts.operations import is_official
 from app.documents import pdf_response
 from app.errors import DomainError, NotFound
 from app.forms import attach_error, shown_beside_its_field
@@ -12,8 +13,7 @@ from app.i18n import city_today
 from app.organisations import operations as organisations
 from app.security import public, roles_required
 
-from . import bp, documents
-from . import operations as ops
+from . import bp, contracts, documents, evaluation, monitoring, processes, tenders
 from .forms import (
     AwardForm,
     BidForm,
@@ -35,7 +35,7 @@ org_members = roles_required(Role.ORG_MEMBER)
 
 
 def _process(process_id):
-    return ops.process(process_id, current_user)
+    return processes.process_by_id(process_id, current_user)
 
 
 def _back(process):
@@ -44,7 +44,7 @@ def _back(process):
 
 def _unless_manager(process):
     """Officials of other departments read the forms' pages but are sent back, told why."""
-    if ops.can_manage(current_user, process):
+    if processes.can_manage(current_user, process):
         return None
     flash(_("Only officials of %(department)s may change this process.", department=process.department.name),
           "error")
@@ -60,36 +60,36 @@ def _done(process, message):
 @public
 def index():
     args = request.args
-    page = ops.search(current_user, phase=args.get("phase", ""), procedure=args.get("procedure", ""),
-                      page=args.get("page", 1, type=int))
+    page = processes.search(current_user, phase=args.get("phase", ""), procedure=args.get("procedure", ""),
+                            page=args.get("page", 1, type=int))
     return render_template("procurement/index.html", page=page, phases=list(Phase),
-                           procedures=list(Procedure), open_tenders=ops.open_tenders(current_user))
+                           procedures=list(Procedure), open_tenders=processes.open_tenders())
 
 
 @bp.route("/dashboard")
 @officials
 def dashboard():
-    shares = {by: ops.social_economy_shares(by) for by in ("year", "department", "category")}
-    return render_template("procurement/dashboard.html", shares=shares, phases=ops.processes_by_phase(),
-                           attention=ops.commitments_needing_attention(), today=city_today())
+    shares = {by: monitoring.social_economy_shares(by) for by in ("year", "department", "category")}
+    return render_template("procurement/dashboard.html", shares=shares, phases=monitoring.processes_by_phase(),
+                           attention=monitoring.commitments_needing_attention(), today=city_today())
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @officials
 def create():
     form = ProcessForm()
-    form.department.choices = [(d.id, d.name) for d in ops.departments() if ops.can_manage(current_user, d)]
+    form.department.choices = [(d.id, d.name) for d in processes.departments() if processes.can_manage(current_user, d)]
     if not form.department.choices:
         form.department.description = _("You are not an official of any municipal department, so you cannot "
                                         "open a process; an administrator can add you to yours.")
     form.category.choices = [("", _("None"))] + [(c.slug, c.name) for c in organisations.categories()]
     form.priority_need.choices = [("", _("None"))] + [
-        (str(n.id), f"{n.title} ({n.council.name})") for n in ops.council_needs()]
+        (str(n.id), f"{n.title} ({n.council.name})") for n in processes.council_needs()]
     if form.validate_on_submit():
         try:
-            process = ops.create_process(
+            process = tenders.create_process(
                 actor=current_user, title=form.title.data, description=form.description.data,
-                department=next(d for d in ops.departments() if d.id == form.department.data),
+                department=next(d for d in processes.departments() if d.id == form.department.data),
                 category=organisations.category_by_slug(form.category.data) if form.category.data else None,
                 priority_need_id=int(form.priority_need.data) if form.priority_need.data else None,
                 budget_cents=form.budget.cents, procedure=form.procedure.data)
@@ -114,13 +114,13 @@ def _show_page(process, status=200, **submitted):
         ("publish", PublishForm), ("cancel", ReasonForm), ("payment", PaymentForm), ("metric", MetricForm),
         ("milestone", MilestoneForm), ("commitment", CommitmentForm))}
     return render_template(
-        "procurement/show.html", process=process, ranking=ops.ranking(process), today=city_today(),
-        manager=ops.can_manage(current_user, process), official=ops.is_official(current_user),
-        own_bid=ops.bid_of(current_user, process), need=ops.council_needs(process.priority_need_id)
+        "procurement/show.html", process=process, ranking=evaluation.ranking(process), today=city_today(),
+        manager=processes.can_manage(current_user, process), official=is_official(current_user),
+        own_bid=tenders.bid_of(current_user, process), need=processes.council_needs(process.priority_need_id)
         if process.priority_need_id else None,
-        reasons=ops.award_reasons(process.award) if process.award else "",
-        accredited=ops.accredited(process, process.award.supplier) if process.award else None,
-        history=ops.process_history(process) if ops.is_official(current_user) else [],
+        reasons=evaluation.award_reasons(process.award) if process.award else "",
+        accredited=processes.accredited(process, process.award.supplier) if process.award else None,
+        history=processes.process_history(process) if is_official(current_user) else [],
         forms=forms | submitted), status
 
 
@@ -153,7 +153,7 @@ def criteria(process_id):
             getattr(form, f"note_{c.kind}").data = c.description
     if form.validate_on_submit():
         try:
-            ops.set_criteria(process, form.weights(), actor=current_user)
+            tenders.set_criteria(process, form.weights(), actor=current_user)
         except DomainError as error:
             attach_error(form, error)
         else:
@@ -166,7 +166,7 @@ def criteria(process_id):
 def publish(process_id):
     process = _process(process_id)
     form = PublishForm()
-    return _on_show_page(process, "publish", form, lambda: ops.publish_tender(
+    return _on_show_page(process, "publish", form, lambda: tenders.publish_tender(
         process, form.deadline.data, actor=current_user), _("The tender is published and open for bids."))
 
 
@@ -174,8 +174,8 @@ def publish(process_id):
 @officials
 def move(process_id, action):
     process = _process(process_id)
-    operation = {"close-bidding": ops.close_bidding, "start-implementation": ops.start_implementation,
-                 "close": ops.close}[action]
+    operation = {"close-bidding": tenders.close_bidding, "start-implementation": contracts.start_implementation,
+                 "close": contracts.close}[action]
     try:
         operation(process, actor=current_user)
     except DomainError as error:
@@ -190,7 +190,7 @@ def cancel(process_id):
     process = _process(process_id)
     form = ReasonForm()
     try:
-        ops.cancel(process, form.reason.data if form.validate_on_submit() else "", actor=current_user)
+        tenders.cancel(process, form.reason.data if form.validate_on_submit() else "", actor=current_user)
     except DomainError as error:
         flash(str(error), "error")
         return _back(process)
@@ -206,8 +206,8 @@ def bid(process_id):
     if form.validate_on_submit():
         try:
             organisation = next(o for o in current_user.organisations if o.id == form.organisation.data)
-            ops.submit_bid(process, organisation, form.amount.cents, summary=form.summary.data,
-                           actor=current_user)
+            tenders.submit_bid(process, organisation, form.amount.cents, summary=form.summary.data,
+                               actor=current_user)
         except DomainError as error:
             attach_error(form, error)
         else:
@@ -219,15 +219,15 @@ def bid(process_id):
 @bp.route("/bids/<int:bid_id>/score", methods=["GET", "POST"])
 @officials
 def score(bid_id):
-    bid = ops.bid(bid_id)
+    bid = tenders.bid_by_id(bid_id)
     process = bid.process
     if (refusal := _unless_manager(process)):
         return refusal
     form = score_form(process.criteria, bid)
     if form.validate_on_submit():
         try:
-            ops.score_bid(bid, {c.id: getattr(form, f"score_{c.id}").data for c in process.criteria},
-                          actor=current_user)
+            evaluation.score_bid(bid, {c.id: getattr(form, f"score_{c.id}").data for c in process.criteria},
+                                 actor=current_user)
         except DomainError as error:
             attach_error(form, error)
         else:
@@ -242,14 +242,14 @@ def award(process_id):
     process = _process(process_id)
     if (refusal := _unless_manager(process)):
         return refusal
-    ranking = ops.ranking(process)
+    ranking = evaluation.ranking(process)
     form = AwardForm()
     form.bid.choices = [("", _("The top of the ranking"))] + [(str(r.bid.id), r.bid.organisation.name)
                                                                for r in ranking]
     if form.validate_on_submit():
         try:
-            chosen = ops.bid(int(form.bid.data)) if form.bid.data else None
-            ops.decide_award(process, bid=chosen, justification=form.justification.data, actor=current_user)
+            chosen = tenders.bid_by_id(int(form.bid.data)) if form.bid.data else None
+            evaluation.decide_award(process, bid=chosen, justification=form.justification.data, actor=current_user)
         except DomainError as error:
             attach_error(form, error)
         else:
@@ -268,10 +268,10 @@ def contract(process_id):
         form.signed_on.data = form.period_start.data = city_today()
     if form.validate_on_submit():
         try:
-            ops.record_contract(process, signed_on=form.signed_on.data, period_start=form.period_start.data,
-                                period_end=form.period_end.data, value_cents=form.value.cents,
-                                milestones=form.milestone_rows, commitments=form.commitment_rows,
-                                actor=current_user)
+            contracts.record_contract(process, signed_on=form.signed_on.data, period_start=form.period_start.data,
+                                      period_end=form.period_end.data, value_cents=form.value.cents,
+                                      milestones=form.milestone_rows, commitments=form.commitment_rows,
+                                      actor=current_user)
         except DomainError as error:
             attach_error(form, error)
         else:
@@ -298,7 +298,7 @@ def _follow_up(process, form, operation, message):
 def payment(process_id):
     process = _process(process_id)
     form = PaymentForm()
-    return _on_show_page(process, "payment", form, lambda: ops.record_payment(
+    return _on_show_page(process, "payment", form, lambda: contracts.record_payment(
         process, form.amount.cents, form.paid_on.data, note=form.note.data, actor=current_user),
         _("The payment is recorded."))
 
@@ -308,7 +308,7 @@ def payment(process_id):
 def metric(process_id):
     process = _process(process_id)
     form = MetricForm()
-    return _on_show_page(process, "metric", form, lambda: ops.record_metric(
+    return _on_show_page(process, "metric", form, lambda: contracts.record_metric(
         process, form.name.data, form.value.data, unit=form.unit.data, actor=current_user),
         _("The service metric is recorded."))
 
@@ -316,18 +316,18 @@ def metric(process_id):
 @bp.route("/milestones/<int:milestone_id>", methods=["POST"])
 @officials
 def milestone(milestone_id):
-    row = ops.milestone(milestone_id)
+    row = contracts.milestone_by_id(milestone_id)
     form = MilestoneForm()
-    return _follow_up(row.contract.process, form, lambda: ops.report_milestone(
+    return _follow_up(row.contract.process, form, lambda: contracts.report_milestone(
         row, form.report.data, actor=current_user), _("The milestone is reported."))
 
 
 @bp.route("/commitments/<int:commitment_id>", methods=["POST"])
 @officials
 def commitment(commitment_id):
-    row = ops.commitment(commitment_id)
+    row = contracts.commitment_by_id(commitment_id)
     form = CommitmentForm()
-    return _follow_up(row.contract.process, form, lambda: ops.assess_commitment(
+    return _follow_up(row.contract.process, form, lambda: contracts.assess_commitment(
         row, form.status.data, form.note.data, actor=current_user), _("The social commitment is assessed."))
 
 

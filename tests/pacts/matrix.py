@@ -5,7 +5,7 @@ stay private) are tested in test_access.py."""
 import io
 
 from app.accounts.models import Role
-from pacts import operations as ops
+from pacts import attachments, commons_register, disputes, lifecycle, proposals, signing, standard_forms
 from pacts.models import CLAUSES
 
 from ..matrix import ANY_USER, OFFICIALS, PUBLIC, roles  # noqa: F401
@@ -58,28 +58,29 @@ def samples(ctx) -> dict:
     """An active, signed pact with a dispute, a report photo and a commons photo."""
     official = ctx.make_user(Role.OFFICIAL, email="matrix-pacts-official@example.org")
     citizen = ctx.make_user(Role.CITIZEN, email="matrix-pacts-citizen@example.org")
-    commons = ops.save_commons(actor=official, name="Matrix square", kind="square", latitude=44.5, longitude=11.3)
-    photo = ops.store_attachment(io.BytesIO(PNG), "image/png", "Matrix photo", actor=official, commons=commons)
+    commons = commons_register.save_commons(actor=official, name="Matrix square", kind="square", latitude=44.5,
+                                            longitude=11.3)
+    photo = attachments.store_attachment(io.BytesIO(PNG), "image/png", "Matrix photo", actor=official, commons=commons)
     clauses = {key: "Agreed." for key in CLAUSES}
-    form = ops.save_standard_form(actor=official, title="Matrix form", intervention="care", clauses=clauses)
-    pact = ops.propose(actor=citizen, title="Matrix pact", intervention="care", track="ordinary",
-                       standard_form=form, commons_ids=[commons.id], what="Care")
-    ops.submit(pact, actor=citizen)
-    ops.open_consultation(pact, actor=official)
-    ops.close_consultation(pact, actor=official, today=pact.consultation_ends)
-    ops.approve(pact, actor=official)
-    ops.sign(pact, "citizens", actor=citizen)
-    ops.sign(pact, "city", actor=official)
-    ops.activate(pact, actor=official)
-    dispute = ops.raise_dispute(pact, "Matrix dispute", actor=citizen)
+    form = standard_forms.save_standard_form(actor=official, title="Matrix form", intervention="care", clauses=clauses)
+    pact = proposals.propose(actor=citizen, title="Matrix pact", intervention="care", track="ordinary",
+                             standard_form=form, commons_ids=[commons.id], what="Care")
+    lifecycle.submit(pact, actor=citizen)
+    lifecycle.open_consultation(pact, actor=official)
+    lifecycle.close_consultation(pact, actor=official, today=pact.consultation_ends)
+    lifecycle.approve(pact, actor=official)
+    signing.sign(pact, "citizens", actor=citizen)
+    signing.sign(pact, "city", actor=official)
+    lifecycle.activate(pact, actor=official)
+    dispute = disputes.raise_dispute(pact, "Matrix dispute", actor=citizen)
     # A second file, approved but unsigned: the API's writes answer it by its state (409)
     # whoever asks, so the matrix sees role rules only; the person rules are in test_access.py.
-    waiting = ops.propose(actor=citizen, title="Matrix approved", intervention="care", track="ordinary",
-                          standard_form=form, commons_ids=[commons.id], what="Care")
-    ops.submit(waiting, actor=citizen)
-    ops.open_consultation(waiting, actor=official)
-    ops.close_consultation(waiting, actor=official, today=waiting.consultation_ends)
-    ops.approve(waiting, actor=official)
+    waiting = proposals.propose(actor=citizen, title="Matrix approved", intervention="care", track="ordinary",
+                                standard_form=form, commons_ids=[commons.id], what="Care")
+    lifecycle.submit(waiting, actor=citizen)
+    lifecycle.open_consultation(waiting, actor=official)
+    lifecycle.close_consultation(waiting, actor=official, today=waiting.consultation_ends)
+    lifecycle.approve(waiting, actor=official)
     by_pact = {"pact_id": pact.id}
     return {
         **{f"pacts.{name}": by_pact for name in ("show", "versions", "pdf", "submit", "clauses", "sign",

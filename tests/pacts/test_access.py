@@ -5,7 +5,7 @@ import pytest
 
 from app.accounts.models import Role
 from app.extensions import db
-from pacts import operations as ops
+from pacts import lifecycle, reports
 from pacts.models import PactState, PactVersion
 
 from ..conftest import login, post_form
@@ -37,7 +37,8 @@ def test_only_the_proposer_submits_and_signs_for_the_citizens(app, world):
     world.walk(pact, PactState.APPROVED)
     page = signed_in(app, world.other)
     response = post_form(page, f"/pacts/{pact.id}/sign", {"party": "citizens"})
-    assert "Only the proposer of this pact may do this." in page.get(response.headers["Location"]).get_data(as_text=True)
+    refused = page.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Only the proposer of this pact may do this." in refused
     # A citizen cannot sign for the city either.
     post_form(signed_in(app, world.citizen), f"/pacts/{pact.id}/sign", {"party": "city"})
     db.session.refresh(pact)
@@ -46,7 +47,7 @@ def test_only_the_proposer_submits_and_signs_for_the_citizens(app, world):
 
 def test_only_signatories_report_on_their_pact(app, world, make_user, api_client):
     pact = world.walk(world.propose(), PactState.ACTIVE)
-    due = ops.report_schedule(pact)[0].due_on.isoformat()
+    due = reports.report_schedule(pact)[0].due_on.isoformat()
     stranger = make_user(Role.CITIZEN)
     page = signed_in(app, stranger)
     assert page.get(f"/pacts/{pact.id}/reports/new").status_code == 302
@@ -92,7 +93,7 @@ def test_a_signed_pact_cannot_be_edited_through_any_route(app, world, api_client
 
 def test_closed_pacts_cannot_be_edited_at_all(app, world, api_client):
     pact = world.walk(world.propose(), PactState.ACTIVE)
-    ops.terminate(pact, "The group dissolved.", actor=world.official)
+    lifecycle.terminate(pact, "The group dissolved.", actor=world.official)
     client = signed_in(app, world.official)
     assert client.get(f"/pacts/{pact.id}/clauses").status_code == 302
     post_form(client, f"/pacts/{pact.id}/clauses", {"clause_objectives": "x"})

@@ -4,8 +4,9 @@ from datetime import date, datetime, timezone
 
 import pytest
 
+from app.dates import add_months
 from app.i18n import city_today
-from pacts import operations as ops
+from pacts import lifecycle, register, reports
 from pacts.models import PactState
 
 
@@ -24,12 +25,12 @@ from pacts.models import PactState
 ])
 def test_answer_deadline_counts_calendar_days_from_the_city_day_of_submission(app, submitted_utc, zone, due):
     app.config["PROCOMUN_TIMEZONE"] = zone
-    assert ops.answer_due_for(submitted_utc) == due
+    assert lifecycle.answer_due_for(submitted_utc) == due
 
 
 def test_answer_deadline_is_a_setting(app):
     app.config["PACTS_ANSWER_DAYS"] = 30
-    assert ops.answer_due_for(datetime(2027, 2, 1, 9, tzinfo=timezone.utc)) == date(2027, 3, 3)
+    assert lifecycle.answer_due_for(datetime(2027, 2, 1, 9, tzinfo=timezone.utc)) == date(2027, 3, 3)
 
 
 @pytest.mark.parametrize("start, months, expected", [
@@ -40,25 +41,25 @@ def test_answer_deadline_is_a_setting(app):
     (date(2027, 12, 15), 1, date(2028, 1, 15)),
 ])
 def test_months_are_added_to_the_last_day_of_shorter_months(start, months, expected):
-    assert ops.add_months(start, months) == expected
+    assert add_months(start, months) == expected
 
 
 def test_submission_sets_the_deadline_and_the_dashboard_flags_overdue_files(world):
     late = world.propose(title="Late file")
-    ops.submit(late, actor=world.citizen, now=datetime(2020, 1, 31, 23, 30, tzinfo=timezone.utc))
+    lifecycle.submit(late, actor=world.citizen, now=datetime(2020, 1, 31, 23, 30, tzinfo=timezone.utc))
     assert late.answer_due == date(2020, 3, 17)  # 1 Feb in Rome + 45 days, leap year
     fresh = world.walk(world.propose(title="Fresh file"), PactState.SUBMITTED)
     answered = world.walk(world.propose(title="Answered"), PactState.APPROVED)
-    files = ops.awaiting_answer().items
+    files = register.awaiting_answer().items
     assert [p.title for p in files] == ["Late file", "Fresh file"]
-    assert ops.is_overdue(late) and not ops.is_overdue(fresh) and not ops.is_overdue(answered)
+    assert lifecycle.is_overdue(late) and not lifecycle.is_overdue(fresh) and not lifecycle.is_overdue(answered)
 
 
 def test_report_schedule_flags_overdue_reports(world):
     pact = world.walk(world.propose(duration_months=12, report_every_months=5), PactState.ACTIVE)
     pact.starts_on, pact.ends_on = date(2027, 1, 31), date(2028, 1, 31)
-    schedule = ops.report_schedule(pact, today=date(2027, 9, 1))
+    schedule = reports.report_schedule(pact, today=date(2027, 9, 1))
     assert [s.due_on for s in schedule] == [date(2027, 6, 30), date(2027, 11, 30), date(2028, 1, 31)]
     assert [s.overdue for s in schedule] == [True, False, False]
-    assert len(ops.overdue_reports(pact, today=date(2027, 9, 1))) == 1
-    assert ops.report_schedule(pact, today=city_today())
+    assert len(reports.overdue_reports(pact, today=date(2027, 9, 1))) == 1
+    assert reports.report_schedule(pact, today=city_today())

@@ -12,7 +12,7 @@ from app.accounts import operations as accounts
 from app.accounts.models import Role
 from app.extensions import db
 from app.pagecache import FOLDER
-from pacts import operations as ops
+from pacts import lifecycle, reports
 from pacts.models import PactState
 
 from ..conftest import CSRF_META, login, post_form
@@ -75,8 +75,8 @@ def test_a_filed_report_leaves_the_overdue_list_at_once(cached, world):
     desk = signed_in(cached, world.official)
     assert "Late reporter" in desk.get("/pacts/desk").get_data(as_text=True).split("Overdue reports")[1]
     assert desk.get("/pacts/desk").headers["X-Page-Cache"] == "content hit"
-    for due in ops.overdue_reports(pact):
-        ops.file_report(pact, due.due_on, actor=world.citizen, activities="Weeded the flowerbeds")
+    for due in reports.overdue_reports(pact):
+        reports.file_report(pact, due.due_on, actor=world.citizen, activities="Weeded the flowerbeds")
     after = desk.get("/pacts/desk")
     assert after.headers["X-Page-Cache"] == "content miss"
     assert "Late reporter" not in after.get_data(as_text=True).split("Overdue reports")[1]
@@ -154,7 +154,7 @@ def test_flashed_messages_are_the_officials_own(cached, world, make_user):
 def test_the_next_day_gets_its_own_copy(cached, world, monkeypatch):
     """An answer due today is overdue tomorrow: the day is part of what a copy is kept under."""
     pact = world.propose(title="Due soon")
-    ops.submit(pact, actor=world.citizen)
+    lifecycle.submit(pact, actor=world.citizen)
     desk = signed_in(cached, world.official)
     assert 'class="overdue"' not in desk.get("/pacts/desk").get_data(as_text=True)
     later = pact.answer_due + timedelta(days=1)

@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from app.accounts.models import Role
 from app.extensions import db
 from app.i18n import city_today
-from pacts import operations as ops
+from pacts import commons_register
 from pacts.models import CLAUSES, Pact
 
 from ..conftest import PASSWORD
@@ -41,8 +41,8 @@ def test_citizen_and_official_make_a_pact_and_report_on_it(live_server, page, sc
     citizen = make_user(Role.CITIZEN, name="Chiara Neri")
     official = make_user(Role.OFFICIAL, name="Paolo Uffici")
     with app.test_request_context():
-        ops.save_commons(actor=official, name="Giardino di via Fioravanti", kind="green_area",
-                         neighbourhood="Navile", latitude=44.51, longitude=11.34)
+        commons_register.save_commons(actor=official, name="Giardino di via Fioravanti", kind="green_area",
+                                      neighbourhood="Navile", latitude=44.51, longitude=11.34)
         labels = {key: str(label) for key, label in CLAUSES.items()}
 
     # The citizen proposes a complex pact and sends it.

@@ -9,7 +9,7 @@ from app.audit.models import AuditEntry
 from app.errors import Invalid, InvalidTransition, NotAllowed
 from app.extensions import db
 from app.i18n import city_today
-from pacts import operations as ops
+from pacts import lifecycle, proposals
 from pacts.models import PactEvent, PactState
 
 from .conftest import FULL_CLAUSES
@@ -25,10 +25,10 @@ def test_complex_pact_goes_through_every_state_and_each_step_is_audited(world):
     pact = world.propose()
     assert pact.state == PactState.DRAFT and pact.latest_version.number == 1
     world.walk(pact, PactState.ACTIVE)
-    ops.suspend(pact, "Works on the square", actor=world.official)
+    lifecycle.suspend(pact, "Works on the square", actor=world.official)
     assert pact.state == PactState.SUSPENDED and pact.reason == "Works on the square"
-    ops.resume(pact, actor=world.official)
-    ops.complete(pact, actor=world.official)
+    lifecycle.resume(pact, actor=world.official)
+    lifecycle.complete(pact, actor=world.official)
     assert pact.state == PactState.COMPLETED
     assert audit_actions(pact) == [
         "pact.proposed", "pact.submitted", "pact.consultation", "pact.evaluation", "pact.co_design",
@@ -44,39 +44,44 @@ def test_ordinary_pact_skips_co_design_and_takes_its_clauses_from_the_standard_f
     assert pact.latest_version.clauses == FULL_CLAUSES
     world.walk(pact, PactState.EVALUATION)
     with pytest.raises(Invalid, match="skip co-design"):
-        ops.start_co_design(pact, actor=world.official)
-    ops.approve(pact, actor=world.official)
+        lifecycle.start_co_design(pact, actor=world.official)
+    lifecycle.approve(pact, actor=world.official)
     assert pact.state == PactState.APPROVED
 
 
 def test_complex_pact_cannot_be_approved_without_co_design(world):
     pact = world.walk(world.propose(), PactState.EVALUATION)
     with pytest.raises(Invalid, match="start the co-design first"):
-        ops.approve(pact, actor=world.official)
+        lifecycle.approve(pact, actor=world.official)
 
 
 def test_rejection_needs_a_reason_the_proposer_reads(world):
     pact = world.walk(world.propose(), PactState.EVALUATION)
     with pytest.raises(Invalid, match="Give the reason"):
-        ops.reject(pact, "  ", actor=world.official)
-    ops.reject(pact, "The square is being rebuilt next year.", actor=world.official)
+        lifecycle.reject(pact, "  ", actor=world.official)
+    lifecycle.reject(pact, "The square is being rebuilt next year.", actor=world.official)
     assert pact.state == PactState.REJECTED
     assert pact.events[-1].reason == "The square is being rebuilt next year."
     with pytest.raises(InvalidTransition, match="cannot move from “Rejected” to “Approved"):
-        ops.approve(pact, actor=world.official)
+        lifecycle.approve(pact, actor=world.official)
 
 
 @pytest.mark.parametrize("state, move, message", [
-    (PactState.DRAFT, lambda w, p: ops.open_consultation(p, actor=w.official), "from “Draft” to “In public consultation”"),
-    (PactState.DRAFT, lambda w, p: ops.approve(p, actor=w.official), "from “Draft” to “Approved"),
-    (PactState.SUBMITTED, lambda w, p: ops.submit(p, actor=w.citizen), "from “Submitted” to “Submitted”"),
-    (PactState.SUBMITTED, lambda w, p: ops.close_consultation(p, actor=w.official), "from “Submitted” to “Under evaluation”"),
-    (PactState.CONSULTATION, lambda w, p: ops.reject(p, "no", actor=w.official), "from “In public consultation” to “Rejected”"),
-    (PactState.EVALUATION, lambda w, p: ops.activate(p, actor=w.official), "from “Under evaluation” to “Active”"),
-    (PactState.APPROVED, lambda w, p: ops.suspend(p, "why", actor=w.official), "from “Approved, awaiting signatures” to “Suspended”"),
-    (PactState.SIGNED, lambda w, p: ops.complete(p, actor=w.official), "from “Signed by both parties” to “Completed”"),
-    (PactState.ACTIVE, lambda w, p: ops.resume(p, actor=w.official), "Only a suspended pact can resume"),
-    (PactState.ACTIVE, lambda w, p: ops.start_co_design(p, actor=w.official), "from “Active” to “In co-design”"),
+    (PactState.DRAFT, lambda w, p: lifecycle.open_consultation(p, actor=w.official),
+     "from “Draft” to “In public consultation”"),
+    (PactState.DRAFT, lambda w, p: lifecycle.approve(p, actor=w.official), "from “Draft” to “Approved"),
+    (PactState.SUBMITTED, lambda w, p: lifecycle.submit(p, actor=w.citizen), "from “Submitted” to “Submitted”"),
+    (PactState.SUBMITTED, lambda w, p: lifecycle.close_consultation(p, actor=w.official),
+     "from “Submitted” to “Under evaluation”"),
+    (PactState.CONSULTATION, lambda w, p: lifecycle.reject(p, "no", actor=w.official),
+     "from “In public consultation” to “Rejected”"),
+    (PactState.EVALUATION, lambda w, p: lifecycle.activate(p, actor=w.official), "from “Under evaluation” to “Active”"),
+    (PactState.APPROVED, lambda w, p: lifecycle.suspend(p, "why", actor=w.official),
+     "from “Approved, awaiting signatures” to “Suspended”"),
+    (PactState.SIGNED, lambda w, p: lifecycle.complete(p, actor=w.official),
+     "from “Signed by both parties” to “Completed”"),
+    (PactState.ACTIVE, lambda w, p: lifecycle.resume(p, actor=w.official), "Only a suspended pact can resume"),
+    (PactState.ACTIVE, lambda w, p: lifecycle.start_co_design(p, actor=w.official), "from “Active” to “In co-design”"),
 ])
 def test_refused_transitions_say_why(world, state, move, message):
     pact = world.walk(world.propose(), state)
@@ -93,32 +98,32 @@ def test_end_states_are_final(world, target):
     pact = world.walk(world.propose(), PactState.ACTIVE)
     if target == PactState.TERMINATED:
         with pytest.raises(Invalid, match="Give the reason"):
-            ops.terminate(pact, "", actor=world.official)
-        ops.terminate(pact, "The group dissolved.", actor=world.official)
+            lifecycle.terminate(pact, "", actor=world.official)
+        lifecycle.terminate(pact, "The group dissolved.", actor=world.official)
     else:
-        started, expired = ops.expire_and_start(pact.ends_on + timedelta(days=1))
+        started, expired = lifecycle.expire_and_start(pact.ends_on + timedelta(days=1))
         assert (started, expired) == (0, 1)
     assert pact.state == target
     with pytest.raises(InvalidTransition):
-        ops.suspend(pact, "late", actor=world.official)
+        lifecycle.suspend(pact, "late", actor=world.official)
     assert audit_actions(pact)[-1] == f"pact.{target.value}"
 
 
 def test_signed_pact_starts_on_its_first_day_by_the_daily_sweep(world):
     pact = world.walk(world.propose(), PactState.SIGNED)
     assert pact.starts_on == city_today()
-    assert ops.expire_and_start(city_today()) == (1, 0)
+    assert lifecycle.expire_and_start(city_today()) == (1, 0)
     assert pact.state == PactState.ACTIVE
 
 
 def test_only_officials_decide_and_only_the_proposer_submits(world):
     pact = world.propose()
     with pytest.raises(NotAllowed):
-        ops.submit(pact, actor=world.other)
-    ops.submit(pact, actor=world.citizen)
-    for move in (lambda: ops.open_consultation(pact, actor=world.citizen),
-                 lambda: ops.reject(pact, "no", actor=world.citizen),
-                 lambda: ops.suspend(pact, "no", actor=world.citizen)):
+        lifecycle.submit(pact, actor=world.other)
+    lifecycle.submit(pact, actor=world.citizen)
+    for move in (lambda: lifecycle.open_consultation(pact, actor=world.citizen),
+                 lambda: lifecycle.reject(pact, "no", actor=world.citizen),
+                 lambda: lifecycle.suspend(pact, "no", actor=world.citizen)):
         with pytest.raises(NotAllowed, match="Only a city official"):
             move()
 
@@ -128,26 +133,26 @@ def test_consultation_cannot_close_before_its_last_day(world, app):
     pact = world.walk(world.propose(), PactState.CONSULTATION)
     assert pact.consultation_ends == city_today() + timedelta(days=20)
     with pytest.raises(Invalid, match="runs until"):
-        ops.close_consultation(pact, actor=world.official, today=pact.consultation_ends - timedelta(days=1))
-    ops.close_consultation(pact, actor=world.official, today=pact.consultation_ends)
+        lifecycle.close_consultation(pact, actor=world.official, today=pact.consultation_ends - timedelta(days=1))
+    lifecycle.close_consultation(pact, actor=world.official, today=pact.consultation_ends)
     assert pact.state == PactState.EVALUATION
 
 
 def test_comments_and_supports_only_during_consultation_and_once_each(world):
     pact = world.walk(world.propose(), PactState.SUBMITTED)
     with pytest.raises(InvalidTransition, match="only during the public consultation"):
-        ops.comment(pact, "Great idea", actor=world.other)
-    ops.open_consultation(pact, actor=world.official)
-    ops.comment(pact, "Great idea", actor=world.other)
-    ops.support(pact, actor=world.other)
+        proposals.comment(pact, "Great idea", actor=world.other)
+    lifecycle.open_consultation(pact, actor=world.official)
+    proposals.comment(pact, "Great idea", actor=world.other)
+    proposals.support(pact, actor=world.other)
     with pytest.raises(Invalid, match="already support"):
-        ops.support(pact, actor=world.other)
+        proposals.support(pact, actor=world.other)
     with pytest.raises(Invalid, match="Write your comment"):
-        ops.comment(pact, " ", actor=world.other)
-    ops.close_consultation(pact, actor=world.official, today=pact.consultation_ends)
+        proposals.comment(pact, " ", actor=world.other)
+    lifecycle.close_consultation(pact, actor=world.official, today=pact.consultation_ends)
     # Comments stay with the file after the consultation.
     assert [c.body for c in pact.comments] == ["Great idea"]
-    assert ops.count_supports(pact) == 1
+    assert proposals.count_supports(pact) == 1
 
 
 def test_proposal_validation(world, make_org):
@@ -169,30 +174,63 @@ def test_every_move_outside_the_table_is_refused_with_both_states_named(app):
     refused = 0
     for current in PactState:
         for target in PactState:
-            if ops.LIFECYCLE.allowed(current, target):
+            if lifecycle.LIFECYCLE.allowed(current, target):
                 continue
             with pytest.raises(InvalidTransition) as error:
-                ops.LIFECYCLE.check(current, target)
+                lifecycle.LIFECYCLE.check(current, target)
             assert str(error.value) == f"This record cannot move from “{current.label}” to “{target.label}”."
             refused += 1
-    assert refused == len(PactState) ** 2 - sum(len(t) for t in ops.LIFECYCLE.transitions.values())
+    assert refused == len(PactState) ** 2 - sum(len(t) for t in lifecycle.LIFECYCLE.transitions.values())
 
 
 @pytest.mark.parametrize("start, move, target", [
-    (PactState.SUBMITTED, lambda w, p: ops.reject(p, "Out of scope", actor=w.official), PactState.REJECTED),
-    (PactState.CO_DESIGN, lambda w, p: ops.reject(p, "No agreement", actor=w.official), PactState.REJECTED),
-    (PactState.SIGNED, lambda w, p: ops.terminate(p, "Withdrawn", actor=w.official), PactState.TERMINATED),
-    (PactState.SUSPENDED, lambda w, p: ops.terminate(p, "Never resumed", actor=w.official), PactState.TERMINATED),
-    (PactState.SUSPENDED, lambda w, p: ops.expire_and_start(p.ends_on + timedelta(days=1)), PactState.EXPIRED),
+    (PactState.SUBMITTED, lambda w, p: lifecycle.reject(p, "Out of scope", actor=w.official), PactState.REJECTED),
+    (PactState.CO_DESIGN, lambda w, p: lifecycle.reject(p, "No agreement", actor=w.official), PactState.REJECTED),
+    (PactState.SIGNED, lambda w, p: lifecycle.terminate(p, "Withdrawn", actor=w.official), PactState.TERMINATED),
+    (PactState.SUSPENDED, lambda w, p: lifecycle.terminate(p, "Never resumed", actor=w.official), PactState.TERMINATED),
+    (PactState.SUSPENDED, lambda w, p: lifecycle.expire_and_start(p.ends_on + timedelta(days=1)), PactState.EXPIRED),
 ])
 def test_the_other_moves_of_the_table_are_audited_too(world, start, move, target):
     pact = world.propose()
     if start == PactState.SUSPENDED:
         world.walk(pact, PactState.ACTIVE)
-        ops.suspend(pact, "Works", actor=world.official)
+        lifecycle.suspend(pact, "Works", actor=world.official)
     else:
         world.walk(pact, start)
     move(world, pact)
     assert pact.state == target
     assert audit_actions(pact)[-1] == f"pact.{target.value}"
     assert pact.events[-1].from_state == start.value and pact.events[-1].to_state == target.value
+
+
+# What the file's page offers an official in each state, by track: the buttons the page always showed.
+OFFERED = {
+    PactState.SUBMITTED: {"complex": ["open_consultation", "reject"], "ordinary": ["open_consultation", "reject"]},
+    PactState.CONSULTATION: {"complex": ["close_consultation"], "ordinary": ["close_consultation"]},
+    PactState.EVALUATION: {"complex": ["start_co_design", "reject"], "ordinary": ["approve", "reject"]},
+    PactState.CO_DESIGN: {"complex": ["approve", "reject"], "ordinary": ["approve", "reject"]},
+    PactState.SIGNED: {"complex": ["activate", "terminate"], "ordinary": ["activate", "terminate"]},
+    PactState.ACTIVE: {"complex": ["suspend", "complete", "terminate"],
+                       "ordinary": ["suspend", "complete", "terminate"]},
+    PactState.SUSPENDED: {"complex": ["resume", "terminate"], "ordinary": ["resume", "terminate"]},
+}
+
+
+@pytest.mark.parametrize("track", ["complex", "ordinary"])
+def test_the_decisions_offered_are_the_moves_the_lifecycle_allows_now(world, track):
+    pact = world.propose(track=track)
+    for state in PactState:
+        pact.state = state.value
+        offered = lifecycle.decisions_for(pact, world.official)
+        assert [d.action for d in offered] == OFFERED.get(state, {}).get(track, []), state
+        assert all(lifecycle.LIFECYCLE.allowed(state, d.target) for d in offered)
+        # Only officials decide: a citizen, even the proposer, and a visitor are offered nothing.
+        assert lifecycle.decisions_for(pact, world.citizen) == [] and lifecycle.decisions_for(pact, None) == []
+
+
+def test_a_decision_is_taken_by_its_name_with_its_reason(world):
+    pact = world.walk(world.propose(), PactState.SUBMITTED)
+    with pytest.raises(Invalid, match="Give the reason"):
+        lifecycle.decide(pact, "reject", "  ", actor=world.official)
+    lifecycle.decide(pact, "reject", "Out of scope.", actor=world.official)
+    assert pact.state == PactState.REJECTED and pact.reason == "Out of scope."

@@ -10,7 +10,7 @@ from app.notifications import operations as notes
 from app.notifications.models import OutboxEvent
 from app.notifications.reminders import send_reminders
 from app.notifications.worker import drain
-from pacts import operations as ops
+from pacts import lifecycle, reports, signing
 from pacts.models import PactState
 
 from ..conftest import post_form
@@ -40,14 +40,14 @@ def test_a_proposal_s_way_reaches_its_proposer_and_the_commons_followers(world, 
     notes.follow(world.other, "commons", world.commons.id)
     pact = world.propose()
     assert notes.is_following(world.citizen, "pact", pact.id)  # the proposer follows their pact
-    ops.submit(pact, actor=world.citizen)
+    lifecycle.submit(pact, actor=world.citizen)
     drain()
     mails = _mails(smtp)
     assert set(mails) == {world.other.email}  # the proposer acted: not told of it
     assert "Care for Piazza Verdi" in mails[world.other.email]["Subject"]
     assert "proposta" in mails[world.other.email]["Subject"]  # Catalan: "S'ha publicat una nova proposta…"
 
-    ops.open_consultation(pact, actor=world.official)
+    lifecycle.open_consultation(pact, actor=world.official)
     drain()
     mails = _mails(smtp)
     assert set(mails) == {world.citizen.email, world.other.email}
@@ -55,8 +55,8 @@ def test_a_proposal_s_way_reaches_its_proposer_and_the_commons_followers(world, 
     assert "aperta" in italian["Subject"] and "Care for Piazza Verdi" in italian["Subject"]
     assert f"/pacts/{pact.id}" in italian.get_body(("html",)).get_content()
 
-    ops.close_consultation(pact, actor=world.official, today=pact.consultation_ends)
-    ops.reject(pact, "The square is being rebuilt next year.", actor=world.official)
+    lifecycle.close_consultation(pact, actor=world.official, today=pact.consultation_ends)
+    lifecycle.reject(pact, "The square is being rebuilt next year.", actor=world.official)
     drain()
     mails = _mails(smtp)
     assert set(mails) == {world.citizen.email}  # the commons' followers hear of publications only
@@ -70,13 +70,13 @@ def test_signing_reports_and_closing_reach_the_signatories(world, smtp):
     assert notes.is_following(world.official, "pact", pact.id)  # the city's signatory follows too
     drain()
     smtp.messages.clear()
-    due = ops.report_schedule(pact)[0].due_on
-    ops.file_report(pact, due, actor=world.citizen, activities="Planted the flowerbeds.")
+    due = reports.report_schedule(pact)[0].due_on
+    reports.file_report(pact, due, actor=world.citizen, activities="Planted the flowerbeds.")
     drain()
     mails = _mails(smtp)
     assert set(mails) == {world.official.email}
     assert "report" in mails[world.official.email]["Subject"]
-    ops.terminate(pact, "The square closes for works.", actor=world.official)
+    lifecycle.terminate(pact, "The square closes for works.", actor=world.official)
     drain()
     mails = _mails(smtp)
     assert set(mails) == {world.citizen.email}
@@ -88,8 +88,8 @@ def test_signed_is_told_to_the_proposer(world, smtp):
     pact = world.walk(world.propose(), PactState.APPROVED)
     drain()
     smtp.messages.clear()
-    ops.sign(pact, "citizens", actor=world.citizen)
-    ops.sign(pact, "city", actor=world.official)
+    signing.sign(pact, "citizens", actor=world.citizen)
+    signing.sign(pact, "city", actor=world.official)
     drain()
     mails = _mails(smtp)
     assert set(mails) == {world.citizen.email}

@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 from pypdf import PdfReader
 
 from app.extensions import db
-from pacts import operations as ops
+from app.i18n import city_today
+from pacts import commons_register, lifecycle, register, reports
 from pacts.models import Attachment, Pact, PactState
 
 from ..conftest import login, post_form
@@ -74,7 +75,7 @@ def test_citizen_proposes_and_official_takes_it_to_signature(app, world):
     # Closing early is refused with the reason on the page.
     page = official.get(post_form(official, f"{url}/decide/close_consultation").headers["Location"])
     assert "cannot close earlier" in page.get_data(as_text=True)
-    pact.consultation_ends = ops.city_today()
+    pact.consultation_ends = city_today()
     db.session.commit()
     post_form(official, f"{url}/decide/close_consultation")
     post_form(official, f"{url}/decide/start_co_design")
@@ -131,7 +132,7 @@ def test_a_refused_comment_keeps_its_text_beside_the_field(app, world):
     assert too_long.status_code == 422 and "Write your comment" not in page
     assert 'id="body-error">Field cannot be longer than 5000 characters.' in page
     assert long_text.strip() in page and 'aria-invalid="true" autofocus' in page
-    assert ops.pact_by_id(pact.id, world.other).comments == []
+    assert register.pact_by_id(pact.id, world.other).comments == []
 
 
 def test_a_pact_of_months_says_its_rhythm_in_words(app, world):
@@ -149,7 +150,7 @@ def test_versions_compare_side_by_side(app, world):
 
 def test_report_with_photo_is_published(app, world):
     pact = world.walk(world.propose(), PactState.ACTIVE)
-    due = ops.report_schedule(pact)[0].due_on
+    due = reports.report_schedule(pact)[0].due_on
     client = signed_in(app, world.citizen)
     assert due.isoformat() in client.get(f"/pacts/{pact.id}/reports/new").get_data(as_text=True)
     response = post_form(client, f"/pacts/{pact.id}/reports/new", {
@@ -167,7 +168,7 @@ def test_report_with_photo_is_published(app, world):
 
 def test_bad_photo_rejects_the_whole_report(app, world):
     pact = world.walk(world.propose(), PactState.ACTIVE)
-    due = ops.report_schedule(pact)[0].due_on
+    due = reports.report_schedule(pact)[0].due_on
     response = post_form(signed_in(app, world.citizen), f"/pacts/{pact.id}/reports/new", {
         "due_on": due.isoformat(), "activities": "Planted tulips", "volunteer_hours": "1",
         "photo": (io.BytesIO(b"<script>alert(1)</script>"), "x.png")}, content_type="multipart/form-data")
@@ -178,8 +179,8 @@ def test_bad_photo_rejects_the_whole_report(app, world):
 
 
 def test_register_filters_and_paginates(app, world):
-    other_commons = ops.save_commons(actor=world.official, name="Giardino Rosa", kind="green_area",
-                                     neighbourhood="Porto")
+    other_commons = commons_register.save_commons(actor=world.official, name="Giardino Rosa", kind="green_area",
+                                                  neighbourhood="Porto")
     a = world.walk(world.propose(title="Alpha care"), PactState.SUBMITTED)
     b = world.walk(world.propose(title="Beta regeneration", intervention="regeneration",
                                  commons_ids=[other_commons.id]), PactState.ACTIVE)
@@ -197,7 +198,8 @@ def test_register_filters_and_paginates(app, world):
     assert titles(f"?commons={other_commons.id}") == ["Beta regeneration"]
     assert titles("?neighbourhood=Navile") == ["Alpha care"]
     assert titles("?year=2025") == ["Alpha care"]
-    assert ops.search_pacts(per_page=1, page=2).items == [a] or ops.search_pacts(per_page=1, page=2).items == [b]
+    assert (register.search_pacts(per_page=1, page=2).items == [a]
+            or register.search_pacts(per_page=1, page=2).items == [b])
 
 
 def test_commons_register_and_upload(app, world):
@@ -210,8 +212,8 @@ def test_commons_register_and_upload(app, world):
                                                           "neighbourhood": "Bolognina", "department": "Heritage"})
     assert response.status_code == 302
     commons_url = response.headers["Location"]
-    response = post_form(official, commons_url + "/attachments", {"title": "Front", "file": (io.BytesIO(PNG), "front.png")},
-                         content_type="multipart/form-data")
+    response = post_form(official, commons_url + "/attachments",
+                         {"title": "Front", "file": (io.BytesIO(PNG), "front.png")}, content_type="multipart/form-data")
     assert response.status_code == 302
     page = app.test_client().get(commons_url).get_data(as_text=True)
     assert "Ex-laundry" in page and "Front" in page
@@ -240,7 +242,7 @@ def test_unsigned_pact_has_no_pdf(app, world):
 
 def test_desk_orders_by_deadline_and_flags_overdue(app, world):
     late = world.propose(title="Late file")
-    ops.submit(late, actor=world.citizen, now=datetime(2020, 1, 10, tzinfo=timezone.utc))
+    lifecycle.submit(late, actor=world.citizen, now=datetime(2020, 1, 10, tzinfo=timezone.utc))
     world.walk(world.propose(title="Fresh file"), PactState.SUBMITTED)
     html = signed_in(app, world.official).get("/pacts/desk").get_data(as_text=True)
     assert html.index("Late file") < html.index("Fresh file")

@@ -6,7 +6,7 @@ import pytest
 
 from app.accounts.models import Role
 from app.i18n import city_today
-from procurement import operations as ops
+from procurement import contracts, evaluation, tenders
 
 CRITERIA = [("price", 40, "Lowest price gets full marks."),
             ("quality", 30, ""),
@@ -40,39 +40,39 @@ class City:
                 title="Home care for older people"):
         """A process brought to `phase`; bidders default to the two co-ops;
         scores {org slug: [score per criterion]} (defaults give la-tela the win)."""
-        process = ops.create_process(actor=self.official, title=title, department=self.department,
-                                     budget_cents=budget, procedure=procedure, category=self.category)
-        ops.set_criteria(process, CRITERIA, actor=self.official)
+        process = tenders.create_process(actor=self.official, title=title, department=self.department,
+                                         budget_cents=budget, procedure=procedure, category=self.category)
+        tenders.set_criteria(process, CRITERIA, actor=self.official)
         if phase == "planning":
             return process
-        ops.publish_tender(process, city_today() + timedelta(days=30), actor=self.official)
+        tenders.publish_tender(process, city_today() + timedelta(days=30), actor=self.official)
         if phase == "tender":
             return process
         bidders = bidders or [self.coop, self.coop_b]
         for n, org in enumerate(bidders):
-            ops.submit_bid(process, org, 10_000_000 + n * 500_000, actor=self.member(org))
-        ops.close_bidding(process, actor=self.official)
+            tenders.submit_bid(process, org, 10_000_000 + n * 500_000, actor=self.member(org))
+        tenders.close_bidding(process, actor=self.official)
         if phase == "bids":
             return process
         scores = scores or {"la-tela": [80, 90, 70, 60], "verde-lavoro": [70, 60, 90, 80],
                             "serviplus": [90, 50, 10, 20]}
         for bid in process.bids:
-            ops.score_bid(bid, {c.id: s for c, s in zip(process.criteria, scores[bid.organisation.slug])},
-                          actor=self.official)
+            evaluation.score_bid(bid, {c.id: s for c, s in zip(process.criteria, scores[bid.organisation.slug])},
+                                 actor=self.official)
         if phase == "scored":
             return process
-        ops.decide_award(process, actor=self.official)
+        evaluation.decide_award(process, actor=self.official)
         if phase == "award":
             return process
         today = city_today()
-        ops.record_contract(process, actor=self.official, signed_on=today, period_start=today,
-                            period_end=today + timedelta(days=365),
-                            milestones=[("Service starts", today + timedelta(days=10))],
-                            commitments=[("social_inclusion", "Hire four people from the work-integration list",
+        contracts.record_contract(process, actor=self.official, signed_on=today, period_start=today,
+                                  period_end=today + timedelta(days=365),
+                                  milestones=[("Service starts", today + timedelta(days=10))],
+                                  commitments=[("social_inclusion", "Hire four people from the work-integration list",
                                           today + timedelta(days=90))])
         if phase == "contract":
             return process
-        ops.start_implementation(process, actor=self.official)
+        contracts.start_implementation(process, actor=self.official)
         return process
 
 

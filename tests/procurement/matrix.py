@@ -1,11 +1,11 @@
 """Who each procurement route is for (read by tests/test_role_matrix.py).
 
 Object-level rules (only the procuring department's officials move a process;
-organisations see their own scores) are tested in test_access.py."""
+organisations see their own scores) are tested in test_operations.py and test_views.py."""
 from datetime import timedelta
 
 from app.accounts.models import Role
-from procurement import operations as ops
+from procurement import contracts, evaluation, tenders
 
 from ..matrix import ANY_USER, OFFICIALS, PUBLIC, roles  # noqa: F401
 
@@ -52,22 +52,22 @@ def samples(ctx) -> dict:
     criteria = [("price", 60, ""), ("social_inclusion", 40, "")]
 
     def new(title):
-        process = ops.create_process(actor=official, title=title, department=department, budget_cents=100_000)
-        ops.set_criteria(process, criteria, actor=official)
-        ops.publish_tender(process, ctx.today + timedelta(days=10), actor=official)
+        process = tenders.create_process(actor=official, title=title, department=department, budget_cents=100_000)
+        tenders.set_criteria(process, criteria, actor=official)
+        tenders.publish_tender(process, ctx.today + timedelta(days=10), actor=official)
         return process
 
     tender = new("Open tender")
     running = new("Running contract")
-    bid = ops.submit_bid(running, coop, 90_000, actor=member)
-    ops.close_bidding(running, actor=official)
-    ops.score_bid(bid, {c.id: 50 for c in running.criteria}, actor=official)
-    ops.decide_award(running, actor=official)
-    contract = ops.record_contract(
+    bid = tenders.submit_bid(running, coop, 90_000, actor=member)
+    tenders.close_bidding(running, actor=official)
+    evaluation.score_bid(bid, {c.id: 50 for c in running.criteria}, actor=official)
+    evaluation.decide_award(running, actor=official)
+    contract = contracts.record_contract(
         running, actor=official, signed_on=ctx.today, period_start=ctx.today,
         period_end=ctx.today + timedelta(days=100), milestones=[("Start", ctx.today + timedelta(days=5))],
         commitments=[("social_inclusion", "Hire two people", ctx.today + timedelta(days=50))])
-    ops.start_implementation(running, actor=official)
+    contracts.start_implementation(running, actor=official)
     one = {"process_id": running.id}
     return {
         "procurement.show": one, "procurement.criteria": one, "procurement.publish": one,

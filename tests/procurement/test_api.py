@@ -56,9 +56,9 @@ def test_bids_and_award_through_the_api(api_client, city):
     other = api.post(f"/api/v1/procurement/processes/{process.id}/bids",
                      json={"organisation": "serviplus", "amount_cents": 900_000}, headers=headers)
     assert other.status_code == 404  # not this member's organisation
-    from procurement import operations as ops
-    ops.close_bidding(process, actor=city.official)
-    ops.score_bid(process.bids[0], {c.id: 60 for c in process.criteria}, actor=city.official)
+    from procurement import evaluation, tenders
+    tenders.close_bidding(process, actor=city.official)
+    evaluation.score_bid(process.bids[0], {c.id: 60 for c in process.criteria}, actor=city.official)
     api, headers = api_client(city.official)
     awarded = api.post(f"/api/v1/procurement/processes/{process.id}/award", json={}, headers=headers)
     assert awarded.status_code == 200

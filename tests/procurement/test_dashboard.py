@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from app.extensions import db
 from app.i18n import city_today
-from procurement import operations as ops
+from procurement import contracts, evaluation, monitoring
 
 from ..conftest import login
 
@@ -14,12 +14,12 @@ def _won_by(city, org, amount, year=None, department=None, contract=False, title
     """A process awarded to `org` for `amount` cents, decided in `year`."""
     process = city.process("bids", bidders=[org], title=title)
     process.bids[0].amount_cents = amount
-    ops.score_bid(process.bids[0], {c.id: 50 for c in process.criteria}, actor=city.official)
-    award = ops.decide_award(process, actor=city.official)
+    evaluation.score_bid(process.bids[0], {c.id: 50 for c in process.criteria}, actor=city.official)
+    award = evaluation.decide_award(process, actor=city.official)
     if contract:
         today = city_today()
-        ops.record_contract(process, actor=city.official, signed_on=today, period_start=today,
-                            period_end=today + timedelta(days=30))
+        contracts.record_contract(process, actor=city.official, signed_on=today, period_start=today,
+                                  period_end=today + timedelta(days=30))
     if year:
         award.decided_on = date(year, 6, 1)
     if department:
@@ -33,7 +33,7 @@ def test_shares_per_year(city):
     _won_by(city, city.company, 400_000, year=2025, contract=True)
     _won_by(city, city.coop_b, 250_000, year=2026, contract=True)
     _won_by(city, city.company, 750_000, year=2026)             # awarded, no contract yet
-    shares = {s.key: s for s in ops.social_economy_shares("year")}
+    shares = {s.key: s for s in monitoring.social_economy_shares("year")}
     assert set(shares) == {2025, 2026}
     y2025, y2026 = shares[2025], shares[2026]
     assert (y2025.value_cents, y2025.social_value_cents, y2025.value_share) == (1_000_000, 600_000, Decimal("60.0"))
@@ -48,17 +48,17 @@ def test_shares_per_department_and_category(city, make_category):
     third = _won_by(city, city.coop, 300_000, department=city.other_department)
     third.category = make_category("childcare")
     db.session.commit()
-    by_department = {s.key: s for s in ops.social_economy_shares("department")}
+    by_department = {s.key: s for s in monitoring.social_economy_shares("department")}
     assert by_department["Social Services"].value_share == Decimal("33.3")  # 100k of 300k
     assert by_department["Commons Office"].value_share == Decimal("100.0")
-    by_category = {s.key: (s.value_cents, s.social_value_cents) for s in ops.social_economy_shares("category")}
+    by_category = {s.key: (s.value_cents, s.social_value_cents) for s in monitoring.social_economy_shares("category")}
     assert by_category == {"Elder Care": (300_000, 100_000), "Childcare": (300_000, 300_000)}
 
 
 def test_no_awards_no_share(city):
     city.process("tender")
-    assert ops.social_economy_shares("year") == []
-    counts = dict(ops.processes_by_phase())
+    assert monitoring.social_economy_shares("year") == []
+    counts = dict(monitoring.processes_by_phase())
     assert counts["tender"] == 1 and counts["planning"] == 0
 
 

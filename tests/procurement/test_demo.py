@@ -7,8 +7,7 @@ from jsonschema import Draft4Validator
 
 from app import demo as core_demo
 from app.extensions import db
-from procurement import demo
-from procurement import operations as ops
+from procurement import demo, monitoring
 from procurement.models import Award, Phase, Process
 
 RELEASE = json.loads((Path(__file__).resolve().parents[1] / "data" / "ocds-1.1" /
@@ -20,13 +19,13 @@ def test_the_demo_year_covers_every_phase_and_loads_once(app, client):
     demo.load(city)
     demo.load(core_demo.load())
     assert db.session.query(Process).count() == len(demo.PROCESSES)
-    assert {phase for phase, count in ops.processes_by_phase() if count} == set(Phase)
+    assert {phase for phase, count in monitoring.processes_by_phase() if count} == set(Phase)
     procedures = {p.procedure for p in db.session.query(Process)}
     assert {"open", "reserved"} <= procedures
     winners = {a.supplier.is_social_economy for a in db.session.query(Award)}
     assert winners == {True, False}
-    assert ops.commitments_needing_attention()  # overdue and missed commitments to look at
-    years = ops.social_economy_shares("year")
+    assert monitoring.commitments_needing_attention()  # overdue and missed commitments to look at
+    years = monitoring.social_economy_shares("year")
     assert sum(s.awards for s in years) == db.session.query(Award).count()
     package = client.get("/open-data/procurement.json").get_json()
     validator = Draft4Validator(RELEASE)

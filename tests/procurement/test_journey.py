@@ -91,7 +91,8 @@ def test_reserved_tender_from_publication_to_open_data(live_server, browser, pag
     official.get_by_label("Service ends").fill((today + timedelta(days=365)).isoformat())
     official.get_by_label("Milestones").fill(f"{(today + timedelta(days=14)).isoformat()} | Service starts")
     official.get_by_label("Social commitments").fill(
-        f"{(today + timedelta(days=90)).isoformat()} | social_inclusion | Hire three people from the work-integration list")
+        f"{(today + timedelta(days=90)).isoformat()} | social_inclusion | "
+        "Hire three people from the work-integration list")
     screenshot("contract-form", official)
     official.get_by_role("button", name="Save").click()
     expect(official.get_by_text("The contract is recorded.")).to_be_visible()

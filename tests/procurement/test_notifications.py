@@ -11,7 +11,7 @@ from app.notifications import operations as notes
 from app.notifications.models import OutboxEvent
 from app.notifications.worker import drain
 from app.organisations import operations as organisations
-from procurement import operations as ops
+from procurement import contracts, evaluation
 
 from ..conftest import post_form
 
@@ -55,20 +55,20 @@ def test_a_reserved_tender_reaches_social_economy_organisations_only(city, smtp)
 
 
 def test_the_award_reaches_the_bidders_and_the_contract_the_supplier(city, smtp, make_user):
-    colleague = make_user(Role.ORG_MEMBER, email="colleague@example.org", organisations=[city.coop], locale="it")
+    make_user(Role.ORG_MEMBER, email="colleague@example.org", organisations=[city.coop], locale="it")
     process = city.process("scored")
     assert notes.is_following(city.coop_member, "procurement", process.id)  # bidders follow the process
     drain()
     smtp.messages.clear()
-    ops.decide_award(process, actor=city.official)
+    evaluation.decide_award(process, actor=city.official)
     drain()
     mails = _mails(smtp)
     assert set(mails) == {city.coop_member.email, city.coop_b_member.email, "colleague@example.org"}
     assert "aggiudicata" in mails["colleague@example.org"]["Subject"]
     assert "La Tela" in mails[city.coop_b_member.email]["Subject"]
     today = city_today()
-    ops.record_contract(process, actor=city.official, signed_on=today, period_start=today,
-                        period_end=today + timedelta(days=365))
+    contracts.record_contract(process, actor=city.official, signed_on=today, period_start=today,
+                              period_end=today + timedelta(days=365))
     drain()
     mails = _mails(smtp)
     assert {city.coop_member.email, "colleague@example.org"} <= set(mails)

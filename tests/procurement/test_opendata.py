@@ -13,7 +13,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from app.i18n import city_timezone
-from procurement import operations as ops
+from procurement import tenders
 from procurement.models import Phase
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "data" / "ocds-1.1"
@@ -41,7 +41,7 @@ def register(city):
     processes["open"] = city.process("award", bidders=[city.coop, city.company], title="Open service")
     city.process("planning", title="Still in planning")
     cancelled = city.process("tender", title="Cancelled service")
-    ops.cancel(cancelled, "No longer needed", actor=city.official)
+    tenders.cancel(cancelled, "No longer needed", actor=city.official)
     processes["cancelled"] = cancelled
     return processes
 

@@ -8,7 +8,7 @@ from app.audit.operations import history
 from app.errors import Invalid, InvalidTransition, NotAllowed
 from app.extensions import db
 from app.i18n import city_today
-from procurement import operations as ops
+from procurement import contracts, evaluation, monitoring, processes, tenders
 from procurement.models import Award, CommitmentStatus, Phase
 
 from .conftest import CRITERIA
@@ -18,10 +18,10 @@ def test_a_process_walks_every_phase_and_each_move_is_audited(city):
     process = city.process("implementation")
     assert process.phase == Phase.IMPLEMENTATION
     commitment = process.contract.commitments[0]
-    ops.assess_commitment(commitment, "kept", "Four contracts checked at the employment office.",
-                          actor=city.official)
-    ops.record_payment(process, 5_000_000, city_today(), actor=city.official)
-    ops.close(process, actor=city.official)
+    contracts.assess_commitment(commitment, "kept", "Four contracts checked at the employment office.",
+                                actor=city.official)
+    contracts.record_payment(process, 5_000_000, city_today(), actor=city.official)
+    contracts.close(process, actor=city.official)
     assert process.phase == Phase.CLOSED
     actions = [e.action for e in history("procurement_processes", process.id)]
     assert actions == ["procurement.created", "procurement.criteria_set", "procurement.tender",
@@ -30,13 +30,13 @@ def test_a_process_walks_every_phase_and_each_move_is_audited(city):
 
 
 @pytest.mark.parametrize("phase, move", [
-    ("planning", lambda city, p: ops.close_bidding(p, actor=city.official)),
-    ("planning", lambda city, p: ops.decide_award(p, actor=city.official)),
-    ("tender", lambda city, p: ops.publish_tender(p, city_today() + timedelta(days=5), actor=city.official)),
-    ("tender", lambda city, p: ops.start_implementation(p, actor=city.official)),
-    ("bids", lambda city, p: ops.close(p, actor=city.official)),
-    ("award", lambda city, p: ops.cancel(p, "Changed our mind", actor=city.official)),
-    ("contract", lambda city, p: ops.close(p, actor=city.official)),
+    ("planning", lambda city, p: tenders.close_bidding(p, actor=city.official)),
+    ("planning", lambda city, p: evaluation.decide_award(p, actor=city.official)),
+    ("tender", lambda city, p: tenders.publish_tender(p, city_today() + timedelta(days=5), actor=city.official)),
+    ("tender", lambda city, p: contracts.start_implementation(p, actor=city.official)),
+    ("bids", lambda city, p: contracts.close(p, actor=city.official)),
+    ("award", lambda city, p: tenders.cancel(p, "Changed our mind", actor=city.official)),
+    ("contract", lambda city, p: contracts.close(p, actor=city.official)),
 ])
 def test_refused_transitions_change_nothing(city, phase, move):
     process = city.process(phase)
@@ -50,16 +50,16 @@ def test_refused_transitions_change_nothing(city, phase, move):
 
 def test_closed_is_final(city):
     process = city.process("implementation")
-    ops.assess_commitment(process.contract.commitments[0], "missed", "Only two were hired.", actor=city.official)
-    ops.close(process, actor=city.official)
+    contracts.assess_commitment(process.contract.commitments[0], "missed", "Only two were hired.", actor=city.official)
+    contracts.close(process, actor=city.official)
     with pytest.raises(InvalidTransition):
-        ops.start_implementation(process, actor=city.official)
+        contracts.start_implementation(process, actor=city.official)
 
 
 def test_closing_waits_for_every_commitment_to_be_assessed(city):
     process = city.process("implementation")
     with pytest.raises(Invalid, match="Assess every social commitment"):
-        ops.close(process, actor=city.official)
+        contracts.close(process, actor=city.official)
     assert process.phase == Phase.IMPLEMENTATION
 
 
@@ -71,78 +71,78 @@ def test_closing_waits_for_every_commitment_to_be_assessed(city):
     ([("astrology", 100, "")], "Unknown criterion"),
 ])
 def test_weights_must_sum_to_100(city, criteria, message):
-    process = ops.create_process(actor=city.official, title="Childcare", department=city.department,
-                                 budget_cents=100)
+    process = tenders.create_process(actor=city.official, title="Childcare", department=city.department,
+                                     budget_cents=100)
     with pytest.raises(Invalid, match=message):
-        ops.set_criteria(process, criteria, actor=city.official)
+        tenders.set_criteria(process, criteria, actor=city.official)
     assert process.criteria == []
 
 
 def test_a_tender_without_criteria_cannot_be_published(city):
-    process = ops.create_process(actor=city.official, title="Childcare", department=city.department,
-                                 budget_cents=100)
+    process = tenders.create_process(actor=city.official, title="Childcare", department=city.department,
+                                     budget_cents=100)
     with pytest.raises(Invalid, match="award criteria"):
-        ops.publish_tender(process, city_today() + timedelta(days=5), actor=city.official)
-    ops.set_criteria(process, CRITERIA, actor=city.official)
+        tenders.publish_tender(process, city_today() + timedelta(days=5), actor=city.official)
+    tenders.set_criteria(process, CRITERIA, actor=city.official)
     with pytest.raises(Invalid, match="after today"):
-        ops.publish_tender(process, city_today(), actor=city.official)
+        tenders.publish_tender(process, city_today(), actor=city.official)
     assert not process.published
 
 
 def test_criteria_are_frozen_once_published(city):
     process = city.process("tender")
     with pytest.raises(Invalid, match="only change while"):
-        ops.set_criteria(process, [("price", 100, "")], actor=city.official)
+        tenders.set_criteria(process, [("price", 100, "")], actor=city.official)
 
 
 def test_reserved_tenders_refuse_ordinary_companies(city):
     process = city.process("tender", procedure="reserved")
     with pytest.raises(NotAllowed, match="reserved"):
-        ops.submit_bid(process, city.company, 1000, actor=city.company_member)
-    ops.submit_bid(process, city.coop_b, 1000, actor=city.coop_b_member)  # a work-integration co-op may
+        tenders.submit_bid(process, city.company, 1000, actor=city.company_member)
+    tenders.submit_bid(process, city.coop_b, 1000, actor=city.coop_b_member)  # a work-integration co-op may
     assert [b.organisation.slug for b in process.bids] == ["verde-lavoro"]
 
 
 def test_open_tenders_take_any_organisation_once(city):
     process = city.process("tender")
-    ops.submit_bid(process, city.company, 1000, actor=city.company_member)
+    tenders.submit_bid(process, city.company, 1000, actor=city.company_member)
     with pytest.raises(Invalid, match="already bid"):
-        ops.submit_bid(process, city.company, 900, actor=city.company_member)
+        tenders.submit_bid(process, city.company, 900, actor=city.company_member)
 
 
 def test_only_members_bid_for_their_organisation(city):
     process = city.process("tender")
     with pytest.raises(NotAllowed):
-        ops.submit_bid(process, city.coop, 1000, actor=city.company_member)
+        tenders.submit_bid(process, city.coop, 1000, actor=city.company_member)
 
 
 def test_no_bids_after_the_deadline_or_before_the_tender(city):
     planning = city.process("planning")
     with pytest.raises(Invalid, match="not accepting"):
-        ops.submit_bid(planning, city.coop, 1000, actor=city.coop_member)
+        tenders.submit_bid(planning, city.coop, 1000, actor=city.coop_member)
     process = city.process("tender")
     process.bid_deadline = city_today() - timedelta(days=1)
     db.session.commit()
     with pytest.raises(Invalid, match="not accepting"):
-        ops.submit_bid(process, city.coop, 1000, actor=city.coop_member)
+        tenders.submit_bid(process, city.coop, 1000, actor=city.coop_member)
 
 
 def test_closing_bids_needs_a_bid(city):
     process = city.process("tender")
     with pytest.raises(Invalid, match="No organisation has bid"):
-        ops.close_bidding(process, actor=city.official)
+        tenders.close_bidding(process, actor=city.official)
 
 
 def test_only_the_procuring_department_moves_a_process(city):
     process = city.process("tender")
-    ops.submit_bid(process, city.coop, 1000, actor=city.coop_member)
+    tenders.submit_bid(process, city.coop, 1000, actor=city.coop_member)
     with pytest.raises(NotAllowed, match="Social Services"):
-        ops.close_bidding(process, actor=city.outsider)
+        tenders.close_bidding(process, actor=city.outsider)
     with pytest.raises(NotAllowed):
-        ops.close_bidding(process, actor=city.coop_member)
+        tenders.close_bidding(process, actor=city.coop_member)
     with pytest.raises(NotAllowed):
-        ops.create_process(actor=city.outsider, title="X", department=city.department, budget_cents=1)
-    ops.close_bidding(process, actor=city.admin)  # admins may
+        tenders.create_process(actor=city.outsider, title="X", department=city.department, budget_cents=1)
+    tenders.close_bidding(process, actor=city.admin)  # admins may
     assert process.phase == Phase.BIDS
 
 
@@ -151,39 +151,39 @@ def test_scores_must_cover_every_criterion_within_0_to_100(city):
     bid = process.bids[0]
     ids = [c.id for c in process.criteria]
     with pytest.raises(Invalid, match="0 to 100"):
-        ops.score_bid(bid, {ids[0]: 50}, actor=city.official)
+        evaluation.score_bid(bid, {ids[0]: 50}, actor=city.official)
     with pytest.raises(Invalid, match="0 to 100"):
-        ops.score_bid(bid, dict(zip(ids, [50, 50, 50, 101])), actor=city.official)
+        evaluation.score_bid(bid, dict(zip(ids, [50, 50, 50, 101])), actor=city.official)
     assert bid.scores == []
     with pytest.raises(Invalid, match="Score every bid"):
-        ops.decide_award(process, actor=city.official)
+        evaluation.decide_award(process, actor=city.official)
 
 
 def test_ranking_weighs_the_scores(city):
     process = city.process("scored", bidders=[city.coop, city.coop_b, city.company])
-    ranked = ops.ranking(process)
+    ranked = evaluation.ranking(process)
     # la-tela: 40×80 + 30×90 + 20×70 + 10×60 = 7900; verde-lavoro: 2800+1800+1800+800 = 7200;
     # serviplus: 3600+1500+200+200 = 5500.
     assert [(r.bid.organisation.slug, r.total, r.rank) for r in ranked] == [
         ("la-tela", 7900, 1), ("verde-lavoro", 7200, 2), ("serviplus", 5500, 3)]
-    award = ops.decide_award(process, actor=city.official)
+    award = evaluation.decide_award(process, actor=city.official)
     assert award.supplier.slug == "la-tela" and award.total_score == 7900
     assert award.value_cents == 10_000_000 and not award.tie and not award.override
-    assert "79" in ops.award_reasons(award) and "72" in ops.award_reasons(award)
+    assert "79" in evaluation.award_reasons(award) and "72" in evaluation.award_reasons(award)
     assert [r["organisation"] for r in award.ranking] == ["la-tela", "verde-lavoro", "serviplus"]
 
 
 def test_a_tie_needs_a_choice_and_a_justification(city):
     process = city.process("scored", scores={"la-tela": [50, 50, 50, 50], "verde-lavoro": [50, 50, 50, 50]})
-    assert [r.rank for r in ops.ranking(process)] == [1, 1]
+    assert [r.rank for r in evaluation.ranking(process)] == [1, 1]
     with pytest.raises(Invalid, match="tied"):
-        ops.decide_award(process, actor=city.official)
+        evaluation.decide_award(process, actor=city.official)
     second = process.bids[1]
     with pytest.raises(Invalid, match="justification"):
-        ops.decide_award(process, actor=city.official, bid=second)
+        evaluation.decide_award(process, actor=city.official, bid=second)
     assert db.session.query(Award).count() == 0
-    award = ops.decide_award(process, actor=city.official, bid=second,
-                             justification="Verde Lavoro hires from the work-integration list.")
+    award = evaluation.decide_award(process, actor=city.official, bid=second,
+                                    justification="Verde Lavoro hires from the work-integration list.")
     assert award.tie and award.supplier.slug == "verde-lavoro"
 
 
@@ -191,9 +191,9 @@ def test_an_override_needs_a_justification(city):
     process = city.process("scored")
     runner_up = next(b for b in process.bids if b.organisation.slug == "verde-lavoro")
     with pytest.raises(Invalid, match="justification"):
-        ops.decide_award(process, actor=city.official, bid=runner_up)
-    award = ops.decide_award(process, actor=city.official, bid=runner_up, justification="The winner withdrew.")
-    assert award.override and "withdrew" in ops.award_reasons(award)
+        evaluation.decide_award(process, actor=city.official, bid=runner_up)
+    award = evaluation.decide_award(process, actor=city.official, bid=runner_up, justification="The winner withdrew.")
+    assert award.override and "withdrew" in evaluation.award_reasons(award)
     entry = history("procurement_processes", process.id)[-1]
     assert entry.action == "procurement.award" and "withdrew" in entry.after
 
@@ -202,28 +202,28 @@ def test_contract_dates_and_commitments_are_checked(city):
     process = city.process("award")
     today = city_today()
     with pytest.raises(Invalid, match="end after"):
-        ops.record_contract(process, actor=city.official, signed_on=today, period_start=today,
-                            period_end=today - timedelta(days=1))
+        contracts.record_contract(process, actor=city.official, signed_on=today, period_start=today,
+                                  period_end=today - timedelta(days=1))
     with pytest.raises(Invalid, match="social criterion"):
-        ops.record_contract(process, actor=city.official, signed_on=today, period_start=today,
-                            period_end=today + timedelta(days=30),
-                            commitments=[("price", "Cheap", today + timedelta(days=5))])
+        contracts.record_contract(process, actor=city.official, signed_on=today, period_start=today,
+                                  period_end=today + timedelta(days=30),
+                                  commitments=[("price", "Cheap", today + timedelta(days=5))])
     with pytest.raises(Invalid, match="milestone"):
-        ops.record_contract(process, actor=city.official, signed_on=today, period_start=today,
-                            period_end=today + timedelta(days=30),
-                            milestones=[("Late", today + timedelta(days=60))])
+        contracts.record_contract(process, actor=city.official, signed_on=today, period_start=today,
+                                  period_end=today + timedelta(days=30),
+                                  milestones=[("Late", today + timedelta(days=60))])
     assert process.contract is None and process.phase == Phase.AWARD
-    contract = ops.record_contract(process, actor=city.official, signed_on=today, period_start=today,
-                                   period_end=today + timedelta(days=30))
+    contract = contracts.record_contract(process, actor=city.official, signed_on=today, period_start=today,
+                                         period_end=today + timedelta(days=30))
     assert contract.value_cents == process.award.value_cents and contract.supplier.slug == "la-tela"
 
 
 def test_payments_may_not_exceed_the_contract(city):
     process = city.process("implementation")
     value = process.contract.value_cents
-    ops.record_payment(process, value - 100, city_today(), actor=city.official)
+    contracts.record_payment(process, value - 100, city_today(), actor=city.official)
     with pytest.raises(Invalid, match="exceed"):
-        ops.record_payment(process, 101, city_today(), actor=city.official)
+        contracts.record_payment(process, 101, city_today(), actor=city.official)
     assert process.contract.paid_cents == value - 100
 
 
@@ -231,42 +231,42 @@ def test_milestones_metrics_and_commitments_during_implementation(city):
     process = city.process("implementation")
     milestone = process.contract.milestones[0]
     with pytest.raises(Invalid):
-        ops.report_milestone(milestone, "  ", actor=city.official)
-    ops.report_milestone(milestone, "Started with 40 people.", actor=city.official)
+        contracts.report_milestone(milestone, "  ", actor=city.official)
+    contracts.report_milestone(milestone, "Started with 40 people.", actor=city.official)
     assert milestone.met_on == city_today()
-    ops.record_metric(process, "People served", 40, unit="people", actor=city.official)
+    contracts.record_metric(process, "People served", 40, unit="people", actor=city.official)
     with pytest.raises(Invalid):
-        ops.assess_commitment(process.contract.commitments[0], "maybe", "x", actor=city.official)
+        contracts.assess_commitment(process.contract.commitments[0], "maybe", "x", actor=city.official)
     with pytest.raises(NotAllowed):
-        ops.assess_commitment(process.contract.commitments[0], "kept", "x", actor=city.outsider)
-    ops.assess_commitment(process.contract.commitments[0], "missed", "Only two hired.", actor=city.official)
+        contracts.assess_commitment(process.contract.commitments[0], "kept", "x", actor=city.outsider)
+    contracts.assess_commitment(process.contract.commitments[0], "missed", "Only two hired.", actor=city.official)
     assert process.contract.commitments[0].status == CommitmentStatus.MISSED
-    assert ops.commitments_needing_attention() == [process.contract.commitments[0]]
+    assert monitoring.commitments_needing_attention() == [process.contract.commitments[0]]
 
 
 def test_overdue_commitments_need_attention(city):
     process = city.process("implementation")
     later = city_today() + timedelta(days=91)
-    assert ops.commitments_needing_attention() == []
-    assert ops.commitments_needing_attention(later) == process.contract.commitments
+    assert monitoring.commitments_needing_attention() == []
+    assert monitoring.commitments_needing_attention(later) == process.contract.commitments
 
 
 def test_cancelling_needs_a_reason_and_makes_the_process_public(city):
     process = city.process("planning")
     with pytest.raises(Invalid, match="reason"):
-        ops.cancel(process, " ", actor=city.official)
-    ops.cancel(process, "The service is now run in-house.", actor=city.official)
+        tenders.cancel(process, " ", actor=city.official)
+    tenders.cancel(process, "The service is now run in-house.", actor=city.official)
     assert process.phase == Phase.CANCELLED and process.published
 
 
 def test_unpublished_processes_are_hidden_from_the_public(city):
     planning = city.process("planning")
     tender = city.process("tender", title="Childcare")
-    assert ops.can_read(None, tender) and not ops.can_read(None, planning)
-    assert not ops.can_read(city.coop_member, planning)
-    assert ops.can_read(city.outsider, planning)  # the office sees everything
-    assert [p.id for p in ops.search(None).items] == [tender.id]
-    assert {p.id for p in ops.search(city.outsider).items} == {planning.id, tender.id}
+    assert processes.can_read(None, tender) and not processes.can_read(None, planning)
+    assert not processes.can_read(city.coop_member, planning)
+    assert processes.can_read(city.outsider, planning)  # the office sees everything
+    assert [p.id for p in processes.search(None).items] == [tender.id]
+    assert {p.id for p in processes.search(city.outsider).items} == {planning.id, tender.id}
 
 
 def test_a_stale_copy_cannot_move_a_process_twice(city):
@@ -279,7 +279,7 @@ def test_a_stale_copy_cannot_move_a_process_twice(city):
                        .execution_options(synchronize_session=False))
     assert process.phase == Phase.BIDS  # this copy has not seen the change
     with pytest.raises(InvalidTransition):
-        ops.decide_award(process, actor=city.official)
+        evaluation.decide_award(process, actor=city.official)
     assert db.session.query(Award).count() == 0
 
 
@@ -287,16 +287,16 @@ def test_a_payment_cannot_precede_the_signature(city):
     process = city.process("implementation")
     signed = process.contract.signed_on
     with pytest.raises(Invalid, match="before the contract was signed") as refused:
-        ops.record_payment(process, 100, signed - timedelta(days=1), actor=city.official)
+        contracts.record_payment(process, 100, signed - timedelta(days=1), actor=city.official)
     assert refused.value.field == "paid_on" and process.contract.payments == []
-    ops.record_payment(process, 100, signed, actor=city.official)
+    contracts.record_payment(process, 100, signed, actor=city.official)
     assert process.contract.paid_cents == 100
 
 
 def test_a_metric_must_fit_the_register(city):
     process = city.process("implementation")
     with pytest.raises(Invalid, match="too large") as refused:
-        ops.record_metric(process, "People served", ops.METRIC_LIMIT + 1, actor=city.official)
+        contracts.record_metric(process, "People served", contracts.METRIC_LIMIT + 1, actor=city.official)
     assert refused.value.field == "value" and process.contract.metrics == []
-    ops.record_metric(process, "People served", ops.METRIC_LIMIT, actor=city.official)
-    assert process.contract.metrics[0].value == ops.METRIC_LIMIT
+    contracts.record_metric(process, "People served", contracts.METRIC_LIMIT, actor=city.official)
+    assert process.contract.metrics[0].value == contracts.METRIC_LIMIT

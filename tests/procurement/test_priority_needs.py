@@ -7,7 +7,7 @@ import pytest
 from app.accounts.models import Role
 from app.errors import Invalid
 from councils import operations as councils
-from procurement import operations as ops
+from procurement import processes, tenders
 
 
 def adopt_need(make_user, make_category, official, rationale="Ageing population", neighbourhood="Navile"):
@@ -36,15 +36,15 @@ def adopt_need(make_user, make_category, official, rationale="Ageing population"
 
 def test_a_process_is_linked_to_a_current_council_need(city, make_user, make_category, client_as):
     need = adopt_need(make_user, make_category, city.official)
-    assert [n.id for n in ops.council_needs()] == [need.id]
-    assert ops.council_needs(need.id).id == need.id
-    process = ops.create_process(actor=city.official, title="Home care for the elderly",
-                                 department=city.department, budget_cents=5_000_000,
-                                 priority_need_id=need.id)
+    assert [n.id for n in processes.council_needs()] == [need.id]
+    assert processes.council_needs(need.id).id == need.id
+    process = tenders.create_process(actor=city.official, title="Home care for the elderly",
+                                     department=city.department, budget_cents=5_000_000,
+                                     priority_need_id=need.id)
     assert process.priority_need_id == need.id
     with pytest.raises(Invalid, match="priority need") as error:
-        ops.create_process(actor=city.official, title="Nothing", department=city.department,
-                           budget_cents=1, priority_need_id=need.id + 1000)
+        tenders.create_process(actor=city.official, title="Nothing", department=city.department,
+                               budget_cents=1, priority_need_id=need.id + 1000)
     assert error.value.field == "priority_need"
     page = client_as(Role.OFFICIAL).get(f"/procurement/{process.id}").get_data(as_text=True)
     assert need.title in page and "Social council" in page

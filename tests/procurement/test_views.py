@@ -103,8 +103,8 @@ def test_scoring_awarding_and_the_contract_through_the_pages(app, client, city):
     page = post_form(official, f"/procurement/{process.id}/award", {"bid": "", "justification": ""})
     assert page.status_code == 200 and "tied" in page.get_data(as_text=True)
     second = process.bids[1]
-    assert post_form(official, f"/procurement/{process.id}/award",
-                     {"bid": str(second.id), "justification": "Hires from the work-integration list."}).status_code == 302
+    assert post_form(official, f"/procurement/{process.id}/award", {
+        "bid": str(second.id), "justification": "Hires from the work-integration list."}).status_code == 302
     today = city_today()
     page = post_form(official, f"/procurement/{process.id}/contract", {
         "signed_on": today.isoformat(), "period_start": today.isoformat(),
@@ -115,15 +115,18 @@ def test_scoring_awarding_and_the_contract_through_the_pages(app, client, city):
         "signed_on": today.isoformat(), "period_start": today.isoformat(),
         "period_end": (today + timedelta(days=200)).isoformat(),
         "milestones": f"{(today + timedelta(days=7)).isoformat()} | Service starts",
-        "commitments": f"{(today + timedelta(days=60)).isoformat()} | social_inclusion | Hire three people"}).status_code == 302
+        "commitments": f"{(today + timedelta(days=60)).isoformat()} | social_inclusion | Hire three people",
+    }).status_code == 302
     db.session.refresh(process)
     contract = process.contract
     assert contract.supplier.slug == "verde-lavoro" and contract.commitments[0].description == "Hire three people"
     post_form(official, f"/procurement/{process.id}/start-implementation")
     post_form(official, f"/procurement/{process.id}/payments", {"amount": "500", "paid_on": today.isoformat()})
-    post_form(official, f"/procurement/{process.id}/metrics", {"name": "People served", "value": "30", "unit": "people"})
+    post_form(official, f"/procurement/{process.id}/metrics",
+              {"name": "People served", "value": "30", "unit": "people"})
     post_form(official, f"/procurement/milestones/{contract.milestones[0].id}", {"report": "Started on time."})
-    post_form(official, f"/procurement/commitments/{contract.commitments[0].id}", {"status": "kept", "note": "Payroll seen."})
+    post_form(official, f"/procurement/commitments/{contract.commitments[0].id}",
+              {"status": "kept", "note": "Payroll seen."})
     post_form(official, f"/procurement/{process.id}/close")
     db.session.refresh(process)
     assert process.phase == Phase.CLOSED and process.contract.paid_cents == 50_000

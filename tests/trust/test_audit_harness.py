@@ -1,6 +1,7 @@
 """Every state change in the four modules leaves an audit entry.
 
-The harness wraps every public function of each module's operations.py and,
+The harness wraps every public function of each module's operations (its
+operations.py, or the files that split it by the domain's words) and,
 around each outermost call, diffs the audit log and the rows of the module's
 tables: a call that changed rows must have added audit entries in the same
 call. The demo city (which drives each module's operations through their
@@ -9,6 +10,7 @@ and settled) and the form fuzzer's accepted posts are the workload."""
 import functools
 import importlib
 import inspect
+import pkgutil
 
 import pytest
 from sqlalchemy import func, select
@@ -35,6 +37,16 @@ PREFIXES = {"pacts": ("pact", "commons"), "councils": ("council",), "procurement
             "vouchers": ("voucher",)}
 
 
+# The rooms of a module that hold no operations (STYLE.md); every other file of the module does.
+NOT_OPERATIONS = {"__init__", "models", "forms", "views", "api", "documents", "cli", "demo", "opendata", "events"}
+
+
+def _operation_files(name):
+    package = importlib.import_module(name)
+    return [importlib.import_module(f"{name}.{info.name}") for info in pkgutil.iter_modules(package.__path__)
+            if info.name not in NOT_OPERATIONS]
+
+
 def _module_tables(name):
     return [t for t in db.metadata.sorted_tables if t.name.startswith(PREFIXES[name])]
 
@@ -47,9 +59,9 @@ def _counts(tables):
 def harness(app, monkeypatch):
     calls, problems, depth = {}, [], [0]
     for name in MODULES:
-        operations = importlib.import_module(f"{name}.operations")
         tables = _module_tables(name)
-        for attr, function in inspect.getmembers(operations, inspect.isfunction):
+        for operations, attr, function in [(file, attr, function) for file in _operation_files(name)
+                                           for attr, function in inspect.getmembers(file, inspect.isfunction)]:
             if attr.startswith("_") or function.__module__ != operations.__name__:
                 continue
 
@@ -75,8 +87,8 @@ def harness(app, monkeypatch):
                     return result
                 return audited
             monkeypatch.setattr(operations, attr, wrap())
-            # Modules call each other's operations through the module object, and their own
-            # views and demo through `ops.<name>`: both now reach the wrapper.
+            # Modules call each other's operations through the module object, and their own views
+            # and demo through theirs (`ops.<name>`, `lifecycle.<name>`): both now reach the wrapper.
     return calls, problems
 
 

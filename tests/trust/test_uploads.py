@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.accounts.models import Role
 from app.extensions import db
-from pacts import operations as pacts
+from pacts import attachments
 from pacts.models import Attachment, Commons, CommonsKind
 from tests.conftest import csrf_token
 
@@ -55,8 +55,8 @@ def test_a_file_over_the_module_limit_is_refused_with_a_message(app, commons):
     app.config["PACTS_UPLOAD_MAX_BYTES"] = 1024
     response = _upload(official, row.id, PNG + b"\x00" * 2048, "big.png", "image/png",
                        **{"Accept-Language": "es"})
-    listed = official.get(response.headers["Location"], headers={"Accept-Language": "es"})
-    assert "1 MB" in listed.get_data(as_text=True)
+    refused = official.get(response.headers["Location"], headers={"Accept-Language": "es"})
+    assert "1 MB" in refused.get_data(as_text=True)
     assert _attachments() == 0
 
 
@@ -74,7 +74,7 @@ def test_the_senders_file_name_never_reaches_the_disk(app, commons):
     response = _upload(official, row.id, PNG, "../../../../tmp/evil.png", "image/png")
     assert response.status_code == 302
     stored = db.session.scalars(select(Attachment)).one()
-    folder = pacts.upload_folder().resolve()
+    folder = attachments.upload_folder().resolve()
     assert (folder / stored.stored_name).resolve().parent == folder
     assert "evil" not in stored.stored_name and ".." not in stored.stored_name
     served = official.get(f"/pacts/files/{stored.id}")

@@ -1,0 +1,176 @@
+"""From planning to the close of bidding: a process opened for a department, its award
+criteria, the tender's publication, the organisations' bids, and cancellation."""
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from app.audit.operations import record, snapshot
+from app.database import transaction, utcnow
+from app.errors import Invalid, NotAllowed, NotFound
+from app.extensions import db
+from app.i18n import city_today
+from app.notifications.operations import emit, follow
+from app.organisations.models import Organisation, OrganisationKind, ServiceCategory
+
+from .events import process_context
+from .models import Bid, Criterion, CriterionKind, Phase, Procedure, Process
+from .processes import PHASES, check_cents, council_needs, move, require_manage
+
+PROCESS_FIELDS = ["reference", "title", "description", "department_id", "category_id", "priority_need_id",
+                  "budget_cents", "procedure", "phase", "bid_deadline"]
+
+
+def _next_reference(year: int) -> str:
+    prefix = f"PRC-{year}-"
+    count = db.session.execute(
+        select(func.count(Process.id)).where(Process.reference.like(prefix + "%"))).scalar_one()
+    return f"{prefix}{count + 1:04d}"
+
+
+def _check_procedure(value: str) -> str:
+    try:
+        return Procedure(value).value
+    except ValueError:
+        raise Invalid(_l("Unknown procedure “%(procedure)s”.", procedure=value), field="procedure") from None
+
+
+def create_process(*, actor, title: str, department: Organisation, budget_cents: int,
+                   procedure: str = Procedure.OPEN.value, description: str = "",
+                   category: ServiceCategory | None = None, priority_need_id: int | None = None) -> Process:
+    """Open a process in planning for a municipal department whose official the actor is."""
+    if department.kind != OrganisationKind.MUNICIPAL_DEPARTMENT:
+        raise Invalid(_l("The procuring body must be a municipal department."), field="department")
+    require_manage(actor, department)
+    if not (title or "").strip():
+        raise Invalid(_l("Give the process a title."), field="title")
+    budget_cents = check_cents(budget_cents, "budget")
+    procedure = _check_procedure(procedure)
+    if priority_need_id is not None and council_needs(priority_need_id) is None:
+        raise Invalid(_l("No current priority need with that number."), field="priority_need")
+    with transaction():
+        row = Process(reference=_next_reference(city_today().year), title=title.strip(),
+                      description=(description or "").strip(), department=department, category=category,
+                      priority_need_id=priority_need_id, budget_cents=budget_cents, procedure=procedure,
+                      phase=Phase.PLANNING.value, created_by_id=actor.id)
+        db.session.add(row)
+        record("procurement.created", row, actor=actor, after=snapshot(row, PROCESS_FIELDS))
+    return row
+
+
+def set_criteria(process: Process, criteria: list[tuple[str, int, str]], *, actor) -> None:
+    """Replace the award criteria (kind, weight, description) while in planning.
+    Each kind at most once, weights whole numbers from 1 to 100, summing to 100."""
+    require_manage(actor, process)
+    if process.phase != Phase.PLANNING:
+        raise Invalid(_l("Award criteria can only change while the process is in planning."), field="criteria")
+    seen, rows = set(), []
+    for kind, weight, description in criteria:
+        try:
+            kind = CriterionKind(kind)
+        except ValueError:
+            raise Invalid(_l("Unknown criterion “%(kind)s”.", kind=kind), field="criteria") from None
+        if kind in seen:
+            raise Invalid(_l("Each criterion may appear once."), field="criteria")
+        if not isinstance(weight, int) or not 1 <= weight <= 100:
+            raise Invalid(_l("Each weight is a whole number from 1 to 100."), field="criteria")
+        seen.add(kind)
+        rows.append((kind, weight, (description or "").strip()))
+    total = sum(w for _k, w, _d in rows)
+    if total != 100:
+        raise Invalid(_l("The weights add up to %(total)s; they must add up to 100.", total=total),
+                      field="criteria")
+    with transaction():
+        before = [{"kind": c.kind, "weight": c.weight} for c in process.criteria]
+        process.criteria.clear()
+        db.session.flush()
+        for position, (kind, weight, description) in enumerate(rows):
+            process.criteria.append(Criterion(kind=kind.value, weight=weight, description=description,
+                                              position=position))
+        record("procurement.criteria_set", process, actor=actor, before={"criteria": before},
+               after={"criteria": [{"kind": k.value, "weight": w} for k, w, _d in rows]})
+
+
+def publish_tender(process: Process, deadline: date, *, actor) -> None:
+    """Planning → tender: published with a future deadline and criteria summing to 100."""
+    require_manage(actor, process)
+    PHASES.check(process.phase_enum, Phase.TENDER)
+    if process.weights_total != 100 or not process.criteria:
+        raise Invalid(_l("Set the award criteria, with weights adding up to 100, before publishing."),
+                      field="criteria")
+    if deadline is None or deadline <= city_today():
+        raise Invalid(_l("The deadline for bids must be after today."), field="deadline")
+    with transaction():
+        process.bid_deadline = deadline
+        process.published_at = utcnow()
+        move(process, Phase.TENDER, actor, bid_deadline=deadline)
+        emit("procurement.tender_published", "procurement", process.id, actor=actor,
+             reserved=process.procedure == Procedure.RESERVED,
+             **process_context(process, deadline=deadline.isoformat()))
+
+
+def submit_bid(process: Process, organisation: Organisation, amount_cents: int, *, actor,
+               summary: str = "") -> Bid:
+    """An organisation's member bids on an open tender, once, before the deadline.
+    Reserved tenders accept only social-economy organisations (which include the
+    work-integration co-operatives that act as sheltered workshops)."""
+    if actor is None or not actor.member_of(organisation):
+        raise NotAllowed(_l("You may only bid for an organisation you belong to."))
+    if organisation.kind == OrganisationKind.MUNICIPAL_DEPARTMENT:
+        raise Invalid(_l("A municipal department cannot bid."), field="organisation")
+    if process.phase != Phase.TENDER or (process.bid_deadline and process.bid_deadline < city_today()):
+        raise Invalid(_l("This tender is not accepting bids."), field="amount")
+    if process.procedure == Procedure.RESERVED and not organisation.is_social_economy:
+        raise NotAllowed(_l("This tender is reserved for social-economy organisations and sheltered "
+                            "workshops; %(name)s is not one.", name=organisation.name), field="organisation")
+    amount_cents = check_cents(amount_cents, "amount")
+    if amount_cents == 0:
+        raise Invalid(_l("Give the amount of the bid."), field="amount")
+    with transaction():
+        if db.session.execute(select(Bid.id).where(Bid.process_id == process.id,
+                                                   Bid.organisation_id == organisation.id)).first():
+            raise Invalid(_l("%(name)s has already bid on this tender.", name=organisation.name),
+                          field="organisation")
+        bid = Bid(process=process, organisation=organisation, amount_cents=amount_cents,
+                  summary=(summary or "").strip(), submitted_by_id=actor.id)
+        db.session.add(bid)
+        record("procurement.bid_submitted", bid, actor=actor,
+               after={"process": process.reference, "organisation": organisation.slug, "amount_cents": amount_cents})
+        follow(actor, "procurement", process.id)
+    return bid
+
+
+def close_bidding(process: Process, *, actor) -> None:
+    """Tender → bids under evaluation; there must be at least one bid."""
+    require_manage(actor, process)
+    PHASES.check(process.phase_enum, Phase.BIDS)
+    if not process.bids:
+        raise Invalid(_l("No organisation has bid; cancel the tender instead."))
+    with transaction():
+        move(process, Phase.BIDS, actor, bids=len(process.bids))
+
+
+def cancel(process: Process, reason: str, *, actor) -> None:
+    """Cancel a process before its award, with a public reason."""
+    require_manage(actor, process)
+    if not (reason or "").strip():
+        raise Invalid(_l("Give the reason; the public will read it."), field="reason")
+    PHASES.check(process.phase_enum, Phase.CANCELLED)
+    with transaction():
+        process.cancel_reason = reason.strip()
+        if process.published_at is None:
+            process.published_at = utcnow()  # a cancelled process is accounted for in public
+        move(process, Phase.CANCELLED, actor, reason=reason.strip())
+
+
+def bid_of(user, process: Process) -> Bid | None:
+    """The bid of one of `user`'s organisations on this process, if any."""
+    ids = {o.id for o in getattr(user, "organisations", [])} if user is not None else set()
+    return next((b for b in process.bids if b.organisation_id in ids), None)
+
+
+def bid_by_id(bid_id: int) -> Bid:
+    row = db.session.get(Bid, bid_id)
+    if row is None:
+        raise NotFound(_l("No such bid."))
+    return row
