@@ -100,7 +100,8 @@
     var map = L.map(element, {
       scrollWheelZoom: false,            // the page scrolls past the map; + and − and the keys zoom
       dragging: !L.Browser.mobile,       // one finger scrolls the page on a phone, two zoom the map
-      zoomControl: false
+      zoomControl: false,
+      zoomSnap: data.tiles ? 1 : 0.25    // tiles come in whole zoom levels; a blank map fits its points
     });
     L.control.zoom({ zoomInTitle: data.msgZoomIn, zoomOutTitle: data.msgZoomOut }).addTo(map);
     L.control.scale({ imperial: false }).addTo(map);
@@ -134,7 +135,10 @@
     }
     if (data.tiles) {
       var loaded = false;
-      L.tileLayer(data.tiles, { attribution: data.attribution, maxZoom: 19 })
+      // The site sends no Referer elsewhere (same-origin); a tile server is told the site's origin, never the
+      // page, as OpenStreetMap's tile policy asks of a web page.
+      L.tileLayer(data.tiles, { attribution: data.attribution, maxZoom: 19,
+                                referrerPolicy: "strict-origin-when-cross-origin" })
         .on("tileload", function () { loaded = true; })
         .on("tileerror", function () { if (!loaded) { blank(); } })
         .addTo(map);

@@ -34,7 +34,8 @@ MEASURE = """([longWord, screenWidth]) => {
     return {left: Math.min(a.left, b.left), right: Math.max(a.right, b.right),
             top: Math.min(a.top, b.top), bottom: Math.max(a.bottom, b.bottom)};
   };
-  const overlaps = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  const overlaps = (a, b) =>
+    a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
   const problems = [];
   let pairs = 0;
   for (const dl of document.querySelectorAll('dl')) {
@@ -56,16 +57,18 @@ MEASURE = """([longWord, screenWidth]) => {
       .slice(-3).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''));
     problems.push(`${width} px wide on a ${screenWidth} px screen (${wide.join(', ')})`);
   }
-  const h1 = document.querySelector('h1');
-  if (!h1) problems.push('no heading');
-  else if (h1.getBoundingClientRect().top > innerHeight / 3) problems.push(`the heading starts ${h1.getBoundingClientRect().top} px down`);
+  const h1 = document.querySelector('main h1');
+  const top = h1 ? h1.getBoundingClientRect().top : Infinity;
+  if (top > innerHeight / 3) problems.push(`the heading starts ${top} px down the screen`);
   return {problems, pairs, longWord: document.body.innerText.includes(longWord)};
 }"""
 
 DESK = """() => {
-  const below = [...document.querySelectorAll('form.desk-redeem input[name=code], form.desk-redeem input[name=amount], form.desk-redeem button[type=submit]')]
-    .filter(e => e.getBoundingClientRect().bottom > innerHeight || e.getBoundingClientRect().top < 0).map(e => e.name || e.textContent.trim());
-  return {scrolled: scrollY, below, found: document.querySelectorAll('form.desk-redeem input[name=code], form.desk-redeem input[name=amount], form.desk-redeem button[type=submit]').length};
+  const needed = [...document.querySelectorAll(
+    'form.desk-redeem input[name=code], form.desk-redeem input[name=amount], form.desk-redeem button[type=submit]')];
+  const below = needed.filter(e => e.getBoundingClientRect().bottom > innerHeight || e.getBoundingClientRect().top < 0)
+    .map(e => e.name || e.textContent.trim());
+  return {scrolled: scrollY, below, found: needed.length};
 }"""
 
 
