@@ -15,6 +15,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from pacts import operations as ops
 from tests.conftest import app_config
+from tests.trust.test_accessibility import AXE, axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -150,6 +151,20 @@ def test_a_commons_page_shows_it_on_the_map(register, live_server, page, screens
     page.goto(live_server + f"/pacts/commons/{immaterial.id}")
     expect(page.locator("[data-commons-map]")).to_have_count(0)
     assert page.locator("script[src*=leaflet]").count() == 0
+
+
+def test_the_drawn_map_has_no_serious_accessibility_violation(register, live_server, browser):
+    assert AXE.exists(), "run `make test` once: it installs axe-core into tests/trust/node_modules"
+    context = browser.new_context(bypass_csp=True)  # axe is injected as a script
+    page = context.new_page()
+    try:
+        page.goto(live_server + "/pacts/commons")
+        expect(page.locator("[data-commons-map]")).to_have_attribute("data-commons-map-ready", "4")
+        page.get_by_role("button", name="Lavatoio").click()  # with a commons open, too
+        expect(page.locator(".leaflet-popup")).to_be_visible()
+        assert axe_violations(page) == []
+    finally:
+        context.close()
 
 
 def test_without_javascript_the_list_is_the_map(register, live_server, browser):
