@@ -213,7 +213,8 @@ def _register_handlers(app):
         _roll_back()
         return _unavailable(422, "invalid", _l("The request is not valid."))
 
-    app.wsgi_app = SecurityHeaders(app.wsgi_app, security_headers(app.config["PROCOMUN_ENV"] == "production"))
+    app.wsgi_app = SecurityHeaders(app.wsgi_app, security_headers(
+        app.config["PROCOMUN_ENV"] == "production", settings.map_tile_origin(app.config["PROCOMUN_MAP_TILES"])))
 
     from .organisations.operations import category_name
     app.jinja_env.filters["category_name"] = category_name

@@ -5,14 +5,21 @@ folder with a secret key generated once and kept there. Production
 (`PROCOMUN_ENV=production`) refuses to start without a real `SECRET_KEY`.
 """
 import os
+import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("en", "es", "it", "ca")
 MODULES = ("pacts", "councils", "procurement", "vouchers")
 # Keys known to be public: a production app must never run with one of them.
 INSECURE_SECRET_KEYS = {"", "dev", "change-me", "secret", "development"}
+
+
+# The map of urban commons: OpenStreetMap's standard tiles unless the city names its own server.
+OSM_TILES = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+OSM_ATTRIBUTION = '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 
 
 class ConfigError(RuntimeError):
@@ -57,6 +64,28 @@ def _pool_options(env) -> dict:
     if not size.isdigit() or int(size) < 1:
         raise ConfigError("DATABASE_POOL_SIZE must be a whole number above zero")
     return {"pool_size": int(size), "max_overflow": int(size)}
+
+
+def map_tile_origin(template: str) -> str:
+    """Where a tile URL template ("https://{s}.tile.example.org/{z}/{x}/{y}.png") loads its images
+    from, as a content-security-policy source ("https://*.tile.example.org"); "" without tiles."""
+    if not template:
+        return ""
+    parts = urlsplit(template)
+    host = parts.netloc.replace("{s}", "*")
+    if (parts.scheme not in ("http", "https") or not re.fullmatch(r"(\*\.)?[A-Za-z0-9.-]+(:\d+)?", host)
+            or re.search(r"[\s;,'\"]", template) or not all(key in template for key in ("{z}", "{x}", "{y}"))):
+        raise ConfigError("PROCOMUN_MAP_TILES must be an http(s) tile URL template with {z}, {x} and {y}, "
+                          "such as " + OSM_TILES + " (or empty: no tiles)")
+    return f"{parts.scheme}://{host}"
+
+
+def _map_settings(env) -> dict:
+    tiles = env.get("PROCOMUN_MAP_TILES", OSM_TILES).strip()
+    map_tile_origin(tiles)
+    # Another server's tiles carry their own terms: OpenStreetMap's credit is only the default's.
+    attribution = env.get("PROCOMUN_MAP_ATTRIBUTION", OSM_ATTRIBUTION if tiles == OSM_TILES else "")
+    return {"PROCOMUN_MAP_TILES": tiles, "PROCOMUN_MAP_ATTRIBUTION": attribution}
 
 
 def normalise_database_url(url: str) -> str:
@@ -105,6 +134,8 @@ def load(instance_path: Path, env=None) -> dict:
         # was given it, at most this long, while nothing it shows changes. See app/pagecache.py.
         "PROCOMUN_PERSONAL_PAGE_CACHE_SECONDS": int(env.get("PROCOMUN_PERSONAL_PAGE_CACHE_SECONDS",
                                                             "30" if production else "0")),
+        # The commons' map: a tile URL template ("" draws the points on a blank background) and its credit.
+        **_map_settings(env),
         "PROCOMUN_LOGIN_MAX_FAILURES": int(env.get("PROCOMUN_LOGIN_MAX_FAILURES", "5")),
         "PROCOMUN_LOGIN_LOCK_MINUTES": int(env.get("PROCOMUN_LOGIN_LOCK_MINUTES", "15")),
         "BABEL_DEFAULT_LOCALE": default_locale,

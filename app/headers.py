@@ -9,8 +9,16 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 HSTS = ("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 
 
-def security_headers(production: bool) -> list[tuple[str, str]]:
-    headers = [("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
+def content_security_policy(map_tiles_origin: str = "") -> str:
+    """The policy, letting images (and nothing else) come from the map's tile server when there is one."""
+    if not map_tiles_origin:
+        return CSP
+    return CSP.replace("img-src 'self' data:;", f"img-src 'self' data: {map_tiles_origin};")
+
+
+def security_headers(production: bool, map_tiles_origin: str = "") -> list[tuple[str, str]]:
+    headers = [("Content-Security-Policy", content_security_policy(map_tiles_origin)),
+               ("X-Content-Type-Options", "nosniff"),
                ("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY")]
     return headers + [HSTS] if production else headers
 

@@ -31,6 +31,8 @@ def app_config(database_url: str, instance: Path) -> dict:
         "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
         # Cheap hashing keeps the suite fast; production settings are tested on their own.
         "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
+        # No map tiles: tests never reach outside the machine (tests/pacts/test_commons_map.py sets some).
+        "PROCOMUN_MAP_TILES": "", "PROCOMUN_MAP_ATTRIBUTION": "",
     }
 
 
