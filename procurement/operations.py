@@ -31,7 +31,7 @@ from app.notifications.operations import emit, follow
 from app.organisations.models import SOCIAL_ECONOMY, Organisation, OrganisationKind, ServiceCategory
 from app.organisations.operations import is_accredited
 from app.states import StateMachine
-from councils import operations as council_ops
+from councils.needs import priority_need_by_id, priority_needs
 
 from .events import process_context
 from .models import (
@@ -75,8 +75,8 @@ def council_needs(need_id: int | None = None):
     councils, through their operations. With `need_id`, that need if it is
     still current (else None); without, every current need, most urgent first."""
     if need_id is None:
-        return council_ops.priority_needs(current_only=True)
-    need = council_ops.priority_need(need_id)
+        return priority_needs(current_only=True)
+    need = priority_need_by_id(need_id)
     return need if need is not None and need.superseded_on is None else None
 
 
