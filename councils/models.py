@@ -187,9 +187,6 @@ class ChairAppointment(db.Model):
     def side(self) -> Side:
         return self.mandate.side_enum
 
-    def active_on(self, on: date) -> bool:
-        return self.start_date <= on <= self.end_date
-
 
 # Civil selection --------------------------------------------------------------------------
 
@@ -314,7 +311,6 @@ class Meeting(db.Model):
     agenda: Mapped[list["AgendaItem"]] = relationship(back_populates="meeting", order_by="AgendaItem.position")
     attendance: Mapped[list["Attendance"]] = relationship(back_populates="meeting", order_by="Attendance.id")
     motions: Mapped[list["Motion"]] = relationship(back_populates="meeting", order_by="Motion.id")
-    minutes_by: Mapped["User | None"] = relationship()  # noqa: F821
 
     @property
     def status_enum(self) -> MeetingStatus:

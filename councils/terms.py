@@ -26,9 +26,6 @@ class Term:
     def side_for(self, role: ChairRole) -> Side:
         return self.chair_side if role is ChairRole.CHAIR else self.vice_chair_side
 
-    def contains(self, on: date) -> bool:
-        return self.start <= on <= self.end
-
 
 def term(council: Council, number: int) -> Term:
     """Term `number` (1-based): its dates and, by alternation from the first term, its Chair's side."""

@@ -258,15 +258,18 @@ def schedule_meeting(slug):
 
 def _meeting_page(meeting, motion_form=None, status=200):
     moves = meetings.meeting_moves(meeting, current_user if current_user.is_authenticated else None)
+    # The forms are built for the moves the page offers, and only those.
     attendance_form = AttendanceForm()
     if moves.record_attendance:
         attendance_form.present.choices = [(m.id, f"{m.user.name} ({m.side_enum.label})")
                                            for m in seats.mandates_on(meeting.council, meeting.on)]
         attendance_form.present.data = sorted(a.mandate_id for a in meeting.attendance if a.present)
+    if motion_form is None and moves.propose_motion:
+        motion_form = _motion_form(meeting)
     return render_template(
         "councils/meeting.html", meeting=meeting, council=meeting.council, moves=moves,
         quorum=meetings.quorum(meeting) if meeting.attendance else None, attendance_form=attendance_form,
-        motion_form=motion_form or _motion_form(meeting), agenda_form=AgendaItemForm(),
+        motion_form=motion_form, agenda_form=AgendaItemForm(),
         minutes_form=MinutesForm(minutes=meeting.minutes)), status
 
 
