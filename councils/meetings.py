@@ -148,6 +148,12 @@ def require_runner(meeting: Meeting, actor) -> None:
         raise NotAllowed(_l("Only the council's Chair or Vice-Chair runs its meetings."))
 
 
+def before_its_day(meeting: Meeting, today: date | None = None) -> bool:
+    """Whether `today` (default the city's) comes before the meeting's day: a meeting opens on
+    its day, since what it decides is dated on that day (votes, the needs it adopts)."""
+    return meeting.on > (today or city_today())
+
+
 def record_attendance(meeting: Meeting, present_mandate_ids, *, actor) -> None:
     """The Chair or Vice-Chair records who is present; the meeting opens on the
     first record. Every member seated that day gets a line, present or absent.
@@ -156,7 +162,7 @@ def record_attendance(meeting: Meeting, present_mandate_ids, *, actor) -> None:
     require_runner(meeting, actor)
     if meeting.status_enum not in MEETING_OPEN:
         raise Invalid(_l("Attendance is recorded while the meeting is open."))
-    if meeting.on > city_today():
+    if before_its_day(meeting):
         raise Invalid(_l("The meeting opens on its day, %(date)s; to meet earlier, cancel it and schedule "
                          "another.", date=meeting.on.isoformat()))
     offices = appointments_on(meeting.council, meeting.on)
@@ -216,12 +222,11 @@ def quorum_for(council: Council, present: dict[Side, int]) -> Quorum:
 @dataclass(frozen=True)
 class MeetingMoves:
     """What a viewer may do at a meeting now: its page offers these moves and no other."""
-    runs: bool = False                     # the Chair or Vice-Chair that day
     edit_agenda: bool = False              # officials, while the meeting is open
     send_notice: bool = False              # officials, before the meeting opens
     cancel: bool = False                   # officials, before the meeting opens
-    waits_for_its_day: bool = False        # the Chair, before the day: attendance opens it then
-    record_attendance: bool = False        # the Chair, from the meeting's day while it is open
+    waits_for_its_day: bool = False        # the Chair or Vice-Chair, before the day: attendance opens it then
+    record_attendance: bool = False        # the Chair or Vice-Chair, from the meeting's day while it is open
     propose_motion: bool = False
     record_minutes: bool = False
     close: bool = False                    # close the meeting with its minutes
@@ -234,16 +239,14 @@ class MeetingMoves:
 def meeting_moves(meeting: Meeting, user, today: date | None = None) -> MeetingMoves:
     """The moves `user` (None for a visitor) has at `meeting` on `today` (default the city's today).
     Reads the meeting's attendance, motions and votes: load it with `meeting_detail`."""
-    today = today or city_today()
     status = meeting.status_enum
     official = is_official(user)
     runs = runs_meeting(meeting, user)
     mandate = mandate_of(meeting.council, user, meeting.on)
     present = mandate is not None and any(a.mandate_id == mandate.id and a.present for a in meeting.attendance)
-    waits = runs and status is MeetingStatus.SCHEDULED and meeting.on > today
+    waits = runs and status is MeetingStatus.SCHEDULED and before_its_day(meeting, today)
     motions = meeting.motions
     return MeetingMoves(
-        runs=runs,
         edit_agenda=official and status in MEETING_OPEN,
         send_notice=official and status is MeetingStatus.SCHEDULED,
         cancel=official and MEETING.allowed(status, MeetingStatus.CANCELLED),

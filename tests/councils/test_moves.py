@@ -22,9 +22,9 @@ def test_a_meeting_offers_each_viewer_the_moves_its_operations_allow(full_counci
     later = meetings.schedule_meeting(council, "Next week", at(city_today() + timedelta(days=5)), actor=official)
     assert meetings.meeting_moves(later, None) == meetings.MeetingMoves()
     desk = meetings.meeting_moves(later, official)
-    assert desk.edit_agenda and desk.send_notice and desk.cancel and not desk.runs and not desk.propose_motion
+    assert desk.edit_agenda and desk.send_notice and desk.cancel and not desk.propose_motion
     early = meetings.meeting_moves(later, chair)
-    assert early.runs and early.waits_for_its_day and not early.record_attendance and not early.edit_agenda
+    assert early.waits_for_its_day and early.propose_motion and not early.record_attendance and not early.edit_agenda
     with pytest.raises(Invalid, match="opens on its day"):
         meetings.record_attendance(later, [], actor=chair)
 
