@@ -220,7 +220,6 @@ def voting_organisations(user) -> list[Organisation]:
     return list(user.organisations)
 
 
-
 def voting_organisation(user, organisation_id: int) -> Organisation:
     """The organisation `user` chose to act for, among those they belong to."""
     for organisation in voting_organisations(user):

@@ -29,20 +29,22 @@ def mandates_on(council: Council, on: date | None = None) -> list[Mandate]:
 
 
 @dataclass
-class SeatView:
+class Seat:
+    """One seat of one side, with the mandate holding it on a given day (None while vacant)."""
     side: Side
     number: int
     mandate: Mandate | None
 
 
-def composition(council: Council, on: date | None = None) -> dict[Side, list[SeatView]]:
+def composition(council: Council, on: date | None = None) -> dict[Side, list[Seat]]:
     """Every seat of both sides on `on`, vacant ones included (mandate None)."""
     held = {(m.side, m.seat_number): m for m in mandates_on(council, on)}
-    return {side: [SeatView(side, n, held.get((side.value, n))) for n in range(1, council.seats_per_side + 1)]
+    return {side: [Seat(side, n, held.get((side.value, n))) for n in range(1, council.seats_per_side + 1)]
             for side in Side}
 
 
 def mandate_history(council: Council) -> list[Mandate]:
+    """Every mandate, past and present, by side, seat and start."""
     return db.session.execute(
         select(Mandate).where(Mandate.council_id == council.id)
         .order_by(Mandate.side, Mandate.seat_number, Mandate.start_date)).scalars().all()
