@@ -4,10 +4,12 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app.accounts.models import Role
+from app.accounts.operations import user_by_email
 from app.i18n import city_today
 from app.organisations import operations as organisations
 from app.security import api_public, api_roles_required, api_user
 
+from . import meetings, motions, needs, seats, terms
 from . import operations as ops
 from .models import CountingRule, Jurisdiction, Side, TieRule, VoteRule
 
@@ -36,7 +38,7 @@ class CouncilSchema(Schema):
     first_chair_side = fields.String()
     vote_rule = fields.String()
     tie_rule = fields.String()
-    current_term = fields.Function(lambda c: TermSchema().dump(t) if (t := ops.term_on(c, city_today())) else None)
+    current_term = fields.Function(lambda c: TermSchema().dump(t) if (t := terms.term_on(c, city_today())) else None)
 
 
 class CouncilCreateSchema(Schema):
@@ -163,7 +165,7 @@ def show(slug):
 @api_public
 def memberships(slug):
     """Every mandate, past and present."""
-    return ops.mandate_history(_council(slug))
+    return seats.mandate_history(_council(slug))
 
 
 @blp.route("/<slug>/memberships", methods=["POST"])
@@ -175,15 +177,15 @@ def seat(body, slug):
     """Seat a member in a free seat of a side (officials)."""
     council = _council(slug)
     org = organisations.organisation_by_slug(body["organisation"]) if body["organisation"] else None
-    return ops.seat_member(council, ops.user_by_email(body["email"]), body["side"], actor=api_user(),
-                           on=body["on"], organisation=org)
+    return seats.seat_member(council, user_by_email(body["email"]), body["side"], actor=api_user(),
+                             on=body["on"], organisation=org)
 
 
-@blp.route("/<slug>/meetings")
+@blp.route("/<slug>/meetings", endpoint="meetings")
 @blp.response(200, MeetingSchema(many=True))
 @api_public
-def meetings(slug):
-    return ops.all_meetings(_council(slug))
+def council_meetings(slug):
+    return meetings.all_meetings(_council(slug))
 
 
 @blp.route("/<slug>/meetings", methods=["POST"])
@@ -193,14 +195,14 @@ def meetings(slug):
 @blp.response(201, MeetingSchema)
 def schedule_meeting(body, slug):
     """Schedule a meeting (officials)."""
-    return ops.schedule_meeting(_council(slug), body.pop("title"), body.pop("starts_at"), actor=api_user(), **body)
+    return meetings.schedule_meeting(_council(slug), body.pop("title"), body.pop("starts_at"), actor=api_user(), **body)
 
 
 @blp.route("/meetings/<int:meeting_id>")
 @blp.response(200, MeetingSchema)
 @api_public
 def meeting(meeting_id):
-    return ops.meeting_detail(meeting_id)
+    return meetings.meeting_detail(meeting_id)
 
 
 @blp.route("/motions/<int:motion_id>/votes")
@@ -208,7 +210,7 @@ def meeting(meeting_id):
 @api_public
 def votes(motion_id):
     """A motion's result and every member's vote."""
-    return ops.get_motion(motion_id)
+    return motions.motion_detail(motion_id)
 
 
 @blp.route("/motions/<int:motion_id>/votes", methods=["POST"])
@@ -218,8 +220,8 @@ def votes(motion_id):
 @blp.response(200, MotionVotesSchema)
 def cast_vote(body, motion_id):
     """The token's owner votes for themself (members present at the meeting only)."""
-    motion = ops.get_motion(motion_id)
-    ops.cast_vote(motion, body["option"], actor=api_user())
+    motion = motions.motion_by_id(motion_id)
+    motions.cast_vote(motion, body["option"], actor=api_user())
     return motion
 
 
@@ -229,6 +231,6 @@ def cast_vote(body, motion_id):
 @api_public
 def priority_needs(query):
     """Priority needs adopted by the councils, most urgent first."""
-    return ops.priority_needs(category_slug=query["category"], current_only=query["current_only"])
+    return needs.priority_needs(category_slug=query["category"], current_only=query["current_only"])
 
 

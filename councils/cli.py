@@ -5,6 +5,7 @@ from flask.cli import with_appcontext
 
 from app.i18n import city_today
 
+from . import chairs, terms
 from . import operations as ops
 
 
@@ -15,12 +16,12 @@ def councils():
 
 @councils.command("schedule")
 @click.argument("slug")
-@click.option("--terms", default=6, show_default=True, help="How many terms to show.")
+@click.option("--terms", "count", default=6, show_default=True, help="How many terms to show.")
 @with_appcontext
-def schedule(slug, terms):
+def schedule(slug, count):
     """Print the terms of a council and the side that chairs each."""
     council = ops.council_by_slug(slug)
-    for term in ops.schedule(council, terms, city_today()):
+    for term in terms.schedule(council, count, city_today()):
         click.echo(f"term {term.number:>3}  {term.start} – {term.end}  chair: {term.chair_side.value:<10} "
                    f"vice-chair: {term.vice_chair_side.value}")
 
@@ -33,7 +34,7 @@ def warnings():
     # Messages are translated: a request context gives them the city's default language.
     with current_app.test_request_context():
         for council in ops.all_councils():
-            for alert in ops.warnings(council, today):
+            for alert in chairs.warnings(council, today):
                 click.echo(f"{council.slug}: [{alert.level}] {alert.message}")
 
 

@@ -12,6 +12,7 @@ from app.extensions import db
 from app.i18n import city_timezone
 from app.organisations import operations as organisations
 
+from . import chairs, elections, meetings, minutes, motions, seats, terms
 from . import operations as ops
 from .models import Council
 
@@ -52,7 +53,7 @@ def load(demo) -> None:
         mandate="Sets the city's priority needs for social services and promotes their production by "
                 "social enterprises.")
     dept, office = demo.organisations["social-services"], demo.organisations["commons-office"]
-    seat = lambda email, side, org, on=start: ops.seat_member(  # noqa: E731
+    seat = lambda email, side, org, on=start: seats.seat_member(  # noqa: E731
         council, people.get(email) or nuria, side, actor=official, on=on, organisation=org)
     elena = seat("elena.ricci@villanova.example", "government", dept)
     tomas = seat("tomas.vidal@villanova.example", "government", office)
@@ -61,59 +62,60 @@ def load(demo) -> None:
     jordi = seat("jordi.mas@villanova.example", "civil", demo.organisations["la-tela"])
     laura = seat("laura.gallo@villanova.example", "civil", demo.organisations["casa-comune"])
 
-    term1, term2, term3 = (ops.term(council, n) for n in (1, 2, 3))
-    ops.appoint(council, "chair", elena, actor=official, on=term1.start)
-    ops.appoint(council, "vice_chair", jordi, actor=official, on=term1.start)
-    chair2 = ops.appoint(council, "chair", laura, actor=official, on=term2.start)
-    ops.appoint(council, "vice_chair", tomas, actor=official, on=term2.start)
+    term1, term2, term3 = (terms.term(council, n) for n in (1, 2, 3))
+    chairs.appoint(council, "chair", elena, actor=official, on=term1.start)
+    chairs.appoint(council, "vice_chair", jordi, actor=official, on=term1.start)
+    chair2 = chairs.appoint(council, "chair", laura, actor=official, on=term2.start)
+    chairs.appoint(council, "vice_chair", tomas, actor=official, on=term2.start)
     # Term 2's Chair stepped down mid-term and was replaced from the same (civil) side.
-    ops.resign_office(chair2, actor=official, on=term2.start + timedelta(days=200), reason="personal reasons")
-    ops.appoint(council, "chair", nuria_m, actor=official, on=term2.start + timedelta(days=200))
+    chairs.resign_office(chair2, actor=official, on=term2.start + timedelta(days=200), reason="personal reasons")
+    chairs.appoint(council, "chair", nuria_m, actor=official, on=term2.start + timedelta(days=200))
     # Pietro left the council; Sara took his seat.
-    sara = ops.replace(pietro, people["sara.conti@villanova.example"], actor=official,
-                       on=term2.start + timedelta(days=300), reason="moved to another department")
-    ops.appoint(council, "chair", tomas, actor=official, on=term3.start)
-    ops.appoint(council, "vice_chair", nuria_m, actor=official, on=term3.start)
+    sara = seats.replace(pietro, people["sara.conti@villanova.example"], actor=official,
+                         on=term2.start + timedelta(days=300), reason="moved to another department")
+    chairs.appoint(council, "chair", tomas, actor=official, on=term3.start)
+    chairs.appoint(council, "vice_chair", nuria_m, actor=official, on=term3.start)
 
     categories = {c.slug: c for c in organisations.categories()}
     everyone = [elena, tomas, sara, nuria_m, jordi, laura]
     chair = tomas.user
-    past = ops.schedule_meeting(council, "Autumn session", _at(today - timedelta(days=45), 17), actor=official,
-                                location="Town hall, Sala Rossa",
-                                agenda=["Priority needs for elder care", "Childcare in Navile", "Any other business"])
-    ops.record_attendance(past, [m.id for m in everyone if m is not laura], actor=chair)
+    past = meetings.schedule_meeting(council, "Autumn session", _at(today - timedelta(days=45), 17),
+                                     actor=official, location="Town hall, Sala Rossa",
+                                     agenda=["Priority needs for elder care", "Childcare in Navile",
+                                             "Any other business"])
+    meetings.record_attendance(past, [m.id for m in everyone if m is not laura], actor=chair)
     votes = [
-        (ops.propose_motion(past, "Home care for people over 80 is the first priority", actor=chair,
-                            agenda_item=past.agenda[0], need_category=categories.get("elder-care"),
-                            need_rank=1, need_rationale="Waiting lists doubled in two years."),
+        (motions.propose_motion(past, "Home care for people over 80 is the first priority", actor=chair,
+                                agenda_item=past.agenda[0], need_category=categories.get("elder-care"),
+                                need_rank=1, need_rationale="Waiting lists doubled in two years."),
          ["yes", "yes", "yes", "yes", "abstain"]),
-        (ops.propose_motion(past, "More childcare places in Navile", actor=chair, agenda_item=past.agenda[1],
-                            need_category=categories.get("childcare"), need_neighbourhood="Navile", need_rank=2,
-                            need_rationale="Two nurseries closed; families travel across the city."),
+        (motions.propose_motion(past, "More childcare places in Navile", actor=chair, agenda_item=past.agenda[1],
+                                need_category=categories.get("childcare"), need_neighbourhood="Navile", need_rank=2,
+                                need_rationale="Two nurseries closed; families travel across the city."),
          ["yes", "no", "yes", "yes", "yes"]),
-        (ops.propose_motion(past, "Move meetings to Saturday mornings", actor=chair, agenda_item=past.agenda[2]),
+        (motions.propose_motion(past, "Move meetings to Saturday mornings", actor=chair, agenda_item=past.agenda[2]),
          ["no", "no", "yes", "yes", "abstain"]),
     ]
     voters = [m for m in everyone if m is not laura]
     for motion, options in votes:
-        ops.open_vote(motion, actor=chair)
+        motions.open_vote(motion, actor=chair)
         for member, option in zip(voters, options):
-            ops.cast_vote(motion, option, actor=member.user)
-        ops.close_vote(motion, actor=chair)
-    ops.record_minutes(past, "The council adopted two priority needs: home care for people over 80 (rank 1) "
+            motions.cast_vote(motion, option, actor=member.user)
+        motions.close_vote(motion, actor=chair)
+    minutes.record_minutes(past, "The council adopted two priority needs: home care for people over 80 (rank 1) "
                              "and childcare places in Navile (rank 2). The proposal to move meetings to "
                              "Saturdays was not adopted (tie).", actor=chair, close=True)
     # Laura has since resigned: her civil seat is vacant and a selection round is under way.
-    ops.resign(laura, actor=official, on=today - timedelta(days=20), reason="resigned")
-    upcoming = ops.schedule_meeting(council, "Winter session", _at(today + timedelta(days=21), 17), actor=official,
-                                    location="Town hall, Sala Rossa",
-                                    agenda=["Work-integration placements", "Report on home care"])
-    ops.send_notice(upcoming, actor=official)
-    election = ops.open_election(council, "Civil seat by-election", 1, actor=official)
-    ops.nominate(election, demo.organisations["la-tela"], people["marta.ferrer@villanova.example"],
-                 actor=demo.users["coop@villanova.example"], statement="Twenty years in home care.")
-    ops.nominate(election, demo.organisations["casa-comune"], people["luca.neri@villanova.example"],
-                 actor=demo.users["coop2@villanova.example"], statement="Childcare co-operator.")
-    ops.open_voting(election, actor=official)
-    ops.cast_ballot(election, demo.organisations["la-tela"], [election.candidacies[0].id],
-                    actor=demo.users["coop@villanova.example"])
+    seats.resign(laura, actor=official, on=today - timedelta(days=20), reason="resigned")
+    upcoming = meetings.schedule_meeting(council, "Winter session", _at(today + timedelta(days=21), 17), actor=official,
+                                         location="Town hall, Sala Rossa",
+                                         agenda=["Work-integration placements", "Report on home care"])
+    meetings.send_notice(upcoming, actor=official)
+    election = elections.open_election(council, "Civil seat by-election", 1, actor=official)
+    elections.nominate(election, demo.organisations["la-tela"], people["marta.ferrer@villanova.example"],
+                       actor=demo.users["coop@villanova.example"], statement="Twenty years in home care.")
+    elections.nominate(election, demo.organisations["casa-comune"], people["luca.neri@villanova.example"],
+                       actor=demo.users["coop2@villanova.example"], statement="Childcare co-operator.")
+    elections.open_voting(election, actor=official)
+    elections.cast_ballot(election, demo.organisations["la-tela"], [election.candidacies[0].id],
+                          actor=demo.users["coop@villanova.example"])

@@ -7,18 +7,18 @@ from flask_babel import gettext as _
 
 from app.documents import render_pdf
 
-from . import operations as ops
+from . import chairs, minutes, motions, seats, terms
 from .models import Council, Meeting
 
 
 def minutes_pdf(meeting: Meeting) -> bytes:
     with force_locale(meeting.locale):
         title = _("Minutes of %(meeting)s", meeting=meeting.title)
-    record = ops.minutes_record(meeting)
+    record = minutes.minutes_record(meeting)
     return render_pdf("councils/minutes_pdf.html", locale=meeting.locale,
                       reference=f"{meeting.council.slug.upper()}-M{meeting.id}", title=title,
                       meeting=meeting, council=meeting.council, quorum=record.quorum, offices=record.offices,
-                      attendance=record.attendance, motions=record.motions, notes=ops.RESULT_NOTES)
+                      attendance=record.attendance, motions=record.motions, notes=motions.RESULT_NOTES)
 
 
 def composition_pdf(council: Council, on: date) -> bytes:
@@ -26,5 +26,5 @@ def composition_pdf(council: Council, on: date) -> bytes:
         title = _("Composition of %(council)s", council=council.name)
     return render_pdf("councils/composition_pdf.html", locale=council.locale,
                       reference=f"{council.slug.upper()}-C{on.isoformat()}", title=title, council=council,
-                      on=on, term=ops.term_on(council, on), seats=ops.composition(council, on),
-                      offices=ops.appointments_on(council, on), schedule=ops.schedule(council, 4, on))
+                      on=on, term=terms.term_on(council, on), seats=seats.composition(council, on),
+                      offices=chairs.appointments_on(council, on), schedule=terms.schedule(council, 4, on))

@@ -5,13 +5,14 @@ from datetime import date, datetime, timedelta
 from flask import url_for
 from flask_babel import format_time
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.i18n import city_timezone, day
 from app.notifications.registry import Reminder, register_event, register_reminder, register_subject
 
 from .models import Council, Mandate, Meeting, MeetingStatus, Side
+from .terms import term_on
 
 TERM_NOTICE_DAYS = 7
 
@@ -23,8 +24,7 @@ def _council(council_id: int):
 
 def _members_on(council_id: int, on: date):
     return select(Mandate.user_id.label("uid")).where(
-        Mandate.council_id == council_id, Mandate.start_date <= on,
-        or_(Mandate.end_date.is_(None), Mandate.end_date >= on))
+        Mandate.council_id == council_id, Mandate.start_date <= on, Mandate.open_from(on))
 
 
 def _values(event) -> dict:
@@ -86,14 +86,6 @@ def meeting_context(meeting: Meeting) -> dict:
             "agenda": [item.title for item in meeting.agenda]}
 
 
-def meeting_ics(meeting: Meeting) -> tuple[str, str, bytes]:
-    """The meeting's calendar file, as an email attachment (its links use the public
-    base URL outside a request: see app.urls.external_url)."""
-    from . import ical
-    return (f"{meeting.council.slug}-meeting-{meeting.id}.ics", "text/calendar",
-            ical.meeting_calendar(meeting).get_data())
-
-
 @register_reminder
 def meetings_tomorrow(today):
     """Each scheduled meeting of tomorrow (city time), once, to the members seated that day."""
@@ -112,7 +104,6 @@ def meetings_tomorrow(today):
 @register_reminder
 def terms_starting(today):
     """A council's next term, within a week of its start: its members hear which side chairs."""
-    from .operations import term_on
     for council in db.session.execute(select(Council).order_by(Council.id)).scalars():
         upcoming = term_on(council, today + timedelta(days=TERM_NOTICE_DAYS))
         if upcoming is None or upcoming.start < today:

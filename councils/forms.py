@@ -16,8 +16,9 @@ from app.config import LOCALES
 from app.forms import MultiCheckboxField, Required
 from app.i18n import LANGUAGE_NAMES
 
+from .elections import MAX_STATEMENT
 from .models import ChairRole, CountingRule, Jurisdiction, Side, TieRule, VoteRule
-from .operations import MAX_NEED_RANK, MAX_STATEMENT
+from .motions import MAX_NEED_RANK
 
 
 def _choices(enum):

@@ -53,3 +53,10 @@ def council_calendar(council, meetings: list[Meeting]) -> Response:
     for meeting in meetings:
         cal.add_component(_event(meeting))
     return _response(cal, f"{council.slug}.ics")
+
+
+def meeting_ics(meeting: Meeting) -> tuple[str, str, bytes]:
+    """The meeting's calendar file, as an email attachment (its links use the public
+    base URL outside a request: see app.urls.external_url)."""
+    return (f"{meeting.council.slug}-meeting-{meeting.id}.ics", "text/calendar",
+            meeting_calendar(meeting).get_data())

@@ -3,12 +3,14 @@ civil selection rounds, meetings, motions, votes and the priority needs adopted.
 from datetime import date, datetime
 from enum import StrEnum
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import UTCDateTime, utcnow
 from app.extensions import db
+from app.i18n import city_timezone
 
 
 class Side(StrEnum):
@@ -153,6 +155,11 @@ class Mandate(db.Model):
     def active_on(self, on: date) -> bool:
         return self.start_date <= on and (self.end_date is None or on <= self.end_date)
 
+    @classmethod
+    def open_from(cls, on: date):
+        """The SQL condition for mandates that still hold their seat on or after `on`."""
+        return or_(cls.end_date.is_(None), cls.end_date >= on)
+
 
 class ChairAppointment(db.Model):
     """The Chair or Vice-Chair of one term, for the whole term or (after a
@@ -179,9 +186,6 @@ class ChairAppointment(db.Model):
     @property
     def side(self) -> Side:
         return self.mandate.side_enum
-
-    def active_on(self, on: date) -> bool:
-        return self.start_date <= on <= self.end_date
 
 
 # Civil selection --------------------------------------------------------------------------
@@ -307,7 +311,6 @@ class Meeting(db.Model):
     agenda: Mapped[list["AgendaItem"]] = relationship(back_populates="meeting", order_by="AgendaItem.position")
     attendance: Mapped[list["Attendance"]] = relationship(back_populates="meeting", order_by="Attendance.id")
     motions: Mapped[list["Motion"]] = relationship(back_populates="meeting", order_by="Motion.id")
-    minutes_by: Mapped["User | None"] = relationship()  # noqa: F821
 
     @property
     def status_enum(self) -> MeetingStatus:
@@ -315,7 +318,6 @@ class Meeting(db.Model):
 
     @property
     def on(self) -> date:
-        from app.i18n import city_timezone
         return self.starts_at.astimezone(city_timezone()).date()
 
 
@@ -448,7 +450,6 @@ class PriorityNeed(db.Model):
 
     @property
     def title(self) -> str:
-        from flask_babel import gettext as _
         if self.neighbourhood:
             return _("%(category)s in %(neighbourhood)s", category=self.category.name,
                      neighbourhood=self.neighbourhood)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.opendata import OpenData
 
-from . import operations as ops
+from . import needs
 from .models import ChairAppointment, ChairRole, Council, Mandate, Meeting, Motion, MotionStatus, Side
 
 opendata = OpenData("councils")
@@ -102,7 +102,7 @@ def popolo() -> dict:
             "priority_needs": [{"id": n.id, "council": slugs[n.council_id], "category": n.category.slug,
                                 "neighbourhood": n.neighbourhood, "rank": n.rank, "rationale": n.rationale,
                                 "adopted_on": _day(n.adopted_on), "motion_id": f"motion-{n.motion_id}"}
-                               for n in ops.priority_needs()]}
+                               for n in needs.priority_needs()]}
 
 
 @opendata.route("/councils.json", _l("Joint councils"), "Popolo JSON",

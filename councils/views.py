@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.models import Role
+from app.accounts.operations import is_official, user_by_email
 from app.documents import pdf_response
 from app.errors import DomainError
 from app.forms import attach_error
@@ -15,7 +16,7 @@ from app.organisations import operations as organisations
 from app.pagecache import cached_public_page
 from app.security import public, roles_required
 
-from . import bp, documents
+from . import bp, chairs, documents, elections, meetings, minutes, motions, needs, seats, terms
 from . import operations as ops
 from .forms import (
     AgendaItemForm,
@@ -34,7 +35,7 @@ from .forms import (
     StepDownForm,
 )
 from .ical import council_calendar, meeting_calendar
-from .models import ElectionStatus, Side
+from .models import Side
 
 officials = roles_required(Role.OFFICIAL, Role.ADMIN)
 members = roles_required(Role.COUNCIL_MEMBER)
@@ -58,8 +59,8 @@ def _done(message: str, target: str):
 def index():
     page = ops.councils(page=request.args.get("page", 1, type=int))
     return render_template("councils/index.html", module=bp, page=page, today=city_today(),
-                           terms={c.id: ops.term_on(c, city_today()) for c in page.items},
-                           needs=ops.priority_needs())
+                           terms={c.id: terms.term_on(c, city_today()) for c in page.items},
+                           needs=needs.priority_needs(), is_official=is_official(current_user))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -101,33 +102,33 @@ def show(slug):
     council = ops.council_by_slug(slug)
     today = city_today()
     return render_template(
-        "councils/show.html", council=council, today=today, term=ops.term_on(council, today),
-        schedule=ops.schedule(council, 5, today), seats=ops.composition(council, today),
-        offices=ops.appointments_on(council, today), alerts=ops.warnings(council, today),
-        meetings=ops.meetings_of(council, per_page=5).items, elections=ops.elections_of(council),
-        needs=ops.priority_needs(council=council), step_down_form=StepDownForm(on=today),
-        notices=ops.notices_for(council, current_user if current_user.is_authenticated else None),
-        is_official=ops.is_official(current_user))
+        "councils/show.html", council=council, today=today, term=terms.term_on(council, today),
+        schedule=terms.schedule(council, 5, today), seats=seats.composition(council, today),
+        offices=chairs.appointments_on(council, today), alerts=chairs.warnings(council, today),
+        meetings=meetings.meetings_of(council, per_page=5).items, elections=elections.elections_of(council),
+        needs=needs.priority_needs(council=council), step_down_form=StepDownForm(on=today),
+        notices=meetings.notices_for(council, current_user if current_user.is_authenticated else None),
+        is_official=is_official(current_user))
 
 
 @bp.route("/<slug>/members")
 @public
 def members_page(slug):
     council = ops.council_by_slug(slug)
-    return render_template("councils/members.html", council=council, history=ops.mandate_history(council),
-                           terms=ops.terms_so_far(council), by_term=ops.appointments_by_term(council),
-                           is_official=ops.is_official(current_user))
+    return render_template("councils/members.html", council=council, history=seats.mandate_history(council),
+                           terms=terms.terms_so_far(council), by_term=chairs.appointments_by_term(council),
+                           is_official=is_official(current_user))
 
 
 @bp.route("/<slug>/members/<int:user_id>")
 @public
 def member(slug, user_id):
     council = ops.council_by_slug(slug)
-    mandates = [m for m in ops.mandate_history(council) if m.user_id == user_id]
+    mandates = seats.member_mandates(council, user_id)
     if not mandates:
         abort(404)
     return render_template("councils/member.html", council=council, person=mandates[0].user, mandates=mandates,
-                           votes=ops.votes_of([m.id for m in mandates]))
+                           votes=motions.votes_of([m.id for m in mandates]))
 
 
 @bp.route("/<slug>/seat", methods=["GET", "POST"])
@@ -143,8 +144,8 @@ def seat(slug):
     if form.validate_on_submit():
         try:
             org = organisations.organisation_by_slug(form.organisation.data) if form.organisation.data else None
-            ops.seat_member(council, ops.user_by_email(form.email.data), form.side.data, actor=current_user,
-                            on=form.on.data, organisation=org)
+            seats.seat_member(council, user_by_email(form.email.data), form.side.data, actor=current_user,
+                              on=form.on.data, organisation=org)
         except DomainError as error:
             attach_error(form, error if error.field != "user" else type(error)(error.message, field="email"))
         else:
@@ -155,17 +156,17 @@ def seat(slug):
 @bp.route("/mandates/<int:mandate_id>/end", methods=["GET", "POST"])
 @officials
 def end_mandate(mandate_id):
-    mandate = ops.get_mandate(mandate_id)
+    mandate = seats.mandate_by_id(mandate_id)
     form = EndMandateForm()
     if request.method == "GET":
         form.on.data = city_today()
     if form.validate_on_submit():
         try:
             if form.email.data:
-                ops.replace(mandate, ops.user_by_email(form.email.data), actor=current_user, on=form.on.data,
-                            reason=form.reason.data)
+                seats.replace(mandate, user_by_email(form.email.data), actor=current_user, on=form.on.data,
+                              reason=form.reason.data)
             else:
-                ops.resign(mandate, actor=current_user, on=form.on.data, reason=form.reason.data)
+                seats.resign(mandate, actor=current_user, on=form.on.data, reason=form.reason.data)
         except DomainError as error:
             attach_error(form, error if error.field != "user" else type(error)(error.message, field="email"))
         else:
@@ -179,32 +180,32 @@ def appoint(slug):
     council = ops.council_by_slug(slug)
     form = AppointForm()
     day = form.on.data if form.is_submitted() and form.on.data else city_today()
-    form.mandate.choices = [(m.id, f"{m.user.name} ({m.side_enum.label})") for m in ops.mandates_on(council, day)]
+    form.mandate.choices = [(m.id, f"{m.user.name} ({m.side_enum.label})") for m in seats.mandates_on(council, day)]
     if request.method == "GET":
         form.on.data = day
         form.role.data = request.args.get("role", "chair")
     if form.validate_on_submit():
         try:
-            ops.appoint(council, form.role.data, ops.get_mandate(form.mandate.data), actor=current_user,
-                        on=form.on.data)
+            chairs.appoint(council, form.role.data, seats.mandate_by_id(form.mandate.data), actor=current_user,
+                           on=form.on.data)
         except DomainError as error:
             attach_error(form, error)
         else:
             return _done(_("The office is filled."), url_for(".show", slug=council.slug))
     return render_template("councils/appoint.html", council=council, form=form,
-                           term=ops.term_on(council, day)), 422 if form.errors else 200
+                           term=terms.term_on(council, day)), 422 if form.errors else 200
 
 
 @bp.route("/appointments/<int:appointment_id>/step-down", methods=["POST"])
 @officials
 def step_down(appointment_id):
-    appointment = ops.get_appointment(appointment_id)
+    appointment = chairs.appointment_by_id(appointment_id)
     target = url_for(".show", slug=appointment.council.slug)
     form = StepDownForm()
     try:
         if not form.validate_on_submit():
             raise DomainError(_("Give the date the office ends."))
-        ops.resign_office(appointment, actor=current_user, on=form.on.data, reason=form.reason.data)
+        chairs.resign_office(appointment, actor=current_user, on=form.on.data, reason=form.reason.data)
     except DomainError as error:
         return _refused(error, target)
     return _done(_("The office is vacant until a successor from the same side is named."), target)
@@ -221,17 +222,17 @@ def composition_pdf(slug):
 @public
 def council_ics(slug):
     council = ops.council_by_slug(slug)
-    return council_calendar(council, ops.all_meetings(council))
+    return council_calendar(council, meetings.all_meetings(council))
 
 
 # Meetings ---------------------------------------------------------------------------------
 
-@bp.route("/<slug>/meetings")
+@bp.route("/<slug>/meetings", endpoint="meetings")
 @public
-def meetings(slug):
+def meetings_page(slug):
     council = ops.council_by_slug(slug)
     return render_template("councils/meetings.html", council=council,
-                           page=ops.meetings_of(council, page=request.args.get("page", 1, type=int)))
+                           page=meetings.meetings_of(council, page=request.args.get("page", 1, type=int)))
 
 
 @bp.route("/<slug>/meetings/new", methods=["GET", "POST"])
@@ -244,9 +245,10 @@ def schedule_meeting(slug):
     if form.validate_on_submit():
         starts_at = form.starts_at.data.replace(tzinfo=city_timezone())
         try:
-            meeting = ops.schedule_meeting(council, form.title.data, starts_at, actor=current_user,
-                                           duration_minutes=form.duration_minutes.data, location=form.location.data,
-                                           locale=form.locale.data, agenda=(form.agenda.data or "").splitlines())
+            meeting = meetings.schedule_meeting(council, form.title.data, starts_at, actor=current_user,
+                                                duration_minutes=form.duration_minutes.data,
+                                                location=form.location.data, locale=form.locale.data,
+                                                agenda=(form.agenda.data or "").splitlines())
         except DomainError as error:
             attach_error(form, error)
         else:
@@ -255,23 +257,19 @@ def schedule_meeting(slug):
 
 
 def _meeting_page(meeting, motion_form=None, status=200):
-    user = current_user if current_user.is_authenticated else None
-    runner = ops.runs_meeting(meeting, user)
-    mandate = ops.mandate_of(meeting.council, user, meeting.on)
-    seated = ops.mandates_on(meeting.council, meeting.on)
-    present = {a.mandate_id for a in meeting.attendance if a.present}
+    moves = meetings.meeting_moves(meeting, current_user if current_user.is_authenticated else None)
+    # The forms are built for the moves the page offers, and only those.
     attendance_form = AttendanceForm()
-    attendance_form.present.choices = [(m.id, f"{m.user.name} ({m.side_enum.label})") for m in seated]
-    attendance_form.present.data = sorted(present)
-    if motion_form is None:
+    if moves.record_attendance:
+        attendance_form.present.choices = [(m.id, f"{m.user.name} ({m.side_enum.label})")
+                                           for m in seats.mandates_on(meeting.council, meeting.on)]
+        attendance_form.present.data = sorted(a.mandate_id for a in meeting.attendance if a.present)
+    if motion_form is None and moves.propose_motion:
         motion_form = _motion_form(meeting)
-    my_votes = {v.motion_id: v.option_enum.label for m in meeting.motions for v in m.votes
-                if mandate is not None and v.mandate_id == mandate.id}
     return render_template(
-        "councils/meeting.html", meeting=meeting, council=meeting.council, runner=runner, today=city_today(),
-        can_vote=mandate is not None and mandate.id in present, my_votes=my_votes,
-        is_official=ops.is_official(user), quorum=ops.quorum(meeting) if meeting.attendance else None,
-        attendance_form=attendance_form, motion_form=motion_form, agenda_form=AgendaItemForm(),
+        "councils/meeting.html", meeting=meeting, council=meeting.council, moves=moves,
+        quorum=meetings.quorum(meeting) if meeting.attendance else None, attendance_form=attendance_form,
+        motion_form=motion_form, agenda_form=AgendaItemForm(),
         minutes_form=MinutesForm(minutes=meeting.minutes)), status
 
 
@@ -287,19 +285,19 @@ def _motion_form(meeting, formdata=None):
 @bp.route("/meetings/<int:meeting_id>")
 @public
 def meeting(meeting_id):
-    return _meeting_page(ops.meeting_detail(meeting_id))
+    return _meeting_page(meetings.meeting_detail(meeting_id))
 
 
 @bp.route("/meetings/<int:meeting_id>/calendar.ics")
 @public
 def meeting_ics(meeting_id):
-    return meeting_calendar(ops.get_meeting(meeting_id))
+    return meeting_calendar(meetings.meeting_by_id(meeting_id))
 
 
 @bp.route("/meetings/<int:meeting_id>/minutes.pdf")
 @public
 def minutes_pdf(meeting_id):
-    meeting = ops.meeting_for_minutes(meeting_id)
+    meeting = minutes.meeting_for_minutes(meeting_id)
     if not meeting.minutes:
         abort(404)
     return pdf_response(documents.minutes_pdf(meeting), f"{meeting.council.slug}-minutes-{meeting.id}.pdf")
@@ -308,14 +306,14 @@ def minutes_pdf(meeting_id):
 @bp.route("/meetings/<int:meeting_id>/<any(notice, cancel):action>", methods=["POST"])
 @officials
 def meeting_action(meeting_id, action):
-    meeting = ops.get_meeting(meeting_id)
+    meeting = meetings.meeting_by_id(meeting_id)
     target = url_for(".meeting", meeting_id=meeting.id)
     try:
         if action == "notice":
-            sent = ops.send_notice(meeting, actor=current_user)
+            sent = meetings.send_notice(meeting, actor=current_user)
             message = _("Notice is recorded for %(count)s members.", count=len(sent))
         else:
-            ops.cancel_meeting(meeting, actor=current_user)
+            meetings.cancel_meeting(meeting, actor=current_user)
             message = _("The meeting is cancelled.")
     except DomainError as error:
         return _refused(error, target)
@@ -325,11 +323,11 @@ def meeting_action(meeting_id, action):
 @bp.route("/meetings/<int:meeting_id>/agenda", methods=["POST"])
 @officials
 def add_agenda_item(meeting_id):
-    meeting = ops.get_meeting(meeting_id)
+    meeting = meetings.meeting_by_id(meeting_id)
     target = url_for(".meeting", meeting_id=meeting.id)
     form = AgendaItemForm()
     try:
-        ops.add_agenda_item(meeting, form.title.data or "", actor=current_user)
+        meetings.add_agenda_item(meeting, form.title.data or "", actor=current_user)
     except DomainError as error:
         return _refused(error, target)
     return _done(_("The item is on the agenda."), target)
@@ -338,10 +336,10 @@ def add_agenda_item(meeting_id):
 @bp.route("/meetings/<int:meeting_id>/attendance", methods=["POST"])
 @members
 def attendance(meeting_id):
-    meeting = ops.get_meeting(meeting_id)
+    meeting = meetings.meeting_by_id(meeting_id)
     target = url_for(".meeting", meeting_id=meeting.id)
     try:
-        ops.record_attendance(meeting, request.form.getlist("present", type=int), actor=current_user)
+        meetings.record_attendance(meeting, request.form.getlist("present", type=int), actor=current_user)
     except DomainError as error:
         return _refused(error, target)
     return _done(_("Attendance is recorded."), target)
@@ -350,15 +348,15 @@ def attendance(meeting_id):
 @bp.route("/meetings/<int:meeting_id>/motions", methods=["POST"])
 @members
 def propose_motion(meeting_id):
-    meeting = ops.meeting_detail(meeting_id)
+    meeting = meetings.meeting_detail(meeting_id)
     form = _motion_form(meeting, request.form)
     if form.validate_on_submit():
         try:
             category = organisations.category_by_slug(form.need_category.data) if form.need_category.data else None
-            ops.propose_motion(meeting, form.title.data, actor=current_user, text=form.text.data,
-                               agenda_item=next((i for i in meeting.agenda if i.id == form.agenda_item.data), None),
-                               need_category=category, need_neighbourhood=form.need_neighbourhood.data or "",
-                               need_rank=form.need_rank.data, need_rationale=form.need_rationale.data or "")
+            item = next((i for i in meeting.agenda if i.id == form.agenda_item.data), None)
+            motions.propose_motion(meeting, form.title.data, actor=current_user, text=form.text.data, agenda_item=item,
+                                   need_category=category, need_neighbourhood=form.need_neighbourhood.data or "",
+                                   need_rank=form.need_rank.data, need_rationale=form.need_rationale.data or "")
         except DomainError as error:
             if error.status == 403:
                 return _refused(error, url_for(".meeting", meeting_id=meeting.id))
@@ -371,22 +369,22 @@ def propose_motion(meeting_id):
 @bp.route("/motions/<int:motion_id>")
 @public
 def motion(motion_id):
-    motion = ops.get_motion(motion_id)
+    motion = motions.motion_detail(motion_id)
     return render_template("councils/motion.html", motion=motion, meeting=motion.meeting,
-                           council=motion.meeting.council, notes=ops.RESULT_NOTES)
+                           council=motion.meeting.council, notes=motions.RESULT_NOTES)
 
 
 @bp.route("/motions/<int:motion_id>/<any(open, close):action>", methods=["POST"])
 @members
 def motion_vote_state(motion_id, action):
-    motion = ops.get_motion(motion_id)
+    motion = motions.motion_by_id(motion_id)
     target = url_for(".meeting", meeting_id=motion.meeting_id)
     try:
         if action == "open":
-            ops.open_vote(motion, actor=current_user)
+            motions.open_vote(motion, actor=current_user)
             message = _("The vote is open.")
         else:
-            ops.close_vote(motion, actor=current_user)
+            motions.close_vote(motion, actor=current_user)
             message = _("The vote is closed: %(result)s.", result=motion.status_enum.label)
     except DomainError as error:
         return _refused(error, target)
@@ -396,23 +394,23 @@ def motion_vote_state(motion_id, action):
 @bp.route("/motions/<int:motion_id>/vote", methods=["POST"])
 @members
 def vote(motion_id):
-    motion = ops.get_motion(motion_id)
+    motion = motions.motion_by_id(motion_id)
     target = url_for(".meeting", meeting_id=motion.meeting_id)
     try:
-        ops.cast_vote(motion, request.form.get("option", ""), actor=current_user)
+        motions.cast_vote(motion, request.form.get("option", ""), actor=current_user)
     except DomainError as error:
         return _refused(error, target)
     return _done(_("Your vote is recorded."), target)
 
 
-@bp.route("/meetings/<int:meeting_id>/minutes", methods=["POST"])
+@bp.route("/meetings/<int:meeting_id>/minutes", methods=["POST"], endpoint="minutes")
 @members
-def minutes(meeting_id):
-    meeting = ops.get_meeting(meeting_id)
+def write_minutes(meeting_id):
+    meeting = meetings.meeting_by_id(meeting_id)
     target = url_for(".meeting", meeting_id=meeting.id)
     form = MinutesForm()
     try:
-        ops.record_minutes(meeting, form.minutes.data or "", actor=current_user, close=bool(form.close.data))
+        minutes.record_minutes(meeting, form.minutes.data or "", actor=current_user, close=bool(form.close.data))
     except DomainError as error:
         return _refused(error, target)
     return _done(_("The minutes are saved."), target)
@@ -424,15 +422,15 @@ def minutes(meeting_id):
 @officials
 def open_election(slug):
     council = ops.council_by_slug(slug)
-    vacant = len(ops.vacant_seats(council, Side.CIVIL))
+    vacant = len(seats.vacant_seats(council, Side.CIVIL))
     form = ElectionForm()
     if request.method == "GET":
         form.counting_rule.data = council.counting_rule
         form.seats.data = vacant or 1
     if form.validate_on_submit():
         try:
-            election = ops.open_election(council, form.title.data, form.seats.data, actor=current_user,
-                                         counting_rule=form.counting_rule.data)
+            election = elections.open_election(council, form.title.data, form.seats.data, actor=current_user,
+                                               counting_rule=form.counting_rule.data)
         except DomainError as error:
             attach_error(form, error)
         else:
@@ -442,55 +440,43 @@ def open_election(slug):
                            vacant=vacant), 422 if form.errors else 200
 
 
-def _my_voting_organisations(election):
-    eligible = {o.id for o in ops.eligible_organisations(election.council)}
-    return [o for o in ops.voting_organisations(current_user) if o.id in eligible]
-
-
-def _nomination_form(election):
+def _nomination_form(moves):
     form = NominationForm()
-    form.organisation.choices = [(o.id, o.name) for o in _my_voting_organisations(election)]
+    form.organisation.choices = [(o.id, o.name) for o in moves.organisations]
     return form
 
 
-def _election_page(election, nomination_form=None, status=200):
-    mine = _my_voting_organisations(election)
+def _election_page(election, moves, nomination_form=None, status=200):
+    candidacies = election.candidacies
     ballot_form = BallotForm()
-    ballot_form.organisation.choices = [(o.id, o.name) for o in mine]
-    ballot_form.candidates.choices = [(c.id, f"{c.user.name} ({c.organisation.name})") for c in election.candidacies]
-    published = election.status_enum is ElectionStatus.PUBLISHED
-    return render_template("councils/election.html", election=election, council=election.council, mine=mine,
-                           voted={o.id for o in mine if ops.has_voted(election, o)},
-                           eligible=ops.eligible_organisations(election.council),
-                           results=ops.tally(election) if published else None,
-                           nomination_form=nomination_form or _nomination_form(election), ballot_form=ballot_form,
-                           publish_form=PublishForm(seat_from=city_today()),
-                           is_official=ops.is_official(current_user)), status
+    ballot_form.organisation.choices = [(o.id, o.name) for o in moves.organisations]
+    ballot_form.candidates.choices = [(c.id, f"{c.user.name} ({c.organisation.name})") for c in candidacies]
+    return render_template("councils/election.html", election=election, council=election.council, moves=moves,
+                           candidacies=candidacies, results=elections.published_results(election),
+                           voters=elections.voted_organisations(election),
+                           eligible=elections.eligible_organisations(election.council),
+                           nomination_form=nomination_form or _nomination_form(moves), ballot_form=ballot_form,
+                           publish_form=PublishForm(seat_from=city_today())), status
 
 
 @bp.route("/elections/<int:election_id>")
 @public
 def election(election_id):
-    return _election_page(ops.get_election(election_id))
-
-
-def _my_organisation(org_id):
-    for org in ops.voting_organisations(current_user):
-        if org.id == org_id:
-            return org
-    raise DomainError(_("Choose an organisation you belong to."))
+    election = elections.election_by_id(election_id)
+    return _election_page(election, elections.election_moves(election, current_user))
 
 
 @bp.route("/elections/<int:election_id>/nominate", methods=["POST"])
 @org_members
 def nominate(election_id):
-    election = ops.get_election(election_id)
+    election = elections.election_by_id(election_id)
     target = url_for(".election", election_id=election.id)
-    form = _nomination_form(election)
+    moves = elections.election_moves(election, current_user)
+    form = _nomination_form(moves)
     if form.validate_on_submit():
         try:
-            ops.nominate(election, _my_organisation(form.organisation.data), ops.user_by_email(form.email.data),
-                         actor=current_user, statement=form.statement.data)
+            elections.nominate(election, elections.voting_organisation(current_user, form.organisation.data),
+                               user_by_email(form.email.data), actor=current_user, statement=form.statement.data)
         except DomainError as error:
             # A refusal about no field (nominations closed, not your organisation) is not the form's to show.
             if error.field is None:
@@ -499,17 +485,17 @@ def nominate(election_id):
             attach_error(form, error if error.field != "candidate" else type(error)(error.message, field="email"))
         else:
             return _done(_("The candidate is nominated."), target)
-    return _election_page(election, nomination_form=form, status=422)
+    return _election_page(election, moves, nomination_form=form, status=422)
 
 
 @bp.route("/elections/<int:election_id>/ballot", methods=["POST"])
 @org_members
 def ballot(election_id):
-    election = ops.get_election(election_id)
+    election = elections.election_by_id(election_id)
     target = url_for(".election", election_id=election.id)
     try:
-        ops.cast_ballot(election, _my_organisation(request.form.get("organisation", type=int)),
-                        request.form.getlist("candidates", type=int), actor=current_user)
+        organisation = elections.voting_organisation(current_user, request.form.get("organisation", type=int))
+        elections.cast_ballot(election, organisation, request.form.getlist("candidates", type=int), actor=current_user)
     except DomainError as error:
         return _refused(error, target)
     return _done(_("The ballot is cast. It is secret: only the totals will be published."), target)
@@ -518,16 +504,16 @@ def ballot(election_id):
 @bp.route("/elections/<int:election_id>/<any(voting, publish, cancel):action>", methods=["POST"])
 @officials
 def election_action(election_id, action):
-    election = ops.get_election(election_id)
+    election = elections.election_by_id(election_id)
     target = url_for(".election", election_id=election.id)
     try:
         if action == "voting":
-            ops.open_voting(election, actor=current_user)
+            elections.open_voting(election, actor=current_user)
         elif action == "publish":
             form = PublishForm()
-            ops.publish_results(election, actor=current_user, seat_from=form.seat_from.data or city_today())
+            elections.publish_results(election, actor=current_user, seat_from=form.seat_from.data or city_today())
         else:
-            ops.cancel_election(election, actor=current_user)
+            elections.cancel_election(election, actor=current_user)
     except DomainError as error:
         return _refused(error, target)
     return _done(_("The selection round is now: %(status)s.", status=election.status_enum.label), target)

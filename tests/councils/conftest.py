@@ -4,7 +4,8 @@ from datetime import date, datetime, timezone
 import pytest
 
 from app.accounts.models import Role
-from councils import operations as ops
+from councils import operations as councils
+from councils.seats import seat_member
 
 
 @pytest.fixture
@@ -18,9 +19,9 @@ def make_council(official):
 
     def make(seats=2, start=date(2020, 1, 1), first="government", **fields):
         n = next(counter)
-        return ops.create_council(fields.pop("slug", f"council-{n}"), fields.pop("name", f"Council {n}"),
-                                  seats_per_side=seats, first_term_start=start, first_chair_side=first,
-                                  actor=official, **fields)
+        return councils.create_council(fields.pop("slug", f"council-{n}"), fields.pop("name", f"Council {n}"),
+                                       seats_per_side=seats, first_term_start=start, first_chair_side=first,
+                                       actor=official, **fields)
     return make
 
 
@@ -32,8 +33,8 @@ def full_council(make_council, make_user, official):
         council = make_council(seats=seats, start=start, first=first, **fields)
         members = {}
         for side in ("government", "civil"):
-            members[side] = [ops.seat_member(council, make_user(Role.CITIZEN, name=f"{side.title()} {i}"), side,
-                                             actor=official, on=start) for i in range(1, seats + 1)]
+            members[side] = [seat_member(council, make_user(Role.CITIZEN, name=f"{side.title()} {i}"), side,
+                                         actor=official, on=start) for i in range(1, seats + 1)]
         return council, members
     return make
 

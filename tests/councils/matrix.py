@@ -2,7 +2,8 @@
 from datetime import datetime, timedelta, timezone
 
 from app.accounts.models import Role
-from councils import operations as ops
+from councils import chairs, elections, meetings, minutes, motions, seats
+from councils import operations as councils
 
 from ..matrix import ANY_USER, OFFICIALS, PUBLIC, roles  # noqa: F401
 
@@ -60,23 +61,23 @@ EXPECTED = {
 
 def samples(ctx) -> dict:
     official = ctx.make_user(Role.OFFICIAL, email="matrix-councils-official@example.org")
-    council = ops.create_council("matrix-council", "Matrix council", seats_per_side=1,
-                                 first_term_start=ctx.today - timedelta(days=10),
-                                 first_chair_side="government", actor=official)
-    gov = ops.seat_member(council, ctx.make_user(name="Gov"), "government", actor=official,
-                          on=ctx.today - timedelta(days=10))
-    civ = ops.seat_member(council, ctx.make_user(name="Civ"), "civil", actor=official,
-                          on=ctx.today - timedelta(days=10))
-    chair = ops.appoint(council, "chair", gov, actor=official, on=ctx.today - timedelta(days=10))
-    ops.appoint(council, "vice_chair", civ, actor=official, on=ctx.today - timedelta(days=10))
-    meeting = ops.schedule_meeting(council, "Matrix meeting", datetime.now(timezone.utc), actor=official,
-                                   agenda=["One"])
-    ops.record_attendance(meeting, [gov.id, civ.id], actor=gov.user)
-    motion = ops.propose_motion(meeting, "Matrix motion", actor=gov.user)
-    ops.record_minutes(meeting, "Minutes of the matrix.", actor=gov.user)
-    council2 = ops.create_council("matrix-council-2", "Matrix council 2", seats_per_side=1,
-                                  first_term_start=ctx.today, first_chair_side="civil", actor=official)
-    election = ops.open_election(council2, "Matrix round", 1, actor=official)
+    council = councils.create_council("matrix-council", "Matrix council", seats_per_side=1,
+                                      first_term_start=ctx.today - timedelta(days=10),
+                                      first_chair_side="government", actor=official)
+    gov = seats.seat_member(council, ctx.make_user(name="Gov"), "government", actor=official,
+                            on=ctx.today - timedelta(days=10))
+    civ = seats.seat_member(council, ctx.make_user(name="Civ"), "civil", actor=official,
+                            on=ctx.today - timedelta(days=10))
+    chair = chairs.appoint(council, "chair", gov, actor=official, on=ctx.today - timedelta(days=10))
+    chairs.appoint(council, "vice_chair", civ, actor=official, on=ctx.today - timedelta(days=10))
+    meeting = meetings.schedule_meeting(council, "Matrix meeting", datetime.now(timezone.utc), actor=official,
+                                        agenda=["One"])
+    meetings.record_attendance(meeting, [gov.id, civ.id], actor=gov.user)
+    motion = motions.propose_motion(meeting, "Matrix motion", actor=gov.user)
+    minutes.record_minutes(meeting, "Minutes of the matrix.", actor=gov.user)
+    council2 = councils.create_council("matrix-council-2", "Matrix council 2", seats_per_side=1,
+                                       first_term_start=ctx.today, first_chair_side="civil", actor=official)
+    election = elections.open_election(council2, "Matrix round", 1, actor=official)
     return {
         "councils.show": {"slug": council.slug},
         "councils.members_page": {"slug": council.slug},

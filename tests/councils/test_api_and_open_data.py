@@ -11,7 +11,7 @@ from referencing.jsonschema import DRAFT3
 
 from app.accounts.models import Role
 from app.i18n import city_today
-from councils import operations as ops
+from councils import chairs, meetings, motions
 
 from .conftest import at
 
@@ -36,20 +36,20 @@ def _validator(name):
 @pytest.fixture
 def decided_council(full_council, official, make_category):
     council, members = full_council(start=date(2020, 1, 1), first="civil")
-    ops.appoint(council, "chair", members["civil"][0], actor=official, on=date(2020, 1, 1))
-    ops.appoint(council, "vice_chair", members["government"][0], actor=official, on=date(2020, 1, 1))
-    ops.appoint(council, "chair", members["government"][1], actor=official, on=date(2022, 1, 1))
-    ops.appoint(council, "vice_chair", members["civil"][1], actor=official, on=date(2022, 1, 1))
-    meeting = ops.schedule_meeting(council, "Session", at(date(2022, 3, 1)), actor=official, agenda=["Needs"])
+    chairs.appoint(council, "chair", members["civil"][0], actor=official, on=date(2020, 1, 1))
+    chairs.appoint(council, "vice_chair", members["government"][0], actor=official, on=date(2020, 1, 1))
+    chairs.appoint(council, "chair", members["government"][1], actor=official, on=date(2022, 1, 1))
+    chairs.appoint(council, "vice_chair", members["civil"][1], actor=official, on=date(2022, 1, 1))
+    meeting = meetings.schedule_meeting(council, "Session", at(date(2022, 3, 1)), actor=official, agenda=["Needs"])
     chair = members["government"][1].user
-    ops.record_attendance(meeting, [m.id for side in members.values() for m in side], actor=chair)
-    motion = ops.propose_motion(meeting, "Elder care first", actor=chair, need_category=make_category("elder-care"),
-                                need_rank=1, need_rationale="Ageing population")
-    ops.open_vote(motion, actor=chair)
+    meetings.record_attendance(meeting, [m.id for side in members.values() for m in side], actor=chair)
+    motion = motions.propose_motion(meeting, "Elder care first", actor=chair, need_category=make_category("elder-care"),
+                                    need_rank=1, need_rationale="Ageing population")
+    motions.open_vote(motion, actor=chair)
     for side in members.values():
         for m in side:
-            ops.cast_vote(motion, "yes", actor=m.user)
-    ops.close_vote(motion, actor=chair)
+            motions.cast_vote(motion, "yes", actor=m.user)
+    motions.close_vote(motion, actor=chair)
     return council, members, meeting, motion
 
 
@@ -71,9 +71,9 @@ def test_popolo_output_is_valid_and_names_sides_and_chairs_per_term(client, deci
     assert len(sides) == 2
     seats = [m for m in body["memberships"] if m["role"] == "Member"]
     assert len(seats) == 4 and {m["on_behalf_of_id"] for m in seats} == sides
-    chairs = sorted((m["start_date"], m["end_date"], m["on_behalf_of_id"]) for m in body["memberships"]
-                    if m["role"] == "Chair")
-    assert chairs == [("2020-01-01", "2021-12-31", "side-civil"), ("2022-01-01", "2023-12-31", "side-government")]
+    chair_terms = sorted((m["start_date"], m["end_date"], m["on_behalf_of_id"]) for m in body["memberships"]
+                         if m["role"] == "Chair")
+    assert chair_terms == [("2020-01-01", "2021-12-31", "side-civil"), ("2022-01-01", "2023-12-31", "side-government")]
     vice = [m for m in body["memberships"] if m["role"] == "Vice-Chair"]
     assert {m["on_behalf_of_id"] for m in vice} == sides
     assert body["vote_events"][0]["result"] == "pass"
@@ -119,12 +119,12 @@ def test_api_reads_for_all_and_writes_by_role(app, api_client, make_user, decide
 def test_api_vote_is_the_token_owners_own(app, api_client, full_council, official, make_user):
     start = city_today().replace(year=city_today().year - 1)
     council, members = full_council(start=start)
-    chair = ops.appoint(council, "chair", members["government"][0], actor=official).mandate.user
-    ops.appoint(council, "vice_chair", members["civil"][0], actor=official)
-    meeting = ops.schedule_meeting(council, "S", at(city_today(), 9), actor=official)
-    ops.record_attendance(meeting, [m.id for side in members.values() for m in side], actor=chair)
-    motion = ops.propose_motion(meeting, "M", actor=chair)
-    ops.open_vote(motion, actor=chair)
+    chair = chairs.appoint(council, "chair", members["government"][0], actor=official).mandate.user
+    chairs.appoint(council, "vice_chair", members["civil"][0], actor=official)
+    meeting = meetings.schedule_meeting(council, "S", at(city_today(), 9), actor=official)
+    meetings.record_attendance(meeting, [m.id for side in members.values() for m in side], actor=chair)
+    motion = motions.propose_motion(meeting, "M", actor=chair)
+    motions.open_vote(motion, actor=chair)
     voter = members["civil"][1].user
     client, headers = api_client(voter)
     response = client.post(f"/api/v1/councils/motions/{motion.id}/votes", json={"option": "no"}, headers=headers)

@@ -1,6 +1,7 @@
 from datetime import date
 
-from councils import operations as ops
+from app.i18n import city_today
+from councils import terms
 
 
 def test_cli_prints_the_rotation_and_the_warnings(app, full_council, official):
@@ -9,7 +10,7 @@ def test_cli_prints_the_rotation_and_the_warnings(app, full_council, official):
     result = runner.invoke(args=["councils", "schedule", council.slug, "--terms", "3"])
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    current = ops.term_on(council, ops.city_today())
+    current = terms.term_on(council, city_today())
     assert len(lines) == 3 and lines[0].startswith(f"term {current.number:>3}")
     assert ("  chair: civil" in lines[0]) is (current.number % 2 == 1)
     result = runner.invoke(args=["councils", "warnings"])

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from app.errors import DomainError
 from app.extensions import db
-from councils import operations as ops
+from councils import chairs, seats, terms
+from councils import operations as councils
 from councils.models import ChairAppointment, ChairRole, Mandate, Side
 
 SIDES = st.sampled_from(["government", "civil"])
@@ -44,7 +45,7 @@ def check_invariants(council, on: date) -> None:
         by_seat[key] = m
     appointments = db.session.query(ChairAppointment).filter_by(council_id=council.id).all()
     for a in appointments:
-        term = ops.term(council, a.term_number)
+        term = terms.term(council, a.term_number)
         assert term.start <= a.start_date <= a.end_date <= term.end
         assert a.side is term.side_for(ChairRole(a.role)), "office held from the wrong side"
         assert a.mandate.start_date <= a.start_date
@@ -53,20 +54,20 @@ def check_invariants(council, on: date) -> None:
         rows = sorted((a for a in appointments if a.role == role.value), key=lambda a: a.start_date)
         for earlier, later in zip(rows, rows[1:]):
             assert earlier.end_date < later.start_date, "two holders of one office"
-    offices = ops.appointments_on(council, on)
+    offices = chairs.appointments_on(council, on)
     if offices[ChairRole.CHAIR] and offices[ChairRole.VICE_CHAIR]:
         assert offices[ChairRole.CHAIR].side is not offices[ChairRole.VICE_CHAIR].side
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(steps=st.lists(STEP, min_size=1, max_size=14), seats=st.integers(1, 3),
+@given(steps=st.lists(STEP, min_size=1, max_size=14), seats_per_side=st.integers(1, 3),
        first=st.sampled_from(["government", "civil"]))
 def test_no_sequence_of_operations_breaks_parity_or_rotation(app, request_context, official, make_user,
-                                                             steps, seats, first):
+                                                             steps, seats_per_side, first):
     n = next(_numbers)
     start = date(2020, 1, 1)
-    council = ops.create_council(f"prop-{n}", f"Property council {n}", seats_per_side=seats,
-                                 first_term_start=start, first_chair_side=first, actor=official)
+    council = councils.create_council(f"prop-{n}", f"Property council {n}", seats_per_side=seats_per_side,
+                                      first_term_start=start, first_chair_side=first, actor=official)
     people = [make_user(name=f"Person {n}-{i}") for i in range(8)]
     on = start
     for step in steps:
@@ -74,21 +75,21 @@ def test_no_sequence_of_operations_breaks_parity_or_rotation(app, request_contex
         try:
             match step:
                 case ("seat", side, person):
-                    ops.seat_member(council, people[person], side, actor=official, on=on)
+                    seats.seat_member(council, people[person], side, actor=official, on=on)
                 case ("resign", index) if mandates:
-                    ops.resign(mandates[index % len(mandates)], actor=official, on=on)
+                    seats.resign(mandates[index % len(mandates)], actor=official, on=on)
                 case ("replace", index, person) if mandates:
-                    ops.replace(mandates[index % len(mandates)], people[person], actor=official, on=on)
+                    seats.replace(mandates[index % len(mandates)], people[person], actor=official, on=on)
                 case ("appoint", role, index) if mandates:
-                    ops.appoint(council, role, mandates[index % len(mandates)], actor=official, on=on)
+                    chairs.appoint(council, role, mandates[index % len(mandates)], actor=official, on=on)
                 case ("step_down", role):
-                    holder = ops.appointments_on(council, on)[ChairRole(role)]
+                    holder = chairs.appointments_on(council, on)[ChairRole(role)]
                     if holder:
-                        ops.resign_office(holder, actor=official, on=on)
+                        chairs.resign_office(holder, actor=official, on=on)
                 case ("days", days):
                     on += timedelta(days=days)
                 case ("new_term",):
-                    on = ops.term(council, ops.term_on(council, on).number + 1).start
+                    on = terms.term(council, terms.term_on(council, on).number + 1).start
         except DomainError:
             db.session.rollback()
         check_invariants(council, on)

@@ -7,7 +7,8 @@ from playwright.sync_api import expect
 from app.accounts.models import Role
 from app.extensions import db
 from app.i18n import city_today
-from councils import operations as ops
+from councils import meetings
+from councils import operations as councils
 
 from ..conftest import PASSWORD
 
@@ -111,5 +112,5 @@ def test_official_sets_up_a_council_and_the_chair_holds_a_meeting(live_server, p
     assert response.status == 200 and response.headers["content-type"] == "application/pdf"
     assert response.body().startswith(b"%PDF")
     db.session.rollback()  # read what the server wrote, not this session's old snapshot
-    council = ops.council_by_slug("harbour")
-    assert [m.status for m in ops.all_meetings(council)[0].motions] == ["adopted"]
+    council = councils.council_by_slug("harbour")
+    assert [m.status for m in meetings.all_meetings(council)[0].motions] == ["adopted"]

@@ -9,7 +9,7 @@ from app.i18n import city_timezone, city_today
 from app.notifications import operations as notes
 from app.notifications.reminders import send_reminders
 from app.notifications.worker import drain
-from councils import operations as ops
+from councils import chairs, meetings, minutes, motions, seats
 
 from ..conftest import post_form
 from .conftest import at
@@ -39,9 +39,10 @@ def test_notice_convenes_the_members_with_agenda_and_calendar(full_council, offi
     italian = members["civil"][0].user
     italian.locale = "it"
     db.session.commit()
-    meeting = ops.schedule_meeting(council, "Spring session", at(city_today() + timedelta(days=10)), actor=official,
-                                   agenda=["Priorities", "Any other business"], location="Town hall")
-    ops.send_notice(meeting, actor=official)
+    meeting = meetings.schedule_meeting(council, "Spring session", at(city_today() + timedelta(days=10)),
+                                        actor=official, agenda=["Priorities", "Any other business"],
+                                        location="Town hall")
+    meetings.send_notice(meeting, actor=official)
     drain()
     mails = _mails(smtp)
     assert set(mails) == _emails(everyone)  # the official who sent it is not told
@@ -61,28 +62,28 @@ def test_motion_result_and_minutes_reach_the_followers(full_council, official, s
     council, members = full_council()
     watcher = make_user(Role.CITIZEN, email="watcher@example.org", locale="ca")
     notes.follow(watcher, "council", council.id)
-    chair = ops.appoint(council, "chair", members["government"][0], actor=official, on=date(2020, 1, 1))
-    ops.appoint(council, "vice_chair", members["civil"][0], actor=official, on=date(2020, 1, 1))
-    meeting = ops.schedule_meeting(council, "Spring session", at(date(2020, 3, 1)), actor=official,
-                                   agenda=["Priorities"], location="Town hall")
+    chair = chairs.appoint(council, "chair", members["government"][0], actor=official, on=date(2020, 1, 1))
+    chairs.appoint(council, "vice_chair", members["civil"][0], actor=official, on=date(2020, 1, 1))
+    meeting = meetings.schedule_meeting(council, "Spring session", at(date(2020, 3, 1)), actor=official,
+                                        agenda=["Priorities"], location="Town hall")
     everyone = members["government"] + members["civil"]
     runner = chair.mandate.user
-    ops.record_attendance(meeting, [m.id for m in everyone], actor=runner)
-    motion = ops.propose_motion(meeting, "Adopt the plan", actor=runner)
-    ops.open_vote(motion, actor=runner)
+    meetings.record_attendance(meeting, [m.id for m in everyone], actor=runner)
+    motion = motions.propose_motion(meeting, "Adopt the plan", actor=runner)
+    motions.open_vote(motion, actor=runner)
     for mandate in everyone:
-        ops.cast_vote(motion, "yes", actor=mandate.user)
+        motions.cast_vote(motion, "yes", actor=mandate.user)
     drain()
     smtp.messages.clear()
-    ops.close_vote(motion, actor=runner)
+    motions.close_vote(motion, actor=runner)
     drain()
     mails = _mails(smtp)
     assert set(mails) == (_emails(everyone) - {runner.email}) | {"watcher@example.org"}
     assert "Adopt the plan" in mails["watcher@example.org"]["Subject"]
     assert "aprovada" in mails["watcher@example.org"]["Subject"]  # Catalan
     assert "adopted (4 yes, 0 no, 0 abstaining)" in mails[members["civil"][1].user.email]["Subject"]
-    ops.record_minutes(meeting, "We met and decided.", actor=runner, close=True)
-    ops.record_minutes(meeting, "We met and decided. Corrected.", actor=runner)  # an edit is not a new publication
+    minutes.record_minutes(meeting, "We met and decided.", actor=runner, close=True)
+    minutes.record_minutes(meeting, "We met and decided. Corrected.", actor=runner)  # an edit is not a new publication
     drain()
     mails = _mails(smtp)
     assert set(mails) == (_emails(everyone) - {runner.email}) | {"watcher@example.org"}
@@ -93,11 +94,11 @@ def test_meetings_tomorrow_and_new_terms_remind_once(make_council, official, mak
     today = city_today()
     # The first term starts in three days: a reminder with its Chair's side.
     council = make_council(start=today + timedelta(days=3))
-    seated = ops.seat_member(council, make_user(Role.CITIZEN, email="member@example.org"), "civil",
-                             actor=official, on=today)
+    seated = seats.seat_member(council, make_user(Role.CITIZEN, email="member@example.org"), "civil",
+                               actor=official, on=today)
     tomorrow = datetime.combine(today + timedelta(days=1), time(18), city_timezone())
-    meeting = ops.schedule_meeting(council, "Budget session", tomorrow, actor=official, location="Town hall")
-    later = ops.schedule_meeting(council, "Later session", tomorrow + timedelta(days=3), actor=official)
+    meeting = meetings.schedule_meeting(council, "Budget session", tomorrow, actor=official, location="Town hall")
+    later = meetings.schedule_meeting(council, "Later session", tomorrow + timedelta(days=3), actor=official)
     assert send_reminders(today) == 2
     assert send_reminders(today) == 0
     drain()

@@ -9,7 +9,8 @@ from pypdf import PdfReader
 from app.accounts.models import Role
 from app.extensions import db
 from app.i18n import city_today
-from councils import operations as ops
+from councils import chairs, elections, meetings, minutes, motions, seats, terms
+from councils import operations as councils
 from councils.models import Council, Meeting, Motion
 
 from ..conftest import login, post_form, statements_run
@@ -22,11 +23,11 @@ def running_meeting(full_council, official):
     a meeting today with everyone present."""
     start = city_today().replace(year=city_today().year - 5)
     council, members = full_council(start=start)
-    chair = ops.appoint(council, "chair", members["government"][0], actor=official)
-    ops.appoint(council, "vice_chair", members["civil"][0], actor=official)
-    meeting = ops.schedule_meeting(council, "Today's session", at(city_today(), 10), actor=official,
-                                   agenda=["Priorities"])
-    ops.record_attendance(meeting, [m.id for side in members.values() for m in side], actor=chair.mandate.user)
+    chair = chairs.appoint(council, "chair", members["government"][0], actor=official)
+    chairs.appoint(council, "vice_chair", members["civil"][0], actor=official)
+    meeting = meetings.schedule_meeting(council, "Today's session", at(city_today(), 10), actor=official,
+                                        agenda=["Priorities"])
+    meetings.record_attendance(meeting, [m.id for side in members.values() for m in side], actor=chair.mandate.user)
     return council, members, meeting
 
 
@@ -55,7 +56,7 @@ def test_official_sets_up_a_council_and_bad_input_comes_back_beside_the_field(cl
     assert response.status_code == 302
     page = client.get("/councils/north").get_data(as_text=True)
     # The first term (from 2024-01-10) was civil society's; the second is local government's.
-    term = ops.term_on(ops.council_by_slug("north"), city_today())
+    term = terms.term_on(councils.council_by_slug("north"), city_today())
     side = "Local government" if term.number % 2 == 0 else "Civil society"
     assert f"The Chair comes from the {side} side" in page
     assert f"Term {term.number} has no Chair" in page
@@ -74,8 +75,8 @@ def test_seating_beyond_parity_is_refused_with_the_message_on_the_form(app, clie
 def test_only_the_chair_or_vice_chair_runs_the_meeting(app, running_meeting):
     council, members, meeting = running_meeting
     plain_member = _client_for(app, members["government"][1].user)
-    response = post_form(plain_member, f"/councils/meetings/{meeting.id}/motions", {"title": "Sneaky", "agenda_item": "0",
-                                                                                   "need_category": ""})
+    response = post_form(plain_member, f"/councils/meetings/{meeting.id}/motions",
+                         {"title": "Sneaky", "agenda_item": "0", "need_category": ""})
     assert response.status_code == 302
     assert db.session.query(Motion).count() == 0
     chair = _client_for(app, members["government"][0].user)
@@ -97,8 +98,8 @@ def test_only_the_chair_or_vice_chair_runs_the_meeting(app, running_meeting):
 def test_members_vote_only_for_themselves(app, running_meeting, make_user):
     council, members, meeting = running_meeting
     chair_user = members["government"][0].user
-    motion = ops.propose_motion(meeting, "M", actor=chair_user)
-    ops.open_vote(motion, actor=chair_user)
+    motion = motions.propose_motion(meeting, "M", actor=chair_user)
+    motions.open_vote(motion, actor=chair_user)
     voter = members["civil"][1]
     client = _client_for(app, voter.user)
     post_form(client, f"/councils/motions/{motion.id}/vote", {"option": "yes"})
@@ -119,7 +120,7 @@ def test_minutes_pdf_in_the_meeting_language_and_ics_files(app, client, running_
     council, members, meeting = running_meeting
     chair_user = members["government"][0].user
     assert client.get(f"/councils/meetings/{meeting.id}/minutes.pdf").status_code == 404
-    ops.record_minutes(meeting, "The council met and agreed.", actor=chair_user, close=True)
+    minutes.record_minutes(meeting, "The council met and agreed.", actor=chair_user, close=True)
     meeting.locale = "es"
     db.session.commit()
     response = client.get(f"/councils/meetings/{meeting.id}/minutes.pdf")
@@ -138,14 +139,14 @@ def test_minutes_pdf_in_the_meeting_language_and_ics_files(app, client, running_
     events = Calendar.from_ical(ics.data).walk("VEVENT")
     assert len(events) == 1 and str(events[0]["summary"]).endswith("Today's session")
     assert events[0].decoded("dtstart") == meeting.starts_at
-    ops.schedule_meeting(council, "Next", at(city_today() + timedelta(days=30)), actor=official)
+    meetings.schedule_meeting(council, "Next", at(city_today() + timedelta(days=30)), actor=official)
     whole = Calendar.from_ical(client.get(f"/councils/{council.slug}/calendar.ics").data)
     assert len(whole.walk("VEVENT")) == 2
 
 
 def test_public_pages_show_members_history_and_votes(app, client, running_meeting, official, make_user):
     council, members, meeting = running_meeting
-    ops.resign(members["civil"][1], actor=official, on=city_today(), reason="moved away")
+    seats.resign(members["civil"][1], actor=official, on=city_today(), reason="moved away")
     for url in ("/councils/", f"/councils/{council.slug}", f"/councils/{council.slug}/members",
                 f"/councils/{council.slug}/members/{members['civil'][1].user_id}",
                 f"/councils/{council.slug}/meetings", f"/councils/meetings/{meeting.id}"):
@@ -167,17 +168,17 @@ def test_org_member_nominates_and_votes_only_for_their_own_accredited_organisati
     organisations.accredit(other, make_category(), city_today() + timedelta(days=30), met_all=True)
     member = make_user(Role.ORG_MEMBER, organisations=[coop])
     candidate = make_user(name="Cand")
-    election = ops.open_election(council, "Round", 1, actor=official)
+    election = elections.open_election(council, "Round", 1, actor=official)
     client = _client_for(app, member)
     post_form(client, f"/councils/elections/{election.id}/nominate",
               {"organisation": str(other.id), "email": candidate.email})
-    assert ops.get_election(election.id).candidacies == []
+    assert elections.election_by_id(election.id).candidacies == []
     post_form(client, f"/councils/elections/{election.id}/nominate",
               {"organisation": str(coop.id), "email": candidate.email})
     db.session.expire_all()
-    assert [c.user.name for c in ops.get_election(election.id).candidacies] == ["Cand"]
-    ops.open_voting(election, actor=official)
-    candidacy = ops.get_election(election.id).candidacies[0]
+    assert [c.user.name for c in elections.election_by_id(election.id).candidacies] == ["Cand"]
+    elections.open_voting(election, actor=official)
+    candidacy = elections.election_by_id(election.id).candidacies[0]
     post_form(client, f"/councils/elections/{election.id}/ballot",
               {"organisation": str(coop.id), "candidates": str(candidacy.id)})
     page = client.get(f"/councils/elections/{election.id}").get_data(as_text=True)
@@ -187,17 +188,17 @@ def test_org_member_nominates_and_votes_only_for_their_own_accredited_organisati
     official_client = _client_for(app, official)
     post_form(official_client, f"/councils/elections/{election.id}/publish", {"seat_from": city_today().isoformat()})
     db.session.expire_all()
-    assert ops.get_election(election.id).status == "published"
-    assert [m.user.name for m in ops.mandates_on(council) if m.side == "civil"] == ["Cand"]
+    assert elections.election_by_id(election.id).status == "published"
+    assert [m.user.name for m in seats.mandates_on(council) if m.side == "civil"] == ["Cand"]
 
 
 def test_members_see_the_notices_of_meetings_they_are_called_to(app, full_council, official, make_user):
     start = city_today().replace(year=city_today().year - 1)
     council, members = full_council(start=start)
-    meeting = ops.schedule_meeting(council, "Called session", at(city_today() + timedelta(days=7)), actor=official)
+    meeting = meetings.schedule_meeting(council, "Called session", at(city_today() + timedelta(days=7)), actor=official)
     member = _client_for(app, members["civil"][0].user)
     assert "You are called to these meetings" not in member.get(f"/councils/{council.slug}").get_data(as_text=True)
-    called = ops.send_notice(meeting, actor=official)
+    called = meetings.send_notice(meeting, actor=official)
     assert {u.id for u in called} == {m.user_id for side in members.values() for m in side}
     assert "You are called to these meetings" in member.get(f"/councils/{council.slug}").get_data(as_text=True)
     stranger = _client_for(app, make_user())
@@ -206,7 +207,7 @@ def test_members_see_the_notices_of_meetings_they_are_called_to(app, full_counci
 
 def test_minutes_pdf_reads_its_meeting_in_four_statements_however_many_attend(app, client, running_meeting):
     council, members, meeting = running_meeting
-    ops.record_minutes(meeting, "The council met.", actor=members["government"][0].user, close=True)
+    minutes.record_minutes(meeting, "The council met.", actor=members["government"][0].user, close=True)
     db.session.commit()
     url = f"/councils/meetings/{meeting.id}/minutes.pdf"
     client.get(url)  # warm
@@ -218,35 +219,35 @@ def test_minutes_pdf_reads_its_meeting_in_four_statements_however_many_attend(ap
 
 
 def test_minutes_pdf_shows_attendance_votes_and_offices_as_the_meeting_records_them(app, client, running_meeting):
-    # The minutes read attendance, vote counts and offices as plain rows (ops.minutes_record):
+    # The minutes read attendance, vote counts and offices as plain rows (minutes.minutes_record):
     # they must say what the meeting's own records say.
     council, members, meeting = running_meeting
     chair = members["government"][0].user
     g2 = members["government"][1]
     c1, c2 = members["civil"]
-    ops.record_attendance(meeting, [members["government"][0].id, g2.id, c1.id], actor=chair)
-    adopted = ops.propose_motion(meeting, "Adopt the plan", actor=chair)
-    rejected = ops.propose_motion(meeting, "Move the meetings", actor=chair)
+    meetings.record_attendance(meeting, [members["government"][0].id, g2.id, c1.id], actor=chair)
+    adopted = motions.propose_motion(meeting, "Adopt the plan", actor=chair)
+    rejected = motions.propose_motion(meeting, "Move the meetings", actor=chair)
     for motion, votes in ((adopted, {chair: "yes", g2.user: "yes", c1.user: "no"}),
                           (rejected, {chair: "no", c1.user: "no"})):
-        ops.open_vote(motion, actor=chair)
+        motions.open_vote(motion, actor=chair)
         for member, option in votes.items():
-            ops.cast_vote(motion, option, actor=member)
-        ops.close_vote(motion, actor=chair)
-    ops.record_minutes(meeting, "The council met.", actor=chair, close=True)
+            motions.cast_vote(motion, option, actor=member)
+        motions.close_vote(motion, actor=chair)
+    minutes.record_minutes(meeting, "The council met.", actor=chair, close=True)
     db.session.commit()
     db.session.expire_all()
     meeting = db.session.get(Meeting, meeting.id)
-    record = ops.minutes_record(meeting)
+    record = minutes.minutes_record(meeting)
     assert [(line.name, line.side, line.present) for line in record.attendance] == [
         (line.mandate.user.name, line.mandate.side_enum, line.present) for line in meeting.attendance]
     assert [(m.title, m.status, m.counts) for m in record.motions] == [
         (m.title, m.status_enum, m.counts()) for m in meeting.motions]
     assert record.motions[0].counts == {"yes": 2, "no": 1, "abstain": 0, "absent": 1}
-    offices = ops.appointments_on(council, meeting.on)
+    offices = chairs.appointments_on(council, meeting.on)
     assert {role: (holder.name, holder.side) for role, holder in record.offices.items()} == {
         role: (a.mandate.user.name, a.side) for role, a in offices.items()}
-    assert record.quorum == ops.quorum(meeting)
+    assert record.quorum == meetings.quorum(meeting)
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(client.get(
         f"/councils/meetings/{meeting.id}/minutes.pdf").data)).pages)
     for motion in record.motions:
@@ -262,7 +263,7 @@ def nominating(app, make_council, make_org, make_category, make_user, official):
     council = make_council(seats=1)
     coop = make_org("coop", kind="social_coop_a")
     organisations.accredit(coop, make_category(), city_today() + timedelta(days=30), met_all=True)
-    election = ops.open_election(council, "Round", 1, actor=official)
+    election = elections.open_election(council, "Round", 1, actor=official)
     member = make_user(Role.ORG_MEMBER, organisations=[coop])
     return election, coop, member, _client_for(app, member)
 
@@ -283,12 +284,12 @@ def test_a_refused_nomination_comes_back_with_the_input_and_the_message_beside_t
     response = post_form(client, url, {"organisation": str(coop.id), "email": candidate.email,
                                        "statement": "x" * 20_000})
     assert response.status_code == 422 and 'id="statement-error"' in response.get_data(as_text=True)
-    assert ops.get_election(election.id).candidacies == []
+    assert elections.election_by_id(election.id).candidacies == []
     response = post_form(client, url, {"organisation": str(coop.id), "email": candidate.email,
                                        "statement": "x" * 2_000})
     assert response.status_code == 302
     db.session.expire_all()
-    assert [len(c.statement) for c in ops.get_election(election.id).candidacies] == [2_000]
+    assert [len(c.statement) for c in elections.election_by_id(election.id).candidacies] == [2_000]
     # The same person twice: the message goes beside the email typed, not into a banner.
     response = post_form(client, url, {"organisation": str(coop.id), "email": candidate.email})
     page = response.get_data(as_text=True)
@@ -299,7 +300,7 @@ def test_a_statement_without_spaces_wraps_on_the_election_page(nominating, make_
     import re
     from pathlib import Path
     election, coop, member, client = nominating
-    ops.nominate(election, coop, make_user(), actor=member, statement="y" * 2_000)
+    elections.nominate(election, coop, make_user(), actor=member, statement="y" * 2_000)
     page = client.get(f"/councils/elections/{election.id}").get_data(as_text=True)
     assert '<td class="statement">' + "y" * 2_000 in page
     css = (Path(__file__).parents[2] / "static/css/procomun.css").read_text()
@@ -328,7 +329,7 @@ def test_no_selection_round_is_called_without_a_vacant_civil_seat(client_as, ful
                          {"title": "Round", "seats": "1", "counting_rule": "one_vote"})
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and 'id="seats-error"' in page and "No civil seat is vacant" in page
-    assert "Between 1 and 0" not in page and ops.elections_of(council) == []
+    assert "Between 1 and 0" not in page and elections.elections_of(council) == []
 
 
 def test_a_quorum_larger_than_the_seats_is_refused_beside_the_quorum_field(client_as):
@@ -342,13 +343,13 @@ def test_a_quorum_larger_than_the_seats_is_refused_beside_the_quorum_field(clien
     response = post_form(client, "/councils/north/edit", {**data, "seats_per_side": "1"})
     assert response.status_code == 422 and 'id="quorum_per_side-error"' in response.get_data(as_text=True)
     db.session.expire_all()
-    assert ops.council_by_slug("north").seats_per_side == 2
+    assert councils.council_by_slug("north").seats_per_side == 2
 
 
 def test_minutes_pdf_keeps_the_line_breaks_of_the_minutes(app, client, running_meeting):
     council, members, meeting = running_meeting
-    ops.record_minutes(meeting, "First point agreed.\nSecond point deferred.", actor=members["government"][0].user,
-                       close=True)
+    minutes.record_minutes(meeting, "First point agreed.\nSecond point deferred.", actor=members["government"][0].user,
+                           close=True)
     db.session.commit()
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(client.get(
         f"/councils/meetings/{meeting.id}/minutes.pdf").data)).pages)
@@ -364,8 +365,8 @@ def test_the_appoint_button_says_appoint(client_as, full_council):
 def test_a_vote_refused_for_want_of_quorum_explains_it_once(app, running_meeting):
     council, members, meeting = running_meeting
     chair = members["government"][0]
-    ops.record_attendance(meeting, [chair.id], actor=chair.user)
-    motion = ops.propose_motion(meeting, "Adopt the plan", actor=chair.user)
+    meetings.record_attendance(meeting, [chair.id], actor=chair.user)
+    motion = motions.propose_motion(meeting, "Adopt the plan", actor=chair.user)
     client = _client_for(app, chair.user)
     page = post_form(client, f"/councils/motions/{motion.id}/open", follow_redirects=True).get_data(as_text=True)
     assert "There is no quorum" in page
@@ -375,7 +376,7 @@ def test_a_vote_refused_for_want_of_quorum_explains_it_once(app, running_meeting
 
 def test_a_meeting_opens_on_its_day_not_before(app, running_meeting, official):
     council, members, _today = running_meeting
-    meeting = ops.schedule_meeting(council, "Next week", at(city_today() + timedelta(days=5)), actor=official)
+    meeting = meetings.schedule_meeting(council, "Next week", at(city_today() + timedelta(days=5)), actor=official)
     chair = members["government"][0]
     client = _client_for(app, chair.user)
     page = client.get(f"/councils/meetings/{meeting.id}").get_data(as_text=True)

@@ -6,6 +6,7 @@ import pytest
 
 from app.accounts.models import Role
 from app.errors import Invalid
+from councils import chairs, meetings, motions, needs, seats
 from councils import operations as councils
 from procurement import processes, tenders
 
@@ -15,23 +16,23 @@ def adopt_need(make_user, make_category, official, rationale="Ageing population"
     council = councils.create_council("needs-council", "Social council", seats_per_side=1,
                                       first_term_start=date(2024, 1, 1), first_chair_side="government",
                                       actor=official)
-    gov = councils.seat_member(council, make_user(Role.CITIZEN, name="Gov"), "government", actor=official,
-                               on=date(2024, 1, 1))
-    civ = councils.seat_member(council, make_user(Role.CITIZEN, name="Civ"), "civil", actor=official,
-                               on=date(2024, 1, 1))
-    councils.appoint(council, "chair", gov, actor=official, on=date(2024, 1, 1))
-    councils.appoint(council, "vice_chair", civ, actor=official, on=date(2024, 1, 1))
-    meeting = councils.schedule_meeting(council, "Needs", datetime(2024, 3, 1, 17, tzinfo=timezone.utc),
+    gov = seats.seat_member(council, make_user(Role.CITIZEN, name="Gov"), "government", actor=official,
+                            on=date(2024, 1, 1))
+    civ = seats.seat_member(council, make_user(Role.CITIZEN, name="Civ"), "civil", actor=official,
+                            on=date(2024, 1, 1))
+    chairs.appoint(council, "chair", gov, actor=official, on=date(2024, 1, 1))
+    chairs.appoint(council, "vice_chair", civ, actor=official, on=date(2024, 1, 1))
+    meeting = meetings.schedule_meeting(council, "Needs", datetime(2024, 3, 1, 17, tzinfo=timezone.utc),
                                         actor=official, agenda=["Priorities"])
-    councils.record_attendance(meeting, [gov.id, civ.id], actor=gov.user)
-    motion = councils.propose_motion(meeting, "Elder care first", actor=gov.user,
-                                     need_category=make_category("elder-care"), need_rank=1,
-                                     need_rationale=rationale, need_neighbourhood=neighbourhood)
-    councils.open_vote(motion, actor=gov.user)
+    meetings.record_attendance(meeting, [gov.id, civ.id], actor=gov.user)
+    motion = motions.propose_motion(meeting, "Elder care first", actor=gov.user,
+                                    need_category=make_category("elder-care"), need_rank=1,
+                                    need_rationale=rationale, need_neighbourhood=neighbourhood)
+    motions.open_vote(motion, actor=gov.user)
     for mandate in (gov, civ):
-        councils.cast_vote(motion, "yes", actor=mandate.user)
-    councils.close_vote(motion, actor=gov.user)
-    return councils.priority_needs(current_only=True)[0]
+        motions.cast_vote(motion, "yes", actor=mandate.user)
+    motions.close_vote(motion, actor=gov.user)
+    return needs.priority_needs(current_only=True)[0]
 
 
 def test_a_process_is_linked_to_a_current_council_need(city, make_user, make_category, client_as):

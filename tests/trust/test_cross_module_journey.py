@@ -18,6 +18,7 @@ from app.accounts.models import Role
 from app.extensions import db
 from app.i18n import city_timezone, city_today
 from app.organisations.defaults import ensure_defaults
+from councils import chairs, meetings, needs, seats
 from councils import operations as councils
 
 from ..conftest import PASSWORD
@@ -44,12 +45,12 @@ def world(app, make_user, make_org, make_category):
     council = councils.create_council("harbour", "Harbour Council", seats_per_side=1,
                                       first_term_start=today - timedelta(days=30), first_chair_side="civil",
                                       actor=official, locale="en")
-    other = councils.seat_member(council, colleague, "government", actor=official, on=today - timedelta(days=30))
-    seat = councils.seat_member(council, chair, "civil", actor=official, on=today - timedelta(days=30))
-    councils.appoint(council, "chair", seat, actor=official, on=today - timedelta(days=30))
-    councils.appoint(council, "vice_chair", other, actor=official, on=today - timedelta(days=30))
+    other = seats.seat_member(council, colleague, "government", actor=official, on=today - timedelta(days=30))
+    seat = seats.seat_member(council, chair, "civil", actor=official, on=today - timedelta(days=30))
+    chairs.appoint(council, "chair", seat, actor=official, on=today - timedelta(days=30))
+    chairs.appoint(council, "vice_chair", other, actor=official, on=today - timedelta(days=30))
     now = datetime.now(city_timezone()).replace(second=0, microsecond=0) - timedelta(minutes=5)
-    meeting = councils.schedule_meeting(council, "Spring session", now, actor=official,
+    meeting = meetings.schedule_meeting(council, "Spring session", now, actor=official,
                                         agenda=["Priority needs for elder care"])
     db.session.commit()
 
@@ -155,7 +156,7 @@ def test_from_a_council_priority_to_redeemed_vouchers_and_open_data(
     chair.submit(action="/close", shot="need-adopted")
     chair.close()
     db.session.rollback()  # read what the server wrote
-    need = councils.priority_needs(category_slug="elder-care")[0]
+    need = needs.priority_needs(category_slug="elder-care")[0]
 
     # 2. The procurement office opens a reserved tender for that need.
     office = person(w.official).go("/procurement/new")

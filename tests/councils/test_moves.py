@@ -1,0 +1,98 @@
+"""The meeting and selection-round pages offer the moves the operations compute: each viewer
+sees a move exactly when the operation behind it would accept them."""
+from datetime import timedelta
+
+import pytest
+
+from app.accounts.models import Role
+from app.errors import Invalid, InvalidTransition, NotAllowed
+from app.i18n import city_today
+from app.organisations import operations as organisations
+from councils import chairs, elections, meetings, minutes, motions
+from councils.models import VoteOption
+
+from .conftest import at
+
+
+def test_a_meeting_offers_each_viewer_the_moves_its_operations_allow(full_council, official):
+    start = city_today().replace(year=city_today().year - 1)
+    council, members = full_council(start=start)
+    chair = chairs.appoint(council, "chair", members["government"][0], actor=official, on=start).mandate.user
+    chairs.appoint(council, "vice_chair", members["civil"][0], actor=official, on=start)
+    later = meetings.schedule_meeting(council, "Next week", at(city_today() + timedelta(days=5)), actor=official)
+    assert meetings.meeting_moves(later, None) == meetings.MeetingMoves()
+    desk = meetings.meeting_moves(later, official)
+    assert desk.edit_agenda and desk.send_notice and desk.cancel and not desk.propose_motion
+    early = meetings.meeting_moves(later, chair)
+    assert early.waits_for_its_day and early.propose_motion and not early.record_attendance and not early.edit_agenda
+    with pytest.raises(Invalid, match="opens on its day"):
+        meetings.record_attendance(later, [], actor=chair)
+
+    today = meetings.schedule_meeting(council, "Today", at(city_today(), 10), actor=official)
+    assert meetings.meeting_moves(today, chair).record_attendance
+    voter, absent = members["government"][1], members["civil"][1]
+    meetings.record_attendance(today, [members["government"][0].id, members["civil"][0].id, voter.id], actor=chair)
+    desk = meetings.meeting_moves(today, official)
+    assert desk.edit_agenda and not desk.send_notice and not desk.cancel
+    with pytest.raises(InvalidTransition):
+        meetings.cancel_meeting(today, actor=official)
+    motion = motions.propose_motion(today, "Adopt the plan", actor=chair)
+    running = meetings.meeting_moves(today, chair)
+    assert running.open_votes == {motion.id} and not running.close_votes and running.record_minutes and running.close
+    assert not meetings.meeting_moves(today, voter.user).open_votes
+    with pytest.raises(NotAllowed):
+        motions.open_vote(motion, actor=voter.user)
+
+    motions.open_vote(motion, actor=chair)
+    assert meetings.meeting_moves(today, chair).close_votes == {motion.id}
+    assert meetings.meeting_moves(today, voter.user).votes == {motion.id}
+    assert not meetings.meeting_moves(today, absent.user).votes
+    with pytest.raises(NotAllowed):
+        motions.cast_vote(motion, "yes", actor=absent.user)
+    motions.cast_vote(motion, "no", actor=voter.user)
+    assert meetings.meeting_moves(today, voter.user).my_votes == {motion.id: VoteOption.NO}
+    motions.close_vote(motion, actor=chair)
+    minutes.record_minutes(today, "We met.", actor=chair, close=True)
+    closed = meetings.meeting_moves(today, chair)
+    assert closed.record_minutes and not (closed.close or closed.propose_motion or closed.record_attendance)
+    assert not (closed.open_votes or closed.close_votes or meetings.meeting_moves(today, official).edit_agenda)
+
+
+def test_a_selection_round_offers_each_viewer_the_moves_its_operations_allow(
+        make_council, make_org, make_category, make_user, official):
+    council = make_council(seats=1)
+    coop = make_org("coop", kind="social_coop_a")
+    organisations.accredit(coop, make_category(), city_today() + timedelta(days=30), met_all=True)
+    company = make_org("company", kind="company")
+    member = make_user(Role.ORG_MEMBER, organisations=[coop, company])
+    outsider = make_user(Role.ORG_MEMBER, organisations=[company])
+    election = elections.open_election(council, "Round", 1, actor=official)
+    assert elections.election_moves(election, None) == elections.ElectionMoves()
+    desk = elections.election_moves(election, official)
+    assert desk.open_voting and desk.cancel and not desk.publish and not desk.organisations
+    mine = elections.election_moves(election, member)
+    assert mine.nominate and mine.organisations == [coop] and not mine.ballot and not mine.open_voting
+    assert elections.election_moves(election, outsider).organisations == []
+    with pytest.raises(NotAllowed):
+        elections.nominate(election, company, make_user(), actor=outsider)
+    candidacy = elections.nominate(election, coop, make_user(name="Cand"), actor=member)
+
+    elections.open_voting(election, actor=official)
+    desk = elections.election_moves(election, official)
+    assert desk.publish and desk.cancel and not desk.open_voting
+    mine = elections.election_moves(election, member)
+    assert mine.ballot and mine.cast_ballot and not mine.nominate
+    assert elections.published_results(election) is None
+    with pytest.raises(Invalid, match="belong to"):
+        elections.voting_organisation(member, make_org().id)
+    elections.cast_ballot(elections.election_by_id(election.id), elections.voting_organisation(member, coop.id),
+                          [candidacy.id], actor=member)
+    mine = elections.election_moves(election, member)
+    assert mine.ballot and not mine.cast_ballot and mine.voted == {coop.id}
+    assert elections.voted_organisations(election) == {coop.id}
+
+    elections.publish_results(election, actor=official)
+    assert elections.election_moves(election, official) == elections.ElectionMoves()
+    assert elections.election_moves(election, member).organisations == [coop]
+    assert not elections.election_moves(election, member).ballot
+    assert [(c.id, votes) for c, votes in elections.published_results(election)] == [(candidacy.id, 1)]
