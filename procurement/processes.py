@@ -24,7 +24,7 @@ from app.i18n import city_today
 from app.organisations.models import Organisation, OrganisationKind
 from app.organisations.operations import is_accredited
 from app.states import StateMachine
-from councils import needs as council_needs_ops
+from councils.needs import priority_need_by_id, priority_needs
 
 from .models import Award, Bid, Contract, Phase, Procedure, Process
 
@@ -55,8 +55,8 @@ def council_needs(need_id: int | None = None):
     councils, through their operations. With `need_id`, that need if it is
     still current (else None); without, every current need, most urgent first."""
     if need_id is None:
-        return council_needs_ops.priority_needs(current_only=True)
-    need = council_needs_ops.priority_need_by_id(need_id)
+        return priority_needs(current_only=True)
+    need = priority_need_by_id(need_id)
     return need if need is not None and need.superseded_on is None else None
 
 
