@@ -30,13 +30,15 @@ def _table(results: dict) -> list[str]:
         q = r.get("sqlite")
         if q and "app" in q:
             rows.append(f"  sqlite    app {q['app']['per_second']}/s  p95 {q['app']['p95_ms']} ms  errors "
-                        f"{q['app']['errors']}  least app {q['least_app']['per_second']}/s (errors {q['least_app']['errors']})  app/least "
+                        f"{q['app']['errors']}  least app {q['least_app']['per_second']}/s "
+                        f"(errors {q['least_app']['errors']})  app/least "
                         f"{q['ratio_app_least']}  ledger ok {q['books']['ledger_verified']}  over-redeemed "
                         f"{q['books']['over_redeemed_vouchers']}")
     i = results.get("issuance")
     if i and "seconds" in i:
         rows.append(f"issuance    {i['rows']} rows in {i['seconds']} s ({i['rows_per_second']}/s), peak "
-                    f"{i['peak_rss_mb']} MB; COPY {i['copy_seconds']} s; COPY/app {i['ratio_copy_time_over_app_time']}; "
+                    f"{i['peak_rss_mb']} MB; COPY {i['copy_seconds']} s; "
+                    f"COPY/app {i['ratio_copy_time_over_app_time']}; "
                     f"COPY of its codes: bare {i['copy_codes_bare_seconds']} s, with the unique code index "
                     f"{i['copy_codes_unique_code_seconds']} s, with one foreign key "
                     f"{i.get('copy_codes_one_foreign_key_seconds')} s")
@@ -53,7 +55,8 @@ def _table(results: dict) -> list[str]:
         for name, page in figures["pages"].items():
             rows.append(f"{label:<11} {name:<22} " + "  ".join(
                 f"N={scale}: p50 {page[str(scale)]['p50_ms']} p95 {page[str(scale)]['p95_ms']} ms"
-                + (f" (4 clients p95 {page[str(scale)]['per_core']['p95_ms']})" if "per_core" in page[str(scale)] else "")
+                + (f" (4 clients p95 {page[str(scale)]['per_core']['p95_ms']})"
+                   if "per_core" in page[str(scale)] else "")
                 + f", service {page[str(scale)].get('service_ms')} ms, {page[str(scale)]['statements']} stmts"
                 for scale in figures["scales"]) + f"  growth {page['growth_p95']}")
     d = results.get("documents")

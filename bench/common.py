@@ -213,15 +213,19 @@ def gunicorn(app_spec: str, *, extra_env=None):
         log.close()
 
 
+def _pgbench() -> str | None:
+    installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))
+    return shutil.which("pgbench") or (str(installed[0]) if installed else None)
+
+
 def ensure_pgbench() -> str:
     """pgbench's path, installing Debian's postgresql-client if it is missing."""
-    found = shutil.which("pgbench") or next((str(p) for p in sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))), None)
-    if found:
+    if found := _pgbench():
         return found
     apt = {"DEBIAN_FRONTEND": "noninteractive", **os.environ}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=apt)
     subprocess.run(["apt-get", "install", "-y", "-qq", "postgresql-client"], check=True, env=apt)
-    found = shutil.which("pgbench") or next((str(p) for p in sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))), None)
+    found = _pgbench()
     if not found:
         raise RuntimeError("pgbench is not available even after installing postgresql-client")
     return found

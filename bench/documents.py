@@ -77,6 +77,7 @@ def measure() -> dict:
                      "weasyprint_fresh_ms": round(common.median(fresh_times) * 1000, 1),
                      "ratio": round(app_ms / bare_ms, 3), "overhead": f"{(app_ms / bare_ms - 1) * 100:.1f}%",
                      "bytes": len(first.data)}
-        print(f"   {out['database']} {name}: app {out[name]['app_ms']} ms, WeasyPrint alone {out[name]['weasyprint_ms']} ms "
+        print(f"   {out['database']} {name}: app {out[name]['app_ms']} ms, "
+              f"WeasyPrint alone {out[name]['weasyprint_ms']} ms "
               f"(with a new font configuration each time {out[name]['weasyprint_fresh_ms']} ms)", flush=True)
     return out
