@@ -17,11 +17,11 @@ The tables its SQL writes, and the rule each write keeps in step with:
 It only reads the others (vouchers, programmes, accreditations, and the API token's account,
 roles and membership).
 
-Why not `ledger.transfer`, `emit` and `idempotency.once`: through the ORM a redemption was BEGIN,
-12 statements and COMMIT, 6.7 ms of CPU, 71% of it building and compiling those statements;
-as one statement the app redeems at about 0.85 of the least Flask app doing the same SQL
-(bench/README.md, second round). tests/vouchers/test_redemption.py holds the two paths to
-the same refusals, the same rows and the same stored answer."""
+Why not `ledger.transfer`, `emit` and `idempotency.once`: through them a redemption was BEGIN,
+12 statements and COMMIT, 6.7 ms of CPU, 71% of it building and compiling ORM statements; as one
+statement the app went from 0.16 to 0.88 of the least Flask app doing the same SQL (bench/README.md,
+second round). tests/vouchers/test_redemption_paths.py holds both paths to one table of refusals,
+the API's RedemptionBody and RedemptionAnswer, and the one shape of a key's row."""
 import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime
