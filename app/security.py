@@ -138,7 +138,7 @@ def identity_for_token(token: str) -> ApiIdentity | None:
 
 # Tokens seen valid in the last few seconds (PostgreSQL, identity_only routes): a redemption then
 # costs one round trip, its statement re-checking the token, role and membership as it writes
-# (vouchers.operations.redeem's while_token_valid); any refusal re-checks them before answering.
+# (vouchers.redemption.redeem's while_token_valid); any refusal re-checks them before answering.
 IDENTITY_CACHE_SECONDS = 5.0
 _identity_cache: dict[str, tuple[float, ApiIdentity]] = {}
 
@@ -208,7 +208,7 @@ def api_roles_required(*roles: Role, identity_only: bool = False):
 
     With identity_only the check uses the lean api_identity() (no ORM), possibly from its short
     cache on PostgreSQL: the view must use api_identity() too, and, when the identity is cached,
-    have its write re-check the token (vouchers.operations.redeem's while_token_valid). Any
+    have its write re-check the token (vouchers.redemption.redeem's while_token_valid). Any
     error answer given on a cached identity is re-checked here against the token as it is now,
     so a revoked token still gets 401 and a lost role 403, as without the cache."""
     wanted = frozenset(Role(r) for r in roles)

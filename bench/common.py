@@ -220,8 +220,7 @@ def _pgbench() -> str | None:
 
 def ensure_pgbench() -> str:
     """pgbench's path, installing Debian's postgresql-client if it is missing."""
-    found = _pgbench()
-    if found:
+    if found := _pgbench():
         return found
     apt = {"DEBIAN_FRONTEND": "noninteractive", **os.environ}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=apt)

@@ -1,7 +1,8 @@
 """The least Flask app that does a redemption's database work: raw psycopg, no
 ORM, no authentication, no validation, no i18n. It is the ceiling the real app
 is measured against (same gunicorn settings, same database, same SQL as one
-redemption: the very statement vouchers.operations runs, imported from there).
+redemption: the very statement vouchers.redemption runs, imported from there, and the idempotency
+row in the shape vouchers.idempotency gives every key).
 
 Run by gunicorn as `bench.leastapp:app`; BENCH_LEAST_DSN is the database:
 a libpq URL (PostgreSQL, psycopg) or `sqlite:///path` (the sqlite3 module,
@@ -16,7 +17,8 @@ from datetime import date, datetime, timezone
 
 from flask import Flask, request
 
-from vouchers.operations import REDEEM_PG, SQLITE_STATEMENTS
+from vouchers.idempotency import fingerprint, remembered
+from vouchers.redemption import REDEEM_PG, SQLITE_STATEMENTS
 
 app = Flask(__name__)
 _local = threading.local()
@@ -47,8 +49,8 @@ def _params(body: dict) -> dict:
             "org_name": request.headers["X-Organisation-Slug"], "actor": int(request.headers["X-Actor"]),
             "scope": f"org:{org_id}",
             "key": body["idempotency_key"], "today": date.today(), "now": now, "at": now.isoformat(),
-            "reference": f"voucher {code}", "pin_hash": None,
-            "token_hash": None}
+            "reference": f"voucher {code}", "pin_hash": None, "token_hash": None,
+            "request": fingerprint({"code": code, "amount": amount, "service_category": category})}
 
 
 @app.post("/api/v1/vouchers/redemptions")
@@ -60,7 +62,7 @@ def redeem():
 def _redeem_postgresql(p: dict):
     _authorised, stored, answer, *_facts = _conn().execute(REDEEM_PG, p).fetchone()
     if stored is not None or answer is not None:
-        return stored or answer, 201
+        return stored["answer"] if stored else answer, 201
     return {"error": "refused"}, 409
 
 
@@ -72,7 +74,7 @@ def _redeem_sqlite(p: dict):
         stored = conn.execute(s["stored"], (p["scope"], p["key"])).fetchone()
         if stored:
             conn.execute("COMMIT")
-            return json.loads(stored[0]), 201
+            return json.loads(stored[0])["answer"], 201
         row = conn.execute(s["voucher"], {"org": p["org"], "category": p["category"], "today": p["today"].isoformat(),
                                           "org_account_key": p["org_account_key"], "code": p["code"]}).fetchone()
         if row is None:
@@ -84,8 +86,8 @@ def _redeem_sqlite(p: dict):
             conn.execute("ROLLBACK")
             return {"error": "refused"}, 409
         amount, at = p["amount"], p["now"].replace(tzinfo=None).isoformat(" ", "microseconds")
-        transfer_id = conn.execute(s["transfer"],
-                                   (account_id, org_account, amount, p["reference"], None, at)).fetchone()[0]
+        transfer_id = conn.execute(s["transfer"], (account_id, org_account, amount, p["reference"], None,
+                                                   at)).fetchone()[0]
         conn.execute(s["debit"], (amount, account_id))
         conn.execute(s["credit"], (amount, org_account))
         redemption_id = conn.execute(s["redemption"], (voucher_id, p["org"], transfer_id, p["category"], amount,
@@ -96,7 +98,7 @@ def _redeem_sqlite(p: dict):
         answer = {"redemption_id": redemption_id, "code": p["code"], "amount_cents": amount,
                   "remaining_cents": balance - amount, "organisation": p["org_slug"],
                   "service_category": p["category"], "at": p["at"]}
-        conn.execute(s["key"], (p["scope"], p["key"], json.dumps(answer), at))
+        conn.execute(s["key"], (p["scope"], p["key"], json.dumps(remembered(p["request"], answer)), at))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -52,9 +52,6 @@ def make_app(smtp_port: int):
 
 # A national programme's "voucher received": everyone enrolled hears of it. The audience is
 # a SELECT, so the worker pages through it and never holds the whole list.
-PROGRAMME_SIZE = {"limit": RECIPIENTS}
-
-
 def _holders(event):
     return select(User.id.label("uid")).where(User.id <= event.context["holders_up_to"])
 
@@ -208,8 +205,8 @@ def main():
         spread = fan_out(app)
         sent, elapsed = deliver(app, sink.port, workers)
         with app.app_context():
-            left = db.session.execute(
-                select(func.count(MailMessage.id)).where(MailMessage.status != "sent")).scalar_one()
+            left = db.session.execute(select(func.count(MailMessage.id))
+                                      .where(MailMessage.status != "sent")).scalar_one()
         results[workers] = sent / elapsed
         print(f"{workers} worker(s): fan-out {RECIPIENTS:,} in {spread:.1f} s "
               f"({RECIPIENTS / spread:,.0f} recipients/s); delivered {sent:,} in {elapsed:.1f} s = "

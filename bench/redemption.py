@@ -29,8 +29,7 @@ def setup(vouchers: int, organisations: int, env: dict | None = None) -> dict:
     from app.database import transaction
     from app.i18n import city_today
     from app.organisations import operations as orgs
-    from vouchers import ledger
-    from vouchers import operations as ops
+    from vouchers import issuance, ledger, programmes
     from vouchers.models import AccountKind, Currency
 
     app = create_app(env=env or common.env())
@@ -48,12 +47,12 @@ def setup(vouchers: int, organisations: int, env: dict | None = None) -> dict:
                 ledger.ensure_account(AccountKind.ORGANISATION, Currency.VOUCHER, owner=org.id, organisation_id=org.id)
             members.append({"org_id": org.id, "slug": org.slug, "token": token, "user_id": user.id})
         value = AMOUNT * 40
-        programme = ops.create_programme("bench", "Bench programme", value * vouchers, [CATEGORY],
-                                         today + timedelta(days=300), actor=official)
-        lines = ["holder_email,amount_cents,valid_until\n"] + [
-            f"holder{n}@bench.example,{value},\n" for n in range(vouchers)]
+        programme = programmes.create_programme("bench", "Bench programme", value * vouchers, [CATEGORY],
+                                                today + timedelta(days=300), actor=official)
+        lines = (["holder_email,amount_cents,valid_until\n"]
+                 + [f"holder{n}@bench.example,{value},\n" for n in range(vouchers)])
         out = io.StringIO()
-        ops.issue_batch(lambda: iter(lines), programme, actor=official, codes_out=csv.writer(out))
+        issuance.issue_batch(lambda: iter(lines), programme, actor=official, codes_out=csv.writer(out))
         codes = [row[1] for row in csv.reader(io.StringIO(out.getvalue()))]
     return {"members": members, "codes": codes, "value": value}
 
@@ -119,7 +118,7 @@ def _merge(parts):
     return total
 
 
-# pgbench runs the app's very statement (vouchers.operations.REDEEM_PG), its parameters as pgbench
+# pgbench runs the app's very statement (vouchers.redemption.REDEEM_PG), its parameters as pgbench
 # variables; one small SELECT first picks a random voucher code and the co-op's names (\\gset), as the
 # HTTP clients pick theirs. The actor is the co-op's member, as the app and the least app record it
 # (the rows written are the same); the PIN hash and the token hash are NULL, as in the least app
@@ -131,13 +130,14 @@ PGBENCH_PRELUDE = """\\set n random(1, :ncodes)
 SELECT c.code, 'voucher ' || c.code AS reference, 'org:' || o.id AS scope,
        'organisation:' || o.id || chr(58) || 'voucher' AS org_account_key, o.slug AS org_slug, o.name AS org_name,
        current_date AS today, now() AS now, now()::text AS at,
-       (SELECT min(m.user_id) FROM organisation_members m WHERE m.organisation_id = o.id) AS actor
+       (SELECT min(m.user_id) FROM organisation_members m WHERE m.organisation_id = o.id) AS actor,
+       md5(c.code) || md5(o.slug) AS request
 FROM bench_codes c, organisations o WHERE c.n = CAST(:n AS int) AND o.id = CAST(:org AS int) \\gset
 """
 
 
 def pgbench_script() -> str:
-    from vouchers.operations import REDEEM_PG
+    from vouchers.redemption import REDEEM_PG
     # pgbench sends every variable untyped: each is cast to the type psycopg sends it as.
     types = {"amount": "bigint", "org": "int", "actor": "int", "today": "date", "now": "timestamptz"}
     literal = {"pin_hash": "NULL::text", "token_hash": "NULL::text"}
@@ -159,8 +159,8 @@ def run_pgbench(data: dict, seconds: int) -> dict:
         script.write(pgbench_script())
     command = [pgbench, "-n", "-M", "prepared", "-c", str(common.CONNECTIONS), "-j", "2",
                "-T", str(max(1, round(seconds))), "-f", script.name, "-r",
-               "-D", f"ncodes={len(data['codes'])}", "-D", f"omin={min(org_ids)}",
-               "-D", f"norgs={len(org_ids)}", "-D", f"category={CATEGORY}", common.libpq_url()]
+               "-D", f"ncodes={len(data['codes'])}", "-D", f"omin={min(org_ids)}", "-D", f"norgs={len(org_ids)}",
+               "-D", f"category={CATEGORY}", common.libpq_url()]
     done = subprocess.run(command, capture_output=True, text=True)
     with common.connect() as conn:
         conn.execute("DROP TABLE IF EXISTS bench_codes")

@@ -1,20 +1,27 @@
 """The vouchers JSON API: redemption from a co-op's own system, and the
 citizen's and organisation's views."""
 import marshmallow as ma
-from flask import request
+from flask import request, url_for
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from app.accounts.models import Role
+from app.accounts.operations import find_user
 from app.api import api_abort, domain_error_response
-from app.errors import DomainError
+from app.errors import DomainError, Invalid, NotFound
+from app.extensions import db
 from app.organisations import operations as organisations
 from app.security import api_identity, api_login_required, api_roles_required, api_user
 
-from . import operations as ops
+from . import contributions, holders, ledger, redemption, time_credits
+from .idempotency import caller_scope, once
+from .models import MAX_CENTS, Transfer
 
 blp = Blueprint("vouchers_api", __name__, url_prefix="/api/v1/vouchers",
                 description="Social vouchers: redemption by accredited organisations, holders' balances.")
+
 
 class RedemptionBody(ma.Schema):
     """What a till sends (for the OpenAPI document: the view checks the body by hand, this being the
@@ -57,9 +64,13 @@ REDEMPTION_ANSWERS = {
              "fails), bad_amount, or idempotency_key_reused (the key was used for another request)",
     }.items()}}
 
-REDEMPTION_FIELDS = {"code": str, "amount": int, "service_category": str, "idempotency_key": str}
+# The hand check reads its fields from RedemptionBody, so the document and the check cannot drift apart.
+_KINDS = {ma.fields.String: str, ma.fields.Integer: int}
+REDEMPTION_FIELDS = {name: _KINDS[type(f)] for name, f in RedemptionBody().fields.items() if f.required}
+REDEMPTION_OPTIONAL_FIELDS = {name: _KINDS[type(f)] for name, f in RedemptionBody().fields.items() if not f.required}
 REDEMPTION_FIELD_ERRORS = {str: _l("This field is required and must be a string."),
                            int: _l("This field is required and must be a whole number of cents.")}
+OPTIONAL_FIELD_ERRORS = {str: _l("This field must be a string.")}
 
 
 def _redemption_request() -> dict:
@@ -74,9 +85,9 @@ def _redemption_request() -> dict:
             errors[name] = [str(REDEMPTION_FIELD_ERRORS[kind])]
     if "idempotency_key" not in errors and len(body["idempotency_key"]) > 100:
         errors["idempotency_key"] = [str(_l("At most 100 characters."))]
-    for optional in ("organisation", "pin"):
-        if body.get(optional) is not None and not isinstance(body[optional], str):
-            errors[optional] = [str(_l("This field must be a string."))]
+    for name, kind in REDEMPTION_OPTIONAL_FIELDS.items():
+        if body.get(name) is not None and not isinstance(body[name], kind):
+            errors[name] = [str(OPTIONAL_FIELD_ERRORS[kind])]
     if errors:
         api_abort(422, "unprocessable", _l("The request is not valid."), errors=errors)
     return body
@@ -100,9 +111,9 @@ def redeem():
     body = _redemption_request()
     try:
         organisation = organisations.organisation_for_member(user, body.get("organisation"))
-        result = ops.redeem(body["code"], body["amount"], body["service_category"], organisation, actor=user,
-                            pin=body.get("pin"), idempotency_key=body["idempotency_key"],
-                            while_token_valid=user.token_hash if user.cached else None)
+        result = redemption.redeem(body["code"], body["amount"], body["service_category"], organisation, actor=user,
+                                   pin=body.get("pin"), idempotency_key=body["idempotency_key"],
+                                   while_token_valid=user.token_hash if user.cached else None)
     except DomainError as error:
         return domain_error_response(error)
     return result.as_json(), 201, ({"Idempotent-Replayed": "true"} if result.replayed else {})
@@ -121,10 +132,10 @@ def _voucher_json(voucher) -> dict:
 def mine():
     """The token holder's vouchers with what remains on each, and their time credits (minutes)."""
     user = api_user()
-    vouchers = ops.holder_vouchers(user)
+    vouchers = holders.holder_vouchers(user)
     return {"vouchers": [_voucher_json(v) for v in vouchers],
             "remaining_cents": sum(v.account.balance for v in vouchers if v.status == "active"),
-            "time_credit_minutes": ops.time_balance(user)}
+            "time_credit_minutes": time_credits.time_balance(user)}
 
 
 @blp.route("/organisation")
@@ -139,8 +150,8 @@ def organisation():
         org = organisations.organisation_for_member(user, request.args.get("organisation"))
     except DomainError as error:
         return domain_error_response(error)
-    page = ops.organisation_redemptions(org, page=max(request.args.get("page", 1, type=int), 1))
-    return {"organisation": org.slug, "unsettled_cents": ops.organisation_balance(org),
+    page = redemption.organisation_redemptions(org, page=max(request.args.get("page", 1, type=int), 1))
+    return {"organisation": org.slug, "unsettled_cents": redemption.organisation_balance(org),
             "page": page.page, "pages": page.pages,
             "redemptions": [{"redemption_id": r.id, "code": r.voucher.code, "amount_cents": r.amount_cents,
                              "service_category": r.category, "at": r.at.isoformat(),
@@ -150,20 +161,7 @@ def organisation():
 # Contributions, reversals and time credits -----------------------------------------------
 # Every write takes an idempotency key (vouchers/idempotency.py): a retry answers the first
 # answer and moves nothing. Refusals are DomainErrors, answered by the app's JSON handler.
-# Imports here, not above: the redemption part of this file changes on its own. The role check
-# comes before the body's validation: a caller without the right gets 401/403, not 422.
-
-from flask import url_for  # noqa: E402
-from flask_babel import gettext as _  # noqa: E402
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate  # noqa: E402
-
-from app.accounts.operations import find_user  # noqa: E402
-from app.errors import Invalid, NotFound  # noqa: E402
-from app.extensions import db  # noqa: E402
-
-from . import ledger  # noqa: E402
-from .idempotency import caller_scope, once  # noqa: E402
-from .models import Transfer  # noqa: E402
+# The role check comes before the body's validation: a caller without the right gets 401/403, not 422.
 
 MAX_MINUTES = 10**9
 
@@ -212,7 +210,7 @@ class WriteBody(Schema):
 
 
 class ContributionBody(WriteBody):
-    amount_cents = WholeNumber(required=True, validate=validate.Range(min=1, max=ops.MAX_CENTS))
+    amount_cents = WholeNumber(required=True, validate=validate.Range(min=1, max=MAX_CENTS))
     organisation = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80),
                                  metadata={"description": "Slug of your organisation, to contribute on its behalf."})
 
@@ -331,18 +329,20 @@ def contribute(body):
     user = api_user()
 
     def produce():
-        organisation = organisations.organisation_for_member(user, body["organisation"]) if body["organisation"] else None
-        return _contribution_json(ops.contribute(body["amount_cents"], actor=user, organisation=organisation))
+        organisation = (organisations.organisation_for_member(user, body["organisation"]) if body["organisation"]
+                        else None)
+        return _contribution_json(contributions.contribute(body["amount_cents"], actor=user,
+                                                           organisation=organisation))
     return _answer(*once(caller_scope(user, "contribution"), body["idempotency_key"], body, produce))
 
 
-@blp.route("/contributions")
+@blp.route("/contributions", endpoint="contributions")  # the function takes another name than its file's
 @api_login_required
 @blp.response(200, ContributionsOut)
 @blp.doc(security=[{"bearer": []}])
-def contributions():
+def contribution_list():
     """Your contributions and your organisations', newest first, with their receipts."""
-    return {"contributions": [_contribution_json(c) for c in ops.contributions_of(api_user())]}
+    return {"contributions": [_contribution_json(c) for c in contributions.contributions_of(api_user())]}
 
 
 @blp.route("/transfers/<int:transfer_id>/reversal", methods=["POST"])
@@ -383,7 +383,7 @@ def record_time(body):
         volunteer = find_user(body["volunteer_email"])
         if volunteer is None:
             raise NotFound(_l("No account has this email."), field="volunteer_email", code="unknown_person")
-        transfer_id = ops.record_time(volunteer, body["minutes"], organisation, actor=user, note=body["note"])
+        transfer_id = time_credits.record_time(volunteer, body["minutes"], organisation, actor=user, note=body["note"])
         return {"transfer_id": transfer_id, "minutes": body["minutes"], "volunteer_email": volunteer.email,
                 "organisation": organisation.slug, "note": body["note"], "at": _written_at(transfer_id)}
     return _answer(*once(caller_scope(user, "time-credit"), body["idempotency_key"], body, produce))
@@ -405,9 +405,9 @@ def give_time(body):
             raise NotFound(_l("No account has this email."), field="relative_email", code="unknown_person")
         if relative.id == user.id:
             raise Invalid(_l("Choose someone else's account."), field="relative_email")
-        transfer_id = ops.give_time(user, relative, body["minutes"])
+        transfer_id = time_credits.give_time(user, relative, body["minutes"])
         return {"transfer_id": transfer_id, "minutes": body["minutes"], "relative_email": relative.email,
-                "balance_minutes": ops.time_balance(user), "at": _written_at(transfer_id)}
+                "balance_minutes": time_credits.time_balance(user), "at": _written_at(transfer_id)}
     return _answer(*once(caller_scope(user, "time-gift"), body["idempotency_key"], body, produce))
 
 
@@ -418,7 +418,7 @@ def give_time(body):
 @blp.doc(security=[{"bearer": []}])
 def movements(query):
     """Every movement on your accounts (vouchers, time credits, contributions), newest first, 50 a page."""
-    account_ids = {a.id for a in ops.holder_accounts(api_user())}
+    account_ids = {a.id for a in holders.holder_accounts(api_user())}
     page = ledger.movements(list(account_ids), page=query["page"])
     return {"page": page.page, "pages": page.pages, "total": page.total, "movements": [
         {"transfer_id": t.id, "at": t.at.isoformat(), "kind": t.kind, "currency": t.currency,

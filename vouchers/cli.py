@@ -12,8 +12,7 @@ from app.accounts.operations import find_user
 from app.cli import output_directory
 from app.errors import DomainError
 
-from . import ledger
-from . import operations as ops
+from . import closing, issuance, ledger, programmes, settlement
 
 vouchers_cli = AppGroup("vouchers", help="Social voucher programmes, issuance, settlement and expiry.")
 programme_cli = AppGroup("programme", help="Voucher programmes.")
@@ -56,9 +55,10 @@ def _actor(email):
 @refusals_fail
 def programme_create(slug, name, budget, categories, valid_until, valid_from, eligibility, scale, actor):
     """Open a programme with its budget (moved from the collective pool)."""
-    programme = ops.create_programme(slug, name, budget, list(categories), valid_until.date(),
-                                     valid_from=valid_from.date() if valid_from else None,
-                                     eligibility=eligibility, scale=ops.parse_scale(scale), actor=_actor(actor))
+    programme = programmes.create_programme(slug, name, budget, list(categories), valid_until.date(),
+                                            valid_from=valid_from.date() if valid_from else None,
+                                            eligibility=eligibility, scale=programmes.parse_scale(scale),
+                                            actor=_actor(actor))
     click.echo(f"Created programme {programme.slug}: budget {programme.budget_cents} cents, "
                f"categories {', '.join(programme.categories)}, valid until {programme.valid_until.isoformat()}")
 
@@ -69,8 +69,8 @@ def programme_create(slug, name, budget, categories, valid_until, valid_from, el
 @refusals_fail
 def programme_close(slug, actor):
     """Close a programme: no more issuance; its unissued budget returns to the pool."""
-    programme = ops.programme_by_slug(slug)
-    ops.close_programme(programme, actor=_actor(actor))
+    programme = programmes.programme_by_slug(slug)
+    programmes.close_programme(programme, actor=_actor(actor))
     click.echo(f"Closed programme {programme.slug}")
 
 
@@ -78,7 +78,7 @@ def programme_close(slug, actor):
 @refusals_fail
 def programme_list():
     """List programmes with their unissued budget."""
-    for programme in ops.programmes():
+    for programme in programmes.programmes():
         click.echo(f"{programme.slug}\t{programme.status}\t{programme.budget_cents}\t"
                    f"{ledger.balance(programme.account)}\t{programme.valid_until.isoformat()}")
 
@@ -138,7 +138,7 @@ def issue_batch(file, programme_slug, out, skip_bad_rows, actor):
     The file is read once, never loaded whole: each row is checked and staged as it
     is read. With any bad row nothing is issued (unless --skip-bad-rows); every bad
     row is reported with its line number."""
-    programme = ops.programme_by_slug(programme_slug)
+    programme = programmes.programme_by_slug(programme_slug)
     bars = _Bars(_count_rows(file))
     # The codes go to a temporary file beside --out, renamed onto it only once the batch is issued:
     # a refused run must leave the previous run's codes where they were.
@@ -149,8 +149,8 @@ def issue_batch(file, programme_slug, out, skip_bad_rows, actor):
             writer = csv.writer(out_handle)
             writer.writerow(["holder_email", "code", "amount_cents"])
         with open(file, newline="", encoding="utf-8-sig") as lines:
-            result = ops.issue_batch(lines, programme, actor=_actor(actor), skip_bad_rows=skip_bad_rows,
-                                     codes_out=writer, progress=bars)
+            result = issuance.issue_batch(lines, programme, actor=_actor(actor), skip_bad_rows=skip_bad_rows,
+                                          codes_out=writer, progress=bars)
         if out_handle:
             out_handle.close()
             kept, temporary = temporary, None  # issued: from here on the codes must not be deleted
@@ -159,7 +159,7 @@ def issue_batch(file, programme_slug, out, skip_bad_rows, actor):
             except OSError as error:
                 raise click.ClickException(f"The vouchers were issued but {out} cannot be written "
                                            f"({error.strerror}): the codes are in {kept}.") from None
-    except ops.BatchRefused as refused:
+    except issuance.BatchRefused as refused:
         bars.close()
         for problem in refused.check.problems:
             click.echo(f"line {problem.line}: {problem.reason}", err=True)
@@ -192,11 +192,11 @@ def issue_batch(file, programme_slug, out, skip_bad_rows, actor):
 @refusals_fail
 def settle(start, end, actor):
     """Settle a period: pay each organisation from the pool what it redeemed."""
-    settlement, created = ops.settle(start.date(), end.date(), actor=_actor(actor))
+    cleared, created = settlement.settle(start.date(), end.date(), actor=_actor(actor))
     verb = "Settled" if created else "Already settled"
-    click.echo(f"{verb} {settlement.period_start.isoformat()}..{settlement.period_end.isoformat()}: "
-               f"{settlement.total_cents} cents to {len(settlement.lines)} organisations")
-    for line in settlement.lines:
+    click.echo(f"{verb} {cleared.period_start.isoformat()}..{cleared.period_end.isoformat()}: "
+               f"{cleared.total_cents} cents to {len(cleared.lines)} organisations")
+    for line in cleared.lines:
         click.echo(f"  {line.organisation.slug}\t{line.redemptions}\t{line.amount_cents}")
 
 
@@ -206,7 +206,7 @@ def settle(start, end, actor):
 @refusals_fail
 def expire(on, actor):
     """Expire vouchers past their validity; what remains returns to each programme."""
-    count, returned = ops.expire_vouchers(actor=_actor(actor), on=on.date() if on else None)
+    count, returned = closing.expire_vouchers(actor=_actor(actor), on=on.date() if on else None)
     click.echo(f"Expired {count} vouchers; {returned} cents returned to their programmes.")
 
 

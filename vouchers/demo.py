@@ -7,7 +7,7 @@ from sqlalchemy import select
 from app.database import utcnow
 from app.extensions import db
 
-from . import operations as ops
+from . import closing, contributions, issuance, programmes, redemption, settlement, time_credits
 from .models import Programme, Redemption
 
 SLUG = "home-care-demo"
@@ -24,37 +24,38 @@ def load(demo) -> None:
     coop2 = demo.users["coop2@villanova.example"]
     la_tela, casa_comune = demo.organisations["la-tela"], demo.organisations["casa-comune"]
 
-    programme = ops.create_programme(
+    programme = programmes.create_programme(
         SLUG, "Home and elder care", 5_000_000, ["elder-care", "home-care", "childcare"],
         date_end(today), valid_from=today - timedelta(days=60), actor=official,
         eligibility="Every resident; the amount depends on household income.",
-        scale=ops.parse_scale("1500000:30000, 3000000:20000, *:10000"))
-    active = ops.issue_voucher(programme, marco, 30000, actor=official)
-    spent = ops.issue_voucher(programme, aina, 10000, actor=official, pin="2468")
-    ops.issue_voucher(programme, aina, 20000, actor=official)
-    revoked = ops.issue_voucher(programme, marco, 5000, actor=official)
-    ops.revoke_voucher(revoked, "Card reported lost; a new voucher was issued.", actor=official)
+        scale=programmes.parse_scale("1500000:30000, 3000000:20000, *:10000"))
+    active = issuance.issue_voucher(programme, marco, 30000, actor=official)
+    spent = issuance.issue_voucher(programme, aina, 10000, actor=official, pin="2468")
+    issuance.issue_voucher(programme, aina, 20000, actor=official)
+    revoked = issuance.issue_voucher(programme, marco, 5000, actor=official)
+    closing.revoke_voucher(revoked, "Card reported lost; a new voucher was issued.", actor=official)
 
     # Redemptions last week, settled; and one today, still open.
     week_ago = utcnow() - timedelta(days=7)
     for code, amount, category, org, member in [(active.code, 4500, "elder-care", la_tela, coop),
                                                  (spent.code, 10000, "childcare", casa_comune, coop2)]:
-        result = ops.redeem(code, amount, category, org, actor=member, pin="2468" if code == spent.code else None)
+        result = redemption.redeem(code, amount, category, org, actor=member,
+                                   pin="2468" if code == spent.code else None)
         db.session.get(Redemption, result.redemption_id).at = week_ago
     db.session.commit()
     settle_day = (week_ago.date())
-    ops.settle(settle_day - timedelta(days=1), settle_day + timedelta(days=1), actor=official)
-    ops.redeem(active.code, 2500, "home-care", la_tela, actor=coop)
+    settlement.settle(settle_day - timedelta(days=1), settle_day + timedelta(days=1), actor=official)
+    redemption.redeem(active.code, 2500, "home-care", la_tela, actor=coop)
 
     # A voucher whose validity ended: expired, its remainder back in the programme.
-    old = ops.issue_voucher(programme, marco, 8000, actor=official, valid_until=today)
-    ops.expire_vouchers(actor=official, on=today + timedelta(days=1))
+    old = issuance.issue_voucher(programme, marco, 8000, actor=official, valid_until=today)
+    closing.expire_vouchers(actor=official, on=today + timedelta(days=1))
     del old
 
-    ops.contribute(25000, actor=coop, organisation=la_tela)
-    ops.contribute(5000, actor=aina)
-    ops.record_time(marco, 180, la_tela, actor=coop, note="Afternoon with Mrs Bassi")
-    ops.give_time(marco, aina, 60)
+    contributions.contribute(25000, actor=coop, organisation=la_tela)
+    contributions.contribute(5000, actor=aina)
+    time_credits.record_time(marco, 180, la_tela, actor=coop, note="Afternoon with Mrs Bassi")
+    time_credits.give_time(marco, aina, 60)
 
 
 def date_end(today):

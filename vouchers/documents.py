@@ -6,7 +6,7 @@ from markupsafe import Markup
 
 from app.documents import render_pdf
 
-from . import operations as ops
+from .settlement import statement_redemptions
 
 STATEMENT_HEADER = ["redemption_id", "date", "voucher_code", "service_category", "amount_cents"]
 
@@ -23,14 +23,14 @@ def voucher_pdf(voucher, locale: str) -> bytes:
 
 
 def statement_pdf(settlement, line, locale: str) -> bytes:
-    redemptions = ops.statement_redemptions(settlement, line.organisation)
+    redemptions = statement_redemptions(settlement, line.organisation)
     return render_pdf("vouchers/statement_document.html", locale=locale,
                       reference=f"S{settlement.id}-{line.organisation.slug}",
                       title=_("Settlement statement"), settlement=settlement, line=line, redemptions=redemptions)
 
 
 def statement_rows(settlement, line):
-    for r in ops.statement_redemptions(settlement, line.organisation):
+    for r in statement_redemptions(settlement, line.organisation):
         yield [r.id, r.at.date().isoformat(), r.voucher.code, r.category, r.amount_cents]
 
 

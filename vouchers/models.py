@@ -4,6 +4,7 @@ settlements, contributions and idempotency keys.
 Money is integer cents, time credits integer minutes. An account holds one
 currency; its `balance` is maintained by the ledger on every transfer so that
 reading it is O(1), and `flask ledger verify` recomputes it from the transfers."""
+import hashlib
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -26,6 +27,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.database import UTCDateTime, utcnow
 from app.extensions import db
+
+MAX_CENTS = 10**12  # the largest amount, in cents, any programme, voucher or contribution may be
 
 
 class Currency(StrEnum):
@@ -130,10 +133,6 @@ class Account(db.Model):
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    @property
-    def currency_enum(self) -> Currency:
-        return Currency(self.currency)
-
 
 class Transfer(db.Model):
     """One movement: immutable once written (see the guard at the end of this file).
@@ -225,6 +224,11 @@ class Voucher(db.Model):
     programme: Mapped[Programme] = relationship(lazy="joined")
     account: Mapped[Account] = relationship(lazy="joined")
     holder: Mapped["User"] = relationship()  # noqa: F821
+
+    @staticmethod
+    def hash_pin(code: str, pin: str) -> str:
+        """What `pin_hash` stores for a PIN: it is never kept as typed."""
+        return hashlib.sha256(f"{code}:{pin}".encode()).hexdigest()
 
     @property
     def status_enum(self) -> VoucherStatus:

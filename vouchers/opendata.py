@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.opendata import OpenData, csv_response
 
-from . import operations as ops
+from . import books
 
 opendata = OpenData("vouchers")
 FIELDS = ["month", "programme", "category", "neighbourhood", "issued_cents", "vouchers_issued",
@@ -15,9 +15,9 @@ FIELDS = ["month", "programme", "category", "neighbourhood", "issued_cents", "vo
                 _l("Issued, redeemed, settled and expired value per programme, service, neighbourhood and month, "
                    "and the collective pool's figures."))
 def figures_json():
-    return jsonify(figures=[{k: row[k] for k in FIELDS} for row in ops.open_books()], pool=ops.pool_figures())
+    return jsonify(figures=[{k: row[k] for k in FIELDS} for row in books.open_books()], pool=books.pool_figures())
 
 
 @opendata.route("/vouchers.csv", _l("Social vouchers: open books"), "CSV", _l("The same figures as a spreadsheet."))
 def figures_csv():
-    return csv_response(FIELDS, [[row[k] for k in FIELDS] for row in ops.open_books()], "vouchers.csv")
+    return csv_response(FIELDS, [[row[k] for k in FIELDS] for row in books.open_books()], "vouchers.csv")

@@ -11,14 +11,26 @@ from app.accounts.operations import create_user, find_user
 from app.documents import pdf_response
 from app.errors import DomainError, Invalid
 from app.forms import attach_error, validated
-from app.i18n import city_today
+from app.i18n import city_today, money
 from app.opendata import csv_response
 from app.organisations import operations as organisations
 from app.pagecache import cached_public_page
 from app.security import login_required, public, roles_required
 
-from . import bp, documents, ledger
-from . import operations as ops
+from . import (
+    books,
+    bp,
+    closing,
+    contributions,
+    documents,
+    holders,
+    issuance,
+    ledger,
+    programmes,
+    redemption,
+    settlement,
+    time_credits,
+)
 from .forms import (
     BatchForm,
     ContributionForm,
@@ -41,17 +53,22 @@ def _locale() -> str:
     return str(get_locale() or "en")
 
 
+@bp.app_template_filter("transfer_reference")
+def transfer_reference(transfer):
+    return books.reference_text(transfer)
+
+
 @bp.route("/")
 @public
 def index():
-    return render_template("vouchers/index.html", programmes=ops.programmes(), pool=ops.pool_figures())
+    return render_template("vouchers/index.html", programmes=programmes.programmes(), pool=books.pool_figures())
 
 
 @bp.route("/directory")
 @public
 def directory():
     category, hood = request.args.get("category", ""), request.args.get("neighbourhood", "").strip()
-    return render_template("vouchers/directory.html", rows=ops.accredited_directory(category, hood),
+    return render_template("vouchers/directory.html", rows=books.accredited_directory(category, hood),
                            categories=organisations.categories(), category=category, neighbourhood=hood)
 
 
@@ -59,8 +76,8 @@ def directory():
 @public
 @cached_public_page()
 def open_books():
-    return render_template("vouchers/open_books.html", rows=ops.open_books(), pool=ops.pool_figures(),
-                           programme_names={p.slug: p.name for p in ops.programmes()})
+    return render_template("vouchers/open_books.html", rows=books.open_books(), pool=books.pool_figures(),
+                           programme_names={p.slug: p.name for p in programmes.programmes()})
 
 
 # Citizens -------------------------------------------------------------------------------
@@ -72,27 +89,27 @@ def mine():
 
 
 def _mine(give_form, status=200):
-    accounts = ops.holder_accounts(current_user)
+    accounts = holders.holder_accounts(current_user)
     page = ledger.movements([a.id for a in accounts], page=request.args.get("page", 1, type=int))
-    return render_template("vouchers/mine.html", vouchers=ops.holder_vouchers(current_user), movements=page,
-                           account_ids={a.id for a in accounts}, minutes=ops.time_balance(current_user),
-                           contributions=ops.contributions_of(current_user), give_form=give_form), status
+    return render_template("vouchers/mine.html", vouchers=holders.holder_vouchers(current_user), movements=page,
+                           account_ids={a.id for a in accounts}, minutes=time_credits.time_balance(current_user),
+                           contributions=contributions.contributions_of(current_user), give_form=give_form), status
 
 
 @bp.route("/mine/<int:voucher_id>")
 @login_required
 def voucher(voucher_id):
-    item = ops.voucher_for_holder(voucher_id, current_user)
+    item = holders.voucher_for_holder(voucher_id, current_user)
     movements = ledger.movements([item.account_id], page=request.args.get("page", 1, type=int))
-    return render_template("vouchers/voucher.html", voucher=item, redemptions=ops.voucher_redemptions(item),
+    return render_template("vouchers/voucher.html", voucher=item, redemptions=holders.voucher_redemptions(item),
                            spendable=item.state_on(city_today()) == "active", revoke_form=ReasonForm(),
                            movements=movements,
-                           reversed=ops.reversed_among([t.id for t in movements.items]))
+                           reversed=books.reversed_among([t.id for t in movements.items]))
 
 
 def _spendable_voucher(voucher_id: int):
     """The holder's voucher if a desk would take it today, else None (404 if it is not theirs)."""
-    item = ops.voucher_for_holder(voucher_id, current_user)
+    item = holders.voucher_for_holder(voucher_id, current_user)
     return item if item.state_on(city_today()) == "active" else None
 
 
@@ -127,9 +144,9 @@ def give_time():
             relative = find_user(form.email.data)
             if relative is None:
                 raise Invalid(_("No account has this email."), field="email")
-            ops.give_time(current_user, relative, form.minutes.data)
+            time_credits.give_time(current_user, relative, form.minutes.data)
         else:
-            ops.donate_time(current_user, form.minutes.data)
+            time_credits.donate_time(current_user, form.minutes.data)
     except DomainError as error:
         attach_error(form, error)
         return _mine(form, 422)
@@ -145,7 +162,7 @@ def contribute():
     if form.validate_on_submit():
         try:
             org = organisations.organisation_by_slug(form.organisation.data) if form.organisation.data else None
-            contribution = ops.contribute(form.amount.cents, actor=current_user, organisation=org)
+            contribution = contributions.contribute(form.amount.cents, actor=current_user, organisation=org)
         except DomainError as error:
             attach_error(form, error)
         else:
@@ -157,7 +174,7 @@ def contribute():
 @bp.route("/contributions/<int:contribution_id>/receipt.pdf")
 @login_required
 def receipt(contribution_id):
-    contribution = ops.contribution_for(contribution_id, current_user)
+    contribution = contributions.contribution_for_contributor(contribution_id, current_user)
     return pdf_response(documents.receipt_pdf(contribution, _locale()), f"receipt-C{contribution.id}.pdf")
 
 
@@ -166,7 +183,8 @@ def receipt(contribution_id):
 def _desk_organisation(form):
     mine = current_user.organisations
     form.organisation.choices = [(o.slug, o.name) for o in mine]
-    return organisations.organisation_for_member(current_user, form.organisation.data or (mine[0].slug if mine else None))
+    return organisations.organisation_for_member(current_user,
+                                                 form.organisation.data or (mine[0].slug if mine else None))
 
 
 @bp.route("/desk", methods=["GET", "POST"])
@@ -182,23 +200,18 @@ def desk():
     if form.validate_on_submit():
         try:
             organisation = _desk_organisation(form)
-            result = ops.redeem(form.code.data, form.amount.cents, form.category.data, organisation,
-                                actor=current_user, pin=form.pin.data or None)
+            result = redemption.redeem(form.code.data, form.amount.cents, form.category.data, organisation,
+                                       actor=current_user, pin=form.pin.data or None)
         except DomainError as error:
             attach_error(form, error)
         else:
-            flash(_("Redeemed %(amount)s on %(code)s; %(left)s remain.", amount=_money(result.amount_cents),
-                    code=result.voucher_code, left=_money(result.remaining_cents)), "success")
+            flash(_("Redeemed %(amount)s on %(code)s; %(left)s remain.", amount=money(result.amount_cents),
+                    code=result.voucher_code, left=money(result.remaining_cents)), "success")
             return redirect(url_for(".desk", organisation=organisation.slug))
-    page = ops.organisation_redemptions(organisation, page=request.args.get("page", 1, type=int))
+    page = redemption.organisation_redemptions(organisation, page=request.args.get("page", 1, type=int))
     return render_template("vouchers/desk.html", form=form, organisation=organisation, redemptions=page,
-                           unsettled=ops.organisation_balance(organisation), time_form=TimeForm(
+                           unsettled=redemption.organisation_balance(organisation), time_form=TimeForm(
                                organisation=organisation.slug)), 422 if form.errors else 200
-
-
-def _money(cents):
-    from app.i18n import money
-    return money(cents)
 
 
 @bp.route("/desk/time", methods=["POST"])
@@ -213,9 +226,10 @@ def desk_time():
         if person is None:
             raise Invalid(_("No account has this email."), field="email")
         if form.direction.data == "earn":
-            ops.record_time(person, form.minutes.data, organisation, actor=current_user, note=form.note.data or "")
+            time_credits.record_time(person, form.minutes.data, organisation, actor=current_user,
+                                     note=form.note.data or "")
         else:
-            ops.spend_time(person, form.minutes.data, organisation, actor=current_user)
+            time_credits.spend_time(person, form.minutes.data, organisation, actor=current_user)
     except DomainError as error:
         flash(str(error), "error")
     else:
@@ -225,30 +239,31 @@ def desk_time():
 
 # Officials ------------------------------------------------------------------------------
 
-@bp.route("/programmes", methods=["GET", "POST"])
+# Views named after an operation file take another name; their endpoints keep the plain one.
+@bp.route("/programmes", methods=["GET", "POST"], endpoint="programmes")
 @officials
-def programmes():
+def programme_list():
     form = ProgrammeForm()
     form.categories.choices = [(c.slug, c.name) for c in organisations.categories()]
     if form.validate_on_submit():
         try:
-            programme = ops.create_programme(
+            programme = programmes.create_programme(
                 form.slug.data, form.name.data, form.budget.cents, form.categories.data, form.valid_until.data,
                 valid_from=form.valid_from.data, eligibility=form.eligibility.data or "",
-                scale=ops.parse_scale(form.scale.data), actor=current_user)
+                scale=programmes.parse_scale(form.scale.data), actor=current_user)
         except DomainError as error:
             attach_error(form, error)
         else:
             flash(_("The programme %(name)s is open.", name=programme.name), "success")
             return redirect(url_for(".programme", slug=programme.slug))
-    rows = [(p, ledger.balance(p.account)) for p in ops.programmes()]
+    rows = [(p, ledger.balance(p.account)) for p in programmes.programmes()]
     return render_template("vouchers/programmes.html", form=form, rows=rows), 422 if form.errors else 200
 
 
 @bp.route("/programmes/<slug>", methods=["GET", "POST"])
 @officials
 def programme(slug):
-    item = ops.programme_by_slug(slug)
+    item = programmes.programme_by_slug(slug)
     form = IssueForm()
     if form.validate_on_submit():
         try:
@@ -257,24 +272,24 @@ def programme(slug):
             if form.amount.data is None and form.income.data is None:
                 raise Invalid(_("Give the amount, or the household's income to apply the scale."),
                               field="amount")
-            issued = ops.issue_voucher(item, holder, form.amount.cents, actor=current_user,
-                                       valid_until=form.valid_until.data, pin=form.pin.data or None,
-                                       income_cents=form.income.cents)
+            issued = issuance.issue_voucher(item, holder, form.amount.cents, actor=current_user,
+                                            valid_until=form.valid_until.data, pin=form.pin.data or None,
+                                            income_cents=form.income.cents)
         except DomainError as error:
             attach_error(form, error)
         else:
             flash(_("Voucher %(code)s issued to %(email)s.", code=issued.code, email=holder.email), "success")
             return redirect(url_for(".programme", slug=item.slug))
-    page = ops.search_vouchers(programme_id=item.id, status=request.args.get("status", ""),
-                               query=request.args.get("q", "").strip(), page=request.args.get("page", 1, type=int))
+    page = holders.search_vouchers(programme_id=item.id, status=request.args.get("status", ""),
+                                   query=request.args.get("q", "").strip(), page=request.args.get("page", 1, type=int))
     return render_template("vouchers/programme.html", programme=item, form=form, batch_form=BatchForm(),
-                           figures=ops.programme_figures(item), vouchers=page), 422 if form.errors else 200
+                           figures=programmes.programme_figures(item), vouchers=page), 422 if form.errors else 200
 
 
 @bp.route("/programmes/<slug>/batch", methods=["POST"])
 @officials
 def batch(slug):
-    item = ops.programme_by_slug(slug)
+    item = programmes.programme_by_slug(slug)
     form = BatchForm()
     check = result = None
     if form.validate_on_submit():
@@ -284,8 +299,8 @@ def batch(slug):
             upload.stream.seek(0)
             return codecs.iterdecode(upload.stream, "utf-8-sig")
         try:
-            result = ops.issue_batch(open_lines, item, actor=current_user, skip_bad_rows=form.skip_bad_rows.data)
-        except ops.BatchRefused as refused:
+            result = issuance.issue_batch(open_lines, item, actor=current_user, skip_bad_rows=form.skip_bad_rows.data)
+        except issuance.BatchRefused as refused:
             check = refused.check
             attach_error(form, refused)
         except (DomainError, UnicodeDecodeError) as error:
@@ -300,12 +315,12 @@ def batch(slug):
 @bp.route("/vouchers/<int:voucher_id>/revoke", methods=["POST"])
 @officials
 def revoke(voucher_id):
-    item = ops.voucher_for_holder(voucher_id, current_user)
+    item = holders.voucher_for_holder(voucher_id, current_user)
     form = ReasonForm()
     try:
         if not form.validate_on_submit():
             raise Invalid(_("Give the reason for revoking the voucher."), field="reason")
-        ops.revoke_voucher(item, form.reason.data, actor=current_user)
+        closing.revoke_voucher(item, form.reason.data, actor=current_user)
     except DomainError as error:
         flash(str(error), "error")
     else:
@@ -341,26 +356,26 @@ def transfer(transfer_id):
         refusal = str(error)
     return render_template("vouchers/transfer.html", transfer=item, form=form, confirming=confirming,
                            refusal=refusal, reversal=ledger.reversal_of(item.id),
-                           debit_label=ops.account_label(item.debit_account),
-                           credit_label=ops.credit_label(item)), 422 if form.errors else 200
+                           debit_label=books.account_label(item.debit_account),
+                           credit_label=books.credit_label(item)), 422 if form.errors else 200
 
 
 @bp.route("/accounts/<int:account_id>")
 @officials
 def account(account_id):
     """Every movement of one account, each leading to its transfer (and its reversal)."""
-    item = ops.account_by_id(account_id)
+    item = books.account_by_id(account_id)
     page = ledger.movements([item.id], page=request.args.get("page", 1, type=int))
-    return render_template("vouchers/account.html", account=item, label=ops.account_label(item), movements=page,
-                           reversed=ops.reversed_among([t.id for t in page.items]))
+    return render_template("vouchers/account.html", account=item, label=books.account_label(item), movements=page,
+                           reversed=books.reversed_among([t.id for t in page.items]))
 
 
 @bp.route("/expire", methods=["POST"])
 @officials
 def expire():
-    count, returned = ops.expire_vouchers(actor=current_user)
+    count, returned = closing.expire_vouchers(actor=current_user)
     flash(_("%(count)s vouchers expired; %(amount)s returned to their programmes.", count=count,
-            amount=_money(returned)), "success")
+            amount=money(returned)), "success")
     return redirect(url_for(".settlements"))
 
 
@@ -370,26 +385,26 @@ def settlements():
     form = SettlementForm()
     if form.validate_on_submit():
         try:
-            settlement, created = ops.settle(form.period_start.data, form.period_end.data, actor=current_user)
+            cleared, created = settlement.settle(form.period_start.data, form.period_end.data, actor=current_user)
         except DomainError as error:
             attach_error(form, error)
         else:
             flash(_("The period is settled.") if created else _("This period was already settled; nothing changed."),
                   "success" if created else "info")
-            return redirect(url_for(".settlement", settlement_id=settlement.id))
-    return render_template("vouchers/settlements.html", form=form, page=ops.settlements(
+            return redirect(url_for(".settlement", settlement_id=cleared.id))
+    return render_template("vouchers/settlements.html", form=form, page=settlement.settlements(
         request.args.get("page", 1, type=int)), today=city_today()), 422 if form.errors else 200
 
 
-@bp.route("/settlements/<int:settlement_id>")
+@bp.route("/settlements/<int:settlement_id>", endpoint="settlement")
 @officials
-def settlement(settlement_id):
-    return render_template("vouchers/settlement.html", settlement=ops.settlement_by_id(settlement_id))
+def settlement_detail(settlement_id):
+    return render_template("vouchers/settlement.html", settlement=settlement.settlement_by_id(settlement_id))
 
 
 def _statement_line(settlement_id, slug):
-    item = ops.settlement_by_id(settlement_id)
-    return item, ops.statement_line(item, organisations.organisation_by_slug(slug), current_user)
+    item = settlement.settlement_by_id(settlement_id)
+    return item, settlement.statement_line(item, organisations.organisation_by_slug(slug), current_user)
 
 
 @bp.route("/settlements/<int:settlement_id>/<slug>.pdf")
@@ -411,5 +426,5 @@ def statement_csv(settlement_id, slug):
 @members
 def statements():
     """A co-op's own settlement lines, newest first."""
-    return render_template("vouchers/statements.html", lines=ops.statement_lines_for(current_user))
+    return render_template("vouchers/statements.html", lines=settlement.statement_lines_for(current_user))
 

@@ -1,7 +1,8 @@
 """Every state change in the four modules leaves an audit entry.
 
-The harness wraps every public function of each module's operations (its
-operations.py, or the files that split it by the domain's words) and,
+The harness wraps every public function of each module's operation files (its
+operations.py, or the files it was split into: every file but the rooms that hold
+no rules) and,
 around each outermost call, diffs the audit log and the rows of the module's
 tables: a call that changed rows must have added audit entries in the same
 call. The demo city (which drives each module's operations through their
@@ -28,27 +29,25 @@ NOT_STATE = {"voucher_idempotency_keys"}
 # append-only transfer (actor, time, amount, accounts) that `ledger verify` checks, and no audit
 # entry, by design: the audit chain's lock would serialise every redemption of the city
 # (tests/vouchers/test_redemption.py guards the hot path against it). Everything else is audited.
-LEDGER_JOURNALLED = {"vouchers.redeem": {"voucher_transfers", "voucher_accounts", "voucher_redemptions"},
-                     "vouchers.record_time": {"voucher_transfers", "voucher_accounts"},
-                     "vouchers.give_time": {"voucher_transfers", "voucher_accounts"}}
+LEDGER_JOURNALLED = {"vouchers.redemption.redeem": {"voucher_transfers", "voucher_accounts", "voucher_redemptions"},
+                     "vouchers.time_credits.record_time": {"voucher_transfers", "voucher_accounts"},
+                     "vouchers.time_credits.give_time": {"voucher_transfers", "voucher_accounts"}}
+# The files of a module that hold no rules of their own (DEVELOPERS.md, "How a module plugs in").
+ROOMS = {"__init__", "models", "views", "api", "forms", "cli", "demo", "events", "opendata", "documents"}
 
 
 PREFIXES = {"pacts": ("pact", "commons"), "councils": ("council",), "procurement": ("procurement",),
             "vouchers": ("voucher",)}
 
 
-# The rooms of a module that hold no operations (STYLE.md); every other file of the module does.
-NOT_OPERATIONS = {"__init__", "models", "forms", "views", "api", "documents", "cli", "demo", "opendata", "events"}
-
-
-def _operation_files(name):
-    package = importlib.import_module(name)
-    return [importlib.import_module(f"{name}.{info.name}") for info in pkgutil.iter_modules(package.__path__)
-            if info.name not in NOT_OPERATIONS]
-
-
 def _module_tables(name):
     return [t for t in db.metadata.sorted_tables if t.name.startswith(PREFIXES[name])]
+
+
+def operation_files(name):
+    package = importlib.import_module(name)
+    return [importlib.import_module(f"{name}.{found.name}") for found in pkgutil.iter_modules(package.__path__)
+            if found.name not in ROOMS]
 
 
 def _counts(tables):
@@ -58,14 +57,13 @@ def _counts(tables):
 @pytest.fixture
 def harness(app, monkeypatch):
     calls, problems, depth = {}, [], [0]
-    for name in MODULES:
+    for name, operations in ((name, file) for name in MODULES for file in operation_files(name)):
         tables = _module_tables(name)
-        for operations, attr, function in [(file, attr, function) for file in _operation_files(name)
-                                           for attr, function in inspect.getmembers(file, inspect.isfunction)]:
+        for attr, function in inspect.getmembers(operations, inspect.isfunction):
             if attr.startswith("_") or function.__module__ != operations.__name__:
                 continue
 
-            def wrap(function=function, name=name, tables=tables, qualified=f"{name}.{attr}"):
+            def wrap(function=function, name=name, tables=tables, qualified=f"{operations.__name__}.{attr}"):
                 @functools.wraps(function)
                 def audited(*args, **kwargs):
                     if depth[0]:  # only the outermost call: nested ones share its transaction
@@ -87,8 +85,8 @@ def harness(app, monkeypatch):
                     return result
                 return audited
             monkeypatch.setattr(operations, attr, wrap())
-            # Modules call each other's operations through the module object, and their own views
-            # and demo through theirs (`ops.<name>`, `lifecycle.<name>`): both now reach the wrapper.
+            # Modules call each other's operations through the file's module object, and their own
+            # views and demo through `ops.<name>` or `<file>.<name>`: all now reach the wrapper.
     return calls, problems
 
 

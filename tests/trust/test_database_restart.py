@@ -93,8 +93,7 @@ def private_postgres():
 
 
 def test_redemptions_survive_a_database_restart(private_postgres, tmp_path):
-    from vouchers import ledger
-    from vouchers import operations as vouchers
+    from vouchers import issuance, ledger, programmes
     from vouchers.models import Redemption, Transfer, Voucher
 
     app = create_app(app_config(private_postgres.url, tmp_path / "instance"))
@@ -108,9 +107,9 @@ def test_redemptions_survive_a_database_restart(private_postgres, tmp_path):
         member = accounts.create_user("member@example.org", PASSWORD, name="Member", roles=(Role.ORG_MEMBER,),
                                       organisations=[coop])
         citizen = accounts.create_user("citizen@example.org", PASSWORD, name="Citizen", roles=(Role.CITIZEN,))
-        programme = vouchers.create_programme("home-care", "Home care", 10_000_000, ["elder-care"],
-                                              today + timedelta(days=200), actor=official)
-        codes = [vouchers.issue_voucher(programme, citizen, 5000, actor=official).code for _ in range(VOUCHERS)]
+        programme = programmes.create_programme("home-care", "Home care", 10_000_000, ["elder-care"],
+                                                today + timedelta(days=200), actor=official)
+        codes = [issuance.issue_voucher(programme, citizen, 5000, actor=official).code for _ in range(VOUCHERS)]
         token = accounts.issue_token(member, "load")[0]
         db.session.commit()
         db.session.remove()

@@ -5,7 +5,7 @@ import pytest
 
 from app.accounts.models import Role
 from app.organisations import operations as organisations
-from vouchers import operations as ops
+from vouchers import programmes
 
 
 @pytest.fixture
@@ -24,8 +24,8 @@ def city(app, make_user, make_org, make_category):
     citizen = make_user(Role.CITIZEN, email="citizen@example.org")
     member = make_user(Role.ORG_MEMBER, email="member@example.org", organisations=[coop])
     other_member = make_user(Role.ORG_MEMBER, email="other@example.org", organisations=[other])
-    programme = ops.create_programme("home-care-2027", "Home care 2027", 1_000_000, ["elder-care"],
-                                     today + timedelta(days=200), actor=official)
+    programme = programmes.create_programme("home-care-2027", "Home care 2027", 1_000_000, ["elder-care"],
+                                            today + timedelta(days=200), actor=official)
 
     class City:
         pass

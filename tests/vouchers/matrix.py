@@ -50,24 +50,24 @@ EXPECTED = {
 
 
 def samples(ctx) -> dict:
-    from vouchers import operations as ops
+    from vouchers import contributions, issuance, programmes, redemption, settlement
     from vouchers.models import Redemption
     care = ctx.make_category("elder-care")
     coop = ctx.make_org("matrix-voucher-coop")
     organisations.accredit(coop, care, ctx.today + timedelta(days=30), met_all=True)
     member = ctx.make_user("org_member", organisations=[coop])
     holder = ctx.make_user()
-    programme = ops.create_programme("matrix-programme", "Matrix programme", 100_000, ["elder-care"],
-                                     ctx.today + timedelta(days=30))
-    voucher = ops.issue_voucher(programme, holder, 1000, actor=None)
-    result = ops.redeem(voucher.code, 100, "elder-care", coop, actor=member)
+    programme = programmes.create_programme("matrix-programme", "Matrix programme", 100_000, ["elder-care"],
+                                            ctx.today + timedelta(days=30))
+    voucher = issuance.issue_voucher(programme, holder, 1000, actor=None)
+    result = redemption.redeem(voucher.code, 100, "elder-care", coop, actor=member)
     db.session.get(Redemption, result.redemption_id).at = utcnow() - timedelta(days=1)
     db.session.commit()
     yesterday = ctx.today - timedelta(days=1)
-    settlement, _created = ops.settle(yesterday, yesterday)
-    contribution = ops.contribute(500, actor=holder)
+    cleared, _created = settlement.settle(yesterday, yesterday)
+    contribution = contributions.contribute(500, actor=holder)
     transfer_id = db.session.get(Redemption, result.redemption_id).transfer_id
-    statement = {"settlement_id": settlement.id, "slug": coop.slug}
+    statement = {"settlement_id": cleared.id, "slug": coop.slug}
     return {
         "vouchers.voucher": {"voucher_id": voucher.id},
         "vouchers.voucher_qr": {"voucher_id": voucher.id},
@@ -79,7 +79,7 @@ def samples(ctx) -> dict:
         "vouchers.transfer": {"transfer_id": transfer_id},
         "vouchers.account": {"account_id": voucher.account_id},
         "vouchers_api.reverse_transfer": {"transfer_id": transfer_id},
-        "vouchers.settlement": {"settlement_id": settlement.id},
+        "vouchers.settlement": {"settlement_id": cleared.id},
         "vouchers.statement_pdf": statement,
         "vouchers.statement_csv": statement,
     }

@@ -8,8 +8,7 @@ import pytest
 from app.extensions import db
 from tests.conftest import login, post_form
 from vouchers import ledger
-from vouchers import operations as ops
-from vouchers.models import Programme, Voucher
+from vouchers.models import MAX_CENTS, Programme, Voucher
 
 
 @pytest.fixture
@@ -95,10 +94,10 @@ def _create(app, budget):
 
 
 def test_a_budget_too_large_is_refused_for_being_too_large(app, city):
-    result = _create(app, ops.MAX_CENTS + 1)
+    result = _create(app, MAX_CENTS + 1)
     assert result.exit_code == 1
     assert "The budget must be above zero and at most €10,000,000,000.00." in result.output
-    assert _create(app, ops.MAX_CENTS).exit_code == 0
+    assert _create(app, MAX_CENTS).exit_code == 0
     assert db.session.query(Programme).count() == 2
 
 

@@ -10,8 +10,7 @@ from app.database import utcnow
 from app.extensions import db
 from app.organisations import operations as organisations
 from tests.conftest import PASSWORD
-from vouchers import ledger
-from vouchers import operations as ops
+from vouchers import ledger, redemption
 from vouchers.models import Redemption
 
 pytestmark = pytest.mark.browser
@@ -115,5 +114,5 @@ def test_issue_see_redeem_settle_statement(live_server, page, screenshot, make_u
     assert response.status == 200 and response.headers["content-type"] == "application/pdf"
     assert response.body().startswith(b"%PDF")
     db.session.commit()  # read what the server wrote
-    assert ops.organisation_balance(coop) == 0
+    assert redemption.organisation_balance(coop) == 0
     assert ledger.verify().ok

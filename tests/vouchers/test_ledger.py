@@ -8,9 +8,8 @@ from sqlalchemy import delete, update
 
 from app.errors import DomainError
 from app.extensions import db
-from vouchers import ledger
-from vouchers import operations as ops
-from vouchers.models import LedgerImmutable, Transfer
+from vouchers import closing, contributions, issuance, ledger, redemption, time_credits
+from vouchers.models import LedgerImmutable, Redemption, Transfer
 
 
 def test_a_programme_is_funded_from_the_pool_and_the_books_balance(city):
@@ -42,9 +41,9 @@ def test_transfers_cannot_be_edited_or_deleted(city):
 
 
 def test_a_reversal_corrects_and_keeps_the_original(city):
-    voucher = ops.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
-    result = ops.redeem(voucher.code, 2000, "elder-care", city.coop, actor=city.member)
-    transfer_id = db.session.get(ops.Redemption, result.redemption_id).transfer_id
+    voucher = issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+    result = redemption.redeem(voucher.code, 2000, "elder-care", city.coop, actor=city.member)
+    transfer_id = db.session.get(Redemption, result.redemption_id).transfer_id
     reversal = ledger.reverse(transfer_id, actor=city.official, reason="wrong amount")
     assert ledger.balance(voucher.account) == 5000
     assert db.session.get(Transfer, transfer_id).amount == 2000
@@ -55,7 +54,7 @@ def test_a_reversal_corrects_and_keeps_the_original(city):
 
 
 def test_ledger_reverse_cli(app, city):
-    voucher = ops.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+    voucher = issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
     issue_id = db.session.query(Transfer).filter_by(kind="issue").one().id
     runner = app.test_cli_runner()
     result = runner.invoke(args=["ledger", "reverse", str(issue_id), "--reason", "wrong holder",
@@ -63,7 +62,8 @@ def test_ledger_reverse_cli(app, city):
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     assert ledger.balance(voucher.account) == 0
-    result = runner.invoke(args=["ledger", "reverse", str(issue_id), "--reason", "again", "--actor", city.official.email])
+    result = runner.invoke(args=["ledger", "reverse", str(issue_id), "--reason", "again",
+                                 "--actor", city.official.email])
     assert result.exit_code == 1 and "already been reversed" in result.output
     assert ledger.verify().ok
 
@@ -103,22 +103,23 @@ def test_invariants_hold_under_any_sequence_of_operations(city, make_user, steps
     for op, amount, pick in steps:
         try:
             if op == "issue":
-                vouchers.append(ops.issue_voucher(city.programme, citizens[pick % 2], amount, actor=city.official))
+                vouchers.append(issuance.issue_voucher(city.programme, citizens[pick % 2], amount, actor=city.official))
             elif op == "redeem" and vouchers:
                 v = vouchers[pick % len(vouchers)]
-                ops.redeem(v.code, amount, "elder-care", city.coop, actor=city.member)
+                redemption.redeem(v.code, amount, "elder-care", city.coop, actor=city.member)
             elif op == "expire" and vouchers:
-                ops.expire_vouchers(actor=city.official, on=city.today + timedelta(days=400))
+                closing.expire_vouchers(actor=city.official, on=city.today + timedelta(days=400))
             elif op == "revoke" and vouchers:
-                ops.revoke_voucher(vouchers[pick % len(vouchers)], "test", actor=city.official)
+                closing.revoke_voucher(vouchers[pick % len(vouchers)], "test", actor=city.official)
             elif op == "contribute":
-                ops.contribute(amount, actor=citizens[pick % 2])
+                contributions.contribute(amount, actor=citizens[pick % 2])
             elif op == "earn":
-                transfers.append(ops.record_time(citizens[pick % 2], amount % 1440 + 1, city.coop, actor=city.member))
+                transfers.append(time_credits.record_time(citizens[pick % 2], amount % 1440 + 1, city.coop,
+                                                          actor=city.member))
             elif op == "spend":
-                ops.spend_time(citizens[pick % 2], amount % 300 + 1, city.coop, actor=city.member)
+                time_credits.spend_time(citizens[pick % 2], amount % 300 + 1, city.coop, actor=city.member)
             elif op == "give":
-                ops.give_time(citizens[pick % 2], citizens[(pick + 1) % 2], amount % 300 + 1)
+                time_credits.give_time(citizens[pick % 2], citizens[(pick + 1) % 2], amount % 300 + 1)
             elif op == "reverse" and transfers:
                 ledger.reverse(transfers.pop(), actor=city.official, reason="correction")
         except DomainError:
@@ -130,4 +131,4 @@ def test_invariants_hold_under_any_sequence_of_operations(city, make_user, steps
             db.session.refresh(v.account)
             assert 0 <= v.account.balance <= v.value_cents
     # Hypothesis reuses the fixture: undo this example's vouchers so the next one starts from the budget.
-    ops.expire_vouchers(actor=city.official, on=city.today + timedelta(days=400))
+    closing.expire_vouchers(actor=city.official, on=city.today + timedelta(days=400))

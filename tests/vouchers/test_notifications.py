@@ -12,7 +12,7 @@ from app.notifications import operations as notes
 from app.notifications.models import OutboxEvent
 from app.notifications.reminders import send_reminders
 from app.notifications.worker import drain
-from vouchers import operations as ops
+from vouchers import issuance, redemption, settlement
 from vouchers.models import Redemption
 
 
@@ -35,7 +35,7 @@ def _unsubscribe(client, message, user, kind):
 
 def test_an_issued_voucher_reaches_its_holder_in_their_language(city, client, smtp, make_user):
     holder = make_user(Role.CITIZEN, email="giulia@example.org", name="Giulia", locale="it")
-    voucher = ops.issue_voucher(city.programme, holder, 5000, actor=city.official)
+    voucher = issuance.issue_voucher(city.programme, holder, 5000, actor=city.official)
     assert _outbox_rows() == 1 and smtp.messages == []
     drain()
     [(rcpts, message)] = smtp.messages  # the official who issued it hears nothing
@@ -44,7 +44,7 @@ def test_an_issued_voucher_reaches_its_holder_in_their_language(city, client, sm
     html = message.get_body(("html",)).get_content()
     assert f"/vouchers/mine/{voucher.id}" in html
     _unsubscribe(client, message, holder, "voucher.received")
-    ops.issue_voucher(city.programme, holder, 1000, actor=city.official)
+    issuance.issue_voucher(city.programme, holder, 1000, actor=city.official)
     drain()
     assert len(smtp.messages) == 1  # turned off: nothing more
 
@@ -56,11 +56,11 @@ def test_a_batch_run_is_one_outbox_row_whatever_the_number_of_holders(city, smtp
         rows += [f"holder{holders}-{n}@example.org,1000," for n in range(holders - 1)]
         text = "\n".join(rows) + "\n"
         before = _outbox_rows()
-        result = ops.issue_batch(lambda: io.StringIO(text), city.programme, actor=city.official)
+        result = issuance.issue_batch(lambda: io.StringIO(text), city.programme, actor=city.official)
         assert result.issued == holders
         assert _outbox_rows() == before + 1
     # A voucher issued after the runs is not in their audience.
-    ops.issue_voucher(city.programme, city.citizen, 1000, actor=city.official)
+    issuance.issue_voucher(city.programme, city.citizen, 1000, actor=city.official)
     drain()
     recipients = [rcpts[0] for rcpts, _m in smtp.messages]
     assert len(recipients) == 3 + 40 + 1
@@ -71,11 +71,11 @@ def test_a_batch_run_is_one_outbox_row_whatever_the_number_of_holders(city, smtp
 
 def test_a_redemption_tells_the_holder_with_one_outbox_row(city, client, smtp, make_user):
     holder = make_user(Role.CITIZEN, email="holder@example.org", locale="ca")
-    voucher = ops.issue_voucher(city.programme, holder, 5000, actor=city.official)
+    voucher = issuance.issue_voucher(city.programme, holder, 5000, actor=city.official)
     drain()
     smtp.messages.clear()
     before = _outbox_rows()
-    ops.redeem(voucher.code, 1200, "elder-care", city.coop, actor=city.member)
+    redemption.redeem(voucher.code, 1200, "elder-care", city.coop, actor=city.member)
     assert _outbox_rows() == before + 1
     drain()
     [(rcpts, message)] = smtp.messages  # the co-op member who redeemed hears nothing
@@ -87,13 +87,13 @@ def test_a_redemption_tells_the_holder_with_one_outbox_row(city, client, smtp, m
 
 def test_a_settlement_tells_the_coop_members(city, client, smtp, make_user):
     colleague = make_user(Role.ORG_MEMBER, email="colleague@example.org", organisations=[city.coop], locale="es")
-    voucher = ops.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
-    result = ops.redeem(voucher.code, 1500, "elder-care", city.coop, actor=city.member)
+    voucher = issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+    result = redemption.redeem(voucher.code, 1500, "elder-care", city.coop, actor=city.member)
     db.session.get(Redemption, result.redemption_id).at = utcnow() - timedelta(days=3)
     db.session.commit()
     drain()
     smtp.messages.clear()
-    ops.settle(city.today - timedelta(days=7), city.today - timedelta(days=1), actor=city.official)
+    settlement.settle(city.today - timedelta(days=7), city.today - timedelta(days=1), actor=city.official)
     drain()
     mails = _by_recipient(smtp)
     assert set(mails) == {city.member.email, "colleague@example.org"}  # not the other co-op, not the official
@@ -106,11 +106,11 @@ def test_a_settlement_tells_the_coop_members(city, client, smtp, make_user):
 def test_the_expiry_reminder_goes_once_to_holders_with_money_left(city, smtp, make_user):
     soon = city.today + timedelta(days=20)
     spent_holder = make_user(Role.CITIZEN, email="spent@example.org")
-    kept = ops.issue_voucher(city.programme, city.citizen, 3000, actor=city.official, valid_until=soon)
-    spent = ops.issue_voucher(city.programme, spent_holder, 1000, actor=city.official, valid_until=soon)
-    ops.issue_voucher(city.programme, make_user(Role.CITIZEN, email="later@example.org"), 1000,
-                      actor=city.official)  # ends with the programme, months away
-    ops.redeem(spent.code, 1000, "elder-care", city.coop, actor=city.member)
+    kept = issuance.issue_voucher(city.programme, city.citizen, 3000, actor=city.official, valid_until=soon)
+    spent = issuance.issue_voucher(city.programme, spent_holder, 1000, actor=city.official, valid_until=soon)
+    issuance.issue_voucher(city.programme, make_user(Role.CITIZEN, email="later@example.org"), 1000,
+                           actor=city.official)  # ends with the programme, months away
+    redemption.redeem(spent.code, 1000, "elder-care", city.coop, actor=city.member)
     drain()
     smtp.messages.clear()
     assert send_reminders(city.today) == 1

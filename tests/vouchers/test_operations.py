@@ -6,15 +6,25 @@ import pytest
 
 from app.errors import DomainError, Invalid, NotAllowed
 from app.extensions import db
-from vouchers import ledger
-from vouchers import operations as ops
-from vouchers.models import Account, Settlement, SettlementLine, Transfer, Voucher
+from vouchers import (
+    books,
+    closing,
+    contributions,
+    holders,
+    issuance,
+    ledger,
+    programmes,
+    redemption,
+    settlement,
+    time_credits,
+)
+from vouchers.models import Account, Redemption, Settlement, SettlementLine, Transfer, Voucher
 
 
 def test_programme_refuses_to_issue_beyond_budget(city):
-    ops.issue_voucher(city.programme, city.citizen, 900_000, actor=city.official)
+    issuance.issue_voucher(city.programme, city.citizen, 900_000, actor=city.official)
     with pytest.raises(Invalid) as refused:
-        ops.issue_voucher(city.programme, city.citizen, 100_001, actor=city.official)
+        issuance.issue_voucher(city.programme, city.citizen, 100_001, actor=city.official)
     assert "€1,000.00 left" in str(refused.value)
     assert ledger.balance(city.programme.account) == 100_000
     assert ledger.verify().ok
@@ -22,31 +32,31 @@ def test_programme_refuses_to_issue_beyond_budget(city):
 
 def test_programme_validates_its_input(city):
     with pytest.raises(Invalid):
-        ops.create_programme("Bad Slug", "x", 100, ["elder-care"], city.today)
+        programmes.create_programme("Bad Slug", "x", 100, ["elder-care"], city.today)
     with pytest.raises(Invalid):
-        ops.create_programme("ok", "x", 100, [], city.today)
+        programmes.create_programme("ok", "x", 100, [], city.today)
     with pytest.raises(DomainError):
-        ops.create_programme("ok", "x", 100, ["no-such-category"], city.today)
+        programmes.create_programme("ok", "x", 100, ["no-such-category"], city.today)
     with pytest.raises(Invalid):
-        ops.create_programme("home-care-2027", "x", 100, ["elder-care"], city.today)
+        programmes.create_programme("home-care-2027", "x", 100, ["elder-care"], city.today)
 
 
 def test_income_adjusted_scale(city):
-    scale = ops.parse_scale("1500000:20000, 3000000:12000, *:6000")
+    scale = programmes.parse_scale("1500000:20000, 3000000:12000, *:6000")
     assert scale == [[1500000, 20000], [3000000, 12000], [None, 6000]]
-    programme = ops.create_programme("scaled", "Scaled", 100_000, ["elder-care"], city.today + timedelta(days=9),
-                                     scale=scale)
-    assert ops.amount_for_income(programme, 1_000_000) == 20000
-    assert ops.amount_for_income(programme, 2_000_000) == 12000
-    assert ops.amount_for_income(programme, 9_000_000) == 6000
+    programme = programmes.create_programme("scaled", "Scaled", 100_000, ["elder-care"], city.today + timedelta(days=9),
+                                            scale=scale)
+    assert programmes.amount_for_income(programme, 1_000_000) == 20000
+    assert programmes.amount_for_income(programme, 2_000_000) == 12000
+    assert programmes.amount_for_income(programme, 9_000_000) == 6000
     with pytest.raises(Invalid):
-        ops.parse_scale("3000000:1, 1000:2")
-    voucher = ops.issue_voucher(programme, city.citizen, None, actor=city.official, income_cents=2_500_000)
+        programmes.parse_scale("3000000:1, 1000:2")
+    voucher = issuance.issue_voucher(programme, city.citizen, None, actor=city.official, income_cents=2_500_000)
     assert voucher.value_cents == 12000
-    capped = ops.create_programme("capped", "Capped", 100_000, ["elder-care"], city.today + timedelta(days=9),
-                                  scale=ops.parse_scale("1500000:20000"))
+    capped = programmes.create_programme("capped", "Capped", 100_000, ["elder-care"], city.today + timedelta(days=9),
+                                         scale=programmes.parse_scale("1500000:20000"))
     with pytest.raises(Invalid):
-        ops.issue_voucher(capped, city.citizen, None, actor=city.official, income_cents=9_000_000)
+        issuance.issue_voucher(capped, city.citizen, None, actor=city.official, income_cents=9_000_000)
 
 
 def _csv(tmp_path, rows, name="batch.csv"):
@@ -88,7 +98,7 @@ def test_batch_cli_issues_and_writes_codes(city, tmp_path, app):
     from app.accounts.operations import find_user
     newcomer = find_user("new.person@example.org")
     assert newcomer.password_hash is None and newcomer.has_role("citizen")
-    assert sorted(v.value_cents for v in ops.holder_vouchers(newcomer)) == [500, 2500]
+    assert sorted(v.value_cents for v in holders.holder_vouchers(newcomer)) == [500, 2500]
     assert ledger.balance(city.programme.account) == 1_000_000 - 4000
     assert ledger.verify().ok
 
@@ -105,7 +115,7 @@ def test_programme_create_cli(app, city):
         "vouchers", "programme", "create", "childcare-2027", "--name", "Childcare 2027", "--budget", "500000",
         "--category", "childcare", "--category", "elder-care", "--valid-until", "2099-12-31"])
     assert result.exit_code == 0, result.output
-    programme = ops.programme_by_slug("childcare-2027")
+    programme = programmes.programme_by_slug("childcare-2027")
     assert programme.categories == ["childcare", "elder-care"] and programme.budget_cents == 500000
     result = app.test_cli_runner().invoke(args=[
         "vouchers", "programme", "create", "childcare-2027", "--name", "Again", "--budget", "1",
@@ -114,88 +124,89 @@ def test_programme_create_cli(app, city):
 
 
 def test_closing_a_programme_returns_its_budget_and_stops_issuance(app, city):
-    ops.issue_voucher(city.programme, city.citizen, 1000, actor=city.official)
+    issuance.issue_voucher(city.programme, city.citizen, 1000, actor=city.official)
     result = app.test_cli_runner().invoke(args=["vouchers", "programme", "close", "home-care-2027"])
     assert result.exit_code == 0, result.output
     db.session.expire_all()
     assert ledger.balance(city.programme.account) == 0
     assert ledger.balance(ledger.pool()) == -1000
     with pytest.raises(Invalid):
-        ops.issue_voucher(city.programme, city.citizen, 1000, actor=city.official)
+        issuance.issue_voucher(city.programme, city.citizen, 1000, actor=city.official)
     assert app.test_cli_runner().invoke(args=["vouchers", "programme", "close", "home-care-2027"]).exit_code == 1
     assert ledger.verify().ok
 
 
 def _redeem_in_past(city, voucher, amount, days_ago):
-    result = ops.redeem(voucher.code, amount, "elder-care", city.coop, actor=city.member)
-    redemption = db.session.get(ops.Redemption, result.redemption_id)
+    result = redemption.redeem(voucher.code, amount, "elder-care", city.coop, actor=city.member)
+    row = db.session.get(Redemption, result.redemption_id)
     from app.database import utcnow
-    redemption.at = utcnow() - timedelta(days=days_ago)
+    row.at = utcnow() - timedelta(days=days_ago)
     db.session.commit()
-    return redemption
+    return row
 
 
 def test_settlement_pays_each_organisation_and_rerun_is_a_noop(city, app):
-    voucher = ops.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+    voucher = issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
     _redeem_in_past(city, voucher, 1200, 3)
     _redeem_in_past(city, voucher, 800, 2)
     later = _redeem_in_past(city, voucher, 500, 0)
     start, end = city.today - timedelta(days=7), city.today - timedelta(days=1)
-    settlement, created = ops.settle(start, end, actor=city.official)
-    assert created and settlement.total_cents == 2000
-    assert [(l.organisation.slug, l.redemptions, l.amount_cents) for l in settlement.lines] == [("la-tela", 2, 2000)]
-    assert ops.organisation_balance(city.coop) == 500
+    cleared, created = settlement.settle(start, end, actor=city.official)
+    assert created and cleared.total_cents == 2000
+    assert [(line.organisation.slug, line.redemptions, line.amount_cents)
+            for line in cleared.lines] == [("la-tela", 2, 2000)]
+    assert redemption.organisation_balance(city.coop) == 500
     transfers = db.session.query(Transfer).count()
-    again, created = ops.settle(start, end, actor=city.official)
-    assert not created and again.id == settlement.id
+    again, created = settlement.settle(start, end, actor=city.official)
+    assert not created and again.id == cleared.id
     assert db.session.query(Transfer).count() == transfers
     assert db.session.query(SettlementLine).count() == 1
-    assert db.session.get(ops.Redemption, later.id).settlement_id is None
+    assert db.session.get(Redemption, later.id).settlement_id is None
     result = app.test_cli_runner().invoke(args=["vouchers", "settle", "--from", start.isoformat(),
                                                 "--to", end.isoformat()])
     assert result.exit_code == 0 and "Already settled" in result.output
     assert db.session.query(Settlement).count() == 1
     with pytest.raises(Invalid):
-        ops.settle(city.today - timedelta(days=3), city.today - timedelta(days=1))
+        settlement.settle(city.today - timedelta(days=3), city.today - timedelta(days=1))
     assert ledger.verify().ok
 
 
 def test_expiry_returns_what_remains_to_the_programme(city, app):
-    voucher = ops.issue_voucher(city.programme, city.citizen, 5000, actor=city.official,
-                                valid_until=city.today)
-    ops.redeem(voucher.code, 1000, "elder-care", city.coop, actor=city.member)
+    voucher = issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official,
+                                     valid_until=city.today)
+    redemption.redeem(voucher.code, 1000, "elder-care", city.coop, actor=city.member)
     result = app.test_cli_runner().invoke(args=["vouchers", "expire", "--on",
                                                 (city.today + timedelta(days=1)).isoformat()])
     assert result.exit_code == 0 and "Expired 1 vouchers; 4000 cents" in result.output
     db.session.expire_all()
     assert voucher.status == "expired" and ledger.balance(voucher.account) == 0
     assert ledger.balance(city.programme.account) == 1_000_000 - 1000
-    assert ops.expire_vouchers(on=city.today + timedelta(days=1)) == (0, 0)
+    assert closing.expire_vouchers(on=city.today + timedelta(days=1)) == (0, 0)
 
 
 def test_contributions_feed_the_pool(city):
     before = ledger.balance(ledger.pool())
-    ops.contribute(2500, actor=city.citizen)
-    ops.contribute(10000, actor=city.member, organisation=city.coop)
+    contributions.contribute(2500, actor=city.citizen)
+    contributions.contribute(10000, actor=city.member, organisation=city.coop)
     with pytest.raises(NotAllowed):
-        ops.contribute(100, actor=city.member, organisation=city.other)
+        contributions.contribute(100, actor=city.member, organisation=city.other)
     assert ledger.balance(ledger.pool()) == before + 12500
-    assert ops.pool_figures()["contributed_cents"] == 12500
-    assert [c.amount_cents for c in ops.contributions_of(city.citizen)] == [2500]
+    assert books.pool_figures()["contributed_cents"] == 12500
+    assert [c.amount_cents for c in contributions.contributions_of(city.citizen)] == [2500]
     assert ledger.verify().ok
 
 
 def test_time_credits_earned_spent_given_donated(city, make_user):
     relative = make_user()
-    ops.record_time(city.citizen, 120, city.coop, actor=city.member)
+    time_credits.record_time(city.citizen, 120, city.coop, actor=city.member)
     with pytest.raises(NotAllowed):
-        ops.record_time(city.citizen, 60, city.coop, actor=city.other_member)
-    ops.spend_time(city.citizen, 30, city.coop, actor=city.member)
-    ops.give_time(city.citizen, relative, 60)
-    ops.donate_time(city.citizen, 10)
+        time_credits.record_time(city.citizen, 60, city.coop, actor=city.other_member)
+    time_credits.spend_time(city.citizen, 30, city.coop, actor=city.member)
+    time_credits.give_time(city.citizen, relative, 60)
+    time_credits.donate_time(city.citizen, 10)
     with pytest.raises(Invalid):
-        ops.give_time(city.citizen, relative, 21)
-    assert ops.time_balance(city.citizen) == 20 and ops.time_balance(relative) == 60
+        time_credits.give_time(city.citizen, relative, 21)
+    assert time_credits.time_balance(city.citizen) == 20 and time_credits.time_balance(relative) == 60
     report = ledger.verify()
     assert report.ok and report.totals["time"] == 0
 
@@ -208,19 +219,19 @@ def test_a_refused_time_transfer_opens_no_account(city, make_user, move):
     accounts = db.session.query(Account).count()
     with pytest.raises(DomainError):
         if move == "give":
-            ops.give_time(city.citizen, relative, 30)
+            time_credits.give_time(city.citizen, relative, 30)
         elif move == "donate":
-            ops.donate_time(city.citizen, 30)
+            time_credits.donate_time(city.citizen, 30)
         else:
-            ops.spend_time(city.citizen, 30, city.coop, actor=city.member)
+            time_credits.spend_time(city.citizen, 30, city.coop, actor=city.member)
     db.session.rollback()
     assert db.session.query(Account).count() == accounts
 
 
 def test_open_books_show_aggregates_only(city):
-    voucher = ops.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
-    ops.redeem(voucher.code, 1500, "elder-care", city.coop, actor=city.member)
-    rows = ops.open_books()
+    voucher = issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+    redemption.redeem(voucher.code, 1500, "elder-care", city.coop, actor=city.member)
+    rows = books.open_books()
     assert sum(r["issued_cents"] for r in rows) == 5000
     assert sum(r["redeemed_cents"] for r in rows) == 1500
     redeemed = [r for r in rows if r["redeemed_cents"]][0]

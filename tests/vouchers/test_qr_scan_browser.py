@@ -12,8 +12,7 @@ from playwright.sync_api import expect
 
 from tests.browser_fixtures import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import PASSWORD
-from vouchers import documents
-from vouchers import operations as ops
+from vouchers import documents, issuance
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +54,7 @@ def _watch_errors(page):
 
 
 def test_the_camera_reads_the_voucher_qr_into_the_code_field(city, browser, live_server, tmp_path, screenshot):
-    voucher = ops.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+    voucher = issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
     video = qr_video(voucher.code, tmp_path / "qr.y4m")
     camera_browser = browser.browser_type.launch(
         executable_path=CHROMIUM, headless=True,
@@ -126,7 +125,7 @@ def test_without_a_camera_the_desk_says_so_and_typing_works(city, page, live_ser
 
 def test_the_decoder_reads_the_qr_image_the_app_draws(city, page, live_server):
     """The decoding step alone, on the voucher's own QR image (the SVG the app serves)."""
-    voucher = ops.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+    voucher = issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
     svg = documents.qr_svg(voucher.code, scale=6).replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
     data_url = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
     _sign_in(page, live_server, city.member.email)

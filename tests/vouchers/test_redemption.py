@@ -5,10 +5,10 @@ from datetime import timedelta
 import pytest
 
 from app.accounts.models import Role
+from app.errors import DomainError, NotAllowed
 from app.extensions import db
 from app.organisations import operations as organisations
-from vouchers import codes, ledger
-from vouchers import operations as ops
+from vouchers import closing, codes, issuance, ledger, redemption
 from vouchers.models import Redemption, Transfer
 
 from ..conftest import statements_run
@@ -18,7 +18,7 @@ URL = "/api/v1/vouchers/redemptions"
 
 @pytest.fixture
 def voucher(city):
-    return ops.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+    return issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
 
 
 def _post(client, headers, code, amount, category="elder-care", key="k1", **extra):
@@ -39,7 +39,7 @@ def test_partial_redemption_then_the_rest(city, voucher, api_client):
     assert _post(client, headers, voucher.code, 3000, key="k2").json["remaining_cents"] == 0
     response = _post(client, headers, voucher.code, 1, key="k3")
     assert response.status_code == 409 and response.json["error"] == "exhausted"
-    assert ops.organisation_balance(city.coop) == 5000
+    assert redemption.organisation_balance(city.coop) == 5000
     assert ledger.verify().ok
 
 
@@ -70,7 +70,7 @@ def test_the_same_idempotency_key_answers_the_same_and_moves_nothing(city, vouch
 def test_a_used_key_with_another_redemption_is_refused_and_moves_nothing(city, voucher, api_client, change):
     """A till that reuses a key for another sale is told so; it never gets the first sale's answer
     as if this one had been redeemed."""
-    other = ops.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+    other = issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
     client, headers = api_client(city.member)
     assert _post(client, headers, voucher.code, 1200, key="sale-1").status_code == 201
     transfers = _count(Transfer)
@@ -114,12 +114,13 @@ def test_refusals_are_precise_and_move_nothing(city, voucher, api_client, make_c
     elif case == "too-much":
         amount = 5001
     elif case == "expired":
-        ops.expire_vouchers(actor=city.official, on=city.today + timedelta(days=400))
+        closing.expire_vouchers(actor=city.official, on=city.today + timedelta(days=400))
     elif case == "revoked":
-        ops.revoke_voucher(voucher, "lost card", actor=city.official)
+        closing.revoke_voucher(voucher, "lost card", actor=city.official)
     elif case == "typo":
         compact = code.replace("-", "")
-        code = compact[1] + compact[0] + compact[2:] if compact[0] != compact[1] else "2" + compact[1:] if compact[0] != "2" else "3" + compact[1:]
+        code = (compact[1] + compact[0] + compact[2:] if compact[0] != compact[1]
+                else "2" + compact[1:] if compact[0] != "2" else "3" + compact[1:])
     elif case == "malformed":
         amount = "ten"
     elif case == "category":
@@ -163,10 +164,11 @@ def test_holder_sees_the_redemption_at_once(city, voucher, api_client):
 
 
 def test_a_pin_protected_voucher_needs_its_pin(city):
-    voucher = ops.issue_voucher(city.programme, city.citizen, 1000, actor=city.official, pin="4321")
-    with pytest.raises(ops.NotAllowed):
-        ops.redeem(voucher.code, 100, "elder-care", city.coop, actor=city.member, pin="1111")
-    assert ops.redeem(voucher.code, 100, "elder-care", city.coop, actor=city.member, pin="4321").remaining_cents == 900
+    voucher = issuance.issue_voucher(city.programme, city.citizen, 1000, actor=city.official, pin="4321")
+    with pytest.raises(NotAllowed):
+        redemption.redeem(voucher.code, 100, "elder-care", city.coop, actor=city.member, pin="1111")
+    assert redemption.redeem(voucher.code, 100, "elder-care", city.coop, actor=city.member,
+                             pin="4321").remaining_cents == 900
 
 
 def test_concurrent_redemptions_never_exceed_the_value(city, voucher, app, backend):
@@ -188,7 +190,7 @@ def test_concurrent_redemptions_never_exceed_the_value(city, voucher, app, backe
             try:
                 # Half the threads retry the same key: that pair must move once.
                 key = f"key-{i // 2}" if i < 4 else f"key-{i}"
-                results.append(ops.redeem(code, amount, "elder-care", org, actor=member, idempotency_key=key))
+                results.append(redemption.redeem(code, amount, "elder-care", org, actor=member, idempotency_key=key))
             except Exception as error:  # noqa: BLE001 - collected and asserted on below
                 results.append(error)
             finally:
@@ -203,8 +205,8 @@ def test_concurrent_redemptions_never_exceed_the_value(city, voucher, app, backe
     redeemed = db.session.query(db.func.sum(Redemption.amount_cents)).scalar()
     assert redeemed == 5000, results
     assert ledger.balance(voucher.account) == 0
-    successes = [r for r in results if isinstance(r, ops.RedemptionResult)]
-    unexpected = [r for r in results if not isinstance(r, (ops.RedemptionResult, ops.DomainError))]
+    successes = [r for r in results if isinstance(r, redemption.RedemptionResult)]
+    unexpected = [r for r in results if not isinstance(r, (redemption.RedemptionResult, DomainError))]
     assert not unexpected, unexpected
     assert len({r.redemption_id for r in successes}) == 5
     assert ledger.verify().ok
@@ -281,7 +283,7 @@ def test_the_first_redemption_of_an_organisation_opens_its_account(city, voucher
     client, headers = api_client(make_user(Role.ORG_MEMBER, organisations=[fresh]))
     response = _post(client, headers, voucher.code, 700)
     assert response.status_code == 201 and response.json["organisation"] == "nuova-coop"
-    assert ops.organisation_balance(fresh) == 700
+    assert redemption.organisation_balance(fresh) == 700
     assert ledger.verify().ok
 
 
@@ -293,7 +295,7 @@ def test_the_first_redemption_of_an_organisation_opens_its_account(city, voucher
     ("4321", 1000, 201, None),
 ])
 def test_pin_and_amount_through_the_api(city, api_client, pin, amount, status, error):
-    voucher = ops.issue_voucher(city.programme, city.citizen, 1000, actor=city.official, pin="4321")
+    voucher = issuance.issue_voucher(city.programme, city.citizen, 1000, actor=city.official, pin="4321")
     client, headers = api_client(city.member)
     response = _post(client, headers, voucher.code, amount, **({"pin": pin} if pin else {}))
     assert response.status_code == status, response.json
@@ -313,10 +315,10 @@ def test_a_redemption_inside_a_larger_transaction_goes_with_it(city, voucher):
     transfers = _count(Transfer)
     with pytest.raises(RuntimeError):
         with transaction():
-            ops.redeem(voucher.code, 100, "elder-care", city.coop, actor=city.member, idempotency_key="inner")
+            redemption.redeem(voucher.code, 100, "elder-care", city.coop, actor=city.member, idempotency_key="inner")
             raise RuntimeError("the caller fails afterwards")
     db.session.expire_all()
     assert _count(Redemption) == 0 and _count(Transfer) == transfers
     assert ledger.balance(voucher.account) == 5000
-    assert ops.redeem(voucher.code, 100, "elder-care", city.coop, actor=city.member,
-                      idempotency_key="inner").remaining_cents == 4900
+    assert redemption.redeem(voucher.code, 100, "elder-care", city.coop, actor=city.member,
+                             idempotency_key="inner").remaining_cents == 4900

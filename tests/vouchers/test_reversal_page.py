@@ -9,15 +9,14 @@ from app.audit.models import AuditEntry
 from app.database import utcnow
 from app.extensions import db
 from tests.conftest import login, post_form
-from vouchers import ledger
-from vouchers import operations as ops
+from vouchers import issuance, ledger, redemption, settlement
 from vouchers.models import Redemption, Transfer
 
 
 @pytest.fixture
 def redeemed(city):
-    voucher = ops.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
-    result = ops.redeem(voucher.code, 1500, "elder-care", city.coop, actor=city.member)
+    voucher = issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+    result = redemption.redeem(voucher.code, 1500, "elder-care", city.coop, actor=city.member)
     return voucher, db.session.get(Redemption, result.redemption_id).transfer_id
 
 
@@ -54,7 +53,7 @@ def test_an_official_reverses_a_redemption_from_the_voucher_page(app, city, rede
     assert _transfers() == transfers + 1
     reversal = ledger.reversal_of(transfer_id)
     assert reversal.reverses_id == transfer_id and "did not happen" in reversal.reference
-    assert ledger.balance(voucher.account) == 5000 and ops.organisation_balance(city.coop) == 0
+    assert ledger.balance(voucher.account) == 5000 and redemption.organisation_balance(city.coop) == 0
     after = official.get(url).get_data(as_text=True)
     assert f"Transfer #{reversal.id}" in after and "already been reversed" in after
     # Both accounts show it: the voucher's and the co-op's.
@@ -86,7 +85,7 @@ def test_refusals_are_shown_beside_the_reason_and_keep_the_input(app, city, rede
     elif case == "settled":
         db.session.query(Redemption).one().at = utcnow() - timedelta(days=1)
         db.session.commit()
-        ops.settle(city.today - timedelta(days=1), city.today - timedelta(days=1), actor=city.official)
+        settlement.settle(city.today - timedelta(days=1), city.today - timedelta(days=1), actor=city.official)
     official = _as(app, city.official)
     transfers = _transfers()
     for confirm in ("", "yes"):

@@ -8,14 +8,13 @@ from pypdf import PdfReader
 
 from app.extensions import db
 from tests.conftest import login, post_form
-from vouchers import ledger
-from vouchers import operations as ops
-from vouchers.models import Transfer, Voucher
+from vouchers import closing, contributions, issuance, ledger, redemption, settlement, time_credits
+from vouchers.models import Redemption, Transfer, Voucher
 
 
 @pytest.fixture
 def voucher(city):
-    return ops.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+    return issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
 
 
 def _as(app, user):
@@ -81,12 +80,12 @@ def test_a_voucher_no_desk_would_take_is_neither_printed_nor_shown_as_a_qr(app, 
     """A citizen must not print, or show at a desk, a voucher that can no longer be spent: its page
     says why, instead of offering the QR code and the PDF."""
     if ending == "revoked":
-        ops.revoke_voucher(voucher, "issued twice", actor=city.official)
+        closing.revoke_voucher(voucher, "issued twice", actor=city.official)
     elif ending == "expired by date":  # the nightly expiry has not run yet: its date decides
         voucher.valid_until = city.today - timedelta(days=1)
         db.session.commit()
     else:
-        ops.redeem(voucher.code, 5000, "elder-care", city.coop, actor=city.member)
+        redemption.redeem(voucher.code, 5000, "elder-care", city.coop, actor=city.member)
     holder = _as(app, city.citizen)
     page = holder.get(f"/vouchers/mine/{voucher.id}").get_data(as_text=True)
     label = {"revoked": "Revoked", "expired by date": "Expired", "spent": "Spent"}[ending]
@@ -132,16 +131,16 @@ def test_batch_form_reports_bad_rows_then_issues_good_ones(app, city):
 
 
 def test_settlement_statement_for_the_coop_only(app, city, voucher):
-    result = ops.redeem(voucher.code, 1200, "elder-care", city.coop, actor=city.member)
+    result = redemption.redeem(voucher.code, 1200, "elder-care", city.coop, actor=city.member)
     from app.database import utcnow
-    db.session.get(ops.Redemption, result.redemption_id).at = utcnow() - timedelta(days=2)
+    db.session.get(Redemption, result.redemption_id).at = utcnow() - timedelta(days=2)
     db.session.commit()
     official = _as(app, city.official)
     day = (city.today - timedelta(days=2)).isoformat()
     response = post_form(official, "/vouchers/settlements", {"period_start": day, "period_end": day})
     assert response.status_code == 302
-    settlement = ops.settlements().items[0]
-    url = f"/vouchers/settlements/{settlement.id}/la-tela"
+    cleared = settlement.settlements().items[0]
+    url = f"/vouchers/settlements/{cleared.id}/la-tela"
     member = _as(app, city.member)
     pdf = member.get(url + ".pdf")
     assert pdf.mimetype == "application/pdf"
@@ -164,7 +163,7 @@ def test_contribution_receipt(app, city):
 
 def test_a_returned_contribution_voids_its_receipt(app, city, api_client):
     """A contribution given back by a reversal must not keep a receipt fit for a tax claim."""
-    contribution = ops.contribute(2500, actor=city.citizen)
+    contribution = contributions.contribute(2500, actor=city.citizen)
     url = f"/vouchers/contributions/{contribution.id}/receipt.pdf"
     citizen = _as(app, city.citizen)
     assert "Void" not in PdfReader(io.BytesIO(citizen.get(url).data)).pages[0].extract_text()
@@ -179,7 +178,8 @@ def test_a_returned_contribution_voids_its_receipt(app, city, api_client):
 
 def test_public_pages_and_open_data(app, city, voucher, client):
     assert client.get("/vouchers/").status_code == 200
-    assert "La Tela" in client.get("/vouchers/directory?category=elder-care&neighbourhood=san donato").get_data(as_text=True)
+    directory = client.get("/vouchers/directory?category=elder-care&neighbourhood=san donato")
+    assert "La Tela" in directory.get_data(as_text=True)
     assert "La Tela" not in client.get("/vouchers/directory?neighbourhood=Porto").get_data(as_text=True)
     assert client.get("/vouchers/open-books").status_code == 200
     data = client.get("/open-data/vouchers.json").json
@@ -205,11 +205,11 @@ def test_movements_speak_the_readers_language_not_the_ledgers(app, city, voucher
     """The ledger keeps its references as written (English, ids): the holder's movements show the
     code, the relative's name and the status in their language, and a revocation is not 'expired'."""
     relative = make_user(email="relative@example.org", name="Aina Puig")
-    ops.record_time(city.citizen, 120, city.coop, actor=city.member)
-    ops.give_time(city.citizen, relative, 30)
-    ops.donate_time(city.citizen, 10)
-    ops.redeem(voucher.code, 1000, "elder-care", city.coop, actor=city.member)
-    ops.revoke_voucher(voucher, "issued twice", actor=city.official)
+    time_credits.record_time(city.citizen, 120, city.coop, actor=city.member)
+    time_credits.give_time(city.citizen, relative, 30)
+    time_credits.donate_time(city.citizen, 10)
+    redemption.redeem(voucher.code, 1000, "elder-care", city.coop, actor=city.member)
+    closing.revoke_voucher(voucher, "issued twice", actor=city.official)
     holder = _as(app, city.citizen)
     post_form(holder, "/locale", {"locale": "es"})
     page = holder.get("/vouchers/mine").get_data(as_text=True)
@@ -227,14 +227,14 @@ def test_movements_speak_the_readers_language_not_the_ledgers(app, city, voucher
     ({"email": "", "minutes": "500"}, "minutes", "The account holds fewer minutes than that."),
 ])
 def test_a_refused_gift_of_minutes_comes_back_beside_its_field(app, city, sent, field, message):
-    ops.record_time(city.citizen, 120, city.coop, actor=city.member)
+    time_credits.record_time(city.citizen, 120, city.coop, actor=city.member)
     holder = _as(app, city.citizen)
     response = post_form(holder, "/vouchers/mine/time", sent)
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and f'id="{field}-error">{escape(message)}' in page
     if sent["email"]:
         assert f'value="{sent["email"]}"' in page
-    assert ops.time_balance(city.citizen) == 120
+    assert time_credits.time_balance(city.citizen) == 120
 
 
 def test_open_books_name_the_programme_and_write_the_month_the_readers_way(app, city, voucher):

@@ -7,8 +7,7 @@ import pytest
 
 from app.accounts.models import Role
 from app.extensions import db
-from vouchers import ledger
-from vouchers import operations as ops
+from vouchers import books, closing, issuance, ledger, redemption, settlement, time_credits
 from vouchers.models import Contribution, IdempotencyKey, Redemption, Transfer
 
 API = "/api/v1/vouchers"
@@ -16,7 +15,7 @@ API = "/api/v1/vouchers"
 
 @pytest.fixture
 def voucher(city):
-    return ops.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+    return issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
 
 
 def _count(model=Transfer):
@@ -48,7 +47,7 @@ def test_a_citizen_contributes_and_a_retry_moves_nothing(city, api_client):
     assert again.status_code == 201 and again.json == first.json
     assert again.headers.get("Idempotent-Replayed") == "true"
     assert _count() == transfers and _count(Contribution) == 1
-    assert ops.pool_figures()["contributed_cents"] == 2500
+    assert books.pool_figures()["contributed_cents"] == 2500
     listed = client.get(f"{API}/contributions", headers=headers).json["contributions"]
     assert [c["contribution_id"] for c in listed] == [first.json["contribution_id"]]
     assert ledger.verify().ok
@@ -124,14 +123,14 @@ def test_concurrent_retries_with_one_key_contribute_once(city, app, backend):
     assert [a.status_code for a in answers] == [201] * threads_n, [a.json for a in answers]
     assert len({a.json["contribution_id"] for a in answers}) == 1
     assert _count(Contribution) == 1
-    assert ops.pool_figures()["contributed_cents"] == 700
+    assert books.pool_figures()["contributed_cents"] == 700
     assert ledger.verify().ok
 
 
 # Reversals ------------------------------------------------------------------------------
 
 def _redemption_transfer(city, voucher, amount=2000):
-    result = ops.redeem(voucher.code, amount, "elder-care", city.coop, actor=city.member)
+    result = redemption.redeem(voucher.code, amount, "elder-care", city.coop, actor=city.member)
     return db.session.get(Redemption, result.redemption_id).transfer_id
 
 
@@ -144,7 +143,7 @@ def test_an_official_reverses_a_redemption_once(city, voucher, api_client):
     assert first.json["reverses"] == transfer_id and first.json["amount"] == 2000
     assert first.json["reversed_kind"] == "redeem" and first.json["reason"] == "charged twice"
     db.session.expire_all()
-    assert ledger.balance(voucher.account) == 5000 and ops.organisation_balance(city.coop) == 0
+    assert ledger.balance(voucher.account) == 5000 and redemption.organisation_balance(city.coop) == 0
     transfers = _count()
     again = client.post(f"{API}/transfers/{transfer_id}/reversal", json=body, headers=headers)
     assert again.status_code == 201 and again.json == first.json and _count() == transfers
@@ -166,7 +165,7 @@ def test_a_settled_redemption_cannot_be_reversed(city, voucher, api_client):
     transfer_id = _redemption_transfer(city, voucher)
     db.session.query(Redemption).one().at = utcnow() - timedelta(days=1)
     db.session.commit()
-    ops.settle(city.today - timedelta(days=1), city.today - timedelta(days=1), actor=city.official)
+    settlement.settle(city.today - timedelta(days=1), city.today - timedelta(days=1), actor=city.official)
     client, headers = api_client(city.official)
     transfers = _count()
     response = client.post(f"{API}/transfers/{transfer_id}/reversal", headers=headers,
@@ -190,24 +189,24 @@ def test_a_spent_amount_cannot_come_back(city, voucher, api_client):
 
 def test_a_redemption_reversed_after_the_voucher_closed_goes_back_to_the_programme(city, voucher, api_client):
     transfer_id = _redemption_transfer(city, voucher, 1500)
-    ops.revoke_voucher(voucher, "holder moved away", actor=city.official)
+    closing.revoke_voucher(voucher, "holder moved away", actor=city.official)
     programme_before = ledger.balance(city.programme.account)
     client, headers = api_client(city.official)
     response = client.post(f"{API}/transfers/{transfer_id}/reversal", headers=headers,
                            json={"reason": "service not given", "idempotency_key": "rev-c"})
     assert response.status_code == 201, response.json
-    assert ledger.balance(voucher.account) == 0 and ops.organisation_balance(city.coop) == 0
+    assert ledger.balance(voucher.account) == 0 and redemption.organisation_balance(city.coop) == 0
     assert ledger.balance(city.programme.account) == programme_before + 1500
     assert ledger.verify().ok
 
 
 def test_an_expiry_cannot_be_reversed(city, voucher, api_client):
     """Value put back on a closed voucher could never be spent nor expire again."""
-    ops.revoke_voucher(voucher, "issued to the wrong person", actor=city.official)
-    closing = db.session.query(Transfer).filter_by(kind="expire").one().id
+    closing.revoke_voucher(voucher, "issued to the wrong person", actor=city.official)
+    expiry_id = db.session.query(Transfer).filter_by(kind="expire").one().id
     client, headers = api_client(city.official)
     transfers = _count()
-    response = client.post(f"{API}/transfers/{closing}/reversal", headers=headers,
+    response = client.post(f"{API}/transfers/{expiry_id}/reversal", headers=headers,
                            json={"reason": "revoked by mistake", "idempotency_key": "rev-e"})
     _assert_refused(response, 409, "voucher_closed", "reason")
     assert _count() == transfers and ledger.verify().ok
@@ -278,7 +277,7 @@ def test_a_member_records_time_and_the_volunteer_gives_it_to_a_relative(city, ma
     assert first.status_code == 201, first.json
     assert first.json["organisation"] == "la-tela" and first.json["volunteer_email"] == "citizen@example.org"
     assert org_client.post(f"{API}/time-credits", json=body, headers=org_headers).json == first.json
-    assert ops.time_balance(city.citizen) == 90
+    assert time_credits.time_balance(city.citizen) == 90
 
     client, headers = api_client(city.citizen)
     gift = {"relative_email": relative.email, "minutes": 60, "idempotency_key": "for-grandma"}
@@ -287,11 +286,11 @@ def test_a_member_records_time_and_the_volunteer_gives_it_to_a_relative(city, ma
     assert given.json["balance_minutes"] == 30
     again = client.post(f"{API}/time-credits/gifts", json=gift, headers=headers)
     assert again.status_code == 201 and again.json == given.json
-    assert ops.time_balance(city.citizen) == 30 and ops.time_balance(relative) == 60
+    assert time_credits.time_balance(city.citizen) == 30 and time_credits.time_balance(relative) == 60
     short = client.post(f"{API}/time-credits/gifts", headers=headers,
                         json={"relative_email": relative.email, "minutes": 31, "idempotency_key": "too-many"})
     _assert_refused(short, 409, "insufficient_balance")
-    assert ops.time_balance(city.citizen) == 30
+    assert time_credits.time_balance(city.citizen) == 30
     assert ledger.verify().ok
 
     moves = client.get(f"{API}/movements", headers=headers).json
@@ -319,7 +318,7 @@ def test_time_credit_refusals(city, api_client, case, status, error):
         body["volunteer_email"] = "not an email"
     transfers = _count()
     _assert_refused(client.post(f"{API}/time-credits", json=body, headers=headers), status, error)
-    assert _count() == transfers and ops.time_balance(city.citizen) == 0
+    assert _count() == transfers and time_credits.time_balance(city.citizen) == 0
 
 
 @pytest.mark.parametrize("case, status, error", [
@@ -328,7 +327,7 @@ def test_time_credit_refusals(city, api_client, case, status, error):
 ])
 def test_time_gift_refusals(city, make_user, api_client, case, status, error):
     relative = make_user(Role.CITIZEN)
-    ops.record_time(city.citizen, 30, city.coop, actor=city.member)
+    time_credits.record_time(city.citizen, 30, city.coop, actor=city.member)
     client, headers = api_client(city.citizen)
     body = {"relative_email": relative.email, "minutes": 20, "idempotency_key": "k"}
     if case == "unknown-relative":
@@ -343,7 +342,7 @@ def test_time_gift_refusals(city, make_user, api_client, case, status, error):
         headers = {}
     transfers = _count()
     _assert_refused(client.post(f"{API}/time-credits/gifts", json=body, headers=headers), status, error)
-    assert _count() == transfers and ops.time_balance(city.citizen) == 30
+    assert _count() == transfers and time_credits.time_balance(city.citizen) == 30
 
 
 def test_a_member_of_several_organisations_says_which_records_time(city, make_user, api_client):
@@ -358,7 +357,7 @@ def test_a_member_of_several_organisations_says_which_records_time(city, make_us
 # Movements ------------------------------------------------------------------------------
 
 def test_movements_are_the_callers_own_and_paged(city, voucher, api_client):
-    ops.redeem(voucher.code, 300, "elder-care", city.coop, actor=city.member)
+    redemption.redeem(voucher.code, 300, "elder-care", city.coop, actor=city.member)
     client, headers = api_client(city.citizen)
     page = client.get(f"{API}/movements?page=1", headers=headers).json
     assert page["page"] == 1 and page["total"] == 2

@@ -1,0 +1,50 @@
+"""Vouchers as their holders and officials find them."""
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app.accounts.models import Role, User
+from app.errors import NotFound
+from app.extensions import db
+
+from .models import Account, Redemption, Voucher
+
+
+def voucher_for_holder(voucher_id: int, user: User) -> Voucher:
+    """A voucher its holder (or an official) may see; anyone else gets NotFound."""
+    voucher = db.session.get(Voucher, voucher_id)
+    if voucher is None or (voucher.holder_id != user.id and not user.has_role(Role.OFFICIAL, Role.ADMIN)):
+        raise NotFound(_l("No such voucher."))
+    return voucher
+
+
+def holder_vouchers(user: User) -> list[Voucher]:
+    return db.session.execute(
+        select(Voucher).options(joinedload(Voucher.programme), joinedload(Voucher.account))
+        .where(Voucher.holder_id == user.id).order_by(Voucher.issued_at.desc(), Voucher.id.desc())).scalars().all()
+
+
+def holder_accounts(user: User) -> list[Account]:
+    """Every account of a citizen: one per voucher, and their own time and contribution accounts."""
+    vouchers = select(Voucher.account_id).where(Voucher.holder_id == user.id)
+    return db.session.execute(select(Account).where((Account.user_id == user.id) | Account.id.in_(vouchers))
+                              .order_by(Account.id)).scalars().all()
+
+
+def voucher_redemptions(voucher: Voucher) -> list[Redemption]:
+    return db.session.execute(
+        select(Redemption).options(joinedload(Redemption.organisation))
+        .where(Redemption.voucher_id == voucher.id).order_by(Redemption.id.desc())).scalars().all()
+
+
+def search_vouchers(*, programme_id: int | None = None, status: str = "", query: str = "", page: int = 1):
+    stmt = (select(Voucher).options(joinedload(Voucher.holder), joinedload(Voucher.programme),
+                                    joinedload(Voucher.account)).order_by(Voucher.id.desc()))
+    if programme_id:
+        stmt = stmt.where(Voucher.programme_id == programme_id)
+    if status:
+        stmt = stmt.where(Voucher.status == status)
+    if query:
+        stmt = stmt.join(User, User.id == Voucher.holder_id).where(
+            (User.email.like(f"%{query.lower()}%")) | (Voucher.code == query.upper()))
+    return db.paginate(stmt, page=page, per_page=50, error_out=False)

@@ -1,0 +1,254 @@
+"""Issuance: one voucher at a time from a programme's desk, or a whole CSV file in one batch."""
+import csv
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from app.accounts.models import User
+from app.audit.operations import record
+from app.database import is_sqlite, transaction
+from app.errors import Invalid
+from app.extensions import db
+from app.i18n import city_today, money
+from app.notifications.operations import emit
+
+from . import codes, ledger, programmes, staging
+from .models import MAX_CENTS, Account, Programme, ProgrammeStatus, TransferKind, Voucher, VoucherStatus
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _check_programme_issuable(programme: Programme, valid_until: date) -> None:
+    if programme.status != ProgrammeStatus.OPEN:
+        raise Invalid(_l("The programme is closed; it issues no more vouchers."), field="programme")
+    if valid_until > programme.valid_until:
+        raise Invalid(_l("A voucher cannot outlive its programme, which ends on %(day)s.",
+                         day=programme.valid_until.isoformat()), field="valid_until")
+    if valid_until < city_today():
+        raise Invalid(_l("The end of validity is already past."), field="valid_until")
+
+
+def issue_voucher(programme: Programme, holder: User, amount_cents: int | None, *, actor,
+                  valid_until: date | None = None, pin: str | None = None,
+                  income_cents: int | None = None) -> Voucher:
+    """Issue one voucher: the amount moves from the programme's account to the voucher's.
+
+    Without an amount, the programme's income-adjusted scale sets it from the
+    household's yearly income. Refused beyond the programme's unissued budget,
+    past its validity, or when closed."""
+    valid_until = valid_until or programme.valid_until
+    if amount_cents is None and income_cents is not None:
+        amount_cents = programmes.amount_for_income(programme, income_cents)
+        if amount_cents == 0:
+            raise Invalid(_l("At this income the programme's scale gives no voucher."), field="income")
+    _check_programme_issuable(programme, valid_until)
+    if not isinstance(amount_cents, int) or amount_cents <= 0:
+        raise Invalid(_l("The amount must be above zero."), field="amount")
+    if pin is not None and not re.fullmatch(r"\d{4,6}", pin):
+        raise Invalid(_l("A PIN is four to six digits."), field="pin")
+    with transaction():
+        available = db.session.execute(select(Account.balance).where(Account.id == programme.account_id)
+                                       .with_for_update()).scalar_one()
+        if amount_cents > available:
+            raise Invalid(_l("The programme has %(left)s left to issue; this voucher needs %(amount)s.",
+                             left=money(available), amount=money(amount_cents)), field="amount")
+        code = codes.new_code()
+        account = ledger.voucher_account()
+        issue_id = ledger.transfer(programme.account, account, amount_cents, TransferKind.ISSUE,
+                                   reference=f"voucher {code}", actor=actor)
+        voucher = Voucher(code=code, programme_id=programme.id, holder_id=holder.id, account_id=account.id,
+                          value_cents=amount_cents, valid_until=valid_until, status=VoucherStatus.ACTIVE.value,
+                          pin_hash=Voucher.hash_pin(code, pin) if pin else None, issue_transfer_id=issue_id)
+        db.session.add(voucher)
+        db.session.flush()
+        record("voucher.issued", voucher, actor=actor,
+               after={"code": code, "programme": programme.slug, "holder_id": holder.id,
+                      "value_cents": amount_cents, "valid_until": valid_until})
+        emit("voucher.received", "voucher", voucher.id, actor=actor, programme=programme.name,
+             valid_until=valid_until.isoformat())
+    return voucher
+
+
+@dataclass
+class BatchProblem:
+    line: int
+    reason: str
+
+
+@dataclass
+class BatchCheck:
+    rows: int = 0
+    good: int = 0
+    total_cents: int = 0
+    problems: list[BatchProblem] = field(default_factory=list)
+    more_problems: int = 0   # beyond the ones kept, to keep memory bounded
+
+    @property
+    def bad(self) -> int:
+        return len(self.problems) + self.more_problems
+
+
+@dataclass
+class BatchResult:
+    issued: int = 0
+    total_cents: int = 0
+    new_holders: int = 0
+    check: BatchCheck | None = None
+
+
+BATCH_HEADER = ["holder_email", "amount_cents", "valid_until"]
+MAX_REPORTED = 1000
+
+
+def _parse_row(row: list[str], programme: Programme, today: date, dates: dict):
+    """(email, amount, valid_until) or a translated reason. `dates` keeps what each written date
+    parsed to: a file of a million rows has a handful of distinct dates."""
+    if len(row) != 3:
+        return _l("Expected 3 columns (holder_email, amount_cents, valid_until), found %(n)s.", n=len(row))
+    email, amount, until = row
+    email = email.strip().lower()
+    if len(email) > 254 or not EMAIL.match(email):
+        return _l("“%(value)s” is not an email address.", value=email[:60])
+    amount = amount.strip()
+    if not amount.isdigit() or not 0 < int(amount) <= MAX_CENTS:
+        return _l("The amount “%(value)s” is not a whole number of cents above zero.", value=amount[:30])
+    valid_until = dates.get(until)
+    if valid_until is None:
+        valid_until = dates[until] = _parse_until(until.strip(), programme, today)
+    if not isinstance(valid_until, date):
+        return valid_until
+    return email, int(amount), valid_until
+
+
+def _parse_until(until: str, programme: Programme, today: date):
+    """The end of validity a row asks for (the programme's by default), or a translated reason."""
+    if until:
+        try:
+            valid_until = date.fromisoformat(until)
+        except ValueError:
+            return _l("The date “%(value)s” is not written as YYYY-MM-DD.", value=until[:30])
+    else:
+        valid_until = programme.valid_until
+    if valid_until < today:
+        return _l("The date %(value)s is already past.", value=valid_until.isoformat())
+    if valid_until > programme.valid_until:
+        return _l("The date %(value)s is after the programme ends (%(end)s).", value=valid_until.isoformat(),
+                  end=programme.valid_until.isoformat())
+    return valid_until
+
+
+def _rows(lines):
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if header is None or [h.strip().lstrip("\ufeff") for h in header] != BATCH_HEADER:
+        raise Invalid(_l("The first line must be the header holder_email,amount_cents,valid_until."), field="file")
+    for number, row in enumerate(reader, start=2):
+        if row:
+            yield number, row
+
+
+def _check_row(check: BatchCheck, number: int, parsed) -> bool:
+    """Count one parsed row in `check`; True if it can be issued."""
+    check.rows += 1
+    if isinstance(parsed, tuple):
+        check.good += 1
+        check.total_cents += parsed[1]
+        return True
+    if len(check.problems) < MAX_REPORTED:
+        check.problems.append(BatchProblem(number, str(parsed)))
+    else:
+        check.more_problems += 1
+    return False
+
+
+def issue_batch(lines, programme: Programme, *, actor, skip_bad_rows: bool = False, codes_out=None,
+                progress=None) -> BatchResult:
+    """Issue one voucher per good row of a CSV (holder_email,amount_cents,valid_until).
+
+    `lines` is an iterator over the file's lines (or a function returning one), read
+    ONCE and never held in memory: each row is checked and, while it is good, staged
+    with its new code into a temporary table (COPY on PostgreSQL, executemany on
+    SQLite), in batches. With a bad row nothing is issued (BatchRefused lists every
+    problem with its line number) unless `skip_bad_rows`; beyond the programme's
+    unissued budget nothing is issued either. The whole batch is ONE compound ISSUE
+    entry (the programme's account debited the total, the vouchers its credit lines);
+    then the staged rows become vouchers by one statement per staging.ISSUE_ROWS rows on
+    PostgreSQL (a few on SQLite): holders without an account get a citizen account (no
+    password: they set one by resetting it), each voucher its ledger account, opened
+    with its value (its id taken from the sequence while staging, so no lookup joins
+    it back). All of it commits together, or none. `codes_out` (a csv.writer) receives
+    holder_email,code,amount_cents in the file's order; `progress(phase, n, length)`
+    is called as rows are read ("check", length None) and as vouchers are written
+    ("issue", length = vouchers to issue)."""
+    if callable(lines):
+        lines = lines()
+    _check_programme_issuable(programme, programme.valid_until)
+    check = BatchCheck()
+    result = BatchResult(check=check)
+    today, sqlite, dates = city_today(), is_sqlite(), {}
+    with transaction():
+        available = db.session.execute(select(Account.balance).where(Account.id == programme.account_id)
+                                       .with_for_update()).scalar_one()
+        next_account = staging.create_table(sqlite)
+        batch: list[tuple] = []
+        staging_rows = True   # until a bad row refuses the run: then the rest is only checked
+        for number, row in _rows(lines):
+            parsed = _parse_row(row, programme, today, dates)
+            if not _check_row(check, number, parsed):
+                staging_rows = staging_rows and skip_bad_rows
+                continue
+            if staging_rows:
+                email, amount, until = parsed
+                batch.append([check.good, number, email, amount, until.isoformat(), None])
+                if sqlite:
+                    batch[-1].append(next_account + check.good)
+                if len(batch) >= staging.STAGE_ROWS:
+                    staging.stage_rows(batch, sqlite)
+                    batch = []
+            if progress and check.rows % staging.STAGE_ROWS == 0:
+                progress("check", staging.STAGE_ROWS, None)
+        if progress and check.rows % staging.STAGE_ROWS:
+            progress("check", check.rows % staging.STAGE_ROWS, None)
+        if check.bad and not skip_bad_rows:
+            raise BatchRefused(check)
+        if check.good == 0:
+            raise Invalid(_l("The file has no row to issue."), field="file")
+        if check.total_cents > available:
+            raise Invalid(_l("The file asks for %(total)s but the programme has %(left)s left to issue.",
+                             total=money(check.total_cents), left=money(available)), field="file")
+        staging.stage_rows(batch, sqlite)
+        staging.analyse(sqlite)
+        first_id = db.session.execute(select(func.coalesce(func.max(Voucher.id), 0))).scalar_one() + 1
+        # ONE entry for the batch: the programme gives the total, the vouchers are its credit lines.
+        issue_id = ledger.batch_issue_entry(programme.account, check.total_cents, check.good, actor=actor)
+        for start in range(0, check.good, staging.ISSUE_ROWS):
+            stop = min(start + staging.ISSUE_ROWS, check.good)
+            result.new_holders += staging.issue_rows(programme, issue_id, start, stop, sqlite)
+            if progress:
+                progress("issue", stop - start, check.good)
+        result.issued, result.total_cents = check.good, check.total_cents
+        if codes_out is not None:
+            staging.write_codes(codes_out, sqlite)
+        staging.drop_table()
+        record("voucher.batch_issued", programme, actor=actor,
+               after={"programme": programme.slug, "vouchers": result.issued, "total_cents": result.total_cents,
+                      "new_holders": result.new_holders, "skipped_rows": check.bad})
+        # One outbox row for the whole run: its audience is the holders of this id range (the programme's
+        # row lock keeps other issuances of the programme out of it).
+        last_id = db.session.execute(select(func.max(Voucher.id))
+                                     .where(Voucher.programme_id == programme.id)).scalar_one()
+        emit("voucher.received", "voucher_programme", programme.id, actor=actor, programme=programme.name,
+             valid_until=programme.valid_until.isoformat(), first_id=first_id, last_id=last_id)
+    return result
+
+
+class BatchRefused(Invalid):
+    """The file has bad rows; `check.problems` lists them with line numbers."""
+
+    def __init__(self, check: BatchCheck):
+        super().__init__(_l("%(bad)s of %(rows)s rows cannot be issued; nothing was issued.",
+                            bad=check.bad, rows=check.rows), field="file")
+        self.check = check

@@ -1,0 +1,113 @@
+"""Settlement: each organisation is paid from the pool what it redeemed in a period; its statements."""
+from datetime import date, datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
+
+from app.accounts.models import Role, User
+from app.audit.operations import record
+from app.database import transaction
+from app.errors import Invalid, NotFound
+from app.extensions import db
+from app.i18n import city_timezone, city_today
+from app.notifications.operations import emit
+from app.organisations.models import Organisation
+
+from . import ledger
+from .models import Redemption, Settlement, SettlementLine, Transfer, TransferKind
+
+
+def _period_bounds(start: date, end: date):
+    """The period's first and last day as instants: from midnight of its start to midnight after its
+    end, in the city's zone."""
+    zone = city_timezone()
+    return (datetime.combine(start, time.min, zone),
+            datetime.combine(end + timedelta(days=1), time.min, zone))
+
+
+def settle(period_start: date, period_end: date, *, actor=None) -> tuple[Settlement, bool]:
+    """Clear a period: each organisation is paid from the pool what it redeemed in it.
+
+    One settle transfer per organisation (organisation → pool), one statement
+    line, and the period's redemptions marked settled. A period already settled
+    is returned as it is (`created` False): re-running it changes nothing."""
+    if period_end < period_start:
+        raise Invalid(_l("The end of the period must come after its start."), field="period_end")
+    if period_end >= city_today():
+        raise Invalid(_l("Only a period that has ended can be settled."), field="period_end")
+    start_at, end_at = _period_bounds(period_start, period_end)
+    with transaction():
+        existing = db.session.execute(select(Settlement).where(
+            Settlement.period_start == period_start, Settlement.period_end == period_end)).scalar_one_or_none()
+        if existing is not None:
+            return existing, False
+        overlap = db.session.execute(select(Settlement.id).where(
+            Settlement.period_start <= period_end, Settlement.period_end >= period_start)).first()
+        if overlap:
+            raise Invalid(_l("This period overlaps one already settled."), field="period_start")
+        settlement = Settlement(period_start=period_start, period_end=period_end, total_cents=0,
+                                actor_id=getattr(actor, "id", None))
+        db.session.add(settlement)
+        db.session.flush()
+        unsettled = (Redemption.settlement_id.is_(None), Redemption.at >= start_at, Redemption.at < end_at,
+                     ~Redemption.transfer_id.in_(select(Transfer.reverses_id).where(Transfer.reverses_id.is_not(None))))
+        rows = db.session.execute(
+            select(Redemption.organisation_id, func.count(Redemption.id), func.sum(Redemption.amount_cents))
+            .where(*unsettled).group_by(Redemption.organisation_id).order_by(Redemption.organisation_id)).all()
+        pool = ledger.pool()
+        for organisation_id, count, amount in rows:
+            organisation = db.session.get(Organisation, organisation_id)
+            transfer_id = ledger.transfer(ledger.organisation_account(organisation), pool, int(amount),
+                                          TransferKind.SETTLE, actor=actor,
+                                          reference=f"settlement {period_start.isoformat()}/{period_end.isoformat()}")
+            db.session.add(SettlementLine(settlement_id=settlement.id, organisation_id=organisation_id,
+                                          redemptions=count, amount_cents=int(amount), transfer_id=transfer_id))
+            settlement.total_cents += int(amount)
+            emit("voucher.settlement_paid", "voucher_settlement", settlement.id, actor=actor,
+                 organisation_id=organisation_id, organisation=organisation.name, total_cents=int(amount),
+                 period_start=period_start.isoformat(), period_end=period_end.isoformat())
+        db.session.execute(update(Redemption).where(*unsettled).values(settlement_id=settlement.id)
+                           .execution_options(synchronize_session=False))
+        db.session.flush()
+        record("voucher_settlement.run", settlement, actor=actor,
+               after={"period_start": period_start, "period_end": period_end, "total_cents": settlement.total_cents,
+                      "organisations": len(rows)})
+    return settlement, True
+
+
+def settlements(page: int = 1):
+    return db.paginate(select(Settlement).order_by(Settlement.period_end.desc()), page=page, per_page=25,
+                       error_out=False)
+
+
+def settlement_by_id(settlement_id: int) -> Settlement:
+    settlement = db.session.get(Settlement, settlement_id)
+    if settlement is None:
+        raise NotFound(_l("No such settlement."))
+    return settlement
+
+
+def statement_line(settlement: Settlement, organisation: Organisation, user: User) -> SettlementLine:
+    """One organisation's line of a settlement, for its members or officials only."""
+    if not (user.has_role(Role.OFFICIAL, Role.ADMIN) or user.member_of(organisation)):
+        raise NotFound(_l("No such statement."))
+    for line in settlement.lines:
+        if line.organisation_id == organisation.id:
+            return line
+    raise NotFound(_l("This organisation has nothing in this settlement."))
+
+
+def statement_lines_for(user: User) -> list[SettlementLine]:
+    """The settlement lines of the user's organisations, newest first."""
+    org_ids = [o.id for o in user.organisations]
+    return db.session.execute(
+        select(SettlementLine).options(joinedload(SettlementLine.settlement), joinedload(SettlementLine.organisation))
+        .where(SettlementLine.organisation_id.in_(org_ids)).order_by(SettlementLine.id.desc())).scalars().all()
+
+
+def statement_redemptions(settlement: Settlement, organisation: Organisation) -> list[Redemption]:
+    return db.session.execute(
+        select(Redemption).options(joinedload(Redemption.voucher))
+        .where(Redemption.settlement_id == settlement.id, Redemption.organisation_id == organisation.id)
+        .order_by(Redemption.id)).scalars().all()
