@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from app import create_app
-from pacts import operations as ops
+from pacts import commons_register as ops
 from tests.conftest import app_config
 from tests.trust.test_accessibility import AXE, axe_violations
 
