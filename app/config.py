@@ -105,12 +105,21 @@ def load(instance_path: Path, env=None) -> dict:
         # was given it, at most this long, while nothing it shows changes. See app/pagecache.py.
         "PROCOMUN_PERSONAL_PAGE_CACHE_SECONDS": int(env.get("PROCOMUN_PERSONAL_PAGE_CACHE_SECONDS",
                                                             "30" if production else "0")),
+        # Moderation (app/moderation): reports from this many different people hide an item until a
+        # moderator reviews it; posts per account and hour; an account's first comments held for
+        # review (0: published at once); how long a redacted text's original is kept, in days.
+        "PROCOMUN_MODERATION_HIDE_AFTER": int(env.get("PROCOMUN_MODERATION_HIDE_AFTER", "3")),
+        "PROCOMUN_MODERATION_COMMENTS_PER_HOUR": int(env.get("PROCOMUN_MODERATION_COMMENTS_PER_HOUR", "10")),
+        "PROCOMUN_MODERATION_PROPOSALS_PER_HOUR": int(env.get("PROCOMUN_MODERATION_PROPOSALS_PER_HOUR", "3")),
+        "PROCOMUN_MODERATION_REPORTS_PER_HOUR": int(env.get("PROCOMUN_MODERATION_REPORTS_PER_HOUR", "20")),
+        "PROCOMUN_MODERATION_HOLD_FIRST_POSTS": int(env.get("PROCOMUN_MODERATION_HOLD_FIRST_POSTS", "0")),
+        "PROCOMUN_MODERATION_RETENTION_DAYS": int(env.get("PROCOMUN_MODERATION_RETENTION_DAYS", "180")),
         "PROCOMUN_LOGIN_MAX_FAILURES": int(env.get("PROCOMUN_LOGIN_MAX_FAILURES", "5")),
         "PROCOMUN_LOGIN_LOCK_MINUTES": int(env.get("PROCOMUN_LOGIN_LOCK_MINUTES", "15")),
         "BABEL_DEFAULT_LOCALE": default_locale,
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": ";".join(
-            str(ROOT / "translations" / name) for name in ("app", "notifications", *MODULES)
+            str(ROOT / "translations" / name) for name in ("app", "notifications", "moderation", *MODULES)
         ),
         # Email (Flask-Mail's names). No MAIL_SERVER: messages land in instance/mail/ as .eml files.
         "MAIL_SERVER": env.get("MAIL_SERVER", ""),

@@ -22,6 +22,7 @@ from app.errors import Invalid, InvalidTransition, NotAllowed, NotFound
 from app.extensions import db
 from app.i18n import city_timezone, city_today
 from app.i18n import day as written_day
+from app.moderation.screening import screen
 from app.notifications.operations import emit, follow
 from app.paging import capped_page
 from app.states import StateMachine
@@ -378,6 +379,7 @@ def propose(*, actor, title: str, intervention: str, track: str, commons_ids=(),
         pact.versions.append(PactVersion(number=1, clauses=clauses, author_id=actor.id))
         db.session.add(PactEvent(pact=pact, from_state=None, to_state=PactState.DRAFT.value,
                                  actor_id=actor.id))
+        screen(actor, "pact_proposal", pact)  # the hourly limit on proposals (app/moderation)
         record("pact.proposed", pact, actor=actor, after=snapshot(pact, PACT_FIELDS))
         follow(actor, "pact", pact.id)
     return pact
@@ -473,6 +475,7 @@ def comment(pact: Pact, body: str, *, actor) -> Comment:
         row = Comment(pact=pact, author_id=actor.id, body=body[:5000])
         db.session.add(row)
         db.session.flush()
+        screen(actor, "pact_comment", row)  # the hourly limit; a new account's first comments wait for review
         record("pact.commented", pact, actor=actor, after={"comment": row.id})
     return row
 
