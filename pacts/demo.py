@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from app.database import transaction
 from app.extensions import db
+from app.moderation.reports import report
 
 from . import operations as ops
 from .models import Commons, Pact, PactState, StandardForm
@@ -142,6 +143,10 @@ def load(demo):
             ops.comment(pact, "Shade would make the garden usable in July. Count me in.", actor=marco)
             ops.support(pact, actor=marco)
             ops.support(pact, actor=aina)
+            # Something for the moderators' queue: an advert posted as a comment, reported once.
+            advert = ops.comment(pact, "Garden furniture at half price this week only, call 333 123 4567!",
+                                 actor=nuria)
+            report(aina, "pact_comment", advert.id, "spam", "An advert, not a comment on the proposal.")
         if back:
             _backdate(pact, back)
         for item in ops.report_schedule(pact)[:reports]:

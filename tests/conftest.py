@@ -31,6 +31,10 @@ def app_config(database_url: str, instance: Path) -> dict:
         "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
         # Cheap hashing keeps the suite fast; production settings are tested on their own.
         "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
+        # Tests build their data faster than anyone writes: the hourly posting limits are off here
+        # and tested on their own (tests/moderation/test_spam.py).
+        "PROCOMUN_MODERATION_COMMENTS_PER_HOUR": 0, "PROCOMUN_MODERATION_PROPOSALS_PER_HOUR": 0,
+        "PROCOMUN_MODERATION_REPORTS_PER_HOUR": 0,
     }
 
 

@@ -1,6 +1,6 @@
 """The parts every moderation operation shares: an item's case (created once, locked while it
 changes), the decision that changes what the public sees, and what is told to whom."""
-from flask import current_app
+from flask import current_app, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -12,6 +12,7 @@ from ..errors import Invalid, NotAllowed, NotFound
 from ..extensions import db
 from ..notifications.operations import emit
 from ..states import StateMachine
+from ..urls import public_request_context
 from .models import PUBLIC_ACTIONS, Action, CaseState, ModerationCase, ModerationDecision, ModerationReport
 from .registry import KINDS, ModeratedKind
 
@@ -118,7 +119,15 @@ def tell_moderators(event: str, case: ModerationCase, kind: ModeratedKind, item,
 
 def about(case: ModerationCase, kind: ModeratedKind, item) -> dict:
     """What a notice says of the item, frozen when it is sent (JSON only)."""
-    return {"subject_type": case.subject_type, "place": str(kind.place(item))[:200], "path": kind.link(item)}
+    return {"item_kind": case.subject_type, "place": str(kind.place(item))[:200], "path": link_of(kind, item)}
+
+
+def link_of(kind: ModeratedKind, item) -> str:
+    """The item's page, also outside a web request (the CLI, the demo, a test calling operations)."""
+    if has_request_context():
+        return kind.link(item)
+    with public_request_context():
+        return kind.link(item)
 
 
 def hide_after() -> int:

@@ -12,8 +12,8 @@ from .registry import KINDS
 
 def _values(event) -> dict:
     context = event.context
-    kind = KINDS.get(context.get("subject_type"))
-    return {"kind": str(kind.label) if kind else context.get("subject_type", ""),
+    kind = KINDS.get(context.get("item_kind"))
+    return {"kind": str(kind.label) if kind else context.get("item_kind", ""),
             "place": context.get("place", ""),
             "reason": context.get("reason") or _("no reason given")}
 

@@ -9,9 +9,15 @@ from ..errors import DomainError, Invalid
 from ..extensions import db
 from .cases import case_for, decide, hide_after, item_of, kind_named, tell_authors, tell_moderators
 from .models import Action, CaseState, ModerationReport, ReportReason
+from .registry import register_limit
 from .screening import lock_account, within_hourly_limit
 
 MAX_DETAILS = 2000
+
+register_limit("report", setting="PROCOMUN_MODERATION_REPORTS_PER_HOUR", author_column=ModerationReport.reporter_id,
+               created_column=ModerationReport.created_at, field="reason",
+               message=_l("You have sent as many reports as an account may in one hour (%(limit)s). "
+                          "You can report again at %(time)s."))
 
 
 class AlreadyReported(DomainError):

@@ -1,0 +1,42 @@
+"""Fixtures for the moderation tests: a pact in public consultation with a comment on it, people
+to report it, and two moderators."""
+import pytest
+from sqlalchemy import select
+
+from app.accounts.models import Role
+from app.extensions import db
+from app.moderation.models import ModerationCase
+from app.notifications.models import OutboxEvent
+from pacts import operations as pacts
+from pacts.models import PactState
+
+from ..pacts.conftest import World
+
+COMMENT = "Count me in for the watering, and my neighbour Anna Bianchi (333 765 4321) too."
+
+
+class Scene:
+    def __init__(self, make_user):
+        self.world = World(make_user)
+        self.pact = self.world.walk(self.world.propose(), PactState.CONSULTATION)
+        self.commenter = make_user(Role.CITIZEN, name="Cora Commenter")
+        self.comment = pacts.comment(self.pact, COMMENT, actor=self.commenter)
+        self.reporters = [make_user(Role.CITIZEN, name=f"Reporter {n}") for n in range(1, 7)]
+        self.moderator = make_user(Role.MODERATOR, name="Mona Moderator")
+        self.other_moderator = make_user(Role.MODERATOR, name="Milo Moderator")
+
+
+@pytest.fixture
+def scene(app, make_user):
+    return Scene(make_user)
+
+
+def case_of(subject_type: str, subject_id: int) -> ModerationCase:
+    db.session.expire_all()
+    return db.session.execute(select(ModerationCase).where(
+        ModerationCase.subject_type == subject_type, ModerationCase.subject_id == subject_id)).scalar_one()
+
+
+def events(kind: str) -> list[OutboxEvent]:
+    return list(db.session.execute(select(OutboxEvent).where(OutboxEvent.kind == kind)
+                                   .order_by(OutboxEvent.id)).scalars())
