@@ -106,8 +106,9 @@ def load(instance_path: Path, env=None) -> dict:
         "PROCOMUN_PERSONAL_PAGE_CACHE_SECONDS": int(env.get("PROCOMUN_PERSONAL_PAGE_CACHE_SECONDS",
                                                             "30" if production else "0")),
         # Moderation (app/moderation): reports from this many different people hide an item until a
-        # moderator reviews it; posts per account and hour; an account's first comments held for
-        # review (0: published at once); how long a redacted text's original is kept, in days.
+        # moderator reviews it (0: never by count); posts per account and hour (0: no limit); an
+        # account's first comments held for review (0: none); how long a redacted text's original is
+        # kept out of sight, in days (the legal retention period), before `moderation purge` deletes it.
         "PROCOMUN_MODERATION_HIDE_AFTER": int(env.get("PROCOMUN_MODERATION_HIDE_AFTER", "3")),
         "PROCOMUN_MODERATION_COMMENTS_PER_HOUR": int(env.get("PROCOMUN_MODERATION_COMMENTS_PER_HOUR", "10")),
         "PROCOMUN_MODERATION_PROPOSALS_PER_HOUR": int(env.get("PROCOMUN_MODERATION_PROPOSALS_PER_HOUR", "5")),
