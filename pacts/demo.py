@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from app.database import transaction
 from app.extensions import db
+from app.moderation.decisions import hide
 from app.moderation.reports import report
 
 from . import operations as ops
@@ -147,6 +148,10 @@ def load(demo):
             advert = ops.comment(pact, "Garden furniture at half price this week only, call 333 123 4567!",
                                  actor=nuria)
             report(aina, "pact_comment", advert.id, "spam", "An advert, not a comment on the proposal.")
+            # …and a comment the moderator hid, which its author may appeal.
+            address = ops.comment(pact, "Ask Paolo for the keys of the shed: via Libia 4, third floor.", actor=nuria)
+            hide(report(marco, "pact_comment", address.id, "personal_data").case,
+                 "It gives a private person's home address.", actor=demo.users["moderator@villanova.example"])
         if back:
             _backdate(pact, back)
         for item in ops.report_schedule(pact)[:reports]:

@@ -10,7 +10,7 @@ from ..forms import shown_beside_its_field, validated
 from ..pagecache import cached_public_page
 from ..security import login_required, public, roles_required
 from . import bp, decisions, reading, reports
-from .cases import is_moderator, may_decide
+from .cases import may_decide
 from .forms import AppealForm, HideForm, ReportForm, RestoreForm, field_of, redaction_form, redaction_of
 from .models import CaseState
 from .registry import KINDS
@@ -191,5 +191,13 @@ def report_url(subject_type: str, subject_id: int) -> str | None:
 
 
 @bp.app_template_global()
-def may_moderate() -> bool:
-    return current_user.is_authenticated and is_moderator(current_user)
+def appeal_url(subject_type: str, item) -> str | None:
+    """For the author of a text a moderator hid: where to appeal (or see the appeal). One statement,
+    only for a hidden item seen by a signed-in reader."""
+    if not current_user.is_authenticated or item.hidden_reason is None or subject_type not in KINDS \
+            or current_user.id not in KINDS[subject_type].authors(item):
+        return None
+    case = reading.case_of(subject_type, item.id)
+    if case is None or case.state not in (CaseState.HIDDEN, CaseState.APPEALED):
+        return None
+    return url_for("moderation.appeal", case_id=case.id)

@@ -153,8 +153,10 @@ def test_the_author_appeals_from_the_page_the_notice_links_to(scene, client, app
     url = f"/moderation/cases/{case.id}/appeal"
     login(client, scene.reporters[1].email)
     assert client.get(url).status_code == 404  # nobody else learns of it
+    assert url not in client.get(f"/pacts/{scene.pact.id}").get_data(as_text=True)
     author = app.test_client()
     login(author, scene.commenter.email)
+    assert f'<a href="{url}">' in author.get(f"/pacts/{scene.pact.id}").get_data(as_text=True)  # beside the notice
     page = author.get(url).get_data(as_text=True)
     assert REASON in page and "Count me in for the watering" in page  # the author sees their own text
     refused = post_form(author, url, {"text": ""})
