@@ -3,6 +3,7 @@
 on new comments and proposals."""
 from flask import url_for
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from app.errors import Invalid
 from app.moderation.registry import register_kind, register_limit
@@ -58,20 +59,24 @@ register_limit("pact_comment", setting="PROCOMUN_MODERATION_COMMENTS_PER_HOUR",
 
 register_kind("pact_proposal", label=_l("Pact proposal"), model=Pact,
               texts=_proposal_texts, redact=_redact_proposal, authors=lambda pact: [pact.proposer_id],
+              authored=lambda user_id: select(Pact.id).where(Pact.proposer_id == user_id),
               link=lambda pact: url_for("pacts.show", pact_id=pact.id) + "#proposal",
               place=lambda pact: pact.title, reportable=lambda pact: pact.state != PactState.DRAFT,
               limit="pact_proposal", watched=((Pact, "title", *PROPOSAL_FIELDS), (PactVersion, "clauses")))
 
 register_kind("pact_comment", label=_l("Comment on a pact"), model=Comment, fields={"body": _l("Comment")},
               authors=lambda comment: [comment.author_id], link=_on_pact("comment"),
+              authored=lambda user_id: select(Comment.id).where(Comment.author_id == user_id),
               place=lambda comment: comment.pact.title, reportable=_public_pact, limit="pact_comment", holdable=True)
 
 register_kind("pact_dispute", label=_l("Dispute over a pact"), model=Dispute,
               fields={"subject": _l("What the dispute is about")}, authors=lambda dispute: [dispute.raised_by_id],
+              authored=lambda user_id: select(Dispute.id).where(Dispute.raised_by_id == user_id),
               link=_on_pact("dispute"), place=lambda dispute: dispute.pact.title)
 
 register_kind("pact_report", label=_l("Report on a pact"), model=Report,
               fields={"activities": _l("Activities done"), "resources_used": _l("Resources used"),
                       "results": _l("Results")},
               authors=lambda report: [report.author_id], link=_on_pact("report"),
+              authored=lambda user_id: select(Report.id).where(Report.author_id == user_id),
               place=lambda report: report.pact.title)

@@ -104,6 +104,17 @@ def public_log_entries(batch: int = 1000):
         last = rows[-1].id
 
 
+def moderated_for(user) -> list[ModerationCase]:
+    """What moderation holds, hides or is reviewing on appeal of what `user` wrote: one statement per kind."""
+    found = []
+    waiting = [CaseState.HELD.value, CaseState.HIDDEN.value, CaseState.APPEALED.value]
+    for name, kind in KINDS.items():
+        found += db.session.execute(select(ModerationCase).where(
+            ModerationCase.subject_type == name, ModerationCase.state.in_(waiting),
+            ModerationCase.subject_id.in_(kind.authored(user.id)))).scalars().all()
+    return sorted(found, key=lambda case: case.active_at, reverse=True)
+
+
 def is_author(case: ModerationCase, item, user) -> bool:
     return bool(getattr(user, "is_authenticated", False) and item is not None
                 and user.id in KINDS[case.subject_type].authors(item))

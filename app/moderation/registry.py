@@ -18,6 +18,7 @@ class ModeratedKind:
     texts: Callable               # item -> {key: (label, text)}: what hiding covers and redaction may edit
     redact: Callable              # (item, {key: new text}) -> None, for keys of texts(item)
     authors: Callable             # item -> user ids who wrote it: they hear of decisions and may appeal
+    authored: Callable            # user id -> a Select of the ids of the items that user wrote
     link: Callable                # item -> URL path of the page it appears on
     place: Callable               # item -> the title of the record it appears on ("Benches in the garden")
     reportable: Callable          # item -> whether the public sees it (a draft cannot be reported)
@@ -52,7 +53,7 @@ def _field_redact(item, changes: dict) -> None:
         setattr(item, key, text)
 
 
-def register_kind(name: str, *, label, model, authors: Callable, link: Callable, place: Callable,
+def register_kind(name: str, *, label, model, authors: Callable, authored: Callable, link: Callable, place: Callable,
                   fields: dict | None = None, texts: Callable | None = None, redact: Callable | None = None,
                   reportable: Callable | None = None, limit: str | None = None, holdable: bool = False,
                   watched: tuple = ()) -> ModeratedKind:
@@ -64,7 +65,7 @@ def register_kind(name: str, *, label, model, authors: Callable, link: Callable,
     if texts is not None and redact is None:
         raise TypeError("register_kind with texts=… needs redact=… too")
     entry = ModeratedKind(name, label, model, texts or _field_texts(fields), redact or _field_redact, authors,
-                          link, place, reportable or (lambda item: True), limit, holdable)
+                          authored, link, place, reportable or (lambda item: True), limit, holdable)
     KINDS[name] = entry
     # Hiding, restoring or redacting makes every cached public page and export obsolete at once.
     invalidated_by(PUBLIC_CONTENT, (model, "hidden_reason", *(fields or ())), *watched)

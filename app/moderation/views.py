@@ -80,6 +80,13 @@ def _appeal_page(case, item, form, status=200):
                            texts=kind.texts(item).values(), appealed=case.appeals and case.appeals[-1]), status
 
 
+@bp.route("/mine")
+@login_required
+def mine():
+    cases = reading.moderated_for(current_user)
+    return render_template("moderation/mine.html", cases=cases, kinds=KINDS, items=reading.items_of(cases))
+
+
 # Moderators --------------------------------------------------------------------------------
 
 @bp.route("/")

@@ -10,6 +10,7 @@ MODERATORS = roles("moderator")
 EXPECTED = {
     "moderation.report": ANY_USER,
     "moderation.appeal": ANY_USER,
+    "moderation.mine": ANY_USER,
     "moderation.queue": MODERATORS,
     "moderation.case": MODERATORS,
     "moderation.decide": MODERATORS,

@@ -161,6 +161,9 @@ def test_the_author_appeals_from_the_page_the_notice_links_to(scene, client, app
     assert REASON in page and "Count me in for the watering" in page  # the author sees their own text
     refused = post_form(author, url, {"text": ""})
     assert refused.status_code == 422 and 'id="text-error"' in refused.get_data(as_text=True)
+    mine = author.get("/moderation/mine").get_data(as_text=True)
+    assert f'href="{url}"' in mine and REASON in mine and "Count me in" not in mine
+    assert url not in client.get("/moderation/mine").get_data(as_text=True)
     sent = post_form(author, url, {"text": "Anna agreed to be named."}, follow_redirects=True)
     assert "Your appeal is sent" in sent.get_data(as_text=True)
     assert case_of("pact_comment", scene.comment.id).state == "appealed"
@@ -181,7 +184,7 @@ def test_every_moderation_page_speaks_the_readers_language(scene, client, app, l
     headers = {"Accept-Language": language}
     pages = {client: ["/moderation/", f"/moderation/cases/{case.id}", f"/moderation/cases/{case.id}/redact",
                       f"/moderation/report/pact_proposal/{scene.pact.id}", "/moderation/log"],
-             author: [f"/moderation/cases/{case.id}/appeal"]}
+             author: [f"/moderation/cases/{case.id}/appeal", "/moderation/mine"]}
     for who, urls in pages.items():
         for url in urls:
             html = who.get(url, headers=headers).get_data(as_text=True)
