@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..database import transaction
-from ..errors import DomainError, Invalid, NotAllowed
+from ..errors import DomainError, Invalid, NotAllowed, NotFound
 from ..extensions import db
 from ..i18n import city_today
 from .cases import decide, locked, may_decide, tell_authors, tell_moderators
@@ -32,7 +32,10 @@ def _open(case_id: int):
     """The case locked for this transaction, its kind and its item."""
     case = locked(select(ModerationCase).where(ModerationCase.id == case_id))
     kind = KINDS[case.subject_type]
-    return case, kind, kind.load(case.subject_id)
+    item = kind.load(case.subject_id)
+    if item is None:
+        raise NotFound(_l("No such moderation case."))
+    return case, kind, item
 
 
 def _settle_appeal(case: ModerationCase, decision) -> None:
