@@ -10,10 +10,9 @@ from app.errors import DomainError
 from app.extensions import db
 from app.moderation.models import Action, ModerationDecision, ModerationReport
 from app.moderation.reports import report
-from pacts import operations as pacts
 from pacts.models import Comment, Pact
 
-from .conftest import case_of
+from .conftest import case_of, comment
 
 
 def _together(app, people, act) -> list:
@@ -66,7 +65,7 @@ def test_one_person_reporting_twice_at_the_same_instant_reports_once(app, scene)
 def test_comments_sent_at_once_stop_at_the_hourly_limit(app, scene):
     app.config["PROCOMUN_MODERATION_COMMENTS_PER_HOUR"] = 3
     writer, pact_id = scene.reporters[0], scene.pact.id
-    outcomes = _together(app, [writer] * 6, lambda user: pacts.comment(
+    outcomes = _together(app, [writer] * 6, lambda user: comment(
         db.session.get(Pact, pact_id), "Me too!", actor=user))
     assert sorted(getattr(o, "code", "ok") for o in outcomes) == ["ok"] * 3 + ["rate_limited"] * 3
     assert db.session.execute(select(func.count(Comment.id)).where(Comment.author_id == writer.id)).scalar_one() == 3
@@ -75,7 +74,7 @@ def test_comments_sent_at_once_stop_at_the_hourly_limit(app, scene):
 def test_reports_sent_at_once_stop_at_the_hourly_limit(app, scene, make_user):
     app.config["PROCOMUN_MODERATION_REPORTS_PER_HOUR"] = 2
     reporter = scene.reporters[0]
-    targets = [pacts.comment(scene.pact, f"Comment {n}", actor=make_user()).id for n in range(5)]
+    targets = [comment(scene.pact, f"Comment {n}", actor=make_user()).id for n in range(5)]
     lock = threading.Lock()
 
     def next_target():

@@ -14,10 +14,9 @@ from app.moderation import decisions
 from app.moderation.models import Action, CaseState, ModerationAppeal, RedactedOriginal
 from app.moderation.reports import report
 from app.moderation.retention import purge_originals
-from pacts import operations as pacts
 from pacts.models import Comment, PactState
 
-from .conftest import COMMENT, case_of, events
+from .conftest import COMMENT, case_of, comment, events
 
 REASON = "It names a private person and her phone number."
 
@@ -56,7 +55,7 @@ def test_only_moderators_decide_and_never_on_their_own_text(scene, make_user):
         with pytest.raises(NotAllowed):
             decisions.hide(case, REASON, actor=outsider)
     writer = make_user(Role.MODERATOR, Role.CITIZEN, name="Moderating writer")
-    own = pacts.comment(scene.pact, "My own comment.", actor=writer)
+    own = comment(scene.pact, "My own comment.", actor=writer)
     report(scene.reporters[0], "pact_comment", own.id, "abuse")
     with pytest.raises(NotAllowed, match="another moderator"):
         decisions.hide(case_of("pact_comment", own.id), REASON, actor=writer)

@@ -10,11 +10,10 @@ from pypdf import PdfReader
 from app.accounts.models import Role
 from app.moderation import decisions
 from app.moderation.reports import report
-from pacts import operations as pacts
 from pacts.models import PactState
 
 from ..conftest import login, post_form
-from .conftest import case_of
+from .conftest import case_of, comment, file_report, raise_dispute, report_schedule
 
 REASON = "Insults another neighbour."
 NOTICE = f"Hidden by moderation: {REASON}"
@@ -84,7 +83,7 @@ def test_a_hidden_report_hides_its_text_photo_and_api_answer(scene, client):
     world = scene.world
     active = world.walk(world.propose(title="In force"), PactState.ACTIVE)
     png = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
-    filed = pacts.file_report(active, pacts.report_schedule(active)[0].due_on, actor=world.citizen,
+    filed = file_report(active, report_schedule(active)[0].due_on, actor=world.citizen,
                               activities="We met Mr Rossi at his home, via Roma 3.",
                               photo=(io.BytesIO(png), "image/png"))
     photo = f"/pacts/files/{filed.attachments[0].id}"
@@ -100,7 +99,7 @@ def test_a_hidden_report_hides_its_text_photo_and_api_answer(scene, client):
 def test_a_hidden_dispute_nomination_and_description_say_so(scene, nomination, make_org, make_user, client):
     world = scene.world
     active = world.walk(world.propose(title="In force"), PactState.ACTIVE)
-    dispute = pacts.raise_dispute(active, "The official Bianchi is a liar.", actor=world.citizen)
+    dispute = raise_dispute(active, "The official Bianchi is a liar.", actor=world.citizen)
     org = make_org("described", description="Run by Gino, who lives at via Po 5.")
     make_user(Role.ORG_MEMBER, organisations=[org], name="Gino Member")
     _hide(scene, "pact_dispute", dispute.id)
@@ -116,7 +115,7 @@ def test_a_hidden_dispute_nomination_and_description_say_so(scene, nomination, m
 
 
 def test_the_queue_lists_the_most_reported_first_with_their_reasons(scene, client, make_user):
-    other = pacts.comment(scene.pact, "Buy cheap watches!", actor=make_user(Role.CITIZEN))
+    other = comment(scene.pact, "Buy cheap watches!", actor=make_user(Role.CITIZEN))
     report(scene.reporters[0], "pact_comment", scene.comment.id, "personal_data")
     for person in scene.reporters[:2]:
         report(person, "pact_comment", other.id, "spam")

@@ -10,11 +10,10 @@ from app.extensions import db
 from app.moderation import decisions
 from app.moderation.models import Action, CaseState, ModerationReport
 from app.moderation.reports import AlreadyReported, report
-from pacts import operations as pacts
 from pacts.models import Comment, PactState
 
 from ..conftest import login, post_form
-from .conftest import case_of, events
+from .conftest import case_of, comment, events, file_report, raise_dispute, report_schedule
 
 
 def _comment(scene) -> Comment:
@@ -48,7 +47,7 @@ def test_the_threshold_is_a_setting(app, scene):
     report(scene.reporters[0], "pact_comment", scene.comment.id, "illegal")
     assert _comment(scene).hidden_reason == ""
     app.config["PROCOMUN_MODERATION_HIDE_AFTER"] = 0  # never by count alone
-    other = pacts.comment(scene.pact, "Another view.", actor=scene.reporters[1])
+    other = comment(scene.pact, "Another view.", actor=scene.reporters[1])
     for person in scene.reporters[2:]:
         report(person, "pact_comment", other.id, "abuse")
     assert db.session.get(Comment, other.id).hidden_reason is None
@@ -159,9 +158,9 @@ def test_every_kind_can_be_reported(scene, nomination, make_org):
     """A proposal, a comment, a dispute, a pact report, a nomination statement, an organisation's description."""
     world = scene.world
     active = world.walk(world.propose(title="In force"), PactState.ACTIVE)
-    due = pacts.report_schedule(active)[0].due_on
-    filed = pacts.file_report(active, due, actor=world.citizen, activities="Watered every Sunday.")
-    dispute = pacts.raise_dispute(active, "The tools never came.", actor=world.citizen)
+    due = report_schedule(active)[0].due_on
+    filed = file_report(active, due, actor=world.citizen, activities="Watered every Sunday.")
+    dispute = raise_dispute(active, "The tools never came.", actor=world.citizen)
     org = make_org("described", description="We run the market.")
     items = {"pact_proposal": scene.pact.id, "pact_comment": scene.comment.id, "pact_dispute": dispute.id,
              "pact_report": filed.id, "council_nomination": nomination.id, "organisation_description": org.id}

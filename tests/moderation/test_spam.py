@@ -8,11 +8,10 @@ from app.extensions import db
 from app.moderation import decisions
 from app.moderation.models import CaseState
 from app.moderation.screening import TooMany
-from pacts import operations as pacts
 from pacts.models import Comment, Pact
 
 from ..conftest import login, post_form
-from .conftest import case_of, events
+from .conftest import case_of, comment, events
 
 
 def _comments_by(user) -> int:
@@ -52,7 +51,7 @@ def test_the_proposal_limit_answers_429_with_a_code_and_retry_after(app, scene, 
 
 def test_the_report_limit_answers_429(app, scene, api_client, make_user):
     app.config["PROCOMUN_MODERATION_REPORTS_PER_HOUR"] = 1
-    others = [pacts.comment(scene.pact, f"Comment {n}", actor=make_user()) for n in range(2)]
+    others = [comment(scene.pact, f"Comment {n}", actor=make_user()) for n in range(2)]
     client, headers = api_client(scene.reporters[0])
     first = client.post("/api/v1/moderation/reports", headers=headers,
                         json={"subject_type": "pact_comment", "subject_id": others[0].id, "reason": "spam"})
@@ -69,8 +68,8 @@ def test_a_new_accounts_first_comments_wait_for_a_moderator(app, scene, client, 
     url = f"/pacts/{scene.pact.id}/comment"
     held = post_form(client, url, {"body": "Great idea, visit my shop!"}, follow_redirects=True)
     assert "once a moderator has reviewed it" in held.get_data(as_text=True)
-    second = pacts.comment(scene.pact, "Second thoughts.", actor=newcomer)
-    third = pacts.comment(scene.pact, "Third time lucky.", actor=newcomer)
+    second = comment(scene.pact, "Second thoughts.", actor=newcomer)
+    third = comment(scene.pact, "Third time lucky.", actor=newcomer)
     first = db.session.execute(select(Comment).where(Comment.author_id == newcomer.id).order_by(Comment.id)).scalar()
     assert (first.hidden_reason, second.hidden_reason, third.hidden_reason) == ("", "", None)
     page = client.get(f"/pacts/{scene.pact.id}").get_data(as_text=True)
@@ -81,16 +80,16 @@ def test_a_new_accounts_first_comments_wait_for_a_moderator(app, scene, client, 
     decisions.restore(case, actor=scene.moderator)
     assert db.session.get(Comment, first.id).hidden_reason is None
     # Staff are known people: an official's first comment is published at once.
-    official = pacts.comment(scene.pact, "The office will answer by Friday.", actor=scene.world.official)
+    official = comment(scene.pact, "The office will answer by Friday.", actor=scene.world.official)
     assert official.hidden_reason is None
 
 
 def test_a_refused_post_leaves_nothing_behind(app, scene):
     app.config["PROCOMUN_MODERATION_COMMENTS_PER_HOUR"] = 1
     writer = scene.reporters[0]
-    pacts.comment(scene.pact, "One.", actor=writer)
+    comment(scene.pact, "One.", actor=writer)
     try:
-        pacts.comment(scene.pact, "Two.", actor=writer)
+        comment(scene.pact, "Two.", actor=writer)
     except TooMany as refused:
         assert refused.status == 429 and refused.field == "body" and refused.retry_after > 0
     else:
