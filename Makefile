@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
-CATALOGS := app notifications pacts councils procurement vouchers
+CATALOGS := app notifications moderation pacts councils procurement vouchers
 LANGUAGES := es it ca
 HOST ?= 127.0.0.1
 PORT ?= 5000
@@ -72,8 +72,8 @@ browser:
 i18n: $(VENV)/.installed
 	@for c in $(CATALOGS); do \
 	  if [ "$$c" = app ]; then srcs="app templates/*.html templates/accounts templates/organisations templates/audit"; \
-	    ignore=".* ._ notifications"; \
-	  elif [ "$$c" = notifications ]; then srcs="app/notifications templates/notifications"; ignore=".* ._"; \
+	    ignore=".* ._ notifications moderation"; \
+	  elif [ "$$c" = notifications ] || [ "$$c" = moderation ]; then srcs="app/$$c templates/$$c"; ignore=".* ._"; \
 	  else srcs="$$c templates/$$c"; ignore=".* ._"; fi; \
 	  mkdir -p translations/$$c; \
 	  $(BIN)/pybabel -q extract --no-location --sort-output --omit-header -F babel.cfg -k _l -k lazy_gettext --ignore-dirs="$$ignore" -o translations/$$c/messages.pot $$srcs; \

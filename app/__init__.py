@@ -3,7 +3,7 @@
 `create_app()` builds the shared core (accounts, organisations, audit, i18n,
 documents, API) and plugs in each module listed in PROCOMUN_MODULES. A module
 is a package whose __init__ holds its blueprint; the factory picks up its
-models, views, api, cli, demo and opendata files when they exist."""
+models, views, events, moderation, api, cli, demo and opendata files when they exist."""
 import importlib
 import os
 from dataclasses import dataclass
@@ -30,7 +30,7 @@ from .i18n import init_app as init_i18n
 from .i18n import select_locale, select_timezone
 from .security import private_responses
 
-CORE_PACKAGES = ("app.accounts", "app.organisations", "app.audit", "app.notifications")
+CORE_PACKAGES = ("app.accounts", "app.organisations", "app.audit", "app.notifications", "app.moderation")
 
 
 @dataclass
@@ -121,6 +121,8 @@ def _register_core(app, api):
     from . import pages
     from .accounts import bp as accounts_bp
     from .audit import bp as audit_bp
+    from .moderation import bp as moderation_bp
+    from .moderation import events as moderation_events  # noqa: F401  (moderation's kinds of event)
     from .notifications import bp as notifications_bp
     from .notifications import core_events  # noqa: F401  (registers the core's kinds of event)
     from .organisations import bp as organisations_bp
@@ -129,10 +131,11 @@ def _register_core(app, api):
     for package in CORE_PACKAGES:
         optional_submodule(package, "models")
         optional_submodule(package, "views")
+        optional_submodule(package, "moderation")  # register_kind(...): what of it can be moderated
         datasets += _register_open_data(app, optional_submodule(package, "opendata"))
         _register_api(app, api, optional_submodule(package, "api"))
     app.register_blueprint(pages.bp)
-    for bp in (accounts_bp, organisations_bp, audit_bp, notifications_bp):
+    for bp in (accounts_bp, organisations_bp, audit_bp, notifications_bp, moderation_bp):
         app.register_blueprint(bp)
     app.extensions["procomun_datasets"] = datasets
     app.extensions["procomun_modules"] = {}
@@ -144,6 +147,7 @@ def _register_modules(app, api):
         optional_submodule(name, "models")
         optional_submodule(name, "views")
         optional_submodule(name, "events")  # register_event(...) calls: the module's kinds of notification
+        optional_submodule(name, "moderation")  # register_kind(...) calls: what of it can be moderated
         datasets = _register_open_data(app, optional_submodule(name, "opendata"))
         app.register_blueprint(package.bp)
         _register_api(app, api, optional_submodule(name, "api"))

@@ -193,5 +193,8 @@ def _nesting(value) -> int:
 
 
 def domain_error_response(error: DomainError):
-    return error_response(error.status, error.code, error.message,
-                          **({"field": error.field} if error.field else {}))
+    response = error_response(error.status, error.code, error.message,
+                              **({"field": error.field} if error.field else {}))
+    if getattr(error, "retry_after", None):  # a rate limit (429) says when to try again
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response

@@ -136,12 +136,22 @@ def load(instance_path: Path, env=None) -> dict:
                                                             "30" if production else "0")),
         # The commons' map: a tile URL template ("" draws the points on a blank background) and its credit.
         **_map_settings(env),
+        # Moderation (app/moderation): reports from this many different people hide an item until a
+        # moderator reviews it (0: never by count); posts per account and hour (0: no limit); an
+        # account's first comments held for review (0: none); how long a redacted text's original is
+        # kept out of sight, in days (the legal retention period), before `moderation purge` deletes it.
+        "PROCOMUN_MODERATION_HIDE_AFTER": int(env.get("PROCOMUN_MODERATION_HIDE_AFTER", "3")),
+        "PROCOMUN_MODERATION_COMMENTS_PER_HOUR": int(env.get("PROCOMUN_MODERATION_COMMENTS_PER_HOUR", "10")),
+        "PROCOMUN_MODERATION_PROPOSALS_PER_HOUR": int(env.get("PROCOMUN_MODERATION_PROPOSALS_PER_HOUR", "5")),
+        "PROCOMUN_MODERATION_REPORTS_PER_HOUR": int(env.get("PROCOMUN_MODERATION_REPORTS_PER_HOUR", "20")),
+        "PROCOMUN_MODERATION_HOLD_FIRST_POSTS": int(env.get("PROCOMUN_MODERATION_HOLD_FIRST_POSTS", "0")),
+        "PROCOMUN_MODERATION_RETENTION_DAYS": int(env.get("PROCOMUN_MODERATION_RETENTION_DAYS", "180")),
         "PROCOMUN_LOGIN_MAX_FAILURES": int(env.get("PROCOMUN_LOGIN_MAX_FAILURES", "5")),
         "PROCOMUN_LOGIN_LOCK_MINUTES": int(env.get("PROCOMUN_LOGIN_LOCK_MINUTES", "15")),
         "BABEL_DEFAULT_LOCALE": default_locale,
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": ";".join(
-            str(ROOT / "translations" / name) for name in ("app", "notifications", *MODULES)
+            str(ROOT / "translations" / name) for name in ("app", "notifications", "moderation", *MODULES)
         ),
         # Email (Flask-Mail's names). No MAIL_SERVER: messages land in instance/mail/ as .eml files.
         "MAIL_SERVER": env.get("MAIL_SERVER", ""),

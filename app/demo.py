@@ -57,6 +57,7 @@ ACCOUNTS = [
     ("coop@villanova.example", "Lucía Fernández", [Role.ORG_MEMBER, Role.CITIZEN], ["la-tela"]),
     ("coop2@villanova.example", "Paolo Verdi", [Role.ORG_MEMBER, Role.CITIZEN], ["casa-comune"]),
     ("council@villanova.example", "Núria Soler", [Role.COUNCIL_MEMBER, Role.CITIZEN], ["amici-del-parco"]),
+    ("moderator@villanova.example", "Marta Ferri", [Role.MODERATOR, Role.CITIZEN], []),
 ]
 
 

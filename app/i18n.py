@@ -88,7 +88,7 @@ class ModuleDomain(Domain):
         def own_last(name: str) -> Domain:
             own = [d for d in directories if Path(d).name == name]
             return Domain([d for d in directories if d not in own] + own)
-        self.modules = {name: own_last(name) for name in (*MODULES, "app")}
+        self.modules = {name: own_last(name) for name in (*MODULES, "app", "moderation")}
 
     def get_translations(self):
         if not has_request_context():

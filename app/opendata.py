@@ -18,6 +18,7 @@ from flask import Response, current_app, request, send_file
 from flask_babel import get_locale
 from werkzeug.wsgi import wrap_file
 
+from .pagecache import PUBLIC_CONTENT, current_version
 from .security import public
 
 
@@ -68,7 +69,8 @@ def cached_export(view):
     An export reads every row of its register: at a national scale that is seconds
     per request and grows with the data, while the data changes rarely. The file is
     shared by every worker (instance/open-data-cache), replaced atomically, keyed by
-    the endpoint, host, language and query string, and sent with sendfile. A gzip copy is
+    the endpoint, host, language and query string, and sent with sendfile. It is rebuilt
+    at once when moderation hides or restores an item (app/pagecache.PUBLIC_CONTENT). A gzip copy is
     made with it and sent to clients that accept gzip: the register grows with the city,
     and compressed it is several times fewer bytes to send."""
     @wraps(view)
@@ -82,10 +84,13 @@ def cached_export(view):
         meta = body.with_suffix(".json")
         packed = body.with_suffix(".gz")
 
+        version = current_version(PUBLIC_CONTENT)
+
         def fresh():
             try:
-                return time.time() - body.stat().st_mtime < ttl and meta.exists() and packed.exists()
-            except OSError:
+                return (time.time() - body.stat().st_mtime < ttl and packed.exists()
+                        and json.loads(meta.read_text()).get("version") == version)
+            except (OSError, ValueError):
                 return False
 
         if not fresh():
@@ -98,7 +103,7 @@ def cached_export(view):
                     if response.status_code != 200:
                         return response
                     for path, write in ((meta, lambda h: h.write(json.dumps(
-                            {"mimetype": response.mimetype,
+                            {"mimetype": response.mimetype, "version": version,
                              "disposition": response.headers.get("Content-Disposition")}).encode())),
                             (packed, lambda h: _gzip_into(h, response)),
                             (body, lambda h: _copy_plain(h, packed))):

@@ -10,7 +10,8 @@ books are the same for every anonymous visitor speaking the same language, and a
 national scale each render reads a large register. Their copy lives for
 PROCOMUN_PUBLIC_PAGE_CACHE_SECONDS (production 30, development and tests 0: off).
 Only anonymous GET/HEAD requests without flashed messages are served from it or
-stored in it; a signed-in user always gets a fresh page. Every page carries the
+stored in it; a signed-in user always gets a fresh page. A copy is of one version of
+PUBLIC_CONTENT: hiding an item (app/moderation) makes every older copy obsolete. Every page carries the
 visitor's own CSRF token (the language form): the stored copy holds a placeholder
 that is replaced by the requester's token, so the answer is private to that visitor
 (`Cache-Control: private, no-cache`: no shared proxy keeps it, and a browser asks
@@ -57,6 +58,9 @@ from sqlalchemy.orm import Session
 from .extensions import db
 
 CSRF_PLACEHOLDER = "__procomun_csrf_token__"
+# The version of what every public page and export may show of moderated text: a hidden or restored
+# item bumps it (see invalidated_by), so no cached copy shows it as it was, not even for a moment.
+PUBLIC_CONTENT = "public-content"
 FOLDER = "page-cache"
 # Query strings are the visitor's to choose: past this many copies, expired ones are swept and,
 # if the folder is still full, pages are served uncached rather than filling the disk.
@@ -160,7 +164,7 @@ def cached_public_page(seconds: int | None = None):
                 return _private(response, "miss"), html.replace(token, CSRF_PLACEHOLDER) if token else html
 
             identity = f"{request.host_url}|{request.path}|{request.query_string.decode()}|{get_locale()}"
-            status, answer = _through_cache(identity, ttl, render)
+            status, answer = _through_cache(identity, ttl, render, current_version(PUBLIC_CONTENT))
             if status == "miss":
                 return answer
             return _private(current_app.response_class(answer.replace(CSRF_PLACEHOLDER, generate_csrf()),
@@ -173,6 +177,9 @@ def cached_public_page(seconds: int | None = None):
 
 _WATCHERS: list[tuple[str, type, tuple[str, ...]]] = []  # (content name, model, columns or () for any)
 _CHANGED = "procomun_shared_content_changed"
+# Versions matter only while some copy is kept: public pages, shared content, kept pages, exports.
+_CACHES = ("PROCOMUN_PUBLIC_PAGE_CACHE_SECONDS", "PROCOMUN_SHARED_CONTENT_CACHE_SECONDS",
+           "PROCOMUN_PERSONAL_PAGE_CACHE_SECONDS", "PROCOMUN_OPEN_DATA_CACHE_SECONDS")
 
 
 def invalidated_by(name: str, *watched) -> None:
@@ -233,7 +240,7 @@ def _bump_after_commit(committed):
     if committed.in_nested_transaction():
         return
     names = committed.info.pop(_CHANGED, None)
-    if names and has_app_context() and current_app.config.get("PROCOMUN_SHARED_CONTENT_CACHE_SECONDS"):
+    if names and has_app_context() and any(current_app.config.get(setting) for setting in _CACHES):
         for name in names:
             bump(name)
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.database import UTCDateTime, utcnow
 from app.extensions import db
 from app.i18n import city_timezone
+from app.moderation.models import Moderated
 
 
 class Side(StrEnum):
@@ -235,7 +236,7 @@ class Election(db.Model):
         return 1 if self.rule is CountingRule.ONE_VOTE else self.seats
 
 
-class Candidacy(db.Model):
+class Candidacy(Moderated, db.Model):
     __tablename__ = "council_candidacies"
     __table_args__ = (UniqueConstraint("election_id", "user_id"),)
 

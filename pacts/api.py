@@ -10,6 +10,7 @@ from marshmallow import Schema, fields
 
 from app.accounts.models import Role
 from app.api import api_abort
+from app.moderation.shown import hidden_notice, public_text
 from app.security import api_login_required, api_public, api_roles_required, api_user
 
 from . import commons_register, lifecycle, register, signing, standard_forms
@@ -44,9 +45,16 @@ class SignatureSchema(Schema):
     signed_at = fields.DateTime()
 
 
+def _clauses(version) -> dict:
+    """A hidden proposal's unsigned clauses say so, each in its place (app/moderation)."""
+    if version.hidden_by_moderation:
+        return {key: hidden_notice(version.pact.hidden_reason) for key in version.clauses or {}}
+    return version.clauses
+
+
 class VersionSchema(Schema):
     number = fields.Integer()
-    clauses = fields.Dict()
+    clauses = fields.Function(_clauses)
     note = fields.String()
     created_at = fields.DateTime()
     signatures = fields.List(fields.Nested(SignatureSchema))
@@ -55,11 +63,12 @@ class VersionSchema(Schema):
 class ReportSchema(Schema):
     id = fields.Integer()
     due_on = fields.Date()
-    activities = fields.String()
+    activities = fields.Function(lambda report: public_text(report, "activities"))
     volunteer_hours = fields.Float()
-    resources_used = fields.String()
-    results = fields.String()
+    resources_used = fields.Function(lambda report: public_text(report, "resources_used"))
+    results = fields.Function(lambda report: public_text(report, "results"))
     submitted_at = fields.DateTime()
+    hidden_by_moderation = fields.Function(lambda report: report.is_hidden)
 
 
 class PactSchema(Schema):
@@ -69,9 +78,10 @@ class PactSchema(Schema):
     intervention = fields.String()
     track = fields.String()
     proposer = fields.String(attribute="proposer_name")
-    what = fields.String()
-    why = fields.String()
-    participants = fields.String()
+    what = fields.Function(lambda pact: public_text(pact, "what"))
+    why = fields.Function(lambda pact: public_text(pact, "why"))
+    participants = fields.Function(lambda pact: public_text(pact, "participants"))
+    hidden_by_moderation = fields.Function(lambda pact: pact.is_hidden)
     resources = fields.List(fields.String())
     duration_months = fields.Integer()
     report_every_months = fields.Integer()
@@ -189,7 +199,9 @@ def commons():
 @blp.route("/proposals", methods=["POST"])
 @blp.arguments(ProposalBody, location="json")
 @blp.response(201, PactSchema)
-@blp.doc(security=[{"bearer": []}])
+@blp.doc(security=[{"bearer": []}], responses={429: {
+    "description": "rate_limited: the account wrote PROCOMUN_MODERATION_PROPOSALS_PER_HOUR proposals in the past hour",
+    "content": {"application/json": {"schema": "Error"}}}})
 @api_login_required
 def propose(body):
     """Write a proposal (a draft, sent with .../submit)."""

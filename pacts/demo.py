@@ -8,6 +8,8 @@ from sqlalchemy import select
 from app.database import transaction
 from app.dates import add_months
 from app.extensions import db
+from app.moderation.decisions import hide
+from app.moderation.reports import report
 
 from . import commons_register, disputes, lifecycle, proposals, reports, signing, standard_forms
 from .models import Commons, Pact, PactState, StandardForm
@@ -150,6 +152,15 @@ def load(demo):
             proposals.comment(pact, "Shade would make the garden usable in July. Count me in.", actor=marco)
             proposals.support(pact, actor=marco)
             proposals.support(pact, actor=aina)
+            # Something for the moderators' queue: an advert posted as a comment, reported once.
+            advert = proposals.comment(pact, "Garden furniture at half price this week only, call 333 123 4567!",
+                                 actor=nuria)
+            report(aina, "pact_comment", advert.id, "spam", "An advert, not a comment on the proposal.")
+            # …and a comment the moderator hid, which its author may appeal.
+            address = proposals.comment(pact, "Ask Paolo for the keys of the shed: via Libia 4, third floor.",
+                                        actor=nuria)
+            hide(report(marco, "pact_comment", address.id, "personal_data").case,
+                 "It gives a private person's home address.", actor=demo.users["moderator@villanova.example"])
         if back:
             _backdate(pact, back)
         for item in reports.report_schedule(pact)[:filed]:

@@ -10,3 +10,10 @@ def pact_pdf(pact) -> bytes:
     return render_pdf("pacts/pact_document.html", locale=pact.locale,
                       reference=f"PACT-{pact.id}-v{version.number}", title=pact.title,
                       pact=pact, version=version, clauses=CLAUSES, Party=Party)
+
+
+def consultation_pdf(pact, locale: str) -> bytes:
+    """The record of a proposal's public consultation: the proposal, its supports and every comment,
+    hidden ones by their notice (never their text). Issued in the reader's language."""
+    return render_pdf("pacts/consultation_document.html", locale=locale,
+                      reference=f"PACT-{pact.id}-CONSULTATION", title=pact.title, pact=pact)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.database import UTCDateTime, utcnow
 from app.errors import NotAllowed
 from app.extensions import db
+from app.moderation.models import Moderated
 
 
 class CommonsKind(StrEnum):
@@ -240,8 +241,9 @@ class StandardForm(db.Model):
         return Intervention(self.intervention)
 
 
-class Pact(db.Model):
-    """The file of one collaboration pact, from the proposal to its end."""
+class Pact(Moderated, db.Model):
+    """The file of one collaboration pact, from the proposal to its end. Moderation may hide its
+    proposal: the texts the citizens wrote and the clauses no party has signed (pacts/moderation.py)."""
 
     __tablename__ = "pacts"
     # The public register is newest first (keyset-friendly) and its year filter ranges on it.
@@ -372,6 +374,11 @@ class PactVersion(db.Model):
     def fully_signed(self) -> bool:
         return all(self.signature_of(p) for p in Party)
 
+    @property
+    def hidden_by_moderation(self) -> bool:
+        """A hidden proposal hides the clauses nobody has signed; a signed text is a record, never hidden."""
+        return self.pact.hidden_reason is not None and not self.signatures
+
 
 @event.listens_for(PactVersion, "before_update")
 def _signed_versions_are_immutable(mapper, connection, version):
@@ -425,8 +432,10 @@ class PactEvent(db.Model):
         return PactState(self.to_state).label
 
 
-class Comment(db.Model):
+class Comment(Moderated, db.Model):
     __tablename__ = "pact_comments"
+    # An account's comments of the last hour are counted at each new one (the spam limit).
+    __table_args__ = (Index("ix_pact_comments_author_created", "author_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     pact_id: Mapped[int] = mapped_column(ForeignKey("pacts.id"), index=True)
@@ -450,7 +459,7 @@ class Support(db.Model):
     pact: Mapped[Pact] = relationship(back_populates="supports")
 
 
-class Report(db.Model):
+class Report(Moderated, db.Model):
     """A periodic accountability report, answering one due date of the pact's schedule."""
 
     __tablename__ = "pact_reports"
@@ -486,7 +495,7 @@ class DisputeState(StrEnum):
                 DisputeState.SETTLED: _l("Settled")}[self]
 
 
-class Dispute(db.Model):
+class Dispute(Moderated, db.Model):
     """A disagreement over a pact, settled by a three-member conciliation committee."""
 
     __tablename__ = "pact_disputes"

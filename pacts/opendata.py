@@ -1,11 +1,16 @@
-"""Open data: every pact with its clauses and dates, and the commons on a map."""
+"""Open data: every pact with its clauses and dates, the comments of the public consultations,
+and the commons on a map. What moderation hid says so in its place."""
 from flask import jsonify
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, lazyload
 
+from app.extensions import db
+from app.moderation.shown import hidden_notice, public_text
 from app.opendata import OpenData, csv_response
 
 from . import commons_register, lifecycle, register
-from .models import CLAUSES
+from .models import CLAUSES, Comment, Pact, PactState
 
 opendata = OpenData("pacts")
 FIELDS = ["id", "title", "state", "intervention", "track", "proposer", "commons", "neighbourhoods",
@@ -27,7 +32,13 @@ def _rows():
                _day(pact.consultation_ends), _day(pact.starts_on), _day(pact.ends_on),
                version.number if version else "", len(pact.reports),
                round(sum(r.volunteer_minutes for r in pact.reports) / 60, 1),
-               *[(version.clause(key) if version else "") for key in CLAUSES]]
+               *[_clause(version, key) for key in CLAUSES]]
+
+
+def _clause(version, key: str) -> str:
+    if version is None:
+        return ""
+    return hidden_notice(version.pact.hidden_reason) if version.hidden_by_moderation else version.clause(key)
 
 
 @opendata.route("/pacts.json", _l("Collaboration pacts"), "JSON",
@@ -54,3 +65,29 @@ def commons_geojson():
     response = jsonify(type="FeatureCollection", features=features)
     response.mimetype = "application/geo+json"
     return response
+
+
+COMMENT_FIELDS = ["id", "pact_id", "pact_title", "created_at", "body", "hidden_by_moderation"]
+
+
+def _comment_rows():
+    """Every comment on a public proposal, oldest first, read in batches; no commenter's name."""
+    last = 0
+    while True:
+        batch = db.session.execute(
+            select(Comment).join(Pact).where(Pact.state != PactState.DRAFT, Comment.id > last)
+            .options(joinedload(Comment.pact).load_only(Pact.id, Pact.title), lazyload(Comment.author))
+            .order_by(Comment.id).limit(1000)).scalars().all()
+        if not batch:
+            return
+        for comment in batch:
+            yield [comment.id, comment.pact_id, comment.pact.title, comment.created_at.isoformat(),
+                   public_text(comment, "body"), comment.is_hidden]
+        last = batch[-1].id
+
+
+@opendata.route("/pact-comments.json", _l("Comments of the public consultations"), "JSON",
+                _l("Every comment on a proposal in public consultation: pact, date and text (without the "
+                   "commenter's name). A comment hidden by moderation says so in place of its text."))
+def pact_comments_json():
+    return jsonify(comments=[dict(zip(COMMENT_FIELDS, row)) for row in _comment_rows()])

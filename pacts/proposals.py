@@ -6,6 +6,7 @@ from app.audit.operations import record, snapshot
 from app.database import transaction
 from app.errors import Invalid, InvalidTransition
 from app.extensions import db
+from app.moderation.screening import screen
 from app.notifications.operations import follow
 
 from .clauses import clean_clauses
@@ -94,6 +95,7 @@ def propose(*, actor, title: str, intervention: str, track: str, commons_ids=(),
         pact.versions.append(PactVersion(number=1, clauses=clauses, author_id=actor.id))
         db.session.add(PactEvent(pact=pact, from_state=None, to_state=PactState.DRAFT.value,
                                  actor_id=actor.id))
+        screen(actor, "pact_proposal", pact)  # the hourly limit on proposals (app/moderation)
         record("pact.proposed", pact, actor=actor, after=snapshot(pact, PACT_FIELDS))
         follow(actor, "pact", pact.id)
     return pact
@@ -116,6 +118,7 @@ def comment(pact: Pact, body: str, *, actor) -> Comment:
         row = Comment(pact=pact, author_id=actor.id, body=body[:5000])
         db.session.add(row)
         db.session.flush()
+        screen(actor, "pact_comment", row)  # the hourly limit; a new account's first comments wait for review
         record("pact.commented", pact, actor=actor, after={"comment": row.id})
     return row
 

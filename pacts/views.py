@@ -29,7 +29,7 @@ from . import (
     signing,
 )
 from . import standard_forms as standard
-from .documents import pact_pdf
+from .documents import consultation_pdf, pact_pdf
 from .forms import (
     CommentForm,
     CommitteeForm,
@@ -133,6 +133,15 @@ def pdf(pact_id):
     return pdf_response(pact_pdf(pact), f"pact-{pact.id}-v{pact.signed_version_number}.pdf")
 
 
+@bp.route("/<int:pact_id>/consultation.pdf")
+@public
+def consultation_record(pact_id):
+    pact = _pact(pact_id)
+    if pact.consultation_ends is None and not pact.comments:
+        abort(404)  # never put to public consultation
+    return pdf_response(consultation_pdf(pact, str(get_locale() or "en")), f"pact-{pact.id}-consultation.pdf")
+
+
 # Citizens -------------------------------------------------------------------------------
 
 @bp.route("/propose", methods=["GET", "POST"])
@@ -223,10 +232,11 @@ def comment(pact_id):
     pact = _pact(pact_id)
     form = CommentForm()
     try:
-        proposals.comment(pact, validated(form).body.data, actor=current_user)
+        row = proposals.comment(pact, validated(form).body.data, actor=current_user)
     except DomainError as error:
         return _refused(pact, "comment_form", form, error, "#consultation")
-    flash(_("Your comment is published."), "success")
+    flash(_("Your comment will be shown once a moderator has reviewed it: the first comments of a new account "
+            "wait for a review.") if row.is_hidden else _("Your comment is published."), "success")
     return _back(pact, "#consultation")
 
 
@@ -444,6 +454,8 @@ def commons_upload(commons_id):
 @public
 def attachment(attachment_id):
     row, path = attachments.attachment_by_id(attachment_id, current_user)
+    if row.report is not None and row.report.is_hidden:
+        abort(404)  # a report's photo goes with its text when moderation hides it
     # Served under our own name and type; PDFs download rather than render in our origin.
     return send_file(path, mimetype=row.content_type, as_attachment=not row.is_image,
                      download_name=f"{row.id}.{path.suffix.lstrip('.')}", max_age=3600)

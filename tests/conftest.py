@@ -33,6 +33,10 @@ def app_config(database_url: str, instance: Path) -> dict:
         "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
         # No map tiles: tests never reach outside the machine (tests/pacts/test_commons_map.py sets some).
         "PROCOMUN_MAP_TILES": "", "PROCOMUN_MAP_ATTRIBUTION": "",
+        # Tests build their data faster than anyone writes: the hourly posting limits are off here
+        # and tested on their own (tests/moderation/test_spam.py).
+        "PROCOMUN_MODERATION_COMMENTS_PER_HOUR": 0, "PROCOMUN_MODERATION_PROPOSALS_PER_HOUR": 0,
+        "PROCOMUN_MODERATION_REPORTS_PER_HOUR": 0,
     }
 
 

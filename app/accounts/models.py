@@ -17,6 +17,7 @@ class Role(StrEnum):
     ORG_MEMBER = "org_member"
     COUNCIL_MEMBER = "council_member"
     ADMIN = "admin"
+    MODERATOR = "moderator"
 
     @property
     def label(self):
@@ -29,6 +30,7 @@ ROLE_LABELS = {
     Role.ORG_MEMBER: _l("Organisation member"),
     Role.COUNCIL_MEMBER: _l("Council member"),
     Role.ADMIN: _l("Administrator"),
+    Role.MODERATOR: _l("Moderator"),
 }
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
 from ..extensions import db
+from ..moderation.models import Moderated
 
 
 class OrganisationKind(StrEnum):
@@ -69,7 +70,7 @@ def _localised(names: dict, fallback: str) -> str:
     return names.get(locale) or names.get("en") or fallback
 
 
-class Organisation(db.Model):
+class Organisation(Moderated, db.Model):
     __tablename__ = "organisations"
 
     id: Mapped[int] = mapped_column(primary_key=True)

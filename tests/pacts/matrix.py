@@ -17,6 +17,7 @@ EXPECTED = {
     "pacts.show": PUBLIC,
     "pacts.versions": PUBLIC,
     "pacts.pdf": PUBLIC,
+    "pacts.consultation_record": PUBLIC,
     "pacts.propose": ANY_USER,
     "pacts.submit": ANY_USER,
     "pacts.clauses": ANY_USER,
@@ -40,6 +41,7 @@ EXPECTED = {
     "pacts.pacts_json": PUBLIC,
     "pacts.pacts_csv": PUBLIC,
     "pacts.commons_geojson": PUBLIC,
+    "pacts.pact_comments_json": PUBLIC,
     "pacts_api.pacts": PUBLIC,
     "pacts_api.proposals": PUBLIC,
     "pacts_api.pact": PUBLIC,
@@ -84,7 +86,7 @@ def samples(ctx) -> dict:
     by_pact = {"pact_id": pact.id}
     return {
         **{f"pacts.{name}": by_pact for name in ("show", "versions", "pdf", "submit", "clauses", "sign",
-                                                 "comment", "support", "report", "dispute")},
+                                                 "comment", "support", "report", "dispute", "consultation_record")},
         "pacts.decide": {**by_pact, "action": "approve"},
         "pacts.committee": {"dispute_id": dispute.id},
         "pacts.outcome": {"dispute_id": dispute.id},

@@ -20,6 +20,7 @@ PEOPLE = {
     "council": "council@villanova.example",
     "official": "official@villanova.example",
     "admin": "admin@villanova.example",
+    "moderator": "moderator@villanova.example",
 }
 NOT_HTML = (".pdf", ".json", ".csv", ".ics", ".png", ".svg", ".jsonl", ".txt", ".xml", ".zip")
 
