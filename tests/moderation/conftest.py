@@ -11,12 +11,12 @@ from app.i18n import city_today
 from app.moderation.models import ModerationCase
 from app.notifications.models import OutboxEvent
 from app.organisations import operations as organisations
+from councils import elections
 from councils import operations as councils
+from pacts.disputes import raise_dispute  # noqa: F401  (the pacts operations these tests call, in one place)
 from pacts.models import PactState
-
-# The pacts operations these tests call, in one place (after the split of pacts/operations.py:
-# proposals.comment, reports.report_schedule and file_report, disputes.raise_dispute).
-from pacts.operations import comment, file_report, raise_dispute, report_schedule  # noqa: F401
+from pacts.proposals import comment  # noqa: F401
+from pacts.reports import file_report, report_schedule  # noqa: F401
 
 from ..pacts.conftest import World
 
@@ -57,10 +57,10 @@ def nomination(app, make_user, make_org, make_category):
     council = councils.create_council("neighbourhood-council", "Neighbourhood council", seats_per_side=1,
                                       first_term_start=date(2020, 1, 1), first_chair_side="government",
                                       actor=official)
-    election = councils.open_election(council, "Civil seat, spring round", 1, actor=official)
+    election = elections.open_election(council, "Civil seat, spring round", 1, actor=official)
     org = make_org("la-tela", kind="social_coop_a", neighbourhood="Navile")
     organisations.accredit(org, make_category("elder-care"), city_today() + timedelta(days=365), met_all=True)
     voter = make_user(Role.ORG_MEMBER, organisations=[org], name="Vera Voter")
     candidate = make_user(Role.CITIZEN, name="Carlo Candidate")
-    return councils.nominate(election, org, candidate, actor=voter,
-                             statement="Twenty years in home care; ask my wife Lucia at 333 222 1111.")
+    return elections.nominate(election, org, candidate, actor=voter,
+                              statement="Twenty years in home care; ask my wife Lucia at 333 222 1111.")
