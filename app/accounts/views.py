@@ -7,7 +7,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..forms import attach_error
 from ..organisations.operations import all_organisations
-from ..pages import _safe_next
+from ..pages import safe_next
 from ..security import login_required, public, roles_required
 from . import bp
 from . import operations as ops
@@ -53,7 +53,7 @@ def login():
         else:
             _start_session(user, remember=form.remember.data)
             flash(_("You are signed in."), "success")
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     return render_template("accounts/login.html", form=form)
 
 
