@@ -5,7 +5,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from ..audit.operations import record
 from ..database import transaction, utcnow
@@ -141,6 +141,20 @@ def change_password(user: User, current: str | None, new: str, *, actor=None) ->
         user.failed_logins = 0
         user.locked_until = None
         record("user.password_changed", user, actor=actor or user)
+
+
+def end_sessions(user: User, *, everywhere_asked: bool = False) -> None:
+    """End every session and remember cookie issued so far for the account, on every device: they
+    carry its auth version (User.get_id), which moves on here in one atomic statement, and every
+    signed-in request checks it (load_user). `everywhere_asked`: the person chose it on their
+    profile (recorded in the audit trail; a plain sign-out is not)."""
+    with transaction():
+        db.session.execute(update(User).where(User.id == user.id)
+                           .values(auth_version=User.auth_version + 1)
+                           .execution_options(synchronize_session=False))
+        if everywhere_asked:
+            record("user.signed_out_everywhere", user, actor=user)
+    db.session.expire(user, ["auth_version"])
 
 
 def update_profile(user: User, name: str, locale: str | None) -> None:

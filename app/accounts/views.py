@@ -57,16 +57,33 @@ def login():
     return render_template("accounts/login.html", form=form)
 
 
+def _end_session():
+    """Sign this browser out: the session emptied (its language kept) and the remember cookie
+    deleted (Flask-Login's "_remember": "clear", set after the clearing, so it is not wiped)."""
+    locale = session.get("locale")
+    session.clear()
+    logout_user()
+    if locale:
+        session["locale"] = locale
+
+
 @bp.route("/logout", methods=["POST"])
 @public
 def logout():
-    logout_user()
-    locale = session.get("locale")
-    session.clear()
-    if locale:
-        session["locale"] = locale
-    flash(_("You are signed out."), "info")
+    if current_user.is_authenticated:
+        ops.end_sessions(current_user)
+    _end_session()
+    flash(_("You are signed out, on this device and every other one."), "info")
     return redirect(url_for("main.home"))
+
+
+@bp.route("/logout-everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    ops.end_sessions(current_user, everywhere_asked=True)
+    _end_session()
+    flash(_("Every session of your account has ended, on every device. Sign in again here."), "info")
+    return redirect(url_for(".login"))
 
 
 @bp.route("/", methods=["GET", "POST"])
