@@ -59,6 +59,13 @@ def _pool_options(env) -> dict:
     return {"pool_size": int(size), "max_overflow": int(size)}
 
 
+def _count(env, name: str, default: str) -> int:
+    value = env.get(name, default).strip()
+    if not value.isdigit():
+        raise ConfigError(f"{name} must be a whole number (0 or more)")
+    return int(value)
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the URLs hosting providers hand out and use psycopg 3 for PostgreSQL."""
     if url.startswith("postgres://"):
@@ -105,8 +112,15 @@ def load(instance_path: Path, env=None) -> dict:
         # was given it, at most this long, while nothing it shows changes. See app/pagecache.py.
         "PROCOMUN_PERSONAL_PAGE_CACHE_SECONDS": int(env.get("PROCOMUN_PERSONAL_PAGE_CACHE_SECONDS",
                                                             "30" if production else "0")),
+        # Sign-in throttling (app/accounts/signin.py): attempts per account before it locks, and for
+        # how long; failures per client address, and site-wide, within the same window.
         "PROCOMUN_LOGIN_MAX_FAILURES": int(env.get("PROCOMUN_LOGIN_MAX_FAILURES", "5")),
         "PROCOMUN_LOGIN_LOCK_MINUTES": int(env.get("PROCOMUN_LOGIN_LOCK_MINUTES", "15")),
+        "PROCOMUN_LOGIN_MAX_FAILURES_PER_ADDRESS": int(env.get("PROCOMUN_LOGIN_MAX_FAILURES_PER_ADDRESS", "30")),
+        "PROCOMUN_LOGIN_SITE_CEILING": int(env.get("PROCOMUN_LOGIN_SITE_CEILING", "300")),
+        # How many reverse proxies (nginx: deploy/) stand in front of the app: the client's address
+        # is the one the outermost of them saw (X-Forwarded-For), never a header the client wrote.
+        "PROCOMUN_TRUSTED_PROXIES": _count(env, "PROCOMUN_TRUSTED_PROXIES", "0"),
         "BABEL_DEFAULT_LOCALE": default_locale,
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": ";".join(

@@ -1,6 +1,6 @@
-"""Accounts: registration, sign-in with throttling, roles, API tokens, password reset."""
+"""Accounts: registration, roles, API tokens, passwords and sessions (signing in: signin.py;
+reset links: resets.py)."""
 import secrets
-from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -13,17 +13,12 @@ from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..security import token_hash
 from .models import ApiToken, Role, User, UserRole
-from .passwords import check_password, hash_password, needs_rehash
+from .passwords import check_password, hash_password
 
 MIN_PASSWORD_LENGTH = 10
 RESET_MAX_AGE = 24 * 3600
 # Any constant of its own: on PostgreSQL, changes that could remove an administrator take turns.
 _PG_ADMIN_LOCK_KEY = 0x61646D6E
-
-
-class LoginRefused(Invalid):
-    status = 401
-    code = "login_refused"
 
 
 def normalise_email(email: str) -> str:
@@ -95,39 +90,6 @@ def create_user(email: str, password: str | None, *, name: str | None = None,
 def register_citizen(email: str, name: str, password: str, locale: str | None) -> User:
     """Self-registration: a citizen account, nothing more."""
     return create_user(email, password, name=name, roles=(Role.CITIZEN,), locale=locale)
-
-
-def authenticate(email: str, password: str) -> User:
-    """Return the account if the password is right and it is not locked.
-
-    After PROCOMUN_LOGIN_MAX_FAILURES wrong passwords the account is locked for
-    PROCOMUN_LOGIN_LOCK_MINUTES. Every refusal reads the same, so the message
-    never tells whether an email has an account."""
-    refused = LoginRefused(_l("Wrong email or password, or too many attempts. "
-                              "Check them, or wait a few minutes and try again."))
-    cfg = current_app.config
-    user = find_user(email)
-    now = utcnow()
-    if user is None or not user.active:
-        check_password(None, password)
-        raise refused
-    if user.locked_until and user.locked_until > now:
-        check_password(None, password)
-        raise refused
-    if not check_password(user.password_hash, password):
-        with transaction():
-            user.failed_logins = (user.failed_logins or 0) + 1
-            if user.failed_logins >= cfg["PROCOMUN_LOGIN_MAX_FAILURES"]:
-                user.locked_until = now + timedelta(minutes=cfg["PROCOMUN_LOGIN_LOCK_MINUTES"])
-                user.failed_logins = 0
-                record("user.locked", user, after={"locked_until": user.locked_until})
-        raise refused
-    with transaction():
-        user.failed_logins = 0
-        user.locked_until = None
-        if needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
-    return user
 
 
 def change_password(user: User, current: str | None, new: str, *, actor=None) -> None:

@@ -13,6 +13,7 @@ from . import bp
 from . import operations as ops
 from .forms import LoginForm, PasswordForm, ProfileForm, RegisterForm, ResetForm, TokenForm, UserRolesForm
 from .models import ApiToken, Role
+from .signin import authenticate
 
 
 def _start_session(user, remember=False):
@@ -47,7 +48,7 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = ops.authenticate(form.email.data, form.password.data)
+            user = authenticate(form.email.data, form.password.data, request.remote_addr or "")
         except DomainError as error:
             attach_error(form, error)
         else:
