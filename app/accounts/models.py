@@ -115,3 +115,17 @@ class Throttle(db.Model):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     hits: Mapped[int] = mapped_column(Integer, default=0)
     window_ends: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class PasswordReset(db.Model):
+    """A password-reset link: a random nonce, of which only the SHA-256 is kept (a copy of the
+    database opens no account), good once and until `expires_at` (app/accounts/resets.py)."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    nonce_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,9 +2,7 @@
 reset links: resets.py)."""
 import secrets
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select, text, update
 
 from ..audit.operations import record
@@ -12,11 +10,10 @@ from ..database import transaction, utcnow
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..security import token_hash
-from .models import ApiToken, Role, User, UserRole
+from .models import ApiToken, PasswordReset, Role, User, UserRole
 from .passwords import check_password, hash_password
 
 MIN_PASSWORD_LENGTH = 10
-RESET_MAX_AGE = 24 * 3600
 # Any constant of its own: on PostgreSQL, changes that could remove an administrator take turns.
 _PG_ADMIN_LOCK_KEY = 0x61646D6E
 
@@ -53,7 +50,7 @@ def get_user(user_id: int) -> User:
     return user
 
 
-def _check_password_strength(password: str) -> None:
+def check_password_strength(password: str) -> None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise Invalid(_l("Choose a password of at least %(n)s characters.", n=MIN_PASSWORD_LENGTH),
                       field="password")
@@ -71,7 +68,7 @@ def create_user(email: str, password: str | None, *, name: str | None = None,
     if "@" not in email or len(email) > 254:
         raise Invalid(_l("Enter a valid email address."), field="email")
     if password is not None:
-        _check_password_strength(password)
+        check_password_strength(password)
     with transaction():
         if find_user(email) is not None:
             raise Invalid(_l("An account with this email already exists."), field="email")
@@ -93,15 +90,19 @@ def register_citizen(email: str, name: str, password: str, locale: str | None) -
 
 
 def change_password(user: User, current: str | None, new: str, *, actor=None) -> None:
-    """Set a new password; every other session of the account ends."""
+    """Set a new password: every session of the account ends, its unused reset links are spent
+    and a sign-in lock is lifted."""
     if current is not None and not check_password(user.password_hash, current):
         raise Invalid(_l("The current password is not right."), field="current_password")
-    _check_password_strength(new)
+    check_password_strength(new)
     with transaction():
         user.password_hash = hash_password(new)
         user.auth_version = (user.auth_version or 1) + 1
         user.failed_logins = 0
         user.locked_until = None
+        db.session.execute(update(PasswordReset)
+                           .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+                           .values(used_at=utcnow()).execution_options(synchronize_session=False))
         record("user.password_changed", user, actor=actor or user)
 
 
@@ -209,31 +210,6 @@ def tokens_of(user: User) -> list[ApiToken]:
     return db.session.execute(
         select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
     ).scalars().all()
-
-
-def _reset_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
-
-
-def _reset_fingerprint(user: User) -> str:
-    # Changes when the password does, so a reset link works once.
-    return f"{user.auth_version}:{(user.password_hash or '')[-16:]}"
-
-
-def reset_token(user: User) -> str:
-    return _reset_serializer().dumps({"id": user.id, "fp": _reset_fingerprint(user)})
-
-
-def user_for_reset(token: str) -> User:
-    refused = Invalid(_l("This password-reset link is not valid any more. Ask for a new one."))
-    try:
-        payload = _reset_serializer().loads(token, max_age=RESET_MAX_AGE)
-    except (BadSignature, SignatureExpired):
-        raise refused from None
-    user = db.session.get(User, payload.get("id"))
-    if user is None or not user.active or payload.get("fp") != _reset_fingerprint(user):
-        raise refused
-    return user
 
 
 def list_users(page: int, per_page: int = 50, query: str = ""):

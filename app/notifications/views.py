@@ -14,7 +14,7 @@ from . import bp, mail
 from . import operations as ops
 from .forms import modes_from, preferences_form
 from .models import UNREAD_SHOWN
-from .registry import KINDS
+from .registry import KINDS, followable_kinds
 
 
 @bp.route("/")
@@ -43,7 +43,7 @@ def mark_all_read():
 @bp.route("/preferences", methods=["GET", "POST"])
 @login_required
 def preferences():
-    kinds = sorted(KINDS.values(), key=lambda k: k.kind)
+    kinds = followable_kinds()
     form = preferences_form(kinds, ops.preferences(current_user),
                             formdata=request.form if request.method == "POST" else None)
     if form.validate_on_submit():
