@@ -16,7 +16,7 @@ from app.extensions import db
 from app.notifications.models import MailMessage, Notification
 from app.notifications.worker import drain
 
-from ..conftest import PASSWORD, csrf_token, login, post_form, statements_run
+from ..conftest import csrf_token, login, post_form, statements_run
 
 LINK = re.compile(r"http://[^/\s]+/account/reset/([A-Za-z0-9_-]+)")
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app
-from app.accounts import signin, throttles
+from app.accounts import resets, signin, throttles
 from app.accounts.models import Role, Throttle, User
 from app.audit.models import AuditEntry
 from app.database import utcnow
@@ -153,12 +153,12 @@ def test_past_the_site_ceiling_a_locked_account_takes_no_exception(app, make_use
 
 
 def test_a_reset_link_opens_a_locked_account(app, client, make_user):
-    from app.accounts import resets
     user = make_user(Role.ADMIN)
     for _ in range(10):
         _attempt(client, user.email)
     link = resets.issue_reset(user)
-    response = post_form(client, f"/account/reset/{link}", {"password": "a-fresh-password", "confirm": "a-fresh-password"})
+    new = {"password": "a-fresh-password", "confirm": "a-fresh-password"}
+    response = post_form(client, f"/account/reset/{link}", new)
     assert response.status_code == 302
     assert _signed_in(_attempt(app.test_client(), user.email, "a-fresh-password"))
 
