@@ -45,6 +45,28 @@ def _secret_key(env, instance_path: Path, production: bool) -> str:
     return path.read_text().strip()
 
 
+def _audit_key(env, instance_path: Path, production: bool, secret_key: str) -> str:
+    """The key of the audit trail's HMAC chain, kept outside the database (app/audit): with it
+    alone can entries be written or rewritten so that `audit verify` accepts them."""
+    key = env.get("AUDIT_KEY", "")
+    if production:
+        if key in INSECURE_SECRET_KEYS or len(key) < 32 or key == secret_key:
+            raise ConfigError(
+                "Refusing to start in production without an AUDIT_KEY of at least 32 random characters, "
+                "other than the SECRET_KEY (set the AUDIT_KEY environment variable; keep a copy outside "
+                "the database server: without it the audit trail cannot be verified)."
+            )
+        return key
+    if key:
+        return key
+    path = instance_path / "audit_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def _pool_options(env) -> dict:
     """DATABASE_POOL_SIZE: connections each process keeps open, at least its threads (gunicorn
     --threads). Below that, the overflow connections of a busy threaded worker are closed on
@@ -80,11 +102,17 @@ def load(instance_path: Path, env=None) -> dict:
     production = env.get("PROCOMUN_ENV", "development") == "production"
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'procomun.sqlite'}"
     default_locale = env.get("PROCOMUN_DEFAULT_LOCALE", "en")
+    secret_key = _secret_key(env, instance_path, production)
     if default_locale not in LOCALES:
         raise ConfigError(f"PROCOMUN_DEFAULT_LOCALE must be one of {', '.join(LOCALES)}")
     return {
         "PROCOMUN_ENV": "production" if production else "development",
-        "SECRET_KEY": _secret_key(env, instance_path, production),
+        "SECRET_KEY": secret_key,
+        "AUDIT_KEY": _audit_key(env, instance_path, production, secret_key),
+        # Where the audit trail's head is published daily (`flask audit publish-head`): a folder
+        # (one line appended per publication; mount it from another machine) and an email address.
+        "PROCOMUN_AUDIT_WITNESS_DIR": env.get("PROCOMUN_AUDIT_WITNESS_DIR", ""),
+        "PROCOMUN_AUDIT_WITNESS_EMAIL": env.get("PROCOMUN_AUDIT_WITNESS_EMAIL", ""),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         # Connections idle for a while are pinged at checkout (app/database.py), not every one.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False, **_pool_options(env)},
