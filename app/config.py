@@ -88,6 +88,13 @@ def _count(env, name: str, default: str) -> int:
     return int(value)
 
 
+def _year(env, name: str, default: str) -> int:
+    value = _count(env, name, default)
+    if not 1000 <= value <= 9000:  # a day's offset either side must stay within the calendar
+        raise ConfigError(f"{name} must be a year from 1000 to 9000")
+    return value
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the URLs hosting providers hand out and use psycopg 3 for PostgreSQL."""
     if url.startswith("postgres://"):
@@ -120,6 +127,9 @@ def load(instance_path: Path, env=None) -> dict:
         "PROCOMUN_TIMEZONE": env.get("PROCOMUN_TIMEZONE", "Europe/Rome"),
         "PROCOMUN_CURRENCY": env.get("PROCOMUN_CURRENCY", "EUR"),
         "PROCOMUN_MAX_WAGE_RATIO": int(env.get("PROCOMUN_MAX_WAGE_RATIO", "8")),
+        # Every date a person or a program enters lies in these years (app/dates.py:date_range).
+        "PROCOMUN_DATE_MIN_YEAR": _year(env, "PROCOMUN_DATE_MIN_YEAR", "1900"),
+        "PROCOMUN_DATE_MAX_YEAR": _year(env, "PROCOMUN_DATE_MAX_YEAR", "2200"),
         "PROCOMUN_MODULES": MODULES,
         # Where the site is reached from outside: links printed by the CLI and sent by email.
         "PROCOMUN_BASE_URL": env.get("PROCOMUN_BASE_URL", "http://127.0.0.1:5000"),

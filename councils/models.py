@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import UTCDateTime, utcnow
+from app.dates import in_zone
 from app.extensions import db
 
 
@@ -316,7 +317,7 @@ class Meeting(db.Model):
     @property
     def on(self) -> date:
         from app.i18n import city_timezone
-        return self.starts_at.astimezone(city_timezone()).date()
+        return in_zone(self.starts_at, city_timezone()).date()
 
 
 class AgendaItem(db.Model):

@@ -9,7 +9,7 @@ from flask_login import current_user
 from app.accounts.models import Role
 from app.documents import pdf_response
 from app.errors import DomainError
-from app.forms import attach_error
+from app.forms import attach_error, validated
 from app.i18n import city_timezone, city_today
 from app.organisations import operations as organisations
 from app.pagecache import cached_public_page
@@ -202,9 +202,9 @@ def step_down(appointment_id):
     target = url_for(".show", slug=appointment.council.slug)
     form = StepDownForm()
     try:
-        if not form.validate_on_submit():
+        if not (form.on.raw_data and form.on.raw_data[0].strip()):
             raise DomainError(_("Give the date the office ends."))
-        ops.resign_office(appointment, actor=current_user, on=form.on.data, reason=form.reason.data)
+        ops.resign_office(appointment, actor=current_user, on=validated(form).on.data, reason=form.reason.data)
     except DomainError as error:
         return _refused(error, target)
     return _done(_("The office is vacant until a successor from the same side is named."), target)
@@ -525,7 +525,9 @@ def election_action(election_id, action):
             ops.open_voting(election, actor=current_user)
         elif action == "publish":
             form = PublishForm()
-            ops.publish_results(election, actor=current_user, seat_from=form.seat_from.data or city_today())
+            typed = form.seat_from.raw_data and form.seat_from.raw_data[0].strip()
+            ops.publish_results(election, actor=current_user,
+                                seat_from=validated(form).seat_from.data if typed else city_today())
         else:
             ops.cancel_election(election, actor=current_user)
     except DomainError as error:

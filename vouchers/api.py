@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
 
 from app.accounts.models import Role
-from app.api import api_abort, domain_error_response
+from app.api import DateTime, api_abort, domain_error_response
 from app.errors import DomainError
 from app.organisations import operations as organisations
 from app.security import api_identity, api_login_required, api_roles_required, api_user
@@ -36,7 +36,7 @@ class RedemptionAnswer(ma.Schema):
     remaining_cents = ma.fields.Integer()
     organisation = ma.fields.String()
     service_category = ma.fields.String()
-    at = ma.fields.DateTime()
+    at = DateTime()
 
 
 def _json(schema) -> dict:

@@ -112,9 +112,8 @@ def end_sessions(user: User, *, everywhere_asked: bool = False) -> None:
     signed-in request checks it (load_user). `everywhere_asked`: the person chose it on their
     profile (recorded in the audit trail; a plain sign-out is not)."""
     with transaction():
-        db.session.execute(update(User).where(User.id == user.id)
-                           .values(auth_version=User.auth_version + 1)
-                           .execution_options(synchronize_session=False))
+        users = User.__table__  # the table, not the model: what pages show of the account is unchanged
+        db.session.execute(update(users).where(users.c.id == user.id).values(auth_version=users.c.auth_version + 1))
         if everywhere_asked:
             record("user.signed_out_everywhere", user, actor=user)
     db.session.expire(user, ["auth_version"])

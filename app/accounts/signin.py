@@ -29,6 +29,9 @@ from .operations import find_user
 from .passwords import check_password, hash_password, needs_rehash
 
 SITE_KEY = "sign-in:site"
+# Statements on the table, not the model: a counter is not a change of what pages show of an
+# account (an ORM update of User would make the officials' desk cache start again, pagecache.py).
+USERS = User.__table__
 
 
 class LoginRefused(Invalid):
@@ -65,16 +68,15 @@ def _take_account_attempt(user: User, now: datetime, limits: Limits) -> tuple[in
     attempt's number within the lock period and the lock's end (None: not locked). A lock that has
     passed starts a new period at 1."""
     lock_end = now + limits.window
-    passed = User.locked_until <= now
+    passed = USERS.c.locked_until <= now
     statement = (
-        update(User).where(User.id == user.id)
-        .values(failed_logins=case((passed, 1), else_=User.failed_logins + 1),
+        update(USERS).where(USERS.c.id == user.id)
+        .values(failed_logins=case((passed, 1), else_=USERS.c.failed_logins + 1),
                 locked_until=case(
                     (passed, lock_end if limits.per_account <= 1 else None),
-                    (User.locked_until.is_(None) & (User.failed_logins + 1 >= limits.per_account), lock_end),
-                    else_=User.locked_until))
-        .returning(User.failed_logins, User.locked_until)
-        .execution_options(synchronize_session=False))
+                    (USERS.c.locked_until.is_(None) & (USERS.c.failed_logins + 1 >= limits.per_account), lock_end),
+                    else_=USERS.c.locked_until))
+        .returning(USERS.c.failed_logins, USERS.c.locked_until))
     attempt, locked_until = db.session.execute(statement).one()
     return attempt, locked_until
 
@@ -111,8 +113,7 @@ def authenticate(email: str, password: str, address: str = "") -> User:
     with transaction():
         throttles.forgive(SITE_KEY, address_key(address))
         if not exception:  # a sign-in past the lock from a clean address leaves the lock for the others
-            db.session.execute(update(User).where(User.id == user.id).values(failed_logins=0, locked_until=None)
-                               .execution_options(synchronize_session=False))
+            db.session.execute(update(USERS).where(USERS.c.id == user.id).values(failed_logins=0, locked_until=None))
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
     db.session.expire(user, ["failed_logins", "locked_until"])
