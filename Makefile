@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 AXE := tests/trust/node_modules/axe-core/axe.min.js
 
-.PHONY: run setup test i18n i18n-compile db demo bench check-slow clean
+.PHONY: run setup test i18n i18n-compile db demo bench check-slow nginx clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,13 @@ run: demo
 test: $(VENV)/.installed-test i18n-compile $(AXE)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-check-slow: $(VENV)/.installed-test i18n-compile $(AXE)
+# The slow checks include the shipped proxy (deploy/nginx) in front of gunicorn: Debian's nginx.
+check-slow: $(VENV)/.installed-test i18n-compile $(AXE) nginx
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { echo "Installing nginx from Debian"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
 
 # Extract the strings of each catalog (the core and each module) and merge them into es, it, ca.
 # Sorted, without source locations or a dated header: two changes that add different strings merge cleanly.
