@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 AXE := tests/trust/node_modules/axe-core/axe.min.js
 
-.PHONY: run setup test lint browser i18n i18n-compile db demo bench check-slow clean
+.PHONY: run setup test lint browser nginx i18n i18n-compile db demo bench check-slow clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,8 @@ run: demo
 test: $(VENV)/.installed-test i18n-compile $(AXE) browser lint
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-check-slow: $(VENV)/.installed-test i18n-compile $(AXE) browser
+# The slow checks include the shipped proxy (deploy/nginx) in front of gunicorn: Debian's nginx.
+check-slow: $(VENV)/.installed-test i18n-compile $(AXE) browser nginx
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
@@ -66,6 +67,10 @@ browser:
 	  echo "The browser tests need Chromium: run 'sudo apt-get install chromium' (Debian/Ubuntu) or set CHROMIUM_PATH to a Chromium binary, then 'make test' again." >&2; \
 	  exit 1; \
 	fi
+
+nginx:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { echo "Installing nginx from Debian"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
 
 # Extract the strings of each catalog (the core and each module) and merge them into es, it, ca.
 # Sorted, without source locations or a dated header: two changes that add different strings merge cleanly.

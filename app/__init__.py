@@ -15,6 +15,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from . import config as settings
@@ -219,6 +220,11 @@ def _register_handlers(app):
 
     app.wsgi_app = SecurityHeaders(app.wsgi_app, security_headers(
         app.config["PROCOMUN_ENV"] == "production", settings.map_tile_origin(app.config["PROCOMUN_MAP_TILES"])))
+    proxies = app.config["PROCOMUN_TRUSTED_PROXIES"]
+    if proxies:
+        # The client's address and scheme as the outermost trusted proxy saw them; with none (the
+        # default), X-Forwarded-* headers are ignored: a client could write them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     from .organisations.operations import category_name
     app.jinja_env.filters["category_name"] = category_name

@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
+from .dates import in_range, out_of_range_message
 from .error_pages import html_error
 from .errors import DomainError
 
@@ -77,8 +78,35 @@ class ProcomunApi(Api):
         errors = data.get("errors") or data.get("messages")
         if errors:
             extra["errors"] = _translated(errors)
+            named = [name for fields in errors.values() if isinstance(fields, dict) for name in fields]
+            if len(named) == 1:  # one field refused: named as a domain error names it
+                extra["field"] = named[0]
         message = data.get("message") or _default_message(status)
         return error_response(status, STATUS_CODES.get(status, "error"), message, **extra)
+
+
+class _InDateRange:
+    """A date or datetime outside the range every date shares (app/dates.py) is refused with 422,
+    the field named. A datetime is checked on the day it was written in, before any conversion
+    (which could overflow at the calendar's ends)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs)
+        if result is not None and not in_range(result):
+            raise ma.ValidationError(out_of_range_message())
+        return result
+
+
+class Date(_InDateRange, ma.fields.Date):
+    pass
+
+
+class DateTime(_InDateRange, ma.fields.DateTime):
+    pass
+
+
+class AwareDateTime(_InDateRange, ma.fields.AwareDateTime):
+    pass
 
 
 def _default_message(status: int) -> str:

@@ -52,6 +52,28 @@ def _secret_key(env, instance_path: Path, production: bool) -> str:
     return path.read_text().strip()
 
 
+def _audit_key(env, instance_path: Path, production: bool, secret_key: str) -> str:
+    """The key of the audit trail's HMAC chain, kept outside the database (app/audit): with it
+    alone can entries be written or rewritten so that `audit verify` accepts them."""
+    key = env.get("AUDIT_KEY", "")
+    if production:
+        if key in INSECURE_SECRET_KEYS or len(key) < 32 or key == secret_key:
+            raise ConfigError(
+                "Refusing to start in production without an AUDIT_KEY of at least 32 random characters, "
+                "other than the SECRET_KEY (set the AUDIT_KEY environment variable; keep a copy outside "
+                "the database server: without it the audit trail cannot be verified)."
+            )
+        return key
+    if key:
+        return key
+    path = instance_path / "audit_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def _pool_options(env) -> dict:
     """DATABASE_POOL_SIZE: connections each process keeps open, at least its threads (gunicorn
     --threads). Below that, the overflow connections of a busy threaded worker are closed on
@@ -86,6 +108,18 @@ def _map_settings(env) -> dict:
     # Another server's tiles carry their own terms: OpenStreetMap's credit is only the default's.
     attribution = env.get("PROCOMUN_MAP_ATTRIBUTION", OSM_ATTRIBUTION if tiles == OSM_TILES else "")
     return {"PROCOMUN_MAP_TILES": tiles, "PROCOMUN_MAP_ATTRIBUTION": attribution}
+def _count(env, name: str, default: str) -> int:
+    value = env.get(name, default).strip()
+    if not value.isdigit():
+        raise ConfigError(f"{name} must be a whole number (0 or more)")
+    return int(value)
+
+
+def _year(env, name: str, default: str) -> int:
+    value = _count(env, name, default)
+    if not 1000 <= value <= 9000:  # a day's offset either side must stay within the calendar
+        raise ConfigError(f"{name} must be a year from 1000 to 9000")
+    return value
 
 
 def normalise_database_url(url: str) -> str:
@@ -102,11 +136,17 @@ def load(instance_path: Path, env=None) -> dict:
     production = env.get("PROCOMUN_ENV", "development") == "production"
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'procomun.sqlite'}"
     default_locale = env.get("PROCOMUN_DEFAULT_LOCALE", "en")
+    secret_key = _secret_key(env, instance_path, production)
     if default_locale not in LOCALES:
         raise ConfigError(f"PROCOMUN_DEFAULT_LOCALE must be one of {', '.join(LOCALES)}")
     return {
         "PROCOMUN_ENV": "production" if production else "development",
-        "SECRET_KEY": _secret_key(env, instance_path, production),
+        "SECRET_KEY": secret_key,
+        "AUDIT_KEY": _audit_key(env, instance_path, production, secret_key),
+        # Where the audit trail's head is published daily (`flask audit publish-head`): a folder
+        # (one line appended per publication; mount it from another machine) and an email address.
+        "PROCOMUN_AUDIT_WITNESS_DIR": env.get("PROCOMUN_AUDIT_WITNESS_DIR", ""),
+        "PROCOMUN_AUDIT_WITNESS_EMAIL": env.get("PROCOMUN_AUDIT_WITNESS_EMAIL", ""),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         # Connections idle for a while are pinged at checkout (app/database.py), not every one.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False, **_pool_options(env)},
@@ -114,6 +154,9 @@ def load(instance_path: Path, env=None) -> dict:
         "PROCOMUN_TIMEZONE": env.get("PROCOMUN_TIMEZONE", "Europe/Rome"),
         "PROCOMUN_CURRENCY": env.get("PROCOMUN_CURRENCY", "EUR"),
         "PROCOMUN_MAX_WAGE_RATIO": int(env.get("PROCOMUN_MAX_WAGE_RATIO", "8")),
+        # Every date a person or a program enters lies in these years (app/dates.py:date_range).
+        "PROCOMUN_DATE_MIN_YEAR": _year(env, "PROCOMUN_DATE_MIN_YEAR", "1900"),
+        "PROCOMUN_DATE_MAX_YEAR": _year(env, "PROCOMUN_DATE_MAX_YEAR", "2200"),
         "PROCOMUN_MODULES": MODULES,
         # Where the site is reached from outside: links printed by the CLI and sent by email.
         "PROCOMUN_BASE_URL": env.get("PROCOMUN_BASE_URL", "http://127.0.0.1:5000"),
@@ -146,8 +189,15 @@ def load(instance_path: Path, env=None) -> dict:
         "PROCOMUN_MODERATION_REPORTS_PER_HOUR": int(env.get("PROCOMUN_MODERATION_REPORTS_PER_HOUR", "20")),
         "PROCOMUN_MODERATION_HOLD_FIRST_POSTS": int(env.get("PROCOMUN_MODERATION_HOLD_FIRST_POSTS", "0")),
         "PROCOMUN_MODERATION_RETENTION_DAYS": int(env.get("PROCOMUN_MODERATION_RETENTION_DAYS", "180")),
+        # Sign-in throttling (app/accounts/signin.py): attempts per account before it locks, and for
+        # how long; failures per client address, and site-wide, within the same window.
         "PROCOMUN_LOGIN_MAX_FAILURES": int(env.get("PROCOMUN_LOGIN_MAX_FAILURES", "5")),
         "PROCOMUN_LOGIN_LOCK_MINUTES": int(env.get("PROCOMUN_LOGIN_LOCK_MINUTES", "15")),
+        "PROCOMUN_LOGIN_MAX_FAILURES_PER_ADDRESS": int(env.get("PROCOMUN_LOGIN_MAX_FAILURES_PER_ADDRESS", "30")),
+        "PROCOMUN_LOGIN_SITE_CEILING": int(env.get("PROCOMUN_LOGIN_SITE_CEILING", "300")),
+        # How many reverse proxies (nginx: deploy/) stand in front of the app: the client's address
+        # is the one the outermost of them saw (X-Forwarded-For), never a header the client wrote.
+        "PROCOMUN_TRUSTED_PROXIES": _count(env, "PROCOMUN_TRUSTED_PROXIES", "0"),
         "BABEL_DEFAULT_LOCALE": default_locale,
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": ";".join(

@@ -1,4 +1,4 @@
-"""Form pieces every module uses: domain errors shown next to their field, money fields."""
+"""Form pieces every module uses: domain errors shown next to their field, money fields, dates."""
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
@@ -8,8 +8,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectMultipleField, widgets
+from wtforms import fields as wtforms_fields
 from wtforms.validators import InputRequired, StopValidation
 
+from .dates import date_range, in_range, out_of_range_message
 from .errors import DomainError, Invalid
 
 
@@ -134,3 +136,30 @@ class MoneyField(LocalDecimalField):
     @property
     def cents(self) -> int | None:
         return None if self.data is None else int((self.data * 100).to_integral_value(ROUND_HALF_UP))
+
+
+class _InDateRange:
+    """A date typed outside the range every date shares (app/dates.py) is refused beside its
+    field, the form shown again as typed; the browser's date picker is told the range too."""
+
+    browser_times = ("", "")  # what the browser's min and max add to the day
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        first, last = date_range()
+        limits = {"min": f"{first:%Y-%m-%d}{self.browser_times[0]}", "max": f"{last:%Y-%m-%d}{self.browser_times[1]}"}
+        kwargs["render_kw"] = {**limits, **(kwargs.get("render_kw") or {})}
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not in_range(self.data):
+            self.data = None
+            raise ValueError(out_of_range_message())
+
+
+class DateField(_InDateRange, wtforms_fields.DateField):
+    pass
+
+
+class DateTimeLocalField(_InDateRange, wtforms_fields.DateTimeLocalField):
+    browser_times = ("T00:00", "T23:59")

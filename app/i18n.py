@@ -3,6 +3,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime as babel_datetime
 from babel.dates import format_skeleton
 from babel.numbers import format_currency
 from flask import current_app, has_request_context, request, session
@@ -10,6 +11,7 @@ from flask_babel import Domain, format_date, format_datetime, format_decimal, ge
 from flask_login import current_user
 
 from .config import LOCALES, MODULES
+from .dates import in_zone
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "it": "Italiano", "ca": "Català"}
 
@@ -56,7 +58,7 @@ def day(value: date | datetime | None, style: str = "medium") -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.astimezone(city_timezone()).date()
+        value = in_zone(value, city_timezone()).date()
     return format_date(value, style)
 
 
@@ -67,8 +69,14 @@ def month(value: str) -> str:
 
 
 def moment(value: datetime | None, style: str = "medium") -> str:
-    """A UTC datetime shown in the city's zone (Flask-Babel converts using select_timezone)."""
-    return "" if value is None else format_datetime(value, style)
+    """A UTC datetime shown in the city's zone (Flask-Babel converts using select_timezone); one
+    stored too near the calendar's ends to convert is shown in UTC, saying so."""
+    if value is None:
+        return ""
+    try:
+        return format_datetime(value, style)
+    except OverflowError:
+        return babel_datetime(value, style, tzinfo=timezone.utc, locale=get_locale() or "en") + " UTC"
 
 
 class ModuleDomain(Domain):

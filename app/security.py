@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field, replace
 from functools import wraps
 
-from flask import abort, g, request
+from flask import abort, g, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
@@ -311,6 +311,12 @@ def private_responses(app) -> None:
     def private_response(response):
         if "HTTP_COOKIE" not in request.environ and "_login_user" not in g:
             return update_remember_cookie(response) if refresh else response
+        if "_login_user" in g and not g._login_user.is_authenticated and "_user_id" in session:
+            # A session or remember cookie issued before its account signed out (the auth version
+            # moved on): the browser drops both, instead of presenting them on every request.
+            session.pop("_user_id")
+            if cookies[1] in request.cookies:
+                session["_remember"] = "clear"
         response = update_remember_cookie(response)
         # The header first: a page that set its own (a kept desk page) needs no user loaded.
         if "Cache-Control" not in response.headers and not request.path.startswith("/static") and (

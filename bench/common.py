@@ -20,6 +20,7 @@ BIN = Path(sys.executable).parent
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
 SECRET_KEY = secrets.token_urlsafe(48)
+AUDIT_KEY = secrets.token_urlsafe(48)
 CONNECTIONS = 32
 
 
@@ -60,7 +61,8 @@ def query(sql: str) -> list:
 
 def env(**extra) -> dict:
     """The production environment the app runs with in every benchmark."""
-    values = dict(os.environ, PROCOMUN_ENV="production", SECRET_KEY=SECRET_KEY, DATABASE_URL=DATABASE_URL,
+    values = dict(os.environ, PROCOMUN_ENV="production", SECRET_KEY=SECRET_KEY, AUDIT_KEY=AUDIT_KEY,
+                  DATABASE_URL=DATABASE_URL,
                   SESSION_COOKIE_SECURE="0", PYTHONPATH=str(ROOT))
     values.update({k: str(v) for k, v in extra.items()})
     return values

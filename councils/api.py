@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from app.accounts.models import Role
 from app.accounts.operations import user_by_email
+from app.api import AwareDateTime, Date, DateTime
 from app.i18n import city_today
 from app.organisations import operations as organisations
 from app.security import api_public, api_roles_required, api_user
@@ -20,8 +21,8 @@ blp = Blueprint("councils_api", __name__, url_prefix="/api/v1/councils",
 
 class TermSchema(Schema):
     number = fields.Integer()
-    start = fields.Date()
-    end = fields.Date()
+    start = Date()
+    end = Date()
     chair_side = fields.Function(lambda t: t.chair_side.value)
     vice_chair_side = fields.Function(lambda t: t.vice_chair_side.value)
 
@@ -34,7 +35,7 @@ class CouncilSchema(Schema):
     mandate = fields.String()
     seats_per_side = fields.Integer()
     term_months = fields.Integer()
-    first_term_start = fields.Date()
+    first_term_start = Date()
     first_chair_side = fields.String()
     vote_rule = fields.String()
     tie_rule = fields.String()
@@ -45,7 +46,7 @@ class CouncilCreateSchema(Schema):
     slug = fields.String(required=True)
     name = fields.String(required=True)
     seats_per_side = fields.Integer(required=True)
-    first_term_start = fields.Date(required=True)
+    first_term_start = Date(required=True)
     first_chair_side = fields.String(required=True, validate=validate.OneOf([s.value for s in Side]))
     jurisdiction = fields.String(load_default=Jurisdiction.CITY.value)
     area = fields.String(load_default="")
@@ -62,14 +63,14 @@ class MembershipSchema(Schema):
     side = fields.String()
     seat_number = fields.Integer()
     organisation = fields.Function(lambda m: m.organisation.slug if m.organisation else None)
-    start_date = fields.Date()
-    end_date = fields.Date(allow_none=True)
+    start_date = Date()
+    end_date = Date(allow_none=True)
 
 
 class SeatSchema(Schema):
     email = fields.Email(required=True)
     side = fields.String(required=True, validate=validate.OneOf([s.value for s in Side]))
-    on = fields.Date(load_default=None)
+    on = Date(load_default=None)
     organisation = fields.String(load_default=None)
 
 
@@ -77,7 +78,7 @@ class MeetingSchema(Schema):
     id = fields.Integer()
     council = fields.Function(lambda m: m.council.slug)
     title = fields.String()
-    starts_at = fields.DateTime()
+    starts_at = DateTime()
     duration_minutes = fields.Integer()
     location = fields.String()
     locale = fields.String()
@@ -89,7 +90,7 @@ class MeetingSchema(Schema):
 
 class MeetingCreateSchema(Schema):
     title = fields.String(required=True)
-    starts_at = fields.AwareDateTime(required=True)
+    starts_at = AwareDateTime(required=True)
     duration_minutes = fields.Integer(load_default=120)
     location = fields.String(load_default="")
     locale = fields.String(load_default=None)
@@ -121,7 +122,7 @@ class PriorityNeedSchema(Schema):
     neighbourhood = fields.String()
     rank = fields.Integer()
     rationale = fields.String()
-    adopted_on = fields.Date()
+    adopted_on = Date()
     title = fields.String()
     current = fields.Boolean()
 

@@ -2,8 +2,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
-    DateTimeLocalField,
     EmailField,
     IntegerField,
     SelectField,
@@ -13,7 +11,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
 
 from app.config import LOCALES
-from app.forms import MultiCheckboxField, Required
+from app.forms import DateField, DateTimeLocalField, MultiCheckboxField, Required
 from app.i18n import LANGUAGE_NAMES
 
 from .elections import MAX_STATEMENT

@@ -16,7 +16,11 @@ def _event(meeting: Meeting) -> Event:
     event.add("uid", f"council-meeting-{meeting.id}@{host}")
     event.add("dtstamp", utcnow())
     event.add("dtstart", meeting.starts_at)
-    event.add("dtend", meeting.starts_at + timedelta(minutes=meeting.duration_minutes))
+    length = timedelta(minutes=meeting.duration_minutes)
+    try:
+        event.add("dtend", meeting.starts_at + length)
+    except OverflowError:  # a start stored at the calendar's very end: its length says the same
+        event.add("duration", length)
     event.add("summary", f"{meeting.council.name}: {meeting.title}")
     if meeting.location:
         event.add("location", meeting.location)

@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import UTCDateTime, utcnow
+from app.dates import in_zone
 from app.extensions import db
 from app.i18n import city_timezone
 from app.moderation.models import Moderated
@@ -319,7 +320,7 @@ class Meeting(db.Model):
 
     @property
     def on(self) -> date:
-        return self.starts_at.astimezone(city_timezone()).date()
+        return in_zone(self.starts_at, city_timezone()).date()
 
 
 class AgendaItem(db.Model):

@@ -10,7 +10,7 @@ from app.accounts.models import Role
 from app.accounts.operations import is_official, user_by_email
 from app.documents import pdf_response
 from app.errors import DomainError
-from app.forms import attach_error
+from app.forms import attach_error, validated
 from app.i18n import city_timezone, city_today
 from app.organisations import operations as organisations
 from app.pagecache import cached_public_page
@@ -203,9 +203,9 @@ def step_down(appointment_id):
     target = url_for(".show", slug=appointment.council.slug)
     form = StepDownForm()
     try:
-        if not form.validate_on_submit():
+        if not (form.on.raw_data and form.on.raw_data[0].strip()):
             raise DomainError(_("Give the date the office ends."))
-        chairs.resign_office(appointment, actor=current_user, on=form.on.data, reason=form.reason.data)
+        chairs.resign_office(appointment, actor=current_user, on=validated(form).on.data, reason=form.reason.data)
     except DomainError as error:
         return _refused(error, target)
     return _done(_("The office is vacant until a successor from the same side is named."), target)
@@ -511,7 +511,9 @@ def election_action(election_id, action):
             elections.open_voting(election, actor=current_user)
         elif action == "publish":
             form = PublishForm()
-            elections.publish_results(election, actor=current_user, seat_from=form.seat_from.data or city_today())
+            typed = form.seat_from.raw_data and form.seat_from.raw_data[0].strip()
+            elections.publish_results(election, actor=current_user,
+                                      seat_from=validated(form).seat_from.data if typed else city_today())
         else:
             elections.cancel_election(election, actor=current_user)
     except DomainError as error:

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from app.accounts.models import Role
-from app.api import api_abort
+from app.api import Date, DateTime, api_abort
 from app.moderation.shown import hidden_notice, public_text
 from app.security import api_login_required, api_public, api_roles_required, api_user
 
@@ -42,7 +42,7 @@ class CommonsRefSchema(Schema):
 class SignatureSchema(Schema):
     party = fields.String()
     name = fields.String()
-    signed_at = fields.DateTime()
+    signed_at = DateTime()
 
 
 def _clauses(version) -> dict:
@@ -56,18 +56,18 @@ class VersionSchema(Schema):
     number = fields.Integer()
     clauses = fields.Function(_clauses)
     note = fields.String()
-    created_at = fields.DateTime()
+    created_at = DateTime()
     signatures = fields.List(fields.Nested(SignatureSchema))
 
 
 class ReportSchema(Schema):
     id = fields.Integer()
-    due_on = fields.Date()
+    due_on = Date()
     activities = fields.Function(lambda report: public_text(report, "activities"))
     volunteer_hours = fields.Float()
     resources_used = fields.Function(lambda report: public_text(report, "resources_used"))
     results = fields.Function(lambda report: public_text(report, "results"))
-    submitted_at = fields.DateTime()
+    submitted_at = DateTime()
     hidden_by_moderation = fields.Function(lambda report: report.is_hidden)
 
 
@@ -85,11 +85,11 @@ class PactSchema(Schema):
     resources = fields.List(fields.String())
     duration_months = fields.Integer()
     report_every_months = fields.Integer()
-    submitted_at = fields.DateTime(allow_none=True)
-    answer_due = fields.Date(allow_none=True)
-    consultation_ends = fields.Date(allow_none=True)
-    starts_on = fields.Date(allow_none=True)
-    ends_on = fields.Date(allow_none=True)
+    submitted_at = DateTime(allow_none=True)
+    answer_due = Date(allow_none=True)
+    consultation_ends = Date(allow_none=True)
+    starts_on = Date(allow_none=True)
+    ends_on = Date(allow_none=True)
     reason = fields.String()
     commons = fields.List(fields.Nested(CommonsRefSchema))
     signed_version = fields.Nested(VersionSchema, allow_none=True)
@@ -129,7 +129,7 @@ class ClausesBody(Schema):
 
 
 class ReportBody(Schema):
-    due_on = fields.Date(load_default=None, allow_none=True)
+    due_on = Date(load_default=None, allow_none=True)
     activities = fields.String(load_default="")
     volunteer_hours = fields.Float(load_default=0)
     resources_used = fields.String(load_default="")

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from app.accounts.models import Role
+from app.api import Date
 from app.database import transaction
 from app.errors import NotFound
 from app.organisations import operations as organisations
@@ -37,7 +38,7 @@ class AwardSchema(Schema):
     supplier_accredited = fields.Function(lambda a: processes.accredited(a.process, a.supplier), allow_none=True)
     value_cents = fields.Integer()
     score = fields.Function(lambda a: a.total_score / 100)
-    decided_on = fields.Date()
+    decided_on = Date()
     tie = fields.Boolean()
     override = fields.Boolean()
     justification = fields.String()
@@ -48,9 +49,9 @@ class AwardSchema(Schema):
 class ContractSchema(Schema):
     supplier = fields.Nested(SupplierSchema)
     value_cents = fields.Integer()
-    signed_on = fields.Date()
-    period_start = fields.Date()
-    period_end = fields.Date()
+    signed_on = Date()
+    period_start = Date()
+    period_end = Date()
     paid_cents = fields.Integer()
 
 
@@ -66,7 +67,7 @@ class ProcessSchema(Schema):
     budget_cents = fields.Integer()
     procedure = fields.String()
     phase = fields.String()
-    bid_deadline = fields.Date(allow_none=True)
+    bid_deadline = Date(allow_none=True)
     criteria = fields.List(fields.Nested(CriterionSchema))
     award = fields.Nested(AwardSchema, allow_none=True)
     contract = fields.Nested(ContractSchema, allow_none=True)
@@ -90,7 +91,7 @@ class NewProcessSchema(Schema):
 
 
 class TenderSchema(Schema):
-    deadline = fields.Date(required=True)
+    deadline = Date(required=True)
 
 
 class BidSchema(Schema):

@@ -1,13 +1,15 @@
 """Procurement forms. Amounts are typed in the city's money and handed to operations in cents."""
 from datetime import date
 
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from app.forms import MoneyField, Required
+from app.dates import date_range, in_range
+from app.forms import DateField, MoneyField, Required
 
 from .models import CommitmentStatus, CriterionKind, Procedure
 
@@ -88,9 +90,14 @@ def _lines(text: str, parts: int, field):
         try:
             if len(pieces) != parts:
                 raise ValueError
-            rows.append((date.fromisoformat(pieces[0]), *pieces[1:]))
+            day = date.fromisoformat(pieces[0])
         except ValueError:
             raise ValidationError(_("Line %(number)s is not in the format shown.", number=number)) from None
+        if not in_range(day):
+            first, last = date_range()
+            raise ValidationError(_("On line %(number)s, give a date from %(first)s to %(last)s.", number=number,
+                                    first=format_date(first, "long"), last=format_date(last, "long")))
+        rows.append((day, *pieces[1:]))
     return rows
 
 

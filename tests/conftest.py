@@ -29,6 +29,7 @@ def app_config(database_url: str, instance: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
+        "AUDIT_KEY": "test-audit-key-kept-outside-the-database-0123456789",
         # Cheap hashing keeps the suite fast; production settings are tested on their own.
         "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
         # No map tiles: tests never reach outside the machine (tests/pacts/test_commons_map.py sets some).

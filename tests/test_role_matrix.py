@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from app.accounts import operations as accounts
-from app.accounts.models import Role
+from app.accounts.models import Role, User
 from app.config import MODULES
+from app.extensions import db
 from app.i18n import city_today
 from app.security import Access
 
@@ -72,6 +73,12 @@ def _clients(app, users):
     return {name: (client, csrf_token(client)) for name, client in clients.items()}
 
 
+def _auth_versions(users) -> dict:
+    """Each account's auth version: it moves on when a write signs the account out everywhere."""
+    db.session.commit()
+    return {name: db.session.get(User, user.id).auth_version for name, user in users.items()}
+
+
 def _refused(response, api: bool, identity: str) -> bool:
     if api:
         return response.status_code in (401, 403)
@@ -84,7 +91,7 @@ def test_every_route_has_a_rule_and_keeps_it(app, make_user, make_org, make_cate
     ctx = Ctx(make_user, make_org, make_category, city_today())
     expected, samples = _expected_tables(ctx)
     users = _users(make_user, make_org)
-    browsers = _clients(app, users)
+    browsers, versions = _clients(app, users), _auth_versions(users)
     bearer = {"anonymous": {}} | {
         name: {"Authorization": f"Bearer {accounts.issue_token(user, 'matrix')[0]}"}
         for name, user in users.items()}
@@ -114,7 +121,10 @@ def test_every_route_has_a_rule_and_keeps_it(app, make_user, make_org, make_cate
             url = app.url_for(endpoint, **{k: values[k] for k in rule.arguments})
         # Every method of the route: a page's GET and its form's POST, an API's GET and its writes.
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}, key=lambda m: m != "GET"):
-            # Writes may end a session (sign out, password change): each gets fresh browsers.
+            # Writes may end a session (sign out, password change): each gets fresh browsers, and
+            # since a sign-out ends every session of the account, the shared ones are renewed after it.
+            if method == "GET" and _auth_versions(users) != versions:
+                browsers, versions = _clients(app, users), _auth_versions(users)
             clients = browsers if method == "GET" else _clients(app, users)
             for identity in IDENTITIES:
                 client, token = clients[identity]

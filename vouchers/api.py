@@ -9,7 +9,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from app.accounts.models import Role
 from app.accounts.operations import find_user
-from app.api import api_abort, domain_error_response
+from app.api import DateTime, api_abort, domain_error_response
 from app.errors import DomainError, Invalid, NotFound
 from app.extensions import db
 from app.organisations import operations as organisations
@@ -43,7 +43,7 @@ class RedemptionAnswer(ma.Schema):
     remaining_cents = ma.fields.Integer()
     organisation = ma.fields.String()
     service_category = ma.fields.String()
-    at = ma.fields.DateTime()
+    at = DateTime()
 
 
 def _json(schema) -> dict:

@@ -19,7 +19,6 @@ LENGTH = PAYLOAD + 1
 GROUP = 4
 _SYMBOLS = frozenset(ALPHABET)
 _WEIGHTS = range(1, LENGTH + 1)
-_FORGIVEN = str.maketrans("", "", " -\t")  # what a person may type between characters
 
 
 class CodeError(ValueError):
@@ -104,11 +103,32 @@ def new_codes(count: int):
                 return
 
 
+def _typed_forms() -> dict[int, str | None]:
+    """What a person typing a code may mean, character by character, decided for each: a symbol
+    of the alphabet in either case, as typed on a keyboard or in a Japanese or Chinese input
+    method's full-width mode (U+FF01…); spaces and dashes of any width between groups (a code
+    copied from a PDF or an email brings a no-break space or an en dash). Nothing else maps: not
+    `str.upper()`'s reach (ſ → S, ﬀ → FF, ı → I), nor the look-alikes of other scripts (Cyrillic
+    А, Greek Α, the Kelvin sign K, mathematical 𝐀), which only a forger or a mistaken paste brings."""
+    forms: dict[int, str | None] = {}
+    for symbol in ALPHABET:
+        for variant in {symbol, symbol.lower()}:
+            forms[ord(variant)] = symbol
+            forms[ord(variant) + 0xFEE0] = symbol  # its full-width form: FF10-FF19, FF21-FF3A, FF41-FF5A
+    for separator in " \t-\u00a0\u2007\u202f\u3000\u2010\u2011\u2012\u2013\u2014\u2212\uff0d":
+        forms[ord(separator)] = None
+    return forms
+
+
+_TYPED = _typed_forms()
+
+
 def normalise(typed: str) -> str:
     """The canonical grouped code for what someone typed, or CodeError.
 
-    Case, spaces and dashes are forgiven; anything else is not guessed."""
-    compact = (typed or "").upper().translate(_FORGIVEN)
+    Each character is read through an explicit table (_typed_forms): case, full-width forms,
+    spaces and dashes are forgiven; anything else is not guessed."""
+    compact = (typed or "").translate(_TYPED)
     if len(compact) != LENGTH or not _SYMBOLS.issuperset(compact):
         raise CodeError("malformed")
     if not is_valid_compact(compact):

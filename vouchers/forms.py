@@ -3,7 +3,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -13,7 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app.forms import MoneyField, MultiCheckboxField, Required
+from app.forms import DateField, MoneyField, MultiCheckboxField, Required
 
 # An amount's lower bound, said in words (NumberRange's own message reads "at least 0.01").
 ABOVE_ZERO = NumberRange(min=0.01, message=_l("Give an amount above zero."))

@@ -6,6 +6,7 @@ from ..errors import DomainError
 from ..organisations.operations import organisation_by_slug
 from ..urls import external_url
 from . import operations as ops
+from . import resets
 from .models import Role
 
 user_cli = AppGroup("user", help="Manage accounts.")
@@ -41,7 +42,7 @@ def reset_link(email):
     user = ops.find_user(email)
     if user is None:
         raise click.ClickException(f"No account for {email}")
-    click.echo(external_url("accounts.reset", token=ops.reset_token(user)))
+    click.echo(external_url("accounts.reset", token=resets.issue_reset(user)))
 
 
 @user_cli.command("roles")

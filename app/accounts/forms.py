@@ -32,6 +32,11 @@ class LoginForm(FlaskForm):
     remember = BooleanField(_l("Keep me signed in on this device"))
 
 
+class ForgotForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)],
+                       description=_l("The address your account uses. We send a link to choose a new password."))
+
+
 class ProfileForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
     locale = SelectField(_l("Language"), choices=_language_choices, validators=[Optional()])

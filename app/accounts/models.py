@@ -44,9 +44,11 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(5))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Sign-in attempts since the last success or the last lock's end (app/accounts/signin.py).
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Bumped when the password changes, so every other session of this account ends.
+    # Carried by every session and remember cookie (get_id); moved on by a sign-out or a new
+    # password, so every cookie issued before it stops working.
     auth_version: Mapped[int] = mapped_column(Integer, default=1)
 
     role_rows: Mapped[list["UserRole"]] = relationship(
@@ -104,3 +106,28 @@ class ApiToken(db.Model):
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+
+class Throttle(db.Model):
+    """A counter of attempts per key ("sign-in:address:…", "reset:email:…") within a fixed window:
+    one row per key, bumped by one atomic upsert (app/accounts/throttles.py)."""
+
+    __tablename__ = "throttles"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+    window_ends: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class PasswordReset(db.Model):
+    """A password-reset link: a random nonce, of which only the SHA-256 is kept (a copy of the
+    database opens no account), good once and until `expires_at` (app/accounts/resets.py)."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    nonce_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,29 +1,21 @@
-"""Accounts: registration, sign-in with throttling, roles, API tokens, password reset."""
+"""Accounts: registration, roles, API tokens, passwords and sessions (signing in: signin.py;
+reset links: resets.py)."""
 import secrets
-from datetime import timedelta
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from ..audit.operations import record
 from ..database import transaction, utcnow
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from ..security import token_hash
-from .models import ApiToken, Role, User, UserRole
-from .passwords import check_password, hash_password, needs_rehash
+from .models import ApiToken, PasswordReset, Role, User, UserRole
+from .passwords import check_password, hash_password
 
 MIN_PASSWORD_LENGTH = 10
-RESET_MAX_AGE = 24 * 3600
 # Any constant of its own: on PostgreSQL, changes that could remove an administrator take turns.
 _PG_ADMIN_LOCK_KEY = 0x61646D6E
-
-
-class LoginRefused(Invalid):
-    status = 401
-    code = "login_refused"
 
 
 def normalise_email(email: str) -> str:
@@ -58,7 +50,7 @@ def get_user(user_id: int) -> User:
     return user
 
 
-def _check_password_strength(password: str) -> None:
+def check_password_strength(password: str) -> None:
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise Invalid(_l("Choose a password of at least %(n)s characters.", n=MIN_PASSWORD_LENGTH),
                       field="password")
@@ -76,7 +68,7 @@ def create_user(email: str, password: str | None, *, name: str | None = None,
     if "@" not in email or len(email) > 254:
         raise Invalid(_l("Enter a valid email address."), field="email")
     if password is not None:
-        _check_password_strength(password)
+        check_password_strength(password)
     with transaction():
         if find_user(email) is not None:
             raise Invalid(_l("An account with this email already exists."), field="email")
@@ -97,50 +89,34 @@ def register_citizen(email: str, name: str, password: str, locale: str | None) -
     return create_user(email, password, name=name, roles=(Role.CITIZEN,), locale=locale)
 
 
-def authenticate(email: str, password: str) -> User:
-    """Return the account if the password is right and it is not locked.
-
-    After PROCOMUN_LOGIN_MAX_FAILURES wrong passwords the account is locked for
-    PROCOMUN_LOGIN_LOCK_MINUTES. Every refusal reads the same, so the message
-    never tells whether an email has an account."""
-    refused = LoginRefused(_l("Wrong email or password, or too many attempts. "
-                              "Check them, or wait a few minutes and try again."))
-    cfg = current_app.config
-    user = find_user(email)
-    now = utcnow()
-    if user is None or not user.active:
-        check_password(None, password)
-        raise refused
-    if user.locked_until and user.locked_until > now:
-        check_password(None, password)
-        raise refused
-    if not check_password(user.password_hash, password):
-        with transaction():
-            user.failed_logins = (user.failed_logins or 0) + 1
-            if user.failed_logins >= cfg["PROCOMUN_LOGIN_MAX_FAILURES"]:
-                user.locked_until = now + timedelta(minutes=cfg["PROCOMUN_LOGIN_LOCK_MINUTES"])
-                user.failed_logins = 0
-                record("user.locked", user, after={"locked_until": user.locked_until})
-        raise refused
-    with transaction():
-        user.failed_logins = 0
-        user.locked_until = None
-        if needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
-    return user
-
-
 def change_password(user: User, current: str | None, new: str, *, actor=None) -> None:
-    """Set a new password; every other session of the account ends."""
+    """Set a new password: every session of the account ends, its unused reset links are spent
+    and a sign-in lock is lifted."""
     if current is not None and not check_password(user.password_hash, current):
         raise Invalid(_l("The current password is not right."), field="current_password")
-    _check_password_strength(new)
+    check_password_strength(new)
     with transaction():
         user.password_hash = hash_password(new)
         user.auth_version = (user.auth_version or 1) + 1
         user.failed_logins = 0
         user.locked_until = None
+        db.session.execute(update(PasswordReset)
+                           .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+                           .values(used_at=utcnow()).execution_options(synchronize_session=False))
         record("user.password_changed", user, actor=actor or user)
+
+
+def end_sessions(user: User, *, everywhere_asked: bool = False) -> None:
+    """End every session and remember cookie issued so far for the account, on every device: they
+    carry its auth version (User.get_id), which moves on here in one atomic statement, and every
+    signed-in request checks it (load_user). `everywhere_asked`: the person chose it on their
+    profile (recorded in the audit trail; a plain sign-out is not)."""
+    with transaction():
+        users = User.__table__  # the table, not the model: what pages show of the account is unchanged
+        db.session.execute(update(users).where(users.c.id == user.id).values(auth_version=users.c.auth_version + 1))
+        if everywhere_asked:
+            record("user.signed_out_everywhere", user, actor=user)
+    db.session.expire(user, ["auth_version"])
 
 
 def update_profile(user: User, name: str, locale: str | None) -> None:
@@ -240,31 +216,6 @@ def tokens_of(user: User) -> list[ApiToken]:
     return db.session.execute(
         select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
     ).scalars().all()
-
-
-def _reset_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
-
-
-def _reset_fingerprint(user: User) -> str:
-    # Changes when the password does, so a reset link works once.
-    return f"{user.auth_version}:{(user.password_hash or '')[-16:]}"
-
-
-def reset_token(user: User) -> str:
-    return _reset_serializer().dumps({"id": user.id, "fp": _reset_fingerprint(user)})
-
-
-def user_for_reset(token: str) -> User:
-    refused = Invalid(_l("This password-reset link is not valid any more. Ask for a new one."))
-    try:
-        payload = _reset_serializer().loads(token, max_age=RESET_MAX_AGE)
-    except (BadSignature, SignatureExpired):
-        raise refused from None
-    user = db.session.get(User, payload.get("id"))
-    if user is None or not user.active or payload.get("fp") != _reset_fingerprint(user):
-        raise refused
-    return user
 
 
 def list_users(page: int, per_page: int = 50, query: str = ""):

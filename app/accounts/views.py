@@ -1,5 +1,6 @@
 """Accounts over HTTP: register, sign in and out, profile, tokens, reset, admin."""
 from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -7,12 +8,13 @@ from ..errors import DomainError
 from ..extensions import db
 from ..forms import attach_error
 from ..organisations.operations import all_organisations
-from ..pages import _safe_next
+from ..pages import safe_next
 from ..security import login_required, public, roles_required
-from . import bp
+from . import bp, resets
 from . import operations as ops
-from .forms import LoginForm, PasswordForm, ProfileForm, RegisterForm, ResetForm, TokenForm, UserRolesForm
+from .forms import ForgotForm, LoginForm, PasswordForm, ProfileForm, RegisterForm, ResetForm, TokenForm, UserRolesForm
 from .models import ApiToken, Role
+from .signin import authenticate
 
 
 def _start_session(user, remember=False):
@@ -47,26 +49,43 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = ops.authenticate(form.email.data, form.password.data)
+            user = authenticate(form.email.data, form.password.data, request.remote_addr or "")
         except DomainError as error:
             attach_error(form, error)
         else:
             _start_session(user, remember=form.remember.data)
             flash(_("You are signed in."), "success")
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_next(request.args.get("next")))
     return render_template("accounts/login.html", form=form)
+
+
+def _end_session():
+    """Sign this browser out: the session emptied (its language kept) and the remember cookie
+    deleted (Flask-Login's "_remember": "clear", set after the clearing, so it is not wiped)."""
+    locale = session.get("locale")
+    session.clear()
+    logout_user()
+    if locale:
+        session["locale"] = locale
 
 
 @bp.route("/logout", methods=["POST"])
 @public
 def logout():
-    logout_user()
-    locale = session.get("locale")
-    session.clear()
-    if locale:
-        session["locale"] = locale
-    flash(_("You are signed out."), "info")
+    if current_user.is_authenticated:
+        ops.end_sessions(current_user)
+    _end_session()
+    flash(_("You are signed out, on this device and every other one."), "info")
     return redirect(url_for("main.home"))
+
+
+@bp.route("/logout-everywhere", methods=["POST"])
+@login_required
+def logout_everywhere():
+    ops.end_sessions(current_user, everywhere_asked=True)
+    _end_session()
+    flash(_("Every session of your account has ended, on every device. Sign in again here."), "info")
+    return redirect(url_for(".login"))
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -126,23 +145,41 @@ def revoke_token(token_id):
     return redirect(url_for(".profile"))
 
 
+@bp.route("/forgot", methods=["GET", "POST"])
+@public
+def forgot():
+    form = ForgotForm()
+    if form.validate_on_submit():
+        try:
+            resets.request_reset(form.email.data, request.remote_addr or "", str(get_locale()))
+        except DomainError as error:
+            attach_error(form, error)
+            return render_template("accounts/forgot.html", form=form, hours=resets.RESET_HOURS), error.status
+        # The same page whether or not an account has this email.
+        return render_template("accounts/forgot_sent.html", email=form.email.data, hours=resets.RESET_HOURS)
+    return render_template("accounts/forgot.html", form=form, hours=resets.RESET_HOURS), 422 if form.errors else 200
+
+
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 @public
 def reset(token):
     try:
-        user = ops.user_for_reset(token)
+        user = resets.user_for_reset(token)
     except DomainError as error:
         return render_template("accounts/reset_invalid.html", message=str(error)), 410
     form = ResetForm()
     if form.validate_on_submit():
         try:
-            ops.change_password(user, None, form.password.data, actor=user)
+            user = resets.reset_password(token, form.password.data)
         except DomainError as error:
+            if error.status == 410:  # spent meanwhile (another tab)
+                return render_template("accounts/reset_invalid.html", message=str(error)), 410
             attach_error(form, error)
         else:
-            flash(_("Your new password is set. Sign in with it."), "success")
-            return redirect(url_for(".login"))
-    return render_template("accounts/reset.html", form=form, user=user)
+            _start_session(user)
+            flash(_("Your new password is set, and you are signed in."), "success")
+            return redirect(url_for("main.home"))
+    return render_template("accounts/reset.html", form=form, user=user), 422 if form.errors else 200
 
 
 @bp.route("/admin/users")

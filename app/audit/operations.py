@@ -1,14 +1,23 @@
 """Writing and verifying the audit trail.
 
 `record` is called by every operation that changes an official record, inside
-that operation's transaction, so an entry exists exactly when the change does."""
+that operation's transaction, so an entry exists exactly when the change does.
+
+Each entry's hash is an HMAC-SHA256, under AUDIT_KEY, of its content and the previous
+entry's hash: whoever can write to the database but does not hold the key (a stolen
+backup, an injected statement, a careless administrator) cannot rewrite an entry, nor
+re-chain the ones after it, without `verify` naming the first one changed. Removing the
+newest entries keeps a valid chain: the heads published outside the database
+(app/audit/witnesses.py) catch that."""
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 
+from flask import current_app
 from sqlalchemy import inspect, select, text
 
 from ..database import utcnow
@@ -45,13 +54,18 @@ def snapshot(row, fields: list[str] | None = None) -> dict:
     return {name: _plain(getattr(row, name)) for name in fields}
 
 
-def entry_hash(entry: AuditEntry) -> str:
-    body = canonical({
+def entry_body(entry: AuditEntry) -> str:
+    """What an entry's hash covers: its content and its link to the previous entry."""
+    return canonical({
         "at": entry.at, "actor_id": entry.actor_id, "action": entry.action,
         "object_type": entry.object_type, "object_id": entry.object_id,
         "before": entry.before, "after": entry.after, "prev_hash": entry.prev_hash,
     })
-    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def entry_hash(entry: AuditEntry, key: str | None = None) -> str:
+    key = key if key is not None else current_app.config["AUDIT_KEY"]
+    return hmac.new(key.encode(), entry_body(entry).encode(), hashlib.sha256).hexdigest()
 
 
 def record(action: str, obj=None, *, actor=None, before=None, after=None,
@@ -87,19 +101,37 @@ def record(action: str, obj=None, *, actor=None, before=None, after=None,
     return entry
 
 
+@dataclass(frozen=True)
+class ChainHead:
+    """The chain's head at one moment: how many entries, the last one's id and hash. Published
+    outside the database (witnesses.py), it lets `verify` notice the newest entries removed."""
+    count: int
+    last_id: int | None
+    hash: str
+    at: datetime | None = None
+    source: str = ""  # where it was read from (a witness's name, or "--head")
+
+
 @dataclass
 class VerifyResult:
     checked: int
-    broken_at: int | None = None
+    broken_at: int | None = None   # the id of the first entry that differs
     reason: str = ""
+    truncated: bool = False         # fewer entries than a published head counted
+    head: ChainHead | None = None   # the chain as it is now (when it verifies)
 
     @property
     def ok(self) -> bool:
-        return self.broken_at is None
+        return self.broken_at is None and not self.truncated
 
 
-def verify(batch: int = 5000) -> VerifyResult:
-    """Walk the chain in order; report the first entry whose content or link was altered."""
+def verify(heads=(), batch: int = 5000) -> VerifyResult:
+    """Walk the chain in order and report the first entry whose content or link was altered, or
+    that differs from a published head at its position; then whether entries a head counted are
+    gone (truncation)."""
+    published: dict[int, ChainHead] = {}
+    for head in heads:
+        published.setdefault(head.count, head)
     prev = GENESIS
     checked = 0
     last_id = 0
@@ -108,15 +140,35 @@ def verify(batch: int = 5000) -> VerifyResult:
             select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
         ).scalars().all()
         if not rows:
-            return VerifyResult(checked)
+            break
         for entry in rows:
             if entry.prev_hash != prev:
-                return VerifyResult(checked, entry.id, "link to the previous entry is broken")
-            if entry_hash(entry) != entry.hash:
-                return VerifyResult(checked, entry.id, "content does not match its hash")
+                return VerifyResult(checked, entry.id, "its link to the previous entry is broken "
+                                                       "(an entry before it was removed or rewritten)")
+            if not hmac.compare_digest(entry_hash(entry), entry.hash):
+                return VerifyResult(checked, entry.id, "its content does not match its keyed hash "
+                                                       "(rewritten, or written without the audit key)")
+            head = published.get(checked + 1)
+            if head is not None and head.hash != entry.hash:
+                return VerifyResult(checked, entry.id, f"it differs from the head published {_when(head)}, "
+                                                       f"which counted {head.count} entries")
             prev = entry.hash
             checked += 1
             last_id = entry.id
+    now = ChainHead(checked, last_id or None, prev)
+    longest = max(published.values(), key=lambda h: h.count, default=None)
+    if longest is not None and checked < longest.count:
+        return VerifyResult(checked, None, f"{longest.count - checked} of the {longest.count} entries counted "
+                                           f"by the head published {_when(longest)} are missing: the first "
+                                           f"missing one came after entry {last_id or 'none'}",
+                            truncated=True, head=now)
+    return VerifyResult(checked, head=now)
+
+
+def _when(head: ChainHead) -> str:
+    at = f"on {head.at.isoformat(timespec='seconds')}" if head.at else ""
+    by = f"by {head.source}" if head.source else ""
+    return " ".join(part for part in (at, by) if part) or "earlier"
 
 
 def history(object_type: str, object_id) -> list[AuditEntry]:

@@ -6,6 +6,9 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from ..accounts.models import User
+from ..accounts.resets import KIND as PASSWORD_RESET
+from ..accounts.resets import RESET_HOURS, issue_reset
 from ..extensions import db
 from ..i18n import day
 from ..organisations.models import (
@@ -53,6 +56,19 @@ register_event(
     "accreditation.expiring", label=_l("An accreditation of your organisation expires within 30 days"),
     sentence=_l("The accreditation of %(organisation)s for %(category)s expires on %(valid_until)s."),
     link=_organisation_page, audience=_members, params=_accreditation_values)
+
+
+register_event(
+    PASSWORD_RESET, label=_l("Choose a new password"),
+    sentence=_l("Someone, we hope you, asked to choose a new password for your account. Open the link "
+                "below within %(hours)s hours to choose it; it works once. If you did not ask, ignore "
+                "this email: your password stays as it is."),
+    params=lambda event: {"hours": RESET_HOURS},
+    # Made when the email is written: the link's nonce goes into the email and never into the outbox.
+    link=lambda event, user: url_for("accounts.reset", token=issue_reset(user)),
+    audience=lambda event: select(User.id.label("uid")).where(
+        User.email == event.context.get("email", ""), User.active.is_(True)),
+    personal=True)
 
 
 def accreditation_context(acc: Accreditation, **extra) -> dict:

@@ -47,7 +47,7 @@ def read_unsubscribe_token(token: str) -> tuple[int, list[str]] | None:
         return None
 
 
-def build(*, to: str, subject: str, text: str, html: str, unsubscribe_url: str, attachments=()) -> Message:
+def build(*, to: str, subject: str, text: str, html: str, unsubscribe_url: str | None, attachments=()) -> Message:
     """One message for one recipient: text and HTML alternatives, then any attachments.
 
     Built with the email package's compat32 classes: headers are kept as given
@@ -76,8 +76,9 @@ def build(*, to: str, subject: str, text: str, html: str, unsubscribe_url: str, 
     message["Subject"] = Header(subject, "utf-8").encode()
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=address.rpartition("@")[2] or None)
-    message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if unsubscribe_url:  # none on a personal message (a reset link): nobody unsubscribes from those
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message["Auto-Submitted"] = "auto-generated"
     return message
 

@@ -6,7 +6,7 @@ from ..database import transaction, utcnow
 from ..errors import Invalid, NotFound
 from ..extensions import db
 from .models import UNREAD_SHOWN, EventAttachment, Follow, MailMessage, Mode, Notification, OutboxEvent, Preference
-from .registry import KINDS, SUBJECTS
+from .registry import KINDS, SUBJECTS, followable_kinds
 
 # Emitting ------------------------------------------------------------------------------
 
@@ -92,13 +92,13 @@ def preferences(user) -> dict[str, Mode]:
     """Every registered kind with the mode `user` chose, or the kind's default."""
     chosen = dict(db.session.execute(select(Preference.kind, Preference.mode)
                                      .where(Preference.user_id == user.id)).all())
-    return {kind: Mode(chosen.get(kind, entry.default_mode)) for kind, entry in KINDS.items()}
+    return {entry.kind: Mode(chosen.get(entry.kind, entry.default_mode)) for entry in followable_kinds()}
 
 
 def set_preferences(user, modes: dict[str, str]) -> None:
     """Save the mode per kind; unknown kinds and modes are refused, nothing half-saved."""
     for kind, mode in modes.items():
-        if kind not in KINDS:
+        if kind not in KINDS or KINDS[kind].personal:
             raise Invalid(_l("Unknown kind of notification."), field="kind")
         if mode not in {m.value for m in Mode}:
             raise Invalid(_l("Choose immediately, daily digest or off."), field=kind)
@@ -114,7 +114,7 @@ def set_preferences(user, modes: dict[str, str]) -> None:
 
 def turn_off(user_id: int, kinds) -> list[str]:
     """One-click unsubscribe: these kinds go off for that person. Returns the kinds changed."""
-    kinds = [k for k in kinds if k in KINDS]
+    kinds = [k for k in kinds if k in KINDS and not KINDS[k].personal]
     with transaction():
         existing = {p.kind: p for p in db.session.execute(
             select(Preference).where(Preference.user_id == user_id, Preference.kind.in_(kinds))).scalars()}

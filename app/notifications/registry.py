@@ -20,6 +20,10 @@ class EventKind:
     audience: Callable | None        # event -> user ids (an iterable, or a Select of one id column)
     default_mode: Mode
     params: Callable | None          # event -> the sentence's values, in the current locale
+    # About the recipient's own account (a reset link): by email, at once, whatever their
+    # preferences; never in the notification centre; `link(event, user)` is made per recipient
+    # when the email is written, so a secret in it is never stored.
+    personal: bool = False
 
     def values(self, event) -> dict:
         return dict(self.params(event) if self.params else event.context)
@@ -56,13 +60,19 @@ REMINDERS: list[Callable] = []
 
 
 def register_event(kind: str, *, sentence, link: Callable, audience: Callable | None = None,
-                   default_mode: str = Mode.IMMEDIATE.value, label=None, params: Callable | None = None) -> EventKind:
+                   default_mode: str = Mode.IMMEDIATE.value, label=None, params: Callable | None = None,
+                   personal: bool = False) -> EventKind:
     """Declare a kind of event. `sentence` is an `_l("… %(title)s …")` filled from the
     event's context (or from `params(event)`), `link(event)` the path it points to,
-    `audience(event)` who hears besides the subject's followers."""
-    entry = EventKind(kind, sentence, label or kind, link, audience, Mode(default_mode), params)
+    `audience(event)` who hears besides the subject's followers. `personal`: see EventKind."""
+    entry = EventKind(kind, sentence, label or kind, link, audience, Mode(default_mode), params, personal)
     KINDS[kind] = entry
     return entry
+
+
+def followable_kinds() -> list[EventKind]:
+    """The kinds a person chooses how to hear about (the personal ones always come by email)."""
+    return sorted((k for k in KINDS.values() if not k.personal), key=lambda k: k.kind)
 
 
 def register_subject(name: str, *, label, title: Callable) -> SubjectType:

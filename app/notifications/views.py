@@ -8,13 +8,13 @@ from ..accounts.models import Role
 from ..errors import DomainError
 from ..extensions import csrf
 from ..forms import attach_error
-from ..pages import _safe_next
+from ..pages import safe_next
 from ..security import login_required, public, roles_required
 from . import bp, mail
 from . import operations as ops
 from .forms import modes_from, preferences_form
 from .models import UNREAD_SHOWN
-from .registry import KINDS
+from .registry import KINDS, followable_kinds
 
 
 @bp.route("/")
@@ -28,7 +28,7 @@ def index():
 @login_required
 def mark_read(notification_id):
     ops.mark_read(current_user, notification_id)
-    return redirect(_safe_next(request.form.get("next")) if request.form.get("next")
+    return redirect(safe_next(request.form.get("next")) if request.form.get("next")
                     else url_for("notifications.index"))
 
 
@@ -43,7 +43,7 @@ def mark_all_read():
 @bp.route("/preferences", methods=["GET", "POST"])
 @login_required
 def preferences():
-    kinds = sorted(KINDS.values(), key=lambda k: k.kind)
+    kinds = followable_kinds()
     form = preferences_form(kinds, ops.preferences(current_user),
                             formdata=request.form if request.method == "POST" else None)
     if form.validate_on_submit():
@@ -63,7 +63,7 @@ def preferences():
 def follow(subject_type, subject_id):
     ops.follow_checked(current_user, subject_type, subject_id)
     flash(_("You will hear about what happens here."), "success")
-    return redirect(_safe_next(request.form.get("next") or request.referrer))
+    return redirect(safe_next(request.form.get("next"), request.referrer))
 
 
 @bp.route("/unfollow/<subject_type>/<int:subject_id>", methods=["POST"])
@@ -71,7 +71,7 @@ def follow(subject_type, subject_id):
 def unfollow(subject_type, subject_id):
     ops.unfollow(current_user, subject_type, subject_id)
     flash(_("You no longer follow this."), "success")
-    return redirect(_safe_next(request.form.get("next") or request.referrer))
+    return redirect(safe_next(request.form.get("next"), request.referrer))
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])

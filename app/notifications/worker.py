@@ -59,8 +59,10 @@ def fan_out_batch(batch: int | None = None) -> int:
         if not ids:
             event.status, event.processed_at = EventStatus.DONE.value, utcnow()
             return 1
-        default = KINDS[event.kind].default_mode if event.kind in KINDS else Mode.IMMEDIATE
-        chosen = dict(db.session.execute(select(Preference.user_id, Preference.mode).where(
+        kind = KINDS.get(event.kind)
+        default = kind.default_mode if kind else Mode.IMMEDIATE
+        personal = bool(kind and kind.personal)  # by email at once, never in the centre (EventKind)
+        chosen = {} if personal else dict(db.session.execute(select(Preference.user_id, Preference.mode).where(
             Preference.kind == event.kind, Preference.user_id.in_(ids))).all())
         active = set(db.session.execute(select(User.id).where(User.id.in_(ids), User.active.is_(True))).scalars())
         now = utcnow()
@@ -69,7 +71,8 @@ def fan_out_batch(batch: int | None = None) -> int:
             mode = chosen.get(user_id, default)
             if mode == Mode.OFF or user_id not in active:
                 continue
-            notices.append({"user_id": user_id, "event_id": event.id, "mode": mode, "created_at": now})
+            if not personal:
+                notices.append({"user_id": user_id, "event_id": event.id, "mode": mode, "created_at": now})
             if mode == Mode.IMMEDIATE:
                 messages.append({"user_id": user_id, "event_id": event.id, "digest": False,
                                  "status": MessageStatus.QUEUED.value, "attempts": 0, "next_attempt_at": now,
@@ -150,14 +153,30 @@ def _absolute(path: str) -> str:
     return current_app.config["PROCOMUN_BASE_URL"].rstrip("/") + path
 
 
-def _locale(user: User) -> str:
-    return user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+def _locale(user: User, event: OutboxEvent | None = None) -> str:
+    # A personal message (a reset link asked for just now) falls back on the language it was asked in.
+    kind = KINDS.get(event.kind) if event is not None else None
+    asked = event.context.get("locale") if kind is not None and kind.personal else None
+    return user.locale or asked or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _render_personal(message: MailMessage, kind):
+    """A message about the recipient's own account: its link made now, for them (EventKind.personal)."""
+    user, event = message.user, message.event
+    values = {"user": user, "subject": str(kind.label), "text": kind.text(event),
+              "url": _absolute(kind.link(event, user)), "city_name": current_app.config["PROCOMUN_CITY_NAME"]}
+    text = render_template("notifications/email/personal-text.html", **values)
+    html = render_template("notifications/email/personal.html", **values)
+    email = mail.build(to=user.email, subject=values["subject"], text=text, html=html, unsubscribe_url=None)
+    return email, values["subject"]
 
 
 def render(message: MailMessage, notices: list[Notification]):
     """The email for one message, in its recipient's language."""
     user = message.user
-    with force_locale(_locale(user)):
+    with force_locale(_locale(user, message.event)):
+        if not message.digest and KINDS[message.event.kind].personal:
+            return _render_personal(message, KINDS[message.event.kind])
         if message.digest:
             items = [(KINDS[n.event.kind], n.event) for n in notices if n.event.kind in KINDS]
             entries = [{"text": k.text(e), "url": _absolute(k.link(e))} for k, e in items]

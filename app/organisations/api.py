@@ -1,7 +1,7 @@
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from ..api import api_abort
+from ..api import Date, api_abort
 from ..errors import NotFound
 from ..i18n import city_today
 from ..security import api_public
@@ -14,8 +14,8 @@ blp = Blueprint("organisations_api", __name__, url_prefix="/api/v1/organisations
 class AccreditationSchema(Schema):
     category = fields.Function(lambda a: a.category.slug)
     status = fields.String()
-    valid_from = fields.Date()
-    valid_until = fields.Date()
+    valid_from = Date()
+    valid_until = Date()
     in_force = fields.Function(lambda a: a.in_force(city_today()))
 
 

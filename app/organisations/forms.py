@@ -1,9 +1,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional
 
-from ..forms import LocalDecimalField, MultiCheckboxField, Required
+from ..forms import DateField, LocalDecimalField, MultiCheckboxField, Required
 from .models import OrganisationKind
 
 SLUG_HELP = _l("Lower-case letters, digits and dashes; it becomes part of the address and cannot change.")

@@ -13,6 +13,8 @@ EXPECTED = {
     "accounts.login": PUBLIC,
     "accounts.logout": PUBLIC,
     "accounts.reset": PUBLIC,
+    "accounts.forgot": PUBLIC,
+    "accounts.logout_everywhere": ANY_USER,
     "accounts.profile": ANY_USER,
     "accounts.password": ANY_USER,
     "accounts.create_token": ANY_USER,

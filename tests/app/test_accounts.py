@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from app.accounts import operations as ops
+from app.accounts import resets
 from app.accounts.models import ApiToken, Role, User
 from app.database import utcnow
 from app.errors import Invalid
@@ -100,7 +101,7 @@ def test_changing_the_password_signs_out_other_devices(app, make_user):
 
 def test_a_reset_link_works_once(app, client, make_user):
     user = make_user()
-    token = ops.reset_token(user)
+    token = resets.issue_reset(user)
     assert client.get(f"/account/reset/{token}").status_code == 200
     response = post_form(client, f"/account/reset/{token}",
                          {"password": "reset-password-1", "confirm": "reset-password-1"})

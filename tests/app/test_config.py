@@ -16,11 +16,31 @@ def test_production_refuses_to_start_without_a_real_secret_key(tmp_path):
 def test_production_sets_secure_cookies_and_hsts(tmp_path):
     app = create_app({"INSTANCE_PATH": str(tmp_path),
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite'}"},
-                     env={"PROCOMUN_ENV": "production", "SECRET_KEY": "x" * 48})
+                     env={"PROCOMUN_ENV": "production", "SECRET_KEY": "x" * 48, "AUDIT_KEY": "a" * 48})
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     response = app.test_client().get("/healthz")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_production_refuses_to_start_without_an_audit_key_of_its_own(tmp_path):
+    secret = "s" * 48
+    for key in (None, "", "change-me", "short-but-not-default", secret):
+        env = {"PROCOMUN_ENV": "production", "SECRET_KEY": secret}
+        if key is not None:
+            env["AUDIT_KEY"] = key
+        with pytest.raises(ConfigError, match="AUDIT_KEY"):
+            create_app({"INSTANCE_PATH": str(tmp_path)}, env=env)
+    assert create_app({"INSTANCE_PATH": str(tmp_path)}, env={
+        "PROCOMUN_ENV": "production", "SECRET_KEY": secret, "AUDIT_KEY": "k" * 48}).config["AUDIT_KEY"] == "k" * 48
+
+
+def test_development_generates_an_audit_key_once_beside_the_secret_key(tmp_path):
+    first = create_app({"INSTANCE_PATH": str(tmp_path)}, env={})
+    second = create_app({"INSTANCE_PATH": str(tmp_path)}, env={})
+    assert len(first.config["AUDIT_KEY"]) >= 32 and first.config["AUDIT_KEY"] != first.config["SECRET_KEY"]
+    assert first.config["AUDIT_KEY"] == second.config["AUDIT_KEY"]
+    assert (tmp_path / "audit_key").stat().st_mode & 0o077 == 0
 
 
 def test_development_generates_a_secret_key_once_and_keeps_it_out_of_the_repo(tmp_path):

@@ -87,3 +87,57 @@ def test_bulk_codes_are_exactly_new_codes_draws(monkeypatch):
     assert bulk == [codes._grouped(n % codes._SPACE) for n in accepted[:3000]]
     assert all(codes.normalise(c) == c for c in bulk)
     assert len(list(codes.new_codes(1))) == 1 and list(codes.new_codes(0)) == []
+
+
+def _with(code: str, position: int, typed: str) -> str:
+    return code[:position] + typed + code[position + 1:]
+
+
+def test_full_width_forms_and_wide_separators_read_as_a_person_means_them():
+    """An input method in full-width mode, or a code pasted from a PDF (no-break spaces, en dashes)."""
+    code = codes.new_code()
+    full_width = "".join(chr(ord(c) + 0xFEE0) if c != "-" else "\uff0d" for c in code)
+    assert codes.normalise(full_width) == code
+    assert codes.normalise(full_width.lower()) == code
+    for separator in ("\u00a0", "\u202f", "\u3000", "\u2013", "\u2014", "\u2011", "\u2212", " - "):
+        assert codes.normalise(code.replace("-", separator)) == code
+
+
+# Characters that str.upper() or Unicode compatibility (NFKC) would turn into a symbol of the
+# alphabet, but that nobody types meaning it: refused, never mapped.
+LOOK_ALIKES = {
+    "S": ["ſ", "Ѕ", "\U0001d412"],                 # long s (upper() gives S), Cyrillic Dze, bold S
+    "K": ["\u212a", "К", "Κ"],                      # Kelvin sign, Cyrillic Ka, Greek Kappa
+    "A": ["А", "Α", "\U0001d400", "ａ\u0301"],      # Cyrillic, Greek, bold A; a with a combining accent
+    "H": ["Н", "Η", "ℍ"],
+    "2": ["²", "₂", "②", "\U0001d7d0"],            # superscript, subscript, circled, bold two
+    "F": ["ﬀ"],                                    # the ff ligature upper()s to "FF"
+}
+
+
+@pytest.mark.parametrize("symbol, look_alike", [(s, c) for s, cs in LOOK_ALIKES.items() for c in cs])
+def test_look_alikes_are_refused_not_mapped(symbol, look_alike):
+    while symbol not in (code := codes.new_code()):
+        pass
+    position = code.index(symbol)
+    with pytest.raises(codes.CodeError) as error:
+        codes.normalise(_with(code, position, look_alike))
+    assert error.value.reason == "malformed"
+
+
+def test_only_the_chosen_characters_map_to_a_symbol():
+    """Exhaustive over every Unicode character, put in place of one symbol of a valid code: it is
+    accepted only if it is that symbol in ASCII or full width, upper or lower case."""
+    code = codes.new_code()
+    symbol = code[0]
+    meant = {symbol, symbol.lower(), chr(ord(symbol) + 0xFEE0), chr(ord(symbol.lower()) + 0xFEE0)}
+    accepted = set()
+    for point in range(0x110000):
+        if 0xD800 <= point <= 0xDFFF:
+            continue
+        try:
+            codes.normalise(_with(code, 0, chr(point)))
+        except codes.CodeError:
+            continue
+        accepted.add(chr(point))
+    assert accepted == meant
