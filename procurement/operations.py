@@ -29,10 +29,10 @@ from app.extensions import db
 from app.i18n import city_today, day, number
 from app.notifications.operations import emit, follow
 from app.organisations.models import SOCIAL_ECONOMY, Organisation, OrganisationKind, ServiceCategory
-from app.organisations.operations import is_accredited
 from app.states import StateMachine
 from councils import operations as council_ops
 
+from .awarding import accredited, award_reasons  # noqa: F401  (ops.accredited, ops.award_reasons)
 from .events import process_context
 from .models import (
     Award,
@@ -50,6 +50,7 @@ from .models import (
     ServiceMetric,
     SocialCommitment,
 )
+from .releases import AmendmentNote, follow_up_tags, publish_release
 
 PHASES = StateMachine({
     Phase.PLANNING: {Phase.TENDER, Phase.CANCELLED},
@@ -106,13 +107,6 @@ def _require_manage(user, process_or_department) -> None:
 def can_see_scores(user, bid: Bid) -> bool:
     return is_official(user) or bool(user is not None and getattr(user, "is_authenticated", False)
                                      and user.member_of(bid.organisation))
-
-
-def accredited(process: Process, organisation: Organisation) -> bool | None:
-    """Whether the supplier is accredited today for the process's service (None: no category)."""
-    if process.category is None:
-        return None
-    return is_accredited(organisation.id, process.category.slug)
 
 
 def departments() -> list[Organisation]:
@@ -295,6 +289,7 @@ def publish_tender(process: Process, deadline: date, *, actor) -> None:
         _move(process, Phase.TENDER, actor, bid_deadline=deadline)
         emit("procurement.tender_published", "procurement", process.id, actor=actor,
              reserved=process.procedure == Procedure.RESERVED, **process_context(process, deadline=deadline.isoformat()))
+        publish_release(process, ["tender"], actor=actor)
 
 
 def submit_bid(process: Process, organisation: Organisation, amount_cents: int, *, actor,
@@ -336,6 +331,7 @@ def close_bidding(process: Process, *, actor) -> None:
         raise Invalid(_l("No organisation has bid; cancel the tender instead."))
     with transaction():
         _move(process, Phase.BIDS, actor, bids=len(process.bids))
+        publish_release(process, ["tenderUpdate"], actor=actor)
 
 
 def cancel(process: Process, reason: str, *, actor) -> None:
@@ -349,6 +345,7 @@ def cancel(process: Process, reason: str, *, actor) -> None:
         if process.published_at is None:
             process.published_at = utcnow()  # a cancelled process is accounted for in public
         _move(process, Phase.CANCELLED, actor, reason=reason.strip())
+        publish_release(process, ["tenderCancellation"], actor=actor, amendment=AmendmentNote(reason.strip()))
 
 
 # Scoring, ranking and the award ----------------------------------------------------------
@@ -443,28 +440,8 @@ def decide_award(process: Process, *, actor, bid: Bid | None = None, justificati
               tie=tie, override=override, justification=justification)
         emit("procurement.award_decided", "procurement", process.id, actor=actor,
              **process_context(process, supplier=chosen.bid.organisation.name, value_cents=chosen.bid.amount_cents))
+        publish_release(process, ["award"], actor=actor)
     return award
-
-
-def award_reasons(award: Award) -> str:
-    """The award's reasons in one sentence, in the reader's language."""
-    points = Decimal(award.total_score) / 100
-    runner = next((r for r in award.ranking if r["bid_id"] != award.bid_id), None)
-    if award.override:
-        text = _("%(name)s was chosen over the top of the ranking, with %(points)s points out of 100.",
-                 name=award.supplier.name, points=points)
-    elif award.tie:
-        text = _("%(name)s shared the top of the ranking with %(points)s points out of 100.",
-                 name=award.supplier.name, points=points)
-    elif runner:
-        text = _("%(name)s had the highest weighted score, %(points)s points out of 100; the next bid "
-                 "had %(next)s.", name=award.supplier.name, points=points, next=Decimal(runner["total"]) / 100)
-    else:
-        text = _("%(name)s was the only bid, with %(points)s points out of 100.",
-                 name=award.supplier.name, points=points)
-    if award.justification:
-        text += " " + _("Justification: %(text)s", text=award.justification)
-    return text
 
 
 # The contract and its implementation ------------------------------------------------------
@@ -502,6 +479,7 @@ def record_contract(process: Process, *, actor, signed_on: date, period_start: d
               period=[period_start, period_end], commitments=len(commitments))
         emit("procurement.contract_signed", "procurement", process.id, actor=actor, **process_context(
             process, supplier=award.supplier.name, supplier_id=award.supplier.id, value_cents=value_cents))
+        publish_release(process, ["contract"], actor=actor)
     return contract
 
 
@@ -510,6 +488,7 @@ def start_implementation(process: Process, *, actor) -> None:
     _require_manage(actor, process)
     with transaction():
         _move(process, Phase.IMPLEMENTATION, actor)
+        publish_release(process, ["implementation"], actor=actor)
 
 
 def _live_contract(process: Process, actor) -> Contract:
@@ -539,6 +518,7 @@ def record_payment(process: Process, amount_cents: int, paid_on: date, *, actor,
         db.session.add(payment)
         record("procurement.payment", payment, actor=actor,
                after={"process": process.reference, "amount_cents": amount_cents, "paid_on": paid_on})
+        publish_release(process, follow_up_tags(process), actor=actor)
     return payment
 
 
@@ -553,6 +533,7 @@ def report_milestone(milestone: Milestone, report: str, *, actor, met_on: date |
         milestone.report = report.strip()
         record("procurement.milestone_met", milestone, actor=actor, before=before,
                after=snapshot(milestone, ["met_on", "report"]))
+        publish_release(milestone.contract.process, follow_up_tags(milestone.contract.process), actor=actor)
 
 
 def record_metric(process: Process, name: str, value: int, *, actor, unit: str = "",
@@ -571,6 +552,7 @@ def record_metric(process: Process, name: str, value: int, *, actor, unit: str =
                                recorded_on=recorded_on or city_today())
         db.session.add(metric)
         record("procurement.metric", metric, actor=actor, after=snapshot(metric, ["name", "value", "unit"]))
+        publish_release(process, follow_up_tags(process), actor=actor)
     return metric
 
 
@@ -587,6 +569,7 @@ def assess_commitment(commitment: SocialCommitment, status: str, note: str, *, a
         commitment.assessed_on = city_today()
         record("procurement.commitment_assessed", commitment, actor=actor, before=before,
                after=snapshot(commitment, ["status", "note"]))
+        publish_release(commitment.contract.process, follow_up_tags(commitment.contract.process), actor=actor)
 
 
 def close(process: Process, *, actor) -> None:
@@ -597,6 +580,7 @@ def close(process: Process, *, actor) -> None:
         raise Invalid(_l("Assess every social commitment before closing the contract."))
     with transaction():
         _move(process, Phase.CLOSED, actor, paid_cents=process.contract.paid_cents)
+        publish_release(process, ["contractTermination"], actor=actor)
 
 
 def milestone(milestone_id: int) -> Milestone:
