@@ -6,8 +6,9 @@ repository at tag 1__1__5), and fetch the extensions a package declares with the
 of ocdsextensionregistry. That session is given transport adapters (requests' own plug-in point,
 like requests-file) that answer the pinned sustainability extension's URLs from its zip
 (tests/data/ocds-1.1/extensions/), the standard's schema URLs from the standard's zip, and the
-platform's own extension URLs from the app under test; every other URL is refused, so nothing here can reach the network, and an extension that is not
-where the package says fails the check."""
+platform's own extension URLs from the app under test; every other URL is refused, so nothing here
+can reach the network, and an extension that is not where the package says fails the check.
+(jsonref, which libcove uses to dereference a record package's schema, gets the same session.)"""
 import io
 import json
 import shutil
@@ -23,6 +24,7 @@ import libcoveocds.api
 import requests
 from libcoveocds.config import LibCoveOCDSConfig
 from ocdsextensionregistry import util as registry_util
+from ocdsextensionregistry.exceptions import DoesNotExist
 from ocdsextensionregistry.profile_builder import ProfileBuilder
 from urllib3.response import HTTPResponse
 
@@ -116,6 +118,19 @@ def libcove(package: dict, *, record_package: bool = False) -> dict:
                                                 lib_cove_ocds_config=config, record_pkg=record_package or None)
     finally:
         shutil.rmtree(folder)
+
+
+def unreadable_extensions(package: dict) -> dict:
+    """{url: why} for each declared extension whose metadata (extension.json) cannot be read: what
+    libcove reports in its web context (in its API context it only notices a schema it cannot read)."""
+    unreadable = {}
+    for extension in ProfileBuilder("1__1__5", package["extensions"],
+                                    standard_base_url=f"file://{STANDARD_ZIP}").extensions():
+        try:
+            extension.metadata
+        except (requests.RequestException, DoesNotExist, json.JSONDecodeError) as error:
+            unreadable[extension.input_url] = repr(error)
+    return unreadable
 
 
 def patched_release_schema(extensions: list[str]) -> dict:
