@@ -87,7 +87,7 @@ def _paged(rows, endpoint: str, tail: dict):
 
 def _stream(statement):
     # Server-side cursor on PostgreSQL, a lazy cursor on SQLite: memory stays flat whatever the size.
-    return db.session.execute(statement.execution_options(yield_per=500))
+    return db.session.execute(statement.execution_options(yield_per=200))
 
 
 # The release package --------------------------------------------------------------------------

@@ -233,3 +233,35 @@ def test_parallel_payments_publish_one_release_each_numbered_in_order(app, city,
     assert paid == list(range(1, threads_n + 1))
     assert all(a.date < b.date for a, b in zip(stored, stored[1:]))
     assert re.fullmatch(r".*-PRC-\d{4}-\d{4}-11", stored[-1].release_id)
+
+
+def test_the_package_is_written_in_flat_memory(app, client, city):
+    """The whole history streams from the database to a spooled file: memory holds a batch of rows
+    and the spool's first megabytes, never the package: twice the releases, the same memory."""
+    import tracemalloc
+
+    process = city.process("tender")
+    filler = "x" * 20_000
+
+    def add(first, count):
+        db.session.add_all(Release(process_id=process.id, number=100 + n, ocid="ocds-test-flat", release_id=f"r{n}",
+                                   date=process.published_at, tags=["tenderUpdate"],
+                                   body=json.dumps({"ocid": "ocds-test-flat", "id": f"r{n}", "filler": filler}))
+                           for n in range(first, first + count))
+        db.session.commit()
+
+    def export():
+        tracemalloc.start()
+        try:
+            answer = client.get("/open-data/procurement.json", buffered=False)
+            size = sum(len(chunk) for chunk in answer.response)
+            return size, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    add(0, 750)
+    small, small_peak = export()
+    add(750, 750)
+    large, large_peak = export()
+    assert large > 30_000_000 and large > 1.9 * small
+    assert large_peak < 1.25 * small_peak and large_peak < large / 2, (small_peak, large_peak)
