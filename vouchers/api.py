@@ -153,13 +153,13 @@ def organisation():
 # Imports here, not above: the redemption part of this file changes on its own. The role check
 # comes before the body's validation: a caller without the right gets 401/403, not 422.
 
-from flask import url_for  # noqa: E402
 from flask_babel import gettext as _  # noqa: E402
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate  # noqa: E402
 
 from app.accounts.operations import find_user  # noqa: E402
 from app.errors import Invalid, NotFound  # noqa: E402
 from app.extensions import db  # noqa: E402
+from app.urls import external_url  # noqa: E402
 
 from . import ledger  # noqa: E402
 from .idempotency import caller_scope, once  # noqa: E402
@@ -318,7 +318,7 @@ def _contribution_json(contribution) -> dict:
             "organisation": contribution.organisation.slug if contribution.organisation_id else None,
             "at": contribution.at.isoformat(),
             "returned_at": contribution.reversal.at.isoformat() if contribution.reversal else None,
-            "receipt_url": url_for("vouchers.receipt", contribution_id=contribution.id, _external=True)}
+            "receipt_url": external_url("vouchers.receipt", contribution_id=contribution.id)}
 
 
 @blp.route("/contributions", methods=["POST"])

@@ -16,11 +16,33 @@ def test_production_refuses_to_start_without_a_real_secret_key(tmp_path):
 def test_production_sets_secure_cookies_and_hsts(tmp_path):
     app = create_app({"INSTANCE_PATH": str(tmp_path),
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite'}"},
-                     env={"PROCOMUN_ENV": "production", "SECRET_KEY": "x" * 48})
+                     env={"PROCOMUN_ENV": "production", "SECRET_KEY": "x" * 48,
+                          "PROCOMUN_BASE_URL": "https://procomun.city.example"})
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     response = app.test_client().get("/healthz")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_production_refuses_to_start_without_an_https_public_address(tmp_path):
+    for address in (None, "", "http://procomun.city.example", "https://", "procomun.city.example",
+                    "https://procomun.city.example/?x=1"):
+        env = {"PROCOMUN_ENV": "production", "SECRET_KEY": "x" * 48}
+        if address is not None:
+            env["PROCOMUN_BASE_URL"] = address
+        with pytest.raises(ConfigError, match="PROCOMUN_BASE_URL"):
+            create_app({"INSTANCE_PATH": str(tmp_path)}, env=env)
+    app = create_app({"INSTANCE_PATH": str(tmp_path)}, env={
+        "PROCOMUN_ENV": "production", "SECRET_KEY": "x" * 48, "PROCOMUN_BASE_URL": "https://city.example/procomun/"})
+    assert app.config["PROCOMUN_BASE_URL"] == "https://city.example/procomun"
+
+
+def test_the_open_data_licence_is_a_setting(tmp_path):
+    app = create_app({"INSTANCE_PATH": str(tmp_path)}, env={"PROCOMUN_OPEN_DATA_LICENSE": "CC0-1.0"})
+    assert app.config["PROCOMUN_OPEN_DATA_LICENSE"] == "CC0-1.0"
+    assert create_app({"INSTANCE_PATH": str(tmp_path)}, env={}).config["PROCOMUN_OPEN_DATA_LICENSE"] == "CC-BY-4.0"
+    with pytest.raises(ConfigError, match="PROCOMUN_OPEN_DATA_LICENSE"):
+        create_app({"INSTANCE_PATH": str(tmp_path)}, env={"PROCOMUN_OPEN_DATA_LICENSE": "all rights reserved"})
 
 
 def test_development_generates_a_secret_key_once_and_keeps_it_out_of_the_repo(tmp_path):

@@ -39,7 +39,8 @@ def test_no_page_of_the_demo_city_has_inline_script_or_style(app):
 def production(database_url, tmp_path):
     config = app_config(database_url, tmp_path / "instance")
     config.pop("SECRET_KEY")
-    app = create_app(config, env={"PROCOMUN_ENV": "production", "SECRET_KEY": "p" * 48})
+    app = create_app(config, env={"PROCOMUN_ENV": "production", "SECRET_KEY": "p" * 48,
+                                  "PROCOMUN_BASE_URL": "https://procomun.city.example"})
     return app
 
 
