@@ -33,12 +33,12 @@ LICENSES = {  # the keys are app.config.OPEN_DATA_LICENSES
 
 
 def licence_url() -> str:
-    chosen = current_app.config["PROCOMUN_OPEN_DATA_LICENSE"]
+    chosen = current_app.config.get("PROCOMUN_OPEN_DATA_LICENSE", "CC-BY-4.0")
     return LICENSES.get(chosen, chosen)
 
 
 def licence_name() -> str:
-    chosen = current_app.config["PROCOMUN_OPEN_DATA_LICENSE"]
+    chosen = current_app.config.get("PROCOMUN_OPEN_DATA_LICENSE", "CC-BY-4.0")
     return chosen if chosen in LICENSES else chosen.rstrip("/").rsplit("/", 1)[-1]
 
 
@@ -86,8 +86,19 @@ class OpenData:
             app.add_url_rule("/open-data" + rule, endpoint=f"{self.name}.{view.__name__}", view_func=view)
 
 
+def readable_anywhere(view):
+    """A page on any site may read the answer (CORS; a plain GET needs no preflight, and no
+    cookie is sent cross-site to these public files)."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        response = make_response(view(*args, **kwargs))
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+    return wrapped
+
+
 def open_file(view):
-    """Any site may read the file (a plain GET needs no preflight), and it says its licence."""
+    """An open-data file: readable from any site, and saying its licence."""
     @wraps(view)
     def wrapped(*args, **kwargs):
         response = make_response(view(*args, **kwargs))

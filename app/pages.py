@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from .config import LOCALES
 from .database import transaction
 from .extensions import db
+from .opendata import licence_name, licence_url
 from .security import public
 
 bp = Blueprint("main", __name__)
@@ -25,7 +26,8 @@ def home():
 @bp.route("/open-data/")
 @public
 def open_data():
-    return render_template("open_data.html", datasets=current_app.extensions["procomun_datasets"])
+    return render_template("open_data.html", datasets=current_app.extensions["procomun_datasets"],
+                           licence_url=licence_url(), licence_name=licence_name())
 
 
 def _safe_next(target: str | None) -> str:
