@@ -14,6 +14,7 @@ from app.security import api_login_required, api_public, api_roles_required, api
 
 from . import operations as ops
 from .models import CLAUSES
+from .naming import public_proposer
 
 blp = Blueprint("pacts_api", __name__, url_prefix="/api/v1/pacts",
                 description="Collaboration pacts: proposals, pacts, their clauses and reports.")
@@ -66,7 +67,7 @@ class PactSchema(Schema):
     state = fields.String()
     intervention = fields.String()
     track = fields.String()
-    proposer = fields.String(attribute="proposer_name")
+    proposer = fields.Function(public_proposer)
     what = fields.String()
     why = fields.String()
     participants = fields.String()
@@ -109,6 +110,9 @@ class ProposalBody(Schema):
     proposer_kind = fields.String(load_default="individual")
     group_name = fields.String(load_default="")
     locale = fields.String(load_default="en")
+    publish_name = fields.Boolean(load_default=False, metadata={
+        "description": "A resident proposing alone: whether their name is published (default: no, the public "
+                       "reads \"a resident of\" the neighbourhood)."})
 
 
 class ClausesBody(Schema):
@@ -200,7 +204,7 @@ def propose(body):
                        what=body["what"], why=body["why"], participants=body["participants"],
                        resources=body["resources"], duration_months=body["duration_months"],
                        report_every_months=body["report_every_months"], proposer_kind=body["proposer_kind"],
-                       group_name=body["group_name"], locale=body["locale"][:5])
+                       group_name=body["group_name"], locale=body["locale"][:5], publish_name=body["publish_name"])
 
 
 @blp.route("/<int:pact_id>/submit", methods=["POST"])

@@ -6,6 +6,7 @@ from app.opendata import OpenData, csv_response, licence_url
 
 from . import operations as ops
 from .models import CLAUSES
+from .naming import public_proposer
 
 opendata = OpenData("pacts")
 FIELDS = ["id", "title", "state", "intervention", "track", "proposer", "commons", "neighbourhoods",
@@ -54,7 +55,7 @@ def _day(value):
 def _rows():
     for pact in ops.all_for_export():
         version = pact.signed_version or pact.latest_version
-        yield [pact.id, pact.title, pact.state, pact.intervention, pact.track, pact.proposer_name,
+        yield [pact.id, pact.title, pact.state, pact.intervention, pact.track, public_proposer(pact),
                "; ".join(c.name for c in pact.commons),
                "; ".join(sorted({c.neighbourhood for c in pact.commons if c.neighbourhood})),
                _day(pact.submitted_at and ops.city_date(pact.submitted_at)), _day(pact.answer_due),

@@ -15,7 +15,10 @@ from app.organisations.models import Organisation
 from app.pagecache import cached_public_page, invalidated_by, personal_page, shared_content
 from app.security import login_required, public, roles_required
 
-from . import bp
+from . import (
+    bp,
+    naming,  # noqa: F401  (its template globals: who is named in public, and how)
+)
 from . import operations as ops
 from .documents import pact_pdf
 from .forms import (
