@@ -37,9 +37,11 @@ def _text(answer) -> str:
     return answer.get_data(as_text=True)
 
 
-def crawl(app, *, per_endpoint=40, limit=1500):
-    """Every public URL reachable from the home page and the open-data page: {url: text}."""
+def crawl(app, *, per_endpoint=40, limit=1500, host="localhost"):
+    """Every public URL reachable from the home page and the open-data page: {url: text}, asked
+    for with `host` in the Host header."""
     client = app.test_client()
+    ours = {"localhost", host, urlsplit(app.config["PROCOMUN_BASE_URL"]).netloc}
     adapter = app.url_map.bind("localhost")
     queue, seen, texts, counts = ["/", "/open-data/"], set(), {}, {}
     while queue and len(texts) < limit:
@@ -54,7 +56,7 @@ def crawl(app, *, per_endpoint=40, limit=1500):
         if endpoint == "static" or counts.get(endpoint, 0) >= per_endpoint:
             continue
         counts[endpoint] = counts.get(endpoint, 0) + 1
-        answer = client.get(url)
+        answer = client.get(url, base_url=f"http://{host}")
         if answer.status_code == 302:
             queue.append(urlsplit(answer.headers["Location"]).path)
             continue
@@ -63,9 +65,9 @@ def crawl(app, *, per_endpoint=40, limit=1500):
         texts[url] = _text(answer)
         links = parse(texts[url], url)[0] if answer.mimetype == "text/html" else []
         for link in links:
-            target, _fragment = urldefrag(urljoin("http://localhost" + url, link))
+            target, _fragment = urldefrag(urljoin(f"http://{host}" + url, link))
             parts = urlsplit(target)
-            if parts.netloc not in ("localhost", "127.0.0.1:5000"):
+            if parts.netloc not in ours:
                 continue
             local = parts.path + (f"?{parts.query}" if parts.query else "")
             if local not in seen and "logout" not in local:
