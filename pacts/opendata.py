@@ -2,9 +2,11 @@
 from flask import jsonify
 from flask_babel import lazy_gettext as _l
 
+from app.calendars import response
 from app.opendata import OpenData, csv_response, licence_url
 
 from . import operations as ops
+from .calendar import deadlines_calendar
 from .models import CLAUSES
 from .naming import public_proposer
 
@@ -90,3 +92,20 @@ def commons_geojson():
     response = jsonify(type="FeatureCollection", license=licence_url(), features=features)
     response.mimetype = "application/geo+json"
     return response
+
+
+CALENDAR_NOTES = {
+    "VEVENT": _l("One event a deadline: the last day of a public consultation, or the day a pact's report is due "
+                 "(all-day events)."),
+    "UID": _l("Stays the same for the same deadline, so that a subscribed calendar updates it."),
+    "SEQUENCE, LAST-MODIFIED": _l("Change when the deadline changes; a pact that ended before its last reports "
+                                  "marks them STATUS:CANCELLED."),
+    "URL": _l("The pact's page."),
+}
+
+
+@opendata.route("/pact-deadlines.ics", _l("Pact deadlines (calendar)"), "iCalendar",
+                _l("Consultation ends and report deadlines of every public pact, to subscribe to in a calendar."),
+                fields=CALENDAR_NOTES)
+def pact_deadlines_ics():
+    return response(deadlines_calendar(), "pact-deadlines.ics")

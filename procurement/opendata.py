@@ -14,6 +14,7 @@ from flask import abort, current_app, redirect, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app.calendars import response
 from app.extensions import db
 from app.i18n import city_timezone
 from app.opendata import OpenData, csv_response, json_document, licence_url
@@ -21,6 +22,7 @@ from app.urls import base_url, external_url
 
 from . import operations as ops
 from . import releases
+from .calendar import tender_deadlines_calendar
 from .models import Phase, Record, Release
 
 opendata = OpenData("procurement")
@@ -238,6 +240,22 @@ def _csv_rows():
                    "award, contract, payments and commitments."), fields=CSV_FIELDS)
 def procurement_csv():
     return csv_response(list(CSV_FIELDS), _csv_rows(), "procurement.csv")
+
+
+CALENDAR_NOTES = {
+    "VEVENT": _l("One all-day event a tender: the last day bids are accepted."),
+    "UID": _l("Stays the same for the same tender, so that a subscribed calendar updates it."),
+    "SEQUENCE, LAST-MODIFIED": _l("Grow with each amendment of the tender (a deadline extended); a cancelled "
+                                  "tender stays as STATUS:CANCELLED."),
+    "URL": _l("The process's page."),
+}
+
+
+@opendata.route("/tender-deadlines.ics", _l("Tender deadlines (calendar)"), "iCalendar",
+                _l("The bid deadline of every published tender, to subscribe to in a calendar."),
+                fields=CALENDAR_NOTES)
+def tender_deadlines_ics():
+    return response(tender_deadlines_calendar(), "tender-deadlines.ics")
 
 
 def dump_package(output) -> None:
