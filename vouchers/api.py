@@ -115,7 +115,42 @@ def _voucher_json(voucher) -> dict:
             "service_categories": voucher.programme.categories}
 
 
+class VoucherHeld(ma.Schema):
+    code = ma.fields.String()
+    programme = ma.fields.String(metadata={"description": "The programme's slug"})
+    value_cents = ma.fields.Integer()
+    remaining_cents = ma.fields.Integer()
+    status = ma.fields.String()
+    exhausted = ma.fields.Boolean()
+    valid_until = ma.fields.String(metadata={"format": "date"})
+    service_categories = ma.fields.List(ma.fields.String(), metadata={"description": "Where it may be spent"})
+
+
+class MineAnswer(ma.Schema):
+    vouchers = ma.fields.List(ma.fields.Nested(VoucherHeld))
+    remaining_cents = ma.fields.Integer(metadata={"description": "What remains on the active vouchers, in cents"})
+    time_credit_minutes = ma.fields.Integer()
+
+
+class OrganisationRedemption(ma.Schema):
+    redemption_id = ma.fields.Integer()
+    code = ma.fields.String()
+    amount_cents = ma.fields.Integer()
+    service_category = ma.fields.String()
+    at = ma.fields.String(metadata={"format": "date-time"})
+    settlement_id = ma.fields.Integer(allow_none=True, metadata={"description": "Null until the city settles it"})
+
+
+class OrganisationAnswer(ma.Schema):
+    organisation = ma.fields.String(metadata={"description": "The organisation's slug"})
+    unsettled_cents = ma.fields.Integer()
+    page = ma.fields.Integer()
+    pages = ma.fields.Integer()
+    redemptions = ma.fields.List(ma.fields.Nested(OrganisationRedemption))
+
+
 @blp.route("/mine")
+@blp.response(200, MineAnswer)
 @blp.doc(security=[{"bearer": []}])
 @api_login_required
 def mine():
@@ -128,6 +163,7 @@ def mine():
 
 
 @blp.route("/organisation")
+@blp.response(200, OrganisationAnswer)
 @blp.doc(security=[{"bearer": []}])
 @api_roles_required(Role.ORG_MEMBER)
 def organisation():
