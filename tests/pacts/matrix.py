@@ -40,6 +40,7 @@ EXPECTED = {
     "pacts.pacts_json": PUBLIC,
     "pacts.pacts_csv": PUBLIC,
     "pacts.commons_geojson": PUBLIC,
+    "pacts.pact_deadlines_ics": PUBLIC,
     "pacts_api.pacts": PUBLIC,
     "pacts_api.proposals": PUBLIC,
     "pacts_api.pact": PUBLIC,
