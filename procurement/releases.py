@@ -4,9 +4,9 @@ Every change of a published process that OCDS can express publishes a *new* rele
 transaction of the change, with its own `id`, `date` and `tag`; the JSON text is stored as
 served (procurement_releases) and never rewritten (the database refuses an UPDATE or DELETE).
 Each release is a full snapshot of the process as the public may read it at that moment; the
-process's record (its releases linked, a compiled and a versioned release) is merged again by
-`ocdsmerge`, the OCDS reference implementation, with the merge rules of the release schema
-patched with the package's extensions (local copies in ocds_schema/).
+process's record (its releases linked, a compiled and a versioned release) is extended with each
+new release by `ocdsmerge`, the OCDS reference implementation, with the merge rules of the release
+schema patched with the package's extensions (local copies in ocds_schema/).
 
 How an operation publishes (after its own writes, inside its `with transaction():`):
 
@@ -107,8 +107,8 @@ def ocid(process: Process) -> str:
 
 def publish_release(process: Process, tags: list[str], *, actor, amendment: AmendmentNote | None = None,
                     date: datetime | None = None) -> Release | None:
-    """Publish the process as it now stands as a new release tagged `tags`, and its record
-    merged again. Call it inside the operation's transaction, after the operation's writes:
+    """Publish the process as it now stands as a new release tagged `tags`, and extend its
+    record with it. Call it inside the operation's transaction, after the operation's writes:
     the release and the change are committed together or not at all. Returns None for a
     process the public cannot see.
 
