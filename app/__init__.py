@@ -29,6 +29,7 @@ from .extensions import babel, csrf, db, login_manager, migrate
 from .headers import SecurityHeaders, security_headers
 from .i18n import init_app as init_i18n
 from .i18n import select_locale, select_timezone
+from .opendata import readable_anywhere
 from .security import private_responses
 
 CORE_PACKAGES = ("app.accounts", "app.organisations", "app.audit", "app.notifications", "app.moderation")
@@ -72,6 +73,8 @@ def create_app(config: dict | None = None, env=None) -> Flask:
     init_i18n(app)
     api = ProcomunApi(app)
     app.extensions["procomun_api"] = api
+    # The API's description is for any program, a page on another site included.
+    app.view_functions["api-docs.openapi_json"] = readable_anywhere(app.view_functions["api-docs.openapi_json"])
     init_cli(app)
 
     _register_core(app, api)

@@ -7,6 +7,7 @@ folder with a secret key generated once and kept there. Production
 import os
 import re
 import secrets
+import unicodedata
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,6 +16,8 @@ LOCALES = ("en", "es", "it", "ca")
 MODULES = ("pacts", "councils", "procurement", "vouchers")
 # Keys known to be public: a production app must never run with one of them.
 INSECURE_SECRET_KEYS = {"", "dev", "change-me", "secret", "development"}
+# Licences by SPDX id that PROCOMUN_OPEN_DATA_LICENSE may name (app/opendata.py has their URLs).
+OPEN_DATA_LICENSES = ("CC-BY-4.0", "CC-BY-SA-4.0", "CC0-1.0", "ODbL-1.0", "IODL-2.0")
 
 
 # The map of urban commons: OpenStreetMap's standard tiles unless the city names its own server.
@@ -72,6 +75,33 @@ def _audit_key(env, instance_path: Path, production: bool, secret_key: str) -> s
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+def _base_url(env, production: bool) -> str:
+    """Every absolute link is built from this address alone (app/urls.py), never from a request's
+    Host header: in production it must be given, and be https."""
+    url = env.get("PROCOMUN_BASE_URL", "").strip().rstrip("/")
+    if production:
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname or parts.query or parts.fragment:
+            raise ConfigError(
+                "Refusing to start in production without PROCOMUN_BASE_URL, the site's public https "
+                "address (for example https://procomun.city.example): every link in emails, open data, "
+                "documents and calendars is built from it.")
+        return url
+    return url or "http://127.0.0.1:5000"
+
+
+def _licence(env) -> str:
+    chosen = env.get("PROCOMUN_OPEN_DATA_LICENSE", "CC-BY-4.0").strip()
+    if chosen not in OPEN_DATA_LICENSES and not chosen.startswith(("https://", "http://")):
+        raise ConfigError(f"PROCOMUN_OPEN_DATA_LICENSE must be one of {', '.join(OPEN_DATA_LICENSES)} "
+                          "or the URL of a licence")
+    return chosen
+
+
+def _scheme_name(city: str) -> str:
+    """The city's own identifier scheme for the organisations it registers, e.g. X-PROCOMUN-VILLANOVA."""
+    plain = unicodedata.normalize("NFKD", city).encode("ascii", "ignore").decode()
+    return "X-PROCOMUN-" + ("-".join(re.findall(r"[A-Za-z0-9]+", plain)).upper() or "CITY")
 
 
 def _pool_options(env) -> dict:
@@ -137,6 +167,7 @@ def load(instance_path: Path, env=None) -> dict:
     database_url = env.get("DATABASE_URL") or f"sqlite:///{instance_path / 'procomun.sqlite'}"
     default_locale = env.get("PROCOMUN_DEFAULT_LOCALE", "en")
     secret_key = _secret_key(env, instance_path, production)
+    city = env.get("PROCOMUN_CITY_NAME", "Villanova")
     if default_locale not in LOCALES:
         raise ConfigError(f"PROCOMUN_DEFAULT_LOCALE must be one of {', '.join(LOCALES)}")
     return {
@@ -150,7 +181,7 @@ def load(instance_path: Path, env=None) -> dict:
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         # Connections idle for a while are pinged at checkout (app/database.py), not every one.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": False, **_pool_options(env)},
-        "PROCOMUN_CITY_NAME": env.get("PROCOMUN_CITY_NAME", "Villanova"),
+        "PROCOMUN_CITY_NAME": city,
         "PROCOMUN_TIMEZONE": env.get("PROCOMUN_TIMEZONE", "Europe/Rome"),
         "PROCOMUN_CURRENCY": env.get("PROCOMUN_CURRENCY", "EUR"),
         "PROCOMUN_MAX_WAGE_RATIO": int(env.get("PROCOMUN_MAX_WAGE_RATIO", "8")),
@@ -158,10 +189,26 @@ def load(instance_path: Path, env=None) -> dict:
         "PROCOMUN_DATE_MIN_YEAR": _year(env, "PROCOMUN_DATE_MIN_YEAR", "1900"),
         "PROCOMUN_DATE_MAX_YEAR": _year(env, "PROCOMUN_DATE_MAX_YEAR", "2200"),
         "PROCOMUN_MODULES": MODULES,
-        # Where the site is reached from outside: links printed by the CLI and sent by email.
-        "PROCOMUN_BASE_URL": env.get("PROCOMUN_BASE_URL", "http://127.0.0.1:5000"),
+        # Where the site is reached from outside: every absolute link (emails, open data, documents,
+        # calendars, API answers, the CLI) is built from it, never from the request's Host header.
+        "PROCOMUN_BASE_URL": _base_url(env, production),
+        # The licence of every open-data file: an SPDX id from OPEN_DATA_LICENSES, or a URL.
+        "PROCOMUN_OPEN_DATA_LICENSE": _licence(env),
+        # The identifier scheme of the city's register of organisations (OCDS parties' `identifier`),
+        # and the publisher of the open data (OCDS `publisher.scheme` and `uid`: e.g. a tax-number
+        # scheme from org-id.guide and the city's number; by default the city's own scheme).
+        "PROCOMUN_ORGANISATION_SCHEME": env.get("PROCOMUN_ORGANISATION_SCHEME", _scheme_name(city)),
+        "PROCOMUN_PUBLISHER_SCHEME": env.get("PROCOMUN_PUBLISHER_SCHEME", _scheme_name(city)),
+        "PROCOMUN_PUBLISHER_UID": env.get("PROCOMUN_PUBLISHER_UID", "city"),
         # The Open Contracting prefix the city registered; every ocid starts with it.
         "PROCUREMENT_OCID_PREFIX": env.get("PROCUREMENT_OCID_PREFIX", "ocds-procomun-villanova"),
+        # One page of /open-data/procurement.json (and of the record package) ends past this many
+        # bytes or releases (records), with `links.next` to the following page: the OCDS hosting
+        # guidance asks for files under 1 GB, under 10 MB zipped (releases compress 16-33:1 in the
+        # bench, bench/README.md: 64 MiB leaves room) and under 250,000 awards or contracts (a
+        # release has at most one of each).
+        "PROCUREMENT_PACKAGE_MAX_BYTES": int(env.get("PROCUREMENT_PACKAGE_MAX_BYTES", str(64 * 1024 * 1024))),
+        "PROCUREMENT_PACKAGE_MAX_RELEASES": int(env.get("PROCUREMENT_PACKAGE_MAX_RELEASES", "250000")),
         # Whole-register open-data exports are rebuilt at most this often (0: on every request).
         "PROCOMUN_OPEN_DATA_CACHE_SECONDS": int(env.get("PROCOMUN_OPEN_DATA_CACHE_SECONDS",
                                                         "300" if production else "0")),

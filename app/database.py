@@ -72,6 +72,18 @@ def _sqlite_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _begin_immediate.get() else "BEGIN")
 
 
+# Data work that needs the application's models, which match only the newest schema: run by
+# `flask db upgrade` (migrations/env.py) once the database has reached the newest revision.
+AFTER_UPGRADE = []
+
+
+def after_upgrade(function):
+    """Declare `function()` to run after every upgrade that reaches the newest revision
+    (idempotent work: a backfill of what an older version did not write)."""
+    AFTER_UPGRADE.append(function)
+    return function
+
+
 @contextmanager
 def transaction():
     """Run the enclosed writes as one transaction: all of them commit, or none.

@@ -7,12 +7,13 @@ import threading
 from io import BytesIO
 from pathlib import Path
 
-from flask import current_app, render_template, send_file
+from flask import current_app, has_request_context, render_template, request, send_file
 from flask_babel import force_locale, gettext
 from markupsafe import Markup
 
 from .config import ROOT
 from .i18n import city_today
+from .urls import external_url
 
 STATIC = ROOT / "static"
 
@@ -60,7 +61,16 @@ def _page_counter_css() -> Markup:
     return Markup(css)
 
 
+def _own_address() -> str | None:
+    """Where the document being served lives, at the site's public address (never the request's
+    Host): printed on it, so a paper copy says where to find and check the original."""
+    if has_request_context() and request.endpoint and request.method == "GET":
+        return external_url(request.endpoint, **(request.view_args or {}))
+    return None
+
+
 def render_html(template: str, *, locale: str, reference: str, title: str, **context) -> str:
+    context.setdefault("document_url", _own_address())
     with force_locale(locale):
         city = current_app.config["PROCOMUN_CITY_NAME"]
         return render_template(template, document_reference=reference, document_title=title,

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from .accounts import operations as accounts
 from .config import LOCALES
 from .extensions import db
+from .opendata import licence_name, licence_url
 from .security import public
 
 bp = Blueprint("main", __name__)
@@ -24,7 +25,8 @@ def home():
 @bp.route("/open-data/")
 @public
 def open_data():
-    return render_template("open_data.html", datasets=current_app.extensions["procomun_datasets"])
+    return render_template("open_data.html", datasets=current_app.extensions["procomun_datasets"],
+                           licence_url=licence_url(), licence_name=licence_name())
 
 
 # A character that ends or splits a header line, or that a browser reads as a slash.

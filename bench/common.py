@@ -62,7 +62,7 @@ def query(sql: str) -> list:
 def env(**extra) -> dict:
     """The production environment the app runs with in every benchmark."""
     values = dict(os.environ, PROCOMUN_ENV="production", SECRET_KEY=SECRET_KEY, AUDIT_KEY=AUDIT_KEY,
-                  DATABASE_URL=DATABASE_URL,
+                  DATABASE_URL=DATABASE_URL, PROCOMUN_BASE_URL="https://localhost",
                   SESSION_COOKIE_SECURE="0", PYTHONPATH=str(ROOT))
     values.update({k: str(v) for k, v in extra.items()})
     return values

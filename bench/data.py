@@ -9,7 +9,10 @@ procurement process with its bids and scores) is copied k times, primary keys
 and foreign keys inside the family shifted by copy, unique text suffixed.
 References to rows outside the family (users, organisations, commons) keep
 pointing at the originals. Ledger transfers are copied in pairs in opposite
-directions, so every balance and `flask ledger verify` stay right.
+directions, so every balance and `flask ledger verify` stay right. A copied
+process's published OCDS history (its releases, record and amendments) is the
+original's with the copy's reference and address in place of the original's
+(REFERENCED_TEXT): a copy publishes as itself, in the same statement.
 
 Works on PostgreSQL and SQLite (a recursive CTE numbers the copies)."""
 import click
@@ -29,6 +32,14 @@ ROOTS = {"pacts": "pacts", "councils": "councils", "procurement": "procurement_p
 # How many of each root per pact: councils and procurement processes grow with N, more slowly.
 PER_PACT = {"pacts": 1.0, "councils": 1 / 500, "procurement": 1 / 10}
 TRANSFERS_PER_PACT = 10
+# Text that names its procurement process (the OCDS ocid and ids embed the reference, documents'
+# URLs the id): in a copy, the copy's reference (the original's + "-n", as the unique reference column
+# is copied) and id. Releases are never updated, so this is done as they are inserted.
+REFERENCED_TEXT = {
+    "procurement_releases": ("release_id", "body"),
+    "procurement_records": ("body",),
+    "procurement_amendments": ("amends_release_id", "release_id"),
+}
 
 
 def _copies_sql(k: int) -> str:
@@ -51,6 +62,15 @@ def _unique_columns(table, family: set) -> set:
     return names
 
 
+def _naming_its_copy(column: str, offset: int) -> str:
+    """SQL rewriting a text column of a procurement row (t) to name copy g.n of its process."""
+    reference = "(SELECT p.reference FROM procurement_processes p WHERE p.id = t.process_id)"
+    suffix = "'-' || CAST(g.n AS VARCHAR(12))"
+    path = "'/procurement/' || CAST({} AS VARCHAR(20)) || '/'"
+    return (f"REPLACE(REPLACE(t.{column}, {reference}, {reference} || {suffix}), "
+            f"{path.format('t.process_id')}, {path.format(f't.process_id + g.n * {offset}')})")
+
+
 def _clone(table, k: int, offsets: dict, family: set, originals: dict, swap: tuple | None = None) -> int:
     """Copy the table's original rows k times; returns the rows written."""
     quote = db.engine.dialect.identifier_preparer.quote
@@ -71,6 +91,8 @@ def _clone(table, k: int, offsets: dict, family: set, originals: dict, swap: tup
             expr = "NULL"  # a unique reference outside the family (e.g. a reversed transfer) is not copied
         else:
             expr = f"t.{name}"
+        if column.name in REFERENCED_TEXT.get(table.name, ()):
+            expr = _naming_its_copy(quote(column.name), offsets["procurement_processes"])
         if swap and column.name in swap:
             other = quote(swap[1] if column.name == swap[0] else swap[0])
             expr = f"CASE WHEN g.n % 2 = 0 THEN t.{name} ELSE t.{other} END"

@@ -1,62 +1,43 @@
-"""iCalendar (.ics) files for a council's meetings, built with the icalendar library."""
+"""iCalendar (.ics) files for a council's meetings (app/calendars.py: what makes them update)."""
 from datetime import timedelta
 
-from flask import Response, current_app
-from icalendar import Calendar, Event
+from flask import Response
 
-from app.database import utcnow
+from app.calendars import calendar, event, response, uid
 from app.urls import external_url
 
 from .models import Meeting, MeetingStatus
 
 
-def _event(meeting: Meeting) -> Event:
-    event = Event()
-    host = current_app.config["PROCOMUN_BASE_URL"].split("//")[-1].split("/")[0].split(":")[0] or "procomun"
-    event.add("uid", f"council-meeting-{meeting.id}@{host}")
-    event.add("dtstamp", utcnow())
-    event.add("dtstart", meeting.starts_at)
-    length = timedelta(minutes=meeting.duration_minutes)
-    try:
-        event.add("dtend", meeting.starts_at + length)
-    except OverflowError:  # a start stored at the calendar's very end: its length says the same
-        event.add("duration", length)
-    event.add("summary", f"{meeting.council.name}: {meeting.title}")
-    if meeting.location:
-        event.add("location", meeting.location)
+def _event(meeting: Meeting):
     agenda = "\n".join(f"{item.position}. {item.title}" for item in meeting.agenda)
-    if agenda:
-        event.add("description", agenda)
-    event.add("url", external_url("councils.meeting", meeting_id=meeting.id))
-    event.add("status", "CANCELLED" if meeting.status == MeetingStatus.CANCELLED.value else "CONFIRMED")
-    return event
+    try:
+        ends = meeting.starts_at + timedelta(minutes=meeting.duration_minutes)
+    except OverflowError:  # a start stored at the calendar's very end: the feed still answers
+        ends = meeting.starts_at
+    return event(uid("council-meeting", meeting.id), f"{meeting.council.name}: {meeting.title}",
+                 starts=meeting.starts_at, ends=ends,
+                 changed=meeting.updated_at or meeting.created_at, created=meeting.created_at,
+                 sequence=meeting.sequence or 0, cancelled=meeting.status == MeetingStatus.CANCELLED.value,
+                 location=meeting.location, description=agenda,
+                 url=external_url("councils.meeting", meeting_id=meeting.id))
 
 
-def _calendar(name: str) -> Calendar:
-    cal = Calendar()
-    cal.add("prodid", "-//Procomún//Joint councils//EN")
-    cal.add("version", "2.0")
-    cal.add("x-wr-calname", name)
-    return cal
-
-
-def _response(cal: Calendar, filename: str) -> Response:
-    # Werkzeug adds "; charset=utf-8" to a text/* mimetype: naming it here sent it twice.
-    return Response(cal.to_ical(), mimetype="text/calendar",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+def _calendar(name: str):
+    return calendar(name, "Joint councils")
 
 
 def meeting_calendar(meeting: Meeting) -> Response:
     cal = _calendar(meeting.council.name)
     cal.add_component(_event(meeting))
-    return _response(cal, f"{meeting.council.slug}-meeting-{meeting.id}.ics")
+    return response(cal, f"{meeting.council.slug}-meeting-{meeting.id}.ics")
 
 
 def council_calendar(council, meetings: list[Meeting]) -> Response:
     cal = _calendar(council.name)
     for meeting in meetings:
         cal.add_component(_event(meeting))
-    return _response(cal, f"{council.slug}.ics")
+    return response(cal, f"{council.slug}.ics")
 
 
 def meeting_ics(meeting: Meeting) -> tuple[str, str, bytes]:

@@ -5,7 +5,7 @@ from enum import StrEnum
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, or_
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, event, inspect, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import UTCDateTime, utcnow
@@ -308,6 +308,10 @@ class Meeting(db.Model):
     minutes: Mapped[str] = mapped_column(Text, default="")
     minutes_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # For calendars (app/calendars.py): the last change of the row, and a number that grows with
+    # each change of time or place and with the cancellation (see _meeting_sequence below).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     council: Mapped[Council] = relationship(lazy="joined")
     agenda: Mapped[list["AgendaItem"]] = relationship(back_populates="meeting", order_by="AgendaItem.position")
@@ -456,3 +460,26 @@ class PriorityNeed(db.Model):
             return _("%(category)s in %(neighbourhood)s", category=self.category.name,
                      neighbourhood=self.neighbourhood)
         return self.category.name
+
+
+# A change of time or place, or the cancellation, raises the meeting's iCalendar SEQUENCE, whichever
+# operation makes it: subscribers' calendars replace their copy only for a higher one.
+CALENDAR_FIELDS = ("starts_at", "duration_minutes", "location")
+
+
+@event.listens_for(Meeting, "before_update")
+def _meeting_sequence(mapper, connection, meeting):
+    state = inspect(meeting)
+    moved = any(state.attrs[name].history.has_changes() for name in CALENDAR_FIELDS)
+    cancelled = state.attrs.status.history.has_changes() and meeting.status == MeetingStatus.CANCELLED.value
+    if moved or cancelled:
+        meeting.sequence = (meeting.sequence or 0) + 1
+
+
+@event.listens_for(AgendaItem, "after_insert")
+@event.listens_for(AgendaItem, "after_update")
+def _agenda_changes_its_meeting(mapper, connection, item):
+    # The agenda is part of the meeting's calendar event (its description): a new or changed item
+    # is a change of the meeting, which calendars see by its DTSTAMP.
+    table = Meeting.__table__
+    connection.execute(table.update().where(table.c.id == item.meeting_id).values(updated_at=utcnow()))

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.opendata import OpenData
+from app.opendata import OpenData, licence_url
 
 from . import needs
 from .models import ChairAppointment, ChairRole, Council, Mandate, Meeting, Motion, MotionStatus, Side
@@ -105,7 +105,22 @@ def popolo() -> dict:
                                for n in needs.priority_needs()]}
 
 
+FIELD_NOTES = {
+    "organizations": _l("The councils, and the two sides (local government, civil society) each seat belongs to."),
+    "posts": _l("Every seat of each council, and its Chair and Vice-Chair."),
+    "persons": _l("Council members, office holders named in their role."),
+    "memberships": _l("Who held which seat, for which side, from when to when; Chairs by term."),
+    "events": _l("The meetings, with their agenda."),
+    "motions": _l("The motions put to each meeting and their result."),
+    "vote_events": _l("Each vote held, with its counts."),
+    "votes": _l("How each member voted."),
+    "priority_needs": _l("The service needs each council adopted, by rank, with their rationale."),
+}
+
+
 @opendata.route("/councils.json", _l("Joint councils"), "Popolo JSON",
-                _l("Councils, seats, members, Chairs by term, meetings, motions and every vote, in the Popolo format."))
+                _l("Councils, seats, members, Chairs by term, meetings, motions and every vote, in the Popolo format."),
+                fields=FIELD_NOTES)
 def councils_json():
-    return jsonify(popolo())
+    # `license` beside Popolo's collections (Popolo defines the objects, not the file that holds them).
+    return jsonify({"license": licence_url(), **popolo()})

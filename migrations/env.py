@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from app.database import AFTER_UPGRADE
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -117,6 +119,7 @@ def run_migrations_online():
 
             with context.begin_transaction():
                 context.run_migrations()
+            at_newest = set(context.get_context().get_current_heads()) == set(context.script.get_heads())
             if sqlite:
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:
@@ -125,6 +128,11 @@ def run_migrations_online():
             if sqlite:
                 connection.rollback()
                 connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
+    # Backfills that need the application's models (app.database.after_upgrade), now that the
+    # schema is theirs; on their own connections, after the migration's has let go.
+    if at_newest:
+        for function in AFTER_UPGRADE:
+            function()
 
 
 if context.is_offline_mode():

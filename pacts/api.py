@@ -17,6 +17,7 @@ from . import commons_register, lifecycle, register, signing, standard_forms
 from . import proposals as proposing
 from . import reports as reporting
 from .models import CLAUSES
+from .naming import public_proposer
 
 blp = Blueprint("pacts_api", __name__, url_prefix="/api/v1/pacts",
                 description="Collaboration pacts: proposals, pacts, their clauses and reports.")
@@ -77,7 +78,7 @@ class PactSchema(Schema):
     state = fields.String()
     intervention = fields.String()
     track = fields.String()
-    proposer = fields.String(attribute="proposer_name")
+    proposer = fields.Function(public_proposer)
     what = fields.Function(lambda pact: public_text(pact, "what"))
     why = fields.Function(lambda pact: public_text(pact, "why"))
     participants = fields.Function(lambda pact: public_text(pact, "participants"))
@@ -121,6 +122,9 @@ class ProposalBody(Schema):
     proposer_kind = fields.String(load_default="individual")
     group_name = fields.String(load_default="")
     locale = fields.String(load_default="en")
+    publish_name = fields.Boolean(load_default=False, metadata={
+        "description": "A resident proposing alone: whether their name is published (default: no, the public "
+                       "reads \"a resident of\" the neighbourhood)."})
 
 
 class ClausesBody(Schema):
@@ -211,7 +215,8 @@ def propose(body):
                              what=body["what"], why=body["why"], participants=body["participants"],
                              resources=body["resources"], duration_months=body["duration_months"],
                              report_every_months=body["report_every_months"], proposer_kind=body["proposer_kind"],
-                             group_name=body["group_name"], locale=body["locale"][:5])
+                             group_name=body["group_name"], locale=body["locale"][:5],
+                             publish_name=body["publish_name"])
 
 
 @blp.route("/<int:pact_id>/submit", methods=["POST"])

@@ -36,6 +36,10 @@ class ProposalForm(FlaskForm):
     proposer_kind = SelectField(_l("Who proposes"), choices=_choices(ProposerKind))
     group_name = StringField(_l("Name of the group"), validators=[Optional(), Length(max=200)])
     organisation = SelectField(_l("Organisation"), coerce=str, choices=[], validate_choice=False)
+    publish_name = BooleanField(_l("Publish my name with the proposal"), default=False, description=_l(
+        "If you propose alone: without this, the register, the open data and the pact's documents say "
+        "“a resident of” the neighbourhood instead of your name. A group's or an organisation's name is "
+        "always public."))
 
 
 def clauses_form(prefill: dict | None = None, **kwargs) -> FlaskForm:

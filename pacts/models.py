@@ -7,6 +7,7 @@ from enum import StrEnum
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     ForeignKey,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     inspect,
     text,
 )
@@ -272,6 +274,9 @@ class Pact(Moderated, db.Model):
     proposer_kind: Mapped[str] = mapped_column(String(20))
     group_name: Mapped[str] = mapped_column(String(200), default="")
     proposer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # The proposer (a resident proposing alone) agreed that their name be published; without it the
+    # public reads "a resident of <neighbourhood>" (pacts/naming.py).
+    proposer_name_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     locale: Mapped[str] = mapped_column(String(5), default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

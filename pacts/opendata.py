@@ -5,17 +5,54 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload
 
+from app.calendars import response
 from app.extensions import db
 from app.moderation.shown import hidden_notice, public_text
-from app.opendata import OpenData, csv_response
+from app.opendata import OpenData, csv_response, licence_url
 
 from . import commons_register, lifecycle, register
+from .calendar import deadlines_calendar
 from .models import CLAUSES, Comment, Pact, PactState
+from .naming import public_proposer
 
 opendata = OpenData("pacts")
 FIELDS = ["id", "title", "state", "intervention", "track", "proposer", "commons", "neighbourhoods",
           "submitted_on", "answer_due", "consultation_ends", "starts_on", "ends_on", "version",
           "reports_filed", "volunteer_hours", *[f"clause_{key}" for key in CLAUSES]]
+
+
+FIELD_NOTES = {
+    "id": _l("The pact's number on this site."),
+    "title": _l("The pact's title."),
+    "state": _l("Where the file stands: submitted, consultation, evaluation, co_design, approved, rejected, signed, "
+                "active, suspended, completed, terminated or expired."),
+    "intervention": _l("care, shared_management or regeneration of the commons."),
+    "track": _l("ordinary (the city's standard form) or complex (co-designed)."),
+    "proposer": _l("Who proposed it: an organisation or group by its name; a resident by name only if they "
+                   "agreed, otherwise “a resident of” the neighbourhood."),
+    "commons": _l("The urban commons the pact cares for."),
+    "neighbourhoods": _l("The neighbourhoods of those commons."),
+    "submitted_on": _l("The day the proposal was submitted."),
+    "answer_due": _l("The day by which the city must answer."),
+    "consultation_ends": _l("The last day of the public consultation, if any."),
+    "starts_on": _l("The first day of the signed pact."),
+    "ends_on": _l("The last day of the signed pact."),
+    "version": _l("The number of the version of the clauses shown (the signed one once signed)."),
+    "reports_filed": _l("How many activity reports have been filed."),
+    "volunteer_hours": _l("Volunteer hours the reports declare, in total."),
+    "clause_*": _l("The text of each clause of that version (objectives, duration, ways of acting, collective use, "
+                   "city support, responsibilities, publicity, disputes, end of the pact)."),
+}
+COMMONS_NOTES = {
+    "geometry": _l("The commons' point on the map (longitude, latitude)."),
+    "id": _l("The commons' number on this site."),
+    "name": _l("Its name."),
+    "kind": _l("square, green_area, building, street or immaterial."),
+    "neighbourhood": _l("The neighbourhood it is in."),
+    "place": _l("Its address or a description of where it is."),
+    "department": _l("The city department responsible for it."),
+    "pacts": _l("How many pacts concern it."),
+}
 
 
 def _day(value):
@@ -25,7 +62,7 @@ def _day(value):
 def _rows():
     for pact in register.all_for_export():
         version = pact.signed_version or pact.latest_version
-        yield [pact.id, pact.title, pact.state, pact.intervention, pact.track, pact.proposer_name,
+        yield [pact.id, pact.title, pact.state, pact.intervention, pact.track, public_proposer(pact),
                "; ".join(c.name for c in pact.commons),
                "; ".join(sorted({c.neighbourhood for c in pact.commons if c.neighbourhood})),
                _day(pact.submitted_at and lifecycle.city_date(pact.submitted_at)), _day(pact.answer_due),
@@ -42,19 +79,19 @@ def _clause(version, key: str) -> str:
 
 
 @opendata.route("/pacts.json", _l("Collaboration pacts"), "JSON",
-                _l("Every proposal and pact made public: state, commons, dates and clauses."))
+                _l("Every proposal and pact made public: state, commons, dates and clauses."), fields=FIELD_NOTES)
 def pacts_json():
-    return jsonify(pacts=[dict(zip(FIELDS, row)) for row in _rows()])
+    return jsonify(license=licence_url(), pacts=[dict(zip(FIELDS, row)) for row in _rows()])
 
 
 @opendata.route("/pacts.csv", _l("Collaboration pacts"), "CSV",
-                _l("The same list as a spreadsheet, one row a pact."))
+                _l("The same list as a spreadsheet, one row a pact."), fields=FIELD_NOTES)
 def pacts_csv():
     return csv_response(FIELDS, _rows(), "pacts.csv")
 
 
 @opendata.route("/commons.geojson", _l("Urban commons"), "GeoJSON",
-                _l("The register of urban commons that have coordinates, for maps."))
+                _l("The register of urban commons that have coordinates, for maps."), fields=COMMONS_NOTES)
 def commons_geojson():
     features = [{
         "type": "Feature",
@@ -62,7 +99,8 @@ def commons_geojson():
         "properties": {"id": c.id, "name": c.name, "kind": c.kind, "neighbourhood": c.neighbourhood,
                        "place": c.place, "department": c.department, "pacts": len(c.pacts)},
     } for c in commons_register.all_commons() if c.has_coordinates]
-    response = jsonify(type="FeatureCollection", features=features)
+    # `license` is a foreign member, which GeoJSON (RFC 7946, 6.1) allows.
+    response = jsonify(type="FeatureCollection", license=licence_url(), features=features)
     response.mimetype = "application/geo+json"
     return response
 
@@ -91,3 +129,18 @@ def _comment_rows():
                    "commenter's name). A comment hidden by moderation says so in place of its text."))
 def pact_comments_json():
     return jsonify(comments=[dict(zip(COMMENT_FIELDS, row)) for row in _comment_rows()])
+CALENDAR_NOTES = {
+    "VEVENT": _l("One event a deadline: the last day of a public consultation, or the day a pact's report is due "
+                 "(all-day events)."),
+    "UID": _l("Stays the same for the same deadline, so that a subscribed calendar updates it."),
+    "SEQUENCE, LAST-MODIFIED": _l("Change when the deadline changes; a pact that ended before its last reports "
+                                  "marks them STATUS:CANCELLED."),
+    "URL": _l("The pact's page."),
+}
+
+
+@opendata.route("/pact-deadlines.ics", _l("Pact deadlines (calendar)"), "iCalendar",
+                _l("Consultation ends and report deadlines of every public pact, to subscribe to in a calendar."),
+                fields=CALENDAR_NOTES)
+def pact_deadlines_ics():
+    return response(deadlines_calendar(), "pact-deadlines.ics")

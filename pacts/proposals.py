@@ -33,11 +33,13 @@ def propose(*, actor, title: str, intervention: str, track: str, commons_ids=(),
             duration_months: int = 12, report_every_months: int = 6,
             proposer_kind: str = ProposerKind.INDIVIDUAL.value, group_name: str = "",
             organisation=None, standard_form: StandardForm | None = None,
-            new_commons_name: str = "", new_commons_place: str = "", locale: str = "en") -> Pact:
+            new_commons_name: str = "", new_commons_place: str = "", locale: str = "en",
+            publish_name: bool = False) -> Pact:
     """Write a proposal as a draft with its first version of the clauses.
 
     Ordinary proposals start from the clauses of the chosen standard form; a
-    citizen may put forward a commons not yet in the register."""
+    citizen may put forward a commons not yet in the register. A resident proposing
+    alone is named in public only with `publish_name` (pacts/naming.py)."""
     title = (title or "").strip()
     if not title:
         raise Invalid(_l("Give the proposal a title."), field="title")
@@ -86,6 +88,7 @@ def propose(*, actor, title: str, intervention: str, track: str, commons_ids=(),
                     duration_months=int(duration_months), report_every_months=int(report_every_months),
                     proposer_kind=proposer_kind, group_name=(group_name or "").strip(),
                     proposer_id=actor.id, organisation=organisation, locale=locale,
+                    proposer_name_public=bool(publish_name),
                     state=PactState.DRAFT.value, commons=chosen)
         db.session.add(pact)
         if standard_form is not None and track == Track.ORDINARY:

@@ -23,6 +23,7 @@ from . import (
     commons_register,
     disputes,
     lifecycle,
+    naming,  # noqa: F401  (its template globals: who is named in public, and how)
     proposals,
     register,
     reports,

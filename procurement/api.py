@@ -12,7 +12,7 @@ from app.errors import NotFound
 from app.organisations import operations as organisations
 from app.security import api_public, api_roles_required, api_user
 
-from . import evaluation, processes, tenders
+from . import awarding, evaluation, processes, tenders
 from .models import CriterionKind, Procedure
 
 blp = Blueprint("procurement_api", __name__, url_prefix="/api/v1/procurement",
@@ -35,7 +35,7 @@ class SupplierSchema(Schema):
 
 class AwardSchema(Schema):
     supplier = fields.Nested(SupplierSchema)
-    supplier_accredited = fields.Function(lambda a: processes.accredited(a.process, a.supplier), allow_none=True)
+    supplier_accredited = fields.Function(lambda a: awarding.accredited(a.process, a.supplier), allow_none=True)
     value_cents = fields.Integer()
     score = fields.Function(lambda a: a.total_score / 100)
     decided_on = Date()

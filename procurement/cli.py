@@ -1,12 +1,9 @@
 """`flask procurement …`: the register and its open data from scripts."""
-import json
-
 import click
 from flask.cli import AppGroup
 
-from app.urls import public_request_context
-
-from . import processes
+from . import processes, releases
+from .opendata import dump_package
 
 procurement_cli = AppGroup("procurement", help="Social procurement processes and their open data.")
 
@@ -22,12 +19,15 @@ def list_processes():
 @procurement_cli.command("ocds")
 @click.option("--output", "-o", type=click.File("w"), default="-", help="File to write (default: stdout).")
 def ocds(output):
-    """Write the OCDS release package of every published process."""
-    from .opendata import release_package
-    # Links in the package are absolute: build them against the public address.
-    with public_request_context():
-        json.dump(release_package(), output, ensure_ascii=False, indent=2)
-    output.write("\n")
+    """Write every OCDS release ever published, as one release package."""
+    dump_package(output)
+
+
+@procurement_cli.command("backfill-releases")
+def backfill_releases():
+    """Publish one release, from its current state, for each published process that has none
+    (`flask db upgrade` does it too, once the database is at the newest revision)."""
+    click.echo(f"{releases.publish_missing()} releases published")
 
 
 COMMANDS = [procurement_cli]

@@ -24,6 +24,7 @@ from .models import (
     SocialCommitment,
 )
 from .processes import PHASES, check_cents, move, require_manage
+from .releases import follow_up_tags, publish_release
 
 METRIC_LIMIT = 10**15  # beyond any count of people or hours, and well inside the BIGINT column
 
@@ -61,6 +62,7 @@ def record_contract(process: Process, *, actor, signed_on: date, period_start: d
               period=[period_start, period_end], commitments=len(commitments))
         emit("procurement.contract_signed", "procurement", process.id, actor=actor, **process_context(
             process, supplier=award.supplier.name, supplier_id=award.supplier.id, value_cents=value_cents))
+        publish_release(process, ["contract"], actor=actor)
     return contract
 
 
@@ -69,6 +71,7 @@ def start_implementation(process: Process, *, actor) -> None:
     require_manage(actor, process)
     with transaction():
         move(process, Phase.IMPLEMENTATION, actor)
+        publish_release(process, ["implementation"], actor=actor)
 
 
 def _live_contract(process: Process, actor) -> Contract:
@@ -98,6 +101,7 @@ def record_payment(process: Process, amount_cents: int, paid_on: date, *, actor,
         db.session.add(payment)
         record("procurement.payment", payment, actor=actor,
                after={"process": process.reference, "amount_cents": amount_cents, "paid_on": paid_on})
+        publish_release(process, follow_up_tags(process), actor=actor)
     return payment
 
 
@@ -112,6 +116,7 @@ def report_milestone(milestone: Milestone, report: str, *, actor, met_on: date |
         milestone.report = report.strip()
         record("procurement.milestone_met", milestone, actor=actor, before=before,
                after=snapshot(milestone, ["met_on", "report"]))
+        publish_release(milestone.contract.process, follow_up_tags(milestone.contract.process), actor=actor)
 
 
 def record_metric(process: Process, name: str, value: int, *, actor, unit: str = "",
@@ -130,6 +135,7 @@ def record_metric(process: Process, name: str, value: int, *, actor, unit: str =
                                recorded_on=recorded_on or city_today())
         db.session.add(metric)
         record("procurement.metric", metric, actor=actor, after=snapshot(metric, ["name", "value", "unit"]))
+        publish_release(process, follow_up_tags(process), actor=actor)
     return metric
 
 
@@ -146,6 +152,7 @@ def assess_commitment(commitment: SocialCommitment, status: str, note: str, *, a
         commitment.assessed_on = city_today()
         record("procurement.commitment_assessed", commitment, actor=actor, before=before,
                after=snapshot(commitment, ["status", "note"]))
+        publish_release(commitment.contract.process, follow_up_tags(commitment.contract.process), actor=actor)
 
 
 def close(process: Process, *, actor) -> None:
@@ -156,6 +163,7 @@ def close(process: Process, *, actor) -> None:
         raise Invalid(_l("Assess every social commitment before closing the contract."))
     with transaction():
         move(process, Phase.CLOSED, actor, paid_cents=process.contract.paid_cents)
+        publish_release(process, ["contractTermination"], actor=actor)
 
 
 def milestone_by_id(milestone_id: int) -> Milestone:

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from app.documents import render_pdf
 from app.i18n import city_today
 
-from . import evaluation, processes
+from . import awarding
 
 
 def award_decision(process) -> bytes:
@@ -14,8 +14,8 @@ def award_decision(process) -> bytes:
     award = process.award
     return render_pdf("procurement/documents/award.html", locale=str(get_locale()),
                       reference=f"{process.reference}-A", title=_("Award decision"),
-                      process=process, award=award, reasons=evaluation.award_reasons(award),
-                      accredited=processes.accredited(process, award.supplier))
+                      process=process, award=award, reasons=awarding.award_reasons(award),
+                      accredited=awarding.accredited(process, award.supplier))
 
 
 def contract_summary(process) -> bytes:
@@ -23,4 +23,4 @@ def contract_summary(process) -> bytes:
     return render_pdf("procurement/documents/contract.html", locale=str(get_locale()),
                       reference=f"{process.reference}-C", title=_("Contract summary"),
                       process=process, contract=process.contract, today=city_today(),
-                      accredited=processes.accredited(process, process.contract.supplier))
+                      accredited=awarding.accredited(process, process.contract.supplier))

@@ -3,7 +3,6 @@ and the award (the top of the ranking, or a justified choice), with its reasons 
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.audit.operations import record
@@ -16,6 +15,7 @@ from app.notifications.operations import emit
 from .events import process_context
 from .models import Award, Bid, Phase, Process, Score
 from .processes import PHASES, move, require_manage
+from .releases import publish_release
 
 
 def score_bid(bid: Bid, scores: dict[int, int], *, actor, notes: dict[int, str] | None = None) -> None:
@@ -108,25 +108,5 @@ def decide_award(process: Process, *, actor, bid: Bid | None = None, justificati
               tie=tie, override=override, justification=justification)
         emit("procurement.award_decided", "procurement", process.id, actor=actor,
              **process_context(process, supplier=chosen.bid.organisation.name, value_cents=chosen.bid.amount_cents))
+        publish_release(process, ["award"], actor=actor)
     return award
-
-
-def award_reasons(award: Award) -> str:
-    """The award's reasons in one sentence, in the reader's language."""
-    points = Decimal(award.total_score) / 100
-    runner = next((r for r in award.ranking if r["bid_id"] != award.bid_id), None)
-    if award.override:
-        text = _("%(name)s was chosen over the top of the ranking, with %(points)s points out of 100.",
-                 name=award.supplier.name, points=points)
-    elif award.tie:
-        text = _("%(name)s shared the top of the ranking with %(points)s points out of 100.",
-                 name=award.supplier.name, points=points)
-    elif runner:
-        text = _("%(name)s had the highest weighted score, %(points)s points out of 100; the next bid "
-                 "had %(next)s.", name=award.supplier.name, points=points, next=Decimal(runner["total"]) / 100)
-    else:
-        text = _("%(name)s was the only bid, with %(points)s points out of 100.",
-                 name=award.supplier.name, points=points)
-    if award.justification:
-        text += " " + _("Justification: %(text)s", text=award.justification)
-    return text

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DDL, JSON, BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import UTCDateTime, utcnow
@@ -326,3 +326,78 @@ class ServiceMetric(db.Model):
     recorded_on: Mapped[date] = mapped_column(Date)
 
     contract: Mapped[Contract] = relationship(back_populates="metrics")
+
+
+# Open Contracting history ----------------------------------------------------------------
+# What the public was told, kept as told: procurement/releases.py writes these rows in the
+# transaction of each change and nothing ever rewrites them.
+
+class Release(db.Model):
+    """An OCDS release exactly as published (`body` is the JSON text served, byte for byte).
+    Never updated or deleted: the database itself refuses (IMMUTABLE_RELEASES below)."""
+
+    __tablename__ = "procurement_releases"
+    __table_args__ = (UniqueConstraint("ocid", "release_id"),
+                      UniqueConstraint("process_id", "number"))
+
+    # Also the order of publication: the release package pages through it.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[int] = mapped_column(ForeignKey("procurement_processes.id"))
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, … within the process
+    ocid: Mapped[str] = mapped_column(String(120))
+    release_id: Mapped[str] = mapped_column(String(160))
+    date: Mapped[datetime] = mapped_column(UTCDateTime)
+    tags: Mapped[list] = mapped_column(JSON)
+    body: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Amendment(db.Model):
+    """A change to a published tender or contract, with its rationale: an OCDS `amendments`
+    entry from the release that published it on."""
+
+    __tablename__ = "procurement_amendments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[int] = mapped_column(ForeignKey("procurement_processes.id"), index=True)
+    scope: Mapped[str] = mapped_column(String(20))  # "tender" or "contract"
+    rationale: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    date: Mapped[datetime] = mapped_column(UTCDateTime)
+    amends_release_id: Mapped[str] = mapped_column(String(160))
+    release_id: Mapped[str] = mapped_column(String(160))
+
+
+class Record(db.Model):
+    """The process's OCDS record (its releases linked, the compiled and the versioned release),
+    as served: rewritten with each release, unlike the releases themselves."""
+
+    __tablename__ = "procurement_records"
+
+    process_id: Mapped[int] = mapped_column(ForeignKey("procurement_processes.id"), primary_key=True)
+    ocid: Mapped[str] = mapped_column(String(120), unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# A published release is superseded, never changed: the database refuses an UPDATE or a DELETE,
+# whoever sends it (the tests' reset on PostgreSQL uses TRUNCATE, an owner's act; on SQLite it
+# lifts the triggers for the reset, tests/conftest.py).
+IMMUTABLE_RELEASES = {
+    "postgresql": [
+        "CREATE FUNCTION procurement_releases_immutable() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN RAISE EXCEPTION 'a published OCDS release is never changed or deleted'; END $$",
+        "CREATE TRIGGER procurement_releases_immutable BEFORE UPDATE OR DELETE ON procurement_releases "
+        "FOR EACH ROW EXECUTE FUNCTION procurement_releases_immutable()",
+    ],
+    "sqlite": [
+        "CREATE TRIGGER procurement_releases_no_update BEFORE UPDATE ON procurement_releases "
+        "BEGIN SELECT RAISE(ABORT, 'a published OCDS release is never changed or deleted'); END",
+        "CREATE TRIGGER procurement_releases_no_delete BEFORE DELETE ON procurement_releases "
+        "BEGIN SELECT RAISE(ABORT, 'a published OCDS release is never changed or deleted'); END",
+    ],
+}
+for _dialect, _statements in IMMUTABLE_RELEASES.items():
+    for _statement in _statements:
+        event.listen(Release.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))

@@ -1,264 +1,144 @@
-"""Open Contracting data: every published process as an OCDS 1.1 release and a
-compiled record, the city's release package, and a flat CSV.
+"""Open Contracting data, served: the release package of every release ever published (in
+pages past the OCDS hosting guidance's size), the record package, a stable address for each
+release and each record, the platform's extension, and a flat CSV.
 
-Social criteria go into standard fields where OCDS has them (awardCriteria and
-awardCriteriaDetails; the sustainability extension's `tender.sustainability`
-goals with the `awardCriteria` and `contractPerformanceConditions` strategies),
-and into the Procomún social-procurement extension where it has none
+The releases themselves are built and kept by procurement/releases.py; here they are only
+read and written out byte for byte as they were published. Social criteria go into standard
+fields where OCDS has them and into the Procomún extension where it has none
 (procurement/OCDS_EXTENSION.md, procurement/ocds_extension/)."""
 import json
-from datetime import datetime, time
+from datetime import datetime
 from pathlib import Path
 
-from flask import current_app, jsonify, url_for
-from flask_babel import force_locale
+from flask import abort, current_app, redirect, request
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
+from app.calendars import response
+from app.extensions import db
 from app.i18n import city_timezone
-from app.opendata import OpenData, csv_response
+from app.opendata import OpenData, csv_response, json_document, licence_url
+from app.urls import base_url, external_url
 
-from . import evaluation, processes
-from .models import CriterionKind, Phase, Procedure
+from . import awarding, processes, releases
+from .calendar import tender_deadlines_calendar
+from .models import Phase, Record, Release
 
 opendata = OpenData("procurement")
 EXTENSION_DIR = Path(__file__).parent / "ocds_extension"
-SUSTAINABILITY_EXTENSION = ("https://raw.githubusercontent.com/open-contracting-extensions/"
-                            "ocds_sustainability_extension/master/extension.json")
-LICENSE = "https://creativecommons.org/licenses/by/4.0/"
-
-# Where each social criterion sits in the sustainability extension's goal codelist
-# (an open codelist: user participation gets a narrower 'social' code of our own).
-SUSTAINABILITY_GOALS = {
-    CriterionKind.SOCIAL_INCLUSION: "social.disadvantagedEmploymentOpportunities",
-    CriterionKind.LOCAL_EMPLOYMENT: "economic.localEconomyPromotion",
-    CriterionKind.USER_PARTICIPATION: "social.userParticipation",
-    CriterionKind.ENVIRONMENTAL: "environmental",
-    CriterionKind.FAIR_WAGES: "social.laborRightsPromotion",
+OCDS_FIELDS = {
+    "releases": _l("Every release ever published, oldest first: each is the process as it stood after one "
+                   "change (tender, award, contract, payment…), never rewritten (OCDS 1.1 release schema)."),
+    "links.next": _l("Present when the package goes on in another file: the address of the next page."),
+    "extensions": _l("The OCDS sustainability extension and the platform's own extension, which documents "
+                     "every field OCDS lacks (weighted criteria, social commitments, service metrics)."),
 }
-TAGS = {
-    Phase.PLANNING: ["planning"], Phase.TENDER: ["tender"], Phase.BIDS: ["tenderUpdate"],
-    Phase.AWARD: ["award"], Phase.CONTRACT: ["contract"], Phase.IMPLEMENTATION: ["implementation"],
-    Phase.CLOSED: ["implementationUpdate", "contractTermination"], Phase.CANCELLED: ["tenderCancellation"],
-}
-TENDER_STATUS = {
-    Phase.PLANNING: "planning", Phase.TENDER: "active", Phase.BIDS: "active", Phase.CANCELLED: "cancelled",
-}
-METHODS = {Procedure.OPEN: "open", Procedure.RESERVED: "selective", Procedure.NEGOTIATED: "limited",
-           Procedure.CO_DESIGN: "selective"}
-METHOD_DETAILS = {
-    Procedure.OPEN: "Open procedure",
-    Procedure.RESERVED: "Reserved for social-economy organisations and sheltered workshops",
-    Procedure.NEGOTIATED: "Negotiated procedure",
-    Procedure.CO_DESIGN: "Co-design with social-economy organisations",
+RECORD_FIELDS = {
+    "records": _l("One record per process (ocid): the address, date and tag of each of its releases, the "
+                  "compiled release (its latest state) and the versioned release (every value with its history)."),
 }
 
 
-def _moment(value, end: bool = False) -> str | None:
-    """OCDS dates are date-times; a calendar date is midnight in the city, or, for an end
-    date (end=True), the day's last second: the day itself is included (bids are accepted
-    until the deadline day is over), as the OCDS guidance asks when only a date is known."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return datetime.combine(value, time(23, 59, 59) if end else time(0), tzinfo=city_timezone()).isoformat()
+# Package metadata ---------------------------------------------------------------------------
 
-
-def _value(cents: int) -> dict:
-    return {"amount": cents / 100, "currency": current_app.config["PROCOMUN_CURRENCY"]}
-
-
-def ocid(process) -> str:
-    return f"{processes.ocid_prefix()}-{process.reference}"
-
-
-def _party(org, roles: set) -> dict:
-    return {"id": org.slug, "name": org.name, "roles": sorted(roles),
-            "details": {"organisationKind": org.kind, "socialEconomy": org.is_social_economy}}
-
-
-def _parties(process) -> list[dict]:
-    roles = {process.department.slug: (process.department, {"buyer", "procuringEntity"})}
-    if process.phase != Phase.TENDER:  # bidders are named once bidding has closed
-        for bid in process.bids:
-            roles.setdefault(bid.organisation.slug, (bid.organisation, set()))[1].add("tenderer")
-    if process.award:
-        roles.setdefault(process.award.supplier.slug, (process.award.supplier, set()))[1].add("supplier")
-    parties = []
-    for org, party_roles in roles.values():
-        party = _party(org, party_roles)
-        if "supplier" in party_roles:
-            party["details"]["accreditedForService"] = processes.accredited(process, org)
-        parties.append(party)
-    return parties
-
-
-def _ref(org) -> dict:
-    return {"id": org.slug, "name": org.name}
-
-
-def _criteria_details(process) -> str:
-    return "; ".join(f"{CriterionKind(c.kind).name.replace('_', ' ').lower()}: {c.weight}%"
-                     + (f" ({c.description})" if c.description else "") for c in process.criteria)
-
-
-def _tender(process) -> dict:
-    procedure = process.procedure_enum
-    social = [c for c in process.criteria if c.kind_enum.social]
-    goals = {}
-    for c in social:
-        goals.setdefault(SUSTAINABILITY_GOALS[c.kind_enum], {"awardCriteria"})
-    if process.contract:
-        for commitment in process.contract.commitments:
-            goals.setdefault(SUSTAINABILITY_GOALS[commitment.kind_enum], set()).add("contractPerformanceConditions")
-    tender = {
-        "id": process.reference,
-        "title": process.title,
-        "description": process.description or None,
-        "status": TENDER_STATUS.get(process.phase_enum, "complete"),
-        "procuringEntity": _ref(process.department),
-        "value": _value(process.budget_cents),
-        "procurementMethod": METHODS[procedure],
-        "procurementMethodDetails": METHOD_DETAILS[procedure],
-        "mainProcurementCategory": "services",
-        "awardCriteria": "ratedCriteria",
-        "awardCriteriaDetails": _criteria_details(process),
-        "hasSustainability": bool(goals) or procedure == Procedure.RESERVED,
-        "sustainability": [{"goal": goal, "strategies": sorted(strategies)} for goal, strategies in goals.items()],
-        # Procomún extension: the weighted criteria as data, and how the procedure is reserved.
-        "weightedCriteria": [{"id": str(c.id), "kind": c.kind, "weight": c.weight, "social": c.kind_enum.social,
-                              "description": c.description} for c in process.criteria],
-        "socialProcurement": {"procedure": procedure.value, "reserved": procedure == Procedure.RESERVED,
-                              "serviceCategory": process.category.slug if process.category else None,
-                              "councilPriorityNeedId": process.priority_need_id},
-    }
-    if process.bid_deadline:
-        tender["tenderPeriod"] = {"startDate": _moment(process.published_at),
-                                  "endDate": _moment(process.bid_deadline, end=True)}
-    if process.phase != Phase.TENDER:
-        tender["numberOfTenderers"] = len(process.bids)
-        tender["tenderers"] = [_ref(b.organisation) for b in process.bids]
-    return tender
-
-
-def _award(process) -> dict:
-    award = process.award
-    return {
-        "id": f"{process.reference}-award",
-        "title": process.title,
-        "description": evaluation.award_reasons(award),
-        "status": "active",
-        "date": _moment(award.decided_on),
-        "value": _value(award.value_cents),
-        "suppliers": [_ref(award.supplier)],
-        "socialProcurement": {
-            "ranking": [{"organisation": r["organisation"], "name": r["name"], "score": r["total"] / 100,
-                         "rank": r["rank"]} for r in award.ranking],
-            "tie": award.tie, "override": award.override, "justification": award.justification or None,
-            "supplierSocialEconomy": award.supplier.is_social_economy,
-        },
-    }
-
-
-def _contract(process) -> dict:
-    contract = process.contract
-    status = {Phase.CLOSED: "terminated"}.get(process.phase_enum, "active")
-    return {
-        "id": f"{process.reference}-contract",
-        "awardID": f"{process.reference}-award",
-        "title": process.title,
-        "status": status,
-        "period": {"startDate": _moment(contract.period_start), "endDate": _moment(contract.period_end, end=True)},
-        "value": _value(contract.value_cents),
-        "dateSigned": _moment(contract.signed_on),
-        "milestones": [{"id": str(m.id), "title": m.title, "type": "delivery", "dueDate": _moment(m.due_on),
-                        "dateMet": _moment(m.met_on), "status": "met" if m.met_on else "scheduled",
-                        "description": m.report or None} for m in contract.milestones],
-        "implementation": {
-            "transactions": [{"id": str(p.id), "date": _moment(p.paid_on), "value": _value(p.amount_cents),
-                              "payer": _ref(process.department), "payee": _ref(contract.supplier)}
-                             for p in contract.payments],
-            "serviceMetrics": [{"name": m.name, "value": m.value, "unit": m.unit or None,
-                                "date": _moment(m.recorded_on)} for m in contract.metrics],
-        },
-        "socialCommitments": [{"id": str(c.id), "criterion": c.kind, "goal": SUSTAINABILITY_GOALS[c.kind_enum],
-                               "description": c.description, "dueDate": _moment(c.due_on), "status": c.status,
-                               "dateAssessed": _moment(c.assessed_on), "note": c.note or None}
-                              for c in contract.commitments],
-    }
-
-
-def _prune(value):
-    """Leave out empty fields: in OCDS a null means "remove" when releases are merged."""
-    if isinstance(value, dict):
-        return {k: _prune(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_prune(v) for v in value]
-    return value
-
-
-def release(process) -> dict:
-    """The process as one OCDS release describing its current state, in English
-    (the language the release declares)."""
-    with force_locale("en"):
-        return _prune(_release(process))
-
-
-def _release(process) -> dict:
-    updated = process.updated_at or process.created_at
-    body = {
-        "ocid": ocid(process),
-        "id": f"{ocid(process)}-{process.phase}-{updated.strftime('%Y%m%dT%H%M%S')}",
-        "date": _moment(updated),
-        "tag": TAGS[process.phase_enum],
-        "initiationType": "tender",
-        "language": "en",
-        "parties": _parties(process),
-        "buyer": _ref(process.department),
-        "planning": {"rationale": process.description or None,
-                     "budget": {"amount": _value(process.budget_cents), "description": process.title}},
-        "tender": _tender(process),
-    }
-    if process.award:
-        body["awards"] = [_award(process)]
-    if process.contract:
-        body["contracts"] = [_contract(process)]
-    return body
-
-
-def record(process) -> dict:
-    """The compiled record: with one release per process, the compiled release is
-    that release under the 'compiled' tag."""
-    current = release(process)
-    return {"ocid": current["ocid"],
-            "releases": [{"url": url_for("procurement.release_json", process_id=process.id, _external=True),
-                          "date": current["date"], "tag": current["tag"]}],
-            "compiledRelease": {**current, "tag": ["compiled"]}}
-
-
-def _package_meta(uri: str, processes) -> dict:
-    dates = [p.updated_at for p in processes if p.updated_at]
+def _head(uri: str, published) -> dict:
     return {
         "uri": uri,
         "version": "1.1",
-        "publishedDate": _moment(max(dates)) if dates else _moment(datetime.now(city_timezone())),
-        "publisher": {"name": current_app.config["PROCOMUN_CITY_NAME"]},
-        "license": LICENSE,
-        "extensions": [SUSTAINABILITY_EXTENSION,
-                       url_for("procurement.extension_json", _external=True)],
+        "publishedDate": releases._moment(published),
+        "publisher": {"name": current_app.config["PROCOMUN_CITY_NAME"],
+                      "scheme": current_app.config["PROCOMUN_PUBLISHER_SCHEME"],
+                      "uid": current_app.config["PROCOMUN_PUBLISHER_UID"], "uri": base_url() + "/"},
+        "license": licence_url(),
+        "publicationPolicy": external_url("procurement.publication_policy"),
+        "extensions": [releases.SUSTAINABILITY_EXTENSION, external_url("procurement.extension_json")],
     }
 
 
-def release_package() -> dict:
-    published = processes.published_processes()
-    return {**_package_meta(url_for("procurement.procurement_json", _external=True), published),
-            "releases": [release(p) for p in published]}
+def _published_date():
+    return releases.newest_release_date() or datetime.now(city_timezone())
 
+
+def _after() -> int:
+    """The page's cursor: the last release (or process) id of the previous page."""
+    value = request.args.get("after", "0")
+    if not value.isdigit() or len(value) > 18:
+        abort(400)
+    return int(value)
+
+
+def _paged(rows, endpoint: str, tail: dict):
+    """Yield the bodies of `rows` ((key, body) in key order) until the page is full, then
+    record in `tail` the link to the next page if there is one."""
+    max_bytes = current_app.config["PROCUREMENT_PACKAGE_MAX_BYTES"]
+    max_items = current_app.config["PROCUREMENT_PACKAGE_MAX_RELEASES"]
+    size = count = 0
+    last = None
+    for key, body in rows:
+        if count and (size >= max_bytes or count >= max_items):
+            tail["links"] = {"next": external_url(endpoint, after=last)}
+            break
+        yield body
+        size += len(body) + 1
+        count += 1
+        last = key
+    if hasattr(rows, "close"):
+        rows.close()
+
+
+def _stream(statement):
+    # Server-side cursor on PostgreSQL, a lazy cursor on SQLite: memory stays flat whatever the size.
+    return db.session.execute(statement.execution_options(yield_per=200))
+
+
+# The release package --------------------------------------------------------------------------
 
 @opendata.route("/procurement.json", _l("Social procurement (Open Contracting)"), "OCDS JSON",
-                _l("Every published procurement process as an OCDS 1.1 release, with its social criteria."))
+                _l("Every release ever published for every public procurement process, with its social "
+                   "criteria: an OCDS 1.1 release package, in pages."), fields=OCDS_FIELDS)
 def procurement_json():
-    return jsonify(release_package())
+    after = _after()
+    tail = {}
+    rows = _stream(select(Release.id, Release.body).where(Release.id > after).order_by(Release.id))
+    uri = external_url("procurement.procurement_json", **({"after": after} if after else {}))
+    return json_document(_head(uri, _published_date()), "releases",
+                         _paged(rows, "procurement.procurement_json", tail), lambda: tail)
+
+
+@opendata.route("/procurement-records.json", _l("Social procurement records (Open Contracting)"), "OCDS JSON",
+                _l("One record per procurement process: its releases, compiled release and versioned release "
+                   "(merged with ocdsmerge): an OCDS 1.1 record package, in pages."), fields=RECORD_FIELDS)
+def procurement_records_json():
+    after = _after()
+    tail = {}
+    rows = _stream(select(Record.process_id, Record.body).where(Record.process_id > after)
+                   .order_by(Record.process_id))
+    uri = external_url("procurement.procurement_records_json", **({"after": after} if after else {}))
+    head = _head(uri, _published_date()) | {"packages": [external_url("procurement.procurement_json")]}
+    return json_document(head, "records", _paged(rows, "procurement.procurement_records_json", tail),
+                         lambda: tail)
+
+
+# One release, one record ------------------------------------------------------------------
+
+@opendata.route("/procurement/<ocid>/<int:number>.json")
+def release_json(ocid, number):
+    """A release at its permanent address: a package holding that release alone, as published."""
+    release = releases.release_by_number(ocid, number)
+    if release is None:
+        abort(404)
+    return json_document(_head(external_url("procurement.release_json", ocid=ocid, number=number), release.date),
+                         "releases", [release.body])
+
+
+@opendata.route("/procurement/<ocid>/record.json")
+def record_json(ocid):
+    record = releases.record_of(ocid)
+    if record is None:
+        abort(404)
+    head = _head(external_url("procurement.record_json", ocid=ocid), record.updated_at)
+    return json_document(head | {"packages": [external_url("procurement.procurement_json")]}, "records",
+                         [record.body])
 
 
 def _published(process_id):
@@ -266,49 +146,83 @@ def _published(process_id):
 
 
 @opendata.route("/procurement/<int:process_id>/release.json")
-def release_json(process_id):
+def latest_release_json(process_id):
+    """The process's newest release (an address older pages linked to)."""
     process = _published(process_id)
-    return jsonify({**_package_meta(url_for(".release_json", process_id=process_id, _external=True), [process]),
-                    "releases": [release(process)]})
+    latest = releases.releases_of(process)
+    if not latest:
+        abort(404)
+    return redirect(external_url("procurement.release_json", ocid=latest[-1].ocid, number=latest[-1].number))
 
 
 @opendata.route("/procurement/<int:process_id>/record.json")
-def record_json(process_id):
+def process_record_json(process_id):
     process = _published(process_id)
-    meta = _package_meta(url_for(".record_json", process_id=process_id, _external=True), [process])
-    return jsonify({**meta, "records": [record(process)]})
+    record = db.session.get(Record, process.id)
+    if record is None:
+        abort(404)
+    return redirect(external_url("procurement.record_json", ocid=record.ocid))
 
+
+# The extension --------------------------------------------------------------------------------
 
 @opendata.route("/procurement/extension.json")
 def extension_json():
-    return jsonify(json.loads((EXTENSION_DIR / "extension.json").read_text()))
+    return current_app.response_class((EXTENSION_DIR / "extension.json").read_bytes(), mimetype="application/json")
 
 
 @opendata.route("/procurement/release-schema.json")
 def extension_schema_json():
-    return jsonify(json.loads((EXTENSION_DIR / "release-schema.json").read_text()))
+    return current_app.response_class((EXTENSION_DIR / "release-schema.json").read_bytes(),
+                                      mimetype="application/json")
 
 
-CSV_FIELDS = ["ocid", "reference", "title", "department", "category", "procedure", "phase", "budget",
-              "bid_deadline", "criteria", "social_weight", "bids", "supplier", "supplier_kind",
-              "supplier_social_economy", "supplier_accredited", "award_date", "award_value", "award_score", "tie",
-              "override",
-              "contract_value", "contract_start", "contract_end", "paid", "commitments_kept",
-              "commitments_missed", "commitments_pending"]
+# The flat CSV ---------------------------------------------------------------------------------
+
+CSV_FIELDS = {
+    "ocid": _l("The process's Open Contracting id: its address in the OCDS files."),
+    "reference": _l("The city's reference for the process."),
+    "title": _l("What is bought."),
+    "department": _l("The municipal department that buys."),
+    "category": _l("The service category (the accreditation it needs), if any."),
+    "procedure": _l("open, reserved (for the social economy), negotiated or co_design."),
+    "phase": _l("Where the process is: tender, bids, award, contract, implementation, closed or cancelled."),
+    "budget": _l("The budget, in the city's currency."),
+    "bid_deadline": _l("The last day to bid."),
+    "criteria": _l("The award criteria and their weights (out of 100)."),
+    "social_weight": _l("How many of the 100 points go to social criteria."),
+    "bids": _l("How many bids came in (shown once bidding has closed)."),
+    "supplier": _l("The organisation awarded the contract."),
+    "supplier_kind": _l("The kind of organisation (social co-operative, association, company…)."),
+    "supplier_social_economy": _l("Whether the supplier belongs to the social economy."),
+    "supplier_accredited": _l("Whether the supplier is accredited today for the service category."),
+    "award_date": _l("The day of the award decision."),
+    "award_value": _l("The value awarded."),
+    "award_score": _l("The winner's weighted score, out of 100."),
+    "tie": _l("Whether the top of the ranking was tied."),
+    "override": _l("Whether a bid other than the top of the ranking was chosen (with a written justification)."),
+    "contract_value": _l("The value of the signed contract."),
+    "contract_start": _l("The first day of the contract."),
+    "contract_end": _l("The last day of the contract."),
+    "paid": _l("The total paid to the supplier so far."),
+    "commitments_kept": _l("Social commitments of the contract found kept."),
+    "commitments_missed": _l("Social commitments found missed."),
+    "commitments_pending": _l("Social commitments not assessed yet."),
+}
 
 
 def _csv_rows():
     for p in processes.published_processes():
         award, contract = p.award, p.contract
         commitments = contract.commitments if contract else []
-        yield [ocid(p), p.reference, p.title, p.department.name, p.category.slug if p.category else "",
+        yield [releases.ocid(p), p.reference, p.title, p.department.name, p.category.slug if p.category else "",
                p.procedure, p.phase, p.budget_cents / 100, p.bid_deadline.isoformat() if p.bid_deadline else "",
                "; ".join(f"{c.kind} {c.weight}" for c in p.criteria),
                sum(c.weight for c in p.criteria if c.kind_enum.social),
                len(p.bids) if p.phase != Phase.TENDER else "",
                award.supplier.name if award else "", award.supplier.kind if award else "",
                award.supplier.is_social_economy if award else "",
-               processes.accredited(p, award.supplier) if award and p.category else "",
+               awarding.accredited(p, award.supplier) if award and p.category else "",
                award.decided_on.isoformat() if award else "", award.value_cents / 100 if award else "",
                award.total_score / 100 if award else "", award.tie if award else "",
                award.override if award else "",
@@ -321,8 +235,33 @@ def _csv_rows():
 
 
 @opendata.route("/procurement.csv", _l("Social procurement (Open Contracting)"), "CSV",
-                _l("One row per published process: criteria, supplier and whether it is social economy, award, "
-                   "contract, payments and commitments."))
+                _l("One row per published process: criteria, supplier and whether it is social economy, "
+                   "award, contract, payments and commitments."), fields=CSV_FIELDS)
 def procurement_csv():
-    return csv_response(CSV_FIELDS, _csv_rows(), "procurement.csv")
+    return csv_response(list(CSV_FIELDS), _csv_rows(), "procurement.csv")
 
+
+CALENDAR_NOTES = {
+    "VEVENT": _l("One all-day event a tender: the last day bids are accepted."),
+    "UID": _l("Stays the same for the same tender, so that a subscribed calendar updates it."),
+    "SEQUENCE, LAST-MODIFIED": _l("Grow with each amendment of the tender (a deadline extended); a cancelled "
+                                  "tender stays as STATUS:CANCELLED."),
+    "URL": _l("The process's page."),
+}
+
+
+@opendata.route("/tender-deadlines.ics", _l("Tender deadlines (calendar)"), "iCalendar",
+                _l("The bid deadline of every published tender, to subscribe to in a calendar."),
+                fields=CALENDAR_NOTES)
+def tender_deadlines_ics():
+    return response(tender_deadlines_calendar(), "tender-deadlines.ics")
+
+
+def dump_package(output) -> None:
+    """Every release ever published as one package, for the command line (no pages: a file
+    made on purpose may be as large as its maker wants)."""
+    head = json.dumps(_head(external_url("procurement.procurement_json"), _published_date()), ensure_ascii=False)
+    output.write(head[:-1] + ',"releases":[')
+    for n, (body,) in enumerate(_stream(select(Release.body).order_by(Release.id))):
+        output.write(("," if n else "") + body)
+    output.write("]}\n")

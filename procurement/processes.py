@@ -22,7 +22,6 @@ from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import db
 from app.i18n import city_today
 from app.organisations.models import Organisation, OrganisationKind
-from app.organisations.operations import is_accredited
 from app.states import StateMachine
 from councils.needs import priority_need_by_id, priority_needs
 
@@ -81,13 +80,6 @@ def require_manage(user, process_or_department) -> None:
         department = getattr(process_or_department, "department", process_or_department)
         raise NotAllowed(_l("Only officials of %(department)s may change this process.",
                             department=department.name))
-
-
-def accredited(process: Process, organisation: Organisation) -> bool | None:
-    """Whether the supplier is accredited today for the process's service (None: no category)."""
-    if process.category is None:
-        return None
-    return is_accredited(organisation.id, process.category.slug)
 
 
 def departments() -> list[Organisation]:

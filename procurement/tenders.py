@@ -16,6 +16,7 @@ from app.organisations.models import Organisation, OrganisationKind, ServiceCate
 from .events import process_context
 from .models import Bid, Criterion, CriterionKind, Phase, Procedure, Process
 from .processes import PHASES, check_cents, council_needs, move, require_manage
+from .releases import AmendmentNote, publish_release
 
 PROCESS_FIELDS = ["reference", "title", "description", "department_id", "category_id", "priority_need_id",
                   "budget_cents", "procedure", "phase", "bid_deadline"]
@@ -107,6 +108,7 @@ def publish_tender(process: Process, deadline: date, *, actor) -> None:
         emit("procurement.tender_published", "procurement", process.id, actor=actor,
              reserved=process.procedure == Procedure.RESERVED,
              **process_context(process, deadline=deadline.isoformat()))
+        publish_release(process, ["tender"], actor=actor)
 
 
 def submit_bid(process: Process, organisation: Organisation, amount_cents: int, *, actor,
@@ -148,6 +150,7 @@ def close_bidding(process: Process, *, actor) -> None:
         raise Invalid(_l("No organisation has bid; cancel the tender instead."))
     with transaction():
         move(process, Phase.BIDS, actor, bids=len(process.bids))
+        publish_release(process, ["tenderUpdate"], actor=actor)
 
 
 def cancel(process: Process, reason: str, *, actor) -> None:
@@ -161,6 +164,7 @@ def cancel(process: Process, reason: str, *, actor) -> None:
         if process.published_at is None:
             process.published_at = utcnow()  # a cancelled process is accounted for in public
         move(process, Phase.CANCELLED, actor, reason=reason.strip())
+        publish_release(process, ["tenderCancellation"], actor=actor, amendment=AmendmentNote(reason.strip()))
 
 
 def bid_of(user, process: Process) -> Bid | None:

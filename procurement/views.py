@@ -1,6 +1,6 @@
 """Social procurement pages: the public register, each process with the actions
 its phase allows, the forms of each step, and the office's dashboard."""
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -10,10 +10,11 @@ from app.documents import pdf_response
 from app.errors import DomainError, NotFound
 from app.forms import attach_error, shown_beside_its_field
 from app.i18n import city_today
+from app.opendata import licence_name, licence_url
 from app.organisations import operations as organisations
 from app.security import public, roles_required
 
-from . import bp, contracts, documents, evaluation, monitoring, processes, tenders
+from . import awarding, bp, contracts, documents, evaluation, monitoring, processes, releases, tenders
 from .forms import (
     AwardForm,
     BidForm,
@@ -118,9 +119,10 @@ def _show_page(process, status=200, **submitted):
         manager=processes.can_manage(current_user, process), official=is_official(current_user),
         own_bid=tenders.bid_of(current_user, process), need=processes.council_needs(process.priority_need_id)
         if process.priority_need_id else None,
-        reasons=evaluation.award_reasons(process.award) if process.award else "",
-        accredited=processes.accredited(process, process.award.supplier) if process.award else None,
+        reasons=awarding.award_reasons(process.award) if process.award else "",
+        accredited=awarding.accredited(process, process.award.supplier) if process.award else None,
         history=processes.process_history(process) if is_official(current_user) else [],
+        releases=releases.releases_of(process) if process.published else [],
         forms=forms | submitted), status
 
 
@@ -347,3 +349,13 @@ def contract_pdf(process_id):
     if process.contract is None:
         raise NotFound(_("This process has no contract yet."))
     return pdf_response(documents.contract_summary(process), f"{process.reference}-contract.pdf")
+
+
+@bp.route("/publication-policy")
+@public
+def publication_policy():
+    """What the open procurement data says, when it is published, how it is corrected, and its licence
+    (the OCDS packages' publicationPolicy)."""
+    return render_template("procurement/publication_policy.html", licence_url=licence_url(),
+                           licence_name=licence_name(), scheme=current_app.config["PROCOMUN_ORGANISATION_SCHEME"],
+                           ocid_prefix=processes.ocid_prefix())

@@ -64,8 +64,15 @@ def _empty_all_tables():
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
     else:
+        # Published releases refuse a DELETE (procurement.models.IMMUTABLE_RELEASES): lift the
+        # triggers for the reset, as TRUNCATE does on PostgreSQL, and put them back.
+        triggers = db.session.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")).all()
+        for name, _sql in triggers:
+            db.session.execute(text(f'DROP TRIGGER "{name}"'))
         for name in reversed(tables):
             db.session.execute(text(f'DELETE FROM "{name}"'))
+        for _name, sql in triggers:
+            db.session.execute(text(sql))
         db.session.execute(text("DELETE FROM sqlite_sequence")) if db.session.execute(
             text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first() else None
     db.session.commit()

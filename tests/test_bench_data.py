@@ -30,3 +30,32 @@ def test_bench_data_multiplies_the_demo_city_and_keeps_the_books(app):
     db.session.execute(text("INSERT INTO pact_events (pact_id, from_state, to_state, reason, actor_id, at) "
                             "VALUES (:pact, NULL, 'draft', '', NULL, CURRENT_TIMESTAMP)"), {"pact": pact_id})
     db.session.commit()
+
+
+def test_each_copied_process_publishes_its_own_history(app):
+    """A copy's releases, record and amendments name the copy (its ocid, ids and document
+    addresses), so the bench's procurement.json is a package a harvester would accept."""
+    import json
+
+    from procurement.models import Process, Record, Release
+    result = app.test_cli_runner().invoke(args=["bench-data", "--scale", "40"])
+    assert result.exit_code == 0, result.output
+    db.session.remove()
+    processes = {p.id: p for p in db.session.query(Process)}
+    releases = db.session.query(Release).all()
+    copies = [r for r in releases if processes[r.process_id].reference.count("-") == 3]
+    assert copies and len(releases) > len(copies)
+    assert len({(r.ocid, r.release_id) for r in releases}) == len(releases)
+    prefix = app.config["PROCUREMENT_OCID_PREFIX"]
+    for release in releases:
+        process = processes[release.process_id]
+        body = json.loads(release.body)
+        assert release.ocid == body["ocid"] == f"{prefix}-{process.reference}"
+        assert release.release_id == body["id"] == f"{release.ocid}-{release.number}"
+        assert body["tender"]["id"] == process.reference
+        for award in body.get("awards", []):
+            assert award["documents"][0]["url"].endswith(f"/procurement/{process.id}/award.pdf")
+    for record in db.session.query(Record):
+        body = json.loads(record.body)
+        assert body["ocid"] == record.ocid == body["compiledRelease"]["ocid"]
+        assert all(f"/{record.ocid}/" in linked["url"] for linked in body["releases"])

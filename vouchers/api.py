@@ -1,7 +1,7 @@
 """The vouchers JSON API: redemption from a co-op's own system, and the
 citizen's and organisation's views."""
 import marshmallow as ma
-from flask import request, url_for
+from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
@@ -14,6 +14,7 @@ from app.errors import DomainError, Invalid, NotFound
 from app.extensions import db
 from app.organisations import operations as organisations
 from app.security import api_identity, api_login_required, api_roles_required, api_user
+from app.urls import external_url
 
 from . import contributions, holders, ledger, redemption, time_credits
 from .idempotency import caller_scope, once
@@ -126,7 +127,42 @@ def _voucher_json(voucher) -> dict:
             "service_categories": voucher.programme.categories}
 
 
+class VoucherHeld(ma.Schema):
+    code = ma.fields.String()
+    programme = ma.fields.String(metadata={"description": "The programme's slug"})
+    value_cents = ma.fields.Integer()
+    remaining_cents = ma.fields.Integer()
+    status = ma.fields.String()
+    exhausted = ma.fields.Boolean()
+    valid_until = ma.fields.String(metadata={"format": "date"})
+    service_categories = ma.fields.List(ma.fields.String(), metadata={"description": "Where it may be spent"})
+
+
+class MineAnswer(ma.Schema):
+    vouchers = ma.fields.List(ma.fields.Nested(VoucherHeld))
+    remaining_cents = ma.fields.Integer(metadata={"description": "What remains on the active vouchers, in cents"})
+    time_credit_minutes = ma.fields.Integer()
+
+
+class OrganisationRedemption(ma.Schema):
+    redemption_id = ma.fields.Integer()
+    code = ma.fields.String()
+    amount_cents = ma.fields.Integer()
+    service_category = ma.fields.String()
+    at = ma.fields.String(metadata={"format": "date-time"})
+    settlement_id = ma.fields.Integer(allow_none=True, metadata={"description": "Null until the city settles it"})
+
+
+class OrganisationAnswer(ma.Schema):
+    organisation = ma.fields.String(metadata={"description": "The organisation's slug"})
+    unsettled_cents = ma.fields.Integer()
+    page = ma.fields.Integer()
+    pages = ma.fields.Integer()
+    redemptions = ma.fields.List(ma.fields.Nested(OrganisationRedemption))
+
+
 @blp.route("/mine")
+@blp.response(200, MineAnswer)
 @blp.doc(security=[{"bearer": []}])
 @api_login_required
 def mine():
@@ -139,6 +175,7 @@ def mine():
 
 
 @blp.route("/organisation")
+@blp.response(200, OrganisationAnswer)
 @blp.doc(security=[{"bearer": []}])
 @api_roles_required(Role.ORG_MEMBER)
 def organisation():
@@ -316,7 +353,7 @@ def _contribution_json(contribution) -> dict:
             "organisation": contribution.organisation.slug if contribution.organisation_id else None,
             "at": contribution.at.isoformat(),
             "returned_at": contribution.reversal.at.isoformat() if contribution.reversal else None,
-            "receipt_url": url_for("vouchers.receipt", contribution_id=contribution.id, _external=True)}
+            "receipt_url": external_url("vouchers.receipt", contribution_id=contribution.id)}
 
 
 @blp.route("/contributions", methods=["POST"])

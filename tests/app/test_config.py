@@ -16,7 +16,8 @@ def test_production_refuses_to_start_without_a_real_secret_key(tmp_path):
 def test_production_sets_secure_cookies_and_hsts(tmp_path):
     app = create_app({"INSTANCE_PATH": str(tmp_path),
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite'}"},
-                     env={"PROCOMUN_ENV": "production", "SECRET_KEY": "x" * 48, "AUDIT_KEY": "a" * 48})
+                     env={"PROCOMUN_ENV": "production", "SECRET_KEY": "x" * 48, "AUDIT_KEY": "a" * 48,
+                          "PROCOMUN_BASE_URL": "https://procomun.city.example"})
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     response = app.test_client().get("/healthz")
@@ -32,7 +33,8 @@ def test_production_refuses_to_start_without_an_audit_key_of_its_own(tmp_path):
         with pytest.raises(ConfigError, match="AUDIT_KEY"):
             create_app({"INSTANCE_PATH": str(tmp_path)}, env=env)
     assert create_app({"INSTANCE_PATH": str(tmp_path)}, env={
-        "PROCOMUN_ENV": "production", "SECRET_KEY": secret, "AUDIT_KEY": "k" * 48}).config["AUDIT_KEY"] == "k" * 48
+        "PROCOMUN_ENV": "production", "SECRET_KEY": secret, "AUDIT_KEY": "k" * 48,
+        "PROCOMUN_BASE_URL": "https://procomun.city.example"}).config["AUDIT_KEY"] == "k" * 48
 
 
 def test_development_generates_an_audit_key_once_beside_the_secret_key(tmp_path):
@@ -41,6 +43,28 @@ def test_development_generates_an_audit_key_once_beside_the_secret_key(tmp_path)
     assert len(first.config["AUDIT_KEY"]) >= 32 and first.config["AUDIT_KEY"] != first.config["SECRET_KEY"]
     assert first.config["AUDIT_KEY"] == second.config["AUDIT_KEY"]
     assert (tmp_path / "audit_key").stat().st_mode & 0o077 == 0
+
+
+def test_production_refuses_to_start_without_an_https_public_address(tmp_path):
+    for address in (None, "", "http://procomun.city.example", "https://", "procomun.city.example",
+                    "https://procomun.city.example/?x=1"):
+        env = {"PROCOMUN_ENV": "production", "SECRET_KEY": "x" * 48, "AUDIT_KEY": "a" * 48}
+        if address is not None:
+            env["PROCOMUN_BASE_URL"] = address
+        with pytest.raises(ConfigError, match="PROCOMUN_BASE_URL"):
+            create_app({"INSTANCE_PATH": str(tmp_path)}, env=env)
+    app = create_app({"INSTANCE_PATH": str(tmp_path)}, env={
+        "PROCOMUN_ENV": "production", "SECRET_KEY": "x" * 48, "AUDIT_KEY": "a" * 48,
+        "PROCOMUN_BASE_URL": "https://city.example/procomun/"})
+    assert app.config["PROCOMUN_BASE_URL"] == "https://city.example/procomun"
+
+
+def test_the_open_data_licence_is_a_setting(tmp_path):
+    app = create_app({"INSTANCE_PATH": str(tmp_path)}, env={"PROCOMUN_OPEN_DATA_LICENSE": "CC0-1.0"})
+    assert app.config["PROCOMUN_OPEN_DATA_LICENSE"] == "CC0-1.0"
+    assert create_app({"INSTANCE_PATH": str(tmp_path)}, env={}).config["PROCOMUN_OPEN_DATA_LICENSE"] == "CC-BY-4.0"
+    with pytest.raises(ConfigError, match="PROCOMUN_OPEN_DATA_LICENSE"):
+        create_app({"INSTANCE_PATH": str(tmp_path)}, env={"PROCOMUN_OPEN_DATA_LICENSE": "all rights reserved"})
 
 
 def test_development_generates_a_secret_key_once_and_keeps_it_out_of_the_repo(tmp_path):

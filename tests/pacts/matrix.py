@@ -42,6 +42,7 @@ EXPECTED = {
     "pacts.pacts_csv": PUBLIC,
     "pacts.commons_geojson": PUBLIC,
     "pacts.pact_comments_json": PUBLIC,
+    "pacts.pact_deadlines_ics": PUBLIC,
     "pacts_api.pacts": PUBLIC,
     "pacts_api.proposals": PUBLIC,
     "pacts_api.pact": PUBLIC,

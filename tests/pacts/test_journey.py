@@ -55,6 +55,8 @@ def test_citizen_and_official_make_a_pact_and_report_on_it(live_server, page, sc
     page.get_by_label("Giardino di via Fioravanti").check()
     page.get_by_label("What you propose to do").fill("Turn the lawn into vegetable beds open to all.")
     page.get_by_label("Tools and equipment").check()
+    # She agrees to be named as the proposer (without it the public reads "a resident of Navile").
+    page.get_by_label("Publish my name with the proposal").check()
     screenshot("proposal-form")
     page.get_by_role("button", name="Save my proposal as a draft").click()
     expect(page.get_by_text("Your proposal is saved as a draft")).to_be_visible()
@@ -121,4 +123,4 @@ def test_citizen_and_official_make_a_pact_and_report_on_it(live_server, page, sc
     text = " ".join(text.split())
     for clause in AGREED.values():
         assert clause in text
-    assert "Chiara Neri" in text and "Paolo Uffici" in text and "version 2" in text
+    assert "Chiara Neri" in text and "Paolo Uffici, for the city" in text and "version 2" in text

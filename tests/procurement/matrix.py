@@ -5,7 +5,7 @@ organisations see their own scores) are tested in test_operations.py and test_vi
 from datetime import timedelta
 
 from app.accounts.models import Role
-from procurement import contracts, evaluation, tenders
+from procurement import contracts, evaluation, processes, tenders
 
 from ..matrix import ANY_USER, OFFICIALS, PUBLIC, roles  # noqa: F401
 
@@ -32,6 +32,11 @@ EXPECTED = {
     "procurement.procurement_csv": PUBLIC,
     "procurement.release_json": PUBLIC,
     "procurement.record_json": PUBLIC,
+    "procurement.latest_release_json": PUBLIC,
+    "procurement.process_record_json": PUBLIC,
+    "procurement.procurement_records_json": PUBLIC,
+    "procurement.tender_deadlines_ics": PUBLIC,
+    "procurement.publication_policy": PUBLIC,
     "procurement.extension_json": PUBLIC,
     "procurement.extension_schema_json": PUBLIC,
     "procurement_api.index": PUBLIC,
@@ -77,7 +82,9 @@ def samples(ctx) -> dict:
         "procurement.metric": one, "procurement.milestone": {"milestone_id": contract.milestones[0].id},
         "procurement.commitment": {"commitment_id": contract.commitments[0].id},
         "procurement.award_pdf": one, "procurement.contract_pdf": one,
-        "procurement.release_json": one, "procurement.record_json": one,
+        "procurement.latest_release_json": one, "procurement.process_record_json": one,
+        "procurement.release_json": {"ocid": f"{processes.ocid_prefix()}-{running.reference}", "number": 2},
+        "procurement.record_json": {"ocid": f"{processes.ocid_prefix()}-{running.reference}"},
         "procurement_api.show": one, "procurement_api.publish": one, "procurement_api.award": one,
         "procurement_api.bid": {"process_id": tender.id},
     }

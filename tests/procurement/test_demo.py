@@ -8,7 +8,7 @@ from jsonschema import Draft4Validator
 from app import demo as core_demo
 from app.extensions import db
 from procurement import demo, monitoring
-from procurement.models import Award, Phase, Process
+from procurement.models import Award, Phase, Process, Release
 
 RELEASE = json.loads((Path(__file__).resolve().parents[1] / "data" / "ocds-1.1" /
                       "dereferenced-release-schema.json").read_text())
@@ -43,4 +43,6 @@ def test_the_cli_lists_and_exports(app):
     assert exported.exit_code == 0, exported.output
     package = json.loads(exported.output)
     assert package["uri"].startswith(app.config["PROCOMUN_BASE_URL"])
-    assert len(package["releases"]) == len(demo.PROCESSES) - 1  # the one in planning is not public
+    # Every change of the 9 public processes (the one in planning is not), oldest first.
+    assert len({r["ocid"] for r in package["releases"]}) == len(demo.PROCESSES) - 1
+    assert len(package["releases"]) == db.session.query(Release).count() > len(demo.PROCESSES)

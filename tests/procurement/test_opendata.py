@@ -1,6 +1,7 @@
 """Open Contracting data: every release and the package validate against the
 OCDS 1.1 schemas (copied into tests/data/ocds-1.1, references resolved locally),
-social criteria land in the standard and extension fields, and the CSV adds up."""
+social criteria land in the standard and extension fields, and the CSV adds up.
+(History, records and the OCDS tools: test_releases.py, test_ocds_tools.py.)"""
 import csv
 import io
 import json
@@ -13,8 +14,9 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from app.i18n import city_timezone
-from procurement import tenders
+from procurement import contracts, tenders
 from procurement.models import Phase
+from procurement.releases import SUSTAINABILITY_EXTENSION
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "data" / "ocds-1.1"
 RELEASE = json.loads((SCHEMAS / "dereferenced-release-schema.json").read_text())
@@ -39,6 +41,7 @@ def register(city):
                  for phase in ("tender", "bids", "award", "contract", "implementation")}
     processes["reserved"] = city.process("award", procedure="reserved", title="Reserved service")
     processes["open"] = city.process("award", bidders=[city.coop, city.company], title="Open service")
+    contracts.record_metric(processes["implementation"], "People served", 40, unit="people", actor=city.official)
     city.process("planning", title="Still in planning")
     cancelled = city.process("tender", title="Cancelled service")
     tenders.cancel(cancelled, "No longer needed", actor=city.official)
@@ -46,12 +49,19 @@ def register(city):
     return processes
 
 
+def latest(client, process) -> dict:
+    """The process's newest release, through the address its page has always linked to."""
+    answer = client.get(f"/open-data/procurement/{process.id}/release.json")
+    assert answer.status_code == 302
+    return client.get(answer.headers["Location"]).get_json()["releases"][0]
+
+
 def test_the_package_and_every_release_validate(client, register):
     response = client.get("/open-data/procurement.json")
     assert response.status_code == 200
     package = response.get_json()
     assert _errors(PACKAGE, package) == []
-    assert len(package["releases"]) == len(register)  # the planning process is not public
+    assert len({r["ocid"] for r in package["releases"]}) == len(register)  # the planning process is not public
     for release in package["releases"]:
         assert _errors(RELEASE, release) == [], release["ocid"]
         assert release["ocid"].startswith("ocds-procomun-villanova-PRC-")
@@ -60,9 +70,11 @@ def test_the_package_and_every_release_validate(client, register):
 
 def test_each_release_and_record_is_served_and_valid(client, register):
     process = register["implementation"]
-    package = client.get(f"/open-data/procurement/{process.id}/release.json").get_json()
-    assert _errors(PACKAGE, package) == []
-    record = client.get(f"/open-data/procurement/{process.id}/record.json").get_json()
+    answer = client.get(f"/open-data/procurement/{process.id}/release.json")
+    package = client.get(answer.headers["Location"]).get_json()
+    assert _errors(PACKAGE, package) == [] and package["releases"][0]["tag"] == ["implementationUpdate"]
+    answer = client.get(f"/open-data/procurement/{process.id}/record.json")
+    record = client.get(answer.headers["Location"]).get_json()
     compiled = record["records"][0]["compiledRelease"]
     assert compiled["tag"] == ["compiled"] and _errors(RELEASE, compiled) == []
     assert record["records"][0]["ocid"] == compiled["ocid"] == package["releases"][0]["ocid"]
@@ -73,15 +85,19 @@ def test_unpublished_processes_have_no_open_data(client, city):
     assert client.get(f"/open-data/procurement/{process.id}/release.json").status_code == 404
 
 
-def test_the_ocid_prefix_is_a_setting(app, client, register):
+def test_the_ocid_prefix_is_a_setting(app, client, city):
     app.config["PROCUREMENT_OCID_PREFIX"] = "ocds-abc123-roma"
-    release = client.get("/open-data/procurement.json").get_json()["releases"][0]
-    assert release["ocid"].startswith("ocds-abc123-roma-PRC-")
+    process = city.process("tender")
+    assert latest(client, process)["ocid"] == f"ocds-abc123-roma-{process.reference}"
+    # A process keeps the ocid of its first release: a published identifier never changes.
+    app.config["PROCUREMENT_OCID_PREFIX"] = "ocds-other-prefix"
+    tenders.cancel(process, "No longer needed", actor=city.official)
+    assert latest(client, process)["ocid"] == f"ocds-abc123-roma-{process.reference}"
 
 
 def test_social_criteria_and_the_award_are_in_the_release(client, register, city):
     process = register["contract"]
-    release = client.get(f"/open-data/procurement/{process.id}/release.json").get_json()["releases"][0]
+    release = latest(client, process)
     tender = release["tender"]
     assert tender["awardCriteria"] == "ratedCriteria"
     assert "price: 40%" in tender["awardCriteriaDetails"] and "social inclusion: 20%" in tender["awardCriteriaDetails"]
@@ -96,8 +112,12 @@ def test_social_criteria_and_the_award_are_in_the_release(client, register, city
                                                         "score": 79.0, "rank": 1}
     supplier = next(p for p in release["parties"] if p["id"] == "la-tela")
     assert supplier["roles"] == ["supplier", "tenderer"]
-    assert supplier["details"] == {"organisationKind": "social_coop_a", "socialEconomy": True,
-                                   "accreditedForService": False}
+    assert (supplier["organisationKind"], supplier["socialEconomy"], supplier["accreditedForService"]) == (
+        "social_coop_a", True, False)
+    assert supplier["identifier"] == {"scheme": "X-PROCOMUN-VILLANOVA", "id": "la-tela", "legalName": "La Tela",
+                                      "uri": "http://127.0.0.1:5000/organisations/la-tela"}
+    assert [d["documentType"] for d in award["documents"]] == ["awardNotice"]
+    assert award["documents"][0]["url"] == f"http://127.0.0.1:5000/procurement/{process.id}/award.pdf"
     contract = release["contracts"][0]
     assert contract["socialCommitments"][0]["status"] == "pending"
     assert contract["milestones"][0]["status"] == "scheduled"
@@ -105,11 +125,13 @@ def test_social_criteria_and_the_award_are_in_the_release(client, register, city
 
 
 def test_reserved_and_cancelled_processes(client, register):
+    # The newest release of each process (the package lists them oldest first).
     releases = {r["tender"]["title"]: r for r in client.get("/open-data/procurement.json").get_json()["releases"]}
     reserved = releases["Reserved service"]["tender"]
     assert reserved["procurementMethod"] == "selective" and reserved["socialProcurement"]["reserved"] is True
     cancelled = releases["Cancelled service"]
     assert cancelled["tag"] == ["tenderCancellation"] and cancelled["tender"]["status"] == "cancelled"
+    assert cancelled["tender"]["amendments"][0]["rationale"] == "No longer needed"
     open_tender = releases["Service in tender"]
     assert "tenderers" not in open_tender["tender"]  # bidders are named once bidding has closed
 
@@ -127,6 +149,8 @@ def test_the_csv_has_a_row_per_published_process(client, register):
 def test_the_extension_is_served(client):
     extension = client.get("/open-data/procurement/extension.json").get_json()
     assert extension["schemas"] == ["release-schema.json"]
+    # Its dependency is pinned to a commit: the same schema for every reader, for ever.
+    assert extension["dependencies"] == [SUSTAINABILITY_EXTENSION] and "/b8d93a0edb8e" in SUSTAINABILITY_EXTENSION
     schema = client.get("/open-data/procurement/release-schema.json").get_json()
     assert "socialCommitments" in schema["definitions"]["Contract"]["properties"]
 
@@ -149,8 +173,9 @@ def test_every_field_outside_the_core_schema_is_documented_in_an_extension(clien
     documented = (root / "OCDS_EXTENSION.md").read_text()
     sustainability = {"Tender": {"hasSustainability", "sustainability"}}
     objects = {"Tender": lambda r: [r["tender"]], "Award": lambda r: r.get("awards", []),
-               "Contract": lambda r: r.get("contracts", []),
-               "Implementation": lambda r: [c["implementation"] for c in r.get("contracts", [])]}
+               "Contract": lambda r: r.get("contracts", []), "Organization": lambda r: r["parties"],
+               "Implementation": lambda r: [c["implementation"] for c in r.get("contracts", [])
+                                            if "implementation" in c]}
     extra = set()
     for release in client.get("/open-data/procurement.json").get_json()["releases"]:
         for name, items in objects.items():
@@ -160,14 +185,32 @@ def test_every_field_outside_the_core_schema_is_documented_in_an_extension(clien
                     assert f"`{key}`" in documented or f"{key}[]" in documented or f".{key}" in documented, key
                     extra.add(f"{name}.{key}")
     assert extra == {"Tender.weightedCriteria", "Tender.socialProcurement", "Award.socialProcurement",
-                     "Contract.socialCommitments", "Implementation.serviceMetrics"}
+                     "Contract.socialCommitments", "Implementation.serviceMetrics", "Organization.organisationKind",
+                     "Organization.socialEconomy", "Organization.accreditedForService"}
+
+
+def test_every_field_of_the_extension_has_a_title_and_a_description(client):
+    schema = client.get("/open-data/procurement/release-schema.json").get_json()
+    missing = []
+
+    def walk(node, path):
+        for name, field in node.get("properties", {}).items():
+            if not (field.get("title") and field.get("description")) and "$ref" not in field:
+                missing.append(f"{path}.{name}")
+            walk(field, f"{path}.{name}")
+            if isinstance(field.get("items"), dict):
+                walk(field["items"], f"{path}.{name}[]")
+    for name, definition in schema["definitions"].items():
+        walk(definition, name)
+    assert missing == []
+    assert schema["definitions"]["Tender"]["properties"]["weightedCriteria"]["title"] == "Weighted award criteria"
 
 
 def test_end_dates_include_their_whole_last_day(client, register):
     # Bids are accepted all through the deadline day, and a contract's last day is one of its days:
     # an end date known only as a date ends at the day's last second in the city, a start date at its first.
     process = register["contract"]
-    release = client.get(f"/open-data/procurement/{process.id}/release.json").get_json()["releases"][0]
+    release = latest(client, process)
     period = release["contracts"][0]["period"]
 
     def local(moment):

@@ -40,7 +40,8 @@ def production(database_url, tmp_path):
     config = app_config(database_url, tmp_path / "instance")
     config.pop("SECRET_KEY")
     app = create_app(config, env={"PROCOMUN_ENV": "production", "SECRET_KEY": "p" * 48,
-                                           "AUDIT_KEY": "a" * 48})
+                                           "AUDIT_KEY": "a" * 48,
+                                           "PROCOMUN_BASE_URL": "https://procomun.city.example"})
     return app
 
 
