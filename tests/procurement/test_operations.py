@@ -8,7 +8,7 @@ from app.audit.operations import history
 from app.errors import Invalid, InvalidTransition, NotAllowed
 from app.extensions import db
 from app.i18n import city_today
-from procurement import contracts, evaluation, monitoring, processes, tenders
+from procurement import awarding, contracts, evaluation, monitoring, processes, tenders
 from procurement.models import Award, CommitmentStatus, Phase
 
 from .conftest import CRITERIA
@@ -169,7 +169,7 @@ def test_ranking_weighs_the_scores(city):
     award = evaluation.decide_award(process, actor=city.official)
     assert award.supplier.slug == "la-tela" and award.total_score == 7900
     assert award.value_cents == 10_000_000 and not award.tie and not award.override
-    assert "79" in evaluation.award_reasons(award) and "72" in evaluation.award_reasons(award)
+    assert "79" in awarding.award_reasons(award) and "72" in awarding.award_reasons(award)
     assert [r["organisation"] for r in award.ranking] == ["la-tela", "verde-lavoro", "serviplus"]
 
 
@@ -193,7 +193,7 @@ def test_an_override_needs_a_justification(city):
     with pytest.raises(Invalid, match="justification"):
         evaluation.decide_award(process, actor=city.official, bid=runner_up)
     award = evaluation.decide_award(process, actor=city.official, bid=runner_up, justification="The winner withdrew.")
-    assert award.override and "withdrew" in evaluation.award_reasons(award)
+    assert award.override and "withdrew" in awarding.award_reasons(award)
     entry = history("procurement_processes", process.id)[-1]
     assert entry.action == "procurement.award" and "withdrew" in entry.after
 
