@@ -382,4 +382,4 @@ def _shown(key: str, value) -> str:
 
 def described(facts: dict) -> list[tuple[str, str]]:
     """The facts of a flag as (label, value) in the reader's language."""
-    return [(str(FACT_LABELS.get(key, key)), _shown(key, value)) for key, value in facts.items()]
+    return [(str(FACT_LABELS.get(key, key)), _shown(key, value)) for key, value in facts.items() if value != []]

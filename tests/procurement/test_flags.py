@@ -235,3 +235,9 @@ def test_a_visitor_sees_the_flags_page_the_process_page_and_the_open_data(app, c
     single = items["reserved-single-bid"]
     assert single["ocid"].endswith(process.reference) and single["facts"]["bids"] == 1
     assert datetime.fromisoformat(single["raised"])
+
+
+def test_the_facts_are_told_in_words_with_nothing_empty(city):
+    told = dict(flags.described({"milestones": [{"title": "Service starts", "due_on": "2026-09-29"}],
+                                 "commitments": [], "contract_value_cents": 15_000_000}))
+    assert told == {"Milestones overdue": "Service starts, due Sep 29, 2026", "Contract value": "€150,000.00"}
