@@ -16,12 +16,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, and_, cast, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from app.database import transaction, utcnow
 from app.extensions import db
 from app.i18n import city_timezone, city_today, day, money
 from app.organisations.models import Accreditation, AccreditationEvent, Organisation, ServiceCategory
+from app.paging import capped_page
 
 from .models import (
     Award,
@@ -328,6 +329,12 @@ def flags_of(process: Process) -> list[tuple[Rule, RedFlag, list[tuple[str, str]
     rows = {f.code: f for f in db.session.execute(select(RedFlag).where(RedFlag.process_id == process.id))
             .scalars()}
     return [(r, rows[code], described(rows[code].facts)) for code, r in RULES.items() if code in rows]
+
+
+def flags_page(page: int = 1, per_page: int = 50):
+    """One page of the standing flags, by rule then process, with their processes loaded."""
+    return capped_page(select(RedFlag).options(joinedload(RedFlag.process))
+                       .order_by(RedFlag.code, RedFlag.process_id), page=page, per_page=per_page)
 
 
 def standing_flags():

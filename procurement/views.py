@@ -82,8 +82,8 @@ def dashboard():
 @public
 @cached_public_page()
 def red_flags():
-    return render_template("procurement/flags.html", rules=flags.RULES, standing=flags.standing_flags(),
-                           counts=flags.counts(), described=flags.described)
+    return render_template("procurement/flags.html", rules=flags.RULES, counts=flags.counts(),
+                           page=flags.flags_page(request.args.get("page", 1, type=int)), described=flags.described)
 
 
 @bp.route("/new", methods=["GET", "POST"])

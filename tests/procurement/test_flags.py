@@ -241,3 +241,17 @@ def test_the_facts_are_told_in_words_with_nothing_empty(city):
     told = dict(flags.described({"milestones": [{"title": "Service starts", "due_on": "2026-09-29"}],
                                  "commitments": [], "contract_value_cents": 15_000_000}))
     assert told == {"Milestones overdue": "Service starts, due Sep 29, 2026", "Contract value": "€150,000.00"}
+
+
+def test_the_flags_page_costs_the_same_statements_however_many_flags(app, city):
+    city.process("award", procedure="reserved", bidders=[city.coop], title="First")
+    client = app.test_client()
+    client.get("/procurement/flags")  # warm: first-use queries
+    with statements_run() as seen:
+        assert client.get("/procurement/flags").status_code == 200
+    few = len(seen)
+    for n in range(3):
+        city.process("award", procedure="reserved", bidders=[city.coop], title=f"More {n}")
+    with statements_run() as seen:
+        page = client.get("/procurement/flags").get_data(as_text=True)
+    assert len(seen) == few and "More 2" in page
