@@ -16,6 +16,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, and_, cast, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased, joinedload
 
 from app.database import transaction, utcnow
@@ -314,14 +316,22 @@ def refresh(today: date | None = None, process_id: int | None = None) -> int:
                 flag.facts = facts
         if gone:
             db.session.execute(delete(RedFlag).where(RedFlag.id.in_(gone)))
-        now = utcnow()
-        db.session.add_all(RedFlag(process_id=pid, code=code, raised_at=now, facts=facts)
-                           for (pid, code), facts in found.items())
         db.session.flush()
+        _add_new([{"process_id": pid, "code": code, "raised_at": utcnow(), "facts": facts}
+                  for (pid, code), facts in found.items()])
         count = select(func.count(RedFlag.id))
         if process_id is not None:
             count = count.where(RedFlag.process_id == process_id)
         return db.session.execute(count).scalar_one()
+
+
+def _add_new(rows: list[dict], chunk: int = 500) -> None:
+    """Insert new flags; one that a concurrent refresh (the nightly run and a change's) has just
+    added is left as it is rather than failing the change that published a release."""
+    insert = (postgresql_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert)
+    for start in range(0, len(rows), chunk):
+        db.session.execute(insert(RedFlag).values(rows[start:start + chunk])
+                           .on_conflict_do_nothing(index_elements=["process_id", "code"]))
 
 
 def flags_of(process: Process) -> list[tuple[Rule, RedFlag, list[tuple[str, str]]]]:

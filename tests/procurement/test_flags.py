@@ -255,3 +255,13 @@ def test_the_flags_page_costs_the_same_statements_however_many_flags(app, city):
     with statements_run() as seen:
         page = client.get("/procurement/flags").get_data(as_text=True)
     assert len(seen) == few and "More 2" in page
+
+
+def test_a_flag_added_meanwhile_by_another_refresh_does_not_fail_the_change(city):
+    process = city.process("bids", procedure="reserved", bidders=[city.coop])
+    raised = _stored(process)["reserved-single-bid"].raised_at
+    # As if the nightly run had just stored it, uncommitted when this refresh looked.
+    flags._add_new([{"process_id": process.id, "code": "reserved-single-bid", "raised_at": raised,
+                     "facts": {"bids": 1}}])
+    db.session.commit()
+    assert _stored(process)["reserved-single-bid"].facts["bids"] == 1
