@@ -15,7 +15,7 @@ from app.extensions import db
 from app.i18n import city_timezone
 from app.organisations import operations as orgs
 
-from . import contracts, evaluation, tenders
+from . import contracts, demo_flags, evaluation, tenders
 from .models import Process
 
 # Bidders for the organisations the core demo gives no account to.
@@ -148,3 +148,4 @@ def load(demo) -> None:
     for row in PROCESSES:
         if row[0] not in existing:
             _build(demo, members, official, row)
+    demo_flags.load(demo, members, official, _build)

@@ -401,3 +401,20 @@ IMMUTABLE_RELEASES = {
 for _dialect, _statements in IMMUTABLE_RELEASES.items():
     for _statement in _statements:
         event.listen(Release.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+
+
+class RedFlag(db.Model):
+    """A red flag raised on a published process by one of the rules in procurement/flags.py:
+    recomputed every night and after each change, kept while its rule still finds it (with the
+    moment it was first found), removed once it no longer does."""
+
+    __tablename__ = "procurement_flags"
+    __table_args__ = (UniqueConstraint("process_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[int] = mapped_column(ForeignKey("procurement_processes.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40), index=True)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    facts: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    process: Mapped[Process] = relationship()

@@ -41,6 +41,7 @@ from app.extensions import db
 from app.i18n import city_timezone
 from app.urls import external_url
 
+from . import flags
 from .awarding import accredited, award_reasons
 from .models import (
     Amendment,
@@ -144,6 +145,7 @@ def publish_release(process: Process, tags: list[str], *, actor, amendment: Amen
         db.session.add(release)
         db.session.flush()
         _write_record(process, release)
+        flags.refresh(process_id=process.id)  # what the change raised or cleared, published with it
     return release
 
 

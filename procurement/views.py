@@ -12,9 +12,10 @@ from app.forms import attach_error, shown_beside_its_field
 from app.i18n import city_today
 from app.opendata import licence_name, licence_url
 from app.organisations import operations as organisations
+from app.pagecache import cached_public_page
 from app.security import public, roles_required
 
-from . import awarding, bp, contracts, documents, evaluation, monitoring, processes, releases, tenders
+from . import awarding, bp, contracts, documents, evaluation, flags, monitoring, processes, releases, tenders
 from .forms import (
     AwardForm,
     BidForm,
@@ -68,11 +69,21 @@ def index():
 
 
 @bp.route("/dashboard")
-@officials
+@public
+@cached_public_page()
 def dashboard():
+    """Public: how much public money reaches the social economy is the register's promise (#18)."""
     shares = {by: monitoring.social_economy_shares(by) for by in ("year", "department", "category")}
     return render_template("procurement/dashboard.html", shares=shares, phases=monitoring.processes_by_phase(),
                            attention=monitoring.commitments_needing_attention(), today=city_today())
+
+
+@bp.route("/flags")
+@public
+@cached_public_page()
+def red_flags():
+    return render_template("procurement/flags.html", rules=flags.RULES, counts=flags.counts(),
+                           page=flags.flags_page(request.args.get("page", 1, type=int)), described=flags.described)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -123,7 +134,7 @@ def _show_page(process, status=200, **submitted):
         accredited=awarding.accredited(process, process.award.supplier) if process.award else None,
         history=processes.process_history(process) if is_official(current_user) else [],
         releases=releases.releases_of(process) if process.published else [],
-        forms=forms | submitted), status
+        flags=flags.flags_of(process), forms=forms | submitted), status
 
 
 def _on_show_page(process, name, form, operation, message):

@@ -12,7 +12,11 @@ from ..matrix import ANY_USER, OFFICIALS, PUBLIC, roles  # noqa: F401
 EXPECTED = {
     "procurement.index": PUBLIC,
     "procurement.show": PUBLIC,
-    "procurement.dashboard": OFFICIALS,
+    "procurement.dashboard": PUBLIC,
+    "procurement.red_flags": PUBLIC,
+    "procurement.flags_json": PUBLIC,
+    "procurement.social_economy_share_csv": PUBLIC,
+    "procurement.social_economy_share_json": PUBLIC,
     "procurement.create": OFFICIALS,
     "procurement.criteria": OFFICIALS,
     "procurement.publish": OFFICIALS,
