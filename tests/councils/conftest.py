@@ -39,6 +39,10 @@ def full_council(make_council, make_user, official):
     return make
 
 
+# A moment before every meeting the tests hold: meetings dated in the past are convened as of then.
+CONVENED = datetime(2019, 1, 1, tzinfo=timezone.utc)
+
+
 def at(day: date, hour: int = 18) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=timezone.utc)
 

@@ -13,7 +13,7 @@ from app.accounts.models import Role
 from app.i18n import city_today
 from councils import chairs, meetings, motions
 
-from .conftest import at
+from .conftest import CONVENED, at
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "data" / "popolo"
 BASE = "http://www.popoloproject.com/schemas/"
@@ -40,7 +40,8 @@ def decided_council(full_council, official, make_category):
     chairs.appoint(council, "vice_chair", members["government"][0], actor=official, on=date(2020, 1, 1))
     chairs.appoint(council, "chair", members["government"][1], actor=official, on=date(2022, 1, 1))
     chairs.appoint(council, "vice_chair", members["civil"][1], actor=official, on=date(2022, 1, 1))
-    meeting = meetings.schedule_meeting(council, "Session", at(date(2022, 3, 1)), actor=official, agenda=["Needs"])
+    meeting = meetings.schedule_meeting(council, "Session", at(date(2022, 3, 1)), actor=official, agenda=["Needs"],
+                                        now=CONVENED)
     chair = members["government"][1].user
     meetings.record_attendance(meeting, [m.id for side in members.values() for m in side], actor=chair)
     motion = motions.propose_motion(meeting, "Elder care first", actor=chair, need_category=make_category("elder-care"),
@@ -121,7 +122,7 @@ def test_api_vote_is_the_token_owners_own(app, api_client, full_council, officia
     council, members = full_council(start=start)
     chair = chairs.appoint(council, "chair", members["government"][0], actor=official).mandate.user
     chairs.appoint(council, "vice_chair", members["civil"][0], actor=official)
-    meeting = meetings.schedule_meeting(council, "S", at(city_today(), 9), actor=official)
+    meeting = meetings.schedule_meeting(council, "S", at(city_today(), 9), actor=official, now=CONVENED)
     meetings.record_attendance(meeting, [m.id for side in members.values() for m in side], actor=chair)
     motion = motions.propose_motion(meeting, "M", actor=chair)
     motions.open_vote(motion, actor=chair)

@@ -11,7 +11,7 @@ from app.organisations import operations as organisations
 from councils import chairs, elections, meetings, minutes, motions
 from councils.models import VoteOption
 
-from .conftest import at
+from .conftest import CONVENED, at
 
 
 def test_a_meeting_offers_each_viewer_the_moves_its_operations_allow(full_council, official):
@@ -28,7 +28,7 @@ def test_a_meeting_offers_each_viewer_the_moves_its_operations_allow(full_counci
     with pytest.raises(Invalid, match="opens on its day"):
         meetings.record_attendance(later, [], actor=chair)
 
-    today = meetings.schedule_meeting(council, "Today", at(city_today(), 10), actor=official)
+    today = meetings.schedule_meeting(council, "Today", at(city_today(), 10), actor=official, now=CONVENED)
     assert meetings.meeting_moves(today, chair).record_attendance
     voter, absent = members["government"][1], members["civil"][1]
     meetings.record_attendance(today, [members["government"][0].id, members["civil"][0].id, voter.id], actor=chair)

@@ -12,7 +12,7 @@ from councils import chairs, elections, meetings, minutes, motions, needs
 from councils import operations as councils
 from councils.models import BallotMark, ChairRole, ElectionVoter, Side, TieRule, VoteRule
 
-from .conftest import at
+from .conftest import CONVENED, at
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def _held_meeting(full_council, official, day=date(2020, 3, 1), present=None, **
     council, members = full_council(**fields)
     chair = chairs.appoint(council, "chair", members["government"][0], actor=official, on=date(2020, 1, 1))
     chairs.appoint(council, "vice_chair", members["civil"][0], actor=official, on=date(2020, 1, 1))
-    meeting = meetings.schedule_meeting(council, "Spring session", at(day), actor=official,
+    meeting = meetings.schedule_meeting(council, "Spring session", at(day), actor=official, now=CONVENED,
                                         agenda=["Priorities", "Any other business"], location="Town hall")
     everyone = members["government"] + members["civil"]
     runner = chair.mandate.user
@@ -98,7 +98,7 @@ def test_quorum_needs_both_sides_and_a_majority(full_council, official):
     council, members = full_council(seats=3)
     chairs.appoint(council, "chair", members["government"][0], actor=official, on=date(2020, 1, 1))
     chairs.appoint(council, "vice_chair", members["civil"][0], actor=official, on=date(2020, 1, 1))
-    meeting = meetings.schedule_meeting(council, "M", at(date(2020, 2, 1)), actor=official)
+    meeting = meetings.schedule_meeting(council, "M", at(date(2020, 2, 1)), actor=official, now=CONVENED)
     chair = members["government"][0].user
     meetings.record_attendance(meeting, [m.id for m in members["government"]], actor=chair)
     q = meetings.quorum(meeting)
@@ -117,7 +117,7 @@ def test_quorum_needs_both_sides_and_a_majority(full_council, official):
 
 def test_a_meeting_needs_its_chair_and_vice_chair_and_only_they_run_it(full_council, official):
     council, members = full_council()
-    meeting = meetings.schedule_meeting(council, "M", at(date(2020, 2, 1)), actor=official)
+    meeting = meetings.schedule_meeting(council, "M", at(date(2020, 2, 1)), actor=official, now=CONVENED)
     chairs.appoint(council, "chair", members["government"][0], actor=official, on=date(2020, 1, 1))
     chair = members["government"][0].user
     with pytest.raises(Invalid, match="must both be named"):
@@ -280,6 +280,6 @@ def test_a_meeting_opens_on_its_day_so_what_it_adopts_is_never_dated_ahead(full_
     assert meeting.status == "scheduled" and meeting.attendance == []
     # Motions may be tabled ahead; they are voted, and needs adopted, on the day.
     motions.propose_motion(meeting, "Home care", actor=chair, need_category=make_category("home-care"), need_rank=1)
-    today = meetings.schedule_meeting(council, "Today", at(city_today(), 10), actor=official)
+    today = meetings.schedule_meeting(council, "Today", at(city_today(), 10), actor=official, now=CONVENED)
     meetings.record_attendance(today, everyone, actor=chair)
     assert today.status == "in_session"

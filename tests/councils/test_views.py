@@ -14,7 +14,7 @@ from councils import operations as councils
 from councils.models import Council, Meeting, Motion
 
 from ..conftest import login, post_form, statements_run
-from .conftest import at
+from .conftest import CONVENED, at
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def running_meeting(full_council, official):
     council, members = full_council(start=start)
     chair = chairs.appoint(council, "chair", members["government"][0], actor=official)
     chairs.appoint(council, "vice_chair", members["civil"][0], actor=official)
-    meeting = meetings.schedule_meeting(council, "Today's session", at(city_today(), 10), actor=official,
+    meeting = meetings.schedule_meeting(council, "Today's session", at(city_today(), 10), actor=official, now=CONVENED,
                                         agenda=["Priorities"])
     meetings.record_attendance(meeting, [m.id for side in members.values() for m in side], actor=chair.mandate.user)
     return council, members, meeting
