@@ -6,6 +6,7 @@ row locked (`lock_motion`), so a vote and the closing count never cross."""
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _nl
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -175,8 +176,10 @@ class UnvotedMembers(DomainError):
     code = "unvoted"
 
     def __init__(self, members: list[Mandate]):
-        super().__init__(_l("%(count)s members present have not voted: closing the vote counts them as "
-                            "abstaining. Confirm, or record their show of hands.", count=len(members)))
+        super().__init__(_nl("%(num)s member present has not voted: closing the vote counts them as "
+                             "abstaining. Confirm, or record their show of hands.",
+                             "%(num)s members present have not voted: closing the vote counts them as "
+                             "abstaining. Confirm, or record their show of hands.", len(members)))
         self.members = members
 
 

@@ -1,7 +1,7 @@
 """The JSON API (read for all, write by role) and the Popolo open data, validated
 against the Popolo schemas copied in tests/data/popolo (resolved locally, no network)."""
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -111,10 +111,17 @@ def test_api_reads_for_all_and_writes_by_role(app, api_client, make_user, decide
     seat = official_client.post("/api/v1/councils/api-council/memberships", headers=headers,
                                 json={"email": make_user().email, "side": "civil"})
     assert seat.status_code == 201 and seat.get_json()["seat_number"] == 1
+    soon = (city_today() + timedelta(days=30)).isoformat()
     created = official_client.post("/api/v1/councils/api-council/meetings", headers=headers,
-                                   json={"title": "First", "starts_at": "2026-02-01T17:00:00+01:00",
+                                   json={"title": "First", "starts_at": f"{soon}T17:00:00+01:00",
                                          "agenda": ["Rules"]})
     assert created.status_code == 201 and created.get_json()["agenda"] == ["Rules"]
+    # A meeting is convened for a time to come.
+    yesterday = (city_today() - timedelta(days=1)).isoformat()
+    past = official_client.post("/api/v1/councils/api-council/meetings", headers=headers,
+                                json={"title": "Late", "starts_at": f"{yesterday}T17:00:00+01:00"})
+    assert past.status_code == 422 and past.get_json()["field"] == "starts_at"
+    assert "has passed" in past.get_json()["message"]
 
 
 def test_api_vote_is_the_token_owners_own(app, api_client, full_council, official, make_user):

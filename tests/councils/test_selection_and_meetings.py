@@ -100,15 +100,20 @@ def test_quorum_needs_both_sides_and_a_majority(full_council, official):
     chairs.appoint(council, "vice_chair", members["civil"][0], actor=official, on=date(2020, 1, 1))
     meeting = meetings.schedule_meeting(council, "M", at(date(2020, 2, 1)), actor=official, now=CONVENED)
     chair = members["government"][0].user
+    # The meeting does not open without a quorum, and says why.
+    with pytest.raises(Invalid, match="Civil society side has 0 members present") as refused:
+        meetings.record_attendance(meeting, [m.id for m in members["government"]], actor=chair)
+    assert refused.value.field == "present" and meeting.status == "scheduled" and not meeting.attendance
+    with pytest.raises(Invalid, match="a majority of the 6 seats is 4"):
+        meetings.record_attendance(meeting, [m.id for m in members["government"][:2]] + [members["civil"][0].id],
+                                   actor=chair)
+    meetings.record_attendance(meeting, [m.id for m in members["government"][:2] + members["civil"][:2]], actor=chair)
+    assert meetings.quorum(meeting).met and meeting.status == "in_session"
+    # In session, members leaving lose the quorum: it is reported, and votes wait for it.
     meetings.record_attendance(meeting, [m.id for m in members["government"]], actor=chair)
     q = meetings.quorum(meeting)
     assert not q.met and q.present[Side.GOVERNMENT] == 3 and q.present[Side.CIVIL] == 0
-    meetings.record_attendance(meeting, [m.id for m in members["government"][:2]] + [members["civil"][0].id],
-                               actor=chair)
-    q = meetings.quorum(meeting)
-    assert not q.met and q.needed_total == 4
     meetings.record_attendance(meeting, [m.id for m in members["government"][:2] + members["civil"][:2]], actor=chair)
-    assert meetings.quorum(meeting).met
     motion = motions.propose_motion(meeting, "Adopt the plan", actor=chair)
     meetings.record_attendance(meeting, [members["government"][0].id], actor=chair)
     with pytest.raises(Invalid, match="no quorum"):
@@ -142,7 +147,12 @@ def test_members_vote_for_themselves_and_the_motion_passes_by_majority(full_coun
         motions.cast_vote(motion, "yes", actor=make_user())
     with pytest.raises(Invalid):
         motions.cast_vote(motion, "absent", actor=c2.user)
-    motions.close_vote(motion, actor=chair)
+    # Closing warns that c2, present, has not voted and would count as abstaining; nothing changes yet.
+    with pytest.raises(motions.UnvotedMembers) as warned:
+        motions.close_vote(motion, actor=chair)
+    assert [m.id for m in warned.value.members] == [c2.id] and warned.value.status == 409
+    assert motion.status == "voting" and len(motion.votes) == 3
+    motions.close_vote(motion, actor=chair, confirm=True)
     assert motion.status == "adopted"
     assert motion.counts() == {"yes": 2, "no": 1, "abstain": 1, "absent": 0}
     with pytest.raises(Invalid):
@@ -157,7 +167,7 @@ def test_absent_members_are_recorded_absent_and_cannot_vote(full_council, offici
     motions.open_vote(motion, actor=chair)
     with pytest.raises(NotAllowed, match="present"):
         motions.cast_vote(motion, "yes", actor=members["government"][1].user)
-    motions.close_vote(motion, actor=chair)
+    motions.close_vote(motion, actor=chair, confirm=True)
     assert motion.counts()["absent"] == 1 and motion.counts()["abstain"] == 3
 
 
@@ -208,7 +218,7 @@ def test_adopted_motion_registers_a_priority_need_replacing_the_older_one(full_c
                                     need_neighbourhood="Navile", need_rank=1, need_rationale="Worse")
     motions.open_vote(second, actor=chair)
     motions.cast_vote(second, "yes", actor=chair)
-    motions.close_vote(second, actor=chair)
+    motions.close_vote(second, actor=chair, confirm=True)
     assert [n.rank for n in needs.priority_needs()] == [1]
     assert len(needs.priority_needs(current_only=False)) == 2
     assert needs.priority_needs(category_slug="elder-care") == []
@@ -222,7 +232,7 @@ def test_minutes_close_the_meeting_only_when_every_vote_is_closed(full_council, 
     motions.open_vote(motion, actor=chair)
     with pytest.raises(Invalid, match="open vote"):
         minutes.record_minutes(meeting, "We met.", actor=chair, close=True)
-    motions.close_vote(motion, actor=chair)
+    motions.close_vote(motion, actor=chair, confirm=True)
     with pytest.raises(Invalid, match="Write the minutes"):
         minutes.record_minutes(meeting, " ", actor=chair, close=True)
     minutes.record_minutes(meeting, "We met and decided.", actor=chair, close=True)

@@ -233,7 +233,7 @@ def test_minutes_pdf_shows_attendance_votes_and_offices_as_the_meeting_records_t
         motions.open_vote(motion, actor=chair)
         for member, option in votes.items():
             motions.cast_vote(motion, option, actor=member)
-        motions.close_vote(motion, actor=chair)
+        motions.close_vote(motion, actor=chair, confirm=True)
     minutes.record_minutes(meeting, "The council met.", actor=chair, close=True)
     db.session.commit()
     db.session.expire_all()
