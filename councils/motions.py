@@ -214,7 +214,7 @@ def _record_hands(motion: Motion, hands: ShowOfHands, pending: list[Mandate]) ->
                               field=f"m{mandate_id}")
             if option not in HAND_OPTIONS:
                 raise Invalid(_l("Vote yes, no or abstain."), field=f"m{mandate_id}")
-            motion.votes.append(Vote(mandate=mandate, option=option, by_hand=True))
+            motion.votes.append(Vote(mandate_id=mandate.id, mandate=mandate, option=option, by_hand=True))
         return list(waiting.values())
     if hands.names:
         raise Invalid(_l("This council counts a show of hands per side, without names."), field="names")

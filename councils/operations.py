@@ -52,7 +52,8 @@ def lock_motion(motion: Motion) -> None:
     """Lock the motion's row until the transaction ends and re-read it with its votes: a vote
     cast and the vote's closing take turns, so no vote lands after the count, and a closing
     confirmed for a list of members counts the votes as they are under the lock."""
-    db.session.refresh(motion, with_for_update=True)
+    db.session.execute(select(Motion.id).where(Motion.id == motion.id).with_for_update())
+    db.session.expire(motion)
 
 
 def _clean_council_fields(fields: dict, council: Council | None = None) -> dict:

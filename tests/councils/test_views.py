@@ -14,21 +14,7 @@ from councils import operations as councils
 from councils.models import Council, Meeting, Motion
 
 from ..conftest import login, post_form, statements_run
-from .conftest import CONVENED, at
-
-
-@pytest.fixture
-def running_meeting(full_council, official):
-    """A council in its current term (started 5 years ago) with Chair and Vice-Chair, and
-    a meeting today with everyone present."""
-    start = city_today().replace(year=city_today().year - 5)
-    council, members = full_council(start=start)
-    chair = chairs.appoint(council, "chair", members["government"][0], actor=official)
-    chairs.appoint(council, "vice_chair", members["civil"][0], actor=official)
-    meeting = meetings.schedule_meeting(council, "Today's session", at(city_today(), 10), actor=official, now=CONVENED,
-                                        agenda=["Priorities"])
-    meetings.record_attendance(meeting, [m.id for side in members.values() for m in side], actor=chair.mandate.user)
-    return council, members, meeting
+from .conftest import at
 
 
 def _client_for(app, user):
