@@ -6,7 +6,7 @@ row locked (`lock_motion`), so a vote and the closing count never cross."""
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_ngettext as _nl
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -176,10 +176,10 @@ class UnvotedMembers(DomainError):
     code = "unvoted"
 
     def __init__(self, members: list[Mandate]):
-        super().__init__(_nl("%(num)s member present has not voted: closing the vote counts them as "
-                             "abstaining. Confirm, or record their show of hands.",
-                             "%(num)s members present have not voted: closing the vote counts them as "
-                             "abstaining. Confirm, or record their show of hands.", len(members)))
+        super().__init__(ngettext("%(num)s member present has not voted: closing the vote counts them as "
+                                  "abstaining. Confirm, or record their show of hands.",
+                                  "%(num)s members present have not voted: closing the vote counts them as "
+                                  "abstaining. Confirm, or record their show of hands.", len(members)))
         self.members = members
 
 
@@ -236,6 +236,14 @@ def _record_hands(motion: Motion, hands: ShowOfHands, pending: list[Mandate]) ->
     return left
 
 
+def require_closer(motion: Motion, actor) -> None:
+    """Refuse to close anything but an open vote (whose state is public), and anyone but the
+    Chair or Vice-Chair running the meeting."""
+    if motion.status_enum is not MotionStatus.VOTING:
+        raise Invalid(_l("This motion is not open for voting."))
+    require_runner(motion.meeting, actor)
+
+
 def close_vote(motion: Motion, *, actor, confirm: bool = False, hands: ShowOfHands | None = None) -> Motion:
     """Close the vote: absent members are recorded absent; members present who did not vote
     are counted from the Chair's show of hands (`hands`), and any left as abstaining, which
@@ -244,9 +252,7 @@ def close_vote(motion: Motion, *, actor, confirm: bool = False, hands: ShowOfHan
     registers it (replacing the council's current need for the same category and neighbourhood)."""
     meeting = motion.meeting
     council = meeting.council
-    require_runner(meeting, actor)
-    if motion.status_enum is not MotionStatus.VOTING:
-        raise Invalid(_l("This motion is not open for voting."))
+    require_closer(motion, actor)
     with transaction():
         lock_motion(motion)
         if motion.status_enum is not MotionStatus.VOTING:

@@ -408,7 +408,10 @@ def close_vote(motion_id):
     """Closing asks first when members present have not voted: the page lists them, to confirm
     that they count as abstaining or to record their show of hands."""
     motion = motions.motion_detail(motion_id)
-    meetings.require_runner(motion.meeting, current_user)
+    try:
+        motions.require_closer(motion, current_user)
+    except DomainError as error:
+        return _refused(error, url_for(".meeting", meeting_id=motion.meeting_id))
     if request.method == "GET":
         return _close_vote_page(motion)
     unvoted = motions.unvoted(motion)
