@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -242,11 +243,13 @@ def quorum_for(council: Council, present: dict[Side, int]) -> Quorum:
     reasons = []
     for side in Side:
         if present[side] < council.quorum_per_side:
-            reasons.append(_l("The %(side)s side has %(present)s members present; %(needed)s are needed.",
-                              side=side.label, present=present[side], needed=council.quorum_per_side))
+            reasons.append(ngettext("The %(side)s side needs %(num)s member present and has %(present)s.",
+                                    "The %(side)s side needs %(num)s members present and has %(present)s.",
+                                    council.quorum_per_side, side=side.label, present=present[side]))
     if total < needed_total:
-        reasons.append(_l("%(present)s members are present; a majority of the %(seats)s seats is %(needed)s.",
-                          present=total, seats=council.total_seats, needed=needed_total))
+        # A majority of at least two seats is always two members or more: no singular to write.
+        reasons.append(_l("A quorum needs a majority of the %(seats)s seats, %(needed)s members present; present "
+                          "now: %(present)s.", seats=council.total_seats, needed=needed_total, present=total))
     return Quorum(present, total, council.quorum_per_side, needed_total, not reasons, reasons)
 
 

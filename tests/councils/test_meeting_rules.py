@@ -72,11 +72,11 @@ def test_the_meeting_opens_only_with_its_chair_present_and_a_quorum(app, full_co
     response = post_form(client, f"/councils/meetings/{meeting.id}/attendance", {})
     page = response.get_data(as_text=True)
     assert response.status_code == 422 and 'id="present-error"' in page
-    assert "must be recorded as present" in page and "The Civil society side has 0 members present" in page
+    assert "must be recorded as present" in page and "The Civil society side needs 1 member present and has 0." in page
     # Herself alone: the quorum is missing; what she ticked stays ticked.
     response = post_form(client, f"/councils/meetings/{meeting.id}/attendance", {"present": str(chair.id)})
     page = response.get_data(as_text=True)
-    assert response.status_code == 422 and "a majority of the 4 seats is 3" in page
+    assert response.status_code == 422 and "a majority of the 4 seats, 3 members present; present now: 1." in page
     assert re.search(rf'<input checked id="present-\d+" name="present" type="checkbox" value="{chair.id}">', page)
     db.session.expire_all()
     assert db.session.get(Meeting, meeting.id).status == "scheduled"

@@ -357,7 +357,7 @@ def test_a_vote_refused_for_want_of_quorum_explains_it_once(app, running_meeting
     client = _client_for(app, chair.user)
     page = post_form(client, f"/councils/motions/{motion.id}/open", follow_redirects=True).get_data(as_text=True)
     assert "There is no quorum" in page
-    assert page.count("The Civil society side has 0 members present") == 1
+    assert page.count("The Civil society side needs 1 member present and has 0.") == 1
     assert db.session.get(Motion, motion.id).status == "proposed"
 
 
