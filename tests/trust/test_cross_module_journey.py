@@ -50,7 +50,7 @@ def world(app, make_user, make_org, make_category):
     chairs.appoint(council, "chair", seat, actor=official, on=today - timedelta(days=30))
     chairs.appoint(council, "vice_chair", other, actor=official, on=today - timedelta(days=30))
     now = datetime.now(city_timezone()).replace(second=0, microsecond=0) - timedelta(minutes=5)
-    meeting = meetings.schedule_meeting(council, "Spring session", now, actor=official,
+    meeting = meetings.schedule_meeting(council, "Spring session", now, actor=official, now=now - timedelta(days=1),
                                         agenda=["Priority needs for elder care"])
     db.session.commit()
 
