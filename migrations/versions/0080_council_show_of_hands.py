@@ -2,7 +2,7 @@
 marked as given by hand where the council's rules want names
 
 Revision ID: 0080_council_show_of_hands
-Revises: 0052_meeting_calendar
+Revises: 0075_procurement_flags
 Create Date: 2026-12-06 17:30:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0080_council_show_of_hands"
-down_revision = "0052_meeting_calendar"
+down_revision = "0075_procurement_flags"
 branch_labels = None
 depends_on = None
 
