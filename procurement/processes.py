@@ -103,6 +103,15 @@ def move(process: Process, target: Phase, actor, **extra) -> None:
            after={"phase": target.value, **extra})
 
 
+def lock(process: Process) -> Process:
+    """Re-read the process under a row lock, inside the caller's transaction: a rule checked after
+    it (the deadline, the phase, the bids) cannot change before the caller's writes commit."""
+    db.session.execute(select(Process).where(Process.id == process.id).with_for_update()
+                       .execution_options(populate_existing=True)).scalar_one()
+    db.session.expire(process, ["bids", "all_bids"])
+    return process
+
+
 # Reading ---------------------------------------------------------------------------------
 
 def process_by_id(process_id: int, user=None) -> Process:

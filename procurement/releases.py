@@ -92,10 +92,13 @@ SUSTAINABILITY_GOALS = {
 
 @dataclass(frozen=True)
 class AmendmentNote:
-    """What an amendment changes and why; `scope` is "tender" or "contract"."""
+    """What an amendment changes and why; `scope` is "tender" or "contract"; `before` and `after`
+    the changed fields as they were and became (kept with the amendment, with who made it)."""
     rationale: str
     description: str = ""
     scope: str = "tender"
+    before: dict | None = None
+    after: dict | None = None
 
 
 # Publishing -------------------------------------------------------------------------------
@@ -136,7 +139,8 @@ def publish_release(process: Process, tags: list[str], *, actor, amendment: Amen
             db.session.add(Amendment(process_id=process.id, scope=amendment.scope, rationale=amendment.rationale,
                                      description=amendment.description, date=moment,
                                      amends_release_id=previous.release_id if previous else "",
-                                     release_id=release_id))
+                                     release_id=release_id, amended_by_id=getattr(actor, "id", None),
+                                     before=amendment.before, after=amendment.after))
             db.session.flush()
         body = dumps(build_release(process, process_ocid, release_id, moment, tags))
         release = Release(process_id=process.id, number=number, ocid=process_ocid, release_id=release_id,
@@ -241,6 +245,12 @@ def record_url(process_ocid: str) -> str:
 
 
 # Reading ----------------------------------------------------------------------------------
+
+def amendments_of(process: Process) -> list[Amendment]:
+    """The process's amendments (extensions, cancellation, contract changes), oldest first."""
+    return db.session.execute(select(Amendment).where(Amendment.process_id == process.id)
+                              .order_by(Amendment.id)).scalars().all()
+
 
 def releases_of(process: Process) -> list[Release]:
     """The process's releases, oldest first, without their bodies (for its page)."""
@@ -404,7 +414,8 @@ def _contract(process, amendments) -> dict:
                                 "date": _moment(m.recorded_on)} for m in contract.metrics],
         },
         "socialCommitments": [{"id": str(c.id), "criterion": c.kind, "goal": SUSTAINABILITY_GOALS[c.kind_enum],
-                               "description": c.description, "dueDate": _moment(c.due_on), "status": c.status,
+                               "description": c.description, "targetQuantity": c.target_quantity,
+                               "dueDate": _moment(c.due_on), "status": c.status,
                                "dateAssessed": _moment(c.assessed_on), "note": c.note}
                               for c in contract.commitments],
         "amendments": _amendments(a for a in amendments if a.scope == "contract"),
