@@ -106,8 +106,9 @@ def move(process: Process, target: Phase, actor, **extra) -> None:
 def lock(process: Process) -> Process:
     """Re-read the process under a row lock, inside the caller's transaction: a rule checked after
     it (the deadline, the phase, the bids) cannot change before the caller's writes commit."""
-    db.session.execute(select(Process).where(Process.id == process.id).with_for_update()
-                       .execution_options(populate_existing=True)).scalar_one()
+    # The id alone: PostgreSQL refuses FOR UPDATE on the outer joins of the eager-loaded relations.
+    db.session.execute(select(Process.id).where(Process.id == process.id).with_for_update()).scalar_one()
+    db.session.refresh(process)
     db.session.expire(process, ["bids", "all_bids"])
     return process
 
