@@ -314,9 +314,16 @@ def _parties(process) -> list[dict]:
     return [_party(process, org, party_roles) for org, party_roles in roles.values()]
 
 
+# The published scoring rules (procurement/evaluation.py: price_score, TIE_RULE), in English.
+SCORING_RULES = ("Price is scored by formula: 100 × lowest price ÷ price. Equal totals are separated by the "
+                 "points on the social criteria, then by the lower price; a tie that remains is decided by the "
+                 "officials with a written justification.")
+
+
 def _criteria_details(process) -> str:
-    return "; ".join(f"{CriterionKind(c.kind).name.replace('_', ' ').lower()}: {c.weight}%"
-                     + (f" ({c.description})" if c.description else "") for c in process.criteria)
+    weights = "; ".join(f"{CriterionKind(c.kind).name.replace('_', ' ').lower()}: {c.weight}%"
+                        + (f" ({c.description})" if c.description else "") for c in process.criteria)
+    return f"{weights}. {SCORING_RULES}" if weights else ""
 
 
 def _amendments(amendments) -> list[dict]:
@@ -401,6 +408,7 @@ def _contract(process, amendments) -> dict:
         "period": {"startDate": _moment(contract.period_start), "endDate": _moment(contract.period_end, end=True)},
         "value": _value(contract.value_cents),
         "dateSigned": _moment(contract.signed_on),
+        "valueJustification": contract.value_justification,
         "documents": [_pdf("contractSummary", process, "Contract summary", "procurement.contract_pdf",
                            contract.signed_on)],
         "milestones": [{"id": str(m.id), "title": m.title, "type": "delivery", "dueDate": _moment(m.due_on),

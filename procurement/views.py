@@ -11,7 +11,7 @@ from app.accounts.operations import is_official
 from app.documents import pdf_response
 from app.errors import DomainError, NotFound
 from app.forms import attach_error, shown_beside_its_field
-from app.i18n import city_today, money
+from app.i18n import city_today, day, money
 from app.opendata import licence_name, licence_url
 from app.organisations import operations as organisations
 from app.security import public, roles_required
@@ -345,8 +345,11 @@ def amend_contract(process_id):
             attach_error(form, error)
         else:
             return _done(process, _("The amendment is recorded and published."))
+    contract = process.contract
     return render_template("procurement/form.html", form=form, process=process,
-                           heading=_("Amend the contract of “%(title)s”", title=process.title))
+                           heading=_("Amend the contract of “%(title)s”", title=process.title),
+                           intro=_("Now worth %(value)s, until %(end)s.", value=money(contract.value_cents),
+                                   end=day(contract.period_end)) if contract else "")
 
 
 def _follow_up(process, form, operation, message):
