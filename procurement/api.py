@@ -194,7 +194,9 @@ def bid(body, process_id):
 def withdraw(process_id, bid_id):
     """Withdraw a bid of the token's organisation before the deadline (kept, marked withdrawn)."""
     bid = tenders.bid_by_id(bid_id)
-    if bid.process_id != processes.process_by_id(process_id, api_user()).id:
+    # Another organisation's sealed bid does not exist for this account.
+    if bid.process_id != processes.process_by_id(process_id, api_user()).id \
+            or not api_user().member_of(bid.organisation):
         raise NotFound(_l("No such bid."))
     tenders.withdraw_bid(bid, actor=api_user())
     return bid
