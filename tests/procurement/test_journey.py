@@ -83,6 +83,7 @@ def test_reserved_tender_from_publication_to_open_data(live_server, browser, pag
     expect(official.get_by_text("The deadline is extended; the bidders are told.")).to_be_visible()
     expect(official.get_by_text("A public holiday fell in the bidding period.")).to_be_visible()
     screenshot("deadline-extended", official)
+    db.session.rollback()  # see what the server committed
     pass_deadline(db.session.query(Process).one())  # time passes
     official.reload()
     official.get_by_role("button", name="Close bidding and evaluate").click()
@@ -134,7 +135,9 @@ def test_reserved_tender_from_publication_to_open_data(live_server, browser, pag
     screenshot("public-register")
     row.get_by_role("link").click()
     expect(page.get_by_text("3 people hired from the work-integration list")).to_be_visible()
-    expect(page.get_by_text("Two more weekly visits agreed with the families.")).to_be_visible()
+    amendments = page.locator("section[aria-labelledby=amendments-heading]")
+    expect(amendments.get_by_text("Two more weekly visits agreed with the families.")).to_be_visible()
+    expect(amendments).to_contain_text("€98,000.00 → €99,000.00")
     expect(page.get_by_text("Weighted total")).to_have_count(0)  # per-criterion scores are not public
     screenshot("public-process")
     package = json.loads(page.request.get(live_server + "/open-data/procurement.json").text())
