@@ -163,7 +163,9 @@ def process_history(process: Process) -> list[tuple]:
     """The audited moves of a process, oldest first, as (entry, label) for the officials' page."""
     labels = {f"procurement.{p.value}": p.label for p in Phase}
     labels |= {"procurement.created": _l("Opened in planning"),
-               "procurement.criteria_set": _l("Award criteria set")}
+               "procurement.criteria_set": _l("Award criteria set"),
+               "procurement.deadline_extended": _l("Deadline for bids extended"),
+               "procurement.contract_amended": _l("Contract amended")}
     return [(entry, labels.get(entry.action, entry.action))
             for entry in history("procurement_processes", process.id)]
 

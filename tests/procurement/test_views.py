@@ -261,6 +261,7 @@ def test_the_deadline_is_extended_through_the_page_with_a_reason_beside_its_fiel
     assert process.bid_deadline == new
     public = client.get(f"/procurement/{process.id}").get_data(as_text=True)
     assert "A holiday fell in the period." in public and "Amendments" in public
+    assert "Deadline for bids extended</strong>" in official.get(f"/procurement/{process.id}").get_data(as_text=True)
 
 
 def test_a_bid_above_the_value_is_refused_beside_its_field_and_a_bid_withdrawn_and_sent_again(app, city):
