@@ -8,13 +8,14 @@ from app.i18n import city_today
 from procurement import contracts, evaluation, monitoring
 
 from ..conftest import login
+from .conftest import score
 
 
 def _won_by(city, org, amount, year=None, department=None, contract=False, title="Service"):
     """A process awarded to `org` for `amount` cents, decided in `year`."""
     process = city.process("bids", bidders=[org], title=title)
     process.bids[0].amount_cents = amount
-    evaluation.score_bid(process.bids[0], {c.id: 50 for c in process.criteria}, actor=city.official)
+    score(process, process.bids[0], [50] * len(process.criteria), city.official)
     award = evaluation.decide_award(process, actor=city.official)
     if contract:
         today = city_today()
