@@ -8,7 +8,7 @@ from app.i18n import city_today
 from app.organisations import operations as orgs
 from procurement import contracts, flags, tenders
 from procurement.flags import Standing, closed_early, in_force_on, lapse_between
-from procurement.models import Payment, RedFlag
+from procurement.models import Payment, Phase, RedFlag
 from procurement.releases import AmendmentNote, publish_release
 
 from ..conftest import statements_run
@@ -140,7 +140,12 @@ def test_a_supplier_above_the_wage_ratio_limit_on_the_award_date(app, city):
 
 
 def test_bidding_closed_before_the_deadline(city):
-    early = city.process("bids", title="Closed early")  # the fixture closes at once, the deadline a month away
+    early = city.process("tender", title="Closed early")
+    tenders.submit_bid(early, city.coop, 1_000_000, actor=city.coop_member)
+    # Written directly, as data from before the rule: the operations refuse to close before the deadline.
+    early.phase = Phase.BIDS.value
+    publish_release(early, ["tenderUpdate"], actor=city.official)
+    db.session.commit()
     assert _found("bidding-closed-early")[early.id]["bid_deadline"] == early.bid_deadline.isoformat()
     on_time = city.process("tender", title="Closed on time")
     tenders.submit_bid(on_time, city.coop, 1_000_000, actor=city.coop_member)
@@ -180,7 +185,7 @@ def test_a_clean_process_raises_no_flag(city):
 def test_flags_are_stored_with_the_change_that_raises_them_and_removed_when_it_is_undone(city):
     process = city.process("award", procedure="reserved", bidders=[city.coop])
     stored = _stored(process)  # no refresh called: the releases of the award raised them
-    assert set(stored) == {"reserved-award-unaccredited", "reserved-single-bid", "bidding-closed-early"}
+    assert set(stored) == {"reserved-award-unaccredited", "reserved-single-bid"}
     raised = stored["reserved-single-bid"].raised_at
     flags.refresh()
     assert _stored(process)["reserved-single-bid"].raised_at == raised  # when first raised, kept
