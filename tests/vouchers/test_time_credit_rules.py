@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import Role
 from app.audit.models import AuditEntry
-from app.errors import DomainError, Invalid, NotAllowed
+from app.errors import Invalid, NotAllowed
 from app.extensions import db
 from app.organisations import operations as organisations
 from tests.conftest import csrf_token, login, post_form
