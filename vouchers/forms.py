@@ -65,7 +65,9 @@ class TimeForm(FlaskForm):
                                                           ("spend", _l("The holder received care (spends time)"))])
     organisation = SelectField(_l("Organisation"), validators=[Optional()])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=150)])
+    # Its own id: the redemption form beside it on the desk page has a "pin" too.
     pin = PasswordField(_l("Holder's time-credit PIN (to spend)"), validators=[Optional(), Length(max=6)],
+                        id="time_pin",
                         description=_l("The holder types it: spending their minutes needs their consent."))
 
 

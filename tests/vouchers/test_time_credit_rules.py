@@ -273,11 +273,11 @@ def test_the_desk_spends_a_holders_minutes_only_with_their_pin(app, city):
     desk = _desk(app, city.member)
     sent = {"email": city.citizen.email, "minutes": "60", "direction": "spend", "organisation": "la-tela"}
     no_pin = post_form(desk, "/vouchers/desk/time", sent)
-    assert no_pin.status_code == 422 and 'id="pin-error">' in no_pin.get_data(as_text=True)
+    assert no_pin.status_code == 422 and 'id="time_pin-error">' in no_pin.get_data(as_text=True)
     time_credits.set_pin(city.citizen, PIN)
     wrong = post_form(desk, "/vouchers/desk/time", {**sent, "pin": "9999"})
     message = escape("The holder's PIN is not right.")
-    assert wrong.status_code == 422 and f'id="pin-error">{message}' in wrong.get_data(as_text=True)
+    assert wrong.status_code == 422 and f'id="time_pin-error">{message}' in wrong.get_data(as_text=True)
     assert time_credits.time_balance(city.citizen) == 60
     assert post_form(desk, "/vouchers/desk/time", {**sent, "pin": PIN}).status_code == 302
     assert time_credits.time_balance(city.citizen) == 0
