@@ -212,8 +212,7 @@ def _desk_organisation(form):
 @bp.route("/desk", methods=["GET", "POST"])
 @members
 def desk():
-    form = RedeemForm()
-    form.category.choices = [(c.slug, c.name) for c in organisations.categories()]
+    form = _redeem_form()
     try:
         organisation = _desk_organisation(form)
     except DomainError as error:
@@ -230,6 +229,12 @@ def desk():
                     code=result.voucher_code, left=money(result.remaining_cents)), "success")
             return redirect(url_for(".desk", organisation=organisation.slug))
     return _desk_page(organisation, form, TimeForm(formdata=None, organisation=organisation.slug))
+
+
+def _redeem_form(**kwargs) -> RedeemForm:
+    form = RedeemForm(**kwargs)
+    form.category.choices = [(c.slug, c.name) for c in organisations.categories()]
+    return form
 
 
 def _desk_page(organisation, form, time_form):
@@ -262,8 +267,7 @@ def desk_time():
                                     pin=form.pin.data or None)
     except DomainError as error:
         attach_error(form, error)
-        redeem_form = RedeemForm(formdata=None, organisation=organisation.slug)
-        redeem_form.category.choices = [(c.slug, c.name) for c in organisations.categories()]
+        redeem_form = _redeem_form(formdata=None, organisation=organisation.slug)
         redeem_form.organisation.choices = form.organisation.choices
         return _desk_page(organisation, redeem_form, form)
     flash(_("The time credits are recorded."), "success")
