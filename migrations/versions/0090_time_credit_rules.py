@@ -42,10 +42,13 @@ def _refill_time_pool():
 
 
 def upgrade():
-    _refill_time_pool()
+    # The old CHECK refuses the care account's negative balance, the new one the pool's: drop the
+    # old, refill the pool, then add the new.
     with op.batch_alter_table("voucher_accounts", schema=None) as batch_op:
         batch_op.add_column(sa.Column("pin_hash", sa.String(length=64), nullable=True))
         batch_op.drop_constraint(op.f("ck_voucher_accounts_balance_not_negative"), type_="check")
+    _refill_time_pool()
+    with op.batch_alter_table("voucher_accounts", schema=None) as batch_op:
         batch_op.create_check_constraint("balance_not_negative", NEW_CHECK)
 
 
