@@ -44,8 +44,10 @@ run: demo
 	@$(FLASK) outbox work & worker=$$!; trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# One test process per core (pytest-xdist; each has its own PostgreSQL database), a file per process at a time.
+WORKERS ?= auto
 test: $(VENV)/.installed-test i18n-compile $(AXE) browser lint
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" -n $(WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The slow checks include the shipped proxy (deploy/nginx) in front of gunicorn: Debian's nginx.
 check-slow: $(VENV)/.installed-test i18n-compile $(AXE) browser nginx

@@ -106,6 +106,14 @@ def commons_geojson():
 
 
 COMMENT_FIELDS = ["id", "pact_id", "pact_title", "created_at", "body", "hidden_by_moderation"]
+COMMENT_NOTES = {
+    "id": _l("The comment's number on this site."),
+    "pact_id": _l("The number of the pact it comments on."),
+    "pact_title": _l("The pact's title."),
+    "created_at": _l("When the comment was written (ISO 8601, UTC)."),
+    "body": _l("The comment's text, or the notice that moderation hid it."),
+    "hidden_by_moderation": _l("true when moderation hid the text."),
+}
 
 
 def _comment_rows():
@@ -126,9 +134,10 @@ def _comment_rows():
 
 @opendata.route("/pact-comments.json", _l("Comments of the public consultations"), "JSON",
                 _l("Every comment on a proposal in public consultation: pact, date and text (without the "
-                   "commenter's name). A comment hidden by moderation says so in place of its text."))
+                   "commenter's name). A comment hidden by moderation says so in place of its text."),
+                fields=COMMENT_NOTES)
 def pact_comments_json():
-    return jsonify(comments=[dict(zip(COMMENT_FIELDS, row)) for row in _comment_rows()])
+    return jsonify(license=licence_url(), comments=[dict(zip(COMMENT_FIELDS, row)) for row in _comment_rows()])
 CALENDAR_NOTES = {
     "VEVENT": _l("One event a deadline: the last day of a public consultation, or the day a pact's report is due "
                  "(all-day events)."),

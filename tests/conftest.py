@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask import has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, make_url, text
 
 from app import create_app
 from app.accounts import operations as accounts
@@ -21,6 +21,23 @@ from app.organisations import operations as organisations
 
 PASSWORD = "correct-horse-battery"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def postgresql_test_url() -> str:
+    """TEST_DATABASE_URL, or under pytest-xdist one database per worker beside it (`test_gw0`, ...),
+    created on first use: workers never truncate each other's tables."""
+    base = normalise_database_url(os.environ["TEST_DATABASE_URL"])
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return base
+    url = make_url(base)
+    name = f"{url.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def app_config(database_url: str, instance: Path) -> dict:
@@ -47,7 +64,7 @@ def database_url(request, tmp_path_factory):
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite'}"
     else:
-        url = normalise_database_url(os.environ["TEST_DATABASE_URL"])
+        url = postgresql_test_url()
     app = create_app(app_config(url, tmp_path_factory.mktemp("instance")))
     with app.app_context():
         if request.param == "postgresql":

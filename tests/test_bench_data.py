@@ -38,7 +38,7 @@ def test_each_copied_process_publishes_its_own_history(app):
     import json
 
     from procurement.models import Process, Record, Release
-    result = app.test_cli_runner().invoke(args=["bench-data", "--scale", "40"])
+    result = app.test_cli_runner().invoke(bench_data_command, ["--scale", "40"])
     assert result.exit_code == 0, result.output
     db.session.remove()
     processes = {p.id: p for p in db.session.query(Process)}

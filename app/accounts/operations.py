@@ -43,7 +43,7 @@ def user_by_email(email: str, field: str = "email") -> User:
     return user
 
 
-def get_user(user_id: int) -> User:
+def user_by_id(user_id: int) -> User:
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound(_l("No such account."))

@@ -193,7 +193,7 @@ def users():
 @bp.route("/admin/users/<int:user_id>", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def edit_user(user_id):
-    user = ops.get_user(user_id)
+    user = ops.user_by_id(user_id)
     organisations = all_organisations()
     form = UserRolesForm(data=None if request.method == "POST" else {
         "roles": sorted(user.roles), "organisations": [o.id for o in user.organisations],

@@ -17,6 +17,8 @@ from ..conftest import app_config
 from .test_migrations import empty_database  # noqa: F401  (the fixture)
 
 BEFORE = "0031_password_resets"
+# Up to the re-keying and no further: later migrations are not this test's subject.
+AFTER = "0032_audit_keyed"
 
 
 def _plain_chain(n: int) -> list[dict]:
@@ -49,13 +51,14 @@ def old_database(empty_database, tmp_path):  # noqa: F811
 def test_the_upgrade_re_keys_an_intact_chain(old_database):
     assert not verify().ok  # plain hashes do not verify under the key
     db.session.rollback()
-    upgrade()
+    upgrade(revision=AFTER)
     db.session.rollback()  # a fresh snapshot: the migration wrote on its own connection
     result = verify()
     assert result.ok and result.checked == 40
     # And back: the downgrade restores the plain chain, which the upgrade takes again.
+    db.session.rollback()  # no snapshot held open across the downgrade's DDL
     downgrade(revision=BEFORE)
-    upgrade()
+    upgrade(revision=AFTER)
     db.session.rollback()  # a fresh snapshot: the migration wrote on its own connection
     assert verify().ok
 
@@ -64,13 +67,13 @@ def test_the_upgrade_refuses_to_re_key_an_altered_chain(old_database, monkeypatc
     db.session.execute(text("UPDATE audit_log SET after = :after WHERE id = 17"), {"after": '{"n":999}'})
     db.session.commit()
     with pytest.raises(SystemExit):  # `flask db upgrade` stops with the reason
-        upgrade()
+        upgrade(revision=AFTER)
     assert "does not verify under its plain SHA-256 hashes at entry 17" in capsys.readouterr().err
     db.session.rollback()
     assert db.session.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == BEFORE
     # An administrator who looked into it accepts the chain as it stands, by the entry's id.
     monkeypatch.setenv("PROCOMUN_AUDIT_REKEY_ACCEPT", "17")
-    upgrade()
+    upgrade(revision=AFTER)
     db.session.rollback()  # a fresh snapshot: the migration wrote on its own connection
     assert verify().ok
     assert db.session.execute(select(AuditEntry.after).where(AuditEntry.id == 17)).scalar_one() == '{"n":999}'

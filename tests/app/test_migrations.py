@@ -1,6 +1,5 @@
 """The migrations are the schema: `flask db upgrade` on an empty database must
 give exactly the models' tables, columns, types, indexes and constraints."""
-import os
 import uuid
 
 import pytest
@@ -10,10 +9,9 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
 from app import create_app
-from app.config import normalise_database_url
 from app.extensions import db
 
-from ..conftest import app_config
+from ..conftest import app_config, postgresql_test_url
 
 
 @pytest.fixture
@@ -22,7 +20,7 @@ def empty_database(backend, tmp_path):
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'migrations.sqlite'}", None
         return
-    base = normalise_database_url(os.environ["TEST_DATABASE_URL"])
+    base = postgresql_test_url()
     schema = f"migrations_{uuid.uuid4().hex[:8]}"
     admin = create_engine(base)
     with admin.begin() as conn:

@@ -8,6 +8,7 @@ from icalendar import Calendar
 
 from pacts import lifecycle
 from pacts.models import PactState
+from pacts.reports import report_schedule
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +31,7 @@ def test_consultation_ends_and_report_deadlines(client, world):
     assert "Care for Piazza Verdi" in str(consultation["summary"])
     reports = sorted((e for uid, e in events.items() if uid.startswith(f"pact-report-{pact.id}-")),
                      key=lambda e: e.decoded("dtstart"))
-    assert [e.decoded("dtstart") for e in reports] == [s.due_on for s in reports.report_schedule(pact)]
+    assert [e.decoded("dtstart") for e in reports] == [s.due_on for s in report_schedule(pact)]
     assert all(str(e["status"]) == "CONFIRMED" and e["sequence"] == 0 for e in reports)
     # Fetched again, nothing changes: the stamp is the pact's last change, not the fetch.
     again = _events(client)
