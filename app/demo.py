@@ -83,7 +83,7 @@ def load() -> Demo:
         org = demo.organisations[slug]
         if not orgs.is_accredited(org.id, category):
             orgs.accredit(org, orgs.category_by_slug(category), date(demo.today.year + 1, 12, 31),
-                          met_all=True, wage_ratio="3.5")
+                          valid_from=date(demo.today.year - 3, 1, 1), met_all=True, wage_ratio="3.5")
     for email, name, roles, memberships in ACCOUNTS:
         user = accounts.find_user(email)
         if user is None:

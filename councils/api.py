@@ -5,14 +5,14 @@ from marshmallow import Schema, fields, validate
 
 from app.accounts.models import Role
 from app.accounts.operations import user_by_email
-from app.api import AwareDateTime, Date, DateTime
+from app.api import AwareDateTime, Date, DateTime, api_abort
 from app.i18n import city_today
 from app.organisations import operations as organisations
 from app.security import api_public, api_roles_required, api_user
 
 from . import meetings, motions, needs, seats, terms
 from . import operations as ops
-from .models import CountingRule, Jurisdiction, Side, TieRule, VoteRule
+from .models import HAND_OPTIONS, CountingRule, Jurisdiction, Side, TieRule, VoteRule
 
 # Write routes check the token before parsing the body, so strangers learn nothing from validation.
 blp = Blueprint("councils_api", __name__, url_prefix="/api/v1/councils",
@@ -101,6 +101,13 @@ class VoteSchema(Schema):
     person = fields.Function(lambda v: {"id": v.mandate.user_id, "name": v.mandate.user.name})
     side = fields.Function(lambda v: v.mandate.side)
     option = fields.String()
+    by_hand = fields.Boolean()
+
+
+class HandCountSchema(Schema):
+    yes = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    no = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    abstain = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
 class MotionVotesSchema(Schema):
@@ -108,7 +115,19 @@ class MotionVotesSchema(Schema):
     title = fields.String()
     status = fields.String()
     counts = fields.Function(lambda m: m.counts())
+    hands = fields.Function(lambda m: {h.side: HandCountSchema().dump(h) for h in m.hand_counts})
     votes = fields.List(fields.Nested(VoteSchema))
+
+
+class CloseVoteSchema(Schema):
+    confirm = fields.Boolean(load_default=False, metadata={
+        "description": "Count the members present who have not voted as abstaining; without it, a 409 lists them."})
+    hands = fields.Dict(keys=fields.String(validate=validate.OneOf([s.value for s in Side])),
+                        values=fields.Nested(HandCountSchema), load_default=dict,
+                        metadata={"description": "Hands counted per side, for the members present who did not vote."})
+    names = fields.Dict(keys=fields.Integer(), values=fields.String(validate=validate.OneOf(list(HAND_OPTIONS))),
+                        load_default=dict,
+                        metadata={"description": "By mandate id, each vote by hand (where names are wanted)."})
 
 
 class CastVoteSchema(Schema):
@@ -224,6 +243,24 @@ def cast_vote(body, motion_id):
     motion = motions.motion_by_id(motion_id)
     motions.cast_vote(motion, body["option"], actor=api_user())
     return motion
+
+
+@blp.route("/motions/<int:motion_id>/close", methods=["POST"])
+@blp.doc(security=[{"bearer": []}])
+@api_roles_required(Role.COUNCIL_MEMBER)
+@blp.arguments(CloseVoteSchema)
+@blp.response(200, MotionVotesSchema)
+def close_vote(body, motion_id):
+    """The Chair or Vice-Chair closes the vote, with a show of hands if any. Members present who
+    have not voted count as abstaining: unless `confirm` is true, a 409 (`unvoted`) lists them."""
+    motion = motions.motion_detail(motion_id)
+    hands = motions.ShowOfHands(counts=body["hands"], names=body["names"]) if body["hands"] or body["names"] else None
+    try:
+        motions.close_vote(motion, actor=api_user(), confirm=body["confirm"], hands=hands)
+    except motions.UnvotedMembers as error:
+        api_abort(409, error.code, error.message, members=[
+            {"mandate": m.id, "person": {"id": m.user_id, "name": m.user.name}, "side": m.side} for m in error.members])
+    return motions.motion_detail(motion_id)
 
 
 @blp.route("/priority-needs")

@@ -15,8 +15,8 @@ from app.forms import DateField, DateTimeLocalField, MultiCheckboxField, Require
 from app.i18n import LANGUAGE_NAMES
 
 from .elections import MAX_STATEMENT
-from .models import ChairRole, CountingRule, Jurisdiction, Side, TieRule, VoteRule
-from .motions import MAX_NEED_RANK
+from .models import HAND_OPTIONS, ChairRole, CountingRule, Jurisdiction, Side, TieRule, VoteOption, VoteRule
+from .motions import MAX_NEED_RANK, ShowOfHands
 
 
 def _choices(enum):
@@ -49,6 +49,8 @@ class CouncilForm(FlaskForm):
     quorum_per_side = IntegerField(_l("Members of each side needed for quorum"), default=1,
                                    validators=[Required(), NumberRange(min=1, max=50)])
     quorum_majority = BooleanField(_l("Quorum also needs a majority of all seats"), default=True)
+    hand_votes_named = BooleanField(_l("A show of hands records each member's vote by name"), default=False,
+                                    description=_l("Otherwise the Chair records how many hands each side raised."))
     warn_days = IntegerField(_l("Warn officials this many days before a term ends"), default=60,
                              validators=[Required(), NumberRange(min=0, max=365)])
 
@@ -99,6 +101,42 @@ class AgendaItemForm(FlaskForm):
 
 class AttendanceForm(FlaskForm):
     present = MultiCheckboxField(_l("Present"), choices=[], coerce=int)
+
+
+class ShowOfHandsForm(FlaskForm):
+    confirm = BooleanField(_l("Count anyone present left uncounted as abstaining"))
+
+
+HAND_LABELS = {"yes": _l("Hands for yes, %(side)s"), "no": _l("Hands for no, %(side)s"),
+               "abstain": _l("Hands abstaining, %(side)s")}
+
+
+def show_of_hands_form(unvoted, named: bool, formdata=None) -> ShowOfHandsForm:
+    """A show of hands for the members present who have not voted (`motions.unvoted`): a vote for
+    each by name where the council's rules want names, else the hands counted on each side."""
+    class Form(ShowOfHandsForm):
+        pass
+    if named:
+        for mandate in unvoted:
+            setattr(Form, f"m{mandate.id}", SelectField(
+                f"{mandate.user.name} ({mandate.side_enum.label})", validators=[Optional()],
+                choices=[("", _l("Not recorded"))] + [(o, VoteOption(o).label) for o in HAND_OPTIONS]))
+    else:
+        for side in Side:
+            if any(m.side == side.value for m in unvoted):
+                for option in HAND_OPTIONS:
+                    setattr(Form, f"{side.value}_{option}", IntegerField(
+                        HAND_LABELS[option] % {"side": side.label}, default=0,
+                        validators=[Optional(), NumberRange(min=0, max=1000)]))
+    return Form(formdata=formdata) if formdata is not None else Form()
+
+
+def show_of_hands(form: ShowOfHandsForm, unvoted) -> ShowOfHands:
+    """The show of hands a validated `show_of_hands_form` records."""
+    names = {m.id: form[f"m{m.id}"].data for m in unvoted if f"m{m.id}" in form}
+    counts = {side.value: {o: form[f"{side.value}_{o}"].data or 0 for o in HAND_OPTIONS}
+              for side in Side if f"{side.value}_yes" in form}
+    return ShowOfHands(counts=counts, names=names)
 
 
 class MotionForm(FlaskForm):

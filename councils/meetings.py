@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -15,7 +16,7 @@ from app.config import LOCALES
 from app.database import transaction, utcnow
 from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import db
-from app.i18n import city_today
+from app.i18n import city_today, day, moment
 from app.notifications.operations import emit
 
 from .chairs import appointments_on
@@ -28,14 +29,23 @@ from .states import MEETING, MEETING_OPEN, MINUTES_OPEN, MOTION
 
 
 def schedule_meeting(council: Council, title: str, starts_at: datetime, *, actor, duration_minutes: int = 120,
-                     location: str = "", locale: str | None = None, agenda: list[str] = ()) -> Meeting:
-    """Schedule a meeting with its agenda; it is held in `locale` (default the council's language)."""
+                     location: str = "", locale: str | None = None, agenda: list[str] = (),
+                     now: datetime | None = None) -> Meeting:
+    """Schedule a meeting with its agenda; it is held in `locale` (default the council's language).
+    A meeting is convened for the future: one dated before `now` (default the present moment; the
+    demo city convenes its past meetings as of their own time) is refused, since members could
+    never have been called to it."""
     require_official(actor)
     title = (title or "").strip()
     if not title:
         raise Invalid(_l("Give the meeting a title."), field="title")
     if starts_at is None or starts_at.tzinfo is None:
         raise Invalid(_l("Give the date and time of the meeting."), field="starts_at")
+    now = now or utcnow()
+    # The form gives minutes: a meeting typed for this very minute is not in the past.
+    if starts_at < now.replace(second=0, microsecond=0):
+        raise Invalid(_l("A meeting is convened for a time to come: %(when)s has passed.",
+                         when=moment(starts_at, "short")), field="starts_at")
     if not isinstance(duration_minutes, int) or not 1 <= duration_minutes <= 24 * 60:
         raise Invalid(_l("A meeting lasts between 1 minute and 24 hours."), field="duration_minutes")
     locale = locale or council.locale
@@ -43,7 +53,7 @@ def schedule_meeting(council: Council, title: str, starts_at: datetime, *, actor
         raise Invalid(_l("Choose one of the platform's languages."), field="locale")
     with transaction():
         meeting = Meeting(council=council, title=title, starts_at=starts_at, duration_minutes=duration_minutes,
-                          location=(location or "").strip(), locale=locale)
+                          location=(location or "").strip(), locale=locale, created_at=now, updated_at=now)
         db.session.add(meeting)
         for position, item in enumerate([a.strip() for a in agenda if a and a.strip()], start=1):
             meeting.agenda.append(AgendaItem(position=position, title=item))
@@ -128,6 +138,7 @@ def meeting_detail(meeting_id: int) -> Meeting:
         select(Meeting).where(Meeting.id == meeting_id).options(
             selectinload(Meeting.agenda), selectinload(Meeting.attendance),
             selectinload(Meeting.motions).selectinload(Motion.votes),
+            selectinload(Meeting.motions).selectinload(Motion.hand_counts),
             selectinload(Meeting.motions).selectinload(Motion.need_category))).scalar_one_or_none()
     if row is None:
         raise NotFound(_l("No such meeting."))
@@ -158,18 +169,23 @@ def record_attendance(meeting: Meeting, present_mandate_ids, *, actor) -> None:
     """The Chair or Vice-Chair records who is present; the meeting opens on the
     first record. Every member seated that day gets a line, present or absent.
     A meeting cannot open until the term's Chair and Vice-Chair are both named, nor before
-    its day: what it decides is dated on that day (votes, the needs it adopts)."""
+    its day: what it decides is dated on that day (votes, the needs it adopts); and it opens
+    only with whoever chairs it present and a quorum recorded (`opening_refusals`)."""
     require_runner(meeting, actor)
     if meeting.status_enum not in MEETING_OPEN:
         raise Invalid(_l("Attendance is recorded while the meeting is open."))
     if before_its_day(meeting):
         raise Invalid(_l("The meeting opens on its day, %(date)s; to meet earlier, cancel it and schedule "
-                         "another.", date=meeting.on.isoformat()))
+                         "another.", date=day(meeting.on, "long")))
     offices = appointments_on(meeting.council, meeting.on)
     if any(a is None for a in offices.values()):
         raise Invalid(_l("The term's Chair and Vice-Chair must both be named before the meeting opens."))
     present = {int(i) for i in present_mandate_ids}
     seated = mandates_on(meeting.council, meeting.on)
+    if meeting.status_enum is MeetingStatus.SCHEDULED:
+        reasons = opening_refusals(meeting, seated, present, actor)
+        if reasons:
+            raise Invalid(" ".join(str(r) for r in reasons), field="present", code="cannot_open")
     with transaction():
         lines = {a.mandate_id: a for a in meeting.attendance}
         for mandate in seated:
@@ -182,6 +198,22 @@ def record_attendance(meeting: Meeting, present_mandate_ids, *, actor) -> None:
             meeting.status = MeetingStatus.IN_SESSION.value
         record("council_meeting.attendance", meeting, actor=actor,
                after={"present": sorted(m.user_id for m in seated if m.id in present)})
+
+
+def opening_refusals(meeting: Meeting, seated, present: set[int], actor) -> list:
+    """Why the meeting cannot open with `present` (mandate ids) recorded by `actor`: whoever
+    chairs it (the Chair, or the Vice-Chair standing in) must be among those present, and the
+    quorum met. Empty when it may open."""
+    reasons = []
+    chairing = next((m for m in seated if m.user_id == actor.id), None)
+    if chairing is None or chairing.id not in present:
+        reasons.append(_l("Whoever chairs the meeting must be recorded as present to open it."))
+    counted = {side: 0 for side in Side}
+    for mandate in seated:
+        if mandate.id in present:
+            counted[mandate.side_enum] += 1
+    reasons.extend(quorum_for(meeting.council, counted).reasons)
+    return reasons
 
 
 @dataclass
@@ -211,11 +243,13 @@ def quorum_for(council: Council, present: dict[Side, int]) -> Quorum:
     reasons = []
     for side in Side:
         if present[side] < council.quorum_per_side:
-            reasons.append(_l("The %(side)s side has %(present)s members present; %(needed)s are needed.",
-                              side=side.label, present=present[side], needed=council.quorum_per_side))
+            reasons.append(ngettext("The %(side)s side needs %(num)s member present and has %(present)s.",
+                                    "The %(side)s side needs %(num)s members present and has %(present)s.",
+                                    council.quorum_per_side, side=side.label, present=present[side]))
     if total < needed_total:
-        reasons.append(_l("%(present)s members are present; a majority of the %(seats)s seats is %(needed)s.",
-                          present=total, seats=council.total_seats, needed=needed_total))
+        # A majority of at least two seats is always two members or more: no singular to write.
+        reasons.append(_l("A quorum needs a majority of the %(seats)s seats, %(needed)s members present; present "
+                          "now: %(present)s.", seats=council.total_seats, needed=needed_total, present=total))
     return Quorum(present, total, council.quorum_per_side, needed_total, not reasons, reasons)
 
 
@@ -230,7 +264,9 @@ class MeetingMoves:
     propose_motion: bool = False
     record_minutes: bool = False
     close: bool = False                    # close the meeting with its minutes
+    close_waits: str = ""                  # ...or why the meeting cannot close yet
     open_votes: frozenset[int] = frozenset()   # motions whose vote the viewer may open
+    votes_wait: str = ""                       # ...or why the proposed motions' votes cannot open yet
     close_votes: frozenset[int] = frozenset()  # ...or close
     votes: frozenset[int] = frozenset()        # motions the viewer may vote on, being present
     my_votes: dict[int, VoteOption] = field(default_factory=dict)  # the viewer's votes, by motion
@@ -246,6 +282,16 @@ def meeting_moves(meeting: Meeting, user, today: date | None = None) -> MeetingM
     present = mandate is not None and any(a.mandate_id == mandate.id and a.present for a in meeting.attendance)
     waits = runs and status is MeetingStatus.SCHEDULED and before_its_day(meeting, today)
     motions = meeting.motions
+    proposed = [m for m in motions if runs and status in MEETING_OPEN
+                and MOTION.allowed(m.status_enum, MotionStatus.VOTING)]
+    votes_wait = ""
+    if proposed and status is MeetingStatus.SCHEDULED:
+        votes_wait = _l("Votes open once the meeting is in session: on its day, %(date)s, with the Chair present "
+                        "and a quorum recorded.", date=day(meeting.on, "long"))
+    elif proposed and not quorum(meeting).met:
+        votes_wait = _l("There is no quorum, so votes cannot open: record the members who arrive.")
+    voting = any(m.status_enum is MotionStatus.VOTING for m in motions)
+    may_close = runs and MEETING.allowed(status, MeetingStatus.CLOSED)
     return MeetingMoves(
         edit_agenda=official and status in MEETING_OPEN,
         send_notice=official and status is MeetingStatus.SCHEDULED,
@@ -254,8 +300,10 @@ def meeting_moves(meeting: Meeting, user, today: date | None = None) -> MeetingM
         record_attendance=runs and status in MEETING_OPEN and not waits,
         propose_motion=runs and status in MEETING_OPEN,
         record_minutes=runs and status in MINUTES_OPEN,
-        close=runs and MEETING.allowed(status, MeetingStatus.CLOSED),
-        open_votes=frozenset(m.id for m in motions if runs and MOTION.allowed(m.status_enum, MotionStatus.VOTING)),
+        close=may_close and not voting,
+        close_waits=_l("Close every open vote before closing the meeting.") if may_close and voting else "",
+        open_votes=frozenset() if votes_wait else frozenset(m.id for m in proposed),
+        votes_wait=votes_wait,
         close_votes=frozenset(m.id for m in motions if runs and m.status_enum is MotionStatus.VOTING),
         votes=frozenset(m.id for m in motions if present and m.status_enum is MotionStatus.VOTING),
         my_votes={v.motion_id: v.option_enum for m in motions for v in m.votes

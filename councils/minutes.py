@@ -1,6 +1,6 @@
 """A meeting's minutes: the Chair or Vice-Chair writes them and closes the meeting with them;
 the minutes PDF reads what the meeting recorded as plain rows."""
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -16,9 +16,11 @@ from app.notifications.operations import emit
 from .events import meeting_context
 from .meetings import Quorum, quorum_for, require_runner
 from .models import (
+    HAND_OPTIONS,
     Attendance,
     ChairAppointment,
     ChairRole,
+    HandCount,
     Mandate,
     Meeting,
     MeetingStatus,
@@ -56,6 +58,7 @@ class MinutesMotion:
     status: MotionStatus
     result_note: str
     counts: dict[str, int]
+    hands: list = field(default_factory=list)  # show of hands per side: (side, yes, no, abstain)
 
 
 @dataclass(frozen=True)
@@ -83,10 +86,15 @@ def minutes_record(meeting: Meeting) -> MinutesRecord:
         .join(Mandate, Mandate.id == Attendance.mandate_id).join(User, User.id == Mandate.user_id)
         .where(Attendance.meeting_id == meeting.id).order_by(Attendance.id))]
     options = [option.value for option in VoteOption]
+    # The show of hands of each side, read in the same statement (None where a side raised none).
+    hand_columns = [select(getattr(HandCount, option))
+                    .where(HandCount.motion_id == Motion.id, HandCount.side == side.value).scalar_subquery()
+                    .label(f"{side.value}_{option}") for side in Side for option in HAND_OPTIONS]
     motions = [MinutesMotion(row.title, row.text, MotionStatus(row.status), row.result_note,
-                             {option: row._mapping[option] for option in options})
+                             _with_hands({option: row._mapping[option] for option in options}, _hands(row)),
+                             _hands(row))
                for row in db.session.execute(
-                   select(Motion.title, Motion.text, Motion.status, Motion.result_note,
+                   select(Motion.title, Motion.text, Motion.status, Motion.result_note, *hand_columns,
                           *[func.count(Vote.id).filter(Vote.option == option).label(option) for option in options])
                    .outerjoin(Vote, Vote.motion_id == Motion.id).where(Motion.meeting_id == meeting.id)
                    .group_by(Motion.id).order_by(Motion.id))]
@@ -102,6 +110,17 @@ def minutes_record(meeting: Meeting) -> MinutesRecord:
             present[line.side] += 1
     return MinutesRecord(attendance, motions, {role: found.get(role) for role in ChairRole},
                          quorum_for(meeting.council, present))
+
+
+def _hands(row) -> list:
+    return [(side, *(row._mapping[f"{side.value}_{option}"] for option in HAND_OPTIONS)) for side in Side
+            if row._mapping[f"{side.value}_yes"] is not None]
+
+
+def _with_hands(counts: dict[str, int], hands: list) -> dict[str, int]:
+    for _side, yes, no, abstain in hands:
+        counts = {**counts, "yes": counts["yes"] + yes, "no": counts["no"] + no, "abstain": counts["abstain"] + abstain}
+    return counts
 
 
 def record_minutes(meeting: Meeting, minutes: str, *, actor, close: bool = False) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     inspect,
     or_,
 )
@@ -118,6 +119,8 @@ class Council(db.Model):
     quorum_majority: Mapped[bool] = mapped_column(Boolean, default=True)
     # Officials are warned this many days before a term ends.
     warn_days: Mapped[int] = mapped_column(Integer, default=60)
+    # A show of hands names each member's vote (a roll call) instead of counting hands per side.
+    hand_votes_named: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     mandates: Mapped[list["Mandate"]] = relationship(back_populates="council", order_by="Mandate.id")
@@ -415,6 +418,7 @@ class Motion(db.Model):
     meeting: Mapped[Meeting] = relationship(back_populates="motions")
     agenda_item: Mapped[AgendaItem | None] = relationship()
     votes: Mapped[list["Vote"]] = relationship(back_populates="motion", order_by="Vote.id")
+    hand_counts: Mapped[list["HandCount"]] = relationship(back_populates="motion", order_by="HandCount.side.desc()")
     need_category: Mapped["ServiceCategory | None"] = relationship()  # noqa: F821
 
     @property
@@ -422,9 +426,13 @@ class Motion(db.Model):
         return MotionStatus(self.status)
 
     def counts(self) -> dict[str, int]:
+        """Votes by option: members' own, those the Chair named from a show of hands, and hands counted."""
         counts = {option.value: 0 for option in VoteOption}
         for vote in self.votes:
             counts[vote.option] += 1
+        for hands in self.hand_counts:
+            for option in HAND_OPTIONS:
+                counts[option] += getattr(hands, option)
         return counts
 
 
@@ -437,6 +445,8 @@ class Vote(db.Model):
     mandate_id: Mapped[int] = mapped_column(ForeignKey("council_mandates.id"), index=True)
     option: Mapped[str] = mapped_column(String(10))
     cast_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Given by a show of hands and recorded by the Chair, not cast by the member's own account.
+    by_hand: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     motion: Mapped[Motion] = relationship(back_populates="votes")
     mandate: Mapped[Mandate] = relationship(lazy="joined")
@@ -444,6 +454,32 @@ class Vote(db.Model):
     @property
     def option_enum(self) -> VoteOption:
         return VoteOption(self.option)
+
+
+# What a show of hands counts (absence is known from the attendance, not from hands).
+HAND_OPTIONS = (VoteOption.YES.value, VoteOption.NO.value, VoteOption.ABSTAIN.value)
+
+
+class HandCount(db.Model):
+    """A show of hands on one side, counted by the Chair when the vote closed, for the members
+    present who did not vote with their own account (a council that wants names records
+    `Vote` rows `by_hand` instead)."""
+
+    __tablename__ = "council_hand_counts"
+    __table_args__ = (UniqueConstraint("motion_id", "side"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    motion_id: Mapped[int] = mapped_column(ForeignKey("council_motions.id"), index=True)
+    side: Mapped[str] = mapped_column(String(20))
+    yes: Mapped[int] = mapped_column(Integer)
+    no: Mapped[int] = mapped_column(Integer)
+    abstain: Mapped[int] = mapped_column(Integer)
+
+    motion: Mapped[Motion] = relationship(back_populates="hand_counts")
+
+    @property
+    def side_enum(self) -> Side:
+        return Side(self.side)
 
 
 class PriorityNeed(db.Model):

@@ -1,13 +1,18 @@
 """Motions and votes: the Chair or Vice-Chair puts a motion and opens its vote once the
-meeting is quorate; each member present votes for themself; the result follows the council's
-vote and tie rules, and an adopted motion may adopt a priority need (`needs.py`)."""
+meeting is quorate; each member present votes for themself, or by a show of hands the Chair
+records when closing the vote; the result follows the council's vote and tie rules, and an
+adopted motion may adopt a priority need (`needs.py`). Votes change only with the motion's
+row locked (`lock_motion`), so a vote and the closing count never cross."""
+from dataclasses import dataclass, field
+
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.audit.operations import record, snapshot
 from app.database import transaction, utcnow
-from app.errors import Invalid, NotAllowed, NotFound
+from app.errors import DomainError, Invalid, NotAllowed, NotFound
 from app.extensions import db
 from app.notifications.operations import emit
 from app.organisations.models import ServiceCategory
@@ -15,18 +20,23 @@ from app.organisations.models import ServiceCategory
 from .chairs import appointments_on
 from .meetings import quorum, require_runner
 from .models import (
+    HAND_OPTIONS,
     AgendaItem,
     ChairRole,
+    HandCount,
+    Mandate,
     Meeting,
     MeetingStatus,
     Motion,
     MotionStatus,
+    Side,
     TieRule,
     Vote,
     VoteOption,
     VoteRule,
 )
 from .needs import adopt_need
+from .operations import lock_motion
 from .seats import mandate_of
 from .states import MEETING_OPEN, MOTION
 
@@ -73,7 +83,8 @@ def motion_detail(motion_id: int) -> Motion:
     """A motion with its meeting, agenda item and every vote (with the voter) loaded in a few queries."""
     row = db.session.execute(
         select(Motion).where(Motion.id == motion_id).options(
-            joinedload(Motion.meeting), joinedload(Motion.agenda_item), selectinload(Motion.votes))
+            joinedload(Motion.meeting), joinedload(Motion.agenda_item), selectinload(Motion.votes),
+            selectinload(Motion.hand_counts))
     ).scalar_one_or_none()
     if row is None:
         raise NotFound(_l("No such motion."))
@@ -113,6 +124,9 @@ def cast_vote(motion: Motion, option: str, *, actor) -> Vote:
     if not any(line.mandate_id == mandate.id and line.present for line in meeting.attendance):
         raise NotAllowed(_l("Members vote when recorded as present."))
     with transaction():
+        lock_motion(motion)
+        if motion.status_enum is not MotionStatus.VOTING:  # closed while this vote waited for the lock
+            raise Invalid(_l("This motion is not open for voting."), field="option")
         vote = db.session.execute(select(Vote).where(Vote.motion_id == motion.id, Vote.mandate_id == mandate.id)
                                   ).scalar_one_or_none()
         if vote is None:
@@ -147,22 +161,114 @@ RESULT_NOTES = {
 }
 
 
-def close_vote(motion: Motion, *, actor) -> Motion:
-    """Close the vote: absent members are recorded absent, present members who did not
-    vote as abstaining; the result follows the council's rule and tie setting. An
-    adopted motion proposing a priority need registers it (replacing the council's
-    current need for the same category and neighbourhood)."""
-    meeting = motion.meeting
-    council = meeting.council
-    require_runner(meeting, actor)
+@dataclass(frozen=True)
+class ShowOfHands:
+    """A show of hands the Chair records when closing a vote, for the members present who did not
+    vote with their own account: hands counted per side (`counts[side][option]`), or, where the
+    council's rules want names, each member's option by mandate id (`names`)."""
+    counts: dict = field(default_factory=dict)
+    names: dict = field(default_factory=dict)
+
+
+class UnvotedMembers(DomainError):
+    """Closing would count members present who have not voted as abstaining: the Chair confirms first."""
+    status = 409
+    code = "unvoted"
+
+    def __init__(self, members: list[Mandate]):
+        super().__init__(ngettext("%(num)s member present has not voted: closing the vote counts them as "
+                                  "abstaining. Confirm, or record their show of hands.",
+                                  "%(num)s members present have not voted: closing the vote counts them as "
+                                  "abstaining. Confirm, or record their show of hands.", len(members)))
+        self.members = members
+
+
+def unvoted(motion: Motion) -> list[Mandate]:
+    """Members recorded present who have no vote on the motion yet, by side and seat."""
+    voted = {v.mandate_id for v in motion.votes}
+    return sorted((line.mandate for line in motion.meeting.attendance if line.present and line.mandate_id not in voted),
+                  key=lambda m: (m.side != Side.GOVERNMENT.value, m.seat_number))
+
+
+def _count(value, field_name) -> int:
+    if value in (None, ""):
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise Invalid(_l("Count the hands as a whole number, 0 or more."), field=field_name)
+    return value
+
+
+def _record_hands(motion: Motion, hands: ShowOfHands, pending: list[Mandate]) -> list[Mandate]:
+    """Write the show of hands; returns the members present it leaves unvoted."""
+    if motion.meeting.council.hand_votes_named:
+        if hands.counts:
+            raise Invalid(_l("This council's rules want the show of hands by name: give each member's vote."),
+                          field="names")
+        waiting = {m.id: m for m in pending}
+        for mandate_id, option in hands.names.items():
+            if not option:
+                continue
+            mandate = waiting.pop(int(mandate_id), None)
+            if mandate is None:
+                raise Invalid(_l("Only members present who have not voted are recorded by show of hands."),
+                              field=f"m{mandate_id}")
+            if option not in HAND_OPTIONS:
+                raise Invalid(_l("Vote yes, no or abstain."), field=f"m{mandate_id}")
+            motion.votes.append(Vote(mandate_id=mandate.id, mandate=mandate, option=option, by_hand=True))
+        return list(waiting.values())
+    if hands.names:
+        raise Invalid(_l("This council counts a show of hands per side, without names."), field="names")
+    left = []
+    for side in Side:
+        on_side = [m for m in pending if m.side == side.value]
+        given = hands.counts.get(side.value) or hands.counts.get(side) or {}
+        counted = {option: _count(given.get(option), f"{side.value}_{option}") for option in HAND_OPTIONS}
+        if not given:
+            left.extend(on_side)
+            continue
+        if sum(counted.values()) != len(on_side):
+            raise Invalid(_l("On the %(side)s side %(pending)s members present have not voted with their account, "
+                             "and the show of hands counts %(counted)s: count each of them once, abstentions too.",
+                             side=side.label, pending=len(on_side), counted=sum(counted.values())),
+                          field=f"{side.value}_yes")
+        if on_side:
+            motion.hand_counts.append(HandCount(side=side.value, **counted))
+    return left
+
+
+def require_closer(motion: Motion, actor) -> None:
+    """Refuse to close anything but an open vote (whose state is public), and anyone but the
+    Chair or Vice-Chair running the meeting."""
     if motion.status_enum is not MotionStatus.VOTING:
         raise Invalid(_l("This motion is not open for voting."))
+    require_runner(motion.meeting, actor)
+
+
+def close_vote(motion: Motion, *, actor, confirm: bool = False, hands: ShowOfHands | None = None) -> Motion:
+    """Close the vote: absent members are recorded absent; members present who did not vote
+    are counted from the Chair's show of hands (`hands`), and any left as abstaining, which
+    the Chair must `confirm` (else `UnvotedMembers` lists them and nothing changes). The result
+    follows the council's rule and tie setting. An adopted motion proposing a priority need
+    registers it (replacing the council's current need for the same category and neighbourhood)."""
+    meeting = motion.meeting
+    council = meeting.council
+    require_closer(motion, actor)
     with transaction():
+        lock_motion(motion)
+        if motion.status_enum is not MotionStatus.VOTING:
+            raise Invalid(_l("This motion is not open for voting."))
+        pending = unvoted(motion)
+        if hands is not None:
+            pending = _record_hands(motion, hands, pending)
+        if pending and not confirm:
+            raise UnvotedMembers(pending)
         voted = {v.mandate_id for v in motion.votes}
+        counted_sides = {h.side for h in motion.hand_counts}
         for line in meeting.attendance:
-            if line.mandate_id not in voted:
-                motion.votes.append(Vote(mandate=line.mandate,
-                                         option=(VoteOption.ABSTAIN if line.present else VoteOption.ABSENT).value))
+            if line.mandate_id in voted or (line.present and line.mandate.side in counted_sides):
+                continue
+            motion.votes.append(Vote(mandate=line.mandate,
+                                     option=(VoteOption.ABSTAIN if line.present else VoteOption.ABSENT).value))
         db.session.flush()
         chair = appointments_on(council, meeting.on)[ChairRole.CHAIR]
         chair_option = next((v.option for v in motion.votes if chair and v.mandate_id == chair.mandate_id), None)
@@ -176,7 +282,10 @@ def close_vote(motion: Motion, *, actor) -> Motion:
         if adopted and motion.need_category_id:
             adopt_need(motion, council)
         record("council_motion.decided", motion, actor=actor,
-               after={"status": motion.status, "counts": motion.counts(), "note": note})
+               after={"status": motion.status, "counts": motion.counts(), "note": note,
+                      "hands": {h.side: {o: getattr(h, o) for o in HAND_OPTIONS} for h in motion.hand_counts},
+                      "named_by_hand": sorted(v.mandate.user_id for v in motion.votes if v.by_hand),
+                      "abstaining_unvoted": sorted(m.user_id for m in pending)})
         emit("council.motion_decided", "council", council.id, actor=actor, council=council.name, motion=motion.title,
              result=motion.status, meeting_id=meeting.id,
              **{k: motion.counts().get(k, 0) for k in ("yes", "no", "abstain")})

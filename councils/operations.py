@@ -23,7 +23,7 @@ from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import db
 from app.i18n import city_today
 
-from .models import Council, CountingRule, Jurisdiction, Mandate, Side, TieRule, VoteRule
+from .models import Council, CountingRule, Jurisdiction, Mandate, Motion, Side, TieRule, VoteRule
 
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_SEATS_PER_SIDE = 50
@@ -31,7 +31,7 @@ MAX_SEATS_PER_SIDE = 50
 RESERVED_SLUGS = {"new", "meetings", "motions", "elections", "mandates", "appointments", "priority-needs"}
 COUNCIL_FIELDS = ("name", "jurisdiction", "area", "mandate", "seats_per_side", "term_months",
                   "first_term_start", "first_chair_side", "locale", "vote_rule", "tie_rule",
-                  "counting_rule", "quorum_per_side", "quorum_majority", "warn_days")
+                  "counting_rule", "quorum_per_side", "quorum_majority", "warn_days", "hand_votes_named")
 # Changing these would rewrite the rotation of terms already served.
 ROTATION_FIELDS = ("term_months", "first_term_start", "first_chair_side")
 
@@ -46,6 +46,14 @@ def lock_council(council: Council) -> None:
     """Lock the council's row until the transaction ends: changes to its seats, offices and
     settings take turns, so two officials never fill the last seat twice."""
     db.session.execute(select(Council.id).where(Council.id == council.id).with_for_update())
+
+
+def lock_motion(motion: Motion) -> None:
+    """Lock the motion's row until the transaction ends and re-read it with its votes: a vote
+    cast and the vote's closing take turns, so no vote lands after the count, and a closing
+    confirmed for a list of members counts the votes as they are under the lock."""
+    db.session.execute(select(Motion.id).where(Motion.id == motion.id).with_for_update())
+    db.session.expire(motion)
 
 
 def _clean_council_fields(fields: dict, council: Council | None = None) -> dict:
@@ -90,6 +98,8 @@ def _clean_council_fields(fields: dict, council: Council | None = None) -> dict:
                 raise Invalid(message, field=key) from None
     if "quorum_per_side" in out and not (isinstance(out["quorum_per_side"], int) and out["quorum_per_side"] >= 1):
         raise Invalid(_l("At least one member of each side must be present."), field="quorum_per_side")
+    if "hand_votes_named" in out:
+        out["hand_votes_named"] = bool(out["hand_votes_named"])
     if "warn_days" in out and not (isinstance(out["warn_days"], int) and 0 <= out["warn_days"] <= 365):
         raise Invalid(_l("Warn between 0 and 365 days before a term ends."), field="warn_days")
     # Judged on the values the council will have, so that neither a new quorum nor fewer seats

@@ -33,6 +33,8 @@ from .forms import (
     PublishForm,
     SeatForm,
     StepDownForm,
+    show_of_hands,
+    show_of_hands_form,
 )
 from .ical import council_calendar, meeting_calendar
 from .models import Side
@@ -256,7 +258,7 @@ def schedule_meeting(slug):
     return render_template("councils/meeting_form.html", council=council, form=form), 422 if form.errors else 200
 
 
-def _meeting_page(meeting, motion_form=None, status=200):
+def _meeting_page(meeting, motion_form=None, status=200, refused_attendance=None):
     moves = meetings.meeting_moves(meeting, current_user if current_user.is_authenticated else None)
     # The forms are built for the moves the page offers, and only those.
     attendance_form = AttendanceForm()
@@ -264,6 +266,9 @@ def _meeting_page(meeting, motion_form=None, status=200):
         attendance_form.present.choices = [(m.id, f"{m.user.name} ({m.side_enum.label})")
                                            for m in seats.mandates_on(meeting.council, meeting.on)]
         attendance_form.present.data = sorted(a.mandate_id for a in meeting.attendance if a.present)
+        if refused_attendance:  # shown again as ticked, with the reason beside it
+            attendance_form.present.data, error = refused_attendance
+            attach_error(attendance_form, error)
     if motion_form is None and moves.propose_motion:
         motion_form = _motion_form(meeting)
     return render_template(
@@ -336,12 +341,15 @@ def add_agenda_item(meeting_id):
 @bp.route("/meetings/<int:meeting_id>/attendance", methods=["POST"])
 @members
 def attendance(meeting_id):
-    meeting = meetings.meeting_by_id(meeting_id)
+    meeting = meetings.meeting_detail(meeting_id)
     target = url_for(".meeting", meeting_id=meeting.id)
+    present = request.form.getlist("present", type=int)
     try:
-        meetings.record_attendance(meeting, request.form.getlist("present", type=int), actor=current_user)
+        meetings.record_attendance(meeting, present, actor=current_user)
     except DomainError as error:
-        return _refused(error, target)
+        if error.field != "present":
+            return _refused(error, target)
+        return _meeting_page(meetings.meeting_detail(meeting_id), status=422, refused_attendance=(present, error))
     return _done(_("Attendance is recorded."), target)
 
 
@@ -374,21 +382,56 @@ def motion(motion_id):
                            council=motion.meeting.council, notes=motions.RESULT_NOTES)
 
 
-@bp.route("/motions/<int:motion_id>/<any(open, close):action>", methods=["POST"])
+@bp.route("/motions/<int:motion_id>/<any(open):action>", methods=["POST"])
 @members
 def motion_vote_state(motion_id, action):
     motion = motions.motion_by_id(motion_id)
     target = url_for(".meeting", meeting_id=motion.meeting_id)
     try:
-        if action == "open":
-            motions.open_vote(motion, actor=current_user)
-            message = _("The vote is open.")
-        else:
-            motions.close_vote(motion, actor=current_user)
-            message = _("The vote is closed: %(result)s.", result=motion.status_enum.label)
+        motions.open_vote(motion, actor=current_user)
     except DomainError as error:
         return _refused(error, target)
-    return _done(message, target)
+    return _done(_("The vote is open."), target)
+
+
+def _close_vote_page(motion, form=None, status=200):
+    unvoted = motions.unvoted(motion)
+    named = motion.meeting.council.hand_votes_named
+    return render_template("councils/close_vote.html", motion=motion, meeting=motion.meeting,
+                           council=motion.meeting.council, unvoted=unvoted, named=named,
+                           form=form or show_of_hands_form(unvoted, named)), status
+
+
+@bp.route("/motions/<int:motion_id>/close", methods=["GET", "POST"])
+@members
+def close_vote(motion_id):
+    """Closing asks first when members present have not voted: the page lists them, to confirm
+    that they count as abstaining or to record their show of hands."""
+    motion = motions.motion_detail(motion_id)
+    try:
+        motions.require_closer(motion, current_user)
+    except DomainError as error:
+        return _refused(error, url_for(".meeting", meeting_id=motion.meeting_id))
+    if request.method == "GET":
+        return _close_vote_page(motion)
+    unvoted = motions.unvoted(motion)
+    form = show_of_hands_form(unvoted, motion.meeting.council.hand_votes_named, request.form)
+    hands = "hands" in request.form
+    try:
+        if hands and not form.validate_on_submit():
+            return _close_vote_page(motion, form, 422)
+        motions.close_vote(motion, actor=current_user, hands=show_of_hands(form, unvoted) if hands else None,
+                           confirm=request.form.get("confirm") in ("1", "y"))
+    except motions.UnvotedMembers as error:
+        flash(str(error.message), "warning")
+        return _close_vote_page(motions.motion_detail(motion_id), form if hands else None, 409 if hands else 200)
+    except DomainError as error:
+        if hands and error.field in form:
+            attach_error(form, error)
+            return _close_vote_page(motions.motion_detail(motion_id), form, 422)
+        return _refused(error, url_for(".meeting", meeting_id=motion.meeting_id))
+    return _done(_("The vote is closed: %(result)s.", result=motion.status_enum.label),
+                 url_for(".meeting", meeting_id=motion.meeting_id))
 
 
 @bp.route("/motions/<int:motion_id>/vote", methods=["POST"])

@@ -66,6 +66,7 @@ class ProcessSchema(Schema):
     priority_need_id = fields.Integer(allow_none=True)
     budget_cents = fields.Integer()
     procedure = fields.String()
+    allow_above_value = fields.Boolean(metadata={"description": "Whether bids above the budget are accepted."})
     phase = fields.String()
     bid_deadline = Date(allow_none=True)
     criteria = fields.List(fields.Nested(CriterionSchema))
@@ -87,6 +88,8 @@ class NewProcessSchema(Schema):
     priority_need_id = fields.Integer(load_default=None, allow_none=True)
     budget_cents = fields.Integer(required=True, validate=validate.Range(min=0))
     procedure = fields.String(load_default="open", validate=validate.OneOf([p.value for p in Procedure]))
+    allow_above_value = fields.Boolean(load_default=False,
+                                       metadata={"description": "Accept bids above the budget (off: refused)."})
     criteria = fields.List(fields.Nested(CriterionSchema), load_default=list)
 
 
@@ -104,6 +107,7 @@ class BidCreatedSchema(Schema):
     id = fields.Integer()
     organisation = fields.Nested(SupplierSchema)
     amount_cents = fields.Integer()
+    status = fields.String(metadata={"description": "active, withdrawn, or replaced by a later bid."})
 
 
 class AwardRequestSchema(Schema):
@@ -146,7 +150,8 @@ def create(body):
         process = tenders.create_process(actor=user, title=body["title"], description=body["description"],
                                          department=department, category=category,
                                          priority_need_id=body["priority_need_id"],
-                                         budget_cents=body["budget_cents"], procedure=body["procedure"])
+                                         budget_cents=body["budget_cents"], procedure=body["procedure"],
+                                         allow_above_value=body["allow_above_value"])
         if body["criteria"]:
             tenders.set_criteria(process, [(c["kind"], c["weight"], c["description"]) for c in body["criteria"]],
                                  actor=user)
@@ -171,13 +176,30 @@ def publish(body, process_id):
 @blp.response(201, BidCreatedSchema)
 @blp.doc(security=[{"bearer": []}])
 def bid(body, process_id):
-    """Bid on an open tender for an organisation the token's account belongs to."""
+    """Bid on an open tender for an organisation the token's account belongs to, at most the
+    tender's value unless it allows more; a new bid of the same organisation before the deadline
+    replaces its earlier one (kept, marked replaced)."""
     user = api_user()
     process = processes.process_by_id(process_id, user)
     organisation = next((o for o in user.organisations if o.slug == body["organisation"]), None)
     if organisation is None:
         raise NotFound(_l("You do not belong to that organisation."), field="organisation")
     return tenders.submit_bid(process, organisation, body["amount_cents"], summary=body["summary"], actor=user)
+
+
+@blp.route("/processes/<int:process_id>/bids/<int:bid_id>/withdraw", methods=["POST"])
+@api_roles_required(Role.ORG_MEMBER)
+@blp.response(200, BidCreatedSchema)
+@blp.doc(security=[{"bearer": []}])
+def withdraw(process_id, bid_id):
+    """Withdraw a bid of the token's organisation before the deadline (kept, marked withdrawn)."""
+    bid = tenders.bid_by_id(bid_id)
+    # Another organisation's sealed bid does not exist for this account.
+    if bid.process_id != processes.process_by_id(process_id, api_user()).id \
+            or not api_user().member_of(bid.organisation):
+        raise NotFound(_l("No such bid."))
+    tenders.withdraw_bid(bid, actor=api_user())
+    return bid
 
 
 @blp.route("/processes/<int:process_id>/award", methods=["POST"])

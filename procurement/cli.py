@@ -2,7 +2,7 @@
 import click
 from flask.cli import AppGroup
 
-from . import processes, releases
+from . import flags, processes, releases
 from .opendata import dump_package
 
 procurement_cli = AppGroup("procurement", help="Social procurement processes and their open data.")
@@ -28,6 +28,13 @@ def backfill_releases():
     """Publish one release, from its current state, for each published process that has none
     (`flask db upgrade` does it too, once the database is at the newest revision)."""
     click.echo(f"{releases.publish_missing()} releases published")
+
+
+@procurement_cli.command("flags")
+def raise_flags():
+    """Recompute the red flags of every published process (run nightly: some flags, such as a
+    commitment overdue or an accreditation expired, are raised by the date alone)."""
+    click.echo(f"{flags.refresh()} red flags stand")
 
 
 COMMANDS = [procurement_cli]

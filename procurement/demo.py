@@ -15,7 +15,7 @@ from app.extensions import db
 from app.i18n import city_timezone
 from app.organisations import operations as orgs
 
-from . import contracts, evaluation, tenders
+from . import contracts, demo_flags, evaluation, tenders
 from .models import Process
 
 # Bidders for the organisations the core demo gives no account to.
@@ -44,15 +44,21 @@ PROCESSES = [
     ("Childcare centre in Porto", "social-services", "childcare", "co_design", "award", SOCIAL,
      {"casa-comune": (240_000, [75, 85, 60, 95, 80]), "la-tela": (236_000, [80, 70, 50, 60, 70])}, 2),
     ("Cleaning of the civic centres", "commons-office", None, "open", "contract", GREEN,
-     {"serviplus": (64_000, [95, 90, 60, 60]), "verde-lavoro": (71_000, [70, 60, 80, 90])}, 4),
+     {"serviplus": (64_000, [95, 90, 60, 60]), "verde-lavoro": (71_000, [70, 60, 80, 80])}, 4),
     ("Elder day centre in San Donato", "social-services", "elder-care", "reserved", "implementation", SOCIAL,
      {"la-tela": (310_000, [80, 85, 70, 80, 90]), "casa-comune": (318_000, [75, 80, 60, 70, 80])}, 7),
     ("Youth counselling desk", "social-services", None, "open", "implementation", SOCIAL,
-     {"serviplus": (45_000, [95, 85, 40, 40, 60]), "amici-del-parco": (52_000, [60, 65, 70, 75, 80])}, 12),
+     {"serviplus": (45_000, [95, 85, 40, 40, 60]), "amici-del-parco": (52_000, [60, 55, 70, 70, 80])}, 12),
     ("Winter shelter", "social-services", None, "negotiated", "closed", SOCIAL,
      {"amici-del-parco": (58_000, [80, 80, 80, 80, 80])}, 14),
     ("Transport to day centres", "social-services", "elder-care", "open", "cancelled", GREEN, {}, 5),
 ]
+# The social commitment a contract takes on for each social criterion: what is counted, how many.
+COMMITMENTS = {"social_inclusion": ("people hired from the work-integration list", 3),
+               "user_participation": ("design workshops held with users and families", 2),
+               "environmental": ("electric vehicles in the service's fleet", 4),
+               "local_employment": ("staff hired from the neighbourhood", 5),
+               "fair_wages": ("staff paid under the collective agreement (per cent)", 100)}
 STEPS = ["planning", "tender", "bids", "award", "contract", "implementation", "closed"]
 
 
@@ -101,10 +107,15 @@ def _build(demo, members, official, row) -> None:
             tenders.submit_bid(process, demo.organisations[slug], amount * 100, actor=members[slug],
                                summary=f"Our proposal for “{title}”.")
     if target >= 2:
+        with transaction():  # time passes: bidding closes only after the deadline
+            process.bid_deadline = today - timedelta(days=1)
         tenders.close_bidding(process, actor=official)
         for bid in process.bids:
-            evaluation.score_bid(bid, dict(zip([c.id for c in process.criteria], bidders[bid.organisation.slug][1])),
-                                 actor=official)
+            # The demo's score lists start with price, which is computed now, not typed.
+            scored = [(c, s) for c, s in zip(process.criteria, bidders[bid.organisation.slug][1])
+                      if c.kind != "price"]
+            evaluation.score_bid(bid, {c.id: s for c, s in scored}, actor=official,
+                                 notes={c.id: "Assessed against the published criterion." for c, _s in scored})
     if target >= 3:
         evaluation.decide_award(process, actor=official)
     if target >= 4:
@@ -114,10 +125,8 @@ def _build(demo, members, official, row) -> None:
             process, actor=official, signed_on=min(start, today), period_start=start, period_end=end,
             milestones=[("Service starts", start + timedelta(days=7)),
                         ("Six-month report", start + timedelta(days=180))],
-            commitments=[("social_inclusion", "Hire three people from the work-integration list.",
-                          start + timedelta(days=90)),
-                         ("user_participation", "Hold two design workshops with users and families.",
-                          start + timedelta(days=150))])
+            commitments=[(c.kind, *COMMITMENTS[c.kind][:1], start + timedelta(days=90 + 60 * n), COMMITMENTS[c.kind][1])
+                         for n, c in enumerate([c for c in process.criteria if c.kind_enum.social][:2])])
     if target >= 5:
         contract = process.contract
         contracts.start_implementation(process, actor=official)
@@ -148,3 +157,4 @@ def load(demo) -> None:
     for row in PROCESSES:
         if row[0] not in existing:
             _build(demo, members, official, row)
+    demo_flags.load(demo, members, official, _build)

@@ -1,7 +1,7 @@
 """After bidding closes: each bid scored on every criterion, the ranking by weighted score,
 and the award (the top of the ranking, or a justified choice), with its reasons in words."""
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask_babel import lazy_gettext as _l
 
@@ -13,32 +13,49 @@ from app.i18n import city_today
 from app.notifications.operations import emit
 
 from .events import process_context
-from .models import Award, Bid, Phase, Process, Score
+from .models import Award, Bid, CriterionKind, Phase, Process, Score
 from .processes import PHASES, move, require_manage
 from .releases import publish_release
 
+TIE_RULE = _l("Equal totals are separated by the points on the social criteria, then by the lower price; "
+               "a tie that remains is decided by the officials with a written justification.")
+
+
+def scored_by_evaluators(process: Process) -> list:
+    """The criteria an evaluator scores (quality and social); price is computed."""
+    return [c for c in process.criteria if c.kind != CriterionKind.PRICE]
+
 
 def score_bid(bid: Bid, scores: dict[int, int], *, actor, notes: dict[int, str] | None = None) -> None:
-    """Record the evaluation of a bid: a score from 0 to 100 for every criterion."""
+    """Record the evaluation of a bid: a score from 0 to 100 with its justification for every
+    quality and social criterion. The price criterion is not scored by hand (see `price_score`)."""
     process = bid.process
     require_manage(actor, process)
     if process.phase != Phase.BIDS:
         raise Invalid(_l("Bids are scored after bidding closes and before the award."))
-    notes = notes or {}
-    for criterion in process.criteria:
+    notes = {k: (v or "").strip() for k, v in (notes or {}).items()}
+    criteria = scored_by_evaluators(process)
+    for criterion in criteria:
         value = scores.get(criterion.id)
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
             raise Invalid(_l("Score every criterion with a whole number from 0 to 100."),
                           field=f"score_{criterion.id}")
+        if not notes.get(criterion.id):
+            raise Invalid(_l("Justify each score: say what in the bid earned it."), field=f"note_{criterion.id}")
     with transaction():
         before = {str(s.criterion_id): s.score for s in bid.scores}
         bid.scores.clear()
         db.session.flush()
-        for criterion in process.criteria:
-            bid.scores.append(Score(criterion_id=criterion.id, score=scores[criterion.id],
-                                    note=(notes.get(criterion.id) or "").strip()))
+        for criterion in criteria:
+            bid.scores.append(Score(criterion_id=criterion.id, score=scores[criterion.id], note=notes[criterion.id]))
         record("procurement.bid_scored", bid, actor=actor, before=before,
-               after={str(c.id): scores[c.id] for c in process.criteria})
+               after={str(c.id): scores[c.id] for c in criteria})
+
+
+def price_score(bid: Bid, lowest_cents: int) -> Decimal:
+    """The published price formula: the lowest price gets full marks (100), the others in
+    proportion, 100 × lowest ÷ price, to the hundredth."""
+    return (Decimal(100 * lowest_cents) / bid.amount_cents).quantize(Decimal("0.01"))
 
 
 @dataclass
@@ -46,6 +63,7 @@ class Ranked:
     bid: Bid
     total: int                      # hundredths of a point, 0–10000
     complete: bool
+    social: int = 0                 # hundredths of a point on the social criteria (the first tie-break)
     rank: int = 0
     lines: list = field(default_factory=list)   # [(criterion, score, weighted hundredths)]
 
@@ -53,27 +71,41 @@ class Ranked:
     def points(self) -> Decimal:
         return Decimal(self.total) / 100
 
+    @property
+    def order(self) -> tuple:
+        """The published order: total, then social points, then the lower price (TIE_RULE)."""
+        return (-self.total, -self.social, self.bid.amount_cents)
+
 
 def ranking(process: Process) -> list[Ranked]:
-    """Bids by weighted score: Σ weight × score over the criteria (weights sum to
-    100, scores 0–100, so the total is in hundredths of a point out of 100).
-    Equal totals share a rank."""
+    """Bids by weighted score: Σ weight × score over the criteria (weights sum to 100, scores
+    0–100, so the total is in hundredths of a point out of 100), the price score computed from
+    the prices. Ties are separated by TIE_RULE; bids still equal share a rank."""
+    bids = process.bids
+    lowest = min((b.amount_cents for b in bids), default=0)
     rows = []
-    for bid in process.bids:
+    for bid in bids:
         lines, complete = [], True
         for criterion in process.criteria:
-            value = bid.score_for(criterion.id)
-            complete = complete and value is not None
-            lines.append((criterion, value, criterion.weight * (value or 0)))
-        rows.append(Ranked(bid, sum(w for _c, _s, w in lines), complete, lines=lines))
-    rows.sort(key=lambda r: (-r.total, r.bid.id))
+            if criterion.kind == CriterionKind.PRICE:
+                value = price_score(bid, lowest)
+                weighted = int((criterion.weight * Decimal(100 * lowest) / bid.amount_cents)
+                               .quantize(Decimal(1), ROUND_HALF_UP))
+            else:
+                value = bid.score_for(criterion.id)
+                complete = complete and value is not None
+                weighted = criterion.weight * (value or 0)
+            lines.append((criterion, value, weighted))
+        rows.append(Ranked(bid, sum(w for _c, _s, w in lines), complete, lines=lines,
+                           social=sum(w for c, _s, w in lines if c.kind_enum.social)))
+    rows.sort(key=lambda r: (r.order, r.bid.id))
     for i, row in enumerate(rows):
-        row.rank = rows[i - 1].rank if i and rows[i - 1].total == row.total else i + 1
+        row.rank = rows[i - 1].rank if i and rows[i - 1].order == row.order else i + 1
     return rows
 
 
 def decide_award(process: Process, *, actor, bid: Bid | None = None, justification: str = "") -> Award:
-    """Bids → award. The winner is the top of the computed ranking. When the top
+    """Bids → award. The winner is the top of the computed ranking (TIE_RULE applied). When the top
     is a tie, or the actor picks another bid (an override), a written
     justification is required; the ranking is frozen in the award."""
     PHASES.check(process.phase_enum, Phase.AWARD)

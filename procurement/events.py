@@ -100,3 +100,9 @@ def process_context(process: Process, **extra) -> dict:
     return {"title": process.title, "reference": process.reference,
             "category": category.slug if category else "", "category_id": category.id if category else None,
             "category_names": dict(category.names or {}) if category else {}, **extra}
+
+register_event(
+    "procurement.deadline_extended", label=_l("A tender you bid on or follow has a new deadline"),
+    sentence=_l("The deadline for bids on “%(title)s” (%(reference)s) is extended to %(deadline)s: "
+                "%(rationale)s"),
+    link=_page, audience=_bidders, params=_values)

@@ -5,7 +5,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, FieldList, Form, FormField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from app.dates import date_range, in_range
@@ -27,6 +27,8 @@ class ProcessForm(FlaskForm):
                                                "if any."))
     budget = MoneyField(_l("Budget"), **MONEY)
     procedure = SelectField(_l("Procedure"), choices=lambda: [(p.value, p.label) for p in Procedure])
+    allow_above_value = BooleanField(_l("Accept bids above the budget"),
+                                     description=_l("Off: a bid asking for more than the budget is refused."))
 
 
 class CriteriaForm(FlaskForm):
@@ -49,6 +51,12 @@ class PublishForm(FlaskForm):
     deadline = DateField(_l("Deadline for bids"), validators=[Required(_l("Give the deadline for bids."))])
 
 
+class ExtendForm(FlaskForm):
+    deadline = DateField(_l("New deadline for bids"), validators=[Required(_l("Give the new deadline."))])
+    rationale = TextAreaField(_l("Reason for the extension"), validators=[DataRequired(), Length(max=2000)],
+                              description=_l("Published with the amendment and sent to the bidders."))
+
+
 class ReasonForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
 
@@ -60,14 +68,18 @@ class BidForm(FlaskForm):
 
 
 def score_form(criteria, bid, formdata=None):
-    """A form with one 0–100 score per criterion of the process."""
+    """A form with a 0–100 score and its justification for each criterion an evaluator scores
+    (quality and social; price is computed from the prices)."""
     class ScoreForm(FlaskForm):
         pass
     for criterion in criteria:
         setattr(ScoreForm, f"score_{criterion.id}", IntegerField(
             _l("%(criterion)s (weight %(weight)s)", criterion=criterion.kind_enum.label, weight=criterion.weight),
-            default=bid.score_for(criterion.id),
-            validators=[Optional(), NumberRange(min=0, max=100)]))
+            default=bid.score_for(criterion.id), description=criterion.description or None,
+            validators=[Required(), NumberRange(min=0, max=100)]))
+        setattr(ScoreForm, f"note_{criterion.id}", TextAreaField(
+            _l("Justification"), default=bid.note_for(criterion.id),
+            validators=[DataRequired(_l("Justify the score.")), Length(max=2000)]))
     return ScoreForm(formdata=formdata) if formdata is not None else ScoreForm()
 
 
@@ -101,26 +113,63 @@ def _lines(text: str, parts: int, field):
     return rows
 
 
+class CommitmentRowForm(Form):
+    """One social commitment: a criterion of the tender, what is counted, how many, by when.
+    A row left on “no commitment” is ignored; the view gives the criteria as choices."""
+    criterion = SelectField(_l("Social criterion"), choices=[], default="")
+    description = StringField(_l("What is counted"), validators=[Optional(), Length(max=500)],
+                              description=_l("e.g. people hired from the work-integration list"))
+    target = IntegerField(_l("Target"), validators=[Optional(), NumberRange(min=1, max=10**9)])
+    due_on = DateField(_l("Due on"), validators=[Optional()])
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        if valid and self.criterion.data:
+            for box in (self.description, self.target, self.due_on):
+                if box.data in (None, ""):
+                    box.errors = [*box.errors, _("Required for a commitment.")]
+                    valid = False
+        return valid
+
+
 class ContractForm(FlaskForm):
     signed_on = DateField(_l("Signed on"), validators=[Required()])
     period_start = DateField(_l("Service starts"), validators=[Required()])
     period_end = DateField(_l("Service ends"), validators=[Required()])
     value = MoneyField(_l("Contract value"), validators=[Optional(), NumberRange(min=0, max=10**11)],
                        description=_l("Leave empty to use the awarded price."))
-    # No Optional() on these two: it would stop the chain before validate_milestones/commitments,
+    value_justification = TextAreaField(
+        _l("Why the value is above the award or the budget"), validators=[Optional(), Length(max=5000)],
+        description=_l("Required only then; it is published and the contract is flagged."))
+    # No Optional() on this one: it would stop the chain before validate_milestones,
     # leaving no rows for the view; an empty box simply parses to no rows.
     milestones = TextAreaField(_l("Milestones"), validators=[Length(max=10000)],
                                description=_l("One per line: date | title, e.g. 2026-03-01 | Service starts"))
-    commitments = TextAreaField(
-        _l("Social commitments"), validators=[Length(max=10000)],
-        description=_l("One per line: date | criterion | commitment, where the criterion is one of: "
-                       "%(kinds)s.", kinds=", ".join(k.value for k in CriterionKind if k.social)))
+    commitments = FieldList(FormField(CommitmentRowForm), min_entries=3, max_entries=10)
+
+    def offer_criteria(self, criteria) -> None:
+        """The rows' choices: the tender's social criteria."""
+        choices = [("", _("No commitment"))] + [(c.kind, c.kind_enum.label) for c in criteria if c.kind_enum.social]
+        for row in self.commitments:
+            row.form.criterion.choices = choices
 
     def validate_milestones(self, field):
         self.milestone_rows = [(title, due) for due, title in _lines(field.data, 2, field)]
 
-    def validate_commitments(self, field):
-        self.commitment_rows = [(kind, text, due) for due, kind, text in _lines(field.data, 3, field)]
+    @property
+    def commitment_rows(self) -> list[tuple]:
+        return [(row.criterion.data, row.description.data or "", row.due_on.data, row.target.data)
+                for row in (entry.form for entry in self.commitments) if row.criterion.data]
+
+
+class AmendContractForm(FlaskForm):
+    value = MoneyField(_l("New contract value"), validators=[Optional(), NumberRange(min=0, max=10**11)],
+                       description=_l("Leave empty to keep the value."))
+    period_end = DateField(_l("New end of the service"), validators=[Optional()],
+                           description=_l("Leave empty to keep the end date."))
+    rationale = TextAreaField(_l("Reason for the amendment"), validators=[DataRequired(), Length(max=5000)],
+                              description=_l("Published with the amendment; it is also the justification of a value "
+                                             "above the award or the budget."))
 
 
 class PaymentForm(FlaskForm):

@@ -5,7 +5,21 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import DDL, JSON, BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, event
+from sqlalchemy import (
+    DDL,
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import UTCDateTime, utcnow
@@ -112,7 +126,10 @@ class Process(db.Model):
     budget_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     procedure: Mapped[str] = mapped_column(String(20), default=Procedure.OPEN.value)
     phase: Mapped[str] = mapped_column(String(20), default=Phase.PLANNING.value, index=True)
+    # Bids are accepted until the end of this day in the city's time zone.
     bid_deadline: Mapped[date | None] = mapped_column(Date)
+    # Whether a bid may ask for more than the budget (the tender's value); off unless the tender says so.
+    allow_above_value: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -123,7 +140,12 @@ class Process(db.Model):
     category: Mapped[ServiceCategory | None] = relationship(lazy="joined")
     criteria: Mapped[list["Criterion"]] = relationship(
         back_populates="process", cascade="all, delete-orphan", order_by="Criterion.position")
-    bids: Mapped[list["Bid"]] = relationship(back_populates="process", order_by="Bid.id")
+    # Every bid ever sent, withdrawn and replaced ones included (kept for the audit) …
+    all_bids: Mapped[list["Bid"]] = relationship(back_populates="process", order_by="Bid.id")
+    # … and the bids that count: the last one of each organisation, unless it was withdrawn.
+    bids: Mapped[list["Bid"]] = relationship(
+        primaryjoin="and_(Bid.process_id == Process.id, Bid.status == 'active')", order_by="Bid.id",
+        viewonly=True)
     award: Mapped["Award | None"] = relationship(back_populates="process", uselist=False)
     contract: Mapped["Contract | None"] = relationship(back_populates="process", uselist=False)
 
@@ -165,11 +187,19 @@ class Criterion(db.Model):
         return CriterionKind(self.kind)
 
 
+class BidStatus(StrEnum):
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
+    REPLACED = "replaced"
+
+
 class Bid(db.Model):
-    """An organisation's bid; one per organisation and process."""
+    """An organisation's bid. Until the deadline a bidder may withdraw it or send a new one;
+    the earlier rows stay (withdrawn or replaced) and only one per organisation is active."""
 
     __tablename__ = "procurement_bids"
-    __table_args__ = (UniqueConstraint("process_id", "organisation_id"),)
+    __table_args__ = (Index("uq_procurement_bids_active", "process_id", "organisation_id", unique=True,
+                            sqlite_where=text("status = 'active'"), postgresql_where=text("status = 'active'")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[int] = mapped_column(ForeignKey("procurement_processes.id"), index=True)
@@ -178,8 +208,10 @@ class Bid(db.Model):
     summary: Mapped[str] = mapped_column(Text, default="")
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default=BidStatus.ACTIVE.value, server_default="active")
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    process: Mapped[Process] = relationship(back_populates="bids")
+    process: Mapped[Process] = relationship(back_populates="all_bids")
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     scores: Mapped[list["Score"]] = relationship(back_populates="bid", cascade="all, delete-orphan",
                                                  lazy="selectin")
@@ -187,9 +219,13 @@ class Bid(db.Model):
     def score_for(self, criterion_id: int) -> int | None:
         return next((s.score for s in self.scores if s.criterion_id == criterion_id), None)
 
+    def note_for(self, criterion_id: int) -> str:
+        return next((s.note for s in self.scores if s.criterion_id == criterion_id), "")
+
 
 class Score(db.Model):
-    """The evaluation of one bid on one criterion, from 0 to 100."""
+    """An evaluator's score of one bid on a quality or social criterion, from 0 to 100, with its
+    justification (the price criterion is computed from the prices, never typed)."""
 
     __tablename__ = "procurement_scores"
 
@@ -241,6 +277,9 @@ class Contract(db.Model):
     signed_on: Mapped[date] = mapped_column(Date)
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
+    # Why the value is above the award or the budget (required then, empty otherwise); the
+    # red flags read it.
+    value_justification: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     process: Mapped[Process] = relationship(back_populates="contract")
     award: Mapped[Award] = relationship()
@@ -258,6 +297,10 @@ class Contract(db.Model):
     def paid_cents(self) -> int:
         return sum(p.amount_cents for p in self.payments)
 
+    @property
+    def value_above_award_or_budget(self) -> bool:
+        return self.value_cents > min(self.award.value_cents, self.process.budget_cents)
+
 
 class Milestone(db.Model):
     __tablename__ = "procurement_milestones"
@@ -273,8 +316,9 @@ class Milestone(db.Model):
 
 
 class SocialCommitment(db.Model):
-    """A social commitment of the contract (e.g. hire four people from the
-    work-integration list), checked by its due date: kept or missed."""
+    """A social commitment of the contract, picked from the tender's social criteria, with a
+    measurable target (e.g. 4 people hired from the work-integration list) checked by its due
+    date: kept or missed."""
 
     __tablename__ = "procurement_commitments"
 
@@ -282,6 +326,8 @@ class SocialCommitment(db.Model):
     contract_id: Mapped[int] = mapped_column(ForeignKey("procurement_contracts.id"), index=True)
     kind: Mapped[str] = mapped_column(String(30))
     description: Mapped[str] = mapped_column(Text)
+    # How many of what `description` names (people hired, workshops held…); None on older rows.
+    target_quantity: Mapped[int | None] = mapped_column(Integer)
     due_on: Mapped[date] = mapped_column(Date, index=True)
     status: Mapped[str] = mapped_column(String(20), default=CommitmentStatus.PENDING.value, index=True)
     assessed_on: Mapped[date | None] = mapped_column(Date)
@@ -367,6 +413,12 @@ class Amendment(db.Model):
     date: Mapped[datetime] = mapped_column(UTCDateTime)
     amends_release_id: Mapped[str] = mapped_column(String(160))
     release_id: Mapped[str] = mapped_column(String(160))
+    # Who made it and the fields it changed, as they were and as they became (JSON values).
+    amended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+
+    amended_by = relationship("User", lazy="joined")
 
 
 class Record(db.Model):
@@ -401,3 +453,20 @@ IMMUTABLE_RELEASES = {
 for _dialect, _statements in IMMUTABLE_RELEASES.items():
     for _statement in _statements:
         event.listen(Release.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+
+
+class RedFlag(db.Model):
+    """A red flag raised on a published process by one of the rules in procurement/flags.py:
+    recomputed every night and after each change, kept while its rule still finds it (with the
+    moment it was first found), removed once it no longer does."""
+
+    __tablename__ = "procurement_flags"
+    __table_args__ = (UniqueConstraint("process_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[int] = mapped_column(ForeignKey("procurement_processes.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40), index=True)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    facts: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    process: Mapped[Process] = relationship()

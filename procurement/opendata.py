@@ -20,7 +20,7 @@ from app.i18n import city_timezone
 from app.opendata import OpenData, csv_response, json_document, licence_url
 from app.urls import base_url, external_url
 
-from . import awarding, processes, releases
+from . import awarding, flags, monitoring, processes, releases
 from .calendar import tender_deadlines_calendar
 from .models import Phase, Record, Release
 
@@ -265,3 +265,60 @@ def dump_package(output) -> None:
     for n, (body,) in enumerate(_stream(select(Release.body).order_by(Release.id))):
         output.write(("," if n else "") + body)
     output.write("]}\n")
+
+
+# Red flags and the social-economy share (issue #18) ---------------------------------------------
+
+FLAG_FIELDS = {
+    "ocid": _l("The process's Open Contracting id: its address in the OCDS files."),
+    "code": _l("Which flag: its meaning is on the red flags page, under the same code."),
+    "raised": _l("When the flag was first raised (the flags are recomputed every night and after every change)."),
+    "facts": _l("What raised it: the dates, amounts and names the rule found (amounts in cents)."),
+}
+
+
+@opendata.route("/procurement-flags.json", _l("Red flags in social procurement"), "JSON",
+                _l("Every red flag standing on a published procurement process, with the facts that raised it."),
+                fields=FLAG_FIELDS)
+def flags_json():
+    items = (releases.dumps({"ocid": ocid, "reference": reference, "code": flag.code,
+                             "raised": releases._moment(flag.raised_at), "facts": flag.facts})
+             for flag, reference, _title, ocid in flags.standing_flags())
+    return json_document({"license": licence_url(), "flags": external_url("procurement.red_flags")}, "items", items)
+
+
+SHARE_FIELDS = {
+    "by": _l("How the row groups the awards: year (of the award decision), department or category."),
+    "key": _l("The year, the procuring department or the service category."),
+    "awards": _l("How many awards."),
+    "social_awards": _l("How many of them went to social-economy organisations."),
+    "value": _l("The value awarded, in the city's currency."),
+    "social_value": _l("The part of it awarded to social-economy organisations."),
+    "value_share": _l("That part as a percentage of the value awarded."),
+    "contracts": _l("How many contracts were signed."),
+    "social_contracts": _l("How many of them with social-economy organisations."),
+}
+
+
+def _share_rows():
+    for by in ("year", "department", "category"):
+        for s in monitoring.social_economy_shares(by):
+            yield {"by": by, "key": str(s.key), "awards": s.awards, "social_awards": s.social_awards,
+                   "value": s.value_cents / 100, "social_value": s.social_value_cents / 100,
+                   "value_share": float(s.value_share) if s.value_share is not None else None,
+                   "contracts": s.contracts, "social_contracts": s.social_contracts}
+
+
+@opendata.route("/social-economy-share.csv", _l("Public money reaching the social economy"), "CSV",
+                _l("The figures of the social procurement dashboard: the share of awarded value that goes to "
+                   "social-economy organisations, per year, department and service category."), fields=SHARE_FIELDS)
+def social_economy_share_csv():
+    return csv_response(list(SHARE_FIELDS), ([row[k] for k in SHARE_FIELDS] for row in _share_rows()),
+                        "social-economy-share.csv")
+
+
+@opendata.route("/social-economy-share.json", _l("Public money reaching the social economy"), "JSON",
+                _l("The figures of the social procurement dashboard, as JSON."), fields=SHARE_FIELDS)
+def social_economy_share_json():
+    return json_document({"license": licence_url(), "dashboard": external_url("procurement.dashboard")}, "shares",
+                         (releases.dumps(row) for row in _share_rows()))

@@ -103,6 +103,16 @@ def move(process: Process, target: Phase, actor, **extra) -> None:
            after={"phase": target.value, **extra})
 
 
+def lock(process: Process) -> Process:
+    """Re-read the process under a row lock, inside the caller's transaction: a rule checked after
+    it (the deadline, the phase, the bids) cannot change before the caller's writes commit."""
+    # The id alone: PostgreSQL refuses FOR UPDATE on the outer joins of the eager-loaded relations.
+    db.session.execute(select(Process.id).where(Process.id == process.id).with_for_update()).scalar_one()
+    db.session.refresh(process)
+    db.session.expire(process, ["bids", "all_bids"])
+    return process
+
+
 # Reading ---------------------------------------------------------------------------------
 
 def process_by_id(process_id: int, user=None) -> Process:
@@ -153,7 +163,9 @@ def process_history(process: Process) -> list[tuple]:
     """The audited moves of a process, oldest first, as (entry, label) for the officials' page."""
     labels = {f"procurement.{p.value}": p.label for p in Phase}
     labels |= {"procurement.created": _l("Opened in planning"),
-               "procurement.criteria_set": _l("Award criteria set")}
+               "procurement.criteria_set": _l("Award criteria set"),
+               "procurement.deadline_extended": _l("Deadline for bids extended"),
+               "procurement.contract_amended": _l("Contract amended")}
     return [(entry, labels.get(entry.action, entry.action))
             for entry in history("procurement_processes", process.id)]
 

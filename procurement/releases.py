@@ -41,6 +41,7 @@ from app.extensions import db
 from app.i18n import city_timezone
 from app.urls import external_url
 
+from . import flags
 from .awarding import accredited, award_reasons
 from .models import (
     Amendment,
@@ -92,10 +93,13 @@ SUSTAINABILITY_GOALS = {
 
 @dataclass(frozen=True)
 class AmendmentNote:
-    """What an amendment changes and why; `scope` is "tender" or "contract"."""
+    """What an amendment changes and why; `scope` is "tender" or "contract"; `before` and `after`
+    the changed fields as they were and became (kept with the amendment, with who made it)."""
     rationale: str
     description: str = ""
     scope: str = "tender"
+    before: dict | None = None
+    after: dict | None = None
 
 
 # Publishing -------------------------------------------------------------------------------
@@ -136,7 +140,8 @@ def publish_release(process: Process, tags: list[str], *, actor, amendment: Amen
             db.session.add(Amendment(process_id=process.id, scope=amendment.scope, rationale=amendment.rationale,
                                      description=amendment.description, date=moment,
                                      amends_release_id=previous.release_id if previous else "",
-                                     release_id=release_id))
+                                     release_id=release_id, amended_by_id=getattr(actor, "id", None),
+                                     before=amendment.before, after=amendment.after))
             db.session.flush()
         body = dumps(build_release(process, process_ocid, release_id, moment, tags))
         release = Release(process_id=process.id, number=number, ocid=process_ocid, release_id=release_id,
@@ -144,6 +149,7 @@ def publish_release(process: Process, tags: list[str], *, actor, amendment: Amen
         db.session.add(release)
         db.session.flush()
         _write_record(process, release)
+        flags.refresh(process_id=process.id)  # what the change raised or cleared, published with it
     return release
 
 
@@ -242,6 +248,12 @@ def record_url(process_ocid: str) -> str:
 
 # Reading ----------------------------------------------------------------------------------
 
+def amendments_of(process: Process) -> list[Amendment]:
+    """The process's amendments (extensions, cancellation, contract changes), oldest first."""
+    return db.session.execute(select(Amendment).where(Amendment.process_id == process.id)
+                              .order_by(Amendment.id)).scalars().all()
+
+
 def releases_of(process: Process) -> list[Release]:
     """The process's releases, oldest first, without their bodies (for its page)."""
     return db.session.execute(select(Release).where(Release.process_id == process.id)
@@ -304,9 +316,16 @@ def _parties(process) -> list[dict]:
     return [_party(process, org, party_roles) for org, party_roles in roles.values()]
 
 
+# The published scoring rules (procurement/evaluation.py: price_score, TIE_RULE), in English.
+SCORING_RULES = ("Price is scored by formula: 100 × lowest price ÷ price. Equal totals are separated by the "
+                 "points on the social criteria, then by the lower price; a tie that remains is decided by the "
+                 "officials with a written justification.")
+
+
 def _criteria_details(process) -> str:
-    return "; ".join(f"{CriterionKind(c.kind).name.replace('_', ' ').lower()}: {c.weight}%"
-                     + (f" ({c.description})" if c.description else "") for c in process.criteria)
+    weights = "; ".join(f"{CriterionKind(c.kind).name.replace('_', ' ').lower()}: {c.weight}%"
+                        + (f" ({c.description})" if c.description else "") for c in process.criteria)
+    return f"{weights}. {SCORING_RULES}" if weights else ""
 
 
 def _amendments(amendments) -> list[dict]:
@@ -391,6 +410,7 @@ def _contract(process, amendments) -> dict:
         "period": {"startDate": _moment(contract.period_start), "endDate": _moment(contract.period_end, end=True)},
         "value": _value(contract.value_cents),
         "dateSigned": _moment(contract.signed_on),
+        "valueJustification": contract.value_justification,
         "documents": [_pdf("contractSummary", process, "Contract summary", "procurement.contract_pdf",
                            contract.signed_on)],
         "milestones": [{"id": str(m.id), "title": m.title, "type": "delivery", "dueDate": _moment(m.due_on),
@@ -404,7 +424,8 @@ def _contract(process, amendments) -> dict:
                                 "date": _moment(m.recorded_on)} for m in contract.metrics],
         },
         "socialCommitments": [{"id": str(c.id), "criterion": c.kind, "goal": SUSTAINABILITY_GOALS[c.kind_enum],
-                               "description": c.description, "dueDate": _moment(c.due_on), "status": c.status,
+                               "description": c.description, "targetQuantity": c.target_quantity,
+                               "dueDate": _moment(c.due_on), "status": c.status,
                                "dateAssessed": _moment(c.assessed_on), "note": c.note}
                               for c in contract.commitments],
         "amendments": _amendments(a for a in amendments if a.scope == "contract"),

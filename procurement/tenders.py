@@ -9,17 +9,18 @@ from app.audit.operations import record, snapshot
 from app.database import transaction, utcnow
 from app.errors import Invalid, NotAllowed, NotFound
 from app.extensions import db
-from app.i18n import city_today
+from app.i18n import city_today, day, money
 from app.notifications.operations import emit, follow
 from app.organisations.models import Organisation, OrganisationKind, ServiceCategory
 
 from .events import process_context
-from .models import Bid, Criterion, CriterionKind, Phase, Procedure, Process
-from .processes import PHASES, check_cents, council_needs, move, require_manage
+from .models import Bid, BidStatus, Criterion, CriterionKind, Phase, Procedure, Process
+from .moves import bidding_open, check
+from .processes import check_cents, council_needs, lock, move, require_manage
 from .releases import AmendmentNote, publish_release
 
 PROCESS_FIELDS = ["reference", "title", "description", "department_id", "category_id", "priority_need_id",
-                  "budget_cents", "procedure", "phase", "bid_deadline"]
+                  "budget_cents", "procedure", "phase", "bid_deadline", "allow_above_value"]
 
 
 def _next_reference(year: int) -> str:
@@ -38,8 +39,10 @@ def _check_procedure(value: str) -> str:
 
 def create_process(*, actor, title: str, department: Organisation, budget_cents: int,
                    procedure: str = Procedure.OPEN.value, description: str = "",
-                   category: ServiceCategory | None = None, priority_need_id: int | None = None) -> Process:
-    """Open a process in planning for a municipal department whose official the actor is."""
+                   category: ServiceCategory | None = None, priority_need_id: int | None = None,
+                   allow_above_value: bool = False) -> Process:
+    """Open a process in planning for a municipal department whose official the actor is.
+    Bids above the budget are refused unless `allow_above_value` says the tender accepts them."""
     if department.kind != OrganisationKind.MUNICIPAL_DEPARTMENT:
         raise Invalid(_l("The procuring body must be a municipal department."), field="department")
     require_manage(actor, department)
@@ -53,7 +56,8 @@ def create_process(*, actor, title: str, department: Organisation, budget_cents:
         row = Process(reference=_next_reference(city_today().year), title=title.strip(),
                       description=(description or "").strip(), department=department, category=category,
                       priority_need_id=priority_need_id, budget_cents=budget_cents, procedure=procedure,
-                      phase=Phase.PLANNING.value, created_by_id=actor.id)
+                      allow_above_value=bool(allow_above_value), phase=Phase.PLANNING.value,
+                      created_by_id=actor.id)
         db.session.add(row)
         record("procurement.created", row, actor=actor, after=snapshot(row, PROCESS_FIELDS))
     return row
@@ -95,10 +99,7 @@ def set_criteria(process: Process, criteria: list[tuple[str, int, str]], *, acto
 def publish_tender(process: Process, deadline: date, *, actor) -> None:
     """Planning → tender: published with a future deadline and criteria summing to 100."""
     require_manage(actor, process)
-    PHASES.check(process.phase_enum, Phase.TENDER)
-    if process.weights_total != 100 or not process.criteria:
-        raise Invalid(_l("Set the award criteria, with weights adding up to 100, before publishing."),
-                      field="criteria")
+    check(process, "publish")
     if deadline is None or deadline <= city_today():
         raise Invalid(_l("The deadline for bids must be after today."), field="deadline")
     with transaction():
@@ -113,42 +114,103 @@ def publish_tender(process: Process, deadline: date, *, actor) -> None:
 
 def submit_bid(process: Process, organisation: Organisation, amount_cents: int, *, actor,
                summary: str = "") -> Bid:
-    """An organisation's member bids on an open tender, once, before the deadline.
-    Reserved tenders accept only social-economy organisations (which include the
-    work-integration co-operatives that act as sheltered workshops)."""
+    """An organisation's member bids on an open tender until the end of its deadline day, at most
+    the tender's value unless the tender allows more. Reserved tenders accept only social-economy
+    organisations (which include the work-integration co-operatives that act as sheltered
+    workshops). A second bid of the same organisation replaces the first, which is kept, marked
+    replaced and audited: the last one counts."""
     if actor is None or not actor.member_of(organisation):
         raise NotAllowed(_l("You may only bid for an organisation you belong to."))
     if organisation.kind == OrganisationKind.MUNICIPAL_DEPARTMENT:
         raise Invalid(_l("A municipal department cannot bid."), field="organisation")
-    if process.phase != Phase.TENDER or (process.bid_deadline and process.bid_deadline < city_today()):
-        raise Invalid(_l("This tender is not accepting bids."), field="amount")
     if process.procedure == Procedure.RESERVED and not organisation.is_social_economy:
         raise NotAllowed(_l("This tender is reserved for social-economy organisations and sheltered "
                             "workshops; %(name)s is not one.", name=organisation.name), field="organisation")
     amount_cents = check_cents(amount_cents, "amount")
     if amount_cents == 0:
         raise Invalid(_l("Give the amount of the bid."), field="amount")
+    if amount_cents > process.budget_cents and not process.allow_above_value:
+        raise Invalid(_l("The price is above the tender's value, %(value)s, which this tender does not allow.",
+                         value=money(process.budget_cents)), field="amount")
     with transaction():
-        if db.session.execute(select(Bid.id).where(Bid.process_id == process.id,
-                                                   Bid.organisation_id == organisation.id)).first():
-            raise Invalid(_l("%(name)s has already bid on this tender.", name=organisation.name),
-                          field="organisation")
+        lock(process)  # against a close of bidding or another bid of the organisation at the same time
+        if not bidding_open(process):
+            raise Invalid(_l("This tender is not accepting bids."), field="amount")
+        previous = _active_bid(process, organisation)
+        if previous is not None:
+            previous.status, previous.withdrawn_at = BidStatus.REPLACED.value, utcnow()
+            record("procurement.bid_replaced", previous, actor=actor, before={"status": BidStatus.ACTIVE.value},
+                   after={"status": BidStatus.REPLACED.value})
+            db.session.flush()  # one active bid per organisation: the unique index checks the new one
         bid = Bid(process=process, organisation=organisation, amount_cents=amount_cents,
                   summary=(summary or "").strip(), submitted_by_id=actor.id)
         db.session.add(bid)
+        db.session.flush()
         record("procurement.bid_submitted", bid, actor=actor,
-               after={"process": process.reference, "organisation": organisation.slug, "amount_cents": amount_cents})
+               after={"process": process.reference, "organisation": organisation.slug, "amount_cents": amount_cents,
+                      "replaces": previous.id if previous else None})
         follow(actor, "procurement", process.id)
+    db.session.expire(process, ["bids"])
     return bid
 
 
-def close_bidding(process: Process, *, actor) -> None:
-    """Tender → bids under evaluation; there must be at least one bid."""
-    require_manage(actor, process)
-    PHASES.check(process.phase_enum, Phase.BIDS)
-    if not process.bids:
-        raise Invalid(_l("No organisation has bid; cancel the tender instead."))
+def withdraw_bid(bid: Bid, *, actor) -> None:
+    """A member of the bidding organisation withdraws its bid before the deadline; the row is
+    kept, marked withdrawn, and audited."""
+    process = bid.process
+    if actor is None or not actor.member_of(bid.organisation):
+        raise NotAllowed(_l("You may only withdraw a bid of an organisation you belong to."))
     with transaction():
+        lock(process)
+        db.session.refresh(bid)
+        if not bidding_open(process):
+            raise Invalid(_l("Bids can be withdrawn only until the deadline."))
+        if bid.status != BidStatus.ACTIVE:
+            raise Invalid(_l("This bid has already been withdrawn or replaced."))
+        bid.status, bid.withdrawn_at = BidStatus.WITHDRAWN.value, utcnow()
+        record("procurement.bid_withdrawn", bid, actor=actor, before={"status": BidStatus.ACTIVE.value},
+               after={"status": BidStatus.WITHDRAWN.value, "process": process.reference})
+    db.session.expire(process, ["bids"])
+
+
+def _active_bid(process: Process, organisation: Organisation) -> Bid | None:
+    return db.session.execute(select(Bid).where(Bid.process_id == process.id, Bid.organisation_id == organisation.id,
+                                                Bid.status == BidStatus.ACTIVE.value)).scalar_one_or_none()
+
+
+def extend_deadline(process: Process, deadline: date, rationale: str, *, actor) -> None:
+    """While bidding is open, move the deadline later, with a public rationale: published as an
+    amendment of the tender and told to the bidders and followers."""
+    require_manage(actor, process)
+    rationale = (rationale or "").strip()
+    if not rationale:
+        raise Invalid(_l("Give the reason for the extension; the bidders and the public will read it."),
+                      field="rationale")
+    with transaction():
+        lock(process)
+        check(process, "extend_deadline")
+        before = process.bid_deadline
+        if deadline is None or deadline <= before:
+            raise Invalid(_l("The new deadline must be after the current one, %(deadline)s.", deadline=day(before)),
+                          field="deadline")
+        process.bid_deadline = deadline
+        record("procurement.deadline_extended", process, actor=actor, before={"bid_deadline": before},
+               after={"bid_deadline": deadline, "rationale": rationale})
+        emit("procurement.deadline_extended", "procurement", process.id, actor=actor,
+             **process_context(process, deadline=deadline.isoformat(), previous=before.isoformat(),
+                               rationale=rationale))
+        publish_release(process, ["tenderAmendment"], actor=actor, amendment=AmendmentNote(
+            rationale, f"Deadline for bids moved from {before.isoformat()} to {deadline.isoformat()}.",
+            scope="tender", before={"bid_deadline": before.isoformat()}, after={"bid_deadline": deadline.isoformat()}))
+
+
+def close_bidding(process: Process, *, actor) -> None:
+    """Tender → bids under evaluation, once the deadline has passed and if anyone has bid (the
+    reason otherwise is the one the page shows: moves.py)."""
+    require_manage(actor, process)
+    with transaction():
+        lock(process)
+        check(process, "close_bidding")
         move(process, Phase.BIDS, actor, bids=len(process.bids))
         publish_release(process, ["tenderUpdate"], actor=actor)
 
@@ -158,7 +220,7 @@ def cancel(process: Process, reason: str, *, actor) -> None:
     require_manage(actor, process)
     if not (reason or "").strip():
         raise Invalid(_l("Give the reason; the public will read it."), field="reason")
-    PHASES.check(process.phase_enum, Phase.CANCELLED)
+    check(process, "cancel")
     with transaction():
         process.cancel_reason = reason.strip()
         if process.published_at is None:

@@ -1,5 +1,7 @@
 """Social procurement pages: the public register, each process with the actions
 its phase allows, the forms of each step, and the office's dashboard."""
+from decimal import Decimal
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -9,18 +11,21 @@ from app.accounts.operations import is_official
 from app.documents import pdf_response
 from app.errors import DomainError, NotFound
 from app.forms import attach_error, shown_beside_its_field
-from app.i18n import city_today
+from app.i18n import city_today, day, money
 from app.opendata import licence_name, licence_url
 from app.organisations import operations as organisations
+from app.pagecache import cached_public_page
 from app.security import public, roles_required
 
-from . import awarding, bp, contracts, documents, evaluation, monitoring, processes, releases, tenders
+from . import awarding, bp, contracts, documents, evaluation, flags, monitoring, moves, processes, releases, tenders
 from .forms import (
+    AmendContractForm,
     AwardForm,
     BidForm,
     CommitmentForm,
     ContractForm,
     CriteriaForm,
+    ExtendForm,
     MetricForm,
     MilestoneForm,
     PaymentForm,
@@ -68,11 +73,21 @@ def index():
 
 
 @bp.route("/dashboard")
-@officials
+@public
+@cached_public_page()
 def dashboard():
+    """Public: how much public money reaches the social economy is the register's promise (#18)."""
     shares = {by: monitoring.social_economy_shares(by) for by in ("year", "department", "category")}
     return render_template("procurement/dashboard.html", shares=shares, phases=monitoring.processes_by_phase(),
                            attention=monitoring.commitments_needing_attention(), today=city_today())
+
+
+@bp.route("/flags")
+@public
+@cached_public_page()
+def red_flags():
+    return render_template("procurement/flags.html", rules=flags.RULES, counts=flags.counts(),
+                           page=flags.flags_page(request.args.get("page", 1, type=int)), described=flags.described)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -93,7 +108,8 @@ def create():
                 department=next(d for d in processes.departments() if d.id == form.department.data),
                 category=organisations.category_by_slug(form.category.data) if form.category.data else None,
                 priority_need_id=int(form.priority_need.data) if form.priority_need.data else None,
-                budget_cents=form.budget.cents, procedure=form.procedure.data)
+                budget_cents=form.budget.cents, procedure=form.procedure.data,
+                allow_above_value=form.allow_above_value.data)
         except DomainError as error:
             attach_error(form, error)
         else:
@@ -112,18 +128,23 @@ def _show_page(process, status=200, **submitted):
     """The process page with its step forms; `submitted` is a refused form, shown again with its input."""
     # formdata=None: on a refused POST the other forms must stay empty, not pick up its fields.
     forms = {name: form(formdata=None) for name, form in (
-        ("publish", PublishForm), ("cancel", ReasonForm), ("payment", PaymentForm), ("metric", MetricForm),
+        ("publish", PublishForm), ("extend", ExtendForm), ("cancel", ReasonForm), ("payment", PaymentForm),
+        ("metric", MetricForm),
         ("milestone", MilestoneForm), ("commitment", CommitmentForm))}
+    manager = processes.can_manage(current_user, process)
     return render_template(
         "procurement/show.html", process=process, ranking=evaluation.ranking(process), today=city_today(),
-        manager=processes.can_manage(current_user, process), official=is_official(current_user),
+        manager=manager, official=is_official(current_user), moves=moves.moves(process) if manager else [],
+        sealed=moves.bidding_open(process), tie_rule=evaluation.TIE_RULE,
+        amendments=releases.amendments_of(process) if process.published else [],
+        amendment_changes=contracts.amendment_changes,
         own_bid=tenders.bid_of(current_user, process), need=processes.council_needs(process.priority_need_id)
         if process.priority_need_id else None,
         reasons=awarding.award_reasons(process.award) if process.award else "",
         accredited=awarding.accredited(process, process.award.supplier) if process.award else None,
         history=processes.process_history(process) if is_official(current_user) else [],
         releases=releases.releases_of(process) if process.published else [],
-        forms=forms | submitted), status
+        flags=flags.flags_of(process), forms=forms | submitted), status
 
 
 def _on_show_page(process, name, form, operation, message):
@@ -172,6 +193,16 @@ def publish(process_id):
         process, form.deadline.data, actor=current_user), _("The tender is published and open for bids."))
 
 
+@bp.route("/<int:process_id>/extend-deadline", methods=["POST"])
+@officials
+def extend(process_id):
+    process = _process(process_id)
+    form = ExtendForm()
+    return _on_show_page(process, "extend", form, lambda: tenders.extend_deadline(
+        process, form.deadline.data, form.rationale.data, actor=current_user),
+        _("The deadline is extended; the bidders are told."))
+
+
 @bp.route("/<int:process_id>/<any('close-bidding', 'start-implementation', 'close'):action>", methods=["POST"])
 @officials
 def move(process_id, action):
@@ -203,8 +234,15 @@ def cancel(process_id):
 @org_members
 def bid(process_id):
     process = _process(process_id)
+    own = tenders.bid_of(current_user, process)
     form = BidForm()
     form.organisation.choices = [(o.id, o.name) for o in current_user.organisations]
+    if own is not None and request.method == "GET":
+        form.organisation.data, form.summary.data = own.organisation_id, own.summary
+        form.amount.data = Decimal(own.amount_cents) / 100
+    if own is not None:
+        form.amount.description = _("Your organisation's bid of %(amount)s counts now; a new one replaces it.",
+                                    amount=money(own.amount_cents))
     if form.validate_on_submit():
         try:
             organisation = next(o for o in current_user.organisations if o.id == form.organisation.data)
@@ -218,6 +256,19 @@ def bid(process_id):
                            heading=_("Bid on “%(title)s”", title=process.title))
 
 
+@bp.route("/bids/<int:bid_id>/withdraw", methods=["POST"])
+@org_members
+def withdraw(bid_id):
+    bid = tenders.bid_by_id(bid_id)
+    process = _process(bid.process_id)
+    try:
+        tenders.withdraw_bid(bid, actor=current_user)
+    except DomainError as error:
+        flash(str(error), "error")
+        return _back(process)
+    return _done(process, _("Your bid is withdrawn; you may bid again until the deadline."))
+
+
 @bp.route("/bids/<int:bid_id>/score", methods=["GET", "POST"])
 @officials
 def score(bid_id):
@@ -225,17 +276,21 @@ def score(bid_id):
     process = bid.process
     if (refusal := _unless_manager(process)):
         return refusal
-    form = score_form(process.criteria, bid)
+    criteria = evaluation.scored_by_evaluators(process)
+    form = score_form(criteria, bid)
     if form.validate_on_submit():
         try:
-            evaluation.score_bid(bid, {c.id: getattr(form, f"score_{c.id}").data for c in process.criteria},
+            evaluation.score_bid(bid, {c.id: getattr(form, f"score_{c.id}").data for c in criteria},
+                                 notes={c.id: getattr(form, f"note_{c.id}").data for c in criteria},
                                  actor=current_user)
         except DomainError as error:
             attach_error(form, error)
         else:
             return _done(process, _("The scores of %(name)s are saved.", name=bid.organisation.name))
     return render_template("procurement/form.html", form=form, process=process,
-                           heading=_("Score the bid of %(name)s", name=bid.organisation.name))
+                           heading=_("Score the bid of %(name)s", name=bid.organisation.name),
+                           intro=_("The price is scored by the published formula, not by hand: the lowest price "
+                                   "gets full marks, the others in proportion."))
 
 
 @bp.route("/<int:process_id>/award", methods=["GET", "POST"])
@@ -265,21 +320,47 @@ def contract(process_id):
     process = _process(process_id)
     if (refusal := _unless_manager(process)):
         return refusal
+    if process.contract is not None:  # a signed contract changes only by an amendment
+        return redirect(url_for(".amend_contract", process_id=process.id))
     form = ContractForm()
+    form.offer_criteria(process.criteria)
     if request.method == "GET":
         form.signed_on.data = form.period_start.data = city_today()
     if form.validate_on_submit():
         try:
             contracts.record_contract(process, signed_on=form.signed_on.data, period_start=form.period_start.data,
                                       period_end=form.period_end.data, value_cents=form.value.cents,
+                                      value_justification=form.value_justification.data,
                                       milestones=form.milestone_rows, commitments=form.commitment_rows,
                                       actor=current_user)
         except DomainError as error:
             attach_error(form, error)
         else:
             return _done(process, _("The contract is recorded."))
-    return render_template("procurement/form.html", form=form, process=process,
+    return render_template("procurement/contract.html", form=form, process=process,
                            heading=_("Record the contract of “%(title)s”", title=process.title))
+
+
+@bp.route("/<int:process_id>/contract/amend", methods=["GET", "POST"])
+@officials
+def amend_contract(process_id):
+    process = _process(process_id)
+    if (refusal := _unless_manager(process)):
+        return refusal
+    form = AmendContractForm()
+    if form.validate_on_submit():
+        try:
+            contracts.amend_contract(process, form.rationale.data, value_cents=form.value.cents,
+                                     period_end=form.period_end.data, actor=current_user)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            return _done(process, _("The amendment is recorded and published."))
+    contract = process.contract
+    return render_template("procurement/form.html", form=form, process=process,
+                           heading=_("Amend the contract of “%(title)s”", title=process.title),
+                           intro=_("Now worth %(value)s, until %(end)s.", value=money(contract.value_cents),
+                                   end=day(contract.period_end)) if contract else "")
 
 
 def _follow_up(process, form, operation, message):

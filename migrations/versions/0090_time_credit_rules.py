@@ -3,7 +3,7 @@ organisation's care account, so the time pool (donated minutes only) may no long
 a citizen's time account keeps the keyed hash of the PIN that consents to spending
 
 Revision ID: 0090_time_credit_rules
-Revises: 0052_meeting_calendar
+Revises: 0070_procurement_integrity
 Create Date: 2026-12-06 17:40:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0090_time_credit_rules"
-down_revision = "0052_meeting_calendar"
+down_revision = "0070_procurement_integrity"
 branch_labels = None
 depends_on = None
 

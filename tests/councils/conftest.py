@@ -4,6 +4,8 @@ from datetime import date, datetime, timezone
 import pytest
 
 from app.accounts.models import Role
+from app.i18n import city_today
+from councils import chairs, meetings
 from councils import operations as councils
 from councils.seats import seat_member
 
@@ -39,8 +41,26 @@ def full_council(make_council, make_user, official):
     return make
 
 
+# A moment before every meeting the tests hold: meetings dated in the past are convened as of then.
+CONVENED = datetime(2019, 1, 1, tzinfo=timezone.utc)
+
+
 def at(day: date, hour: int = 18) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def running_meeting(full_council, official):
+    """A council in its current term (started 5 years ago) with Chair and Vice-Chair, and
+    a meeting today with everyone present."""
+    start = city_today().replace(year=city_today().year - 5)
+    council, members = full_council(start=start)
+    chair = chairs.appoint(council, "chair", members["government"][0], actor=official)
+    chairs.appoint(council, "vice_chair", members["civil"][0], actor=official)
+    meeting = meetings.schedule_meeting(council, "Today's session", at(city_today(), 10), actor=official, now=CONVENED,
+                                        agenda=["Priorities"])
+    meetings.record_attendance(meeting, [m.id for side in members.values() for m in side], actor=chair.mandate.user)
+    return council, members, meeting
 
 
 @pytest.fixture(autouse=True)

@@ -40,6 +40,7 @@ EXPECTED = {
     "councils.propose_motion": MEMBERS,
     "councils.motion_vote_state": MEMBERS,
     "councils.vote": MEMBERS,
+    "councils.close_vote": MEMBERS,
     "councils.minutes": MEMBERS,
     # Only members of an accredited organisation of the jurisdiction: checked by the operations.
     "councils.nominate": ORG_MEMBERS,
@@ -55,6 +56,7 @@ EXPECTED = {
     "councils_api.meeting": PUBLIC,
     "councils_api.votes": PUBLIC,
     "councils_api.cast_vote": MEMBERS,
+    "councils_api.close_vote": MEMBERS,
     "councils_api.priority_needs": PUBLIC,
 }
 
@@ -104,6 +106,7 @@ def samples(ctx) -> dict:
         "councils.propose_motion": {"meeting_id": meeting.id},
         "councils.motion_vote_state": {"motion_id": motion.id, "action": "open"},
         "councils.vote": {"motion_id": motion.id},
+        "councils.close_vote": {"motion_id": motion.id},
         "councils.minutes": {"meeting_id": meeting.id},
         "councils.nominate": {"election_id": election.id},
         "councils.ballot": {"election_id": election.id},
@@ -115,4 +118,5 @@ def samples(ctx) -> dict:
         "councils_api.meeting": {"meeting_id": meeting.id},
         "councils_api.votes": {"motion_id": motion.id},
         "councils_api.cast_vote": {"motion_id": motion.id},
+        "councils_api.close_vote": {"motion_id": motion.id},
     }

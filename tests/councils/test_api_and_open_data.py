@@ -1,7 +1,7 @@
 """The JSON API (read for all, write by role) and the Popolo open data, validated
 against the Popolo schemas copied in tests/data/popolo (resolved locally, no network)."""
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from app.accounts.models import Role
 from app.i18n import city_today
 from councils import chairs, meetings, motions
 
-from .conftest import at
+from .conftest import CONVENED, at
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "data" / "popolo"
 BASE = "http://www.popoloproject.com/schemas/"
@@ -40,7 +40,8 @@ def decided_council(full_council, official, make_category):
     chairs.appoint(council, "vice_chair", members["government"][0], actor=official, on=date(2020, 1, 1))
     chairs.appoint(council, "chair", members["government"][1], actor=official, on=date(2022, 1, 1))
     chairs.appoint(council, "vice_chair", members["civil"][1], actor=official, on=date(2022, 1, 1))
-    meeting = meetings.schedule_meeting(council, "Session", at(date(2022, 3, 1)), actor=official, agenda=["Needs"])
+    meeting = meetings.schedule_meeting(council, "Session", at(date(2022, 3, 1)), actor=official, agenda=["Needs"],
+                                        now=CONVENED)
     chair = members["government"][1].user
     meetings.record_attendance(meeting, [m.id for side in members.values() for m in side], actor=chair)
     motion = motions.propose_motion(meeting, "Elder care first", actor=chair, need_category=make_category("elder-care"),
@@ -110,10 +111,17 @@ def test_api_reads_for_all_and_writes_by_role(app, api_client, make_user, decide
     seat = official_client.post("/api/v1/councils/api-council/memberships", headers=headers,
                                 json={"email": make_user().email, "side": "civil"})
     assert seat.status_code == 201 and seat.get_json()["seat_number"] == 1
+    soon = (city_today() + timedelta(days=30)).isoformat()
     created = official_client.post("/api/v1/councils/api-council/meetings", headers=headers,
-                                   json={"title": "First", "starts_at": "2026-02-01T17:00:00+01:00",
+                                   json={"title": "First", "starts_at": f"{soon}T17:00:00+01:00",
                                          "agenda": ["Rules"]})
     assert created.status_code == 201 and created.get_json()["agenda"] == ["Rules"]
+    # A meeting is convened for a time to come.
+    yesterday = (city_today() - timedelta(days=1)).isoformat()
+    past = official_client.post("/api/v1/councils/api-council/meetings", headers=headers,
+                                json={"title": "Late", "starts_at": f"{yesterday}T17:00:00+01:00"})
+    assert past.status_code == 422 and past.get_json()["field"] == "starts_at"
+    assert "has passed" in past.get_json()["message"]
 
 
 def test_api_vote_is_the_token_owners_own(app, api_client, full_council, official, make_user):
@@ -121,7 +129,7 @@ def test_api_vote_is_the_token_owners_own(app, api_client, full_council, officia
     council, members = full_council(start=start)
     chair = chairs.appoint(council, "chair", members["government"][0], actor=official).mandate.user
     chairs.appoint(council, "vice_chair", members["civil"][0], actor=official)
-    meeting = meetings.schedule_meeting(council, "S", at(city_today(), 9), actor=official)
+    meeting = meetings.schedule_meeting(council, "S", at(city_today(), 9), actor=official, now=CONVENED)
     meetings.record_attendance(meeting, [m.id for side in members.values() for m in side], actor=chair)
     motion = motions.propose_motion(meeting, "M", actor=chair)
     motions.open_vote(motion, actor=chair)

@@ -1,12 +1,14 @@
 """In a real browser: an official sets up a council and seats its members, the
 rotation names the side of the Chair, the Chair holds a meeting where a motion is
 adopted, and the minutes download as a PDF."""
+from datetime import datetime, time, timedelta
+
 import pytest
 from playwright.sync_api import expect
 
 from app.accounts.models import Role
 from app.extensions import db
-from app.i18n import city_today
+from app.i18n import city_timezone, city_today
 from councils import meetings
 from councils import operations as councils
 
@@ -79,8 +81,15 @@ def test_official_sets_up_a_council_and_the_chair_holds_a_meeting(live_server, p
 
     page.get_by_role("link", name="Schedule a meeting").click()
     page.get_by_label("Title").fill("First session")
-    page.get_by_label("Starts at").fill(f"{city_today().isoformat()}T12:00")
+    page.get_by_label("Starts at").fill(f"{(city_today() - timedelta(days=1)).isoformat()}T12:00")
     page.get_by_label("Agenda").fill("Priorities for the harbour district\nAny other business")
+    page.get_by_role("button", name="Schedule").click()
+    expect(page.locator("#starts_at-error")).to_contain_text("has passed")
+    screenshot("past-meeting-refused")
+    # Later today (the meeting opens on its day); in the day's last minute, at its end.
+    soon = min(datetime.now(city_timezone()) + timedelta(minutes=2),
+               datetime.combine(city_today(), time(23, 59), tzinfo=city_timezone()))
+    page.get_by_label("Starts at").fill(soon.strftime("%Y-%m-%dT%H:%M"))
     page.get_by_role("button", name="Schedule").click()
     expect(page.get_by_text("The meeting is scheduled.")).to_be_visible()
     meeting_url = page.url
@@ -89,6 +98,9 @@ def test_official_sets_up_a_council_and_the_chair_holds_a_meeting(live_server, p
     sign_in(page, live_server, carles)  # the Chair runs the meeting
     page.goto(meeting_url)
     page.get_by_label("Ana Government (Local government)").check()
+    page.get_by_role("button", name="Open the meeting with this attendance").click()
+    expect(page.locator("#present-error")).to_contain_text("must be recorded as present")
+    screenshot("opening-refused")
     page.get_by_label("Carles Civil (Civil society)").check()
     page.get_by_role("button", name="Open the meeting with this attendance").click()
     expect(page.get_by_text("Quorum is met: 2 members present.")).to_be_visible()
@@ -99,6 +111,10 @@ def test_official_sets_up_a_council_and_the_chair_holds_a_meeting(live_server, p
     page.get_by_role("button", name="Vote yes").click()
     expect(page.get_by_text("Your vote is recorded.")).to_be_visible()
     page.get_by_role("button", name="Close the vote").click()
+    expect(page.get_by_role("heading", name="Present and not voted")).to_be_visible()
+    expect(page.get_by_text("Ana Government (Local government)")).to_be_visible()
+    screenshot("close-asks-first")
+    page.get_by_role("button", name="Close the vote, counting them as abstaining").click()
     expect(page.get_by_text("The vote is closed: Adopted.")).to_be_visible()
     expect(page.get_by_text("Yes 1 · No 0 · Abstain 1 · Absent 0")).to_be_visible()
     page.get_by_label("Minutes", exact=True).fill("The council adopted the extension of the day centre's hours.")

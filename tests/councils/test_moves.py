@@ -6,12 +6,12 @@ import pytest
 
 from app.accounts.models import Role
 from app.errors import Invalid, InvalidTransition, NotAllowed
-from app.i18n import city_today
+from app.i18n import city_today, day
 from app.organisations import operations as organisations
 from councils import chairs, elections, meetings, minutes, motions
 from councils.models import VoteOption
 
-from .conftest import at
+from .conftest import CONVENED, at
 
 
 def test_a_meeting_offers_each_viewer_the_moves_its_operations_allow(full_council, official):
@@ -27,8 +27,15 @@ def test_a_meeting_offers_each_viewer_the_moves_its_operations_allow(full_counci
     assert early.waits_for_its_day and early.propose_motion and not early.record_attendance and not early.edit_agenda
     with pytest.raises(Invalid, match="opens on its day"):
         meetings.record_attendance(later, [], actor=chair)
+    # A motion put before the meeting opens shows its vote's button disabled, with the reason and the day.
+    early_motion = motions.propose_motion(later, "Early", actor=chair)
+    early = meetings.meeting_moves(later, chair)
+    assert not early.open_votes and "in session" in str(early.votes_wait)
+    assert day(later.on, "long") in str(early.votes_wait)
+    with pytest.raises(Invalid, match="in session"):
+        motions.open_vote(early_motion, actor=chair)
 
-    today = meetings.schedule_meeting(council, "Today", at(city_today(), 10), actor=official)
+    today = meetings.schedule_meeting(council, "Today", at(city_today(), 10), actor=official, now=CONVENED)
     assert meetings.meeting_moves(today, chair).record_attendance
     voter, absent = members["government"][1], members["civil"][1]
     meetings.record_attendance(today, [members["government"][0].id, members["civil"][0].id, voter.id], actor=chair)
@@ -44,14 +51,15 @@ def test_a_meeting_offers_each_viewer_the_moves_its_operations_allow(full_counci
         motions.open_vote(motion, actor=voter.user)
 
     motions.open_vote(motion, actor=chair)
-    assert meetings.meeting_moves(today, chair).close_votes == {motion.id}
+    running = meetings.meeting_moves(today, chair)
+    assert running.close_votes == {motion.id} and not running.close and "open vote" in str(running.close_waits)
     assert meetings.meeting_moves(today, voter.user).votes == {motion.id}
     assert not meetings.meeting_moves(today, absent.user).votes
     with pytest.raises(NotAllowed):
         motions.cast_vote(motion, "yes", actor=absent.user)
     motions.cast_vote(motion, "no", actor=voter.user)
     assert meetings.meeting_moves(today, voter.user).my_votes == {motion.id: VoteOption.NO}
-    motions.close_vote(motion, actor=chair)
+    motions.close_vote(motion, actor=chair, confirm=True)
     minutes.record_minutes(today, "We met.", actor=chair, close=True)
     closed = meetings.meeting_moves(today, chair)
     assert closed.record_minutes and not (closed.close or closed.propose_motion or closed.record_attendance)

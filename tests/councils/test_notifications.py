@@ -12,7 +12,7 @@ from app.notifications.worker import drain
 from councils import chairs, meetings, minutes, motions, seats
 
 from ..conftest import post_form
-from .conftest import at
+from .conftest import CONVENED, at
 
 
 def _mails(smtp) -> dict:
@@ -64,7 +64,7 @@ def test_motion_result_and_minutes_reach_the_followers(full_council, official, s
     notes.follow(watcher, "council", council.id)
     chair = chairs.appoint(council, "chair", members["government"][0], actor=official, on=date(2020, 1, 1))
     chairs.appoint(council, "vice_chair", members["civil"][0], actor=official, on=date(2020, 1, 1))
-    meeting = meetings.schedule_meeting(council, "Spring session", at(date(2020, 3, 1)), actor=official,
+    meeting = meetings.schedule_meeting(council, "Spring session", at(date(2020, 3, 1)), actor=official, now=CONVENED,
                                         agenda=["Priorities"], location="Town hall")
     everyone = members["government"] + members["civil"]
     runner = chair.mandate.user

@@ -12,7 +12,7 @@ from councils import chairs, elections, meetings, minutes, motions, needs
 from councils import operations as councils
 from councils.models import BallotMark, ChairRole, ElectionVoter, Side, TieRule, VoteRule
 
-from .conftest import at
+from .conftest import CONVENED, at
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def _held_meeting(full_council, official, day=date(2020, 3, 1), present=None, **
     council, members = full_council(**fields)
     chair = chairs.appoint(council, "chair", members["government"][0], actor=official, on=date(2020, 1, 1))
     chairs.appoint(council, "vice_chair", members["civil"][0], actor=official, on=date(2020, 1, 1))
-    meeting = meetings.schedule_meeting(council, "Spring session", at(day), actor=official,
+    meeting = meetings.schedule_meeting(council, "Spring session", at(day), actor=official, now=CONVENED,
                                         agenda=["Priorities", "Any other business"], location="Town hall")
     everyone = members["government"] + members["civil"]
     runner = chair.mandate.user
@@ -98,17 +98,22 @@ def test_quorum_needs_both_sides_and_a_majority(full_council, official):
     council, members = full_council(seats=3)
     chairs.appoint(council, "chair", members["government"][0], actor=official, on=date(2020, 1, 1))
     chairs.appoint(council, "vice_chair", members["civil"][0], actor=official, on=date(2020, 1, 1))
-    meeting = meetings.schedule_meeting(council, "M", at(date(2020, 2, 1)), actor=official)
+    meeting = meetings.schedule_meeting(council, "M", at(date(2020, 2, 1)), actor=official, now=CONVENED)
     chair = members["government"][0].user
+    # The meeting does not open without a quorum, and says why.
+    with pytest.raises(Invalid, match="Civil society side needs 1 member present and has 0") as refused:
+        meetings.record_attendance(meeting, [m.id for m in members["government"]], actor=chair)
+    assert refused.value.field == "present" and meeting.status == "scheduled" and not meeting.attendance
+    with pytest.raises(Invalid, match="a majority of the 6 seats, 4 members present; present now: 3"):
+        meetings.record_attendance(meeting, [m.id for m in members["government"][:2]] + [members["civil"][0].id],
+                                   actor=chair)
+    meetings.record_attendance(meeting, [m.id for m in members["government"][:2] + members["civil"][:2]], actor=chair)
+    assert meetings.quorum(meeting).met and meeting.status == "in_session"
+    # In session, members leaving lose the quorum: it is reported, and votes wait for it.
     meetings.record_attendance(meeting, [m.id for m in members["government"]], actor=chair)
     q = meetings.quorum(meeting)
     assert not q.met and q.present[Side.GOVERNMENT] == 3 and q.present[Side.CIVIL] == 0
-    meetings.record_attendance(meeting, [m.id for m in members["government"][:2]] + [members["civil"][0].id],
-                               actor=chair)
-    q = meetings.quorum(meeting)
-    assert not q.met and q.needed_total == 4
     meetings.record_attendance(meeting, [m.id for m in members["government"][:2] + members["civil"][:2]], actor=chair)
-    assert meetings.quorum(meeting).met
     motion = motions.propose_motion(meeting, "Adopt the plan", actor=chair)
     meetings.record_attendance(meeting, [members["government"][0].id], actor=chair)
     with pytest.raises(Invalid, match="no quorum"):
@@ -117,7 +122,7 @@ def test_quorum_needs_both_sides_and_a_majority(full_council, official):
 
 def test_a_meeting_needs_its_chair_and_vice_chair_and_only_they_run_it(full_council, official):
     council, members = full_council()
-    meeting = meetings.schedule_meeting(council, "M", at(date(2020, 2, 1)), actor=official)
+    meeting = meetings.schedule_meeting(council, "M", at(date(2020, 2, 1)), actor=official, now=CONVENED)
     chairs.appoint(council, "chair", members["government"][0], actor=official, on=date(2020, 1, 1))
     chair = members["government"][0].user
     with pytest.raises(Invalid, match="must both be named"):
@@ -142,7 +147,12 @@ def test_members_vote_for_themselves_and_the_motion_passes_by_majority(full_coun
         motions.cast_vote(motion, "yes", actor=make_user())
     with pytest.raises(Invalid):
         motions.cast_vote(motion, "absent", actor=c2.user)
-    motions.close_vote(motion, actor=chair)
+    # Closing warns that c2, present, has not voted and would count as abstaining; nothing changes yet.
+    with pytest.raises(motions.UnvotedMembers) as warned:
+        motions.close_vote(motion, actor=chair)
+    assert [m.id for m in warned.value.members] == [c2.id] and warned.value.status == 409
+    assert motion.status == "voting" and len(motion.votes) == 3
+    motions.close_vote(motion, actor=chair, confirm=True)
     assert motion.status == "adopted"
     assert motion.counts() == {"yes": 2, "no": 1, "abstain": 1, "absent": 0}
     with pytest.raises(Invalid):
@@ -157,7 +167,7 @@ def test_absent_members_are_recorded_absent_and_cannot_vote(full_council, offici
     motions.open_vote(motion, actor=chair)
     with pytest.raises(NotAllowed, match="present"):
         motions.cast_vote(motion, "yes", actor=members["government"][1].user)
-    motions.close_vote(motion, actor=chair)
+    motions.close_vote(motion, actor=chair, confirm=True)
     assert motion.counts()["absent"] == 1 and motion.counts()["abstain"] == 3
 
 
@@ -208,7 +218,7 @@ def test_adopted_motion_registers_a_priority_need_replacing_the_older_one(full_c
                                     need_neighbourhood="Navile", need_rank=1, need_rationale="Worse")
     motions.open_vote(second, actor=chair)
     motions.cast_vote(second, "yes", actor=chair)
-    motions.close_vote(second, actor=chair)
+    motions.close_vote(second, actor=chair, confirm=True)
     assert [n.rank for n in needs.priority_needs()] == [1]
     assert len(needs.priority_needs(current_only=False)) == 2
     assert needs.priority_needs(category_slug="elder-care") == []
@@ -222,7 +232,7 @@ def test_minutes_close_the_meeting_only_when_every_vote_is_closed(full_council, 
     motions.open_vote(motion, actor=chair)
     with pytest.raises(Invalid, match="open vote"):
         minutes.record_minutes(meeting, "We met.", actor=chair, close=True)
-    motions.close_vote(motion, actor=chair)
+    motions.close_vote(motion, actor=chair, confirm=True)
     with pytest.raises(Invalid, match="Write the minutes"):
         minutes.record_minutes(meeting, " ", actor=chair, close=True)
     minutes.record_minutes(meeting, "We met and decided.", actor=chair, close=True)
@@ -280,6 +290,6 @@ def test_a_meeting_opens_on_its_day_so_what_it_adopts_is_never_dated_ahead(full_
     assert meeting.status == "scheduled" and meeting.attendance == []
     # Motions may be tabled ahead; they are voted, and needs adopted, on the day.
     motions.propose_motion(meeting, "Home care", actor=chair, need_category=make_category("home-care"), need_rank=1)
-    today = meetings.schedule_meeting(council, "Today", at(city_today(), 10), actor=official)
+    today = meetings.schedule_meeting(council, "Today", at(city_today(), 10), actor=official, now=CONVENED)
     meetings.record_attendance(today, everyone, actor=chair)
     assert today.status == "in_session"

@@ -17,20 +17,6 @@ from ..conftest import login, post_form, statements_run
 from .conftest import at
 
 
-@pytest.fixture
-def running_meeting(full_council, official):
-    """A council in its current term (started 5 years ago) with Chair and Vice-Chair, and
-    a meeting today with everyone present."""
-    start = city_today().replace(year=city_today().year - 5)
-    council, members = full_council(start=start)
-    chair = chairs.appoint(council, "chair", members["government"][0], actor=official)
-    chairs.appoint(council, "vice_chair", members["civil"][0], actor=official)
-    meeting = meetings.schedule_meeting(council, "Today's session", at(city_today(), 10), actor=official,
-                                        agenda=["Priorities"])
-    meetings.record_attendance(meeting, [m.id for side in members.values() for m in side], actor=chair.mandate.user)
-    return council, members, meeting
-
-
 def _client_for(app, user):
     client = app.test_client()
     login(client, user.email)
@@ -233,7 +219,7 @@ def test_minutes_pdf_shows_attendance_votes_and_offices_as_the_meeting_records_t
         motions.open_vote(motion, actor=chair)
         for member, option in votes.items():
             motions.cast_vote(motion, option, actor=member)
-        motions.close_vote(motion, actor=chair)
+        motions.close_vote(motion, actor=chair, confirm=True)
     minutes.record_minutes(meeting, "The council met.", actor=chair, close=True)
     db.session.commit()
     db.session.expire_all()
@@ -371,7 +357,7 @@ def test_a_vote_refused_for_want_of_quorum_explains_it_once(app, running_meeting
     client = _client_for(app, chair.user)
     page = post_form(client, f"/councils/motions/{motion.id}/open", follow_redirects=True).get_data(as_text=True)
     assert "There is no quorum" in page
-    assert page.count("The Civil society side has 0 members present") == 1
+    assert page.count("The Civil society side needs 1 member present and has 0.") == 1
     assert db.session.get(Motion, motion.id).status == "proposed"
 
 

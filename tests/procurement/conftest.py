@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from app.accounts.models import Role
+from app.database import transaction
 from app.i18n import city_today
 from procurement import contracts, evaluation, tenders
 
@@ -12,6 +13,20 @@ CRITERIA = [("price", 40, "Lowest price gets full marks."),
             ("quality", 30, ""),
             ("social_inclusion", 20, "People from the work-integration list."),
             ("local_employment", 10, "")]
+
+
+def pass_deadline(process):
+    """Time passes: the tender's deadline was yesterday (operations only ever act on today)."""
+    with transaction():
+        process.bid_deadline = city_today() - timedelta(days=1)
+
+
+def score(process, bid, values, official):
+    """Score a bid from a list with one value per criterion, price included (the price's value
+    is ignored: it is computed), each with a justification."""
+    scored = [(c, s) for c, s in zip(process.criteria, values) if c.kind != "price"]
+    evaluation.score_bid(bid, {c.id: s for c, s in scored}, actor=official,
+                         notes={c.id: "Checked against the proposal." for c, _s in scored})
 
 
 class City:
@@ -51,14 +66,14 @@ class City:
         bidders = bidders or [self.coop, self.coop_b]
         for n, org in enumerate(bidders):
             tenders.submit_bid(process, org, 10_000_000 + n * 500_000, actor=self.member(org))
+        pass_deadline(process)
         tenders.close_bidding(process, actor=self.official)
         if phase == "bids":
             return process
         scores = scores or {"la-tela": [80, 90, 70, 60], "verde-lavoro": [70, 60, 90, 80],
                             "serviplus": [90, 50, 10, 20]}
         for bid in process.bids:
-            evaluation.score_bid(bid, {c.id: s for c, s in zip(process.criteria, scores[bid.organisation.slug])},
-                                 actor=self.official)
+            score(process, bid, scores[bid.organisation.slug], self.official)
         if phase == "scored":
             return process
         evaluation.decide_award(process, actor=self.official)
@@ -68,8 +83,8 @@ class City:
         contracts.record_contract(process, actor=self.official, signed_on=today, period_start=today,
                                   period_end=today + timedelta(days=365),
                                   milestones=[("Service starts", today + timedelta(days=10))],
-                                  commitments=[("social_inclusion", "Hire four people from the work-integration list",
-                                          today + timedelta(days=90))])
+                                  commitments=[("social_inclusion", "people hired from the work-integration list",
+                                                 today + timedelta(days=90), 4)])
         if phase == "contract":
             return process
         contracts.start_implementation(process, actor=self.official)

@@ -4,7 +4,10 @@ from datetime import timedelta
 
 from app.extensions import db
 from app.i18n import city_today
-from procurement.models import Phase, Process
+from procurement import tenders
+from procurement.models import Bid, Phase, Process
+
+from .conftest import pass_deadline, score
 
 CRITERIA = [{"kind": "price", "weight": 70}, {"kind": "fair_wages", "weight": 30, "description": "Ratio 1:4"}]
 
@@ -56,14 +59,44 @@ def test_bids_and_award_through_the_api(api_client, city):
     other = api.post(f"/api/v1/procurement/processes/{process.id}/bids",
                      json={"organisation": "serviplus", "amount_cents": 900_000}, headers=headers)
     assert other.status_code == 404  # not this member's organisation
-    from procurement import evaluation, tenders
+    pass_deadline(process)
     tenders.close_bidding(process, actor=city.official)
-    evaluation.score_bid(process.bids[0], {c.id: 60 for c in process.criteria}, actor=city.official)
+    score(process, process.bids[0], [60] * 4, city.official)
     api, headers = api_client(city.official)
     awarded = api.post(f"/api/v1/procurement/processes/{process.id}/award", json={}, headers=headers)
     assert awarded.status_code == 200
     body = awarded.get_json()
     assert body["phase"] == Phase.AWARD and body["award"]["supplier"]["social_economy"] is True
-    assert body["award"]["score"] == 60.0
+    assert body["award"]["score"] == 76.0  # the only price gets full marks: 40×100 + 60×60
     again = api.post(f"/api/v1/procurement/processes/{process.id}/award", json={}, headers=headers)
     assert again.status_code == 409 and again.get_json()["error"] == "invalid_transition"
+
+
+def test_a_bid_above_the_value_is_refused_and_a_bid_replaced_or_withdrawn(api_client, city):
+    process = city.process("tender", budget=1_000_000)
+    api, headers = api_client(city.coop_member)
+    url = f"/api/v1/procurement/processes/{process.id}/bids"
+    above = api.post(url, json={"organisation": "la-tela", "amount_cents": 1_000_001}, headers=headers)
+    assert above.status_code == 422 and "above the tender's value" in above.get_json()["message"]
+    first = api.post(url, json={"organisation": "la-tela", "amount_cents": 990_000}, headers=headers).get_json()
+    second = api.post(url, json={"organisation": "la-tela", "amount_cents": 950_000}, headers=headers)
+    assert second.status_code == 201 and second.get_json()["status"] == "active"
+    assert db.session.get(Bid, first["id"]).status == "replaced"
+    stranger, stranger_headers = api_client(city.company_member)
+    refused = stranger.post(f"{url}/{second.get_json()['id']}/withdraw", headers=stranger_headers)
+    assert refused.status_code == 404  # another organisation's sealed bid does not exist for it
+    withdrawn = api.post(f"{url}/{second.get_json()['id']}/withdraw", headers=headers)
+    assert withdrawn.status_code == 200 and withdrawn.get_json()["status"] == "withdrawn"
+    assert db.session.query(Bid).filter_by(status="active").count() == 0
+
+
+def test_a_tender_may_allow_bids_above_its_value(api_client, city):
+    api, headers = api_client(city.official)
+    created = _new(api, headers, procedure="open", allow_above_value=True).get_json()
+    assert created["allow_above_value"] is True
+    process = db.session.get(Process, created["id"])
+    tenders.publish_tender(process, city_today() + timedelta(days=5), actor=city.official)
+    api, headers = api_client(city.coop_member)
+    bid = api.post(f"/api/v1/procurement/processes/{process.id}/bids",
+                   json={"organisation": "la-tela", "amount_cents": 6_000_000}, headers=headers)
+    assert bid.status_code == 201

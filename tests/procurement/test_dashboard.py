@@ -8,13 +8,14 @@ from app.i18n import city_today
 from procurement import contracts, evaluation, monitoring
 
 from ..conftest import login
+from .conftest import score
 
 
 def _won_by(city, org, amount, year=None, department=None, contract=False, title="Service"):
     """A process awarded to `org` for `amount` cents, decided in `year`."""
     process = city.process("bids", bidders=[org], title=title)
     process.bids[0].amount_cents = amount
-    evaluation.score_bid(process.bids[0], {c.id: 50 for c in process.criteria}, actor=city.official)
+    score(process, process.bids[0], [50] * len(process.criteria), city.official)
     award = evaluation.decide_award(process, actor=city.official)
     if contract:
         today = city_today()
@@ -73,7 +74,34 @@ def test_the_dashboard_page_shows_shares_and_the_chart(app, city):
     assert "style=" not in page
 
 
-def test_the_dashboard_is_for_officials(app, city):
+def test_the_dashboard_answers_a_visitor_in_four_languages(app, city):
+    _won_by(city, city.coop, 600_000, year=2025, contract=True)
+    headings = {"en": "Social procurement office", "es": "Oficina de contratación social",
+                "it": "Ufficio appalti sociali", "ca": "Oficina de contractació social"}
+    for locale, heading in headings.items():
+        response = app.test_client().get("/procurement/dashboard", headers={"Accept-Language": locale})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200 and heading in page, locale
+        assert "<svg" in page and '<desc id="chart-desc">' in page  # the chart, and its words for a screen reader
+    assert "2025: 100 % of" in app.test_client().get("/procurement/dashboard").get_data(as_text=True)
+
+
+def test_the_dashboard_is_cached_for_visitors_like_the_other_public_pages(app, city):
+    app.config["PROCOMUN_PUBLIC_PAGE_CACHE_SECONDS"] = 30
     client = app.test_client()
-    login(client, city.coop_member.email)
-    assert client.get("/procurement/dashboard").status_code == 403
+    assert client.get("/procurement/dashboard").headers["X-Page-Cache"] == "miss"
+    assert client.get("/procurement/dashboard").headers["X-Page-Cache"] == "hit"
+
+
+def test_the_dashboard_figures_download_as_csv_and_json(app, city):
+    _won_by(city, city.coop, 600_000, year=2025, contract=True)
+    _won_by(city, city.company, 400_000, year=2025, contract=True)
+    client = app.test_client()
+    csv = client.get("/open-data/social-economy-share.csv")
+    assert csv.status_code == 200 and csv.mimetype == "text/csv"
+    lines = csv.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0] == "by,key,awards,social_awards,value,social_value,value_share,contracts,social_contracts"
+    assert "year,2025,2,1,10000.0,6000.0,60.0,2,1" in lines
+    shares = client.get("/open-data/social-economy-share.json").get_json()["shares"]
+    assert {"by": "year", "key": "2025", "awards": 2, "social_awards": 1, "value": 10000.0, "social_value": 6000.0,
+            "value_share": 60.0, "contracts": 2, "social_contracts": 1} in shares

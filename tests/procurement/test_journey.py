@@ -1,15 +1,19 @@
 """In a real browser: an official publishes a reserved tender, two co-operatives
-bid, the award is computed, the contract is recorded, and the public register
-and the OCDS file show it."""
+bid, the deadline is extended, bidding closes once it has passed, the bids are
+scored (price by formula), the award is computed, the contract is recorded and
+amended, and the public register and the OCDS file show it."""
 import json
 from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
 
+from app.extensions import db
 from app.i18n import city_today
+from procurement.models import Process
 
 from ..conftest import PASSWORD
+from .conftest import pass_deadline
 
 pytestmark = pytest.mark.browser
 
@@ -67,20 +71,38 @@ def test_reserved_tender_from_publication_to_open_data(live_server, browser, pag
         bidder.context.close()
 
     official.reload()
+    # Bidding is open: closing is refused with its reason, the offers stay sealed.
+    expect(official.get_by_role("button", name="Close bidding and evaluate")).to_be_disabled()
+    expect(official.get_by_text("Bidding is open until the end of")).to_be_visible()
+    expect(official.get_by_text("2 sealed bids received")).to_be_visible()
+    expect(official.get_by_text("No organisation has bid")).to_have_count(0)
+    official.get_by_text("Extend the deadline", exact=True).first.click()
+    official.get_by_label("New deadline for bids").fill((city_today() + timedelta(days=27)).isoformat())
+    official.get_by_label("Reason for the extension").fill("A public holiday fell in the bidding period.")
+    official.get_by_role("button", name="Extend the deadline").click()
+    expect(official.get_by_text("The deadline is extended; the bidders are told.")).to_be_visible()
+    expect(official.get_by_text("A public holiday fell in the bidding period.")).to_be_visible()
+    screenshot("deadline-extended", official)
+    db.session.rollback()  # see what the server committed
+    pass_deadline(db.session.query(Process).one())  # time passes
+    official.reload()
     official.get_by_role("button", name="Close bidding and evaluate").click()
-    for org, scores in (("La Tela", ["80", "90", "70", "60"]), ("Verde Lavoro", ["70", "60", "90", "80"])):
+    for org, scores in (("La Tela", ["90", "70", "60"]), ("Verde Lavoro", ["60", "90", "80"])):
         official.get_by_role("link", name=f"Score the bid of {org}").click()
+        expect(official.get_by_label("Price (weight 40)")).to_have_count(0)  # computed, not typed
         screenshot(f"score-{org.split()[0].lower()}", official)
-        for label, score in zip(["Price (weight 40)", "Quality of the service proposal (weight 30)",
-                                 "Employment of people at risk of exclusion (weight 20)",
-                                 "Local employment (weight 10)"], scores):
+        for n, (label, score) in enumerate(zip(["Quality of the service proposal (weight 30)",
+                                                "Employment of people at risk of exclusion (weight 20)",
+                                                "Local employment (weight 10)"], scores)):
             official.get_by_label(label).fill(score)
+            official.get_by_label("Justification").nth(n).fill(f"{org}: seen in the proposal.")
         official.get_by_role("button", name="Save").click()
         expect(official.get_by_text(f"The scores of {org} are saved.")).to_be_visible()
     official.get_by_role("link", name="Decide the award").click()
     ranking = official.locator("table tbody tr")
     expect(ranking.first).to_contain_text("La Tela")
-    expect(ranking.first).to_contain_text("79")
+    # Price 96.94 (95,000 ÷ 98,000): 40×96.94 + 30×90 + 20×70 + 10×60 = 85.78.
+    expect(ranking.first).to_contain_text("85.78")
     screenshot("award-ranking", official)
     official.get_by_role("button", name="Decide the award").click()
     expect(official.get_by_text("The award is decided.")).to_be_visible()
@@ -90,13 +112,20 @@ def test_reserved_tender_from_publication_to_open_data(live_server, browser, pag
     official.get_by_role("link", name="Record the contract").click()
     official.get_by_label("Service ends").fill((today + timedelta(days=365)).isoformat())
     official.get_by_label("Milestones").fill(f"{(today + timedelta(days=14)).isoformat()} | Service starts")
-    official.get_by_label("Social commitments").fill(
-        f"{(today + timedelta(days=90)).isoformat()} | social_inclusion | "
-        "Hire three people from the work-integration list")
+    official.get_by_label("Social criterion").first.select_option(label="Employment of people at risk of exclusion")
+    official.get_by_label("What is counted").first.fill("people hired from the work-integration list")
+    official.get_by_label("Target").first.fill("3")
+    official.get_by_label("Due on").first.fill((today + timedelta(days=90)).isoformat())
     screenshot("contract-form", official)
-    official.get_by_role("button", name="Save").click()
+    official.get_by_role("button", name="Record the contract").click()
     expect(official.get_by_text("The contract is recorded.")).to_be_visible()
     screenshot("contract-recorded", official)
+    official.get_by_role("link", name="Amend the contract").click()
+    official.get_by_label("New contract value").fill("99000")
+    official.get_by_label("Reason for the amendment").fill("Two more weekly visits agreed with the families.")
+    official.get_by_role("button", name="Save").click()
+    expect(official.get_by_text("The amendment is recorded and published.")).to_be_visible()
+    screenshot("contract-amended", official)
 
     # The public register and the OCDS file, for anyone.
     page.goto(live_server + "/procurement/")
@@ -105,12 +134,19 @@ def test_reserved_tender_from_publication_to_open_data(live_server, browser, pag
     expect(row).to_contain_text("Contract signed")
     screenshot("public-register")
     row.get_by_role("link").click()
-    expect(page.get_by_text("Hire three people from the work-integration list")).to_be_visible()
+    expect(page.get_by_text("3 people hired from the work-integration list")).to_be_visible()
+    amendments = page.locator("section[aria-labelledby=amendments-heading]")
+    expect(amendments.get_by_text("Two more weekly visits agreed with the families.")).to_be_visible()
+    expect(amendments).to_contain_text("€98,000.00 → €99,000.00")
     expect(page.get_by_text("Weighted total")).to_have_count(0)  # per-criterion scores are not public
     screenshot("public-process")
     package = json.loads(page.request.get(live_server + "/open-data/procurement.json").text())
-    assert [r["tag"] for r in package["releases"]] == [["tender"], ["tenderUpdate"], ["award"], ["contract"]]
-    release = package["releases"][-1]  # the newest: the contract
+    assert [r["tag"] for r in package["releases"]] == [["tender"], ["tenderAmendment"], ["tenderUpdate"], ["award"],
+                                                       ["contract"], ["contractAmendment"]]
+    release = package["releases"][-1]  # the newest: the amended contract
+    assert release["contracts"][0]["value"]["amount"] == 99000.0
+    assert release["contracts"][0]["amendments"][0]["rationale"] == "Two more weekly visits agreed with the families."
+    assert release["tender"]["amendments"][0]["rationale"] == "A public holiday fell in the bidding period."
     assert release["ocid"].startswith("ocds-procomun-villanova-PRC-")
     assert release["awards"][0]["suppliers"][0]["name"] == "La Tela"
     assert release["contracts"][0]["socialCommitments"][0]["criterion"] == "social_inclusion"

@@ -109,7 +109,7 @@ def test_social_criteria_and_the_award_are_in_the_release(client, register, city
     assert award["suppliers"] == [{"id": "la-tela", "name": "La Tela"}]
     assert award["value"] == {"amount": 100000.0, "currency": "EUR"}
     assert award["socialProcurement"]["ranking"][0] == {"organisation": "la-tela", "name": "La Tela",
-                                                        "score": 79.0, "rank": 1}
+                                                        "score": 87.0, "rank": 1}
     supplier = next(p for p in release["parties"] if p["id"] == "la-tela")
     assert supplier["roles"] == ["supplier", "tenderer"]
     assert (supplier["organisationKind"], supplier["socialEconomy"], supplier["accreditedForService"]) == (

@@ -23,7 +23,8 @@ def adopt_need(make_user, make_category, official, rationale="Ageing population"
     chairs.appoint(council, "chair", gov, actor=official, on=date(2024, 1, 1))
     chairs.appoint(council, "vice_chair", civ, actor=official, on=date(2024, 1, 1))
     meeting = meetings.schedule_meeting(council, "Needs", datetime(2024, 3, 1, 17, tzinfo=timezone.utc),
-                                        actor=official, agenda=["Priorities"])
+                                        actor=official, agenda=["Priorities"],
+                                        now=datetime(2024, 1, 1, tzinfo=timezone.utc))
     meetings.record_attendance(meeting, [gov.id, civ.id], actor=gov.user)
     motion = motions.propose_motion(meeting, "Elder care first", actor=gov.user,
                                     need_category=make_category("elder-care"), need_rank=1,

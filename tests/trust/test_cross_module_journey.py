@@ -15,11 +15,13 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.accounts.models import Role
+from app.database import transaction
 from app.extensions import db
 from app.i18n import city_timezone, city_today
 from app.organisations.defaults import ensure_defaults
 from councils import chairs, meetings, needs, seats
 from councils import operations as councils
+from procurement.models import Process
 
 from ..conftest import PASSWORD
 
@@ -50,7 +52,7 @@ def world(app, make_user, make_org, make_category):
     chairs.appoint(council, "chair", seat, actor=official, on=today - timedelta(days=30))
     chairs.appoint(council, "vice_chair", other, actor=official, on=today - timedelta(days=30))
     now = datetime.now(city_timezone()).replace(second=0, microsecond=0) - timedelta(minutes=5)
-    meeting = meetings.schedule_meeting(council, "Spring session", now, actor=official,
+    meeting = meetings.schedule_meeting(council, "Spring session", now, actor=official, now=now - timedelta(days=1),
                                         agenda=["Priority needs for elder care"])
     db.session.commit()
 
@@ -172,16 +174,21 @@ def test_from_a_council_priority_to_redeemed_vouchers_and_open_data(
     # 3. The co-op bids and wins.
     coop = person(w.member).go(f"/procurement/{process_id}/bid")
     coop.submit({"amount": "98000", "summary": "Twelve carers, weekend cover."}, has="summary", shot="bid")
+    with transaction():  # time passes: bidding closes only after the deadline
+        db.session.get(Process, process_id).bid_deadline = today - timedelta(days=1)
     office.go(f"/procurement/{process_id}").submit(action="close-bidding")
     score = office.page.locator("main a[href*='/score']").first.get_attribute("href")
     office.go(score)
     scores = office.page.locator("main form input[type=number]").evaluate_all("els => els.map(e => e.name)")
-    office.submit({name: "80" for name in scores}, shot="score")
+    notes = office.page.locator("main form textarea").evaluate_all("els => els.map(e => e.name)")
+    office.submit({name: "80" for name in scores} | {name: "Seen in the proposal." for name in notes}, shot="score")
     office.go(f"/procurement/{process_id}/award").submit(
         {"justification": "The only bid, and a good one."}, has="justification", shot="award")
     office.go(f"/procurement/{process_id}/contract").submit(
         {"period_end": days(365), "milestones": f"{days(14)} | Service starts",
-         "commitments": f"{days(90)} | social_inclusion | Hire three people from the work-integration list"},
+         "commitments-0-criterion": "social_inclusion",
+         "commitments-0-description": "people hired from the work-integration list",
+         "commitments-0-target": "3", "commitments-0-due_on": days(90)},
         has="milestones", shot="contract")
 
     # 4. The same co-op is accredited for the category.

@@ -15,7 +15,7 @@ def test_minutes_earned_before_the_rules_move_to_a_care_account(empty_database, 
     url, _schema = empty_database
     migrated = create_app(app_config(url, tmp_path / "instance"))
     with migrated.app_context():
-        upgrade(revision="0052_meeting_calendar")
+        upgrade(revision="0070_procurement_integrity")
         with db.engine.begin() as conn:
             for key, kind, balance in (("pool:time", "pool", -90), ("citizen:1:time", "citizen", 90)):
                 conn.execute(text("INSERT INTO voucher_accounts (key, kind, currency, balance, created_at) "
