@@ -245,6 +245,12 @@ def load(instance_path: Path, env=None) -> dict:
         # How many reverse proxies (nginx: deploy/) stand in front of the app: the client's address
         # is the one the outermost of them saw (X-Forwarded-For), never a header the client wrote.
         "PROCOMUN_TRUSTED_PROXIES": _count(env, "PROCOMUN_TRUSTED_PROXIES", "0"),
+        # Time credits (vouchers/time_credits.py): the most minutes one volunteer may earn in a city
+        # day, and the service categories whose accredited organisations may record care (comma-separated).
+        "PROCOMUN_TIME_CREDITS_DAILY_CAP_MINUTES": _count(env, "PROCOMUN_TIME_CREDITS_DAILY_CAP_MINUTES", "480"),
+        "PROCOMUN_TIME_CREDIT_CATEGORIES": [slug.strip() for slug in env.get(
+            "PROCOMUN_TIME_CREDIT_CATEGORIES", "elder-care,home-care,childcare,disability-support").split(",")
+            if slug.strip()],
         "BABEL_DEFAULT_LOCALE": default_locale,
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": ";".join(

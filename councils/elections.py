@@ -1,11 +1,13 @@
 """Civil selection: the accredited social-economy organisations of a council's jurisdiction
 nominate candidates for the vacant civil seats and cast one secret ballot each; the totals
 are published and the elected seated."""
+import secrets
 from dataclasses import dataclass, field
 from datetime import date
+from random import SystemRandom
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 
 from app.accounts.models import Role, User
 from app.accounts.operations import is_official
@@ -157,10 +159,24 @@ def cast_ballot(election: Election, organisation: Organisation, candidacy_ids: l
         if has_voted(election, organisation):
             raise Invalid(_l("%(name)s has already voted.", name=organisation.name), field="candidates")
         db.session.add(ElectionVoter(election_id=election.id, organisation_id=organisation.id))
-        for candidacy_id in sorted(chosen):
-            db.session.add(BallotMark(election_id=election.id, candidacy_id=candidacy_id))
+        _reshuffle_box(election, sorted(chosen))
         record("council_election.ballot_cast", election, actor=actor,
                after={"organisation": organisation.slug, "marks": len(chosen)})
+
+
+def _reshuffle_box(election: Election, new_marks: list[int]) -> None:
+    """Put the new marks in the round's box and write the whole box again, shuffled, in one insert
+    with fresh random keys: every mark then carries this transaction, and no key, row order or
+    transaction id tells which marks came with which voter (issue #17). A round has at most a few
+    hundred ballots, so rewriting it at each one costs little."""
+    box = db.session.execute(select(BallotMark.candidacy_id).where(BallotMark.election_id == election.id)
+                             ).scalars().all() + new_marks
+    SystemRandom().shuffle(box)
+    db.session.execute(delete(BallotMark).where(BallotMark.election_id == election.id)
+                       .execution_options(synchronize_session=False))
+    db.session.execute(insert(BallotMark).values([
+        {"id": secrets.randbelow(2**63 - 1) + 1, "election_id": election.id, "candidacy_id": candidacy_id}
+        for candidacy_id in box]))
 
 
 def tally(election: Election) -> list[tuple[Candidacy, int]]:

@@ -6,6 +6,7 @@ from enum import StrEnum
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -284,11 +285,15 @@ class ElectionVoter(db.Model):
 
 
 class BallotMark(db.Model):
-    """One name marked on one ballot, with no link to who cast it."""
+    """One name marked on one ballot, with no link to who cast it: no time, and a random key
+    (elections.cast_ballot rewrites the round's whole box, shuffled, at every ballot), so neither
+    the keys nor the order or transaction the rows were written in follow the voters'."""
 
     __tablename__ = "council_ballot_marks"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    # INTEGER on SQLite, so the random key is the rowid itself and no hidden rowid counts insertions.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=False)
     election_id: Mapped[int] = mapped_column(ForeignKey("council_elections.id"), index=True)
     candidacy_id: Mapped[int] = mapped_column(ForeignKey("council_candidacies.id"), index=True)
 

@@ -6,11 +6,12 @@ from wtforms import (
     EmailField,
     HiddenField,
     IntegerField,
+    PasswordField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from app.forms import DateField, MoneyField, MultiCheckboxField, Required
 
@@ -64,12 +65,26 @@ class TimeForm(FlaskForm):
                                                           ("spend", _l("The holder received care (spends time)"))])
     organisation = SelectField(_l("Organisation"), validators=[Optional()])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=150)])
+    # Its own id: the redemption form beside it on the desk page has a "pin" too.
+    pin = PasswordField(_l("Holder's time-credit PIN (to spend)"), validators=[Optional(), Length(max=6)],
+                        id="time_pin",
+                        description=_l("The holder types it: spending their minutes needs their consent."))
 
 
 class GiveTimeForm(FlaskForm):
-    email = EmailField(_l("Relative's email"), validators=[Optional()],
+    email = EmailField(_l("Relative's email"), validators=[Optional(), Length(max=254)],
                        description=_l("Leave empty to donate the minutes to the shared time pool."))
-    minutes = IntegerField(_l("Minutes"), validators=[Required(), NumberRange(min=1)])
+    minutes = IntegerField(_l("Minutes"), validators=[Required(), NumberRange(
+        min=1, max=10**9, message=_l("Give at least 1 minute."))])
+    # Set by the confirmation button: the first submission only asks to confirm.
+    confirm = HiddenField()
+
+
+class TimePinForm(FlaskForm):
+    pin = PasswordField(_l("New PIN"), validators=[DataRequired(), Length(min=4, max=6)],
+                        description=_l("Four to six digits. You give it at a desk to spend your minutes."))
+    pin_again = PasswordField(_l("The PIN again"), validators=[
+        DataRequired(), EqualTo("pin", message=_l("The two PINs differ."))])
 
 
 class ContributionForm(FlaskForm):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, literal, select, union_all, update
+from sqlalchemy import and_, func, insert, literal, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.operations import record
@@ -28,9 +28,12 @@ from .models import (
     TransferKind,
     Voucher,
     VoucherStatus,
+    overdrawable,
 )
 
-OVERDRAWABLE = {AccountKind.POOL.value, AccountKind.EXTERNAL.value}
+# The SQL twin of models.overdrawable (and of the accounts' CHECK), for verify's search.
+OVERDRAWABLE_SQL = or_(Account.kind.in_([AccountKind.EXTERNAL.value, AccountKind.CARE.value]),
+                       and_(Account.kind == AccountKind.POOL.value, Account.currency == Currency.VOUCHER.value))
 
 
 class InsufficientBalance(Invalid):
@@ -73,6 +76,11 @@ def voucher_account() -> Account:
 
 def pool(currency: Currency = Currency.VOUCHER) -> Account:
     return ensure_account(AccountKind.POOL, currency)
+
+
+def care_account(organisation) -> Account:
+    """Where the minutes an organisation records come from; its negative balance is the care it recorded."""
+    return ensure_account(AccountKind.CARE, Currency.TIME, owner=organisation.id, organisation_id=organisation.id)
 
 
 def citizen_account(user, currency: Currency) -> Account:
@@ -124,7 +132,7 @@ def transfer(debit: Account, credit: Account, amount: int, kind: TransferKind, *
     if debit.id == credit.id:
         raise Invalid(_l("A transfer needs two different accounts."))
     with transaction():
-        if check_balance and debit.kind not in OVERDRAWABLE:
+        if check_balance and not debit.overdrawable:
             current = db.session.execute(
                 select(Account.balance).where(Account.id == debit.id).with_for_update()).scalar_one()
             if current < amount:
@@ -307,7 +315,7 @@ def verify() -> LedgerReport:
 
     Checked: each maintained balance equals credits minus debits (a batch-issued
     voucher's account opening with its value, its line of the batch's entry); the
-    balances of each currency sum to zero; no account but a pool is negative; every
+    balances of each currency sum to zero; no account is negative but those that may be (models.overdrawable); every
     transfer is positive, between two accounts of its own currency; every voucher
     has its issue entry, and a batch entry's lines add up to it; each voucher's
     remaining value is its account's balance and never above its value; every
@@ -325,15 +333,15 @@ def verify() -> LedgerReport:
                 .group_by(lines.c.account_id).subquery())
     total = func.coalesce(computed.c.total, 0)
     wrong = session.execute(
-        select(Account.id, Account.key, Account.kind, Account.balance, total)
+        select(Account.id, Account.key, Account.kind, Account.currency, Account.balance, total)
         .outerjoin(computed, computed.c.account_id == Account.id)
-        .where((Account.balance != total) | ((Account.balance < 0) & Account.kind.not_in(sorted(OVERDRAWABLE))))
+        .where((Account.balance != total) | ((Account.balance < 0) & ~OVERDRAWABLE_SQL))
         .order_by(Account.id).limit(100))
-    for account_id, key, kind, kept, computed_balance in wrong:
+    for account_id, key, kind, currency, kept, computed_balance in wrong:
         key = key or f"{kind} #{account_id}"
         if kept != computed_balance:
             report.problems.append(f"account {key}: balance {kept} but transfers give {computed_balance}")
-        if kept < 0 and kind not in OVERDRAWABLE:
+        if kept < 0 and not overdrawable(kind, currency):
             report.problems.append(f"account {key}: negative balance {kept}")
     report.accounts = session.execute(select(func.count(Account.id))).scalar_one()
     report.totals = {currency: int(value) for currency, value in session.execute(

@@ -47,6 +47,7 @@ class AccountKind(StrEnum):
     CITIZEN = "citizen"             # a person's own account (time credits, contributions)
     ORGANISATION = "organisation"   # a co-op's redeemed, not yet settled value; time spent there
     EXTERNAL = "external"           # money a contributor brought in from outside (negative: what they gave)
+    CARE = "care"                   # care an accredited organisation recorded (negative: the minutes it created)
 
     @property
     def label(self):
@@ -54,6 +55,7 @@ class AccountKind(StrEnum):
             AccountKind.POOL: _l("Collective pool"), AccountKind.PROGRAMME: _l("Programme"),
             AccountKind.VOUCHER: _l("Voucher"), AccountKind.CITIZEN: _l("Citizen"),
             AccountKind.ORGANISATION: _l("Organisation"), AccountKind.EXTERNAL: _l("Contributions"),
+            AccountKind.CARE: _l("Care recorded"),
         }[self]
 
 
@@ -65,7 +67,7 @@ class TransferKind(StrEnum):
     EXPIRE = "expire"           # voucher → programme
     CONTRIBUTE = "contribute"   # citizen or organisation → pool
     REVERSE = "reverse"         # undoes an earlier transfer
-    EARN_TIME = "earn-time"     # time pool → volunteer, recorded by the organisation
+    EARN_TIME = "earn-time"     # organisation's care account → volunteer, recorded by the organisation
     SPEND_TIME = "spend-time"   # citizen → organisation
     GIVE_TIME = "give-time"     # citizen → relative
     DONATE_TIME = "donate-time"  # citizen → shared time pool
@@ -108,9 +110,11 @@ class ProgrammeStatus(StrEnum):
 class Account(db.Model):
     __tablename__ = "voucher_accounts"
     __table_args__ = (
-        # Only pools and contributors' outside accounts may go below zero: every unit in
-        # circulation comes out of one of them.
-        CheckConstraint("balance >= 0 OR kind IN ('pool', 'external')", name="balance_not_negative"),
+        # Only the voucher pool, contributors' outside accounts and organisations' care accounts
+        # may go below zero: every unit in circulation comes out of one of them. The time pool
+        # holds only donated minutes and never goes below zero (issue #17).
+        CheckConstraint("balance >= 0 OR kind IN ('external', 'care') OR (kind = 'pool' AND currency = 'voucher')",
+                        name="balance_not_negative"),
         # Partial: a voucher's own account has no key (it is found through its voucher), and
         # only organisations' accounts have an organisation; a million vouchers add no entries.
         Index("ux_voucher_accounts_key", "key", unique=True, postgresql_where=text("key IS NOT NULL"),
@@ -131,7 +135,19 @@ class Account(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    # A citizen's time account only: the keyed hash of the PIN the holder gives to spend minutes.
+    pin_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def overdrawable(self) -> bool:
+        return overdrawable(self.kind, self.currency)
+
+
+def overdrawable(kind: str, currency: str) -> bool:
+    """Whether an account of this kind and currency may go below zero (the CHECK above says the same)."""
+    return (kind in (AccountKind.EXTERNAL, AccountKind.CARE)
+            or (kind == AccountKind.POOL and currency == Currency.VOUCHER))
 
 
 class Transfer(db.Model):

@@ -42,6 +42,7 @@ from .forms import (
     ReversalForm,
     SettlementForm,
     TimeForm,
+    TimePinForm,
 )
 
 officials = roles_required(Role.OFFICIAL, Role.ADMIN)
@@ -88,12 +89,14 @@ def mine():
     return _mine(GiveTimeForm(formdata=None))
 
 
-def _mine(give_form, status=200):
+def _mine(give_form, status=200, *, confirming=False, pin_form=None):
     accounts = holders.holder_accounts(current_user)
     page = ledger.movements([a.id for a in accounts], page=request.args.get("page", 1, type=int))
     return render_template("vouchers/mine.html", vouchers=holders.holder_vouchers(current_user), movements=page,
                            account_ids={a.id for a in accounts}, minutes=time_credits.time_balance(current_user),
-                           contributions=contributions.contributions_of(current_user), give_form=give_form), status
+                           contributions=contributions.contributions_of(current_user), give_form=give_form,
+                           confirming=confirming, pin_form=pin_form or TimePinForm(formdata=None),
+                           has_pin=time_credits.has_pin(current_user)), status
 
 
 @bp.route("/mine/<int:voucher_id>")
@@ -137,20 +140,39 @@ def voucher_pdf(voucher_id):
 @bp.route("/mine/time", methods=["POST"])
 @login_required
 def give_time():
+    """Asked, then confirmed; a gift's answer is the same whether or not the email has an account."""
     form = GiveTimeForm()
     try:
         validated(form)
+        if form.confirm.data != "yes":
+            time_credits.check_gift(current_user, form.email.data, form.minutes.data)
+            return _mine(form, confirming=True)
         if form.email.data:
-            relative = find_user(form.email.data)
-            if relative is None:
-                raise Invalid(_("No account has this email."), field="email")
-            time_credits.give_time(current_user, relative, form.minutes.data)
+            time_credits.give_time_by_email(current_user, form.email.data, form.minutes.data)
         else:
             time_credits.donate_time(current_user, form.minutes.data)
     except DomainError as error:
         attach_error(form, error)
         return _mine(form, 422)
-    flash(_("The minutes have moved."), "success")
+    if form.email.data:
+        flash(_("If %(email)s belongs to an account here, your %(minutes)s minutes are theirs now.",
+                email=form.email.data, minutes=form.minutes.data), "success")
+    else:
+        flash(_("You donated %(minutes)s minutes to the shared time pool.", minutes=form.minutes.data), "success")
+    return redirect(url_for(".mine"))
+
+
+@bp.route("/mine/time-pin", methods=["POST"])
+@login_required
+def time_pin():
+    form = TimePinForm()
+    try:
+        validated(form)
+        time_credits.set_pin(current_user, form.pin.data)
+    except DomainError as error:
+        attach_error(form, error)
+        return _mine(GiveTimeForm(formdata=None), 422, pin_form=form)
+    flash(_("Your time-credit PIN is set."), "success")
     return redirect(url_for(".mine"))
 
 
@@ -190,9 +212,7 @@ def _desk_organisation(form):
 @bp.route("/desk", methods=["GET", "POST"])
 @members
 def desk():
-    form = RedeemForm()
-    form.category.choices = [(c.slug, c.name) for c in organisations.categories()]
-    result = None
+    form = _redeem_form()
     try:
         organisation = _desk_organisation(form)
     except DomainError as error:
@@ -208,20 +228,34 @@ def desk():
             flash(_("Redeemed %(amount)s on %(code)s; %(left)s remain.", amount=money(result.amount_cents),
                     code=result.voucher_code, left=money(result.remaining_cents)), "success")
             return redirect(url_for(".desk", organisation=organisation.slug))
+    return _desk_page(organisation, form, TimeForm(formdata=None, organisation=organisation.slug))
+
+
+def _redeem_form(**kwargs) -> RedeemForm:
+    form = RedeemForm(**kwargs)
+    form.category.choices = [(c.slug, c.name) for c in organisations.categories()]
+    return form
+
+
+def _desk_page(organisation, form, time_form):
     page = redemption.organisation_redemptions(organisation, page=request.args.get("page", 1, type=int))
     return render_template("vouchers/desk.html", form=form, organisation=organisation, redemptions=page,
-                           unsettled=redemption.organisation_balance(organisation), time_form=TimeForm(
-                               organisation=organisation.slug)), 422 if form.errors else 200
+                           unsettled=redemption.organisation_balance(organisation), time_form=time_form
+                           ), 422 if form.errors or time_form.errors else 200
 
 
 @bp.route("/desk/time", methods=["POST"])
 @members
 def desk_time():
+    """Care recorded (the volunteer earns) or received (the holder spends, with their PIN); a refusal
+    comes back beside its field."""
     form = TimeForm()
     try:
         organisation = _desk_organisation(form)
-        if not form.validate_on_submit():
-            raise Invalid(_("Give the person's email and between 1 and 1440 minutes."), field="minutes")
+    except DomainError as error:
+        abort(403, str(error))
+    try:
+        validated(form)
         person = find_user(form.email.data)
         if person is None:
             raise Invalid(_("No account has this email."), field="email")
@@ -229,12 +263,15 @@ def desk_time():
             time_credits.record_time(person, form.minutes.data, organisation, actor=current_user,
                                      note=form.note.data or "")
         else:
-            time_credits.spend_time(person, form.minutes.data, organisation, actor=current_user)
+            time_credits.spend_time(person, form.minutes.data, organisation, actor=current_user,
+                                    pin=form.pin.data or None)
     except DomainError as error:
-        flash(str(error), "error")
-    else:
-        flash(_("The time credits are recorded."), "success")
-    return redirect(url_for(".desk"))
+        attach_error(form, error)
+        redeem_form = _redeem_form(formdata=None, organisation=organisation.slug)
+        redeem_form.organisation.choices = form.organisation.choices
+        return _desk_page(organisation, redeem_form, form)
+    flash(_("The time credits are recorded."), "success")
+    return redirect(url_for(".desk", organisation=organisation.slug))
 
 
 # Officials ------------------------------------------------------------------------------

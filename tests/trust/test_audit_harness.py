@@ -25,13 +25,11 @@ from .crawl import load_demo
 # Rows that are not official records: caches and idempotency keys a call may write
 # without a state change of its own (each is the by-product of an audited call).
 NOT_STATE = {"voucher_idempotency_keys"}
-# Moves of money and time credits whose record is the vouchers ledger itself: each writes one
-# append-only transfer (actor, time, amount, accounts) that `ledger verify` checks, and no audit
-# entry, by design: the audit chain's lock would serialise every redemption of the city
-# (tests/vouchers/test_redemption.py guards the hot path against it). Everything else is audited.
-LEDGER_JOURNALLED = {"vouchers.redemption.redeem": {"voucher_transfers", "voucher_accounts", "voucher_redemptions"},
-                     "vouchers.time_credits.record_time": {"voucher_transfers", "voucher_accounts"},
-                     "vouchers.time_credits.give_time": {"voucher_transfers", "voucher_accounts"}}
+# Redemptions, whose record is the vouchers ledger itself: each writes one append-only transfer
+# (actor, time, amount, accounts) that `ledger verify` checks, and no audit entry, by design: the
+# audit chain's lock would serialise every redemption of the city (tests/vouchers/test_redemption.py
+# guards the hot path against it). Everything else, time credits included (issue #17), is audited.
+LEDGER_JOURNALLED = {"vouchers.redemption.redeem": {"voucher_transfers", "voucher_accounts", "voucher_redemptions"}}
 # The files of a module that hold no rules of their own (DEVELOPERS.md, "How a module plugs in").
 ROOMS = {"__init__", "models", "views", "api", "forms", "cli", "demo", "events", "opendata", "documents"}
 

@@ -21,6 +21,7 @@ EXPECTED = {
     "vouchers.voucher_qr": ANY_USER,
     "vouchers.voucher_pdf": ANY_USER,
     "vouchers.give_time": ANY_USER,
+    "vouchers.time_pin": ANY_USER,
     "vouchers.contribute": ANY_USER,
     "vouchers.receipt": ANY_USER,
     "vouchers.desk": MEMBERS,

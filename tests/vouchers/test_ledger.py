@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 import pytest
+from flask import current_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, update
@@ -100,6 +101,9 @@ operations = st.lists(st.tuples(
 def test_invariants_hold_under_any_sequence_of_operations(city, make_user, steps):
     citizens = [city.citizen, city.official]
     vouchers, transfers = [], []
+    current_app.config["PROCOMUN_TIME_CREDITS_DAILY_CAP_MINUTES"] = 10**9  # the examples add up over one day
+    for citizen in citizens:
+        time_credits.set_pin(citizen, "2468")
     for op, amount, pick in steps:
         try:
             if op == "issue":
@@ -117,7 +121,8 @@ def test_invariants_hold_under_any_sequence_of_operations(city, make_user, steps
                 transfers.append(time_credits.record_time(citizens[pick % 2], amount % 1440 + 1, city.coop,
                                                           actor=city.member))
             elif op == "spend":
-                time_credits.spend_time(citizens[pick % 2], amount % 300 + 1, city.coop, actor=city.member)
+                time_credits.spend_time(citizens[pick % 2], amount % 300 + 1, city.coop, actor=city.member,
+                                        pin="2468")
             elif op == "give":
                 time_credits.give_time(citizens[pick % 2], citizens[(pick + 1) % 2], amount % 300 + 1)
             elif op == "reverse" and transfers:

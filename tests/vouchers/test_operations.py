@@ -201,7 +201,8 @@ def test_time_credits_earned_spent_given_donated(city, make_user):
     time_credits.record_time(city.citizen, 120, city.coop, actor=city.member)
     with pytest.raises(NotAllowed):
         time_credits.record_time(city.citizen, 60, city.coop, actor=city.other_member)
-    time_credits.spend_time(city.citizen, 30, city.coop, actor=city.member)
+    time_credits.set_pin(city.citizen, "1357")
+    time_credits.spend_time(city.citizen, 30, city.coop, actor=city.member, pin="1357")
     time_credits.give_time(city.citizen, relative, 60)
     time_credits.donate_time(city.citizen, 10)
     with pytest.raises(Invalid):
@@ -223,7 +224,7 @@ def test_a_refused_time_transfer_opens_no_account(city, make_user, move):
         elif move == "donate":
             time_credits.donate_time(city.citizen, 30)
         else:
-            time_credits.spend_time(city.citizen, 30, city.coop, actor=city.member)
+            time_credits.spend_time(city.citizen, 30, city.coop, actor=city.member, pin="1357")
     db.session.rollback()
     assert db.session.query(Account).count() == accounts
 

@@ -222,9 +222,13 @@ def test_movements_speak_the_readers_language_not_the_ledgers(app, city, voucher
 @pytest.mark.parametrize("sent, field, message", [
     ({"email": "", "minutes": ""}, "minutes", "This field is required."),
     ({"email": "", "minutes": "1.5"}, "minutes", "Not a valid integer value."),
-    ({"email": "nobody@example.org", "minutes": "30"}, "email", "No account has this email."),
+    ({"email": "", "minutes": "0"}, "minutes", "Give at least 1 minute."),
     ({"email": "citizen@example.org", "minutes": "30"}, "email", "Choose someone else's account."),
     ({"email": "", "minutes": "500"}, "minutes", "The account holds fewer minutes than that."),
+    ({"email": "nobody@example.org", "minutes": "500"}, "minutes", "The account holds fewer minutes than that."),
+    ({"email": "citizen@example.org", "minutes": "30", "confirm": "yes"}, "email", "Choose someone else's account."),
+    ({"email": "nobody@example.org", "minutes": "500", "confirm": "yes"}, "minutes",
+     "The account holds fewer minutes than that."),
 ])
 def test_a_refused_gift_of_minutes_comes_back_beside_its_field(app, city, sent, field, message):
     time_credits.record_time(city.citizen, 120, city.coop, actor=city.member)
