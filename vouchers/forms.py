@@ -56,6 +56,9 @@ class RedeemForm(FlaskForm):
     category = SelectField(_l("Service"), validators=[DataRequired()])
     organisation = SelectField(_l("Organisation"), validators=[Optional()])
     pin = StringField(_l("Holder's PIN, if the voucher has one"), validators=[Optional(), Length(max=6)])
+    # One per form shown (vouchers/desk.py): a form sent twice is answered, not charged, twice.
+    token = HiddenField(validators=[Optional(), Length(max=64)])
+    confirm_repeat = BooleanField(_l("Yes, charge it again"))
 
 
 class TimeForm(FlaskForm):

@@ -2,7 +2,7 @@
 import codecs
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import format_time, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -24,6 +24,7 @@ from . import (
     contributions,
     documents,
     holders,
+    idempotency,
     issuance,
     ledger,
     programmes,
@@ -31,6 +32,7 @@ from . import (
     settlement,
     time_credits,
 )
+from . import desk as vouchers_desk
 from .forms import (
     BatchForm,
     ContributionForm,
@@ -220,15 +222,40 @@ def desk():
     if form.validate_on_submit():
         try:
             organisation = _desk_organisation(form)
-            result = redemption.redeem(form.code.data, form.amount.cents, form.category.data, organisation,
-                                       actor=current_user, pin=form.pin.data or None)
+            result = _desk_redeem(form, organisation)
+        except idempotency.KeyReused:
+            # The back button's copy of a form already used, sent for another sale: a fresh form.
+            form.token.data = None
+            attach_error(form, Invalid(_("This form was already used for a sale. Check the voucher and the amount, "
+                                         "and redeem again.")))
         except DomainError as error:
             attach_error(form, error)
         else:
-            flash(_("Redeemed %(amount)s on %(code)s; %(left)s remain.", amount=money(result.amount_cents),
-                    code=result.voucher_code, left=money(result.remaining_cents)), "success")
-            return redirect(url_for(".desk", organisation=organisation.slug))
+            if result is not None:
+                if result.replayed:
+                    flash(_("This form was already sent: the voucher was charged once."), "info")
+                flash(_("Redeemed %(amount)s on %(code)s; %(left)s remain.", amount=money(result.amount_cents),
+                        code=result.voucher_code, left=money(result.remaining_cents)), "success")
+                return redirect(url_for(".desk", organisation=organisation.slug))
+    if not form.token.data:
+        form.token.data = vouchers_desk.new_form_token()
     return _desk_page(organisation, form, TimeForm(formdata=None, organisation=organisation.slug))
+
+
+def _desk_redeem(form, organisation):
+    """The sale, or None when the desk asks first: this voucher was charged here a moment ago.
+    A form already sent replays its sale, confirmed or not."""
+    token = form.token.data or None
+    if not form.confirm_repeat.data and not vouchers_desk.form_already_sent(organisation.id, token):
+        earlier = vouchers_desk.recent_redemption(form.code.data, organisation.id)
+        if earlier is not None:
+            form.confirm_repeat.errors = [_("This voucher was already charged %(amount)s here at %(time)s: "
+                                            "charge it again?", amount=money(earlier.amount_cents),
+                                            time=format_time(earlier.at, "short"))]
+            return None
+    return redemption.redeem(form.code.data, form.amount.cents, form.category.data, organisation,
+                             actor=current_user, pin=form.pin.data or None,
+                             idempotency_key=vouchers_desk.form_key(token))
 
 
 def _redeem_form(**kwargs) -> RedeemForm:
