@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.models import Role
-from app.accounts.operations import create_user, find_user
+from app.accounts.operations import find_user
 from app.documents import pdf_response
 from app.errors import DomainError, Invalid
 from app.forms import attach_error, validated
@@ -25,6 +25,7 @@ from . import (
     documents,
     holders,
     idempotency,
+    invitations,
     issuance,
     ledger,
     programmes,
@@ -329,24 +330,31 @@ def programme_list():
 def programme(slug):
     item = programmes.programme_by_slug(slug)
     form = IssueForm()
+    no_account = False
     if form.validate_on_submit():
         try:
-            holder = find_user(form.holder_email.data) or create_user(form.holder_email.data, None,
-                                                                      actor=current_user)
             if form.amount.data is None and form.income.data is None:
                 raise Invalid(_("Give the amount, or the household's income to apply the scale."),
                               field="amount")
-            issued = issuance.issue_voucher(item, holder, form.amount.cents, actor=current_user,
-                                            valid_until=form.valid_until.data, pin=form.pin.data or None,
-                                            income_cents=form.income.cents)
+            issued, invited = invitations.issue_to_email(
+                item, form.holder_email.data, form.amount.cents, invite=form.invite.data, actor=current_user,
+                locale=str(get_locale()), valid_until=form.valid_until.data, pin=form.pin.data or None,
+                income_cents=form.income.cents)
         except DomainError as error:
+            no_account = isinstance(error, invitations.NoAccount)
             attach_error(form, error)
         else:
-            flash(_("Voucher %(code)s issued to %(email)s.", code=issued.code, email=holder.email), "success")
+            flash(_("Voucher %(code)s issued to %(email)s.", code=issued.code, email=issued.holder.email), "success")
+            if invited:
+                flash(_("An account was opened for %(email)s, and an invitation to choose a password is on its "
+                        "way.", email=issued.holder.email), "success")
             return redirect(url_for(".programme", slug=item.slug))
+    # The invitation is offered only once no account has the email: never ticked by habit.
+    issue_fields = [f.name for f in form if f.name != "invite" or no_account or form.invite.data]
     page = holders.search_vouchers(programme_id=item.id, status=request.args.get("status", ""),
                                    query=request.args.get("q", "").strip(), page=request.args.get("page", 1, type=int))
-    return render_template("vouchers/programme.html", programme=item, form=form, batch_form=BatchForm(),
+    return render_template("vouchers/programme.html", programme=item, form=form, issue_fields=issue_fields,
+                           batch_form=BatchForm(),
                            figures=programmes.programme_figures(item), vouchers=page), 422 if form.errors else 200
 
 
