@@ -4,6 +4,7 @@ once per database: see the [sqlite] / [postgresql] in its id)."""
 import contextvars
 import os
 import re
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -206,6 +207,16 @@ def csrf_token(client, url="/") -> str:
     """The CSRF token of the client's session, read from a page as a browser would."""
     html = client.get(url).get_data(as_text=True)
     return CSRF_META.search(html).group(1)
+
+
+def at_once(n: int, worker) -> None:
+    """Run worker(0) … worker(n - 1) in n threads at once and wait for them all (the workers
+    line up on a barrier of their own where the moment of contact matters)."""
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def post_form(client, url, data=None, **kwargs):
