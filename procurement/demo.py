@@ -16,6 +16,7 @@ from app.i18n import city_timezone
 from app.organisations import operations as orgs
 
 from . import contracts, demo_flags, evaluation, tenders
+from .demo_criteria import GREEN, SOCIAL
 from .models import Process
 
 # Bidders for the organisations the core demo gives no account to.
@@ -23,13 +24,6 @@ BIDDERS = [("verde-lavoro@villanova.example", "Amina Diallo", "verde-lavoro"),
            ("serviplus@villanova.example", "Roberto Conti", "serviplus"),
            ("amici@villanova.example", "Elena Greco", "amici-del-parco")]
 
-SOCIAL = [("price", 30, "Lowest price gets full marks; others in proportion."),
-          ("quality", 30, "Staffing plan, continuity of carers, supervision."),
-          ("social_inclusion", 15, "Share of staff hired from the work-integration list."),
-          ("user_participation", 15, "How families and users take part in designing the service."),
-          ("fair_wages", 10, "Wage ratio and the collective agreement applied.")]
-GREEN = [("price", 40, ""), ("quality", 20, ""), ("environmental", 20, "Electric vehicles, no pesticides."),
-         ("local_employment", 20, "Staff living in the neighbourhood.")]
 
 # title, department, category, procedure, phase, criteria, bidders {slug: (amount €, scores)}, months ago
 PROCESSES = [

@@ -4,6 +4,7 @@ once per database: see the [sqlite] / [postgresql] in its id)."""
 import contextvars
 import os
 import re
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -79,7 +80,18 @@ def database_url(request, tmp_path_factory):
 def _empty_all_tables():
     tables = [t.name for t in db.metadata.sorted_tables]
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+        # TRUNCATE makes new files for every table and index it names (over a second for all of them):
+        # name only the tables that hold rows, found in one round trip, then put back to 1 the sequences
+        # that rolled-back or deleted rows moved, as RESTART IDENTITY would have.
+        filled = db.session.execute(text(" UNION ALL ".join(
+            f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables))).scalars().all()
+        if filled:
+            db.session.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in filled) + " RESTART IDENTITY CASCADE"))
+        db.session.execute(text(
+            "SELECT setval(s.oid::regclass, 1, false) FROM pg_class s "
+            "JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') "
+            "JOIN pg_sequences q ON q.schemaname = current_schema() AND q.sequencename = s.relname "
+            "WHERE s.relkind = 'S' AND s.relnamespace = current_schema()::regnamespace AND q.last_value IS NOT NULL"))
     else:
         # Published releases refuse a DELETE (procurement.models.IMMUTABLE_RELEASES): lift the
         # triggers for the reset, as TRUNCATE does on PostgreSQL, and put them back.
@@ -195,6 +207,16 @@ def csrf_token(client, url="/") -> str:
     """The CSRF token of the client's session, read from a page as a browser would."""
     html = client.get(url).get_data(as_text=True)
     return CSRF_META.search(html).group(1)
+
+
+def at_once(n: int, worker) -> None:
+    """Run worker(0) … worker(n - 1) in n threads at once and wait for them all (the workers
+    line up on a barrier of their own where the moment of contact matters)."""
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def post_form(client, url, data=None, **kwargs):

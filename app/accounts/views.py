@@ -32,8 +32,10 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
+            # The account speaks the language the person signed up in (chosen, or their browser's),
+            # so that emails reach them in it rather than in the city's default.
             user = ops.register_citizen(form.email.data, form.name.data, form.password.data,
-                                        session.get("locale"))
+                                        session.get("locale") or str(get_locale()))
         except DomainError as error:
             attach_error(form, error)
         else:

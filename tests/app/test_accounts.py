@@ -25,6 +25,16 @@ def test_a_citizen_registers_through_the_form_with_csrf(client):
     assert "Ada Lovelace" in client.get("/account/").get_data(as_text=True)
 
 
+def test_an_account_keeps_the_language_it_was_made_in(client):
+    """Signed up through the Spanish interface (the browser's language), the account is Spanish:
+    its emails are written in Spanish, not in the city's default (issue #19)."""
+    response = post_form(client, "/account/register", {
+        "name": "Lucía", "email": "lucia@example.org", "password": "analytical-engine",
+        "confirm": "analytical-engine"}, headers={"Accept-Language": "es-ES,es;q=0.9"})
+    assert response.status_code == 302
+    assert ops.find_user("lucia@example.org").locale == "es"
+
+
 def test_a_form_without_the_csrf_token_is_refused_and_saves_nothing(client):
     response = client.post("/account/register", data={
         "name": "Eve", "email": "eve@example.org", "password": "x" * 12, "confirm": "x" * 12})

@@ -6,6 +6,8 @@ from app.extensions import db
 from procurement import tenders
 from procurement.models import Bid, Process
 
+from ..conftest import at_once
+
 
 def test_bids_of_one_organisation_at_once_leave_exactly_one_that_counts(app, city):
     process = city.process("tender")
@@ -29,11 +31,7 @@ def test_bids_of_one_organisation_at_once_leave_exactly_one_that_counts(app, cit
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(threads_n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(threads_n, worker)
     assert errors == []
     bids = db.session.query(Bid).order_by(Bid.id).all()
     assert len(bids) == threads_n

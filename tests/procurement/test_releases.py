@@ -16,6 +16,8 @@ from app.i18n import city_today
 from procurement import contracts, releases, tenders
 from procurement.models import Process, Release
 
+from ..conftest import at_once
+
 
 def _stored(process) -> list[Release]:
     db.session.expire_all()
@@ -221,11 +223,7 @@ def test_parallel_payments_publish_one_release_each_numbered_in_order(app, city,
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(threads_n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(threads_n, worker)
     assert errors == []
     stored = _stored(process)
     assert [r.number for r in stored] == list(range(1, 6 + threads_n))

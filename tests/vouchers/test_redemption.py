@@ -11,7 +11,7 @@ from app.organisations import operations as organisations
 from vouchers import closing, codes, issuance, ledger, redemption
 from vouchers.models import Redemption, Transfer
 
-from ..conftest import statements_run
+from ..conftest import at_once, statements_run
 
 URL = "/api/v1/vouchers/redemptions"
 
@@ -196,11 +196,7 @@ def test_concurrent_redemptions_never_exceed_the_value(city, voucher, app, backe
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(threads_n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(threads_n, worker)
     db.session.expire_all()
     redeemed = db.session.query(db.func.sum(Redemption.amount_cents)).scalar()
     assert redeemed == 5000, results

@@ -14,7 +14,7 @@ from app.audit.models import AuditEntry
 from app.errors import Invalid, NotAllowed
 from app.extensions import db
 from app.organisations import operations as organisations
-from tests.conftest import csrf_token, login, post_form
+from tests.conftest import at_once, csrf_token, login, post_form
 from vouchers import ledger, time_credits
 from vouchers.models import Account, Currency, Transfer
 
@@ -180,11 +180,7 @@ def _at_once(count, send):
     def worker(n):
         barrier.wait()
         answers.append(send(n))
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(count, worker)
     return sorted(a.status_code for a in answers)
 
 

@@ -10,6 +10,8 @@ from app.extensions import db
 from vouchers import books, closing, issuance, ledger, redemption, settlement, time_credits
 from vouchers.models import Contribution, IdempotencyKey, Redemption, Transfer
 
+from ..conftest import at_once
+
 API = "/api/v1/vouchers"
 
 
@@ -253,11 +255,7 @@ def test_two_officials_reversing_at_once_reverse_once(city, voucher, app, make_u
         answers.append(client.post(f"{API}/transfers/{transfer_id}/reversal",
                                    headers={"Authorization": f"Bearer {tokens[i]}"},
                                    json={"reason": "duplicate", "idempotency_key": "same-key"}))
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(tokens))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    at_once(len(tokens), worker)
     statuses = sorted(a.status_code for a in answers)
     assert statuses == [201, 201, 409, 409], [a.json for a in answers]
     assert len({a.json["reversal_id"] for a in answers if a.status_code == 201}) == 1
