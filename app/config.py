@@ -248,6 +248,9 @@ def load(instance_path: Path, env=None) -> dict:
         # Time credits (vouchers/time_credits.py): the most minutes one volunteer may earn in a city
         # day, and the service categories whose accredited organisations may record care (comma-separated).
         "PROCOMUN_TIME_CREDITS_DAILY_CAP_MINUTES": _count(env, "PROCOMUN_TIME_CREDITS_DAILY_CAP_MINUTES", "480"),
+        # The co-op's web desk asks before charging a voucher already charged there within these
+        # minutes (vouchers/desk.py); 0 never asks. The API does not: the till's idempotency keys guard it.
+        "PROCOMUN_DESK_REPEAT_MINUTES": _count(env, "PROCOMUN_DESK_REPEAT_MINUTES", "5"),
         "PROCOMUN_TIME_CREDIT_CATEGORIES": [slug.strip() for slug in env.get(
             "PROCOMUN_TIME_CREDIT_CATEGORIES", "elder-care,home-care,childcare,disability-support").split(",")
             if slug.strip()],

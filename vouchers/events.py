@@ -9,6 +9,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app.accounts.resets import RESET_HOURS, issue_reset
 from app.extensions import db
 from app.i18n import day, money
 from app.notifications.registry import Reminder, register_event, register_reminder
@@ -96,3 +97,19 @@ def expiring_vouchers(today):
         yield Reminder(kind="voucher.expiring", subject_type="voucher_programme", subject_id=programme_id,
                        recipients=(), key=f"voucher.expiring:{programme_id}:{valid_until.isoformat()}",
                        context={"programme": name, "valid_until": valid_until.isoformat()})
+
+
+# A voucher issued to a person the official invited (vouchers/invitations.py): their account has no
+# password yet, so the email carries the password-reset link of app/accounts.
+INVITATION = "voucher.invitation"
+
+register_event(
+    INVITATION, label=_l("You have been given a voucher: choose your password"),
+    sentence=_l("%(programme)s has given you a social voucher, and an account with this email was opened "
+                "for you. Open the link below within %(hours)s hours to choose your password and see the "
+                "voucher; the link works once. If it expires, ask for a new password on the sign-in page."),
+    params=lambda event: {"programme": event.context.get("programme", ""), "hours": RESET_HOURS},
+    # Made when the email is written: the link's nonce goes into the email and never into the outbox.
+    link=lambda event, user: url_for("accounts.reset", token=issue_reset(user)),
+    audience=lambda event: select(Voucher.holder_id.label("uid")).where(Voucher.id == event.subject_id),
+    personal=True)

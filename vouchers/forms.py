@@ -34,7 +34,10 @@ class ProgrammeForm(FlaskForm):
 
 class IssueForm(FlaskForm):
     holder_email = EmailField(_l("Holder's email"), validators=[DataRequired(), Length(max=254)],
-                              description=_l("A citizen account is created if there is none."))
+                              description=_l("The email of the holder's account."))
+    # Shown once no account has the email (vouchers/invitations.py): correct it, or invite them.
+    invite = BooleanField(_l("Invite this person: open an account with this email and send them a link to "
+                             "choose a password"))
     amount = MoneyField(_l("Amount"), validators=[Optional(), ABOVE_ZERO],
                         description=_l("Leave empty to use the programme's income-adjusted scale."))
     income = MoneyField(_l("Household yearly income"), validators=[Optional(), NumberRange(min=0)])
@@ -56,6 +59,9 @@ class RedeemForm(FlaskForm):
     category = SelectField(_l("Service"), validators=[DataRequired()])
     organisation = SelectField(_l("Organisation"), validators=[Optional()])
     pin = StringField(_l("Holder's PIN, if the voucher has one"), validators=[Optional(), Length(max=6)])
+    # One per form shown (vouchers/desk.py): a form sent twice is answered, not charged, twice.
+    token = HiddenField(validators=[Optional(), Length(max=64)])
+    confirm_repeat = BooleanField(_l("Yes, charge it again"))
 
 
 class TimeForm(FlaskForm):

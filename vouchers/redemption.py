@@ -109,7 +109,7 @@ def redeem(typed_code: str, amount_cents: int, category: str, organisation: Orga
         "code": code, "amount": amount_cents, "category": category, "org": organisation_id,
         "org_account_key": ledger.account_key(AccountKind.ORGANISATION, Currency.VOUCHER, organisation_id),
         "org_slug": organisation_slug, "org_name": organisation.name, "actor": actor.id,
-        "scope": f"org:{organisation_id}", "key": idempotency_key or None, "today": city_today(),
+        "scope": key_scope(organisation_id), "key": idempotency_key or None, "today": city_today(),
         "now": now, "at": now.isoformat(), "reference": f"voucher {code}",
         "pin_hash": Voucher.hash_pin(code, pin) if pin else None, "token_hash": while_token_valid,
         "request": _fingerprint(code, amount_cents, category) if idempotency_key else None,
@@ -136,6 +136,11 @@ def redeem(typed_code: str, amount_cents: int, category: str, organisation: Orga
         ledger.ensure_account(AccountKind.ORGANISATION, Currency.VOUCHER, owner=organisation_id,
                               organisation_id=organisation_id)
     raise RuntimeError("the organisation's account could not be opened")
+
+
+def key_scope(organisation_id: int) -> str:
+    """Whose idempotency keys a redemption's key is among: its organisation's (tills and web desk)."""
+    return f"org:{organisation_id}"
 
 
 def _fingerprint(code: str, amount_cents: int, category: str) -> str:

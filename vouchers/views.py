@@ -2,12 +2,12 @@
 import codecs
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import format_time, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.models import Role
-from app.accounts.operations import create_user, find_user
+from app.accounts.operations import find_user
 from app.documents import pdf_response
 from app.errors import DomainError, Invalid
 from app.forms import attach_error, validated
@@ -24,6 +24,8 @@ from . import (
     contributions,
     documents,
     holders,
+    idempotency,
+    invitations,
     issuance,
     ledger,
     programmes,
@@ -31,6 +33,7 @@ from . import (
     settlement,
     time_credits,
 )
+from . import desk as vouchers_desk
 from .forms import (
     BatchForm,
     ContributionForm,
@@ -220,15 +223,40 @@ def desk():
     if form.validate_on_submit():
         try:
             organisation = _desk_organisation(form)
-            result = redemption.redeem(form.code.data, form.amount.cents, form.category.data, organisation,
-                                       actor=current_user, pin=form.pin.data or None)
+            result = _desk_redeem(form, organisation)
+        except idempotency.KeyReused:
+            # The back button's copy of a form already used, sent for another sale: a fresh form.
+            form.token.data = None
+            attach_error(form, Invalid(_("This form was already used for a sale. Check the voucher and the amount, "
+                                         "and redeem again.")))
         except DomainError as error:
             attach_error(form, error)
         else:
-            flash(_("Redeemed %(amount)s on %(code)s; %(left)s remain.", amount=money(result.amount_cents),
-                    code=result.voucher_code, left=money(result.remaining_cents)), "success")
-            return redirect(url_for(".desk", organisation=organisation.slug))
+            if result is not None:
+                if result.replayed:
+                    flash(_("This form was already sent: the voucher was charged once."), "info")
+                flash(_("Redeemed %(amount)s on %(code)s; %(left)s remain.", amount=money(result.amount_cents),
+                        code=result.voucher_code, left=money(result.remaining_cents)), "success")
+                return redirect(url_for(".desk", organisation=organisation.slug))
+    if not form.token.data:
+        form.token.data = vouchers_desk.new_form_token()
     return _desk_page(organisation, form, TimeForm(formdata=None, organisation=organisation.slug))
+
+
+def _desk_redeem(form, organisation):
+    """The sale, or None when the desk asks first: this voucher was charged here a moment ago.
+    A form already sent replays its sale, confirmed or not."""
+    token = form.token.data or None
+    if not form.confirm_repeat.data and not vouchers_desk.form_already_sent(organisation.id, token):
+        earlier = vouchers_desk.recent_redemption(form.code.data, organisation.id)
+        if earlier is not None:
+            form.confirm_repeat.errors = [_("This voucher was already charged %(amount)s here at %(time)s: "
+                                            "charge it again?", amount=money(earlier.amount_cents),
+                                            time=format_time(earlier.at, "short"))]
+            return None
+    return redemption.redeem(form.code.data, form.amount.cents, form.category.data, organisation,
+                             actor=current_user, pin=form.pin.data or None,
+                             idempotency_key=vouchers_desk.form_key(token))
 
 
 def _redeem_form(**kwargs) -> RedeemForm:
@@ -302,24 +330,31 @@ def programme_list():
 def programme(slug):
     item = programmes.programme_by_slug(slug)
     form = IssueForm()
+    no_account = False
     if form.validate_on_submit():
         try:
-            holder = find_user(form.holder_email.data) or create_user(form.holder_email.data, None,
-                                                                      actor=current_user)
             if form.amount.data is None and form.income.data is None:
                 raise Invalid(_("Give the amount, or the household's income to apply the scale."),
                               field="amount")
-            issued = issuance.issue_voucher(item, holder, form.amount.cents, actor=current_user,
-                                            valid_until=form.valid_until.data, pin=form.pin.data or None,
-                                            income_cents=form.income.cents)
+            issued, invited = invitations.issue_to_email(
+                item, form.holder_email.data, form.amount.cents, invite=form.invite.data, actor=current_user,
+                locale=str(get_locale()), valid_until=form.valid_until.data, pin=form.pin.data or None,
+                income_cents=form.income.cents)
         except DomainError as error:
+            no_account = isinstance(error, invitations.NoAccount)
             attach_error(form, error)
         else:
-            flash(_("Voucher %(code)s issued to %(email)s.", code=issued.code, email=holder.email), "success")
+            flash(_("Voucher %(code)s issued to %(email)s.", code=issued.code, email=issued.holder.email), "success")
+            if invited:
+                flash(_("An account was opened for %(email)s, and an invitation to choose a password is on its "
+                        "way.", email=issued.holder.email), "success")
             return redirect(url_for(".programme", slug=item.slug))
+    # The invitation is offered only once no account has the email: never ticked by habit.
+    issue_fields = [f.name for f in form if f.name != "invite" or no_account or form.invite.data]
     page = holders.search_vouchers(programme_id=item.id, status=request.args.get("status", ""),
                                    query=request.args.get("q", "").strip(), page=request.args.get("page", 1, type=int))
-    return render_template("vouchers/programme.html", programme=item, form=form, batch_form=BatchForm(),
+    return render_template("vouchers/programme.html", programme=item, form=form, issue_fields=issue_fields,
+                           batch_form=BatchForm(),
                            figures=programmes.programme_figures(item), vouchers=page), 422 if form.errors else 200
 
 

@@ -104,10 +104,10 @@ def test_official_opens_a_programme_and_issues(app, city):
         "valid_until": (city.today + timedelta(days=90)).isoformat()})
     assert response.status_code == 302, response.get_data(as_text=True)
     response = post_form(official, "/vouchers/programmes/childcare-2027", {
-        "holder_email": "fresh@example.org", "amount": "600"})
+        "holder_email": "fresh@example.org", "amount": "600", "invite": "y"})  # no account: invited
     assert response.status_code == 422 and "left to issue" in response.get_data(as_text=True)
     response = post_form(official, "/vouchers/programmes/childcare-2027", {
-        "holder_email": "fresh@example.org", "amount": "200,00"})
+        "holder_email": "fresh@example.org", "amount": "200,00", "invite": "y"})
     assert response.status_code == 302
     assert db.session.query(Voucher).count() == 1
     response = post_form(official, "/vouchers/programmes/childcare-2027", {"holder_email": "fresh@example.org"})
