@@ -71,6 +71,12 @@ def _naming_its_copy(column: str, offset: int) -> str:
             f"{path.format('t.process_id')}, {path.format(f't.process_id + g.n * {offset}')})")
 
 
+def _random_key() -> str:
+    if db.engine.dialect.name == "sqlite":
+        return "abs(random() / 2)"
+    return "CAST(floor(random() * 4611686018427387903) AS BIGINT)"
+
+
 def _clone(table, k: int, offsets: dict, family: set, originals: dict, swap: tuple | None = None) -> int:
     """Copy the table's original rows k times; returns the rows written."""
     quote = db.engine.dialect.identifier_preparer.quote
@@ -81,7 +87,9 @@ def _clone(table, k: int, offsets: dict, family: set, originals: dict, swap: tup
         ref = next(iter(column.foreign_keys), None)
         target = ref.column.table.name if ref is not None else None
         name = quote(column.name)
-        if column.primary_key and len(pk) == 1 and isinstance(column.type, Integer):
+        if column.primary_key and column.autoincrement is False:
+            expr = _random_key()  # a random key (ballot marks): a copy gets a random key of its own
+        elif column.primary_key and len(pk) == 1 and isinstance(column.type, Integer):
             expr = f"t.{name} + g.n * {offsets[table.name]}"
         elif target in family:
             expr = f"t.{name} + g.n * {offsets[target]}"
@@ -102,6 +110,8 @@ def _clone(table, k: int, offsets: dict, family: set, originals: dict, swap: tup
     where = []
     for column in table.columns:
         ref = next(iter(column.foreign_keys), None)
+        if column.primary_key and column.autoincrement is False:
+            continue  # the statement reads the rows there before it: the originals
         if column.primary_key and len(pk) == 1 and isinstance(column.type, Integer):
             where.append(f"t.{quote(column.name)} <= {originals[table.name]}")
         elif ref is not None and ref.column.table.name in family and not column.nullable:
