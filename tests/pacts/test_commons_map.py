@@ -162,6 +162,8 @@ def test_the_drawn_map_has_no_serious_accessibility_violation(register, live_ser
         expect(page.locator("[data-commons-map]")).to_have_attribute("data-commons-map-ready", "4")
         page.get_by_role("button", name="Lavatoio").click()  # with a commons open, too
         expect(page.locator(".leaflet-popup")).to_be_visible()
+        # Leaflet fades a popup in: axe measures contrast through the opacity, so wait for the end.
+        expect(page.locator(".leaflet-popup")).to_have_css("opacity", "1")
         assert axe_violations(page) == []
     finally:
         context.close()
