@@ -49,9 +49,10 @@ WORKERS ?= auto
 test: $(VENV)/.installed-test i18n-compile $(AXE) browser lint
 	$(BIN)/python -m pytest -m "not slow" -n $(WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-# The slow checks include the shipped proxy (deploy/nginx) in front of gunicorn: Debian's nginx.
+# The slow checks (each may take up to 30 minutes: the many-inputs form fuzzing on PostgreSQL is
+# the longest) include the shipped proxy (deploy/nginx) in front of gunicorn: Debian's nginx.
 check-slow: $(VENV)/.installed-test i18n-compile $(AXE) browser nginx
-	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m slow --timeout 1800 $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
