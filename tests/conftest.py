@@ -2,6 +2,7 @@
 always and on PostgreSQL too when TEST_DATABASE_URL is set (each test runs
 once per database: see the [sqlite] / [postgresql] in its id)."""
 import contextvars
+import functools
 import os
 import re
 import threading
@@ -24,9 +25,10 @@ PASSWORD = "correct-horse-battery"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
+@functools.cache
 def postgresql_test_url() -> str:
     """TEST_DATABASE_URL, or under pytest-xdist one database per worker beside it (`test_gw0`, ...),
-    created on first use: workers never truncate each other's tables."""
+    created on first use (once a process): workers never truncate each other's tables."""
     base = normalise_database_url(os.environ["TEST_DATABASE_URL"])
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker:
