@@ -11,7 +11,7 @@ from app.accounts.operations import is_official, user_by_email
 from app.documents import pdf_response
 from app.errors import DomainError
 from app.forms import attach_error, validated
-from app.i18n import city_timezone, city_today
+from app.i18n import city_timezone, city_today, reader_locale
 from app.organisations import operations as organisations
 from app.pagecache import cached_public_page
 from app.security import public, roles_required
@@ -217,7 +217,7 @@ def step_down(appointment_id):
 @public
 def composition_pdf(slug):
     council = ops.council_by_slug(slug)
-    return pdf_response(documents.composition_pdf(council, city_today()), f"{council.slug}-composition.pdf")
+    return pdf_response(documents.composition_pdf(council, city_today(), reader_locale()), f"{council.slug}-composition.pdf")
 
 
 @bp.route("/<slug>/calendar.ics")
@@ -305,7 +305,7 @@ def minutes_pdf(meeting_id):
     meeting = minutes.meeting_for_minutes(meeting_id)
     if not meeting.minutes:
         abort(404)
-    return pdf_response(documents.minutes_pdf(meeting), f"{meeting.council.slug}-minutes-{meeting.id}.pdf")
+    return pdf_response(documents.minutes_pdf(meeting, reader_locale()), f"{meeting.council.slug}-minutes-{meeting.id}.pdf")
 
 
 @bp.route("/meetings/<int:meeting_id>/<any(notice, cancel):action>", methods=["POST"])

@@ -10,7 +10,7 @@ from app.accounts.operations import is_official
 from app.documents import pdf_response
 from app.errors import DomainError, Invalid
 from app.forms import attach_error, shown_beside_its_field, validated
-from app.i18n import city_today
+from app.i18n import city_today, reader_locale
 from app.i18n import day as written_day
 from app.organisations.models import Organisation
 from app.pagecache import cached_public_page, invalidated_by, personal_page, shared_content
@@ -131,7 +131,7 @@ def pdf(pact_id):
     pact = register.pact_for_document(pact_id, current_user)
     if pact.signed_version is None:
         abort(404)
-    return pdf_response(pact_pdf(pact), f"pact-{pact.id}-v{pact.signed_version_number}.pdf")
+    return pdf_response(pact_pdf(pact, reader_locale()), f"pact-{pact.id}-v{pact.signed_version_number}.pdf")
 
 
 @bp.route("/<int:pact_id>/consultation.pdf")
@@ -140,7 +140,7 @@ def consultation_record(pact_id):
     pact = _pact(pact_id)
     if pact.consultation_ends is None and not pact.comments:
         abort(404)  # never put to public consultation
-    return pdf_response(consultation_pdf(pact, str(get_locale() or "en")), f"pact-{pact.id}-consultation.pdf")
+    return pdf_response(consultation_pdf(pact, reader_locale()), f"pact-{pact.id}-consultation.pdf")
 
 
 # Citizens -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from pypdf import PdfReader
 
+from app.accounts.models import Role
 from app.extensions import db
 from app.i18n import city_today
 from pacts import commons_register, lifecycle, register, reports
@@ -233,10 +234,25 @@ def test_signed_pact_pdf_contains_the_clauses_parties_and_signatures(app, world)
     assert "Carla Citizen" not in text and "a resident of Navile" in text
 
 
-def test_pdf_is_in_the_pact_language(app, world):
-    pact = world.walk(world.propose(locale="it"), PactState.SIGNED)
-    text = PdfReader(io.BytesIO(app.test_client().get(f"/pacts/{pact.id}/pact.pdf").data)).pages[0].extract_text()
-    assert "Patto di collaborazione" in text
+def _pdf_text(response) -> str:
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+
+
+def test_pdf_headings_follow_the_reader_and_the_clauses_stay_as_signed(app, world, make_user):
+    pact = world.walk(world.propose(locale="en"), PactState.SIGNED)
+    # An Italian official downloads a pact recorded in English: Italian headings, English clauses.
+    italian = make_user(Role.OFFICIAL, locale="it")
+    text = _pdf_text(signed_in(app, italian).get(f"/pacts/{pact.id}/pact.pdf"))
+    assert "Patto di collaborazione" in text and "Firme" in text and "Articolo 1." in text
+    assert "Pagina 1 di" in text and "Signatures" not in text
+    for clause in FULL_CLAUSES.values():
+        assert clause in text
+    # A visitor whose browser reads Catalan gets Catalan headings around the same clauses.
+    text = _pdf_text(app.test_client().get(f"/pacts/{pact.id}/pact.pdf", headers={"Accept-Language": "ca"}))
+    assert "Pacte de col·laboració" in text and "Pàgina 1 de" in text
+    assert all(clause in text for clause in FULL_CLAUSES.values())
+    english = _pdf_text(app.test_client().get(f"/pacts/{pact.id}/pact.pdf", headers={"Accept-Language": "en"}))
+    assert "Collaboration pact between" in english and "Signatures" in english
 
 
 def test_unsigned_pact_has_no_pdf(app, world):
