@@ -256,6 +256,21 @@ def support(pact_id):
     return _back(pact, "#consultation")
 
 
+@bp.route("/<int:pact_id>/support/withdraw", methods=["POST"])
+@login_required
+def withdraw_support(pact_id):
+    pact = _pact(pact_id)
+    try:
+        if not SignForm().validate_on_submit():
+            raise Invalid(_("The form expired; please try again."))
+        proposals.withdraw_support(pact, actor=current_user)
+    except DomainError as error:
+        _flash_error(error)
+    else:
+        flash(_("Your support is withdrawn."), "success")
+    return _back(pact, "#consultation")
+
+
 @bp.route("/<int:pact_id>/reports/new", methods=["GET", "POST"])
 @login_required
 def report(pact_id):

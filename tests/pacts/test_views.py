@@ -4,12 +4,14 @@ the commons register with uploads, and the PDF."""
 import io
 from datetime import datetime, timezone
 
+import pytest
 from pypdf import PdfReader
 
 from app.accounts.models import Role
+from app.errors import Invalid
 from app.extensions import db
 from app.i18n import city_today
-from pacts import commons_register, lifecycle, register, reports
+from pacts import commons_register, lifecycle, proposals, register, reports
 from pacts.models import Attachment, Pact, PactState
 
 from ..conftest import login, post_form
@@ -120,6 +122,21 @@ def test_consultation_comment_and_support(app, world):
     post_form(neighbour, f"/pacts/{pact.id}/support")
     page = app.test_client().get(f"/pacts/{pact.id}").get_data(as_text=True)
     assert "Count me in for Saturdays" in page and "Supports: 1" in page
+
+
+def test_a_supporter_sees_that_they_support_and_may_withdraw(app, world):
+    pact = world.walk(world.propose(), PactState.CONSULTATION)
+    neighbour = signed_in(app, world.other)
+    post_form(neighbour, f"/pacts/{pact.id}/support")
+    page = neighbour.get(f"/pacts/{pact.id}").get_data(as_text=True)
+    assert "You support this proposal." in page and "Withdraw my support" in page
+    assert "I support this proposal" not in page
+    post_form(neighbour, f"/pacts/{pact.id}/support/withdraw")
+    page = neighbour.get(f"/pacts/{pact.id}").get_data(as_text=True)
+    assert "Supports: 0" in page and "I support this proposal" in page and "You support this" not in page
+    # Withdrawing twice changes nothing and says why.
+    with pytest.raises(Invalid, match="do not support"):
+        proposals.withdraw_support(db.session.get(Pact, pact.id), actor=world.other)
 
 
 def test_a_refused_comment_keeps_its_text_beside_the_field(app, world):
