@@ -23,6 +23,7 @@ from . import (
     commons_register,
     disputes,
     lifecycle,
+    moves,
     naming,  # noqa: F401  (its template globals: who is named in public, and how)
     proposals,
     register,
@@ -98,9 +99,10 @@ def _page(pact, status=200, **refused):
     return render_template(
         "pacts/show.html", pact=pact, clauses=CLAUSES, resources=RESOURCES, Party=Party,
         schedule=reports.report_schedule(pact, today), overdue=lifecycle.is_overdue(pact, today),
-        decisions=lifecycle.decisions_for(pact, user), official=is_official(user),
+        decisions=lifecycle.decisions_for(pact, user, today), official=is_official(user),
         proposer=access.is_proposer(pact, user), may_write=signing.may_write(pact, user),
-        supported=proposals.supported_by(pact, user), may_report=reports.may_report(pact, user),
+        supported=proposals.supported_by(pact, user), report_move=reports.report_move(pact, user, today),
+        sign_move=moves.move(pact, "sign", today),
         may_raise_dispute=disputes.may_raise(pact, user), refused_action=refused.get("action"), **forms), status
 
 
@@ -279,7 +281,7 @@ def report(pact_id):
         flash(_("Only the signatories of this pact report on it."), "error")
         return _back(pact)
     form = ReportForm()
-    open_dates = [s.due_on for s in reports.report_schedule(pact) if s.report is None]
+    open_dates = reports.open_due_dates(pact)
     form.due_on.choices = [(d.isoformat(), d.isoformat()) for d in open_dates]
     if form.validate_on_submit():
         upload = form.photo.data
