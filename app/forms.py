@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectMultipleField, widgets
 from wtforms import fields as wtforms_fields
-from wtforms.validators import InputRequired, StopValidation
+from wtforms.validators import InputRequired, NumberRange, StopValidation, ValidationError
 
 from .dates import date_range, in_range, out_of_range_message
 from .errors import DomainError, Invalid
@@ -29,6 +29,31 @@ class Required(InputRequired):
         super().__call__(form, field)
         if field.process_errors:
             raise StopValidation()
+
+
+def range_message(minimum=None, maximum=None) -> str:
+    """What a number outside its bounds is told, the bounds written as the reader writes numbers
+    ("tra 0 e 100.000.000.000"), and "at least 1" where only a floor is set (WTForms' own
+    "Number must be at least 1." leaves 1000000 ungrouped and reads "greater than" to some)."""
+    if minimum is not None and maximum is not None:
+        return _("Give a number between %(min)s and %(max)s.", min=format_decimal(minimum),
+                 max=format_decimal(maximum))
+    if minimum is not None:
+        return _("Give a number of at least %(min)s.", min=format_decimal(minimum))
+    return _("Give a number of at most %(max)s.", max=format_decimal(maximum))
+
+
+class Range(NumberRange):
+    """WTForms' NumberRange with its message in the reader's number format (range_message); a
+    `message` given replaces it, as with NumberRange. Every form's numeric bound uses this one."""
+
+    def __call__(self, form, field):
+        try:
+            super().__call__(form, field)
+        except ValidationError:
+            if self.message is not None:
+                raise
+            raise ValidationError(range_message(self.min, self.max)) from None
 
 
 def attach_error(form: FlaskForm, error: DomainError) -> None:

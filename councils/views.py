@@ -217,7 +217,8 @@ def step_down(appointment_id):
 @public
 def composition_pdf(slug):
     council = ops.council_by_slug(slug)
-    return pdf_response(documents.composition_pdf(council, city_today(), reader_locale()), f"{council.slug}-composition.pdf")
+    pdf = documents.composition_pdf(council, city_today(), reader_locale())
+    return pdf_response(pdf, f"{council.slug}-composition.pdf")
 
 
 @bp.route("/<slug>/calendar.ics")
@@ -305,7 +306,8 @@ def minutes_pdf(meeting_id):
     meeting = minutes.meeting_for_minutes(meeting_id)
     if not meeting.minutes:
         abort(404)
-    return pdf_response(documents.minutes_pdf(meeting, reader_locale()), f"{meeting.council.slug}-minutes-{meeting.id}.pdf")
+    pdf = documents.minutes_pdf(meeting, reader_locale())
+    return pdf_response(pdf, f"{meeting.council.slug}-minutes-{meeting.id}.pdf")
 
 
 @bp.route("/meetings/<int:meeting_id>/<any(notice, cancel):action>", methods=["POST"])

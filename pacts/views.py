@@ -282,7 +282,7 @@ def report(pact_id):
         return _back(pact)
     form = ReportForm()
     open_dates = reports.open_due_dates(pact)
-    form.due_on.choices = [(d.isoformat(), d.isoformat()) for d in open_dates]
+    form.due_on.choices = [(d.isoformat(), written_day(d, "long")) for d in open_dates]
     if form.validate_on_submit():
         upload = form.photo.data
         photo = (upload.stream, upload.mimetype) if upload and getattr(upload, "filename", "") else None

@@ -11,12 +11,12 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from app.forms import DateField, MoneyField, MultiCheckboxField, Required
+from app.forms import DateField, MoneyField, MultiCheckboxField, Range, Required
 
 # An amount's lower bound, said in words (NumberRange's own message reads "at least 0.01").
-ABOVE_ZERO = NumberRange(min=0.01, message=_l("Give an amount above zero."))
+ABOVE_ZERO = Range(min=0.01, message=_l("Give an amount above zero."))
 
 class ProgrammeForm(FlaskForm):
     slug = StringField(_l("Short name (for addresses and scripts)"), validators=[DataRequired(), Length(max=80)],
@@ -40,7 +40,7 @@ class IssueForm(FlaskForm):
                              "choose a password"))
     amount = MoneyField(_l("Amount"), validators=[Optional(), ABOVE_ZERO],
                         description=_l("Leave empty to use the programme's income-adjusted scale."))
-    income = MoneyField(_l("Household yearly income"), validators=[Optional(), NumberRange(min=0)])
+    income = MoneyField(_l("Household yearly income"), validators=[Optional(), Range(min=0)])
     valid_until = DateField(_l("Valid until"), validators=[Optional()],
                             description=_l("Leave empty for the programme's end."))
     pin = StringField(_l("PIN the holder gives at the front desk (optional)"), validators=[Optional(), Length(max=6)])
@@ -66,7 +66,7 @@ class RedeemForm(FlaskForm):
 
 class TimeForm(FlaskForm):
     email = EmailField(_l("Volunteer's or holder's email"), validators=[DataRequired()])
-    minutes = IntegerField(_l("Minutes"), validators=[Required(), NumberRange(min=1, max=1440)])
+    minutes = IntegerField(_l("Minutes"), validators=[Required(), Range(min=1, max=1440)])
     direction = SelectField(_l("What happened"), choices=[("earn", _l("The volunteer gave care (earns time)")),
                                                           ("spend", _l("The holder received care (spends time)"))])
     organisation = SelectField(_l("Organisation"), validators=[Optional()])
@@ -80,7 +80,7 @@ class TimeForm(FlaskForm):
 class GiveTimeForm(FlaskForm):
     email = EmailField(_l("Relative's email"), validators=[Optional(), Length(max=254)],
                        description=_l("Leave empty to donate the minutes to the shared time pool."))
-    minutes = IntegerField(_l("Minutes"), validators=[Required(), NumberRange(
+    minutes = IntegerField(_l("Minutes"), validators=[Required(), Range(
         min=1, max=10**9, message=_l("Give at least 1 minute."))])
     # Set by the confirmation button: the first submission only asks to confirm.
     confirm = HiddenField()

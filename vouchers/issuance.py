@@ -12,7 +12,7 @@ from app.audit.operations import record
 from app.database import is_sqlite, transaction
 from app.errors import Invalid
 from app.extensions import db
-from app.i18n import city_today, money
+from app.i18n import city_today, day, money
 from app.notifications.operations import emit
 
 from . import codes, ledger, programmes, staging
@@ -26,7 +26,7 @@ def _check_programme_issuable(programme: Programme, valid_until: date) -> None:
         raise Invalid(_l("The programme is closed; it issues no more vouchers."), field="programme")
     if valid_until > programme.valid_until:
         raise Invalid(_l("A voucher cannot outlive its programme, which ends on %(day)s.",
-                         day=programme.valid_until.isoformat()), field="valid_until")
+                         day=day(programme.valid_until, "long")), field="valid_until")
     if valid_until < city_today():
         raise Invalid(_l("The end of validity is already past."), field="valid_until")
 
@@ -133,10 +133,10 @@ def _parse_until(until: str, programme: Programme, today: date):
     else:
         valid_until = programme.valid_until
     if valid_until < today:
-        return _l("The date %(value)s is already past.", value=valid_until.isoformat())
+        return _l("The date %(value)s is already past.", value=day(valid_until, "long"))
     if valid_until > programme.valid_until:
-        return _l("The date %(value)s is after the programme ends (%(end)s).", value=valid_until.isoformat(),
-                  end=programme.valid_until.isoformat())
+        return _l("The date %(value)s is after the programme ends (%(end)s).", value=day(valid_until, "long"),
+                  end=day(programme.valid_until, "long"))
     return valid_until
 
 

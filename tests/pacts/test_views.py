@@ -52,7 +52,7 @@ def test_a_citizen_of_no_organisation_is_not_offered_to_propose_for_one(app, wor
         "duration_months": "0", "report_every_months": "6", "proposer_kind": "organisation", "organisation": ""})
     html = response.get_data(as_text=True)
     assert 'id="proposer_kind-error">Not a valid choice.' in html and 'value="Benches for the square"' in html
-    assert 'id="duration_months-error">Number must be between 1 and 120.' in html  # 0 is not 'required'
+    assert 'id="duration_months-error">Give a number between 1 and 120.' in html  # 0 is not 'required'
     assert db.session.query(Pact).count() == 0
 
 
