@@ -17,6 +17,7 @@ from app.pagecache import cached_public_page
 from app.security import public, roles_required
 
 from . import bp, chairs, documents, elections, meetings, minutes, motions, needs, seats, terms
+from . import moves as council_moves
 from . import operations as ops
 from .forms import (
     AgendaItemForm,
@@ -102,7 +103,7 @@ def edit(slug):
 @cached_public_page()
 def show(slug):
     council = ops.council_by_slug(slug)
-    today = city_today()
+    today, official = city_today(), is_official(current_user)
     return render_template(
         "councils/show.html", council=council, today=today, term=terms.term_on(council, today),
         schedule=terms.schedule(council, 5, today), seats=seats.composition(council, today),
@@ -110,7 +111,7 @@ def show(slug):
         meetings=meetings.meetings_of(council, per_page=5).items, elections=elections.elections_of(council),
         needs=needs.priority_needs(council=council), step_down_form=StepDownForm(on=today),
         notices=meetings.notices_for(council, current_user if current_user.is_authenticated else None),
-        is_official=is_official(current_user))
+        is_official=official, moves=council_moves.moves(council, today) if official else {})
 
 
 @bp.route("/<slug>/members")
@@ -482,7 +483,7 @@ def open_election(slug):
             return _done(_("The selection round is open for nominations."),
                          url_for(".election", election_id=election.id))
     return render_template("councils/election_form.html", council=council, form=form,
-                           vacant=vacant), 422 if form.errors else 200
+                           move=council_moves.move(council, "open_election")), 422 if form.errors else 200
 
 
 def _nomination_form(moves):
