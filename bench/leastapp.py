@@ -49,7 +49,7 @@ def _params(body: dict) -> dict:
             "org_name": request.headers["X-Organisation-Slug"], "actor": int(request.headers["X-Actor"]),
             "scope": f"org:{org_id}",
             "key": body["idempotency_key"], "today": date.today(), "now": now, "at": now.isoformat(),
-            "reference": f"voucher {code}", "pin_hash": None, "token_hash": None,
+            "reference": f"voucher {code}", "pin_hash": None, "legacy_pin_hash": None, "token_hash": None,
             "request": fingerprint({"code": code, "amount": amount, "service_category": category})}
 
 

@@ -140,7 +140,7 @@ def pgbench_script() -> str:
     from vouchers.redemption import REDEEM_PG
     # pgbench sends every variable untyped: each is cast to the type psycopg sends it as.
     types = {"amount": "bigint", "org": "int", "actor": "int", "today": "date", "now": "timestamptz"}
-    literal = {"pin_hash": "NULL::text", "token_hash": "NULL::text"}
+    literal = {"pin_hash": "NULL::text", "legacy_pin_hash": "NULL::text", "token_hash": "NULL::text"}
     statement = re.sub(r"%\((\w+)\)s", lambda m: literal.get(m.group(1)) or
                        f"CAST(:{m.group(1)} AS {types.get(m.group(1), 'text')})", REDEEM_PG)
     return PGBENCH_PRELUDE + statement + ";\n"
