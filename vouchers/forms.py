@@ -64,6 +64,15 @@ class RedeemForm(FlaskForm):
     confirm_repeat = BooleanField(_l("Yes, charge it again"))
 
 
+class RefundForm(FlaskForm):
+    """A co-op gives back part or all of a sale (vouchers/refunds.py)."""
+    amount = MoneyField(_l("Amount to refund"), validators=[Required(), ABOVE_ZERO])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=300)],
+                           description=_l("Say what happened: the holder and the city's voucher office read it."))
+    # One per form shown: a refund sent twice (a double click, the back button) is made once.
+    token = HiddenField(validators=[Optional(), Length(max=64)])
+
+
 class TimeForm(FlaskForm):
     email = EmailField(_l("Volunteer's or holder's email"), validators=[DataRequired()])
     minutes = IntegerField(_l("Minutes"), validators=[Required(), NumberRange(min=1, max=1440)])

@@ -224,21 +224,38 @@ def reverse(transfer_id: int, *, actor, reason: str) -> int:
         if not is_sqlite():  # SQLite's IMMEDIATE transaction already serialises writers
             db.session.execute(select(Transfer.id).where(Transfer.id == original.id).with_for_update())
         check_reversible(original)
+        amount = original.amount - _refunded_of(original)
+        if amount == 0:
+            raise NotReversible(_l("Its co-op has already refunded this redemption in full."), field="reason",
+                                code="refunded")
         try:
-            new_id = transfer(original.credit_account, original.debit_account, original.amount,
+            new_id = transfer(original.credit_account, original.debit_account, amount,
                               TransferKind.REVERSE, reference=f"reverses #{original.id}: {reason.strip()}",
                               actor=actor, reverses_id=original.id)
         except InsufficientBalance:
             raise NotReversible(_l("The account the amount would come back from holds less than it now "
                                    "(part of it was spent since)."), field="reason",
                                 code="insufficient_balance") from None
-        _return_to_programme_if_closed(original, actor)
+        _return_to_programme_if_closed(original, amount, actor)
         record("voucher_transfer.reversed", original, actor=actor,
                after={"reversal_id": new_id, "reason": reason.strip()})
     return new_id
 
 
-def _return_to_programme_if_closed(original: Transfer, actor) -> None:
+def _refunded_of(original: Transfer) -> int:
+    """What its co-op already refunded of a redemption (vouchers/refunds.py), its row locked so that no
+    refund runs while it is reversed (0 for any other transfer): a reversal moves back only the rest.
+    The voucher's account is locked before the co-op's, in the order the redemption locks them."""
+    if original.kind != TransferKind.REDEEM:
+        return 0
+    locked = select(Redemption.refunded_cents).where(Redemption.transfer_id == original.id)
+    if not is_sqlite():
+        locked = locked.with_for_update()
+        db.session.execute(select(Account.id).where(Account.id == original.debit_account_id).with_for_update())
+    return db.session.execute(locked).scalar_one_or_none() or 0
+
+
+def _return_to_programme_if_closed(original: Transfer, amount: int, actor) -> None:
     """A redemption reversed after its voucher expired or was revoked: the value came back to a
     voucher that can neither be spent nor expire again, so it goes on to the programme, as it
     would have at the voucher's closing."""
@@ -248,7 +265,7 @@ def _return_to_programme_if_closed(original: Transfer, actor) -> None:
                                  ).scalar_one_or_none()
     if voucher is None or voucher.status == VoucherStatus.ACTIVE:
         return
-    transfer(voucher.account, voucher.programme.account, original.amount, TransferKind.EXPIRE,
+    transfer(voucher.account, voucher.programme.account, amount, TransferKind.EXPIRE,
              reference=f"voucher {voucher.code} {voucher.status}: reversed redemption #{original.id}", actor=actor)
 
 

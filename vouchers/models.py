@@ -73,6 +73,7 @@ class TransferKind(StrEnum):
     SPEND_TIME = "spend-time"   # citizen → organisation
     GIVE_TIME = "give-time"     # citizen → relative
     DONATE_TIME = "donate-time"  # citizen → shared time pool
+    REFUND = "refund"           # organisation → voucher: a co-op gives back part or all of a redemption
 
     @property
     def label(self):
@@ -85,7 +86,7 @@ TRANSFER_LABELS = {
     TransferKind.EXPIRE: _l("Returned to the programme"), TransferKind.CONTRIBUTE: _l("Contribution"),
     TransferKind.REVERSE: _l("Reversal"), TransferKind.EARN_TIME: _l("Time earned"),
     TransferKind.SPEND_TIME: _l("Time spent"), TransferKind.GIVE_TIME: _l("Time given"),
-    TransferKind.DONATE_TIME: _l("Time donated"),
+    TransferKind.DONATE_TIME: _l("Time donated"), TransferKind.REFUND: _l("Refunded by the co-op"),
 }
 
 
@@ -211,6 +212,8 @@ class Programme(db.Model):
     # Income-adjusted scale: [[yearly income up to (cents) or null, voucher amount (cents)], …]
     scale: Mapped[list] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(20), default=ProgrammeStatus.OPEN.value)
+    # How many days after a redemption its co-op may still refund it (vouchers/refunds.py).
+    refund_window_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
     account_id: Mapped[int] = mapped_column(ForeignKey("voucher_accounts.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -316,7 +319,11 @@ class SettlementLine(db.Model):
 
 class Redemption(db.Model):
     __tablename__ = "voucher_redemptions"
-    __table_args__ = (Index("ix_voucher_redemptions_unsettled", "settlement_id", "at"),)
+    __table_args__ = (
+        Index("ix_voucher_redemptions_unsettled", "settlement_id", "at"),
+        # The database's own guard on refunds: several partial refunds never pass the redemption.
+        CheckConstraint("refunded_cents >= 0 AND refunded_cents <= amount_cents", name="refunds_within_amount"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     voucher_id: Mapped[int] = mapped_column(ForeignKey("vouchers.id"), index=True)
@@ -327,9 +334,32 @@ class Redemption(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     settlement_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_settlements.id"))
+    # What its co-op has refunded of it so far (the sum of its refunds, never above amount_cents):
+    # kept on the row so that the refund's check and the settlement's sum read one locked row.
+    refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     voucher: Mapped[Voucher] = relationship()
     organisation: Mapped["Organisation"] = relationship()  # noqa: F821
+
+    @property
+    def refundable_cents(self) -> int:
+        return self.amount_cents - self.refunded_cents
+
+
+class Refund(db.Model):
+    """A co-op gives back part or all of a redemption it made: a REFUND transfer, organisation → voucher."""
+
+    __tablename__ = "voucher_refunds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    redemption_id: Mapped[int] = mapped_column(ForeignKey("voucher_redemptions.id"), index=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("voucher_transfers.id"), unique=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(300))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    redemption: Mapped[Redemption] = relationship()
 
 
 class Contribution(db.Model):

@@ -30,6 +30,7 @@ from . import (
     ledger,
     programmes,
     redemption,
+    refunds,
     settlement,
     time_credits,
 )
@@ -42,6 +43,7 @@ from .forms import (
     ProgrammeForm,
     ReasonForm,
     RedeemForm,
+    RefundForm,
     ReversalForm,
     SettlementForm,
     TimeForm,
@@ -268,6 +270,7 @@ def _redeem_form(**kwargs) -> RedeemForm:
 def _desk_page(organisation, form, time_form):
     page = redemption.organisation_redemptions(organisation, page=request.args.get("page", 1, type=int))
     return render_template("vouchers/desk.html", form=form, organisation=organisation, redemptions=page,
+                           refundable=refunds.refundable_ids(page.items),
                            unsettled=redemption.organisation_balance(organisation), time_form=time_form
                            ), 422 if form.errors or time_form.errors else 200
 
@@ -300,6 +303,38 @@ def desk_time():
         return _desk_page(organisation, redeem_form, form)
     flash(_("The time credits are recorded."), "success")
     return redirect(url_for(".desk", organisation=organisation.slug))
+
+
+@bp.route("/desk/redemptions/<int:redemption_id>/refund", methods=["GET", "POST"])
+@members
+def refund(redemption_id):
+    """The co-op gives back part or all of a sale (vouchers/refunds.py); a refusal comes back beside its field."""
+    try:
+        item = refunds.redemption_for_member(redemption_id, current_user)
+    except DomainError as error:
+        abort(error.status, str(error))
+    form = RefundForm()
+    if form.validate_on_submit():
+        try:
+            answer, _status, replayed = refunds.refund_once(
+                item.id, form.amount.cents, form.reason.data, actor=current_user,
+                idempotency_key=vouchers_desk.form_key(form.token.data) or vouchers_desk.new_form_token())
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            if replayed:
+                flash(_("This form was already sent: the sale was refunded once."), "info")
+            flash(_("Refunded %(amount)s to voucher %(code)s.", amount=money(answer["amount_cents"]),
+                    code=item.voucher.code), "success")
+            if answer["returned_to_programme"] or item.voucher.state_on(city_today()) == "expired":
+                flash(_("This voucher is no longer valid: the value goes back to the programme, not to the holder."),
+                      "warning")
+            return redirect(url_for(".refund", redemption_id=item.id))
+    if not form.token.data:
+        form.token.data = vouchers_desk.new_form_token()
+    return render_template("vouchers/refund.html", redemption=item, form=form, refunds=refunds.refunds_of(item),
+                           refusal=refunds.refusal(item), closes_at=refunds.refund_closes_at(item)
+                           ), 422 if form.errors else 200
 
 
 # Officials ------------------------------------------------------------------------------
