@@ -311,8 +311,8 @@ def refund(redemption_id):
     """The co-op gives back part or all of a sale (vouchers/refunds.py); a refusal comes back beside its field."""
     try:
         item = refunds.redemption_for_member(redemption_id, current_user)
-    except DomainError as error:
-        abort(error.status, str(error))
+    except DomainError:
+        abort(404)  # another co-op's sale is not shown, as its statements are not
     form = RefundForm()
     if form.validate_on_submit():
         try:
