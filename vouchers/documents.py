@@ -25,7 +25,7 @@ def voucher_pdf(voucher, locale: str) -> bytes:
 def statement_pdf(settlement, line, locale: str) -> bytes:
     redemptions = statement_redemptions(settlement, line.organisation)
     return render_pdf("vouchers/statement_document.html", locale=locale,
-                      reference=f"S{settlement.id}-{line.organisation.slug}",
+                      reference=settlement.reference,  # the end-to-end id of its SEPA transfer
                       title=_("Settlement statement"), settlement=settlement, line=line, redemptions=redemptions)
 
 

@@ -94,6 +94,19 @@ register_event(
     link=lambda event: url_for("vouchers.statements"), audience=_organisation_members, params=_values)
 
 
+register_event(
+    "voucher.bank_account_requested", label=_l("Your organisation's bank account is registered or changed"),
+    sentence=_l("A new bank account (%(iban)s) was registered for %(organisation)s; it is used for its "
+                "settlements once an official approves it."),
+    link=lambda event: url_for("vouchers.bank_account"), audience=_organisation_members, params=_values)
+
+register_event(
+    "voucher.bank_account_approved", label=_l("Your organisation's bank account is approved"),
+    sentence=_l("The bank account %(iban)s of %(organisation)s was approved: its settlements are paid into it "
+                "from now on."),
+    link=lambda event: url_for("vouchers.bank_account"), audience=_organisation_members, params=_values)
+
+
 @register_reminder
 def expiring_vouchers(today):
     """One reminder per programme and end date within 30 days, to the holders with money left."""

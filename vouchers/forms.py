@@ -112,6 +112,21 @@ class SettlementForm(FlaskForm):
     period_end = DateField(_l("To (included)"), validators=[Required()])
 
 
+class BankAccountForm(FlaskForm):
+    """A co-op's bank account for its settlements (vouchers/bank.py): an official approves each change."""
+    organisation = SelectField(_l("Organisation"), validators=[Optional()])
+    holder_name = StringField(_l("Account holder"), validators=[DataRequired(), Length(max=70)],
+                              description=_l("The name the bank knows the account by."))
+    iban = StringField(_l("IBAN"), validators=[DataRequired(), Length(max=50)],
+                       description=_l("Spaces do not matter, like IT60 X054 2811 1010 0000 0123 456."))
+    bic = StringField(_l("BIC"), validators=[DataRequired(), Length(max=15)],
+                      description=_l("The bank's code: 8 or 11 letters and digits."))
+
+
+class PaidForm(FlaskForm):
+    paid_on = DateField(_l("Day the bank executed the transfer"), validators=[Required()])
+
+
 class ReasonForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)])
 

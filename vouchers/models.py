@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -298,8 +299,22 @@ class Settlement(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # The SEPA credit transfer (pain.001) that pays it, made once and kept byte for byte
+    # (vouchers/sepa.py): downloading it again gives the same file, never one with other amounts.
+    sepa_file: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    sepa_file_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The day the city's bank executed the transfer, as the official read it from the bank.
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
     lines: Mapped[list["SettlementLine"]] = relationship(
         back_populates="settlement", order_by="SettlementLine.id", lazy="selectin")
+
+    @property
+    def reference(self) -> str:
+        """The payment's reference: the SEPA end-to-end id of its transfers and the one its
+        statements carry (at most 35 characters of A-Z, 0-9 and dashes, as SEPA allows)."""
+        return f"VCH{self.id:06d}-{self.period_start:%Y%m%d}-{self.period_end:%Y%m%d}"
 
 
 class SettlementLine(db.Model):
@@ -315,6 +330,45 @@ class SettlementLine(db.Model):
 
     settlement: Mapped[Settlement] = relationship(back_populates="lines")
     organisation: Mapped["Organisation"] = relationship(lazy="joined")  # noqa: F821
+
+
+class BankAccountStatus(StrEnum):
+    PENDING = "pending"        # registered or changed, waiting for an official's approval
+    APPROVED = "approved"      # the account the co-op is paid into
+    SUPERSEDED = "superseded"  # replaced by a later approved account, or a later request
+
+    @property
+    def label(self):
+        return {BankAccountStatus.PENDING: _l("Waiting for approval"), BankAccountStatus.APPROVED: _l("Approved"),
+                BankAccountStatus.SUPERSEDED: _l("Replaced")}[self]
+
+
+class BankAccount(db.Model):
+    """A co-op's bank account for its settlements; each change is a new row an official approves."""
+
+    __tablename__ = "voucher_bank_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    iban: Mapped[str] = mapped_column(String(34))
+    bic: Mapped[str] = mapped_column(String(11))
+    holder_name: Mapped[str] = mapped_column(String(70))
+    status: Mapped[str] = mapped_column(String(20), default=BankAccountStatus.PENDING.value)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped["Organisation"] = relationship(lazy="joined")  # noqa: F821
+
+    @property
+    def status_enum(self) -> BankAccountStatus:
+        return BankAccountStatus(self.status)
+
+    @property
+    def masked_iban(self) -> str:
+        """The IBAN as pages show it to the co-op's members: its country, check digits and last four."""
+        return f"{self.iban[:4]} … {self.iban[-4:]}"
 
 
 class Redemption(db.Model):

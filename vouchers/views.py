@@ -18,6 +18,7 @@ from app.pagecache import cached_public_page
 from app.security import login_required, public, roles_required
 
 from . import (
+    bank,
     books,
     bp,
     closing,
@@ -31,15 +32,18 @@ from . import (
     programmes,
     redemption,
     refunds,
+    sepa,
     settlement,
     time_credits,
 )
 from . import desk as vouchers_desk
 from .forms import (
+    BankAccountForm,
     BatchForm,
     ContributionForm,
     GiveTimeForm,
     IssueForm,
+    PaidForm,
     ProgrammeForm,
     ReasonForm,
     RedeemForm,
@@ -505,8 +509,82 @@ def settlements():
 
 @bp.route("/settlements/<int:settlement_id>", endpoint="settlement")
 @officials
-def settlement_detail(settlement_id):
-    return render_template("vouchers/settlement.html", settlement=settlement.settlement_by_id(settlement_id))
+def settlement_detail(settlement_id, paid_form=None):
+    item = settlement.settlement_by_id(settlement_id)
+    return render_template("vouchers/settlement.html", settlement=item, unpaid=sepa.unpaid_lines(item),
+                           paid_form=paid_form or PaidForm(formdata=None)), 422 if paid_form else 200
+
+
+@bp.route("/settlements/<int:settlement_id>/transfer.xml")
+@officials
+def settlement_file(settlement_id):
+    """The settlement's SEPA credit transfer (pain.001), made once: the same bytes at every download."""
+    try:
+        content = sepa.settlement_file(settlement_id, actor=current_user)
+    except sepa.CannotPay as error:
+        flash(str(error), "error")
+        return redirect(url_for(".settlement", settlement_id=settlement_id))
+    item = settlement.settlement_by_id(settlement_id)
+    return Response(content, mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="{item.reference}.xml"'})
+
+
+@bp.route("/settlements/<int:settlement_id>/paid", methods=["POST"])
+@officials
+def settlement_paid(settlement_id):
+    """Record the day the city's bank executed the settlement's transfer."""
+    form = PaidForm()
+    try:
+        validated(form)
+        sepa.mark_paid(settlement_id, form.paid_on.data, actor=current_user)
+    except DomainError as error:
+        attach_error(form, error)
+        return settlement_detail(settlement_id, paid_form=form)
+    flash(_("The settlement is marked paid."), "success")
+    return redirect(url_for(".settlement", settlement_id=settlement_id))
+
+
+@bp.route("/desk/bank-account", methods=["GET", "POST"])
+@members
+def bank_account():
+    """The co-op's bank account for its settlements, and a change of it for an official to approve."""
+    form = BankAccountForm()
+    try:
+        organisation = _desk_organisation(form)
+    except DomainError as error:
+        abort(403, str(error))
+    if form.validate_on_submit():
+        try:
+            organisation = _desk_organisation(form)
+            bank.request_account(organisation, form.iban.data, form.bic.data, form.holder_name.data,
+                                 actor=current_user)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            flash(_("The bank account is registered; it is used once an official approves it."), "success")
+            return redirect(url_for(".bank_account", organisation=organisation.slug))
+    return render_template("vouchers/bank_account.html", form=form, organisation=organisation,
+                           current=bank.current_account(organisation), pending=bank.pending_account(organisation)
+                           ), 422 if form.errors else 200
+
+
+@bp.route("/bank-accounts")
+@officials
+def bank_accounts():
+    """Registered or changed bank accounts waiting for an official's approval."""
+    return render_template("vouchers/bank_accounts.html", rows=bank.pending_accounts())
+
+
+@bp.route("/bank-accounts/<int:account_id>/approve", methods=["POST"])
+@officials
+def approve_bank_account(account_id):
+    try:
+        row = bank.approve_account(account_id, actor=current_user)
+    except DomainError as error:
+        flash(str(error), "error")
+    else:
+        flash(_("The bank account of %(name)s is approved.", name=row.organisation.name), "success")
+    return redirect(url_for(".bank_accounts"))
 
 
 def _statement_line(settlement_id, slug):

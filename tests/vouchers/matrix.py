@@ -27,6 +27,11 @@ EXPECTED = {
     "vouchers.desk": MEMBERS,
     "vouchers.desk_time": MEMBERS,
     "vouchers.refund": MEMBERS,
+    "vouchers.bank_account": MEMBERS,
+    "vouchers.bank_accounts": OFFICIALS,
+    "vouchers.approve_bank_account": OFFICIALS,
+    "vouchers.settlement_file": OFFICIALS,
+    "vouchers.settlement_paid": OFFICIALS,
     "vouchers.statements": MEMBERS,
     "vouchers.programmes": OFFICIALS,
     "vouchers.programme": OFFICIALS,
@@ -53,7 +58,7 @@ EXPECTED = {
 
 
 def samples(ctx) -> dict:
-    from vouchers import contributions, issuance, programmes, redemption, settlement
+    from vouchers import bank, contributions, issuance, programmes, redemption, settlement
     from vouchers.models import Redemption
     care = ctx.make_category("elder-care")
     coop = ctx.make_org("matrix-voucher-coop")
@@ -70,6 +75,8 @@ def samples(ctx) -> dict:
     cleared, _created = settlement.settle(yesterday, yesterday)
     contribution = contributions.contribute(500, actor=holder)
     transfer_id = db.session.get(Redemption, result.redemption_id).transfer_id
+    account = bank.request_account(coop, "IT60 X054 2811 1010 0000 0123 456", "BPPIITRRXXX", "Matrix Coop",
+                                   actor=member)
     statement = {"settlement_id": cleared.id, "slug": coop.slug}
     return {
         "vouchers.voucher": {"voucher_id": voucher.id},
@@ -85,6 +92,9 @@ def samples(ctx) -> dict:
         "vouchers.refund": {"redemption_id": result.redemption_id},
         "vouchers_api.refund": {"redemption_id": result.redemption_id},
         "vouchers.settlement": {"settlement_id": cleared.id},
+        "vouchers.settlement_file": {"settlement_id": cleared.id},
+        "vouchers.settlement_paid": {"settlement_id": cleared.id},
+        "vouchers.approve_bank_account": {"account_id": account.id},
         "vouchers.statement_pdf": statement,
         "vouchers.statement_csv": statement,
     }
