@@ -10,6 +10,7 @@ from wtforms import (
     SelectField,
     StringField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
@@ -110,6 +111,24 @@ class ContributionForm(FlaskForm):
 class SettlementForm(FlaskForm):
     period_start = DateField(_l("From"), validators=[Required()])
     period_end = DateField(_l("To (included)"), validators=[Required()])
+
+
+WEEKDAYS = [("1", _l("Monday")), ("2", _l("Tuesday")), ("3", _l("Wednesday")), ("4", _l("Thursday")),
+            ("5", _l("Friday")), ("6", _l("Saturday")), ("7", _l("Sunday"))]
+
+
+class ProgrammeRulesForm(FlaskForm):
+    """A programme's refund window and spending rules (vouchers/programme_rules.py)."""
+    refund_window_days = IntegerField(_l("Days a co-op may refund a sale"), validators=[Required(),
+                                      NumberRange(min=0, max=365)], default=14,
+                                      description=_l("Counted from the sale; 0: co-ops cannot refund."))
+    spend_from = DateField(_l("Vouchers can be spent from"), validators=[Optional()],
+                           description=_l("Leave empty to allow spending from issuance."))
+    weekdays = MultiCheckboxField(_l("Days they can be spent"), choices=WEEKDAYS,
+                                  description=_l("None ticked: every day."))
+    hours_from = TimeField(_l("Service hours: from"), validators=[Optional()])
+    hours_until = TimeField(_l("Service hours: until"), validators=[Optional()],
+                            description=_l("Leave both empty to allow any time of day."))
 
 
 class BankAccountForm(FlaskForm):

@@ -215,6 +215,13 @@ class Programme(db.Model):
     status: Mapped[str] = mapped_column(String(20), default=ProgrammeStatus.OPEN.value)
     # How many days after a redemption its co-op may still refund it (vouchers/refunds.py).
     refund_window_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
+    # When and where its vouchers may be spent, checked by the redemption's own statement
+    # (vouchers/redemption.py); None: no such rule. Days are ISO weekdays ("12345": Monday to
+    # Friday), hours minutes after midnight in the city's zone, the end excluded.
+    spend_from: Mapped[date | None] = mapped_column(Date)
+    spend_weekdays: Mapped[str | None] = mapped_column(String(7))
+    spend_minutes_from: Mapped[int | None] = mapped_column(Integer)
+    spend_minutes_until: Mapped[int | None] = mapped_column(Integer)
     account_id: Mapped[int] = mapped_column(ForeignKey("voucher_accounts.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -1,5 +1,6 @@
 """Social vouchers: pages for citizens, co-op front desks and officials."""
 import codecs
+from datetime import time
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_time, get_locale
@@ -29,6 +30,7 @@ from . import (
     invitations,
     issuance,
     ledger,
+    programme_rules,
     programmes,
     redemption,
     refunds,
@@ -45,6 +47,7 @@ from .forms import (
     IssueForm,
     PaidForm,
     ProgrammeForm,
+    ProgrammeRulesForm,
     ReasonForm,
     RedeemForm,
     RefundForm,
@@ -395,6 +398,32 @@ def programme(slug):
     return render_template("vouchers/programme.html", programme=item, form=form, issue_fields=issue_fields,
                            batch_form=BatchForm(),
                            figures=programmes.programme_figures(item), vouchers=page), 422 if form.errors else 200
+
+
+@bp.route("/programmes/<slug>/rules", methods=["GET", "POST"])
+@officials
+def programme_rules_page(slug):
+    """A programme's refund window and spending rules."""
+    item = programmes.programme_by_slug(slug)
+    form = ProgrammeRulesForm(data=None if request.method == "POST" else {
+        "refund_window_days": item.refund_window_days, "spend_from": item.spend_from,
+        "weekdays": list(item.spend_weekdays or ""),
+        "hours_from": _time_of(item.spend_minutes_from), "hours_until": _time_of(item.spend_minutes_until)})
+    if form.validate_on_submit():
+        try:
+            programme_rules.set_rules(item, actor=current_user, refund_window_days=form.refund_window_days.data,
+                                      spend_from=form.spend_from.data, weekdays=form.weekdays.data,
+                                      hours_from=form.hours_from.data, hours_until=form.hours_until.data)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            flash(_("The programme's rules are saved."), "success")
+            return redirect(url_for(".programme_rules_page", slug=item.slug))
+    return render_template("vouchers/programme_rules.html", programme=item, form=form), 422 if form.errors else 200
+
+
+def _time_of(minutes):
+    return None if minutes is None else time(minutes // 60, minutes % 60)
 
 
 @bp.route("/programmes/<slug>/batch", methods=["POST"])
