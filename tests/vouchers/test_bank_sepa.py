@@ -168,6 +168,8 @@ def test_the_statement_pdf_carries_the_transfers_reference(city, cleared, client
     assert pdf.status_code == 200
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     assert cleared.reference in text
+    rows = client.get(f"/vouchers/settlements/{cleared.id}/la-tela.csv").get_data(as_text=True).splitlines()
+    assert rows[0].endswith("amount_cents,refunded_cents") and rows[1].endswith(",3000,1000")
 
 
 # Pages --------------------------------------------------------------------------------------
