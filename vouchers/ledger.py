@@ -24,6 +24,7 @@ from .models import (
     Currency,
     Programme,
     Redemption,
+    Refund,
     Transfer,
     TransferKind,
     Voucher,
@@ -389,7 +390,29 @@ def verify() -> LedgerReport:
                | (Transfer.debit_account_id != Voucher.account_id)).limit(20)).scalars().all()
     for redemption_id in mismatched:
         report.problems.append(f"redemption #{redemption_id}: does not match its transfer")
+    _verify_refunds(report)
     return report
+
+
+def _verify_refunds(report: LedgerReport) -> None:
+    """Each redemption's refunded_cents is the sum of its refunds, and each refund is a REFUND transfer
+    of its amount from the co-op that redeemed into the voucher it came from."""
+    session = db.session
+    totals = (select(Refund.redemption_id.label("id"), func.sum(Refund.amount_cents).label("total"))
+              .group_by(Refund.redemption_id).subquery())
+    for redemption_id in session.execute(
+            select(Redemption.id).outerjoin(totals, totals.c.id == Redemption.id)
+            .where(Redemption.refunded_cents != func.coalesce(totals.c.total, 0)).limit(20)).scalars():
+        report.problems.append(f"redemption #{redemption_id}: its refunds do not add up to what it says refunded")
+    redeem = Transfer.__table__.alias("redeem")
+    for refund_id in session.execute(
+            select(Refund.id).join(Transfer, Transfer.id == Refund.transfer_id)
+            .join(Redemption, Redemption.id == Refund.redemption_id)
+            .join(redeem, redeem.c.id == Redemption.transfer_id)
+            .where((Transfer.amount != Refund.amount_cents) | (Transfer.kind != TransferKind.REFUND.value)
+                   | (Transfer.debit_account_id != redeem.c.credit_account_id)
+                   | (Transfer.credit_account_id != redeem.c.debit_account_id)).limit(20)).scalars():
+        report.problems.append(f"refund #{refund_id}: does not match its transfer")
 
 
 def _verify_issues(report: LedgerReport) -> None:

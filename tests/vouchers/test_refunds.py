@@ -4,7 +4,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.accounts.models import Role
 from app.audit.models import AuditEntry
@@ -57,6 +57,15 @@ def test_partial_refunds_give_the_value_back_and_never_pass_the_sale(city, vouch
     assert kinds.count(TransferKind.REFUND.value) == 2
     report = ledger.verify()
     assert report.ok, report.problems
+
+
+def test_the_ledger_check_finds_a_refund_that_does_not_add_up(city, voucher):
+    sale = _sale(city, voucher, 3000)
+    refunds.refund(sale.id, 1000, "one hour not given", actor=city.member)
+    assert ledger.verify().ok
+    db.session.execute(update(Redemption).where(Redemption.id == sale.id).values(refunded_cents=500))
+    db.session.commit()
+    assert any("refunds do not add up" in problem for problem in ledger.verify().problems)
 
 
 def test_a_refund_needs_a_reason_and_a_positive_amount_and_moves_nothing_without(city, voucher):
