@@ -184,6 +184,10 @@ def load(instance_path: Path, env=None) -> dict:
         "PROCOMUN_CITY_NAME": city,
         "PROCOMUN_TIMEZONE": env.get("PROCOMUN_TIMEZONE", "Europe/Rome"),
         "PROCOMUN_CURRENCY": env.get("PROCOMUN_CURRENCY", "EUR"),
+        # The city's own account, debited by the SEPA transfers that pay voucher settlements.
+        "PROCOMUN_CITY_IBAN": env.get("PROCOMUN_CITY_IBAN", "").replace(" ", "").upper(),
+        "PROCOMUN_CITY_BIC": env.get("PROCOMUN_CITY_BIC", "").strip().upper(),
+        "PROCOMUN_CITY_ACCOUNT_NAME": env.get("PROCOMUN_CITY_ACCOUNT_NAME", city),
         "PROCOMUN_MAX_WAGE_RATIO": int(env.get("PROCOMUN_MAX_WAGE_RATIO", "8")),
         # Every date a person or a program enters lies in these years (app/dates.py:date_range).
         "PROCOMUN_DATE_MIN_YEAR": _year(env, "PROCOMUN_DATE_MIN_YEAR", "1900"),

@@ -12,7 +12,7 @@ from app.accounts.operations import find_user
 from app.cli import output_directory
 from app.errors import DomainError
 
-from . import closing, issuance, ledger, programmes, settlement
+from . import closing, issuance, ledger, programmes, sepa, settlement
 
 vouchers_cli = AppGroup("vouchers", help="Social voucher programmes, issuance, settlement and expiry.")
 programme_cli = AppGroup("programme", help="Voucher programmes.")
@@ -198,6 +198,20 @@ def settle(start, end, actor):
                f"{cleared.total_cents} cents to {len(cleared.lines)} organisations")
     for line in cleared.lines:
         click.echo(f"  {line.organisation.slug}\t{line.redemptions}\t{line.amount_cents}")
+
+
+@vouchers_cli.command("settlement-file")
+@click.argument("settlement_id", type=int)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="Where to write the pain.001 XML file.")
+@click.option("--actor", default=None)
+@refusals_fail
+def settlement_file(settlement_id, out, actor):
+    """Write a settlement's SEPA credit transfer (pain.001): made once, the same bytes every time."""
+    content = sepa.settlement_file(settlement_id, actor=_actor(actor))
+    with open(out, "wb") as target:
+        target.write(content)
+    click.echo(f"Wrote {out} ({len(content)} bytes)")
 
 
 @vouchers_cli.command("expire")
