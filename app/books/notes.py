@@ -43,8 +43,10 @@ def verifier_key(name: str, public: bytes) -> str:
 
 def parse_verifier_key(text: str) -> tuple[str, bytes]:
     """(name, raw public key) from a verifier key; refuses a malformed one or a wrong key hash."""
-    name, _, rest = text.strip().rpartition("+")
-    name, _, hash_hex = name.rpartition("+")
+    parts = text.strip().split("+", 2)  # a name holds no "+"; base64 may
+    if len(parts) != 3:
+        raise NoteError("not an Ed25519 verifier key (name+hash+base64)")
+    name, hash_hex, rest = parts
     try:
         raw = base64.b64decode(rest, validate=True)
     except ValueError:

@@ -272,7 +272,7 @@ def live_leaves(log: str, start: int, count: int) -> list[dict]:
     _check_size(log, start + 1, "start")
     end = min(start + count, _published_size(log))
     rows = db.session.execute(
-        select(BooksLeaf.index, BooksLeaf.source_id, *source.columns)
+        select(BooksLeaf.index.label("leaf_index"), BooksLeaf.source_id.label("leaf_source"), *source.columns)
         .outerjoin(source.id_column.table, source.id_column == BooksLeaf.source_id)
         .where(BooksLeaf.log == log, BooksLeaf.index >= start, BooksLeaf.index < end)
         .order_by(BooksLeaf.index)).all()
@@ -315,7 +315,8 @@ def verify_log(log: str) -> LogCheck:
     expected = 0
     while expected < size:
         rows = db.session.execute(
-            select(BooksLeaf.index, BooksLeaf.source_id, BooksNode.hash, *source.columns)
+            select(BooksLeaf.index.label("leaf_index"), BooksLeaf.source_id.label("leaf_source"),
+                   BooksNode.hash.label("stored_hash"), *source.columns)
             .join(BooksNode, (BooksNode.log == BooksLeaf.log) & (BooksNode.level == 0)
                   & (BooksNode.index == BooksLeaf.index))
             .outerjoin(source.id_column.table, source.id_column == BooksLeaf.source_id)
