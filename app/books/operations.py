@@ -184,15 +184,29 @@ def all_checkpoints():
     return db.session.execute(select(Checkpoint).order_by(Checkpoint.id).execution_options(yield_per=500)).scalars()
 
 
-def checkpoint_holding(log: str, source_id: int) -> Checkpoint | None:
-    """The first checkpoint whose tree holds that row (for a settlement's PDF, a statement)."""
+NOT_IN_LOG = _l("This entry is not in the log (yet): it enters at the next checkpoint.")
+
+
+@dataclass
+class LeafPlace:
+    index: int
+    first: Checkpoint     # the first checkpoint holding it
+    latest: Checkpoint    # the latest one (prove against it to show the books only grew since)
+
+
+def leaf_place(log: str, source_id: int) -> LeafPlace | None:
+    """Where a row stands in its log: its position and the first and latest checkpoints holding
+    it (for a settlement's PDF, a statement, a voucher page), or None before it enters."""
     index = db.session.execute(select(BooksLeaf.index).where(
         BooksLeaf.log == log, BooksLeaf.source_id == source_id)).scalar_one_or_none()
     if index is None:
         return None
     size = Checkpoint.ledger_size if log == "ledger" else Checkpoint.audit_size
-    return db.session.execute(select(Checkpoint).where(size > index).order_by(Checkpoint.id).limit(1)
-                              ).scalar_one_or_none()
+    first = db.session.execute(select(Checkpoint).where(size > index).order_by(Checkpoint.id).limit(1)
+                               ).scalar_one_or_none()
+    if first is None:
+        return None
+    return LeafPlace(index, first, latest_checkpoint())
 
 
 def _source(log: str) -> LogSource:
@@ -239,7 +253,7 @@ def inclusion_proof(log: str, source_id: int, size: int) -> dict:
         BooksLeaf.log == log, BooksLeaf.source_id == source_id)).scalar_one_or_none()
     leaf = live_leaf(source, source_id)
     if index is None or leaf is None:
-        raise NotFound(_l("This entry is not in the log (yet): it enters at the next checkpoint."))
+        raise NotFound(NOT_IN_LOG)
     if index >= size:
         raise Invalid(_l("This entry entered the log after that size: ask with a later checkpoint's size."),
                       field="size")

@@ -5,9 +5,8 @@ Revises: 0091_ballot_mark_keys
 Create Date: 2026-12-06 20:43:21.439338
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0130_books_logs"
