@@ -305,12 +305,14 @@ def check_signatures(published: dict, key: tuple[str, bytes], witnesses: dict, s
         if head["origin"] != key[0]:
             raise Failure(f"checkpoint {entry['id']} names the log {head['origin']!r}, not {key[0]!r}")
         head["id"], head["url"] = entry["id"], entry.get("url", "")
-        head["witnesses"] = sorted(name for name, (public, _) in witnesses.items() if signed_by(text, lines, name, public))
+        head["witnesses"] = sorted(name for name, (public, _) in witnesses.items()
+                                   if signed_by(text, lines, name, public))
         heads.append(head)
     say(f"Signatures: {len(heads)} checkpoints signed by {key[0]}.")
     for name, (_, source) in sorted(witnesses.items()):
         signed = [str(h["id"]) for h in heads if name in h["witnesses"]]
-        say(f"  Witness {name} ({source}) signed {len(signed)} checkpoints" + (f": {', '.join(signed)}" if signed else "."))
+        listed = f": {', '.join(signed)}" if signed else "."
+        say(f"  Witness {name} ({source}) signed {len(signed)} checkpoints{listed}")
     return heads
 
 

@@ -88,3 +88,38 @@ def test_a_deleted_transfer_is_reported_missing(city):
     db.session.commit()
     result = books.verify_log("ledger")
     assert not result.ok and result.first_entry == newest and "missing" in result.problem
+
+
+def test_the_statement_pdf_carries_its_checkpoint_and_pages_link_to_the_proofs(app, city):
+    import io
+    from datetime import timedelta
+
+    from pypdf import PdfReader
+
+    from app.database import utcnow
+    from tests.conftest import login
+    from vouchers import settlement
+    from vouchers.models import SettlementLine
+
+    voucher = issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+    result = redemption.redeem(voucher.code, 1200, "elder-care", city.coop, actor=city.member)
+    db.session.get(Redemption, result.redemption_id).at = utcnow() - timedelta(days=2)
+    db.session.commit()
+    day = city.today - timedelta(days=2)
+    cleared, _ = settlement.settle(day, day, actor=city.official)  # signs a checkpoint at once
+    line = db.session.execute(select(SettlementLine).where(SettlementLine.settlement_id == cleared.id)).scalar_one()
+    place = books.leaf_place("ledger", line.transfer_id)
+    assert place is not None and place.first.ledger_size > place.index
+    member = app.test_client()
+    login(member, city.member.email)
+    pdf = member.get(f"/vouchers/settlements/{cleared.id}/la-tela.pdf")
+    content = PdfReader(io.BytesIO(pdf.data)).pages[0].extract_text()
+    assert f"signed in checkpoint {place.first.id}" in " ".join(content.split())
+    statements = member.get("/vouchers/statements").get_data(as_text=True)
+    assert f"/books/transfers/{line.transfer_id}" in statements
+    holder = app.test_client()
+    login(holder, city.citizen.email)
+    page = holder.get(f"/vouchers/mine/{voucher.id}").get_data(as_text=True)
+    assert f"/books/transfers/{db.session.get(Redemption, result.redemption_id).transfer_id}" in page
+    proof_page = app.test_client().get(f"/books/transfers/{line.transfer_id}").get_data(as_text=True)
+    assert f"leaf={line.transfer_id}" in proof_page and f"size={place.latest.ledger_size}" in proof_page
