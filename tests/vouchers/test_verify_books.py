@@ -111,3 +111,20 @@ def test_the_verifiers_ed25519_agrees_with_the_cryptography_library():
         assert verify_books.ed25519_verify(public, message, signature)
         assert not verify_books.ed25519_verify(public, message + b"x", signature)
         assert not verify_books.ed25519_verify(public, message, signature[:-1] + bytes([signature[-1] ^ 1]))
+
+
+def test_the_verifier_reports_which_witnesses_signed(app, demo_city, live_server, tmp_path):
+    runner = app.test_cli_runner()
+    key_file = tmp_path / "coop.pem"
+    made = runner.invoke(args=["books", "witness", "keygen", "la-tela.coop/witness", str(key_file)])
+    witness_key = made.output.strip()
+    assert runner.invoke(args=["books", "witness", "add", witness_key]).exit_code == 0
+    latest = books.latest_checkpoint()
+    signed = runner.invoke(args=["books", "witness", "sign", str(latest.id), "--name", "la-tela.coop/witness",
+                                 "--key-file", str(key_file)])
+    assert signed.exit_code == 0, signed.output
+    code, output = _verify(live_server, demo_city, "--quick", "--witness", witness_key)
+    assert code == 0, output
+    assert f"Witness la-tela.coop/witness (key given with --witness) signed 1 checkpoints: {latest.id}" in output
+    page = app.test_client().get(f"/books/checkpoints/{latest.id}").get_data(as_text=True)
+    assert "la-tela.coop/witness" in page
