@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timezone
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, text, tuple_
+from sqlalchemy import func, select, text, tuple_
 
 from ..audit.models import AuditEntry
 from ..database import transaction, utcnow
@@ -22,7 +22,7 @@ from ..extensions import db
 from . import merkle, notes
 from .models import BooksLeaf, BooksNode, Checkpoint, Cosignature, Witness
 
-BATCH = 5000
+BATCH = 20000
 # Serialises checkpoints (the timer's and a settlement's) on PostgreSQL; SQLite's write lock does.
 _PG_LOCK_KEY = 0x626F6F6B
 
@@ -106,6 +106,19 @@ def _stored(name: str, positions) -> dict[tuple[int, int], bytes]:
     return {(level, index): bytes(digest) for level, index, digest in rows}
 
 
+def _write(table: str, columns: tuple, rows: list[tuple]) -> None:
+    """Append rows in the session's transaction the cheapest way each database offers: COPY on
+    PostgreSQL, executemany on SQLite (the ORM's bulk insert spent 5 times the hashing's time)."""
+    raw = db.session.connection().connection.dbapi_connection
+    names = ", ".join(columns)
+    if db.session.get_bind().dialect.name == "postgresql":
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        raw.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
+
+
 def _extend(source: LogSource, bound: int) -> tuple[int, bytes]:
     """Append the source's rows with ids up to `bound` not yet in the log; (size, root)."""
     size, last_id = _log_size(source.name)
@@ -121,11 +134,11 @@ def _extend(source: LogSource, bound: int) -> tuple[int, bytes]:
             break
         leaves, nodes = [], []
         for row in rows:
-            leaves.append({"log": source.name, "index": frontier.size, "source_id": row.id})
+            leaves.append((source.name, frontier.size, row.id))
             for level, index, digest in frontier.append(merkle.leaf_hash(source.leaf_bytes(row))):
-                nodes.append({"log": source.name, "level": level, "index": index, "hash": digest})
-        db.session.execute(insert(BooksLeaf), leaves)
-        db.session.execute(insert(BooksNode), nodes)
+                nodes.append((source.name, level, index, digest))
+        _write("books_leaves", ("log", "idx", "source_id"), leaves)
+        _write("books_nodes", ("log", "level", "idx", "hash"), nodes)
         last_id = rows[-1].id
     return frontier.size, frontier.root()
 
