@@ -2,6 +2,7 @@
 """Check a Procomún city's books from the outside: one file, Python 3.11, standard library only.
 
     python3 verify_books.py BASE_URL --key PUBLIC_KEY [--transfer ID ...] [--witness KEY ...] [--quick]
+                            [--remember FILE]
 
 BASE_URL is the site (https://procomun.city.example); PUBLIC_KEY the city's key as the city
 published it out of band (its official journal): the verifier key `name+hash+base64` that
@@ -12,7 +13,9 @@ published it out of band (its official journal): the verifier key `name+hash+bas
 2. checks, with the site's consistency proofs, that each checkpoint's two trees (the voucher
    ledger and the audit trail) extend the previous checkpoint's: nothing signed was ever rewritten;
 3. checks that each transfer given with --transfer is in the latest checkpoint, as it reads now;
-4. unless --quick, rebuilds every checkpoint's trees from every row as the site serves it now
+4. with --remember FILE, checks that the checkpoint it saw last time is still published as it was
+   (a city that rewrote its books and signed them afresh cannot hide it from a returning auditor);
+5. unless --quick, rebuilds every checkpoint's trees from every row as the site serves it now
    (BASE_URL/api/v1/books/leaves): a row changed or removed since it was signed is named.
 
 It prints what it checked and exits 0 when the books hold, 1 at the first thing that does not.
@@ -304,7 +307,7 @@ def check_signatures(published: dict, key: tuple[str, bytes], witnesses: dict, s
         head = parse_checkpoint(text)
         if head["origin"] != key[0]:
             raise Failure(f"checkpoint {entry['id']} names the log {head['origin']!r}, not {key[0]!r}")
-        head["id"], head["url"] = entry["id"], entry.get("url", "")
+        head["id"], head["url"], head["text"] = entry["id"], entry.get("url", ""), text
         head["witnesses"] = sorted(name for name, (public, _) in witnesses.items()
                                    if signed_by(text, lines, name, public))
         heads.append(head)
@@ -386,6 +389,28 @@ def check_rows(site: Site, heads: list[dict], say) -> None:
         say(f"Rows: the {size} {log} entries rebuild every checkpoint's {log} tree.")
 
 
+def check_remembered(path: str, heads: list[dict], say) -> None:
+    """The checkpoint this verifier saw last time (--remember FILE) must still be published,
+    word for word: a city that rewrote its books and signed them afresh would have dropped it."""
+    try:
+        with open(path) as file:
+            seen = json.load(file)
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError) as error:
+        raise Failure(f"cannot read {path}: {error}") from None
+    same = [h for h in heads if h["id"] == seen["id"]]
+    if not same or same[0]["text"] != seen["text"]:
+        raise Failure(f"checkpoint {seen['id']}, seen on an earlier run ({path}), is no longer published as it "
+                      "was: the books were rewritten")
+    say(f"Remembered: checkpoint {seen['id']}, seen on an earlier run, is still published as it was.")
+
+
+def remember(path: str, head: dict) -> None:
+    with open(path, "w") as file:
+        json.dump({"id": head["id"], "text": head["text"]}, file)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Check a Procomún city's signed books.")
     parser.add_argument("base_url")
@@ -393,6 +418,8 @@ def main(argv=None) -> int:
     parser.add_argument("--transfer", type=int, action="append", default=[], help="a transfer id to prove")
     parser.add_argument("--witness", action="append", default=[], help="a witness's verifier key")
     parser.add_argument("--quick", action="store_true", help="skip rebuilding the trees from every row")
+    parser.add_argument("--remember", metavar="FILE", help="keep the latest checkpoint in FILE, and check on the "
+                                                           "next run that it is still published as it was")
     args = parser.parse_args(argv)
     site = Site(args.base_url)
 
@@ -413,6 +440,8 @@ def main(argv=None) -> int:
             raise Failure("the site has published no checkpoint")
         say(f"{len(published['checkpoints'])} checkpoints published at {site.base}.")
         heads = check_signatures(published, key, witnesses, say)
+        if args.remember:
+            check_remembered(args.remember, heads, say)
         check_consistency(site, heads, say)
         latest = heads[-1]
         say(f"Latest: checkpoint {latest['id']} of {latest.get('time', '?')}: {latest['ledger'][0]} transfers, "
@@ -423,6 +452,8 @@ def main(argv=None) -> int:
     except (Failure, ValueError, KeyError, TypeError) as error:
         print(f"FAILED: {error}", file=sys.stderr, flush=True)
         return 1
+    if args.remember:
+        remember(args.remember, heads[-1])
     say(f"The books hold ({site.requests} requests).")
     return 0
 

@@ -128,3 +128,22 @@ def test_the_verifier_reports_which_witnesses_signed(app, demo_city, live_server
     assert f"Witness la-tela.coop/witness (key given with --witness) signed 1 checkpoints: {latest.id}" in output
     page = app.test_client().get(f"/books/checkpoints/{latest.id}").get_data(as_text=True)
     assert "la-tela.coop/witness" in page
+
+
+def test_a_returning_auditor_notices_books_rewritten_and_signed_afresh(demo_city, live_server, tmp_path):
+    state = str(tmp_path / "seen.json")
+    code, output = _verify(live_server, demo_city, "--quick", "--remember", state)
+    assert code == 0, output
+    code, output = _verify(live_server, demo_city, "--quick", "--remember", state)
+    assert code == 0 and "still published as it was" in output, output
+    # The city (holding its key) rewrites a transfer, throws its logs away and signs them anew:
+    # every signature and proof holds, but not against what the auditor saw before.
+    target = db.session.execute(select(Transfer.id).order_by(Transfer.id)).scalars().first()
+    db.session.execute(text("UPDATE voucher_transfers SET amount = amount + 1 WHERE id = :id"), {"id": target})
+    for table in ("books_cosignatures", "books_checkpoints", "books_nodes", "books_leaves"):
+        db.session.execute(text(f"DELETE FROM {table}"))
+    db.session.commit()
+    books.checkpoint()
+    assert _verify(live_server, demo_city, "--quick")[0] == 0
+    code, output = _verify(live_server, demo_city, "--quick", "--remember", state)
+    assert code == 1 and "no longer published as it was" in output, output
