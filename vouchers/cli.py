@@ -9,6 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from app.accounts.operations import find_user
+from app.books.operations import verify_log
 from app.cli import output_directory
 from app.errors import DomainError
 
@@ -231,11 +232,17 @@ def verify():
     report = ledger.verify()
     click.echo(f"{report.accounts} accounts, {report.transfers} transfers; "
                + ", ".join(f"{c}: {t}" for c, t in sorted(report.totals.items())))
+    books = verify_log("ledger")
+    if not books.ok:
+        report.problems.append(f"the ledger was ALTERED since the last signed checkpoint: {books.problem}")
     if not report.ok:
         for problem in report.problems:
             click.echo(f"PROBLEM {problem}", err=True)
         raise SystemExit(1)
     click.echo("The ledger is consistent.")
+    if books.checkpoint is not None:
+        click.echo(f"The {books.checked} transfers of checkpoint {books.checkpoint.id} "
+                   f"({books.checkpoint.at.isoformat()}) match the signed tree head.")
 
 
 @ledger_cli.command("reverse")
