@@ -310,12 +310,14 @@ def desk_time():
 def programme_list():
     form = ProgrammeForm()
     form.categories.choices = [(c.slug, c.name) for c in organisations.categories()]
-    if form.validate_on_submit():
+    if request.form.get("add_rows"):  # more rows for the scale: the form comes back as typed
+        form.add_scale_rows()
+    elif form.validate_on_submit():
         try:
             programme = programmes.create_programme(
                 form.slug.data, form.name.data, form.budget.cents, form.categories.data, form.valid_until.data,
                 valid_from=form.valid_from.data, eligibility=form.eligibility.data or "",
-                scale=programmes.parse_scale(form.scale.data), actor=current_user)
+                scale=form.scale_rows, actor=current_user)
         except DomainError as error:
             attach_error(form, error)
         else:
