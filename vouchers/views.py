@@ -373,8 +373,10 @@ def batch(slug):
             upload.stream.seek(0)
             return codecs.iterdecode(upload.stream, "utf-8-sig")
         try:
-            result = issuance.issue_batch(open_lines, item, actor=current_user, skip_bad_rows=form.skip_bad_rows.data)
-        except issuance.BatchRefused as refused:
+            result = issuance.issue_batch(open_lines, item, actor=current_user, skip_bad_rows=form.skip_bad_rows.data,
+                                          unknown_holders=form.unknown_holders.data or "ask",
+                                          preview=bool(request.form.get("preview")), locale=_locale())
+        except (issuance.BatchRefused, issuance.HoldersWithoutAccount) as refused:
             check = refused.check
             attach_error(form, refused)
         except (DomainError, UnicodeDecodeError) as error:
