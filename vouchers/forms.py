@@ -75,7 +75,8 @@ class BatchForm(FlaskForm):
                      description=_l("Header: holder_email,amount_cents,valid_until (the date may be empty)."))
     skip_bad_rows = BooleanField(_l("Issue the good rows even if some rows are bad"))
     # Never an account made unasked (issue #19): the official chooses, for this batch.
-    unknown_holders = RadioField(_l("Rows whose email no account has"), default="ask", validators=[Optional()], choices=[
+    unknown_holders = RadioField(_l("Rows whose email no account has"), default="ask", validators=[Optional()],
+                                 choices=[
         ("ask", _l("Stop and list them, to check them for typing mistakes")),
         ("invite", _l("Invite these people: open an account for each and send a link to choose a password")),
         ("leave_out", _l("Leave their rows out and issue the others"))])

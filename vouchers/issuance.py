@@ -306,7 +306,7 @@ class HoldersWithoutAccount(Invalid):
     code = "unknown_person"
 
     def __init__(self, check: BatchCheck):
-        super().__init__(_l("%(count)s rows have an email no account has; nothing was issued. Check them for "
+        super().__init__(_l("Rows with an email no account has: %(count)s. Nothing was issued. Check them for "
                             "typing mistakes, then choose to invite these people or to leave their rows out.",
                             count=check.unknown), field="unknown_holders")
         self.check = check
