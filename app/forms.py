@@ -58,13 +58,30 @@ class Range(NumberRange):
 
 def attach_error(form: FlaskForm, error: DomainError) -> None:
     """Put a refused operation's message beside the field it concerns, or on the form (once)."""
-    field = getattr(form, error.field, None) if error.field else None
+    field, rows = _field_named(form, error.field) if error.field else (None, None)
     message = str(error.message)
     if field is not None:
         errors = list(field.errors) if isinstance(field.errors, (list, tuple)) else []
         field.errors = errors if message in errors else [*errors, message]
+        if rows is not None:  # a list of rows keeps its rows' errors: counted again
+            rows.errors = [entry.errors for entry in rows.entries]
     elif message not in form.form_errors:
         form.form_errors.append(message)
+
+
+def _field_named(form, name: str):
+    """(the form's field called `name`, the list of rows holding it or None). A field of a list
+    of rows is named "<list>-<i>-<field>", i counting the rows as the form holds them."""
+    field = getattr(form, name, None)
+    if field is not None or "-" not in name:
+        return field, None
+    top, position, inner = name.split("-", 2) if name.count("-") >= 2 else (name, "", "")
+    rows = getattr(form, top, None)
+    entries = getattr(rows, "entries", None)
+    if entries is None or not position.isdigit() or int(position) >= len(entries):
+        return None, None
+    row = entries[int(position)]
+    return getattr(getattr(row, "form", None), inner, None), rows
 
 
 def shown_beside_its_field(form: FlaskForm, error: DomainError) -> bool:
