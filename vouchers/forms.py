@@ -29,9 +29,9 @@ SCALE_MAX_ROWS = 20
 
 class ScaleRowForm(Form):
     """One step of a programme's income scale, in euros as people write them."""
-    income_up_to = MoneyField(_l("Yearly household income up to"), validators=[Optional(), NumberRange(min=0)],
+    income_up_to = MoneyField(_l("Yearly household income up to"), validators=[Optional(), Range(min=0)],
                               description="")
-    amount = MoneyField(_l("Voucher amount"), validators=[Optional(), NumberRange(min=0)], description="")
+    amount = MoneyField(_l("Voucher amount"), validators=[Optional(), Range(min=0)], description="")
 
 
 class ProgrammeForm(FlaskForm):
