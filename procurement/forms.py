@@ -12,6 +12,7 @@ from app.dates import date_range, in_range
 from app.forms import DateField, MoneyField, Required
 
 from .models import CommitmentStatus, CriterionKind, Procedure
+from .price_formulas import DEFAULT_FORMULA, PRICE_FORMULAS
 
 MONEY = dict(validators=[Required(), NumberRange(min=0, max=10**11)])
 
@@ -32,11 +33,16 @@ class ProcessForm(FlaskForm):
 
 
 class CriteriaForm(FlaskForm):
-    """One weight (and an optional note) per kind of criterion; a weight of 0 leaves it out."""
+    """One weight (and an optional note) per kind of criterion; a weight of 0 leaves it out. The
+    price criterion's formula is chosen from the published ones."""
+    price_formula = SelectField(_l("Price formula"), default=DEFAULT_FORMULA,
+                                choices=lambda: [(f.name, f.label) for f in PRICE_FORMULAS.values()],
+                                description=_l("How the prices become the price score; shown to the bidders."))
 
-    def weights(self) -> list[tuple[str, int, str]]:
+    def weights(self) -> list[tuple[str, int, str, str]]:
         return [(kind.value, getattr(self, f"weight_{kind.value}").data,
-                 getattr(self, f"note_{kind.value}").data or "")
+                 getattr(self, f"note_{kind.value}").data or "",
+                 self.price_formula.data if kind == CriterionKind.PRICE else "")
                 for kind in CriterionKind if getattr(self, f"weight_{kind.value}").data]
 
 
@@ -67,7 +73,7 @@ class BidForm(FlaskForm):
     summary = TextAreaField(_l("Summary of the proposal"), validators=[Optional(), Length(max=10000)])
 
 
-def score_form(criteria, bid, formdata=None):
+def score_form(criteria, formdata=None):
     """A form with a 0–100 score and its justification for each criterion an evaluator scores
     (quality and social; price is computed from the prices)."""
     class ScoreForm(FlaskForm):
@@ -75,12 +81,15 @@ def score_form(criteria, bid, formdata=None):
     for criterion in criteria:
         setattr(ScoreForm, f"score_{criterion.id}", IntegerField(
             _l("%(criterion)s (weight %(weight)s)", criterion=criterion.kind_enum.label, weight=criterion.weight),
-            default=bid.score_for(criterion.id), description=criterion.description or None,
-            validators=[Required(), NumberRange(min=0, max=100)]))
+            description=criterion.description or None, validators=[Required(), NumberRange(min=0, max=100)]))
         setattr(ScoreForm, f"note_{criterion.id}", TextAreaField(
-            _l("Justification"), default=bid.note_for(criterion.id),
-            validators=[DataRequired(_l("Justify the score.")), Length(max=2000)]))
+            _l("Justification"), validators=[DataRequired(_l("Justify the score.")), Length(max=2000)]))
     return ScoreForm(formdata=formdata) if formdata is not None else ScoreForm()
+
+
+class PanelForm(FlaskForm):
+    evaluator = StringField(_l("Official's email"), validators=[DataRequired(), Length(max=254)],
+                            description=_l("An official's account; any department may sit on the panel."))
 
 
 class AwardForm(FlaskForm):

@@ -148,6 +148,8 @@ class Process(db.Model):
         viewonly=True)
     award: Mapped["Award | None"] = relationship(back_populates="process", uselist=False)
     contract: Mapped["Contract | None"] = relationship(back_populates="process", uselist=False)
+    panel: Mapped[list["PanelMember"]] = relationship(back_populates="process", order_by="PanelMember.added_at",
+                                                      cascade="all, delete-orphan")
 
     @property
     def phase_enum(self) -> Phase:
@@ -179,6 +181,10 @@ class Criterion(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     weight: Mapped[int] = mapped_column(Integer)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+    # How a price criterion turns prices into points (procurement/evaluation.py:PRICE_FORMULAS);
+    # empty on the criteria an evaluation panel scores.
+    formula: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
     process: Mapped[Process] = relationship(back_populates="criteria")
 
@@ -214,29 +220,50 @@ class Bid(db.Model):
     process: Mapped[Process] = relationship(back_populates="all_bids")
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     scores: Mapped[list["Score"]] = relationship(back_populates="bid", cascade="all, delete-orphan",
-                                                 lazy="selectin")
+                                                 lazy="selectin", order_by="Score.id")
 
-    def score_for(self, criterion_id: int) -> int | None:
-        return next((s.score for s in self.scores if s.criterion_id == criterion_id), None)
+    def scores_for(self, criterion_id: int) -> list["Score"]:
+        """The evaluators' scores of this bid on one criterion, in the order they were given."""
+        return [s for s in self.scores if s.criterion_id == criterion_id]
 
-    def note_for(self, criterion_id: int) -> str:
-        return next((s.note for s in self.scores if s.criterion_id == criterion_id), "")
+    def score_by(self, criterion_id: int, evaluator_id: int) -> "Score | None":
+        return next((s for s in self.scores if s.criterion_id == criterion_id and s.evaluator_id == evaluator_id),
+                    None)
+
+
+class PanelMember(db.Model):
+    """An official on the process's evaluation panel: each member scores every bid on every
+    quality and social criterion, and the panel's score is their mean."""
+
+    __tablename__ = "procurement_panel_members"
+
+    process_id: Mapped[int] = mapped_column(ForeignKey("procurement_processes.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    process: Mapped[Process] = relationship(back_populates="panel")
+    user = relationship("User", foreign_keys=[user_id], lazy="joined")
 
 
 class Score(db.Model):
-    """An evaluator's score of one bid on a quality or social criterion, from 0 to 100, with its
-    justification (the price criterion is computed from the prices, never typed)."""
+    """One evaluator's score of one bid on a quality or social criterion, from 0 to 100, with its
+    justification: given once, never changed (the price criterion is computed, never typed)."""
 
     __tablename__ = "procurement_scores"
+    __table_args__ = (UniqueConstraint("bid_id", "criterion_id", "evaluator_id"),)
 
-    bid_id: Mapped[int] = mapped_column(ForeignKey("procurement_bids.id", ondelete="CASCADE"),
-                                        primary_key=True)
-    criterion_id: Mapped[int] = mapped_column(ForeignKey("procurement_criteria.id", ondelete="CASCADE"),
-                                              primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("procurement_bids.id", ondelete="CASCADE"), index=True)
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("procurement_criteria.id", ondelete="CASCADE"))
+    evaluator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     score: Mapped[int] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(Text, default="")
+    scored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     bid: Mapped[Bid] = relationship(back_populates="scores")
+    evaluator = relationship("User", lazy="joined")
 
 
 class Award(db.Model):

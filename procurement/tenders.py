@@ -16,6 +16,7 @@ from app.organisations.models import Organisation, OrganisationKind, ServiceCate
 from .events import process_context
 from .models import Bid, BidStatus, Criterion, CriterionKind, Phase, Procedure, Process
 from .moves import bidding_open, check
+from .price_formulas import DEFAULT_FORMULA, PRICE_FORMULAS
 from .processes import check_cents, council_needs, lock, move, require_manage
 from .releases import AmendmentNote, publish_release
 
@@ -63,14 +64,16 @@ def create_process(*, actor, title: str, department: Organisation, budget_cents:
     return row
 
 
-def set_criteria(process: Process, criteria: list[tuple[str, int, str]], *, actor) -> None:
-    """Replace the award criteria (kind, weight, description) while in planning.
-    Each kind at most once, weights whole numbers from 1 to 100, summing to 100."""
+def set_criteria(process: Process, criteria: list[tuple], *, actor) -> None:
+    """Replace the award criteria (kind, weight, description[, price formula]) while in planning.
+    Each kind at most once, weights whole numbers from 1 to 100, summing to 100; the price
+    criterion is scored by one of the published formulas (evaluation.PRICE_FORMULAS, proportional
+    unless chosen), the others by the evaluation panel."""
     require_manage(actor, process)
     if process.phase != Phase.PLANNING:
         raise Invalid(_l("Award criteria can only change while the process is in planning."), field="criteria")
     seen, rows = set(), []
-    for kind, weight, description in criteria:
+    for kind, weight, description, *formula in criteria:
         try:
             kind = CriterionKind(kind)
         except ValueError:
@@ -79,21 +82,29 @@ def set_criteria(process: Process, criteria: list[tuple[str, int, str]], *, acto
             raise Invalid(_l("Each criterion may appear once."), field="criteria")
         if not isinstance(weight, int) or not 1 <= weight <= 100:
             raise Invalid(_l("Each weight is a whole number from 1 to 100."), field="criteria")
+        formula = (formula[0] if formula else None) or ""
+        if kind == CriterionKind.PRICE:
+            formula = formula or DEFAULT_FORMULA
+            if formula not in PRICE_FORMULAS:
+                raise Invalid(_l("Unknown price formula “%(formula)s”.", formula=formula), field="formula")
+        elif formula:
+            raise Invalid(_l("Only the price criterion has a formula; the panel scores the others."),
+                          field="formula")
         seen.add(kind)
-        rows.append((kind, weight, (description or "").strip()))
-    total = sum(w for _k, w, _d in rows)
+        rows.append((kind, weight, (description or "").strip(), formula))
+    total = sum(w for _k, w, _d, _f in rows)
     if total != 100:
         raise Invalid(_l("The weights add up to %(total)s; they must add up to 100.", total=total),
                       field="criteria")
     with transaction():
-        before = [{"kind": c.kind, "weight": c.weight} for c in process.criteria]
+        before = [{"kind": c.kind, "weight": c.weight, "formula": c.formula} for c in process.criteria]
         process.criteria.clear()
         db.session.flush()
-        for position, (kind, weight, description) in enumerate(rows):
+        for position, (kind, weight, description, formula) in enumerate(rows):
             process.criteria.append(Criterion(kind=kind.value, weight=weight, description=description,
-                                              position=position))
+                                              formula=formula, position=position))
         record("procurement.criteria_set", process, actor=actor, before={"criteria": before},
-               after={"criteria": [{"kind": k.value, "weight": w} for k, w, _d in rows]})
+               after={"criteria": [{"kind": k.value, "weight": w, "formula": f} for k, w, _d, f in rows]})
 
 
 def publish_tender(process: Process, deadline: date, *, actor) -> None:

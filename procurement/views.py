@@ -6,6 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.accounts import operations as accounts
 from app.accounts.models import Role
 from app.accounts.operations import is_official
 from app.documents import pdf_response
@@ -28,6 +29,7 @@ from .forms import (
     ExtendForm,
     MetricForm,
     MilestoneForm,
+    PanelForm,
     PaymentForm,
     ProcessForm,
     PublishForm,
@@ -35,6 +37,7 @@ from .forms import (
     score_form,
 )
 from .models import CriterionKind, Phase, Procedure
+from .price_formulas import PRICE_FORMULAS, formula_of
 
 officials = roles_required(Role.OFFICIAL, Role.ADMIN)
 org_members = roles_required(Role.ORG_MEMBER)
@@ -130,12 +133,15 @@ def _show_page(process, status=200, **submitted):
     forms = {name: form(formdata=None) for name, form in (
         ("publish", PublishForm), ("extend", ExtendForm), ("cancel", ReasonForm), ("payment", PaymentForm),
         ("metric", MetricForm),
-        ("milestone", MilestoneForm), ("commitment", CommitmentForm))}
+        ("milestone", MilestoneForm), ("commitment", CommitmentForm), ("panel", PanelForm))}
     manager = processes.can_manage(current_user, process)
     return render_template(
         "procurement/show.html", process=process, ranking=evaluation.ranking(process), today=city_today(),
         manager=manager, official=is_official(current_user), moves=moves.moves(process) if manager else [],
-        sealed=moves.bidding_open(process), tie_rule=evaluation.TIE_RULE,
+        sealed=moves.bidding_open(process), tie_rule=evaluation.TIE_RULE, panel_rule=evaluation.PANEL_RULE,
+        formula_of=formula_of, on_panel=evaluation.on_panel(current_user, process),
+        progress=evaluation.progress(process),
+        scored_criterion_id=next((c.id for c in evaluation.scored_by_evaluators(process)), None),
         amendments=releases.amendments_of(process) if process.published else [],
         amendment_changes=contracts.amendment_changes,
         own_bid=tenders.bid_of(current_user, process), need=processes.council_needs(process.priority_need_id)
@@ -174,6 +180,8 @@ def criteria(process_id):
         for c in process.criteria:
             getattr(form, f"weight_{c.kind}").data = c.weight
             getattr(form, f"note_{c.kind}").data = c.description
+            if c.formula:
+                form.price_formula.data = c.formula
     if form.validate_on_submit():
         try:
             tenders.set_criteria(process, form.weights(), actor=current_user)
@@ -181,7 +189,8 @@ def criteria(process_id):
             attach_error(form, error)
         else:
             return _done(process, _("The award criteria are saved."))
-    return render_template("procurement/criteria.html", form=form, process=process, kinds=list(CriterionKind))
+    return render_template("procurement/criteria.html", form=form, process=process, kinds=list(CriterionKind),
+                           formulas=PRICE_FORMULAS.values())
 
 
 @bp.route("/<int:process_id>/publish", methods=["POST"])
@@ -274,23 +283,58 @@ def withdraw(bid_id):
 def score(bid_id):
     bid = tenders.bid_by_id(bid_id)
     process = bid.process
-    if (refusal := _unless_manager(process)):
-        return refusal
+    if not evaluation.on_panel(current_user, process):
+        flash(_("Only the members of the evaluation panel score the bids."), "error")
+        return _back(process)
     criteria = evaluation.scored_by_evaluators(process)
-    form = score_form(criteria, bid)
+    form = score_form(criteria)
     if form.validate_on_submit():
         try:
             evaluation.score_bid(bid, {c.id: getattr(form, f"score_{c.id}").data for c in criteria},
                                  notes={c.id: getattr(form, f"note_{c.id}").data for c in criteria},
                                  actor=current_user)
         except DomainError as error:
-            attach_error(form, error)
+            if not shown_beside_its_field(form, error):
+                flash(str(error), "error")
+                return _back(process)
         else:
-            return _done(process, _("The scores of %(name)s are saved.", name=bid.organisation.name))
+            return _done(process, _("Your scores of %(name)s are saved.", name=bid.organisation.name))
     return render_template("procurement/form.html", form=form, process=process,
                            heading=_("Score the bid of %(name)s", name=bid.organisation.name),
-                           intro=_("The price is scored by the published formula, not by hand: the lowest price "
-                                   "gets full marks, the others in proportion."))
+                           intro=_("Your own scores, given once: the panel's score is the mean of its members'. "
+                                   "The price is scored by the published formula, not by hand."))
+
+
+@bp.route("/<int:process_id>/panel", methods=["POST"])
+@officials
+def add_evaluator(process_id):
+    process = _process(process_id)
+    form = PanelForm()
+    return _on_show_page(process, "panel", form, lambda: evaluation.add_evaluator(
+        process, accounts.user_by_email(form.evaluator.data, field="evaluator"), actor=current_user),
+        _("The official is on the evaluation panel."))
+
+
+@bp.route("/<int:process_id>/panel/<int:user_id>/remove", methods=["POST"])
+@officials
+def remove_evaluator(process_id, user_id):
+    process = _process(process_id)
+    try:
+        evaluation.remove_evaluator(process, accounts.user_by_id(user_id), actor=current_user)
+    except DomainError as error:
+        flash(str(error), "error")
+        return _back(process)
+    return _done(process, _("The official is no longer on the evaluation panel."))
+
+
+@bp.route("/<int:process_id>/evaluation.pdf")
+@officials
+def evaluation_pdf(process_id):
+    """The evaluation report, for officials (bidders' detailed scores stay with them)."""
+    process = _process(process_id)
+    if process.phase_enum in (Phase.PLANNING, Phase.TENDER) or not process.bids:  # offers sealed, or none
+        raise NotFound(_("This process has no evaluation yet."))
+    return pdf_response(documents.evaluation_report(process), f"{process.reference}-evaluation.pdf")
 
 
 @bp.route("/<int:process_id>/award", methods=["GET", "POST"])

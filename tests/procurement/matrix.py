@@ -77,6 +77,7 @@ def samples(ctx) -> dict:
     with transaction():  # time passes: the deadline was yesterday
         running.bid_deadline = ctx.today - timedelta(days=1)
     tenders.close_bidding(running, actor=official)
+    evaluation.add_evaluator(running, official, actor=official)
     evaluation.score_bid(bid, {c.id: 50 for c in running.criteria if c.kind != "price"}, actor=official,
                          notes={c.id: "Checked." for c in running.criteria})
     evaluation.decide_award(running, actor=official)

@@ -29,8 +29,8 @@ def test_a_process_walks_every_phase_and_each_move_is_audited(city):
     assert process.phase == Phase.CLOSED
     actions = [e.action for e in history("procurement_processes", process.id)]
     assert actions == ["procurement.created", "procurement.criteria_set", "procurement.tender",
-                       "procurement.bids", "procurement.award", "procurement.contract",
-                       "procurement.implementation", "procurement.closed"]
+                       "procurement.bids", "procurement.evaluator_added", "procurement.award",
+                       "procurement.contract", "procurement.implementation", "procurement.closed"]
 
 
 @pytest.mark.parametrize("phase, move", [
@@ -243,6 +243,7 @@ def test_scores_must_cover_every_criterion_within_0_to_100_with_a_justification(
     bid = process.bids[0]
     ids = [c.id for c in evaluation.scored_by_evaluators(process)]  # quality and the two social ones
     notes = {i: "Seen in the proposal." for i in ids}
+    evaluation.add_evaluator(process, city.official, actor=city.official)
     with pytest.raises(Invalid, match="0 to 100"):
         evaluation.score_bid(bid, {ids[0]: 50}, notes=notes, actor=city.official)
     with pytest.raises(Invalid, match="0 to 100"):
@@ -251,7 +252,7 @@ def test_scores_must_cover_every_criterion_within_0_to_100_with_a_justification(
         evaluation.score_bid(bid, dict(zip(ids, [50, 50, 50])), notes={ids[0]: "Fine."}, actor=city.official)
     assert refused.value.field == f"note_{ids[1]}"
     assert bid.scores == []
-    with pytest.raises(Invalid, match="Score every bid"):
+    with pytest.raises(Invalid, match="score every bid"):
         evaluation.decide_award(process, actor=city.official)
 
 

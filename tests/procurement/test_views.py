@@ -289,9 +289,14 @@ def test_price_is_not_typed_and_each_score_needs_a_justification(app, city):
     process = city.process("bids")
     bid = process.bids[0]
     official = _as(app, city.official)
+    # Not on the panel yet: sent back, told why.
+    refused = official.get(f"/procurement/bids/{bid.id}/score", follow_redirects=True).get_data(as_text=True)
+    assert "Only the members of the evaluation panel score the bids." in refused
+    assert post_form(official, f"/procurement/{process.id}/panel",
+                     {"evaluator": city.official.email}).status_code == 302
     form = official.get(f"/procurement/bids/{bid.id}/score").get_data(as_text=True)
     price = next(c for c in process.criteria if c.kind == "price")
-    assert f'name="score_{price.id}"' not in form and "lowest price gets full marks" in form
+    assert f'name="score_{price.id}"' not in form and "published formula" in form
     scored = [c for c in process.criteria if c.kind != "price"]
     page = post_form(official, f"/procurement/bids/{bid.id}/score",
                      {f"score_{c.id}": "70" for c in scored} | {f"note_{scored[0].id}": "Good plan."})
