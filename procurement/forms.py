@@ -181,6 +181,24 @@ class AmendContractForm(FlaskForm):
                                              "above the award or the budget."))
 
 
+class AmendTenderForm(FlaskForm):
+    description = TextAreaField(_l("The need"), validators=[Optional(), Length(max=10000)],
+                                description=_l("Leave as it is to keep it."))
+    budget = MoneyField(_l("New value of the tender"), validators=[Optional(), NumberRange(min=0, max=10**11)],
+                        description=_l("Leave empty to keep the value."))
+    rationale = TextAreaField(_l("Reason for the amendment"), validators=[DataRequired(), Length(max=5000)],
+                              description=_l("Published with the amendment and sent to the bidders."))
+
+
+class AmendAwardForm(FlaskForm):
+    value = MoneyField(_l("New awarded value"), validators=[Optional(), NumberRange(min=0, max=10**11)],
+                       description=_l("Leave empty to keep the value."))
+    justification = TextAreaField(_l("Justification of the award"), validators=[Optional(), Length(max=5000)],
+                                  description=_l("Leave as it is to keep it."))
+    rationale = TextAreaField(_l("Reason for the amendment"), validators=[DataRequired(), Length(max=5000)],
+                              description=_l("Published with the amendment."))
+
+
 class PaymentForm(FlaskForm):
     amount = MoneyField(_l("Amount paid"), **MONEY)
     paid_on = DateField(_l("Paid on"), validators=[Required()])

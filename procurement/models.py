@@ -427,14 +427,14 @@ class Release(db.Model):
 
 
 class Amendment(db.Model):
-    """A change to a published tender or contract, with its rationale: an OCDS `amendments`
+    """A change to a published tender, award or contract, with its rationale: an OCDS `amendments`
     entry from the release that published it on."""
 
     __tablename__ = "procurement_amendments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[int] = mapped_column(ForeignKey("procurement_processes.id"), index=True)
-    scope: Mapped[str] = mapped_column(String(20))  # "tender" or "contract"
+    scope: Mapped[str] = mapped_column(String(20))  # "tender", "award" or "contract"
     rationale: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, default="")
     date: Mapped[datetime] = mapped_column(UTCDateTime)

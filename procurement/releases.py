@@ -19,7 +19,8 @@ How an operation publishes (after its own writes, inside its `with transaction()
 tenderCancellation, award, awardUpdate, awardCancellation, contract, contractAmendment,
 contractUpdate, implementation, implementationUpdate, contractTermination). An amendment is kept
 with the process and listed in `tender.amendments` (scope "tender") or the contract's
-`amendments` (scope "contract") of this release and every later one, with the release it amends
+`amendments` (scope "contract"), or the award's (scope "award", tag awardUpdate), of this release
+and every later one, with the release it amends
 (`amendsReleaseID`, the previous release) and the release that carries it (`releaseID`).
 Nothing is published for a process the public cannot see yet (in planning)."""
 import json
@@ -384,7 +385,7 @@ def _pdf(kind: str, process, title: str, endpoint: str, published) -> dict:
             "datePublished": _moment(published)}
 
 
-def _award(process) -> dict:
+def _award(process, amendments) -> dict:
     award = process.award
     return {
         "id": f"{process.reference}-award",
@@ -401,6 +402,7 @@ def _award(process) -> dict:
             "tie": award.tie, "override": award.override, "justification": award.justification,
             "supplierSocialEconomy": award.supplier.is_social_economy,
         },
+        "amendments": _amendments(a for a in amendments if a.scope == "award"),
     }
 
 
@@ -469,7 +471,7 @@ def build_release(process, process_ocid: str, release_id: str, moment: datetime,
             "tender": _tender(process, amendments),
         }
         if process.award:
-            body["awards"] = [_award(process)]
+            body["awards"] = [_award(process, amendments)]
         if process.contract:
             body["contracts"] = [_contract(process, amendments)]
         return _prune(body)

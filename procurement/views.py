@@ -18,9 +18,24 @@ from app.organisations import operations as organisations
 from app.pagecache import cached_public_page
 from app.security import public, roles_required
 
-from . import awarding, bp, contracts, documents, evaluation, flags, monitoring, moves, processes, releases, tenders
+from . import (
+    amendments,
+    awarding,
+    bp,
+    contracts,
+    documents,
+    evaluation,
+    flags,
+    monitoring,
+    moves,
+    processes,
+    releases,
+    tenders,
+)
 from .forms import (
+    AmendAwardForm,
     AmendContractForm,
+    AmendTenderForm,
     AwardForm,
     BidForm,
     CommitmentForm,
@@ -405,6 +420,53 @@ def amend_contract(process_id):
                            heading=_("Amend the contract of “%(title)s”", title=process.title),
                            intro=_("Now worth %(value)s, until %(end)s.", value=money(contract.value_cents),
                                    end=day(contract.period_end)) if contract else "")
+
+
+@bp.route("/<int:process_id>/tender/amend", methods=["GET", "POST"])
+@officials
+def amend_tender(process_id):
+    process = _process(process_id)
+    if (refusal := _unless_manager(process)):
+        return refusal
+    form = AmendTenderForm()
+    if request.method == "GET":
+        form.description.data = process.description
+    if form.validate_on_submit():
+        try:
+            amendments.amend_tender(process, form.rationale.data, description=form.description.data,
+                                    budget_cents=form.budget.cents,
+                                    actor=current_user)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            return _done(process, _("The amendment is recorded and published."))
+    return render_template("procurement/form.html", form=form, process=process,
+                           heading=_("Amend the tender “%(title)s”", title=process.title),
+                           intro=_("Now worth %(value)s.", value=money(process.budget_cents)))
+
+
+@bp.route("/<int:process_id>/award/amend", methods=["GET", "POST"])
+@officials
+def amend_award(process_id):
+    process = _process(process_id)
+    if (refusal := _unless_manager(process)):
+        return refusal
+    form = AmendAwardForm()
+    if request.method == "GET" and process.award:
+        form.justification.data = process.award.justification
+    if form.validate_on_submit():
+        try:
+            amendments.amend_award(process, form.rationale.data, justification=form.justification.data,
+                                   value_cents=form.value.cents,
+                                   actor=current_user)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            return _done(process, _("The amendment is recorded and published."))
+    return render_template("procurement/form.html", form=form, process=process,
+                           heading=_("Amend the award of “%(title)s”", title=process.title),
+                           intro=_("Now awarded for %(value)s.", value=money(process.award.value_cents))
+                           if process.award else "")
 
 
 def _follow_up(process, form, operation, message):

@@ -28,6 +28,11 @@ EXPECTED = {
     "procurement.withdraw": roles("org_member"),
     "procurement.score": OFFICIALS,
     "procurement.award": OFFICIALS,
+    "procurement.add_evaluator": OFFICIALS,
+    "procurement.remove_evaluator": OFFICIALS,
+    "procurement.evaluation_pdf": OFFICIALS,
+    "procurement.amend_tender": OFFICIALS,
+    "procurement.amend_award": OFFICIALS,
     "procurement.contract": OFFICIALS,
     "procurement.amend_contract": OFFICIALS,
     "procurement.payment": OFFICIALS,
@@ -54,6 +59,10 @@ EXPECTED = {
     "procurement_api.bid": roles("org_member"),
     "procurement_api.withdraw": roles("org_member"),
     "procurement_api.award": OFFICIALS,
+    "procurement_api.extend": OFFICIALS,
+    "procurement_api.amend_tender": OFFICIALS,
+    "procurement_api.amend_award": OFFICIALS,
+    "procurement_api.amend_contract": OFFICIALS,
 }
 
 
@@ -102,4 +111,9 @@ def samples(ctx) -> dict:
         "procurement.record_json": {"ocid": f"{processes.ocid_prefix()}-{running.reference}"},
         "procurement_api.show": one, "procurement_api.publish": one, "procurement_api.award": one,
         "procurement_api.bid": {"process_id": tender.id},
+        "procurement.add_evaluator": one, "procurement.remove_evaluator": {**one, "user_id": official.id},
+        "procurement.evaluation_pdf": one, "procurement.amend_tender": {"process_id": tender.id},
+        "procurement.amend_award": one, "procurement_api.extend": {"process_id": tender.id},
+        "procurement_api.amend_tender": {"process_id": tender.id}, "procurement_api.amend_award": one,
+        "procurement_api.amend_contract": one,
     }
