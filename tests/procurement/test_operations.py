@@ -184,7 +184,7 @@ def test_bidding_cannot_close_before_the_deadline_which_is_the_end_of_its_day(ci
 def test_the_moves_say_what_is_allowed_and_why_not(city):
     process = city.process("tender")
     shown = {m.name: m for m in moves.moves(process)}
-    assert list(shown) == ["extend_deadline", "close_bidding", "cancel"]
+    assert list(shown) == ["extend_deadline", "amend_tender", "close_bidding", "cancel"]
     assert shown["extend_deadline"].allowed and shown["cancel"].allowed
     # Before the deadline no advice to cancel for want of bids: bidding is still open.
     assert not shown["close_bidding"].allowed and "open until" in str(shown["close_bidding"].reason)
