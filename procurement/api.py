@@ -114,6 +114,10 @@ class BidSchema(Schema):
     organisation = fields.String(required=True, metadata={"description": "The bidding organisation's slug."})
     amount_cents = fields.Integer(required=True, validate=validate.Range(min=1))
     summary = fields.String(load_default="")
+    declarations = fields.List(fields.String(), load_default=list, metadata={
+        "description": "The declarations ticked: no_exclusion_grounds (always required), social_economy "
+                       "(required on reserved tenders), wage_ratio (required when a criterion is fair wages). "
+                       "Documents are attached on the bid's web page."})
 
 
 class BidCreatedSchema(Schema):
@@ -121,6 +125,7 @@ class BidCreatedSchema(Schema):
     organisation = fields.Nested(SupplierSchema)
     amount_cents = fields.Integer()
     status = fields.String(metadata={"description": "active, withdrawn, or replaced by a later bid."})
+    declarations = fields.List(fields.String())
 
 
 class DeadlineSchema(Schema):
@@ -221,7 +226,8 @@ def bid(body, process_id):
     organisation = next((o for o in user.organisations if o.slug == body["organisation"]), None)
     if organisation is None:
         raise NotFound(_l("You do not belong to that organisation."), field="organisation")
-    return tenders.submit_bid(process, organisation, body["amount_cents"], summary=body["summary"], actor=user)
+    return tenders.submit_bid(process, organisation, body["amount_cents"], summary=body["summary"],
+                              declarations=body["declarations"], actor=user)
 
 
 @blp.route("/processes/<int:process_id>/bids/<int:bid_id>/withdraw", methods=["POST"])

@@ -15,7 +15,7 @@ from app.extensions import db
 from app.i18n import city_timezone
 from app.organisations import operations as orgs
 
-from . import contracts, demo_flags, evaluation, tenders
+from . import bid_documents, contracts, demo_flags, evaluation, tenders
 from .demo_criteria import GREEN, SOCIAL
 from .models import Process
 
@@ -99,7 +99,8 @@ def _build(demo, members, official, row) -> None:
         tenders.publish_tender(process, today + timedelta(days=21), actor=official)
         for slug, (amount, _scores) in bidders.items():
             tenders.submit_bid(process, demo.organisations[slug], amount * 100, actor=members[slug],
-                               summary=f"Our proposal for “{title}”.")
+                               summary=f"Our proposal for “{title}”.",
+                               declarations=[d.code for d in bid_documents.required_declarations(process)])
     if target >= 2:
         with transaction():  # time passes: bidding closes only after the deadline
             process.bid_deadline = today - timedelta(days=1)

@@ -5,6 +5,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, FieldList, Form, FormField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
@@ -71,6 +72,26 @@ class BidForm(FlaskForm):
     organisation = SelectField(_l("Bidding organisation"), coerce=int, choices=[])
     amount = MoneyField(_l("Price offered"), **MONEY)
     summary = TextAreaField(_l("Summary of the proposal"), validators=[Optional(), Length(max=10000)])
+    documents = MultipleFileField(_l("Documents (PDF)"),
+                                  description=_l("The technical proposal and certificates: up to 5 PDF files of 5 MB "
+                                                 "each, sealed with the offer until the deadline."))
+
+    @property
+    def uploads(self) -> list[tuple]:
+        return [(f.stream, f.mimetype, f.filename) for f in (self.documents.data or [])
+                if f and getattr(f, "filename", "")]
+
+    def declared(self, declarations) -> list[str]:
+        return [d.code for d in declarations if getattr(self, f"declare_{d.code}").data]
+
+
+def bid_form(declarations) -> BidForm:
+    """The bid form with a box for each declaration the tender requires."""
+    class TenderBidForm(BidForm):
+        pass
+    for declaration in declarations:
+        setattr(TenderBidForm, f"declare_{declaration.code}", BooleanField(declaration.text))
+    return TenderBidForm()
 
 
 def score_form(criteria, formdata=None):

@@ -216,11 +216,15 @@ class Bid(db.Model):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(20), default=BidStatus.ACTIVE.value, server_default="active")
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The declarations the bidder ticked (procurement/bid_documents.py:DECLARATIONS), sealed with the offer.
+    declarations: Mapped[list] = mapped_column(JSON, default=list)
 
     process: Mapped[Process] = relationship(back_populates="all_bids")
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     scores: Mapped[list["Score"]] = relationship(back_populates="bid", cascade="all, delete-orphan",
                                                  lazy="selectin", order_by="Score.id")
+    documents: Mapped[list["BidDocument"]] = relationship(back_populates="bid", cascade="all, delete-orphan",
+                                                          order_by="BidDocument.id")
 
     def scores_for(self, criterion_id: int) -> list["Score"]:
         """The evaluators' scores of this bid on one criterion, in the order they were given."""
@@ -229,6 +233,23 @@ class Bid(db.Model):
     def score_by(self, criterion_id: int, evaluator_id: int) -> "Score | None":
         return next((s for s in self.scores if s.criterion_id == criterion_id and s.evaluator_id == evaluator_id),
                     None)
+
+
+class BidDocument(db.Model):
+    """A document sent with a bid (its technical proposal, certificates…), a PDF kept under the
+    instance folder with a name we generate, sealed like the offer until the deadline."""
+
+    __tablename__ = "procurement_bid_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("procurement_bids.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(60))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    bid: Mapped[Bid] = relationship(back_populates="documents")
 
 
 class PanelMember(db.Model):

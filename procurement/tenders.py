@@ -13,6 +13,7 @@ from app.i18n import city_today, day, money
 from app.notifications.operations import emit, follow
 from app.organisations.models import Organisation, OrganisationKind, ServiceCategory
 
+from .bid_documents import check_declarations, check_documents, store_documents
 from .events import process_context
 from .models import Bid, BidStatus, Criterion, CriterionKind, Phase, Procedure, Process
 from .moves import bidding_open, check
@@ -124,12 +125,13 @@ def publish_tender(process: Process, deadline: date, *, actor) -> None:
 
 
 def submit_bid(process: Process, organisation: Organisation, amount_cents: int, *, actor,
-               summary: str = "") -> Bid:
+               summary: str = "", declarations=None, documents=()) -> Bid:
     """An organisation's member bids on an open tender until the end of its deadline day, at most
-    the tender's value unless the tender allows more. Reserved tenders accept only social-economy
+    the tender's value unless the tender allows more, ticking every declaration the tender requires
+    and attaching its documents (PDFs; bid_documents.py). Reserved tenders accept only social-economy
     organisations (which include the work-integration co-operatives that act as sheltered
     workshops). A second bid of the same organisation replaces the first, which is kept, marked
-    replaced and audited: the last one counts."""
+    replaced and audited: the last one counts, with its own declarations and documents."""
     if actor is None or not actor.member_of(organisation):
         raise NotAllowed(_l("You may only bid for an organisation you belong to."))
     if organisation.kind == OrganisationKind.MUNICIPAL_DEPARTMENT:
@@ -143,6 +145,8 @@ def submit_bid(process: Process, organisation: Organisation, amount_cents: int, 
     if amount_cents > process.budget_cents and not process.allow_above_value:
         raise Invalid(_l("The price is above the tender's value, %(value)s, which this tender does not allow.",
                          value=money(process.budget_cents)), field="amount")
+    declarations = check_declarations(process, declarations)
+    documents = check_documents(documents)
     with transaction():
         lock(process)  # against a close of bidding or another bid of the organisation at the same time
         if not bidding_open(process):
@@ -154,12 +158,14 @@ def submit_bid(process: Process, organisation: Organisation, amount_cents: int, 
                    after={"status": BidStatus.REPLACED.value})
             db.session.flush()  # one active bid per organisation: the unique index checks the new one
         bid = Bid(process=process, organisation=organisation, amount_cents=amount_cents,
-                  summary=(summary or "").strip(), submitted_by_id=actor.id)
+                  summary=(summary or "").strip(), submitted_by_id=actor.id, declarations=declarations)
         db.session.add(bid)
+        store_documents(bid, documents)
         db.session.flush()
         record("procurement.bid_submitted", bid, actor=actor,
                after={"process": process.reference, "organisation": organisation.slug, "amount_cents": amount_cents,
-                      "replaces": previous.id if previous else None})
+                      "replaces": previous.id if previous else None, "declarations": declarations,
+                      "documents": [d.stored_name for d in bid.documents]})
         follow(actor, "procurement", process.id)
     db.session.expire(process, ["bids"])
     return bid

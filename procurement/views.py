@@ -2,7 +2,7 @@
 its phase allows, the forms of each step, and the office's dashboard."""
 from decimal import Decimal
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,11 +16,12 @@ from app.i18n import city_today, day, money
 from app.opendata import licence_name, licence_url
 from app.organisations import operations as organisations
 from app.pagecache import cached_public_page
-from app.security import public, roles_required
+from app.security import login_required, public, roles_required
 
 from . import (
     amendments,
     awarding,
+    bid_documents,
     bp,
     contracts,
     documents,
@@ -37,7 +38,6 @@ from .forms import (
     AmendContractForm,
     AmendTenderForm,
     AwardForm,
-    BidForm,
     CommitmentForm,
     ContractForm,
     CriteriaForm,
@@ -49,6 +49,7 @@ from .forms import (
     ProcessForm,
     PublishForm,
     ReasonForm,
+    bid_form,
     score_form,
 )
 from .models import CriterionKind, Phase, Procedure
@@ -155,7 +156,8 @@ def _show_page(process, status=200, **submitted):
         manager=manager, official=is_official(current_user), moves=moves.moves(process) if manager else [],
         sealed=moves.bidding_open(process), tie_rule=evaluation.TIE_RULE, panel_rule=evaluation.PANEL_RULE,
         formula_of=formula_of, on_panel=evaluation.on_panel(current_user, process),
-        progress=evaluation.progress(process),
+        progress=evaluation.progress(process), can_open=bid_documents.can_open,
+        declaration_texts={code: d.text for code, d in bid_documents.DECLARATIONS.items()},
         scored_criterion_id=next((c.id for c in evaluation.scored_by_evaluators(process)), None),
         amendments=releases.amendments_of(process) if process.published else [],
         amendment_changes=contracts.amendment_changes,
@@ -259,25 +261,36 @@ def cancel(process_id):
 def bid(process_id):
     process = _process(process_id)
     own = tenders.bid_of(current_user, process)
-    form = BidForm()
+    declarations = bid_documents.required_declarations(process)
+    form = bid_form(declarations)
     form.organisation.choices = [(o.id, o.name) for o in current_user.organisations]
     if own is not None and request.method == "GET":
         form.organisation.data, form.summary.data = own.organisation_id, own.summary
         form.amount.data = Decimal(own.amount_cents) / 100
     if own is not None:
-        form.amount.description = _("Your organisation's bid of %(amount)s counts now; a new one replaces it.",
-                                    amount=money(own.amount_cents))
+        form.amount.description = _("Your organisation's bid of %(amount)s counts now; a new one replaces it, "
+                                    "with its own declarations and documents.", amount=money(own.amount_cents))
     if form.validate_on_submit():
         try:
             organisation = next(o for o in current_user.organisations if o.id == form.organisation.data)
             tenders.submit_bid(process, organisation, form.amount.cents, summary=form.summary.data,
+                               declarations=form.declared(declarations), documents=form.uploads,
                                actor=current_user)
         except DomainError as error:
             attach_error(form, error)
         else:
             return _done(process, _("Your bid is submitted."))
-    return render_template("procurement/form.html", form=form, process=process,
+    return render_template("procurement/bid.html", form=form, process=process, declarations=declarations,
                            heading=_("Bid on “%(title)s”", title=process.title))
+
+
+@bp.route("/bid-documents/<int:document_id>")
+@login_required
+def bid_document(document_id):
+    """A bid's document, for its organisation's members, and for officials once bidding has closed."""
+    document, path = bid_documents.document_by_id(document_id, current_user)
+    return send_file(path, mimetype=document.content_type, as_attachment=True,
+                     download_name=f"{document.bid.process.reference}-{document.id}.pdf", max_age=0)
 
 
 @bp.route("/bids/<int:bid_id>/withdraw", methods=["POST"])

@@ -9,6 +9,10 @@ from app.database import transaction
 from app.extensions import db
 from app.i18n import city_today
 from procurement import contracts, evaluation, processes, tenders
+from procurement.bid_documents import DECLARATIONS
+
+# Every declaration ticked: what a bidder who may bid on any tender declares.
+DECLARED = list(DECLARATIONS)
 
 CRITERIA = [("price", 40, "Lowest price gets full marks."),
             ("quality", 30, ""),
@@ -70,7 +74,7 @@ class City:
             return process
         bidders = bidders or [self.coop, self.coop_b]
         for n, org in enumerate(bidders):
-            tenders.submit_bid(process, org, 10_000_000 + n * 500_000, actor=self.member(org))
+            tenders.submit_bid(process, org, 10_000_000 + n * 500_000, actor=self.member(org), declarations=DECLARED)
         pass_deadline(process)
         tenders.close_bidding(process, actor=self.official)
         if phase == "bids":

@@ -9,6 +9,7 @@ from app.database import transaction
 from procurement import contracts, evaluation, processes, tenders
 
 from ..matrix import ANY_USER, OFFICIALS, PUBLIC, roles  # noqa: F401
+from .conftest import DECLARED
 
 EXPECTED = {
     "procurement.index": PUBLIC,
@@ -82,7 +83,7 @@ def samples(ctx) -> dict:
 
     tender = new("Open tender")
     running = new("Running contract")
-    bid = tenders.submit_bid(running, coop, 90_000, actor=member)
+    bid = tenders.submit_bid(running, coop, 90_000, actor=member, declarations=DECLARED)
     with transaction():  # time passes: the deadline was yesterday
         running.bid_deadline = ctx.today - timedelta(days=1)
     tenders.close_bidding(running, actor=official)

@@ -13,7 +13,7 @@ from procurement import amendments, contracts, releases, tenders
 from procurement.models import Amendment
 
 from ..conftest import login, post_form
-from .conftest import pass_deadline
+from .conftest import DECLARED, pass_deadline
 
 
 def _as(app, user):
@@ -28,7 +28,7 @@ def _latest(process) -> dict:
 
 def test_a_tender_is_amended_while_bids_are_accepted_and_never_below_a_bid(city):
     process = city.process("tender")
-    tenders.submit_bid(process, city.coop, 9_000_000, actor=city.coop_member)
+    tenders.submit_bid(process, city.coop, 9_000_000, actor=city.coop_member, declarations=DECLARED)
     with pytest.raises(Invalid, match="reason"):
         amendments.amend_tender(process, " ", budget_cents=10_000_000, actor=city.official)
     with pytest.raises(Invalid, match="cannot fall below") as refused:

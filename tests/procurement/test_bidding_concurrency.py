@@ -7,6 +7,7 @@ from procurement import tenders
 from procurement.models import Bid, Process
 
 from ..conftest import at_once
+from .conftest import DECLARED
 
 
 def test_bids_of_one_organisation_at_once_leave_exactly_one_that_counts(app, city):
@@ -25,7 +26,7 @@ def test_bids_of_one_organisation_at_once_leave_exactly_one_that_counts(app, cit
             db.session.commit()
             barrier.wait()
             try:
-                tenders.submit_bid(row, coop, 1_000_000 + i, actor=member)
+                tenders.submit_bid(row, coop, 1_000_000 + i, actor=member, declarations=DECLARED)
             except Exception as error:  # noqa: BLE001 - asserted on below
                 errors.append(error)
             finally:

@@ -66,6 +66,10 @@ def test_reserved_tender_from_publication_to_open_data(live_server, browser, pag
         bidder.get_by_role("link", name="Submit a bid").click()
         bidder.get_by_label("Price offered", exact=True).fill(amount)
         bidder.get_by_label("Summary of the proposal").fill(f"{org}: twelve carers, weekend cover.")
+        bidder.get_by_label("Documents (PDF)").set_input_files(files=[
+            {"name": "proposal.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n%%EOF\n"}])
+        for box in bidder.get_by_role("checkbox").all():  # the declarations a reserved tender requires
+            box.check()
         bidder.get_by_role("button", name="Save").click()
         expect(bidder.get_by_text("Your bid is submitted.")).to_be_visible()
         screenshot(f"bid-{org.split()[0].lower()}", bidder)

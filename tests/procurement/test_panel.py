@@ -15,7 +15,7 @@ from procurement import evaluation, tenders
 from procurement.models import Phase
 
 from ..conftest import login, post_form
-from .conftest import pass_deadline
+from .conftest import DECLARED, pass_deadline
 
 
 def _as(app, user):
@@ -117,7 +117,7 @@ def _priced(city, formula, prices, budget=12_000_000):
     tenders.set_criteria(process, [("price", 100, "", formula)], actor=city.official)
     tenders.publish_tender(process, city_today() + timedelta(days=5), actor=city.official)
     for org, price in zip((city.coop, city.coop_b, city.company), prices):
-        tenders.submit_bid(process, org, price, actor=city.member(org))
+        tenders.submit_bid(process, org, price, actor=city.member(org), declarations=DECLARED)
     pass_deadline(process)
     tenders.close_bidding(process, actor=city.official)
     return process

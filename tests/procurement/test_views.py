@@ -12,7 +12,10 @@ from procurement import tenders
 from procurement.models import Payment, Phase, Process, ServiceMetric
 
 from ..conftest import login, post_form
-from .conftest import pass_deadline
+from .conftest import DECLARED, pass_deadline
+
+# Every declaration's box ticked, as a bidder sends the form.
+DECLARE = {f"declare_{code}": "y" for code in DECLARED}
 
 
 def _as(app, user):
@@ -56,11 +59,11 @@ def test_a_company_cannot_bid_on_a_reserved_tender(app, city):
     process = city.process("tender", procedure="reserved")
     client = _as(app, city.company_member)
     page = post_form(client, f"/procurement/{process.id}/bid",
-                     {"organisation": city.company.id, "amount": "1000"})
+                     {"organisation": city.company.id, "amount": "1000"} | DECLARE)
     assert page.status_code == 200 and "reserved for social-economy" in page.get_data(as_text=True)
     client = _as(app, city.coop_member)
     assert post_form(client, f"/procurement/{process.id}/bid",
-                     {"organisation": city.coop.id, "amount": "1000"}).status_code == 302
+                     {"organisation": city.coop.id, "amount": "1000"} | DECLARE).status_code == 302
     db.session.refresh(process)
     assert [b.organisation.slug for b in process.bids] == ["la-tela"]
 
@@ -221,7 +224,7 @@ def test_a_payment_before_the_signature_is_refused_beside_its_date(app, city):
 
 def test_bidding_cannot_be_closed_early_through_the_page_and_offers_stay_sealed(app, city):
     process = city.process("tender")
-    tenders.submit_bid(process, city.coop, 9_000_000, actor=city.coop_member)
+    tenders.submit_bid(process, city.coop, 9_000_000, actor=city.coop_member, declarations=DECLARED)
     official = _as(app, city.official)
     page = official.get(f"/procurement/{process.id}").get_data(as_text=True)
     assert "1 sealed bid received" in page and "€90,000.00" not in page  # the offer is not shown
@@ -267,15 +270,16 @@ def test_the_deadline_is_extended_through_the_page_with_a_reason_beside_its_fiel
 def test_a_bid_above_the_value_is_refused_beside_its_field_and_a_bid_withdrawn_and_sent_again(app, city):
     process = city.process("tender", budget=1_000_000)
     bidder = _as(app, city.coop_member)
-    page = post_form(bidder, f"/procurement/{process.id}/bid", {"organisation": city.coop.id, "amount": "10000.01"})
+    page = post_form(bidder, f"/procurement/{process.id}/bid",
+                     {"organisation": city.coop.id, "amount": "10000.01"} | DECLARE)
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and 'id="amount-error"' in text and "above the tender&#39;s value" in text
     assert post_form(bidder, f"/procurement/{process.id}/bid",
-                     {"organisation": city.coop.id, "amount": "9000"}).status_code == 302
+                     {"organisation": city.coop.id, "amount": "9000"} | DECLARE).status_code == 302
     form = bidder.get(f"/procurement/{process.id}/bid").get_data(as_text=True)
     assert 'value="9000' in form and "a new one replaces it" in form
     assert post_form(bidder, f"/procurement/{process.id}/bid",
-                     {"organisation": city.coop.id, "amount": "8500"}).status_code == 302
+                     {"organisation": city.coop.id, "amount": "8500"} | DECLARE).status_code == 302
     db.session.refresh(process)
     assert [b.amount_cents for b in process.bids] == [850_000] and len(process.all_bids) == 2
     page = bidder.get(f"/procurement/{process.id}").get_data(as_text=True)
