@@ -2,6 +2,7 @@
 
 Object-level rules (only the procuring department's officials move a process;
 organisations see their own scores) are tested in test_operations.py and test_views.py."""
+import io
 from datetime import timedelta
 
 from app.accounts.models import Role
@@ -29,6 +30,7 @@ EXPECTED = {
     "procurement.withdraw": roles("org_member"),
     "procurement.score": OFFICIALS,
     "procurement.award": OFFICIALS,
+    "procurement.bid_document": ANY_USER,
     "procurement.add_evaluator": OFFICIALS,
     "procurement.remove_evaluator": OFFICIALS,
     "procurement.evaluation_pdf": OFFICIALS,
@@ -83,7 +85,8 @@ def samples(ctx) -> dict:
 
     tender = new("Open tender")
     running = new("Running contract")
-    bid = tenders.submit_bid(running, coop, 90_000, actor=member, declarations=DECLARED)
+    bid = tenders.submit_bid(running, coop, 90_000, actor=member, declarations=DECLARED,
+                             documents=[(io.BytesIO(b"%PDF-1.4\n"), "application/pdf", "Proposal")])
     with transaction():  # time passes: the deadline was yesterday
         running.bid_deadline = ctx.today - timedelta(days=1)
     tenders.close_bidding(running, actor=official)
@@ -112,6 +115,7 @@ def samples(ctx) -> dict:
         "procurement.record_json": {"ocid": f"{processes.ocid_prefix()}-{running.reference}"},
         "procurement_api.show": one, "procurement_api.publish": one, "procurement_api.award": one,
         "procurement_api.bid": {"process_id": tender.id},
+        "procurement.bid_document": {"document_id": bid.documents[0].id},
         "procurement.add_evaluator": one, "procurement.remove_evaluator": {**one, "user_id": official.id},
         "procurement.evaluation_pdf": one, "procurement.amend_tender": {"process_id": tender.id},
         "procurement.amend_award": one, "procurement_api.extend": {"process_id": tender.id},
