@@ -85,7 +85,7 @@ def load(demo) -> None:
                                      now=_at(today - timedelta(days=66), 10),
                                      agenda=["Priority needs for elder care", "Childcare in Navile",
                                              "Any other business"])
-    meetings.record_attendance(past, [m.id for m in everyone if m is not laura], actor=chair)
+    meetings.record_attendance(past, [m.id for m in everyone if m is not laura], actor=chair, today=past.on)
     votes = [
         (motions.propose_motion(past, "Home care for people over 80 is the first priority", actor=chair,
                                 agenda_item=past.agenda[0], need_category=categories.get("elder-care"),

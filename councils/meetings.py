@@ -83,7 +83,7 @@ def send_notice(meeting: Meeting, *, actor) -> list[User]:
     """Record that notice went to every member seated on the meeting's day; returns them.
     Members read it on the council and meeting pages and in the .ics calendar."""
     require_official(actor)
-    if meeting.status_enum is not MeetingStatus.SCHEDULED:
+    if meeting.status_enum is not MeetingStatus.SCHEDULED or past_its_day(meeting):
         raise Invalid(_l("Notice goes out before the meeting."))
     members = [m.user for m in mandates_on(meeting.council, meeting.on)]
     with transaction():
@@ -165,18 +165,28 @@ def before_its_day(meeting: Meeting, today: date | None = None) -> bool:
     return meeting.on > (today or city_today())
 
 
-def record_attendance(meeting: Meeting, present_mandate_ids, *, actor) -> None:
+def past_its_day(meeting: Meeting, today: date | None = None) -> bool:
+    """Whether the meeting's day has gone by: a meeting that did not open on its day never opens
+    (it would date its votes on a day it did not meet); it is cancelled and another scheduled."""
+    return meeting.on < (today or city_today())
+
+
+def record_attendance(meeting: Meeting, present_mandate_ids, *, actor, today: date | None = None) -> None:
     """The Chair or Vice-Chair records who is present; the meeting opens on the
     first record. Every member seated that day gets a line, present or absent.
     A meeting cannot open until the term's Chair and Vice-Chair are both named, nor before
     its day: what it decides is dated on that day (votes, the needs it adopts); and it opens
-    only with whoever chairs it present and a quorum recorded (`opening_refusals`)."""
+    only with whoever chairs it present and a quorum recorded (`opening_refusals`); nor after its
+    day (`past_its_day`). `today` is the city's today; the demo passes the day it replays."""
     require_runner(meeting, actor)
     if meeting.status_enum not in MEETING_OPEN:
         raise Invalid(_l("Attendance is recorded while the meeting is open."))
-    if before_its_day(meeting):
+    if before_its_day(meeting, today):
         raise Invalid(_l("The meeting opens on its day, %(date)s; to meet earlier, cancel it and schedule "
                          "another.", date=day(meeting.on, "long")))
+    if meeting.status_enum is MeetingStatus.SCHEDULED and past_its_day(meeting, today):
+        raise Invalid(_l("The meeting was set for %(date)s and did not open that day: cancel it and schedule "
+                         "another.", date=day(meeting.on, "long")), code="missed_its_day")
     offices = appointments_on(meeting.council, meeting.on)
     if any(a is None for a in offices.values()):
         raise Invalid(_l("The term's Chair and Vice-Chair must both be named before the meeting opens."))
@@ -260,6 +270,7 @@ class MeetingMoves:
     send_notice: bool = False              # officials, before the meeting opens
     cancel: bool = False                   # officials, before the meeting opens
     waits_for_its_day: bool = False        # the Chair or Vice-Chair, before the day: attendance opens it then
+    missed_its_day: bool = False           # the Chair, Vice-Chair or an official: the day went by unopened
     record_attendance: bool = False        # the Chair or Vice-Chair, from the meeting's day while it is open
     propose_motion: bool = False
     record_minutes: bool = False
@@ -281,11 +292,15 @@ def meeting_moves(meeting: Meeting, user, today: date | None = None) -> MeetingM
     mandate = mandate_of(meeting.council, user, meeting.on)
     present = mandate is not None and any(a.mandate_id == mandate.id and a.present for a in meeting.attendance)
     waits = runs and status is MeetingStatus.SCHEDULED and before_its_day(meeting, today)
+    missed = (runs or official) and status is MeetingStatus.SCHEDULED and past_its_day(meeting, today)
     motions = meeting.motions
     proposed = [m for m in motions if runs and status in MEETING_OPEN
                 and MOTION.allowed(m.status_enum, MotionStatus.VOTING)]
     votes_wait = ""
-    if proposed and status is MeetingStatus.SCHEDULED:
+    if proposed and missed:
+        votes_wait = _l("The meeting did not open on its day, %(date)s: no vote opens; table the motions at "
+                        "another meeting.", date=day(meeting.on, "long"))
+    elif proposed and status is MeetingStatus.SCHEDULED:
         votes_wait = _l("Votes open once the meeting is in session: on its day, %(date)s, with the Chair present "
                         "and a quorum recorded.", date=day(meeting.on, "long"))
     elif proposed and not quorum(meeting).met:
@@ -294,10 +309,11 @@ def meeting_moves(meeting: Meeting, user, today: date | None = None) -> MeetingM
     may_close = runs and MEETING.allowed(status, MeetingStatus.CLOSED)
     return MeetingMoves(
         edit_agenda=official and status in MEETING_OPEN,
-        send_notice=official and status is MeetingStatus.SCHEDULED,
+        send_notice=official and status is MeetingStatus.SCHEDULED and not missed,
         cancel=official and MEETING.allowed(status, MeetingStatus.CANCELLED),
         waits_for_its_day=waits,
-        record_attendance=runs and status in MEETING_OPEN and not waits,
+        missed_its_day=missed,
+        record_attendance=runs and status in MEETING_OPEN and not waits and not missed,
         propose_motion=runs and status in MEETING_OPEN,
         record_minutes=runs and status in MINUTES_OPEN,
         close=may_close and not voting,

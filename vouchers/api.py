@@ -57,7 +57,8 @@ REDEMPTION_ANSWERS = {
     **{status: {"description": description, **_json("Error")} for status, description in {
         400: "The body is not readable JSON (nested too deep, not Unicode)",
         401: "No valid bearer token",
-        403: "not_accredited, category_not_covered, wrong_pin, not_member, or not an organisation's member",
+        403: "not_accredited, category_not_covered, wrong_pin, pin_locked (five PINs typed for the voucher in "
+             "15 minutes), not_member, or not an organisation's member",
         404: "unknown_code",
         409: "amount_exceeds_remaining or exhausted",
         410: "expired or revoked",

@@ -24,13 +24,14 @@ second round). tests/vouchers/test_redemption_paths.py holds both paths to one t
 the API's RedemptionBody and RedemptionAnswer, and the one shape of a key's row."""
 import json
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from app.accounts import throttles
 from app.database import autocommit_connection, in_transaction, run_raw, transaction, utcnow
 from app.errors import DomainError, Invalid, NotAllowed, NotFound
 from app.extensions import db
@@ -64,6 +65,10 @@ class RedemptionResult:
                 "service_category": self.category, "at": self.at.isoformat()}
 
 
+PIN_TRIES = 5
+PIN_WINDOW = timedelta(minutes=15)
+
+
 class Refused(DomainError):
     """A redemption refused with a precise, stable reason code."""
 
@@ -76,7 +81,8 @@ def redeem(typed_code: str, amount_cents: int, category: str, organisation: Orga
     Refusals, each with its own code and status: malformed or mistyped code
     (422), unknown code (404), organisation not accredited for the category
     that day or category outside the programme (403), expired or revoked (410),
-    amount above what remains (409), wrong PIN (403). The voucher's row is
+    amount above what remains (409), wrong PIN (403), or five PINs typed for the
+    voucher in a quarter of an hour (403 pin_locked). The voucher's row is
     locked for the whole transaction, so concurrent redemptions queue and can
     never spend more than its value. With an idempotency key, a retry returns
     the first answer and moves nothing.
@@ -111,9 +117,11 @@ def redeem(typed_code: str, amount_cents: int, category: str, organisation: Orga
         "org_slug": organisation_slug, "org_name": organisation.name, "actor": actor.id,
         "scope": key_scope(organisation_id), "key": idempotency_key or None, "today": city_today(),
         "now": now, "at": now.isoformat(), "reference": f"voucher {code}",
-        "pin_hash": Voucher.hash_pin(code, pin) if pin else None, "token_hash": while_token_valid,
+        "pin_hash": Voucher.hash_pin(code, pin) if pin else None,
+        "legacy_pin_hash": Voucher.legacy_pin_hash(code, pin) if pin else None, "token_hash": while_token_valid,
         "request": _fingerprint(code, amount_cents, category) if idempotency_key else None,
     }
+    pin_key = _count_pin_try(code) if pin else None
     for attempt in range(2):
         try:
             if db.engine.dialect.name == "postgresql":
@@ -131,11 +139,25 @@ def redeem(typed_code: str, amount_cents: int, category: str, organisation: Orga
                     return _replay(stored.response, params)
             raise
         if outcome is not _NO_ORGANISATION_ACCOUNT:
+            if pin_key:
+                throttles.forgive(pin_key)
             return outcome
         # First redemption ever for this organisation: open its account, then redeem.
         ledger.ensure_account(AccountKind.ORGANISATION, Currency.VOUCHER, owner=organisation_id,
                               organisation_id=organisation_id)
     raise RuntimeError("the organisation's account could not be opened")
+
+
+def _count_pin_try(code: str) -> str:
+    """Count a PIN typed for this voucher, in its own transaction so that the refusal which rolls
+    the redemption back still counts it (a right PIN takes its try back): five tries a quarter of
+    an hour, whichever desks or tills they come from, so nobody can try the 10^4 PINs of a found
+    or stolen voucher."""
+    key = f"voucher-pin:{code}"
+    if throttles.bump(key, PIN_WINDOW) > PIN_TRIES:
+        raise NotAllowed(_l("Too many wrong PINs for this voucher: try again in a quarter of an hour."),
+                         field="pin", code="pin_locked")
+    return key
 
 
 def key_scope(organisation_id: int) -> str:
@@ -174,7 +196,7 @@ WITH auth AS (
 ), v AS (
   SELECT v.id, v.status, v.valid_until, v.account_id, a.balance,
          p.categories::jsonb ? %(category)s AS covered,
-         coalesce(v.pin_hash, '') = '' OR v.pin_hash IS NOT DISTINCT FROM %(pin_hash)s AS pin_ok,
+         coalesce(v.pin_hash, '') = '' OR coalesce(v.pin_hash IN (%(pin_hash)s, %(legacy_pin_hash)s), false) AS pin_ok,
          EXISTS (SELECT 1 FROM accreditations ac JOIN service_categories sc ON sc.id = ac.category_id
                  WHERE ac.organisation_id = %(org)s AND sc.slug = %(category)s AND ac.status = 'active'
                    AND ac.valid_from <= %(today)s AND ac.valid_until >= %(today)s) AS accredited,
@@ -276,7 +298,7 @@ def _redeem_sqlite(conn, params: dict):
         _refuse(params, None, None, None, None, None, None, None)
     voucher_id, status, valid_until, pin_hash, account_id, balance, categories, accredited, org_account_id = row
     valid_until = date.fromisoformat(valid_until)
-    pin_ok = not pin_hash or pin_hash == params["pin_hash"]
+    pin_ok = not pin_hash or pin_hash in (params["pin_hash"], params["legacy_pin_hash"])
     covered = params["category"] in (json.loads(categories) if categories else [])
     if not (status == VoucherStatus.ACTIVE.value and valid_until >= params["today"] and covered and accredited
             and pin_ok and balance >= params["amount"] and org_account_id is not None):

@@ -43,7 +43,8 @@ def decided_council(full_council, official, make_category):
     meeting = meetings.schedule_meeting(council, "Session", at(date(2022, 3, 1)), actor=official, agenda=["Needs"],
                                         now=CONVENED)
     chair = members["government"][1].user
-    meetings.record_attendance(meeting, [m.id for side in members.values() for m in side], actor=chair)
+    meetings.record_attendance(meeting, [m.id for side in members.values() for m in side],
+                               actor=chair, today=meeting.on)
     motion = motions.propose_motion(meeting, "Elder care first", actor=chair, need_category=make_category("elder-care"),
                                     need_rank=1, need_rationale="Ageing population")
     motions.open_vote(motion, actor=chair)
@@ -130,7 +131,8 @@ def test_api_vote_is_the_token_owners_own(app, api_client, full_council, officia
     chair = chairs.appoint(council, "chair", members["government"][0], actor=official).mandate.user
     chairs.appoint(council, "vice_chair", members["civil"][0], actor=official)
     meeting = meetings.schedule_meeting(council, "S", at(city_today(), 9), actor=official, now=CONVENED)
-    meetings.record_attendance(meeting, [m.id for side in members.values() for m in side], actor=chair)
+    meetings.record_attendance(meeting, [m.id for side in members.values() for m in side],
+                               actor=chair, today=meeting.on)
     motion = motions.propose_motion(meeting, "M", actor=chair)
     motions.open_vote(motion, actor=chair)
     voter = members["civil"][1].user

@@ -104,3 +104,51 @@ def test_a_selection_round_offers_each_viewer_the_moves_its_operations_allow(
     assert elections.election_moves(election, member).organisations == [coop]
     assert not elections.election_moves(election, member).ballot
     assert [(c.id, votes) for c, votes in elections.published_results(election)] == [(candidacy.id, 1)]
+
+
+def test_a_meeting_that_did_not_open_on_its_day_never_opens(full_council, official):
+    """A button never moves a record past its deadline: the day of a meeting that did not open
+    has gone by, so it can no longer be opened (its votes would be dated on a day nobody met),
+    nor convened; the officials may cancel it, and every runner is told why."""
+    start = city_today() - timedelta(days=400)
+    council, members = full_council(start=start)
+    chair = chairs.appoint(council, "chair", members["government"][0], actor=official, on=start).mandate.user
+    chairs.appoint(council, "vice_chair", members["civil"][0], actor=official, on=start)
+    yesterday = city_today() - timedelta(days=1)
+    missed = meetings.schedule_meeting(council, "Yesterday", at(yesterday, 10), actor=official, now=CONVENED)
+    motion = motions.propose_motion(missed, "Adopt the plan", actor=chair)
+    everyone = [m.id for side in members.values() for m in side]
+    with pytest.raises(Invalid, match="did not open that day") as refused:
+        meetings.record_attendance(missed, everyone, actor=chair)
+    assert refused.value.code == "missed_its_day" and day(yesterday, "long") in str(refused.value)
+    assert missed.status == "scheduled" and missed.attendance == []
+    with pytest.raises(Invalid):
+        meetings.send_notice(missed, actor=official)
+    moves = meetings.meeting_moves(missed, chair)
+    assert moves.missed_its_day and not moves.record_attendance and not moves.waits_for_its_day
+    assert not moves.open_votes and "did not open on its day" in str(moves.votes_wait)
+    desk = meetings.meeting_moves(missed, official)
+    assert desk.missed_its_day and desk.cancel and not desk.send_notice
+    with pytest.raises(Invalid):
+        motions.open_vote(motion, actor=chair)
+    meetings.cancel_meeting(missed, actor=official)
+    assert missed.status == "cancelled"
+
+
+def test_the_chair_sees_why_a_missed_meeting_cannot_open(full_council, official, app):
+    from tests.conftest import login, post_form
+    start = city_today() - timedelta(days=400)
+    council, members = full_council(start=start)
+    chair = chairs.appoint(council, "chair", members["government"][0], actor=official, on=start).mandate.user
+    chairs.appoint(council, "vice_chair", members["civil"][0], actor=official, on=start)
+    missed = meetings.schedule_meeting(council, "Yesterday", at(city_today() - timedelta(days=1), 10),
+                                       actor=official, now=CONVENED)
+    browser = app.test_client()
+    login(browser, chair.email)
+    page = browser.get(f"/councils/meetings/{missed.id}").get_data(as_text=True)
+    assert "did not open that day" in page and "Open the meeting with this attendance" not in page
+    everyone = [str(m.id) for side in members.values() for m in side]
+    answer = post_form(browser, f"/councils/meetings/{missed.id}/attendance", {"present": everyone},
+                       follow_redirects=True)
+    assert "did not open that day" in answer.get_data(as_text=True)
+    assert missed.status == "scheduled"

@@ -68,7 +68,7 @@ def test_motion_result_and_minutes_reach_the_followers(full_council, official, s
                                         agenda=["Priorities"], location="Town hall")
     everyone = members["government"] + members["civil"]
     runner = chair.mandate.user
-    meetings.record_attendance(meeting, [m.id for m in everyone], actor=runner)
+    meetings.record_attendance(meeting, [m.id for m in everyone], actor=runner, today=meeting.on)
     motion = motions.propose_motion(meeting, "Adopt the plan", actor=runner)
     motions.open_vote(motion, actor=runner)
     for mandate in everyone:

@@ -90,7 +90,8 @@ def _held_meeting(full_council, official, day=date(2020, 3, 1), present=None, **
                                         agenda=["Priorities", "Any other business"], location="Town hall")
     everyone = members["government"] + members["civil"]
     runner = chair.mandate.user
-    meetings.record_attendance(meeting, [m.id for m in (present if present is not None else everyone)], actor=runner)
+    meetings.record_attendance(meeting, [m.id for m in (present if present is not None else everyone)],
+                               actor=runner, today=meeting.on)
     return council, members, meeting, runner
 
 
@@ -102,20 +103,22 @@ def test_quorum_needs_both_sides_and_a_majority(full_council, official):
     chair = members["government"][0].user
     # The meeting does not open without a quorum, and says why.
     with pytest.raises(Invalid, match="Civil society side needs 1 member present and has 0") as refused:
-        meetings.record_attendance(meeting, [m.id for m in members["government"]], actor=chair)
+        meetings.record_attendance(meeting, [m.id for m in members["government"]], actor=chair, today=meeting.on)
     assert refused.value.field == "present" and meeting.status == "scheduled" and not meeting.attendance
     with pytest.raises(Invalid, match="a majority of the 6 seats, 4 members present; present now: 3"):
         meetings.record_attendance(meeting, [m.id for m in members["government"][:2]] + [members["civil"][0].id],
-                                   actor=chair)
-    meetings.record_attendance(meeting, [m.id for m in members["government"][:2] + members["civil"][:2]], actor=chair)
+                                   actor=chair, today=meeting.on)
+    meetings.record_attendance(meeting, [m.id for m in members["government"][:2] + members["civil"][:2]],
+                               actor=chair, today=meeting.on)
     assert meetings.quorum(meeting).met and meeting.status == "in_session"
     # In session, members leaving lose the quorum: it is reported, and votes wait for it.
-    meetings.record_attendance(meeting, [m.id for m in members["government"]], actor=chair)
+    meetings.record_attendance(meeting, [m.id for m in members["government"]], actor=chair, today=meeting.on)
     q = meetings.quorum(meeting)
     assert not q.met and q.present[Side.GOVERNMENT] == 3 and q.present[Side.CIVIL] == 0
-    meetings.record_attendance(meeting, [m.id for m in members["government"][:2] + members["civil"][:2]], actor=chair)
+    meetings.record_attendance(meeting, [m.id for m in members["government"][:2] + members["civil"][:2]],
+                               actor=chair, today=meeting.on)
     motion = motions.propose_motion(meeting, "Adopt the plan", actor=chair)
-    meetings.record_attendance(meeting, [members["government"][0].id], actor=chair)
+    meetings.record_attendance(meeting, [members["government"][0].id], actor=chair, today=meeting.on)
     with pytest.raises(Invalid, match="no quorum"):
         motions.open_vote(motion, actor=chair)
 
@@ -126,11 +129,11 @@ def test_a_meeting_needs_its_chair_and_vice_chair_and_only_they_run_it(full_coun
     chairs.appoint(council, "chair", members["government"][0], actor=official, on=date(2020, 1, 1))
     chair = members["government"][0].user
     with pytest.raises(Invalid, match="must both be named"):
-        meetings.record_attendance(meeting, [], actor=chair)
+        meetings.record_attendance(meeting, [], actor=chair, today=meeting.on)
     with pytest.raises(NotAllowed):
-        meetings.record_attendance(meeting, [], actor=members["civil"][1].user)
+        meetings.record_attendance(meeting, [], actor=members["civil"][1].user, today=meeting.on)
     with pytest.raises(NotAllowed):
-        meetings.record_attendance(meeting, [], actor=official)
+        meetings.record_attendance(meeting, [], actor=official, today=meeting.on)
 
 
 def test_members_vote_for_themselves_and_the_motion_passes_by_majority(full_council, official, make_user):

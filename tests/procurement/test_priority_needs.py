@@ -25,7 +25,7 @@ def adopt_need(make_user, make_category, official, rationale="Ageing population"
     meeting = meetings.schedule_meeting(council, "Needs", datetime(2024, 3, 1, 17, tzinfo=timezone.utc),
                                         actor=official, agenda=["Priorities"],
                                         now=datetime(2024, 1, 1, tzinfo=timezone.utc))
-    meetings.record_attendance(meeting, [gov.id, civ.id], actor=gov.user)
+    meetings.record_attendance(meeting, [gov.id, civ.id], actor=gov.user, today=meeting.on)
     motion = motions.propose_motion(meeting, "Elder care first", actor=gov.user,
                                     need_category=make_category("elder-care"), need_rank=1,
                                     need_rationale=rationale, need_neighbourhood=neighbourhood)
