@@ -315,6 +315,9 @@ def score(bid_id):
         flash(_("Only the members of the evaluation panel score the bids."), "error")
         return _back(process)
     criteria = evaluation.scored_by_evaluators(process)
+    if criteria and bid.score_by(criteria[0].id, current_user.id):
+        flash(_("You have already scored this bid; a score once given is not changed."), "info")
+        return _back(process)
     form = score_form(criteria)
     if form.validate_on_submit():
         try:

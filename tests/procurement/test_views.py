@@ -310,6 +310,8 @@ def test_price_is_not_typed_and_each_score_needs_a_justification(app, city):
                      | {f"note_{c.id}": "Good plan." for c in scored}).status_code == 302
     db.session.refresh(bid)
     assert sorted(s.criterion_id for s in bid.scores) == sorted(c.id for c in scored)
+    again = official.get(f"/procurement/bids/{bid.id}/score", follow_redirects=True).get_data(as_text=True)
+    assert "You have already scored this bid" in again
 
 
 def test_a_contract_above_its_award_needs_a_reason_and_reopening_leads_to_an_amendment(app, client, city):
