@@ -6,7 +6,7 @@ of the official the audit trail shows scoring that bid last (else the official w
 process), who joins the process's panel.
 
 Revision ID: 0100_procurement_panel
-Revises: 0091_ballot_mark_keys
+Revises: 0142_voucher_spending_rules
 Create Date: 2026-12-06 21:00:00
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0100_procurement_panel"
-down_revision = "0091_ballot_mark_keys"
+down_revision = "0142_voucher_spending_rules"
 branch_labels = None
 depends_on = None
 

@@ -41,7 +41,7 @@ def test_typed_scores_become_the_scores_of_the_official_who_typed_them(empty_dat
     url, _schema = empty_database
     app = create_app(app_config(url, tmp_path / "instance"))
     with app.app_context():
-        upgrade(revision="0091_ballot_mark_keys")
+        upgrade(revision="0142_voucher_spending_rules")  # the revision before 0100
         engine = sa.create_engine(url)
         metadata = sa.MetaData()
         metadata.reflect(engine)
