@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -78,7 +79,7 @@ def chain(need_id: int) -> Chain:
     """Everything the chain page shows of one need (NotFound if there is none)."""
     need = db.session.get(PriorityNeed, need_id)
     if need is None:
-        raise NotFound()
+        raise NotFound(_l("There is no such priority need."))
     motion = db.session.get(Motion, need.motion_id)
     [result] = all_results([ResultKind.NEED.value], [need_id])
     processes = db.session.execute(
