@@ -21,7 +21,7 @@ from procurement.models import Contract, Payment, Process
 from vouchers.models import Programme, Redemption, Voucher
 
 from .deadlines import need_answer_steps, tender_steps
-from .models import LinkKind, Result, ResultKind
+from .models import LinkKind, Result, ResultKind, TimelineEntry
 from .results import all_results, ocid_of
 
 CHART_WIDTH, CHART_HEIGHT = 600, 200
@@ -113,7 +113,7 @@ def chain(need_id: int) -> Chain:
     pacts = db.session.execute(select(Pact).where(Pact.id.in_(pact_ids)).order_by(Pact.id)).scalars().all() \
         if pact_ids else []
     row = db.session.execute(select(Result).where(Result.kind == ResultKind.NEED.value, Result.subject_id == need_id)
-                             .options(selectinload(Result.entries))).scalar_one_or_none()
+                             .options(selectinload(Result.entries).selectinload(TimelineEntry.recorded_by))).scalar_one_or_none()
     deadlines = need_answer_steps([need_id]) + tender_steps(need_id=need_id)
     series = {
         "committed": _by_day((p.contract.signed_on, p.contract.value_cents) for p in processes if p.contract),
