@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import delete, insert, select, update
 
 from app.audit.operations import record
 from app.database import transaction, utcnow
@@ -66,6 +66,7 @@ class RowChange:
     outcome: str        # created, updated, unchanged, refused
     reason: str = ""
     changes: dict | None = None
+    row_id: int | None = None   # the result's row when it has one (an update, not a creation)
 
 
 @dataclass
@@ -158,7 +159,8 @@ def plan_import(text: str) -> ImportPlan:
         if not changes:
             plan.append(RowChange(line, rid, "unchanged"))
             continue
-        plan.append(RowChange(line, rid, "created" if view.row is None else "updated", changes={**wanted, **changes}))
+        plan.append(RowChange(line, rid, "created" if view.row is None else "updated", changes={**wanted, **changes},
+                              row_id=view.row.id if view.row is not None else None))
     return _refuse_missing_targets(ImportPlan(plan))
 
 
@@ -192,23 +194,23 @@ def _refuse_missing_targets(plan: ImportPlan) -> ImportPlan:
 def import_csv(text: str, *, actor=None, dry_run: bool = False) -> ImportPlan:
     """Apply a CSV as the export writes it: every row checked first; one refused row and nothing is
     written; otherwise every change in one transaction, with one audit entry for the import."""
-    plan = plan_import(text)
-    if dry_run or plan.refused or not any(r.changes for r in plan.rows):
-        return plan
-    changed = [r for r in plan.rows if r.changes]
-    now = utcnow()
+    if dry_run:
+        return plan_import(text)
     actor_id = getattr(actor, "id", None)
+    # Planned inside the writing transaction (on SQLite it holds the write lock from the start):
+    # what was compared is what is written over.
     with transaction():
-        keys = [tuple(_split(r.id)) for r in changed]
-        existing = {(k, s): i for i, k, s in db.session.execute(
-            select(Result.id, Result.kind, Result.subject_id)
-            .where(tuple_(Result.kind, Result.subject_id).in_(keys)))} if keys else {}
-        new = [{"kind": k, "subject_id": s, "status": r.changes["status"], "progress": r.changes["progress"],
-                "justification": r.changes["justification"], "updated_by_id": actor_id, "updated_at": now}
-               for r, (k, s) in zip(changed, keys) if (k, s) not in existing]
-        old = [{"id": existing[(k, s)], "status": r.changes["status"], "progress": r.changes["progress"],
-                "justification": r.changes["justification"], "updated_by_id": actor_id, "updated_at": now}
-               for r, (k, s) in zip(changed, keys) if (k, s) in existing]
+        plan = plan_import(text)
+        changed = [r for r in plan.rows if r.changes]
+        if plan.refused or not changed:
+            return plan
+        now = utcnow()
+        keys = [_split(r.id) for r in changed]
+        values = [{"status": r.changes["status"], "progress": r.changes["progress"],
+                   "justification": r.changes["justification"], "updated_by_id": actor_id, "updated_at": now}
+                  for r in changed]
+        new = [{"kind": k, "subject_id": s, **v} for r, (k, s), v in zip(changed, keys, values) if r.row_id is None]
+        old = [{"id": r.row_id, **v} for r, v in zip(changed, values) if r.row_id is not None]
         if new:
             db.session.execute(insert(Result), new)
         if old:
