@@ -172,7 +172,7 @@ def durations() -> dict:
     for step in need_answer_steps():
         if step.done_on:
             adopted = step.due_on - timedelta(days=answer_days())
-            found["need_answer"][adopted.year].append((step.done_on - adopted).days)
+            found["need_answer"][adopted.year].append(max(0, (step.done_on - adopted).days))
     for deadline, decided in db.session.execute(
             select(Process.bid_deadline, Award.decided_on).join(Award, Award.process_id == Process.id)
             .where(Process.bid_deadline.is_not(None))):

@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -30,6 +31,19 @@ DEFAULT_STATUSES = {
 PACT_STATUS = {PactState.SIGNED: "in_progress", PactState.ACTIVE: "in_progress",
                PactState.SUSPENDED: "in_progress", PactState.COMPLETED: "achieved",
                PactState.EXPIRED: "achieved", PactState.TERMINATED: "abandoned"}
+
+
+STATUS_LABELS = {
+    "adopted": _l("Adopted, not yet answered"), "answered": _l("Answered by the city"),
+    "in_progress": _l("In progress"), "delivered": _l("Delivered"), "planned": _l("Planned"),
+    "achieved": _l("Achieved"), "abandoned": _l("Abandoned"), "pending": _l("Pending"),
+    "kept": _l("Kept"), "missed": _l("Missed"),
+}
+
+
+def status_label(status: str) -> str:
+    """A status in the reader's language (a status added by setting is shown as written)."""
+    return str(STATUS_LABELS.get(status, status))
 
 
 def statuses(kind: str) -> list[str]:
@@ -63,6 +77,10 @@ class ResultView:
     @property
     def progress(self) -> int:
         return self.row.progress if self.source == "set" else self.computed_progress
+
+    @property
+    def status_label(self) -> str:
+        return status_label(self.status)
 
     @property
     def justification(self) -> str:

@@ -15,7 +15,7 @@ from app.security import public, roles_required
 from . import bp, chain, deadlines, exchange, operations
 from .forms import EntryForm, ImportForm, LinkForm, ProgressForm
 from .models import ResultKind
-from .results import all_results, statuses
+from .results import all_results, status_label, statuses
 
 officials = roles_required(Role.OFFICIAL, Role.ADMIN)
 IMPORT_LIMIT = 20 * 1024 * 1024
@@ -23,7 +23,7 @@ IMPORT_LIMIT = 20 * 1024 * 1024
 
 def _forms(kind, view):
     progress = ProgressForm(status=view.status, progress=view.progress, justification=view.justification)
-    progress.status.choices = [(s, s) for s in statuses(kind)]
+    progress.status.choices = [(s, status_label(s)) for s in statuses(kind)]
     return progress, EntryForm(on=city_today()), LinkForm()
 
 
@@ -68,7 +68,7 @@ def _back(kind, subject_id):
 @officials
 def set_progress(kind, subject_id):
     form = ProgressForm()
-    form.status.choices = [(s, s) for s in statuses(kind)]
+    form.status.choices = [(s, status_label(s)) for s in statuses(kind)]
     try:
         validated(form)
         operations.set_progress(kind, subject_id, status=form.status.data, progress=form.progress.data,

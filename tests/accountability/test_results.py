@@ -60,7 +60,7 @@ def test_the_chain_page_shows_every_link_in_each_language(client, chain, city):
 
 def test_the_tender_page_of_the_need_links_back(client, chain):
     page = client.get(f"/procurement/{chain.process.id}").get_data(as_text=True)
-    assert f"/councils/needs/{chain.need.id}" in page or chain.need.title in page
+    assert f'href="/councils/needs/{chain.need.id}"' in page
 
 
 def test_open_data_lists_every_result_with_its_links(client, chain):
