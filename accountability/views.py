@@ -32,7 +32,7 @@ def _forms(kind, view):
 @cached_public_page()
 def index():
     needs = all_results([ResultKind.NEED.value])
-    return render_template("accountability/index.html", needs=needs)
+    return render_template("accountability/index.html", needs=needs, is_official=is_official(current_user))
 
 
 @bp.route("/councils/needs/<int:need_id>")
