@@ -1,17 +1,16 @@
 """The demo city follows one need end to end: the council's elder-care need (vote), the elder day
 centre tender answering it (contract with La Tela, payments), the home-care voucher programme
 redeemed at La Tela too, and a signed pact in San Donato; with a timeline, a department head and
-Villanova's answer times. Idempotent: nothing is added once the need has its links."""
+Villanova's answer times (procurement's demo links its elder-care tenders to the need when it
+creates them). Idempotent: nothing is added once the need has its links."""
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from app.database import transaction
 from app.extensions import db
 from councils.needs import priority_needs
 from pacts.models import SIGNED_STATES, Commons, Pact, pact_commons
 from procurement.models import Process
-from procurement.releases import follow_up_tags, publish_release
 from vouchers.demo import SLUG as PROGRAMME
 
 from . import operations
@@ -30,12 +29,6 @@ def load(demo) -> None:
     if db.session.execute(select(NeedLink.id).where(NeedLink.need_id == need.id)).first():
         return
     official = demo.users["admin@villanova.example"]
-    if process.priority_need_id is None:
-        # The demo's tender predates the council's vote in the loaders' order: it is linked now,
-        # and a release says so (a published release is never rewritten).
-        with transaction():
-            process.priority_need_id = need.id
-        publish_release(process, follow_up_tags(process), actor=official)
     operations.link_need(need.id, "programme", PROGRAMME, actor=official)
     pact_id = db.session.execute(
         select(Pact.id).join(pact_commons, pact_commons.c.pact_id == Pact.id)
