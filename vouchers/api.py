@@ -16,7 +16,7 @@ from app.organisations import operations as organisations
 from app.security import api_identity, api_login_required, api_roles_required, api_user
 from app.urls import external_url
 
-from . import contributions, holders, ledger, redemption, time_credits
+from . import contributions, holders, ledger, redemption, refunds, time_credits
 from .idempotency import caller_scope, once
 from .models import MAX_CENTS, Transfer
 
@@ -399,11 +399,55 @@ def reverse_transfer(body, transfer_id):
 
     def produce():
         reversal_id = ledger.reverse(original.id, actor=user, reason=body["reason"])
-        return {"reversal_id": reversal_id, "reverses": original.id, "amount": original.amount,
+        # What moved back: a redemption its co-op partly refunded is reversed only for the rest.
+        moved = db.session.get(Transfer, reversal_id).amount
+        return {"reversal_id": reversal_id, "reverses": original.id, "amount": moved,
                 "currency": original.currency, "reversed_kind": original.kind, "reason": body["reason"].strip(),
                 "at": _written_at(reversal_id)}
     return _answer(*once(caller_scope(user, "reversal"), body["idempotency_key"],
                          {**body, "transfer_id": transfer_id}, produce))
+
+
+class RefundBody(WriteBody):
+    amount = WholeNumber(required=True, validate=validate.Range(min=1, max=MAX_CENTS),
+                         metadata={"description": "Cents to give back to the voucher, above zero.", "example": 500})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=refunds.REASON_MAX))
+
+
+class RefundOut(Schema):
+    refund_id = fields.Integer()
+    remaining_cents = fields.Integer(metadata={
+        "description": "What is still refundable of this redemption after this refund: its amount less every "
+                       "refund of it so far (0 once refunded in full). Not the voucher's balance: see "
+                       "voucher_remaining_cents."})
+    redemption_id = fields.Integer()
+    amount_cents = fields.Integer()
+    voucher_remaining_cents = fields.Integer(metadata={"description": "The voucher's balance after this refund."})
+    returned_to_programme = fields.Boolean(metadata={
+        "description": "True when the voucher had expired or been revoked: the value went on to its programme."})
+    at = fields.String()
+
+
+@blp.route("/redemptions/<int:redemption_id>/refund", methods=["POST"])
+@api_roles_required(Role.ORG_MEMBER)
+@blp.arguments(RefundBody, location="json")
+@blp.response(201, RefundOut)
+@blp.doc(security=[{"bearer": []}], responses={
+    401: {"description": "No valid bearer token."},
+    403: {"description": "not_your_redemption: another organisation redeemed it (or the account is no member)."},
+    404: {"description": "No such redemption."},
+    409: {"description": "refund_window_closed (the programme's refund window after the redemption has ended), "
+                         "settled (the co-op has been paid for it), or reversed (an official reversed it)."},
+    422: {"description": "amount_exceeds_refundable (more than is left to refund of it), a field missing or "
+                         "malformed, or idempotency_key_reused."}})
+def refund(body, redemption_id):
+    """A co-op gives back all or part of a redemption it made, within its programme's refund window
+    and before it is settled; the value goes back to the voucher and its holder is told.
+
+    Several partial refunds never add up to more than the redemption. A retry with the same
+    idempotency_key answers the first answer (Idempotent-Replayed: true) and moves nothing."""
+    return _answer(*refunds.refund_once(redemption_id, body["amount"], body["reason"], actor=api_user(),
+                                        idempotency_key=body["idempotency_key"]))
 
 
 @blp.route("/time-credits", methods=["POST"])

@@ -9,10 +9,11 @@ import click
 from flask.cli import AppGroup
 
 from app.accounts.operations import find_user
+from app.books.operations import verify_log
 from app.cli import output_directory
 from app.errors import DomainError
 
-from . import closing, issuance, ledger, programmes, settlement
+from . import closing, issuance, ledger, programmes, sepa, settlement
 
 vouchers_cli = AppGroup("vouchers", help="Social voucher programmes, issuance, settlement and expiry.")
 programme_cli = AppGroup("programme", help="Voucher programmes.")
@@ -200,6 +201,20 @@ def settle(start, end, actor):
         click.echo(f"  {line.organisation.slug}\t{line.redemptions}\t{line.amount_cents}")
 
 
+@vouchers_cli.command("settlement-file")
+@click.argument("settlement_id", type=int)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="Where to write the pain.001 XML file.")
+@click.option("--actor", default=None)
+@refusals_fail
+def settlement_file(settlement_id, out, actor):
+    """Write a settlement's SEPA credit transfer (pain.001): made once, the same bytes every time."""
+    content = sepa.settlement_file(settlement_id, actor=_actor(actor))
+    with open(out, "wb") as target:
+        target.write(content)
+    click.echo(f"Wrote {out} ({len(content)} bytes)")
+
+
 @vouchers_cli.command("expire")
 @click.option("--on", type=ISO_DATE, default=None, help="Expire what ended before this day (default today).")
 @click.option("--actor", default=None)
@@ -217,11 +232,17 @@ def verify():
     report = ledger.verify()
     click.echo(f"{report.accounts} accounts, {report.transfers} transfers; "
                + ", ".join(f"{c}: {t}" for c, t in sorted(report.totals.items())))
+    books = verify_log("ledger")
+    if not books.ok:
+        report.problems.append(f"the ledger was ALTERED since the last signed checkpoint: {books.problem}")
     if not report.ok:
         for problem in report.problems:
             click.echo(f"PROBLEM {problem}", err=True)
         raise SystemExit(1)
     click.echo("The ledger is consistent.")
+    if books.checkpoint is not None:
+        click.echo(f"The {books.checked} transfers of checkpoint {books.checkpoint.id} "
+                   f"({books.checkpoint.at.isoformat()}) match the signed tree head.")
 
 
 @ledger_cli.command("reverse")

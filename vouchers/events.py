@@ -77,10 +77,34 @@ register_event(
     link=_my_vouchers, audience=_holders, params=_values)
 
 register_event(
+    "voucher.refunded", label=_l("A co-op refunds a sale paid with one of your vouchers"),
+    sentence=_l("%(organisation)s refunded %(amount)s to your voucher %(code)s; %(remaining)s remain."),
+    link=_my_vouchers, audience=_holders, params=_values)
+
+register_event(
+    "voucher.refunded_expired", label=_l("A co-op refunds a sale paid with a voucher no longer valid"),
+    sentence=_l("%(organisation)s refunded %(amount)s of a sale paid with your voucher %(code)s, but the voucher "
+                "can no longer be spent (valid until %(valid_until)s), so the value goes back to the programme."),
+    link=_my_vouchers, audience=_holders, params=_values)
+
+register_event(
     "voucher.settlement_paid", label=_l("Your organisation is paid for the vouchers it redeemed"),
     sentence=_l("%(organisation)s has been paid %(total)s for the vouchers redeemed from %(period_start)s "
                 "to %(period_end)s."),
     link=lambda event: url_for("vouchers.statements"), audience=_organisation_members, params=_values)
+
+
+register_event(
+    "voucher.bank_account_requested", label=_l("Your organisation's bank account is registered or changed"),
+    sentence=_l("A new bank account (%(iban)s) was registered for %(organisation)s; it is used for its "
+                "settlements once an official approves it."),
+    link=lambda event: url_for("vouchers.bank_account"), audience=_organisation_members, params=_values)
+
+register_event(
+    "voucher.bank_account_approved", label=_l("Your organisation's bank account is approved"),
+    sentence=_l("The bank account %(iban)s of %(organisation)s was approved: its settlements are paid into it "
+                "from now on."),
+    link=lambda event: url_for("vouchers.bank_account"), audience=_organisation_members, params=_values)
 
 
 @register_reminder

@@ -10,6 +10,7 @@ from wtforms import (
     SelectField,
     StringField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
@@ -64,6 +65,15 @@ class RedeemForm(FlaskForm):
     confirm_repeat = BooleanField(_l("Yes, charge it again"))
 
 
+class RefundForm(FlaskForm):
+    """A co-op gives back part or all of a sale (vouchers/refunds.py)."""
+    amount = MoneyField(_l("Amount to refund"), validators=[Required(), ABOVE_ZERO])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=300)],
+                           description=_l("Say what happened: the holder and the city's voucher office read it."))
+    # One per form shown: a refund sent twice (a double click, the back button) is made once.
+    token = HiddenField(validators=[Optional(), Length(max=64)])
+
+
 class TimeForm(FlaskForm):
     email = EmailField(_l("Volunteer's or holder's email"), validators=[DataRequired()])
     minutes = IntegerField(_l("Minutes"), validators=[Required(), NumberRange(min=1, max=1440)])
@@ -101,6 +111,39 @@ class ContributionForm(FlaskForm):
 class SettlementForm(FlaskForm):
     period_start = DateField(_l("From"), validators=[Required()])
     period_end = DateField(_l("To (included)"), validators=[Required()])
+
+
+WEEKDAYS = [("1", _l("Monday")), ("2", _l("Tuesday")), ("3", _l("Wednesday")), ("4", _l("Thursday")),
+            ("5", _l("Friday")), ("6", _l("Saturday")), ("7", _l("Sunday"))]
+
+
+class ProgrammeRulesForm(FlaskForm):
+    """A programme's refund window and spending rules (vouchers/programme_rules.py)."""
+    refund_window_days = IntegerField(_l("Days a co-op may refund a sale"), validators=[Required(),
+                                      NumberRange(min=0, max=365)], default=14,
+                                      description=_l("Counted from the sale; 0: co-ops cannot refund."))
+    spend_from = DateField(_l("Vouchers can be spent from"), validators=[Optional()],
+                           description=_l("Leave empty to allow spending from issuance."))
+    weekdays = MultiCheckboxField(_l("Days they can be spent"), choices=WEEKDAYS,
+                                  description=_l("None ticked: every day."))
+    hours_from = TimeField(_l("Service hours: from"), validators=[Optional()])
+    hours_until = TimeField(_l("Service hours: until"), validators=[Optional()],
+                            description=_l("Leave both empty to allow any time of day."))
+
+
+class BankAccountForm(FlaskForm):
+    """A co-op's bank account for its settlements (vouchers/bank.py): an official approves each change."""
+    organisation = SelectField(_l("Organisation"), validators=[Optional()])
+    holder_name = StringField(_l("Account holder"), validators=[DataRequired(), Length(max=70)],
+                              description=_l("The name the bank knows the account by."))
+    iban = StringField(_l("IBAN"), validators=[DataRequired(), Length(max=50)],
+                       description=_l("Spaces do not matter, like IT60 X054 2811 1010 0000 0123 456."))
+    bic = StringField(_l("BIC"), validators=[DataRequired(), Length(max=15)],
+                      description=_l("The bank's code: 8 or 11 letters and digits."))
+
+
+class PaidForm(FlaskForm):
+    paid_on = DateField(_l("Day the bank executed the transfer"), validators=[Required()])
 
 
 class ReasonForm(FlaskForm):

@@ -2,7 +2,7 @@
 status, progress and timeline; the programmes and pacts linked to a need; department heads (issue #22)
 
 Revision ID: 0150_accountability
-Revises: 0091_ballot_mark_keys
+Revises: 0142_voucher_spending_rules
 Create Date: 2026-12-06 21:06:16.249248
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0150_accountability"
-down_revision = '0091_ballot_mark_keys'
+down_revision = '0142_voucher_spending_rules'
 branch_labels = None
 depends_on = None
 
