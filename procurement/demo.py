@@ -14,6 +14,7 @@ from app.demo import create_demo_user
 from app.extensions import db
 from app.i18n import city_timezone
 from app.organisations import operations as orgs
+from councils.needs import priority_needs
 
 from . import bid_documents, contracts, demo_flags, evaluation, tenders
 from .demo_criteria import GREEN, SOCIAL
@@ -86,10 +87,13 @@ def _backdate(process: Process, months: int, today) -> None:
 def _build(demo, members, official, row) -> None:
     title, department, category, procedure, phase, criteria, bidders, months = row
     today = demo.today
+    # A tender in a category the joint council made a priority answers that need (accountability's chain).
+    need = next(iter(priority_needs(category_slug=category)), None) if category else None
     process = tenders.create_process(
         actor=official, title=title, department=demo.organisations[department], procedure=procedure,
         budget_cents=sum(a for a, _s in bidders.values()) * 100 or 150_000_00,
         category=orgs.category_by_slug(category) if category else None,
+        priority_need_id=need.id if need else None,
         description=f"{title}: a service for the people of Villanova, designed with its users.")
     tenders.set_criteria(process, criteria, actor=official)
     if phase == "cancelled":

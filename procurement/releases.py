@@ -41,6 +41,7 @@ from app.database import after_upgrade, transaction, utcnow
 from app.extensions import db
 from app.i18n import city_timezone
 from app.urls import external_url
+from councils.needs import priority_need_by_id
 
 from . import flags
 from .awarding import accredited, award_reasons
@@ -439,6 +440,19 @@ def _contract(process, amendments) -> dict:
     }
 
 
+def _need(process) -> dict:
+    """A tender answering a council's priority need says so: the need as the planning rationale,
+    and as a related planning process at the need's public page (its chain of accountability)."""
+    need = priority_need_by_id(process.priority_need_id) if process.priority_need_id else None
+    if need is None:
+        return {}
+    rationale = f"Answers the priority need “{need.title}” adopted by {need.council.name} on {need.adopted_on}."
+    return {"planning": {"rationale": f"{rationale} {process.description}".strip(),
+                         "budget": {"amount": _value(process.budget_cents), "description": process.title}},
+            "relatedProcesses": [{"id": f"need-{need.id}", "relationship": ["planning"], "title": need.title,
+                                  "uri": external_url("accountability.need", need_id=need.id)}]}
+
+
 def _prune(value):
     """Leave out what is not there: a null means "remove" when OCDS releases are merged, and an
     empty string, list or object tells a reader nothing (libcove's empty_field check)."""
@@ -470,6 +484,7 @@ def build_release(process, process_ocid: str, release_id: str, moment: datetime,
                          "budget": {"amount": _value(process.budget_cents), "description": process.title}},
             "tender": _tender(process, amendments),
         }
+        body.update(_need(process))
         if process.award:
             body["awards"] = [_award(process, amendments)]
         if process.contract:
