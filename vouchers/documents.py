@@ -6,7 +6,8 @@ from markupsafe import Markup
 
 from app.documents import render_pdf
 
-from .settlement import statement_redemptions
+from . import allowances
+from .settlement import statement_offline_honoured, statement_redemptions
 
 STATEMENT_HEADER = ["redemption_id", "date", "voucher_code", "service_category", "amount_cents"]
 
@@ -19,14 +20,15 @@ def qr_svg(code: str, scale: int = 4) -> str:
 
 def voucher_pdf(voucher, locale: str) -> bytes:
     return render_pdf("vouchers/voucher_document.html", locale=locale, reference=voucher.code,
-                      title=_("Social voucher"), voucher=voucher, qr=Markup(qr_svg(voucher.code, 5)))
+                      title=_("Social voucher"), voucher=voucher, qr=Markup(qr_svg(allowances.qr_text(voucher), 5)))
 
 
 def statement_pdf(settlement, line, locale: str) -> bytes:
     redemptions = statement_redemptions(settlement, line.organisation)
     return render_pdf("vouchers/statement_document.html", locale=locale,
                       reference=f"S{settlement.id}-{line.organisation.slug}",
-                      title=_("Settlement statement"), settlement=settlement, line=line, redemptions=redemptions)
+                      title=_("Settlement statement"), settlement=settlement, line=line, redemptions=redemptions,
+                      honoured=statement_offline_honoured(settlement, line.organisation))
 
 
 def statement_rows(settlement, line):

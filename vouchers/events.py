@@ -77,6 +77,13 @@ register_event(
     link=_my_vouchers, audience=_holders, params=_values)
 
 register_event(
+    "voucher.offline_honoured", label=_l("A sale of your voucher made offline is paid by the city"),
+    sentence=_l("%(organisation)s sold %(amount)s on your voucher %(code)s without a connection, after the "
+                "voucher had been spent, revoked or expired elsewhere: the city pays it from the programme's "
+                "offline-risk budget, and your voucher is not charged."),
+    link=_my_vouchers, audience=_holders, params=_values)
+
+register_event(
     "voucher.settlement_paid", label=_l("Your organisation is paid for the vouchers it redeemed"),
     sentence=_l("%(organisation)s has been paid %(total)s for the vouchers redeemed from %(period_start)s "
                 "to %(period_end)s."),

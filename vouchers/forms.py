@@ -112,3 +112,14 @@ class ReversalForm(FlaskForm):
                          description=_l("Kept in the ledger and the audit log with the reversal."))
     # Set by the confirmation button: the first submission only asks to confirm.
     confirm = HiddenField()
+
+
+class OfflineTermsForm(FlaskForm):
+    """A programme's offline terms (vouchers/allowances.py)."""
+    allowance = MoneyField(_l("Most a voucher may spend offline"), validators=[Required(), NumberRange(min=0)],
+                           description=_l("Signed into each voucher's QR code; 0 allows no offline sale."))
+    sales_per_day = IntegerField(_l("Offline sales a day"), validators=[Required(), NumberRange(min=1, max=20)])
+    validity_days = IntegerField(_l("Days a signed allowance holds"),
+                                 validators=[Required(), NumberRange(min=1, max=31)])
+    risk_budget = MoneyField(_l("Offline-risk budget"), validators=[Required(), NumberRange(min=0)],
+                             description=_l("What the city may pay in all for offline sales that met a conflict."))

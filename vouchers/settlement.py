@@ -14,8 +14,8 @@ from app.i18n import city_timezone, city_today
 from app.notifications.operations import emit
 from app.organisations.models import Organisation
 
-from . import ledger
-from .models import Redemption, Settlement, SettlementLine, Transfer, TransferKind
+from . import allowances, ledger
+from .models import OfflineSale, Redemption, Settlement, SettlementLine, Transfer, TransferKind
 
 
 def _period_bounds(start: date, end: date):
@@ -55,6 +55,14 @@ def settle(period_start: date, period_end: date, *, actor=None) -> tuple[Settlem
         rows = db.session.execute(
             select(Redemption.organisation_id, func.count(Redemption.id), func.sum(Redemption.amount_cents))
             .where(*unsettled).group_by(Redemption.organisation_id).order_by(Redemption.organisation_id)).all()
+        honoured = allowances.honoured_unsettled(start_at, end_at)
+        totals = {org: [count, int(amount)] for org, count, amount in rows}
+        for org, count, amount in db.session.execute(
+                select(OfflineSale.organisation_id, func.count(OfflineSale.id), func.sum(OfflineSale.amount_cents))
+                .where(*honoured).group_by(OfflineSale.organisation_id)):
+            line = totals.setdefault(org, [0, 0])
+            line[0], line[1] = line[0] + count, line[1] + int(amount)
+        rows = [(org, count, amount) for org, (count, amount) in sorted(totals.items())]
         pool = ledger.pool()
         for organisation_id, count, amount in rows:
             organisation = db.session.get(Organisation, organisation_id)
@@ -68,6 +76,8 @@ def settle(period_start: date, period_end: date, *, actor=None) -> tuple[Settlem
                  organisation_id=organisation_id, organisation=organisation.name, total_cents=int(amount),
                  period_start=period_start.isoformat(), period_end=period_end.isoformat())
         db.session.execute(update(Redemption).where(*unsettled).values(settlement_id=settlement.id)
+                           .execution_options(synchronize_session=False))
+        db.session.execute(update(OfflineSale).where(*honoured).values(settlement_id=settlement.id)
                            .execution_options(synchronize_session=False))
         db.session.flush()
         record("voucher_settlement.run", settlement, actor=actor,
@@ -111,3 +121,11 @@ def statement_redemptions(settlement: Settlement, organisation: Organisation) ->
         select(Redemption).options(joinedload(Redemption.voucher))
         .where(Redemption.settlement_id == settlement.id, Redemption.organisation_id == organisation.id)
         .order_by(Redemption.id)).scalars().all()
+
+
+def statement_offline_honoured(settlement: Settlement, organisation: Organisation) -> list[OfflineSale]:
+    """The offline sales the city paid this organisation from a risk budget in this settlement."""
+    return db.session.execute(
+        select(OfflineSale).where(OfflineSale.settlement_id == settlement.id,
+                                  OfflineSale.organisation_id == organisation.id)
+        .order_by(OfflineSale.id)).scalars().all()
