@@ -142,6 +142,15 @@ def qr_text(voucher: Voucher) -> str:
     return sign(allowance) if allowance else voucher.code
 
 
+def code_in(typed: str | None) -> str | None:
+    """The voucher code in what a desk's code field received: a QR code's whole text (code and
+    allowance, as a scanner types it) gives its code; anything else is left as typed."""
+    if typed and typed.strip().startswith(PREFIX + "."):
+        parts = typed.strip().split(".")
+        return parts[1] if len(parts) > 2 else typed
+    return typed
+
+
 def verified(signed_text: str) -> Allowance:
     """The allowance in a QR code's text, if the city signed it; AllowanceRefused ("forged") else."""
     text, _, signature = (signed_text or "").strip().rpartition(".")

@@ -15,6 +15,8 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optio
 
 from app.forms import DateField, MoneyField, MultiCheckboxField, Required
 
+from . import allowances
+
 # An amount's lower bound, said in words (NumberRange's own message reads "at least 0.01").
 ABOVE_ZERO = NumberRange(min=0.01, message=_l("Give an amount above zero."))
 
@@ -53,7 +55,9 @@ class BatchForm(FlaskForm):
 
 
 class RedeemForm(FlaskForm):
-    code = StringField(_l("Voucher code"), validators=[DataRequired(), Length(max=30)],
+    # A QR code read by a scanner that types it brings the offline allowance too: the code is its part.
+    code = StringField(_l("Voucher code"), validators=[DataRequired(), Length(max=300)],
+                       filters=[allowances.code_in],
                        description=_l("Twelve characters, like ABCD-EFGH-JKMN; dashes and case do not matter."))
     amount = MoneyField(_l("Amount"), validators=[Required(), ABOVE_ZERO])
     category = SelectField(_l("Service"), validators=[DataRequired()])

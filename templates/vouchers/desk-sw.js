@@ -9,7 +9,12 @@ var ASSETS = {{ assets|tojson }};
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (cache) {
-    return cache.addAll(ASSETS);
+    // The desk page too: the visit that registered this worker was not yet seen by it.
+    return cache.addAll(ASSETS).then(function () {
+      return fetch(DESK, { credentials: "same-origin" }).then(function (response) {
+        return response.ok && !response.redirected ? cache.put(DESK, response) : null;
+      }).catch(function () { return null; });
+    });
   }).then(function () {
     return self.skipWaiting();
   }));
