@@ -13,11 +13,19 @@ def test_production_refuses_to_start_without_a_real_secret_key(tmp_path):
                        env={"PROCOMUN_ENV": "production", "SECRET_KEY": key})
 
 
+def offline_key(tmp_path) -> str:
+    """A production setting of its own: the file of the key that signs offline allowances."""
+    path = tmp_path / "offline.key"
+    path.write_text("22" * 32)
+    return str(path)
+
+
 def test_production_sets_secure_cookies_and_hsts(tmp_path):
     app = create_app({"INSTANCE_PATH": str(tmp_path),
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite'}"},
                      env={"PROCOMUN_ENV": "production", "SECRET_KEY": "x" * 48, "AUDIT_KEY": "a" * 48,
-                          "PROCOMUN_BASE_URL": "https://procomun.city.example"})
+                          "PROCOMUN_BASE_URL": "https://procomun.city.example",
+                          "PROCOMUN_OFFLINE_KEY_FILE": offline_key(tmp_path)})
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     response = app.test_client().get("/healthz")
@@ -34,7 +42,8 @@ def test_production_refuses_to_start_without_an_audit_key_of_its_own(tmp_path):
             create_app({"INSTANCE_PATH": str(tmp_path)}, env=env)
     assert create_app({"INSTANCE_PATH": str(tmp_path)}, env={
         "PROCOMUN_ENV": "production", "SECRET_KEY": secret, "AUDIT_KEY": "k" * 48,
-        "PROCOMUN_BASE_URL": "https://procomun.city.example"}).config["AUDIT_KEY"] == "k" * 48
+        "PROCOMUN_BASE_URL": "https://procomun.city.example",
+        "PROCOMUN_OFFLINE_KEY_FILE": offline_key(tmp_path)}).config["AUDIT_KEY"] == "k" * 48
 
 
 def test_development_generates_an_audit_key_once_beside_the_secret_key(tmp_path):
@@ -55,7 +64,7 @@ def test_production_refuses_to_start_without_an_https_public_address(tmp_path):
             create_app({"INSTANCE_PATH": str(tmp_path)}, env=env)
     app = create_app({"INSTANCE_PATH": str(tmp_path)}, env={
         "PROCOMUN_ENV": "production", "SECRET_KEY": "x" * 48, "AUDIT_KEY": "a" * 48,
-        "PROCOMUN_BASE_URL": "https://city.example/procomun/"})
+        "PROCOMUN_BASE_URL": "https://city.example/procomun/", "PROCOMUN_OFFLINE_KEY_FILE": offline_key(tmp_path)})
     assert app.config["PROCOMUN_BASE_URL"] == "https://city.example/procomun"
 
 

@@ -39,9 +39,12 @@ def test_no_page_of_the_demo_city_has_inline_script_or_style(app):
 def production(database_url, tmp_path):
     config = app_config(database_url, tmp_path / "instance")
     config.pop("SECRET_KEY")
+    offline_key = tmp_path / "offline.key"
+    offline_key.write_text("33" * 32)
     app = create_app(config, env={"PROCOMUN_ENV": "production", "SECRET_KEY": "p" * 48,
                                            "AUDIT_KEY": "a" * 48,
-                                           "PROCOMUN_BASE_URL": "https://procomun.city.example"})
+                                           "PROCOMUN_BASE_URL": "https://procomun.city.example",
+                                           "PROCOMUN_OFFLINE_KEY_FILE": str(offline_key)})
     return app
 
 
