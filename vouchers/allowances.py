@@ -295,7 +295,7 @@ def _settle(sale: OfflineSale, allowance: Allowance, organisation, actor) -> Non
         if refusal.code not in CONFLICTS:
             sale.reason = refusal.code or "refused"
             return
-        _honour(sale, voucher, organisation, actor, refusal.code)
+        _honour(sale, allowance, voucher, organisation, actor, refusal.code)
         return
     sale.outcome, sale.redemption_id = OfflineOutcome.REDEEMED.value, result.redemption_id
 
@@ -311,16 +311,25 @@ def _beyond(sale: OfflineSale, allowance: Allowance) -> str:
                                ).scalar_one()
     if spent + sale.amount_cents > allowance.max_cents:
         return "beyond_allowance"
+    # Sales a day count every allowance of the voucher: a QR refreshed twice a day gives no more.
     zone = city_timezone()
-    same_day = [at for (at,) in db.session.execute(select(OfflineSale.offline_at).where(*covered))
+    same_day = [at for (at,) in db.session.execute(select(OfflineSale.offline_at).where(
+                    OfflineSale.code == sale.code, OfflineSale.id != sale.id,
+                    OfflineSale.outcome != OfflineOutcome.REFUSED.value))
                 if at.astimezone(zone).date() == sold_on]
     if len(same_day) >= allowance.sales_per_day:
         return "too_many_today"
     return ""
 
 
-def _honour(sale: OfflineSale, voucher: Voucher, organisation, actor, conflict: str) -> None:
-    """The city's risk: pay the co-op from the programme's offline-risk account, if it still holds enough."""
+def _honour(sale: OfflineSale, allowance: Allowance, voucher: Voucher, organisation, actor, conflict: str) -> None:
+    """The city's risk: pay the co-op from the programme's offline-risk account, if it still holds enough,
+    and never more for one voucher, whichever of its allowances the sales came under, than one allowance."""
+    honoured = db.session.execute(select(func.coalesce(func.sum(OfflineSale.amount_cents), 0)).where(
+        OfflineSale.voucher_id == voucher.id, OfflineSale.outcome == OfflineOutcome.HONOURED.value)).scalar_one()
+    if honoured + sale.amount_cents > allowance.max_cents:
+        sale.reason = "beyond_allowance"
+        return
     account = risk_account(voucher.programme)
     if not is_sqlite():
         db.session.execute(select(Account.id).where(Account.id == account.id).with_for_update())

@@ -139,6 +139,10 @@ def test_a_revoked_voucher_is_honoured_and_a_sale_beyond_the_allowance_refused(o
     assert (sale.outcome, sale.reason) == ("honoured", "revoked")
     beyond, _ = _sell(city, signed, 100, "scan-beyond")
     assert (beyond.outcome, beyond.reason) == ("refused", "beyond_allowance")
+    # Another allowance of the same voucher (a QR refreshed earlier) adds no risk: one allowance per voucher.
+    earlier = allowances.sign(allowances.Allowance(city.voucher.code, 5000, 1, city.today + timedelta(days=2)))
+    other, _ = _sell(city, earlier, 1000, "scan-earlier-qr", at=utcnow() - timedelta(days=1))
+    assert (other.outcome, other.reason) == ("refused", "beyond_allowance")
     assert ledger.balance(allowances.risk_account(city.programme)) == 15000
     assert ledger.verify().ok
 
@@ -150,6 +154,10 @@ def test_the_allowance_limits_sales_a_day_and_its_last_day(offline_city):
     second, _ = _sell(city, signed, 1000, "scan-day-2")
     assert first.outcome == "redeemed"
     assert (second.outcome, second.reason) == ("refused", "too_many_today")
+    # A QR refreshed the same day does not give another sale that day.
+    refreshed = allowances.sign(allowances.Allowance(city.voucher.code, 4000, 1, city.today + timedelta(days=3)))
+    third, _ = _sell(city, refreshed, 500, "scan-day-3")
+    assert (third.outcome, third.reason) == ("refused", "too_many_today")
     # An allowance signed earlier, whose last day was yesterday: a sale made today is beyond it.
     old = allowances.Allowance(city.voucher.code, 5000, 1, city.today - timedelta(days=1))
     after, _ = _sell(city, allowances.sign(old), 500, "scan-late", at=utcnow())
@@ -269,3 +277,12 @@ def test_production_refuses_to_start_without_the_offline_key(tmp_path):
     app = create_app({"INSTANCE_PATH": str(tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"},
                      env=dict(env, PROCOMUN_OFFLINE_KEY_FILE=str(key)))
     assert app.config["PROCOMUN_OFFLINE_KEY_FILE"] == str(key)
+
+
+def test_the_holders_page_shows_the_allowance_its_qr_carries(offline_city, app):
+    city = offline_city
+    client = app.test_client()
+    login(client, city.citizen.email)
+    page = client.get(f"/vouchers/mine/{city.voucher.id}").get_data(as_text=True)
+    assert "A desk without a connection may charge up to" in page and "data-offline-allowance" in page
+    assert client.get(f"/vouchers/mine/{city.voucher.id}/qr.svg").status_code == 200
