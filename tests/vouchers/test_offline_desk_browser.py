@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from app.extensions import db
+from tests.browser_fixtures import CHROMIUM, CHROMIUM_ARGS
 from tests.conftest import PASSWORD
+from tests.vouchers.test_qr_scan_browser import qr_video
 from vouchers import allowances, issuance, ledger, redemption
 from vouchers.models import OfflineSale, Redemption
 
@@ -293,3 +295,32 @@ def test_the_desk_opens_offline_in_its_language(offline_city, browser, desk_serv
         expect(page.locator("[data-offline-state]")).to_have_text(offline)
     finally:
         context.close()
+
+
+def test_the_camera_reads_the_qr_allowance_and_the_desk_sells_offline(offline_city, browser, desk_server, tmp_path):
+    """The QR code the holder's page draws, played as the camera: read offline (the decoder itself
+    from the service worker's copy), its allowance checked, the sale kept and then settled."""
+    city = offline_city
+    video = qr_video(allowances.qr_text(city.voucher), tmp_path / "allowance.y4m")
+    camera_browser = browser.browser_type.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=[*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+              f"--use-file-for-fake-video-capture={video}"])
+    try:
+        context = camera_browser.new_context(locale="en-GB")
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        _open_desk(page, desk_server.url, city.member.email)
+        _cut(page, desk_server)
+        page.get_by_role("button", name="Scan QR code").click()
+        expect(page.locator("input[name=code]")).to_have_value(city.voucher.code)
+        expect(page.locator("[data-offline-message]")).to_contain_text("Offline allowance: up to")
+        page.locator("input[name=amount]").fill("8")
+        page.locator("form.desk-redeem button[type=submit]").click()
+        expect(page.locator("[data-offline-waiting]")).to_have_text("1")
+        _restore(page, desk_server)
+        expect(page.locator("[data-offline-waiting]")).to_have_text("0")
+        assert _counts() == (1, 1)
+        assert ledger.verify().ok
+    finally:
+        camera_browser.close()
