@@ -99,6 +99,8 @@
     var syncedText = root.querySelector("[data-offline-synced]");
     var message = root.querySelector("[data-offline-message]");
     var queueTable = root.querySelector("[data-offline-queue]");
+    // Dates as the device writes them when it speaks the page's language ("en-GB" for "en"), else the page's.
+    var dateLocale = (navigator.language || "").indexOf(d.locale) === 0 ? navigator.language : d.locale;
     var money = new Intl.NumberFormat(d.locale || "en", { style: "currency", currency: d.currency || "EUR" });
     var dbReady = openDb();
     var cityKey = crypto.subtle.importKey("raw", b64url(d.cityKey), { name: "Ed25519" }, false, ["verify"]);
@@ -141,7 +143,7 @@
             return;
           }
           say(good ? fill(d.msgAllowance, { amount: money.format(allowance.maxCents / 100),
-                                            day: new Date(allowance.expires + "T12:00:00").toLocaleDateString(d.locale) })
+                                            day: new Date(allowance.expires + "T12:00:00").toLocaleDateString(dateLocale) })
                    : d.msgForged);
         });
       } else if (scan && codeField.value.trim().toUpperCase() !== scan.code) {
@@ -257,7 +259,7 @@
       stateText.textContent = online ? d.msgOnline : d.msgOffline;
       root.classList.toggle("is-offline", !online);
       var synced = localStorage.getItem(SYNCED);
-      syncedText.textContent = synced ? new Date(synced).toLocaleString(d.locale) : d.msgNever;
+      syncedText.textContent = synced ? new Date(synced).toLocaleString(dateLocale) : d.msgNever;
       return allSales().then(function (sales) {
         waitingText.textContent = String(sales.filter(function (s) { return s.state === "waiting"; }).length);
         var body = queueTable.querySelector("tbody");
@@ -265,8 +267,8 @@
         sales.sort(function (a, b) { return a.offline_at < b.offline_at ? 1 : -1; });
         sales.slice(0, 20).forEach(function (sale) {
           var row = body.insertRow();
-          var words = { waiting: d.msgWaiting, redeemed: d.msgSettled, honoured: d.msgHonoured, refused: d.msgRefused };
-          [new Date(sale.offline_at).toLocaleString(d.locale), sale.code, money.format(sale.amount_cents / 100),
+          var words = { waiting: d.msgWaiting, redeemed: d.msgRedeemed, honoured: d.msgHonoured, refused: d.msgRefused };
+          [new Date(sale.offline_at).toLocaleString(dateLocale), sale.code, money.format(sale.amount_cents / 100),
            (words[sale.state] || sale.state) + (sale.message ? ": " + sale.message : "")].forEach(function (text, i) {
             var cell = row.insertCell();
             cell.textContent = text;

@@ -156,7 +156,7 @@ def test_a_sale_made_offline_survives_a_reload_and_settles_once(offline_city, br
 
         _restore(page, desk_server)
         expect(waiting).to_have_text("0")
-        expect(page.locator("[data-offline-queue] tbody tr")).to_contain_text("Settled")
+        expect(page.locator("[data-offline-queue] tbody tr")).to_contain_text("Redeemed")
         expect(page.locator("[data-offline-synced]")).not_to_have_text("never")
         screenshot("sale-settled", page)
         # Further ticks and reloads send nothing again.
