@@ -67,8 +67,7 @@
     return new Promise(function (resolve, reject) {
       var request = indexedDB.open(DB_NAME, 1);
       request.onupgradeneeded = function () {
-        var store = request.result.createObjectStore(STORE, { keyPath: "key" });
-        store.createIndex("allowance", "allowance");
+        request.result.createObjectStore(STORE, { keyPath: "key" });
       };
       request.onsuccess = function () { resolve(request.result); };
       request.onerror = function () { reject(request.error); };
@@ -163,7 +162,7 @@
       return value > 0 ? value : null;
     }
 
-    /* Keep a sale if the scanned allowance covers it, counting the sales kept under it already;
+    /* Keep a sale if the scanned allowance covers it, counting the sales of the voucher kept already;
      * the check and the write are one IndexedDB transaction, so two tabs cannot both pass it. */
     function keepSale(allowance, amount) {
       return dbReady.then(function (db) {
@@ -171,8 +170,11 @@
           var tx = db.transaction(STORE, "readwrite");
           var store = tx.objectStore(STORE);
           var outcome = null;
-          store.index("allowance").getAll(allowance.signed).onsuccess = function (event) {
-            var kept = event.target.result.filter(function (sale) { return sale.state !== "refused"; });
+          store.getAll().onsuccess = function (event) {
+            // Every sale kept for this voucher counts, whichever of its QR codes it was scanned from.
+            var kept = event.target.result.filter(function (sale) {
+              return sale.code === allowance.code && sale.state !== "refused";
+            });
             if (kept.some(function (sale) { return sale.key === allowance.key; })) {
               outcome = d.msgAlready;
               return;
