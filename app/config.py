@@ -98,6 +98,17 @@ def _offline_key_file(env, instance_path: Path, production: bool) -> str:
     return str(generated)
 
 
+def _books_key_file(env, instance_path: Path, production: bool) -> str:
+    """The file of the key that signs the books' checkpoints (app/books/notes.py)."""
+    path = env.get("PROCOMUN_BOOKS_KEY_FILE", "").strip()
+    if production and (not path or not Path(path).is_file()):
+        raise ConfigError(
+            "Refusing to start in production without PROCOMUN_BOOKS_KEY_FILE, the file of the Ed25519 key "
+            "that signs the books' checkpoints (make one with `openssl genpkey -algorithm ed25519 -out FILE`; "
+            "keep it off the database server's disks and a copy offline).")
+    return path or str(instance_path / "books_key.pem")
+
+
 def _base_url(env, production: bool) -> str:
     """Every absolute link is built from this address alone (app/urls.py), never from a request's
     Host header: in production it must be given, and be https."""
@@ -207,6 +218,10 @@ def load(instance_path: Path, env=None) -> dict:
         "PROCOMUN_CITY_NAME": city,
         "PROCOMUN_TIMEZONE": env.get("PROCOMUN_TIMEZONE", "Europe/Rome"),
         "PROCOMUN_CURRENCY": env.get("PROCOMUN_CURRENCY", "EUR"),
+        # The city's own account, debited by the SEPA transfers that pay voucher settlements.
+        "PROCOMUN_CITY_IBAN": env.get("PROCOMUN_CITY_IBAN", "").replace(" ", "").upper(),
+        "PROCOMUN_CITY_BIC": env.get("PROCOMUN_CITY_BIC", "").strip().upper(),
+        "PROCOMUN_CITY_ACCOUNT_NAME": env.get("PROCOMUN_CITY_ACCOUNT_NAME", city),
         "PROCOMUN_MAX_WAGE_RATIO": int(env.get("PROCOMUN_MAX_WAGE_RATIO", "8")),
         # Every date a person or a program enters lies in these years (app/dates.py:date_range).
         "PROCOMUN_DATE_MIN_YEAR": _year(env, "PROCOMUN_DATE_MIN_YEAR", "1900"),
@@ -277,6 +292,9 @@ def load(instance_path: Path, env=None) -> dict:
         "PROCOMUN_TIME_CREDIT_CATEGORIES": [slug.strip() for slug in env.get(
             "PROCOMUN_TIME_CREDIT_CATEGORIES", "elder-care,home-care,childcare,disability-support").split(",")
             if slug.strip()],
+        # The Ed25519 key that signs the books' checkpoints (app/books): a PKCS#8 PEM file outside
+        # the database; made in the instance folder on first use outside production.
+        "PROCOMUN_BOOKS_KEY_FILE": _books_key_file(env, instance_path, production),
         "BABEL_DEFAULT_LOCALE": default_locale,
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": ";".join(

@@ -49,7 +49,8 @@ def _params(body: dict) -> dict:
             "org_name": request.headers["X-Organisation-Slug"], "actor": int(request.headers["X-Actor"]),
             "scope": f"org:{org_id}",
             "key": body["idempotency_key"], "today": date.today(), "now": now, "at": now.isoformat(),
-            "reference": f"voucher {code}", "pin_hash": None, "token_hash": None,
+            "reference": f"voucher {code}", "pin_hash": None, "legacy_pin_hash": None, "token_hash": None,
+            "weekday": str(now.isoweekday()), "minute": now.hour * 60 + now.minute,
             "request": fingerprint({"code": code, "amount": amount, "service_category": category})}
 
 
@@ -80,7 +81,7 @@ def _redeem_sqlite(p: dict):
         if row is None:
             conn.execute("ROLLBACK")
             return {"error": "unknown_code"}, 404
-        voucher_id, status, valid_until, _pin, account_id, balance, categories, accredited, org_account = row
+        voucher_id, status, valid_until, _pin, account_id, balance, categories, accredited, org_account, *_rules = row
         if (status != "active" or valid_until < p["today"].isoformat() or p["category"] not in json.loads(categories)
                 or not accredited or p["amount"] > balance):
             conn.execute("ROLLBACK")

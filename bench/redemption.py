@@ -52,7 +52,8 @@ def setup(vouchers: int, organisations: int, env: dict | None = None) -> dict:
         lines = (["holder_email,amount_cents,valid_until\n"]
                  + [f"holder{n}@bench.example,{value},\n" for n in range(vouchers)])
         out = io.StringIO()
-        issuance.issue_batch(lambda: iter(lines), programme, actor=official, codes_out=csv.writer(out))
+        issuance.issue_batch(lambda: iter(lines), programme, actor=official, codes_out=csv.writer(out),
+                             unknown_holders="invite")
         codes = [row[1] for row in csv.reader(io.StringIO(out.getvalue()))]
     return {"members": members, "codes": codes, "value": value}
 
@@ -129,7 +130,8 @@ PGBENCH_PRELUDE = """\\set n random(1, :ncodes)
 \\set amount 100
 SELECT c.code, 'voucher ' || c.code AS reference, 'org:' || o.id AS scope,
        'organisation:' || o.id || chr(58) || 'voucher' AS org_account_key, o.slug AS org_slug, o.name AS org_name,
-       current_date AS today, now() AS now, now()::text AS at,
+       current_date AS today, now() AS now, now()::text AS at, extract(isodow FROM current_date)::text AS weekday,
+       (extract(hour FROM localtime) * 60 + extract(minute FROM localtime))::int AS minute,
        (SELECT min(m.user_id) FROM organisation_members m WHERE m.organisation_id = o.id) AS actor,
        md5(c.code) || md5(o.slug) AS request
 FROM bench_codes c, organisations o WHERE c.n = CAST(:n AS int) AND o.id = CAST(:org AS int) \\gset
@@ -139,8 +141,8 @@ FROM bench_codes c, organisations o WHERE c.n = CAST(:n AS int) AND o.id = CAST(
 def pgbench_script() -> str:
     from vouchers.redemption import REDEEM_PG
     # pgbench sends every variable untyped: each is cast to the type psycopg sends it as.
-    types = {"amount": "bigint", "org": "int", "actor": "int", "today": "date", "now": "timestamptz"}
-    literal = {"pin_hash": "NULL::text", "token_hash": "NULL::text"}
+    types = {"amount": "bigint", "org": "int", "actor": "int", "today": "date", "now": "timestamptz", "minute": "int"}
+    literal = {"pin_hash": "NULL::text", "legacy_pin_hash": "NULL::text", "token_hash": "NULL::text"}
     statement = re.sub(r"%\((\w+)\)s", lambda m: literal.get(m.group(1)) or
                        f"CAST(:{m.group(1)} AS {types.get(m.group(1), 'text')})", REDEEM_PG)
     return PGBENCH_PRELUDE + statement + ";\n"

@@ -4,12 +4,15 @@ import segno
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from app.books.operations import leaf_place
 from app.documents import render_pdf
+from app.urls import external_url
 
 from . import allowances
 from .settlement import statement_offline_honoured, statement_redemptions
 
-STATEMENT_HEADER = ["redemption_id", "date", "voucher_code", "service_category", "amount_cents"]
+# refunded_cents: what the co-op gave back of the sale before it was settled (paid: amount less refunded).
+STATEMENT_HEADER = ["redemption_id", "date", "voucher_code", "service_category", "amount_cents", "refunded_cents"]
 
 
 def qr_svg(code: str, scale: int = 4) -> str:
@@ -26,14 +29,16 @@ def voucher_pdf(voucher, locale: str) -> bytes:
 def statement_pdf(settlement, line, locale: str) -> bytes:
     redemptions = statement_redemptions(settlement, line.organisation)
     return render_pdf("vouchers/statement_document.html", locale=locale,
-                      reference=f"S{settlement.id}-{line.organisation.slug}",
+                      reference=settlement.reference,  # the end-to-end id of its SEPA transfer
                       title=_("Settlement statement"), settlement=settlement, line=line, redemptions=redemptions,
-                      honoured=statement_offline_honoured(settlement, line.organisation))
+                      honoured=statement_offline_honoured(settlement, line.organisation),
+                      place=leaf_place("ledger", line.transfer_id),
+                      proof_url=external_url("books.transfer", transfer_id=line.transfer_id))
 
 
 def statement_rows(settlement, line):
     for r in statement_redemptions(settlement, line.organisation):
-        yield [r.id, r.at.date().isoformat(), r.voucher.code, r.category, r.amount_cents]
+        yield [r.id, r.at.date().isoformat(), r.voucher.code, r.category, r.amount_cents, r.refunded_cents]
 
 
 def receipt_pdf(contribution, locale: str) -> bytes:

@@ -13,6 +13,7 @@ from sqlalchemy import and_, func, insert, literal, or_, select, union_all, upda
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.operations import record
+from app.books.operations import LogSource, canonical_bytes, instant, register_log
 from app.database import is_sqlite, transaction, utcnow
 from app.errors import DomainError, Invalid, NotFound
 from app.extensions import db
@@ -24,6 +25,7 @@ from .models import (
     Currency,
     Programme,
     Redemption,
+    Refund,
     Transfer,
     TransferKind,
     Voucher,
@@ -224,21 +226,38 @@ def reverse(transfer_id: int, *, actor, reason: str) -> int:
         if not is_sqlite():  # SQLite's IMMEDIATE transaction already serialises writers
             db.session.execute(select(Transfer.id).where(Transfer.id == original.id).with_for_update())
         check_reversible(original)
+        amount = original.amount - _refunded_of(original)
+        if amount == 0:
+            raise NotReversible(_l("Its co-op has already refunded this redemption in full."), field="reason",
+                                code="refunded")
         try:
-            new_id = transfer(original.credit_account, original.debit_account, original.amount,
+            new_id = transfer(original.credit_account, original.debit_account, amount,
                               TransferKind.REVERSE, reference=f"reverses #{original.id}: {reason.strip()}",
                               actor=actor, reverses_id=original.id)
         except InsufficientBalance:
             raise NotReversible(_l("The account the amount would come back from holds less than it now "
                                    "(part of it was spent since)."), field="reason",
                                 code="insufficient_balance") from None
-        _return_to_programme_if_closed(original, actor)
+        _return_to_programme_if_closed(original, amount, actor)
         record("voucher_transfer.reversed", original, actor=actor,
                after={"reversal_id": new_id, "reason": reason.strip()})
     return new_id
 
 
-def _return_to_programme_if_closed(original: Transfer, actor) -> None:
+def _refunded_of(original: Transfer) -> int:
+    """What its co-op already refunded of a redemption (vouchers/refunds.py), its row locked so that no
+    refund runs while it is reversed (0 for any other transfer): a reversal moves back only the rest.
+    The voucher's account is locked before the co-op's, in the order the redemption locks them."""
+    if original.kind != TransferKind.REDEEM:
+        return 0
+    locked = select(Redemption.refunded_cents).where(Redemption.transfer_id == original.id)
+    if not is_sqlite():
+        locked = locked.with_for_update()
+        db.session.execute(select(Account.id).where(Account.id == original.debit_account_id).with_for_update())
+    return db.session.execute(locked).scalar_one_or_none() or 0
+
+
+def _return_to_programme_if_closed(original: Transfer, amount: int, actor) -> None:
     """A redemption reversed after its voucher expired or was revoked: the value came back to a
     voucher that can neither be spent nor expire again, so it goes on to the programme, as it
     would have at the voucher's closing."""
@@ -248,7 +267,7 @@ def _return_to_programme_if_closed(original: Transfer, actor) -> None:
                                  ).scalar_one_or_none()
     if voucher is None or voucher.status == VoucherStatus.ACTIVE:
         return
-    transfer(voucher.account, voucher.programme.account, original.amount, TransferKind.EXPIRE,
+    transfer(voucher.account, voucher.programme.account, amount, TransferKind.EXPIRE,
              reference=f"voucher {voucher.code} {voucher.status}: reversed redemption #{original.id}", actor=actor)
 
 
@@ -372,7 +391,29 @@ def verify() -> LedgerReport:
                | (Transfer.debit_account_id != Voucher.account_id)).limit(20)).scalars().all()
     for redemption_id in mismatched:
         report.problems.append(f"redemption #{redemption_id}: does not match its transfer")
+    _verify_refunds(report)
     return report
+
+
+def _verify_refunds(report: LedgerReport) -> None:
+    """Each redemption's refunded_cents is the sum of its refunds, and each refund is a REFUND transfer
+    of its amount from the co-op that redeemed into the voucher it came from."""
+    session = db.session
+    totals = (select(Refund.redemption_id.label("id"), func.sum(Refund.amount_cents).label("total"))
+              .group_by(Refund.redemption_id).subquery())
+    for redemption_id in session.execute(
+            select(Redemption.id).outerjoin(totals, totals.c.id == Redemption.id)
+            .where(Redemption.refunded_cents != func.coalesce(totals.c.total, 0)).limit(20)).scalars():
+        report.problems.append(f"redemption #{redemption_id}: its refunds do not add up to what it says refunded")
+    redeem = Transfer.__table__.alias("redeem")
+    for refund_id in session.execute(
+            select(Refund.id).join(Transfer, Transfer.id == Refund.transfer_id)
+            .join(Redemption, Redemption.id == Refund.redemption_id)
+            .join(redeem, redeem.c.id == Redemption.transfer_id)
+            .where((Transfer.amount != Refund.amount_cents) | (Transfer.kind != TransferKind.REFUND.value)
+                   | (Transfer.debit_account_id != redeem.c.credit_account_id)
+                   | (Transfer.credit_account_id != redeem.c.debit_account_id)).limit(20)).scalars():
+        report.problems.append(f"refund #{refund_id}: does not match its transfer")
 
 
 def _verify_issues(report: LedgerReport) -> None:
@@ -396,3 +437,20 @@ def _verify_issues(report: LedgerReport) -> None:
         .limit(20)).scalars().all()
     for transfer_id in unbalanced:
         report.problems.append(f"transfer #{transfer_id}: its vouchers' values do not add up to the batch issued")
+
+
+# The transparency log (app/books) ----------------------------------------------------------
+
+def transfer_leaf(row) -> bytes:
+    """A transfer's leaf in the city's books log: who paid whom how much, when, and why (the kind),
+    by account number; no names and no free text, since anyone may read a leaf."""
+    return canonical_bytes({
+        "id": row.id, "at": instant(row.at), "kind": row.kind, "currency": row.currency, "amount": row.amount,
+        "debit": row.debit_account_id, "credit": row.credit_account_id, "reverses": row.reverses_id})
+
+
+register_log(LogSource(
+    "ledger", _l("Voucher and time-credit ledger"), Transfer.id,
+    (Transfer.id, Transfer.at, Transfer.kind, Transfer.currency, Transfer.amount, Transfer.debit_account_id,
+     Transfer.credit_account_id, Transfer.reverses_id),
+    transfer_leaf, public_leaf=True))

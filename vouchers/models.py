@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -75,6 +76,7 @@ class TransferKind(StrEnum):
     GIVE_TIME = "give-time"     # citizen → relative
     DONATE_TIME = "donate-time"  # citizen → shared time pool
     OFFLINE_RISK = "offline-risk"  # programme's offline-risk account → organisation: an offline sale honoured
+    REFUND = "refund"           # organisation → voucher: a co-op gives back part or all of a redemption
 
     @property
     def label(self):
@@ -87,7 +89,8 @@ TRANSFER_LABELS = {
     TransferKind.EXPIRE: _l("Returned to the programme"), TransferKind.CONTRIBUTE: _l("Contribution"),
     TransferKind.REVERSE: _l("Reversal"), TransferKind.EARN_TIME: _l("Time earned"),
     TransferKind.SPEND_TIME: _l("Time spent"), TransferKind.GIVE_TIME: _l("Time given"),
-    TransferKind.DONATE_TIME: _l("Time donated"), TransferKind.OFFLINE_RISK: _l("Offline sale honoured"),
+    TransferKind.DONATE_TIME: _l("Time donated"), TransferKind.REFUND: _l("Refunded by the co-op"),
+    TransferKind.OFFLINE_RISK: _l("Offline sale honoured"),
 }
 
 
@@ -213,6 +216,15 @@ class Programme(db.Model):
     # Income-adjusted scale: [[yearly income up to (cents) or null, voucher amount (cents)], …]
     scale: Mapped[list] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(20), default=ProgrammeStatus.OPEN.value)
+    # How many days after a redemption its co-op may still refund it (vouchers/refunds.py).
+    refund_window_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
+    # When and where its vouchers may be spent, checked by the redemption's own statement
+    # (vouchers/redemption.py); None: no such rule. Days are ISO weekdays ("12345": Monday to
+    # Friday), hours minutes after midnight in the city's zone, the end excluded.
+    spend_from: Mapped[date | None] = mapped_column(Date)
+    spend_weekdays: Mapped[str | None] = mapped_column(String(7))
+    spend_minutes_from: Mapped[int | None] = mapped_column(Integer)
+    spend_minutes_until: Mapped[int | None] = mapped_column(Integer)
     account_id: Mapped[int] = mapped_column(ForeignKey("voucher_accounts.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Offline sales (vouchers/allowances.py): what a voucher's signed allowance lets a desk sell without
@@ -304,8 +316,22 @@ class Settlement(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # The SEPA credit transfer (pain.001) that pays it, made once and kept byte for byte
+    # (vouchers/sepa.py): downloading it again gives the same file, never one with other amounts.
+    sepa_file: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    sepa_file_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The day the city's bank executed the transfer, as the official read it from the bank.
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
     lines: Mapped[list["SettlementLine"]] = relationship(
         back_populates="settlement", order_by="SettlementLine.id", lazy="selectin")
+
+    @property
+    def reference(self) -> str:
+        """The payment's reference: the SEPA end-to-end id of its transfers and the one its
+        statements carry (at most 35 characters of A-Z, 0-9 and dashes, as SEPA allows)."""
+        return f"VCH{self.id:06d}-{self.period_start:%Y%m%d}-{self.period_end:%Y%m%d}"
 
 
 class SettlementLine(db.Model):
@@ -323,9 +349,52 @@ class SettlementLine(db.Model):
     organisation: Mapped["Organisation"] = relationship(lazy="joined")  # noqa: F821
 
 
+class BankAccountStatus(StrEnum):
+    PENDING = "pending"        # registered or changed, waiting for an official's approval
+    APPROVED = "approved"      # the account the co-op is paid into
+    SUPERSEDED = "superseded"  # replaced by a later approved account, or a later request
+
+    @property
+    def label(self):
+        return {BankAccountStatus.PENDING: _l("Waiting for approval"), BankAccountStatus.APPROVED: _l("Approved"),
+                BankAccountStatus.SUPERSEDED: _l("Replaced")}[self]
+
+
+class BankAccount(db.Model):
+    """A co-op's bank account for its settlements; each change is a new row an official approves."""
+
+    __tablename__ = "voucher_bank_accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    iban: Mapped[str] = mapped_column(String(34))
+    bic: Mapped[str] = mapped_column(String(11))
+    holder_name: Mapped[str] = mapped_column(String(70))
+    status: Mapped[str] = mapped_column(String(20), default=BankAccountStatus.PENDING.value)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organisation: Mapped["Organisation"] = relationship(lazy="joined")  # noqa: F821
+
+    @property
+    def status_enum(self) -> BankAccountStatus:
+        return BankAccountStatus(self.status)
+
+    @property
+    def masked_iban(self) -> str:
+        """The IBAN as pages show it to the co-op's members: its country, check digits and last four."""
+        return f"{self.iban[:4]} … {self.iban[-4:]}"
+
+
 class Redemption(db.Model):
     __tablename__ = "voucher_redemptions"
-    __table_args__ = (Index("ix_voucher_redemptions_unsettled", "settlement_id", "at"),)
+    __table_args__ = (
+        Index("ix_voucher_redemptions_unsettled", "settlement_id", "at"),
+        # The database's own guard on refunds: several partial refunds never pass the redemption.
+        CheckConstraint("refunded_cents >= 0 AND refunded_cents <= amount_cents", name="refunds_within_amount"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     voucher_id: Mapped[int] = mapped_column(ForeignKey("vouchers.id"), index=True)
@@ -336,9 +405,32 @@ class Redemption(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     settlement_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_settlements.id"))
+    # What its co-op has refunded of it so far (the sum of its refunds, never above amount_cents):
+    # kept on the row so that the refund's check and the settlement's sum read one locked row.
+    refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     voucher: Mapped[Voucher] = relationship()
     organisation: Mapped["Organisation"] = relationship()  # noqa: F821
+
+    @property
+    def refundable_cents(self) -> int:
+        return self.amount_cents - self.refunded_cents
+
+
+class Refund(db.Model):
+    """A co-op gives back part or all of a redemption it made: a REFUND transfer, organisation → voucher."""
+
+    __tablename__ = "voucher_refunds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    redemption_id: Mapped[int] = mapped_column(ForeignKey("voucher_redemptions.id"), index=True)
+    transfer_id: Mapped[int] = mapped_column(ForeignKey("voucher_transfers.id"), unique=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(300))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    redemption: Mapped[Redemption] = relationship()
 
 
 class Contribution(db.Model):

@@ -26,6 +26,8 @@ import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
+from babel.dates import get_day_names
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -35,7 +37,7 @@ from app.accounts import throttles
 from app.database import autocommit_connection, in_transaction, run_raw, transaction, utcnow
 from app.errors import DomainError, Invalid, NotAllowed, NotFound
 from app.extensions import db
-from app.i18n import city_today, money
+from app.i18n import city_timezone, city_today, money
 from app.i18n import day as written_day
 from app.organisations.models import Organisation
 
@@ -111,6 +113,7 @@ def redeem(typed_code: str, amount_cents: int, category: str, organisation: Orga
     # touching them again would reload the account and its organisations.
     organisation_id, organisation_slug = organisation.id, organisation.slug
     now = utcnow()
+    local = now.astimezone(city_timezone())  # for the programme's weekdays and service hours
     params = {
         "code": code, "amount": amount_cents, "category": category, "org": organisation_id,
         "org_account_key": ledger.account_key(AccountKind.ORGANISATION, Currency.VOUCHER, organisation_id),
@@ -120,6 +123,7 @@ def redeem(typed_code: str, amount_cents: int, category: str, organisation: Orga
         "pin_hash": Voucher.hash_pin(code, pin) if pin else None,
         "legacy_pin_hash": Voucher.legacy_pin_hash(code, pin) if pin else None, "token_hash": while_token_valid,
         "request": _fingerprint(code, amount_cents, category) if idempotency_key else None,
+        "weekday": str(local.isoweekday()), "minute": local.hour * 60 + local.minute,
     }
     pin_key = _count_pin_try(code) if pin else None
     for attempt in range(2):
@@ -200,14 +204,18 @@ WITH auth AS (
          EXISTS (SELECT 1 FROM accreditations ac JOIN service_categories sc ON sc.id = ac.category_id
                  WHERE ac.organisation_id = %(org)s AND sc.slug = %(category)s AND ac.status = 'active'
                    AND ac.valid_from <= %(today)s AND ac.valid_until >= %(today)s) AS accredited,
-         (SELECT oa.id FROM voucher_accounts oa WHERE oa.key = %(org_account_key)s) AS org_account_id
+         (SELECT oa.id FROM voucher_accounts oa WHERE oa.key = %(org_account_key)s) AS org_account_id,
+         p.spend_from, p.spend_weekdays, p.spend_minutes_from, p.spend_minutes_until,
+         coalesce(p.spend_from <= %(today)s, true) AS started,
+         coalesce(strpos(p.spend_weekdays, %(weekday)s::text) > 0, true) AS on_day,
+         coalesce(%(minute)s::int >= p.spend_minutes_from AND %(minute)s::int < p.spend_minutes_until, true) AS in_hours
   FROM vouchers v JOIN voucher_accounts a ON a.id = v.account_id
   JOIN voucher_programmes p ON p.id = v.programme_id
   WHERE v.code = %(code)s AND (SELECT authorised FROM auth) AND NOT EXISTS (SELECT 1 FROM stored)
   FOR UPDATE OF v, a
 ), ok AS (
   SELECT * FROM v WHERE status = 'active' AND valid_until >= %(today)s AND covered AND accredited AND pin_ok
-    AND balance >= %(amount)s AND org_account_id IS NOT NULL
+    AND balance >= %(amount)s AND org_account_id IS NOT NULL AND started AND on_day AND in_hours
 ), t AS (
   INSERT INTO voucher_transfers (debit_account_id, credit_account_id, amount, currency, kind, reference,
                                  reverses_id, actor_id, at)
@@ -240,7 +248,8 @@ WITH auth AS (
   FROM answer WHERE %(key)s IS NOT NULL
 )
 SELECT (SELECT authorised FROM auth), (SELECT response FROM stored), (SELECT answer FROM answer),
-       v.status, v.valid_until, v.covered, v.accredited, v.pin_ok, v.balance, v.org_account_id
+       v.status, v.valid_until, v.covered, v.accredited, v.pin_ok, v.balance, v.org_account_id,
+       v.spend_from, v.started, v.on_day, v.in_hours, v.spend_weekdays, v.spend_minutes_from, v.spend_minutes_until
 FROM (SELECT 1) AS one LEFT JOIN v ON true"""
 
 
@@ -266,7 +275,8 @@ SELECT v.id, v.status, v.valid_until, v.pin_hash, v.account_id, a.balance, p.cat
        EXISTS (SELECT 1 FROM accreditations ac JOIN service_categories sc ON sc.id = ac.category_id
                WHERE ac.organisation_id = :org AND sc.slug = :category AND ac.status = 'active'
                  AND ac.valid_from <= :today AND ac.valid_until >= :today),
-       (SELECT oa.id FROM voucher_accounts oa WHERE oa.key = :org_account_key)
+       (SELECT oa.id FROM voucher_accounts oa WHERE oa.key = :org_account_key),
+       p.spend_from, p.spend_weekdays, p.spend_minutes_from, p.spend_minutes_until
 FROM vouchers v JOIN voucher_accounts a ON a.id = v.account_id JOIN voucher_programmes p ON p.id = v.programme_id
 WHERE v.code = :code""",
     "transfer": "INSERT INTO voucher_transfers (debit_account_id, credit_account_id, amount, currency, kind, "
@@ -296,13 +306,19 @@ def _redeem_sqlite(conn, params: dict):
                              "code": params["code"]}).fetchone()
     if row is None:
         _refuse(params, None, None, None, None, None, None, None)
-    voucher_id, status, valid_until, pin_hash, account_id, balance, categories, accredited, org_account_id = row
+    (voucher_id, status, valid_until, pin_hash, account_id, balance, categories, accredited, org_account_id,
+     spend_from, weekdays, minutes_from, minutes_until) = row
     valid_until = date.fromisoformat(valid_until)
     pin_ok = not pin_hash or pin_hash in (params["pin_hash"], params["legacy_pin_hash"])
     covered = params["category"] in (json.loads(categories) if categories else [])
+    spend_from = date.fromisoformat(spend_from) if spend_from else None
+    schedule = (spend_from, spend_from is None or spend_from <= params["today"],
+                weekdays is None or params["weekday"] in weekdays,
+                minutes_from is None or minutes_from <= params["minute"] < minutes_until)
     if not (status == VoucherStatus.ACTIVE.value and valid_until >= params["today"] and covered and accredited
-            and pin_ok and balance >= params["amount"] and org_account_id is not None):
-        _refuse(params, status, valid_until, covered, accredited, pin_ok, balance, org_account_id)
+            and pin_ok and balance >= params["amount"] and org_account_id is not None and all(schedule[1:])):
+        _refuse(params, status, valid_until, covered, accredited, pin_ok, balance, org_account_id, *schedule,
+                weekdays, minutes_from, minutes_until)
         return _NO_ORGANISATION_ACCOUNT
     amount, actor_id, remaining = params["amount"], params["actor"], balance - params["amount"]
     at = params["now"].replace(tzinfo=None).isoformat(" ", "microseconds")  # as UTCDateTime stores it
@@ -324,7 +340,9 @@ def _redeem_sqlite(conn, params: dict):
     return _answer(answer)
 
 
-def _refuse(params: dict, status, valid_until, covered, accredited, pin_ok, balance, org_account_id) -> None:
+def _refuse(params: dict, status, valid_until, covered, accredited, pin_ok, balance, org_account_id,
+            spend_from=None, started=True, on_day=True, in_hours=True, weekdays=None, minutes_from=None,
+            minutes_until=None) -> None:
     """Raise the first refusal that applies, in the order the API documents; return if none does
     (then only the organisation's ledger account is missing)."""
     if status is None:
@@ -340,6 +358,16 @@ def _refuse(params: dict, status, valid_until, covered, accredited, pin_ok, bala
     if not accredited:
         raise NotAllowed(_l("Your organisation is not accredited for this service today."),
                          field="service_category", code="not_accredited")
+    if not started:
+        raise Refused(_l("This programme's vouchers can be spent from %(day)s.", day=written_day(spend_from)),
+                      field="code", code="not_yet_spendable")
+    if not on_day:
+        raise Refused(_l("This programme's vouchers can be spent only on these days: %(days)s.",
+                         days=weekday_names(weekdays)), field="code", code="closed_day")
+    if not in_hours:
+        raise Refused(_l("This programme's vouchers can be spent only from %(start)s to %(end)s.",
+                         start=clock(minutes_from), end=clock(minutes_until)), field="code",
+                      code="outside_service_hours")
     if not pin_ok:
         raise NotAllowed(_l("The holder's PIN is not right."), field="pin", code="wrong_pin")
     if balance == 0:
@@ -347,6 +375,17 @@ def _refuse(params: dict, status, valid_until, covered, accredited, pin_ok, bala
     if params["amount"] > balance:
         raise Refused(_l("Only %(left)s remain on this voucher.", left=money(balance)),
                       field="amount", code="amount_exceeds_remaining")
+
+
+def weekday_names(weekdays: str) -> str:
+    """"135" → "Monday, Wednesday, Friday" in the reader's language."""
+    names = get_day_names("wide", locale=get_locale() or "en")
+    return ", ".join(names[int(d) - 1] for d in sorted(set(weekdays or "")))
+
+
+def clock(minutes: int | None) -> str:
+    """Minutes after midnight as a time of day: 510 → "08:30"."""
+    return f"{minutes // 60:02d}:{minutes % 60:02d}" if minutes is not None else ""
 
 
 def _answer(stored: dict) -> RedemptionResult:

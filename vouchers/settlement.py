@@ -1,12 +1,15 @@
 """Settlement: each organisation is paid from the pool what it redeemed in a period; its statements."""
 from datetime import date, datetime, time, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import Role, User
 from app.audit.operations import record
+from app.books import notes
+from app.books import operations as books
 from app.database import transaction
 from app.errors import Invalid, NotFound
 from app.extensions import db
@@ -27,7 +30,7 @@ def _period_bounds(start: date, end: date):
 
 
 def settle(period_start: date, period_end: date, *, actor=None) -> tuple[Settlement, bool]:
-    """Clear a period: each organisation is paid from the pool what it redeemed in it.
+    """Clear a period: each organisation is paid from the pool what it redeemed in it, less its refunds.
 
     One settle transfer per organisation (organisation → pool), one statement
     line, and the period's redemptions marked settled. A period already settled
@@ -50,19 +53,31 @@ def settle(period_start: date, period_end: date, *, actor=None) -> tuple[Settlem
                                 actor_id=getattr(actor, "id", None))
         db.session.add(settlement)
         db.session.flush()
+        # Marking the period's redemptions first takes their rows' locks: a refund under way
+        # (vouchers/refunds.py locks its redemption) finishes before its redemption is counted, and
+        # one that comes after finds it settled. Each is paid what is left of it after its refunds;
+        # one refunded in full is not part of the settlement, as a reversed one is not.
         unsettled = (Redemption.settlement_id.is_(None), Redemption.at >= start_at, Redemption.at < end_at,
+                     Redemption.refunded_cents < Redemption.amount_cents,
                      ~Redemption.transfer_id.in_(select(Transfer.reverses_id).where(Transfer.reverses_id.is_not(None))))
-        rows = db.session.execute(
-            select(Redemption.organisation_id, func.count(Redemption.id), func.sum(Redemption.amount_cents))
-            .where(*unsettled).group_by(Redemption.organisation_id).order_by(Redemption.organisation_id)).all()
+        marked = db.session.execute(
+            update(Redemption).where(*unsettled).values(settlement_id=settlement.id)
+            .returning(Redemption.organisation_id, Redemption.amount_cents - Redemption.refunded_cents)
+            .execution_options(synchronize_session=False)).all()
+        totals: dict[int, list[int]] = {}
+        for organisation_id, net in marked:
+            count_amount = totals.setdefault(organisation_id, [0, 0])
+            count_amount[0] += 1
+            count_amount[1] += int(net)
+        # Honoured offline sales (vouchers/allowances.py) are paid beside the redemptions.
         honoured = allowances.honoured_unsettled(start_at, end_at)
-        totals = {org: [count, int(amount)] for org, count, amount in rows}
-        for org, count, amount in db.session.execute(
+        for organisation_id, count, amount in db.session.execute(
                 select(OfflineSale.organisation_id, func.count(OfflineSale.id), func.sum(OfflineSale.amount_cents))
                 .where(*honoured).group_by(OfflineSale.organisation_id)):
-            line = totals.setdefault(org, [0, 0])
-            line[0], line[1] = line[0] + count, line[1] + int(amount)
-        rows = [(org, count, amount) for org, (count, amount) in sorted(totals.items())]
+            count_amount = totals.setdefault(organisation_id, [0, 0])
+            count_amount[0] += count
+            count_amount[1] += int(amount)
+        rows = [(organisation_id, *totals[organisation_id]) for organisation_id in sorted(totals)]
         pool = ledger.pool()
         for organisation_id, count, amount in rows:
             organisation = db.session.get(Organisation, organisation_id)
@@ -75,15 +90,23 @@ def settle(period_start: date, period_end: date, *, actor=None) -> tuple[Settlem
             emit("voucher.settlement_paid", "voucher_settlement", settlement.id, actor=actor,
                  organisation_id=organisation_id, organisation=organisation.name, total_cents=int(amount),
                  period_start=period_start.isoformat(), period_end=period_end.isoformat())
-        db.session.execute(update(Redemption).where(*unsettled).values(settlement_id=settlement.id)
-                           .execution_options(synchronize_session=False))
         db.session.execute(update(OfflineSale).where(*honoured).values(settlement_id=settlement.id)
                            .execution_options(synchronize_session=False))
         db.session.flush()
         record("voucher_settlement.run", settlement, actor=actor,
                after={"period_start": period_start, "period_end": period_end, "total_cents": settlement.total_cents,
                       "organisations": len(rows)})
+    _sign_the_books()
     return settlement, True
+
+
+def _sign_the_books() -> None:
+    """A settlement is signed into the books at once (its PDF names the checkpoint). Should the
+    key be unreadable, the settlement stands and the daily checkpoint signs it."""
+    try:
+        books.checkpoint()
+    except notes.NoteError as error:
+        current_app.logger.warning("The settlement was not signed into the books: %s", error)
 
 
 def settlements(page: int = 1):

@@ -1,5 +1,6 @@
 """Social vouchers: pages for citizens, co-op front desks and officials."""
 import codecs
+from datetime import time
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_time, get_locale
@@ -19,6 +20,7 @@ from app.security import login_required, public, roles_required
 
 from . import (
     allowances,
+    bank,
     books,
     bp,
     closing,
@@ -30,20 +32,27 @@ from . import (
     issuance,
     ledger,
     offline_views,  # noqa: F401  (the offline desk's routes, on this blueprint)
+    programme_rules,
     programmes,
     redemption,
+    refunds,
+    sepa,
     settlement,
     time_credits,
 )
 from . import desk as vouchers_desk
 from .forms import (
+    BankAccountForm,
     BatchForm,
     ContributionForm,
     GiveTimeForm,
     IssueForm,
+    PaidForm,
     ProgrammeForm,
+    ProgrammeRulesForm,
     ReasonForm,
     RedeemForm,
+    RefundForm,
     ReversalForm,
     SettlementForm,
     TimeForm,
@@ -272,6 +281,7 @@ def _redeem_form(**kwargs) -> RedeemForm:
 def _desk_page(organisation, form, time_form):
     page = redemption.organisation_redemptions(organisation, page=request.args.get("page", 1, type=int))
     return render_template("vouchers/desk.html", form=form, organisation=organisation, redemptions=page,
+                           refundable=refunds.refundable_ids(page.items),
                            unsettled=redemption.organisation_balance(organisation), time_form=time_form,
                            city_key=allowances.public_key_text()
                            ), 422 if form.errors or time_form.errors else 200
@@ -307,6 +317,38 @@ def desk_time():
     return redirect(url_for(".desk", organisation=organisation.slug))
 
 
+@bp.route("/desk/redemptions/<int:redemption_id>/refund", methods=["GET", "POST"])
+@members
+def refund(redemption_id):
+    """The co-op gives back part or all of a sale (vouchers/refunds.py); a refusal comes back beside its field."""
+    try:
+        item = refunds.redemption_for_member(redemption_id, current_user)
+    except DomainError:
+        abort(404)  # another co-op's sale is not shown, as its statements are not
+    form = RefundForm()
+    if form.validate_on_submit():
+        try:
+            answer, _status, replayed = refunds.refund_once(
+                item.id, form.amount.cents, form.reason.data, actor=current_user,
+                idempotency_key=vouchers_desk.form_key(form.token.data) or vouchers_desk.new_form_token())
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            if replayed:
+                flash(_("This form was already sent: the sale was refunded once."), "info")
+            flash(_("Refunded %(amount)s to voucher %(code)s.", amount=money(answer["amount_cents"]),
+                    code=item.voucher.code), "success")
+            if answer["returned_to_programme"] or item.voucher.state_on(city_today()) == "expired":
+                flash(_("This voucher is no longer valid: the value goes back to the programme, not to the holder."),
+                      "warning")
+            return redirect(url_for(".refund", redemption_id=item.id))
+    if not form.token.data:
+        form.token.data = vouchers_desk.new_form_token()
+    return render_template("vouchers/refund.html", redemption=item, form=form, refunds=refunds.refunds_of(item),
+                           refusal=refunds.refusal(item), closes_at=refunds.refund_closes_at(item)
+                           ), 422 if form.errors else 200
+
+
 # Officials ------------------------------------------------------------------------------
 
 # Views named after an operation file take another name; their endpoints keep the plain one.
@@ -315,12 +357,14 @@ def desk_time():
 def programme_list():
     form = ProgrammeForm()
     form.categories.choices = [(c.slug, c.name) for c in organisations.categories()]
-    if form.validate_on_submit():
+    if request.form.get("add_rows"):  # more rows for the scale: the form comes back as typed
+        form.add_scale_rows()
+    elif form.validate_on_submit():
         try:
             programme = programmes.create_programme(
                 form.slug.data, form.name.data, form.budget.cents, form.categories.data, form.valid_until.data,
                 valid_from=form.valid_from.data, eligibility=form.eligibility.data or "",
-                scale=programmes.parse_scale(form.scale.data), actor=current_user)
+                scale=form.scale_rows, actor=current_user)
         except DomainError as error:
             attach_error(form, error)
         else:
@@ -363,6 +407,32 @@ def programme(slug):
                            figures=programmes.programme_figures(item), vouchers=page), 422 if form.errors else 200
 
 
+@bp.route("/programmes/<slug>/rules", methods=["GET", "POST"])
+@officials
+def programme_rules_page(slug):
+    """A programme's refund window and spending rules."""
+    item = programmes.programme_by_slug(slug)
+    form = ProgrammeRulesForm(data=None if request.method == "POST" else {
+        "refund_window_days": item.refund_window_days, "spend_from": item.spend_from,
+        "weekdays": list(item.spend_weekdays or ""),
+        "hours_from": _time_of(item.spend_minutes_from), "hours_until": _time_of(item.spend_minutes_until)})
+    if form.validate_on_submit():
+        try:
+            programme_rules.set_rules(item, actor=current_user, refund_window_days=form.refund_window_days.data,
+                                      spend_from=form.spend_from.data, weekdays=form.weekdays.data,
+                                      hours_from=form.hours_from.data, hours_until=form.hours_until.data)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            flash(_("The programme's rules are saved."), "success")
+            return redirect(url_for(".programme_rules_page", slug=item.slug))
+    return render_template("vouchers/programme_rules.html", programme=item, form=form), 422 if form.errors else 200
+
+
+def _time_of(minutes):
+    return None if minutes is None else time(minutes // 60, minutes % 60)
+
+
 @bp.route("/programmes/<slug>/batch", methods=["POST"])
 @officials
 def batch(slug):
@@ -376,8 +446,10 @@ def batch(slug):
             upload.stream.seek(0)
             return codecs.iterdecode(upload.stream, "utf-8-sig")
         try:
-            result = issuance.issue_batch(open_lines, item, actor=current_user, skip_bad_rows=form.skip_bad_rows.data)
-        except issuance.BatchRefused as refused:
+            result = issuance.issue_batch(open_lines, item, actor=current_user, skip_bad_rows=form.skip_bad_rows.data,
+                                          unknown_holders=form.unknown_holders.data or "ask",
+                                          preview=bool(request.form.get("preview")), locale=_locale())
+        except (issuance.BatchRefused, issuance.HoldersWithoutAccount) as refused:
             check = refused.check
             attach_error(form, refused)
         except (DomainError, UnicodeDecodeError) as error:
@@ -475,8 +547,82 @@ def settlements():
 
 @bp.route("/settlements/<int:settlement_id>", endpoint="settlement")
 @officials
-def settlement_detail(settlement_id):
-    return render_template("vouchers/settlement.html", settlement=settlement.settlement_by_id(settlement_id))
+def settlement_detail(settlement_id, paid_form=None):
+    item = settlement.settlement_by_id(settlement_id)
+    return render_template("vouchers/settlement.html", settlement=item, unpaid=sepa.unpaid_lines(item),
+                           paid_form=paid_form or PaidForm(formdata=None)), 422 if paid_form else 200
+
+
+@bp.route("/settlements/<int:settlement_id>/transfer.xml")
+@officials
+def settlement_file(settlement_id):
+    """The settlement's SEPA credit transfer (pain.001), made once: the same bytes at every download."""
+    try:
+        content = sepa.settlement_file(settlement_id, actor=current_user)
+    except sepa.CannotPay as error:
+        flash(str(error), "error")
+        return redirect(url_for(".settlement", settlement_id=settlement_id))
+    item = settlement.settlement_by_id(settlement_id)
+    return Response(content, mimetype="application/xml", headers={
+        "Content-Disposition": f'attachment; filename="{item.reference}.xml"'})
+
+
+@bp.route("/settlements/<int:settlement_id>/paid", methods=["POST"])
+@officials
+def settlement_paid(settlement_id):
+    """Record the day the city's bank executed the settlement's transfer."""
+    form = PaidForm()
+    try:
+        validated(form)
+        sepa.mark_paid(settlement_id, form.paid_on.data, actor=current_user)
+    except DomainError as error:
+        attach_error(form, error)
+        return settlement_detail(settlement_id, paid_form=form)
+    flash(_("The settlement is marked paid."), "success")
+    return redirect(url_for(".settlement", settlement_id=settlement_id))
+
+
+@bp.route("/desk/bank-account", methods=["GET", "POST"])
+@members
+def bank_account():
+    """The co-op's bank account for its settlements, and a change of it for an official to approve."""
+    form = BankAccountForm()
+    try:
+        organisation = _desk_organisation(form)
+    except DomainError as error:
+        abort(403, str(error))
+    if form.validate_on_submit():
+        try:
+            organisation = _desk_organisation(form)
+            bank.request_account(organisation, form.iban.data, form.bic.data, form.holder_name.data,
+                                 actor=current_user)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            flash(_("The bank account is registered; it is used once an official approves it."), "success")
+            return redirect(url_for(".bank_account", organisation=organisation.slug))
+    return render_template("vouchers/bank_account.html", form=form, organisation=organisation,
+                           current=bank.current_account(organisation), pending=bank.pending_account(organisation)
+                           ), 422 if form.errors else 200
+
+
+@bp.route("/bank-accounts")
+@officials
+def bank_accounts():
+    """Registered or changed bank accounts waiting for an official's approval."""
+    return render_template("vouchers/bank_accounts.html", rows=bank.pending_accounts())
+
+
+@bp.route("/bank-accounts/<int:account_id>/approve", methods=["POST"])
+@officials
+def approve_bank_account(account_id):
+    try:
+        row = bank.approve_account(account_id, actor=current_user)
+    except DomainError as error:
+        flash(str(error), "error")
+    else:
+        flash(_("The bank account of %(name)s is approved.", name=row.organisation.name), "success")
+    return redirect(url_for(".bank_accounts"))
 
 
 def _statement_line(settlement_id, slug):

@@ -2,7 +2,7 @@
 terms and risk budget, and the sales desks made without a connection, as they arrived on sync
 
 Revision ID: 0160_offline_allowances
-Revises: 0091_ballot_mark_keys
+Revises: 0142_voucher_spending_rules
 Create Date: 2026-12-06 21:15:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0160_offline_allowances"
-down_revision = "0091_ballot_mark_keys"
+down_revision = "0142_voucher_spending_rules"
 branch_labels = None
 depends_on = None
 

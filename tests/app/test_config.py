@@ -2,8 +2,38 @@ import pytest
 from werkzeug.test import Client
 
 from app import create_app
+from app.books.notes import generate_key
 from app.config import ConfigError, normalise_database_url
 from app.headers import CSP, security_headers
+
+
+@pytest.fixture(autouse=True)
+def books_key(tmp_path, monkeypatch):
+    """Production needs the books' signing key (PROCOMUN_BOOKS_KEY_FILE) and the offline allowances'
+    (PROCOMUN_OFFLINE_KEY_FILE): the tests below give them through the environment they pass, unless a
+    test is about that very key."""
+    path = tmp_path / "books-key.pem"
+    generate_key(path)
+    offline = tmp_path / "offline.key"
+    offline.write_text("22" * 32)
+    real_create_app = create_app
+
+    def with_key(config=None, env=None):
+        if env is not None and env.get("PROCOMUN_ENV") == "production":
+            env = {"PROCOMUN_BOOKS_KEY_FILE": str(path), "PROCOMUN_OFFLINE_KEY_FILE": str(offline), **env}
+        return real_create_app(config, env=env)
+    monkeypatch.setitem(globals(), "create_app", with_key)
+    return path
+
+
+def test_production_refuses_to_start_without_the_books_signing_key(tmp_path, books_key):
+    env = {"PROCOMUN_ENV": "production", "SECRET_KEY": "x" * 48, "AUDIT_KEY": "a" * 48,
+           "PROCOMUN_BASE_URL": "https://procomun.city.example"}
+    for missing in ("", str(tmp_path / "nowhere.pem")):
+        with pytest.raises(ConfigError, match="PROCOMUN_BOOKS_KEY_FILE"):
+            create_app({"INSTANCE_PATH": str(tmp_path)}, env={**env, "PROCOMUN_BOOKS_KEY_FILE": missing})
+    app = create_app({"INSTANCE_PATH": str(tmp_path)}, env=env)
+    assert app.config["PROCOMUN_BOOKS_KEY_FILE"] == str(books_key)
 
 
 def test_production_refuses_to_start_without_a_real_secret_key(tmp_path):
@@ -13,19 +43,11 @@ def test_production_refuses_to_start_without_a_real_secret_key(tmp_path):
                        env={"PROCOMUN_ENV": "production", "SECRET_KEY": key})
 
 
-def offline_key(tmp_path) -> str:
-    """A production setting of its own: the file of the key that signs offline allowances."""
-    path = tmp_path / "offline.key"
-    path.write_text("22" * 32)
-    return str(path)
-
-
 def test_production_sets_secure_cookies_and_hsts(tmp_path):
     app = create_app({"INSTANCE_PATH": str(tmp_path),
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite'}"},
                      env={"PROCOMUN_ENV": "production", "SECRET_KEY": "x" * 48, "AUDIT_KEY": "a" * 48,
-                          "PROCOMUN_BASE_URL": "https://procomun.city.example",
-                          "PROCOMUN_OFFLINE_KEY_FILE": offline_key(tmp_path)})
+                          "PROCOMUN_BASE_URL": "https://procomun.city.example"})
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     response = app.test_client().get("/healthz")
@@ -42,8 +64,7 @@ def test_production_refuses_to_start_without_an_audit_key_of_its_own(tmp_path):
             create_app({"INSTANCE_PATH": str(tmp_path)}, env=env)
     assert create_app({"INSTANCE_PATH": str(tmp_path)}, env={
         "PROCOMUN_ENV": "production", "SECRET_KEY": secret, "AUDIT_KEY": "k" * 48,
-        "PROCOMUN_BASE_URL": "https://procomun.city.example",
-        "PROCOMUN_OFFLINE_KEY_FILE": offline_key(tmp_path)}).config["AUDIT_KEY"] == "k" * 48
+        "PROCOMUN_BASE_URL": "https://procomun.city.example"}).config["AUDIT_KEY"] == "k" * 48
 
 
 def test_development_generates_an_audit_key_once_beside_the_secret_key(tmp_path):
@@ -64,7 +85,7 @@ def test_production_refuses_to_start_without_an_https_public_address(tmp_path):
             create_app({"INSTANCE_PATH": str(tmp_path)}, env=env)
     app = create_app({"INSTANCE_PATH": str(tmp_path)}, env={
         "PROCOMUN_ENV": "production", "SECRET_KEY": "x" * 48, "AUDIT_KEY": "a" * 48,
-        "PROCOMUN_BASE_URL": "https://city.example/procomun/", "PROCOMUN_OFFLINE_KEY_FILE": offline_key(tmp_path)})
+        "PROCOMUN_BASE_URL": "https://city.example/procomun/"})
     assert app.config["PROCOMUN_BASE_URL"] == "https://city.example/procomun"
 
 

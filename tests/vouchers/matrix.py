@@ -26,6 +26,12 @@ EXPECTED = {
     "vouchers.receipt": ANY_USER,
     "vouchers.desk": MEMBERS,
     "vouchers.desk_time": MEMBERS,
+    "vouchers.refund": MEMBERS,
+    "vouchers.bank_account": MEMBERS,
+    "vouchers.bank_accounts": OFFICIALS,
+    "vouchers.approve_bank_account": OFFICIALS,
+    "vouchers.settlement_file": OFFICIALS,
+    "vouchers.settlement_paid": OFFICIALS,
     "vouchers.desk_manifest": PUBLIC,
     "vouchers.desk_worker": PUBLIC,
     "vouchers.offline_sales": MEMBERS,
@@ -35,6 +41,7 @@ EXPECTED = {
     "vouchers.programmes": OFFICIALS,
     "vouchers.programme": OFFICIALS,
     "vouchers.batch": OFFICIALS,
+    "vouchers.programme_rules_page": OFFICIALS,
     "vouchers.revoke": OFFICIALS,
     "vouchers.transfer": OFFICIALS,
     "vouchers.account": OFFICIALS,
@@ -49,6 +56,8 @@ EXPECTED = {
     "vouchers_api.contribute": ANY_USER,
     "vouchers_api.contributions": ANY_USER,
     "vouchers_api.reverse_transfer": OFFICIALS,
+    "vouchers_api.issue_voucher": OFFICIALS,
+    "vouchers_api.refund": MEMBERS,
     "vouchers_api.record_time": MEMBERS,
     "vouchers_api.give_time": ANY_USER,
     "vouchers_api.movements": ANY_USER,
@@ -56,7 +65,7 @@ EXPECTED = {
 
 
 def samples(ctx) -> dict:
-    from vouchers import contributions, issuance, programmes, redemption, settlement
+    from vouchers import bank, contributions, issuance, programmes, redemption, settlement
     from vouchers.models import Redemption
     care = ctx.make_category("elder-care")
     coop = ctx.make_org("matrix-voucher-coop")
@@ -73,6 +82,8 @@ def samples(ctx) -> dict:
     cleared, _created = settlement.settle(yesterday, yesterday)
     contribution = contributions.contribute(500, actor=holder)
     transfer_id = db.session.get(Redemption, result.redemption_id).transfer_id
+    account = bank.request_account(coop, "IT60 X054 2811 1010 0000 0123 456", "BPPIITRRXXX", "Matrix Coop",
+                                   actor=member)
     statement = {"settlement_id": cleared.id, "slug": coop.slug}
     return {
         "vouchers.voucher": {"voucher_id": voucher.id},
@@ -81,12 +92,19 @@ def samples(ctx) -> dict:
         "vouchers.receipt": {"contribution_id": contribution.id},
         "vouchers.programme": {"slug": programme.slug},
         "vouchers.batch": {"slug": programme.slug},
+        "vouchers.programme_rules_page": {"slug": programme.slug},
         "vouchers.programme_offline": {"slug": programme.slug},
         "vouchers.revoke": {"voucher_id": voucher.id},
         "vouchers.transfer": {"transfer_id": transfer_id},
         "vouchers.account": {"account_id": voucher.account_id},
         "vouchers_api.reverse_transfer": {"transfer_id": transfer_id},
+        "vouchers_api.issue_voucher": {"slug": programme.slug},
+        "vouchers.refund": {"redemption_id": result.redemption_id},
+        "vouchers_api.refund": {"redemption_id": result.redemption_id},
         "vouchers.settlement": {"settlement_id": cleared.id},
+        "vouchers.settlement_file": {"settlement_id": cleared.id},
+        "vouchers.settlement_paid": {"settlement_id": cleared.id},
+        "vouchers.approve_bank_account": {"account_id": account.id},
         "vouchers.statement_pdf": statement,
         "vouchers.statement_csv": statement,
     }

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app import create_app
+from app.books.notes import generate_key
 from app.config import ConfigError
 from app.database import utcnow
 from app.extensions import db
@@ -266,8 +267,10 @@ def test_the_desk_page_carries_the_city_key_the_manifest_and_the_worker(offline_
 
 
 def test_production_refuses_to_start_without_the_offline_key(tmp_path):
+    books_key = tmp_path / "books-key.pem"
+    generate_key(books_key)
     env = {"PROCOMUN_ENV": "production", "SECRET_KEY": "x" * 48, "AUDIT_KEY": "a" * 48,
-           "PROCOMUN_BASE_URL": "https://procomun.city.example"}
+           "PROCOMUN_BASE_URL": "https://procomun.city.example", "PROCOMUN_BOOKS_KEY_FILE": str(books_key)}
     for path in (None, str(tmp_path / "missing")):
         with pytest.raises(ConfigError, match="PROCOMUN_OFFLINE_KEY_FILE"):
             create_app({"INSTANCE_PATH": str(tmp_path)}, env=env if path is None else

@@ -18,6 +18,7 @@ from app.config import ROOT
 from app.database import utcnow
 from app.errors import DomainError
 from app.extensions import db
+from app.i18n import city_timezone
 from app.notifications.models import OutboxEvent
 from app.organisations import operations as organisations
 from vouchers import closing, codes, idempotency, issuance, redemption
@@ -69,6 +70,11 @@ REFUSALS = {
     "expired, and beyond its balance": (410, "expired"),
     "category not covered, and not accredited": (403, "category_not_covered"),
     "wrong PIN, and beyond its balance": (403, "wrong_pin"),
+    "before the programme's first day of spending": (409, "not_yet_spendable"),
+    "on a day the programme does not allow": (409, "closed_day"),
+    "outside the programme's service hours": (409, "outside_service_hours"),
+    "outside the service hours, and not accredited": (403, "not_accredited"),
+    "outside the service hours, and a wrong PIN": (409, "outside_service_hours"),
 }
 
 
@@ -110,6 +116,20 @@ def _arrange(case, city, make_org, make_user):
         ask["pin"] = "1111"
     if case == "PIN missing":
         ask["pin"] = None
+    if "first day of spending" in case:
+        city.programme.spend_from = city.today + timedelta(days=2)
+    if "day the programme does not allow" in case:
+        today = utcnow().astimezone(city_timezone()).isoweekday()
+        city.programme.spend_weekdays = "".join(str(d) for d in range(1, 8) if d != today)
+    if "service hours" in case:
+        minute = (lambda t: t.hour * 60 + t.minute)(utcnow().astimezone(city_timezone()))
+        city.programme.spend_minutes_from, city.programme.spend_minutes_until = (
+            (0, 60) if minute >= 120 else (1320, 1439))
+    if case.endswith("not accredited") and "service hours" in case:
+        newcomer = make_org("nuova-coop")
+        member = make_user("org_member", organisations=[newcomer])
+    if case.endswith("a wrong PIN"):
+        ask["pin"] = "1111"
     if "beyond" in case or case == "amount above what remains":
         ask["amount"] = 5001
     db.session.commit()
