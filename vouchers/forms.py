@@ -193,10 +193,10 @@ class ReversalForm(FlaskForm):
 
 class OfflineTermsForm(FlaskForm):
     """A programme's offline terms (vouchers/allowances.py)."""
-    allowance = MoneyField(_l("Most a voucher may spend offline"), validators=[Required(), NumberRange(min=0)],
+    allowance = MoneyField(_l("Most a voucher may spend offline"), validators=[Required(), Range(min=0)],
                            description=_l("Signed into each voucher's QR code; 0 allows no offline sale."))
-    sales_per_day = IntegerField(_l("Offline sales a day"), validators=[Required(), NumberRange(min=1, max=20)])
+    sales_per_day = IntegerField(_l("Offline sales a day"), validators=[Required(), Range(min=1, max=20)])
     validity_days = IntegerField(_l("Days a signed allowance holds"),
-                                 validators=[Required(), NumberRange(min=1, max=31)])
-    risk_budget = MoneyField(_l("Offline-risk budget"), validators=[Required(), NumberRange(min=0)],
+                                 validators=[Required(), Range(min=1, max=31)])
+    risk_budget = MoneyField(_l("Offline-risk budget"), validators=[Required(), Range(min=0)],
                              description=_l("What the city may pay in all for offline sales that met a conflict."))

@@ -3,7 +3,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import Role, User
