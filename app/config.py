@@ -75,6 +75,29 @@ def _audit_key(env, instance_path: Path, production: bool, secret_key: str) -> s
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+def _offline_key_file(env, instance_path: Path, production: bool) -> str:
+    """The file of the city's Ed25519 key that signs vouchers' offline allowances (vouchers/allowances.py):
+    kept outside the database, since whoever holds it can let any voucher be spent offline. Development
+    and tests make one in the instance folder (a 32-byte seed, hex); production must be given one."""
+    path = env.get("PROCOMUN_OFFLINE_KEY_FILE", "")
+    if production:
+        if not path or not Path(path).is_file():
+            raise ConfigError(
+                "Refusing to start in production without PROCOMUN_OFFLINE_KEY_FILE, the file of the city's "
+                "Ed25519 key that signs vouchers' offline allowances (a PEM private key, or its 32-byte seed "
+                "in hex; keep it outside the database server)."
+            )
+        return path
+    if path:
+        return path
+    generated = instance_path / "offline_key"
+    if not generated.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        generated.write_text(secrets.token_hex(32))
+        generated.chmod(0o600)
+    return str(generated)
+
+
 def _books_key_file(env, instance_path: Path, production: bool) -> str:
     """The file of the key that signs the books' checkpoints (app/books/notes.py)."""
     path = env.get("PROCOMUN_BOOKS_KEY_FILE", "").strip()
@@ -305,6 +328,8 @@ def load(instance_path: Path, env=None) -> dict:
         "PREFERRED_URL_SCHEME": "https" if production else "http",
         "MAX_CONTENT_LENGTH": int(env.get("PROCOMUN_MAX_UPLOAD_BYTES", str(16 * 1024 * 1024))),
         "WTF_CSRF_TIME_LIMIT": None,
+        # Checked after every other setting, so that their refusals come first.
+        "PROCOMUN_OFFLINE_KEY_FILE": _offline_key_file(env, instance_path, production),
         # The API lives under /api/v1 and documents itself there.
         "API_TITLE": "Procomún API",
         "API_VERSION": "v1",

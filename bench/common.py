@@ -23,6 +23,8 @@ SECRET_KEY = secrets.token_urlsafe(48)
 AUDIT_KEY = secrets.token_urlsafe(48)
 # The books' signing key (app/books): production refuses to start without its file.
 BOOKS_KEY_FILE = Path(tempfile.gettempdir()) / f"procomun-bench-books-key-{os.getuid()}.pem"
+# The key that signs vouchers' offline allowances: production wants it in a file (app/config.py).
+OFFLINE_KEY_FILE = Path(tempfile.gettempdir()) / f"procomun-bench-offline-{os.getpid()}.key"
 CONNECTIONS = 32
 
 
@@ -66,8 +68,11 @@ def env(**extra) -> dict:
     if not BOOKS_KEY_FILE.exists():
         from app.books.notes import generate_key
         generate_key(BOOKS_KEY_FILE)
+    if not OFFLINE_KEY_FILE.exists():
+        OFFLINE_KEY_FILE.write_text(secrets.token_hex(32))
+        OFFLINE_KEY_FILE.chmod(0o600)
     values = dict(os.environ, PROCOMUN_ENV="production", SECRET_KEY=SECRET_KEY, AUDIT_KEY=AUDIT_KEY,
-                  PROCOMUN_BOOKS_KEY_FILE=str(BOOKS_KEY_FILE),
+                  PROCOMUN_BOOKS_KEY_FILE=str(BOOKS_KEY_FILE), PROCOMUN_OFFLINE_KEY_FILE=str(OFFLINE_KEY_FILE),
                   DATABASE_URL=DATABASE_URL, PROCOMUN_BASE_URL="https://localhost",
                   SESSION_COOKIE_SECURE="0", PYTHONPATH=str(ROOT))
     values.update({k: str(v) for k, v in extra.items()})

@@ -8,7 +8,8 @@ from app.books.operations import leaf_place
 from app.documents import render_pdf
 from app.urls import external_url
 
-from .settlement import statement_redemptions
+from . import allowances
+from .settlement import statement_offline_honoured, statement_redemptions
 
 # refunded_cents: what the co-op gave back of the sale before it was settled (paid: amount less refunded).
 STATEMENT_HEADER = ["redemption_id", "date", "voucher_code", "service_category", "amount_cents", "refunded_cents"]
@@ -22,7 +23,7 @@ def qr_svg(code: str, scale: int = 4) -> str:
 
 def voucher_pdf(voucher, locale: str) -> bytes:
     return render_pdf("vouchers/voucher_document.html", locale=locale, reference=voucher.code,
-                      title=_("Social voucher"), voucher=voucher, qr=Markup(qr_svg(voucher.code, 5)))
+                      title=_("Social voucher"), voucher=voucher, qr=Markup(qr_svg(allowances.qr_text(voucher), 5)))
 
 
 def statement_pdf(settlement, line, locale: str) -> bytes:
@@ -30,6 +31,7 @@ def statement_pdf(settlement, line, locale: str) -> bytes:
     return render_pdf("vouchers/statement_document.html", locale=locale,
                       reference=settlement.reference,  # the end-to-end id of its SEPA transfer
                       title=_("Settlement statement"), settlement=settlement, line=line, redemptions=redemptions,
+                      honoured=statement_offline_honoured(settlement, line.organisation),
                       place=leaf_place("ledger", line.transfer_id),
                       proof_url=external_url("books.transfer", transfer_id=line.transfer_id))
 

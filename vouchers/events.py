@@ -78,6 +78,13 @@ register_event(
     link=_my_vouchers, audience=_holders, params=_values)
 
 register_event(
+    "voucher.offline_honoured", label=_l("A sale of your voucher made offline is paid by the city"),
+    sentence=_l("%(organisation)s sold %(amount)s on your voucher %(code)s without a connection, after the "
+                "voucher had been spent, revoked or expired elsewhere: the city pays it from the programme's "
+                "offline-risk budget, and your voucher is not charged."),
+    link=_my_vouchers, audience=_holders, params=_values)
+
+register_event(
     "voucher.refunded", label=_l("A co-op refunds a sale paid with one of your vouchers"),
     sentence=_l("%(organisation)s refunded %(amount)s to your voucher %(code)s; %(remaining)s remain."),
     link=_my_vouchers, audience=_holders, params=_values)

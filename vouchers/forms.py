@@ -20,6 +20,8 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from app.forms import DateField, MoneyField, MultiCheckboxField, Range, Required
 
+from . import allowances
+
 # An amount's lower bound, said in words (NumberRange's own message reads "at least 0.01").
 ABOVE_ZERO = Range(min=0.01, message=_l("Give an amount above zero."))
 
@@ -84,7 +86,9 @@ class BatchForm(FlaskForm):
 
 
 class RedeemForm(FlaskForm):
-    code = StringField(_l("Voucher code"), validators=[DataRequired(), Length(max=30)],
+    # A QR code read by a scanner that types it brings the offline allowance too: the code is its part.
+    code = StringField(_l("Voucher code"), validators=[DataRequired(), Length(max=300)],
+                       filters=[allowances.code_in],
                        description=_l("Twelve characters, like ABCD-EFGH-JKMN; dashes and case do not matter."))
     amount = MoneyField(_l("Amount"), validators=[Required(), ABOVE_ZERO])
     category = SelectField(_l("Service"), validators=[DataRequired()])
@@ -185,3 +189,14 @@ class ReversalForm(FlaskForm):
                          description=_l("Kept in the ledger and the audit log with the reversal."))
     # Set by the confirmation button: the first submission only asks to confirm.
     confirm = HiddenField()
+
+
+class OfflineTermsForm(FlaskForm):
+    """A programme's offline terms (vouchers/allowances.py)."""
+    allowance = MoneyField(_l("Most a voucher may spend offline"), validators=[Required(), Range(min=0)],
+                           description=_l("Signed into each voucher's QR code; 0 allows no offline sale."))
+    sales_per_day = IntegerField(_l("Offline sales a day"), validators=[Required(), Range(min=1, max=20)])
+    validity_days = IntegerField(_l("Days a signed allowance holds"),
+                                 validators=[Required(), Range(min=1, max=31)])
+    risk_budget = MoneyField(_l("Offline-risk budget"), validators=[Required(), Range(min=0)],
+                             description=_l("What the city may pay in all for offline sales that met a conflict."))

@@ -51,6 +51,7 @@ class AccountKind(StrEnum):
     ORGANISATION = "organisation"   # a co-op's redeemed, not yet settled value; time spent there
     EXTERNAL = "external"           # money a contributor brought in from outside (negative: what they gave)
     CARE = "care"                   # care an accredited organisation recorded (negative: the minutes it created)
+    OFFLINE_RISK = "offline-risk"   # a programme's budget for offline sales honoured despite a conflict
 
     @property
     def label(self):
@@ -58,7 +59,7 @@ class AccountKind(StrEnum):
             AccountKind.POOL: _l("Collective pool"), AccountKind.PROGRAMME: _l("Programme"),
             AccountKind.VOUCHER: _l("Voucher"), AccountKind.CITIZEN: _l("Citizen"),
             AccountKind.ORGANISATION: _l("Organisation"), AccountKind.EXTERNAL: _l("Contributions"),
-            AccountKind.CARE: _l("Care recorded"),
+            AccountKind.CARE: _l("Care recorded"), AccountKind.OFFLINE_RISK: _l("Offline-risk budget"),
         }[self]
 
 
@@ -74,6 +75,7 @@ class TransferKind(StrEnum):
     SPEND_TIME = "spend-time"   # citizen → organisation
     GIVE_TIME = "give-time"     # citizen → relative
     DONATE_TIME = "donate-time"  # citizen → shared time pool
+    OFFLINE_RISK = "offline-risk"  # programme's offline-risk account → organisation: an offline sale honoured
     REFUND = "refund"           # organisation → voucher: a co-op gives back part or all of a redemption
 
     @property
@@ -88,6 +90,7 @@ TRANSFER_LABELS = {
     TransferKind.REVERSE: _l("Reversal"), TransferKind.EARN_TIME: _l("Time earned"),
     TransferKind.SPEND_TIME: _l("Time spent"), TransferKind.GIVE_TIME: _l("Time given"),
     TransferKind.DONATE_TIME: _l("Time donated"), TransferKind.REFUND: _l("Refunded by the co-op"),
+    TransferKind.OFFLINE_RISK: _l("Offline sale honoured"),
 }
 
 
@@ -224,6 +227,13 @@ class Programme(db.Model):
     spend_minutes_until: Mapped[int | None] = mapped_column(Integer)
     account_id: Mapped[int] = mapped_column(ForeignKey("voucher_accounts.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Offline sales (vouchers/allowances.py): what a voucher's signed allowance lets a desk sell without
+    # a connection (0: none), how many such sales a day, for how many days a signed allowance holds, and
+    # the budget from which the city honours offline sales that met a conflict.
+    offline_allowance_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    offline_sales_per_day: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    offline_validity_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
+    offline_risk_budget_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     account: Mapped[Account] = relationship(lazy="joined")
 
@@ -451,6 +461,51 @@ class IdempotencyKey(db.Model):
     status: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict] = mapped_column(JSON)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OfflineOutcome(StrEnum):
+    REDEEMED = "redeemed"    # redeemed from the voucher as if sold online
+    HONOURED = "honoured"    # a conflict (spent elsewhere, revoked, expired) paid from the offline-risk budget
+    REFUSED = "refused"      # beyond the signed allowance, or otherwise not payable
+
+    @property
+    def label(self):
+        return {OfflineOutcome.REDEEMED: _l("Redeemed"), OfflineOutcome.HONOURED: _l("Honoured from the risk budget"),
+                OfflineOutcome.REFUSED: _l("Refused")}[self]
+
+
+class OfflineSale(db.Model):
+    """A sale a desk made without a connection, as it arrived on sync: once per (organisation, key),
+    with the time the cashier sold it beside the time the server received it."""
+
+    __tablename__ = "voucher_offline_sales"
+    __table_args__ = (UniqueConstraint("organisation_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    key: Mapped[str] = mapped_column(String(100))
+    voucher_id: Mapped[int | None] = mapped_column(ForeignKey("vouchers.id"), index=True)
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_programmes.id"), index=True)
+    code: Mapped[str] = mapped_column(String(20))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    category: Mapped[str] = mapped_column(String(60))
+    allowance: Mapped[str] = mapped_column(String(300))
+    offline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(40), default="")
+    redemption_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_redemptions.id"), unique=True)
+    # The transfer from the programme's offline-risk account when the sale was honoured.
+    transfer_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_transfers.id"), unique=True)
+    settlement_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_settlements.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    voucher: Mapped[Voucher | None] = relationship()
+    organisation: Mapped["Organisation"] = relationship()  # noqa: F821
+
+    @property
+    def outcome_enum(self) -> OfflineOutcome:
+        return OfflineOutcome(self.outcome)
 
 
 class LedgerImmutable(RuntimeError):

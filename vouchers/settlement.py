@@ -3,7 +3,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import Role, User
@@ -17,8 +17,8 @@ from app.i18n import city_timezone, city_today
 from app.notifications.operations import emit
 from app.organisations.models import Organisation
 
-from . import ledger
-from .models import Redemption, Settlement, SettlementLine, Transfer, TransferKind
+from . import allowances, ledger
+from .models import OfflineSale, Redemption, Settlement, SettlementLine, Transfer, TransferKind
 
 
 def _period_bounds(start: date, end: date):
@@ -69,6 +69,14 @@ def settle(period_start: date, period_end: date, *, actor=None) -> tuple[Settlem
             count_amount = totals.setdefault(organisation_id, [0, 0])
             count_amount[0] += 1
             count_amount[1] += int(net)
+        # Honoured offline sales (vouchers/allowances.py) are paid beside the redemptions.
+        honoured = allowances.honoured_unsettled(start_at, end_at)
+        for organisation_id, count, amount in db.session.execute(
+                select(OfflineSale.organisation_id, func.count(OfflineSale.id), func.sum(OfflineSale.amount_cents))
+                .where(*honoured).group_by(OfflineSale.organisation_id)):
+            count_amount = totals.setdefault(organisation_id, [0, 0])
+            count_amount[0] += count
+            count_amount[1] += int(amount)
         rows = [(organisation_id, *totals[organisation_id]) for organisation_id in sorted(totals)]
         pool = ledger.pool()
         for organisation_id, count, amount in rows:
@@ -82,6 +90,8 @@ def settle(period_start: date, period_end: date, *, actor=None) -> tuple[Settlem
             emit("voucher.settlement_paid", "voucher_settlement", settlement.id, actor=actor,
                  organisation_id=organisation_id, organisation=organisation.name, total_cents=int(amount),
                  period_start=period_start.isoformat(), period_end=period_end.isoformat())
+        db.session.execute(update(OfflineSale).where(*honoured).values(settlement_id=settlement.id)
+                           .execution_options(synchronize_session=False))
         db.session.flush()
         record("voucher_settlement.run", settlement, actor=actor,
                after={"period_start": period_start, "period_end": period_end, "total_cents": settlement.total_cents,
@@ -134,3 +144,11 @@ def statement_redemptions(settlement: Settlement, organisation: Organisation) ->
         select(Redemption).options(joinedload(Redemption.voucher))
         .where(Redemption.settlement_id == settlement.id, Redemption.organisation_id == organisation.id)
         .order_by(Redemption.id)).scalars().all()
+
+
+def statement_offline_honoured(settlement: Settlement, organisation: Organisation) -> list[OfflineSale]:
+    """The offline sales the city paid this organisation from a risk budget in this settlement."""
+    return db.session.execute(
+        select(OfflineSale).where(OfflineSale.settlement_id == settlement.id,
+                                  OfflineSale.organisation_id == organisation.id)
+        .order_by(OfflineSale.id)).scalars().all()

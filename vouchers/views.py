@@ -19,6 +19,7 @@ from app.pagecache import cached_public_page
 from app.security import login_required, public, roles_required
 
 from . import (
+    allowances,
     bank,
     books,
     bp,
@@ -30,6 +31,7 @@ from . import (
     invitations,
     issuance,
     ledger,
+    offline_views,  # noqa: F401  (the offline desk's routes, on this blueprint)
     programme_rules,
     programmes,
     redemption,
@@ -118,6 +120,7 @@ def voucher(voucher_id):
     movements = ledger.movements([item.account_id], page=request.args.get("page", 1, type=int))
     return render_template("vouchers/voucher.html", voucher=item, redemptions=holders.voucher_redemptions(item),
                            spendable=item.state_on(city_today()) == "active", revoke_form=ReasonForm(),
+                           allowance=allowances.allowance_for(item),
                            movements=movements,
                            reversed=books.reversed_among([t.id for t in movements.items]))
 
@@ -134,7 +137,8 @@ def voucher_qr(voucher_id):
     item = _spendable_voucher(voucher_id)
     if item is None:
         abort(404)
-    svg = '<?xml version="1.0" encoding="utf-8"?>' + documents.qr_svg(item.code, scale=6).replace(
+    # The code and a freshly signed offline allowance: opening the page online refreshes it.
+    svg = '<?xml version="1.0" encoding="utf-8"?>' + documents.qr_svg(allowances.qr_text(item), scale=6).replace(
         "<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
     return Response(svg, mimetype="image/svg+xml")
 
@@ -278,7 +282,8 @@ def _desk_page(organisation, form, time_form):
     page = redemption.organisation_redemptions(organisation, page=request.args.get("page", 1, type=int))
     return render_template("vouchers/desk.html", form=form, organisation=organisation, redemptions=page,
                            refundable=refunds.refundable_ids(page.items),
-                           unsettled=redemption.organisation_balance(organisation), time_form=time_form
+                           unsettled=redemption.organisation_balance(organisation), time_form=time_form,
+                           city_key=allowances.public_key_text()
                            ), 422 if form.errors or time_form.errors else 200
 
 

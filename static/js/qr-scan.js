@@ -11,6 +11,8 @@
   var SCAN_EVERY_MS = 150;
   // Twelve letters and digits, grouped by dashes or spaces; the server checks the rest.
   var VOUCHER_CODE = /^[0-9A-Za-z][0-9A-Za-z -]{10,20}[0-9A-Za-z]$/;
+  // Or the code with the offline allowance the city signed (static/desk/offline-desk.js reads it).
+  var VOUCHER_ALLOWANCE = /^PCV1\.[0-9A-Z-]{14}\.\d+\.\d+\.\d{4}-\d{2}-\d{2}\.[A-Za-z0-9_-]+$/;
 
   function loadScript(src) {
     return new Promise(function (resolve, reject) {
@@ -129,7 +131,7 @@
               return;
             }
             decode(video).then(function (text) {
-              if (text && stream && VOUCHER_CODE.test(text.trim())) {
+              if (text && stream && (VOUCHER_CODE.test(text.trim()) || VOUCHER_ALLOWANCE.test(text.trim()))) {
                 found(text);
               } else if (stream) {
                 if (text) {

@@ -9,15 +9,18 @@ from app.headers import CSP, security_headers
 
 @pytest.fixture(autouse=True)
 def books_key(tmp_path, monkeypatch):
-    """Production needs the books' signing key (PROCOMUN_BOOKS_KEY_FILE): the tests below give one
-    through the environment they pass, unless a test is about that very key."""
+    """Production needs the books' signing key (PROCOMUN_BOOKS_KEY_FILE) and the offline allowances'
+    (PROCOMUN_OFFLINE_KEY_FILE): the tests below give them through the environment they pass, unless a
+    test is about that very key."""
     path = tmp_path / "books-key.pem"
     generate_key(path)
+    offline = tmp_path / "offline.key"
+    offline.write_text("22" * 32)
     real_create_app = create_app
 
     def with_key(config=None, env=None):
         if env is not None and env.get("PROCOMUN_ENV") == "production":
-            env = {"PROCOMUN_BOOKS_KEY_FILE": str(path), **env}
+            env = {"PROCOMUN_BOOKS_KEY_FILE": str(path), "PROCOMUN_OFFLINE_KEY_FILE": str(offline), **env}
         return real_create_app(config, env=env)
     monkeypatch.setitem(globals(), "create_app", with_key)
     return path

@@ -132,8 +132,10 @@ def served(app, database_url, tmp_path, nginx, certificate):
     app_port, http_port, https_port = _free_port(), _free_port(), _free_port()
     books_key = tmp_path / "books-key.pem"
     generate_key(books_key)
+    offline_key = tmp_path / "offline.key"
+    offline_key.write_text("44" * 32)
     env = dict(os.environ, PROCOMUN_ENV="production", SECRET_KEY="s" * 48, AUDIT_KEY="a" * 48,
-               PROCOMUN_BOOKS_KEY_FILE=str(books_key),
+               PROCOMUN_BOOKS_KEY_FILE=str(books_key), PROCOMUN_OFFLINE_KEY_FILE=str(offline_key),
                DATABASE_URL=database_url, PROCOMUN_BASE_URL="https://procomun.test", PROCOMUN_TRUSTED_PROXIES="1",
                GUNICORN_BIND=f"127.0.0.1:{app_port}", GUNICORN_WORKERS="2", GUNICORN_THREADS="16",
                PYTHONPATH=str(ROOT))

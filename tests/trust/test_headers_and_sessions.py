@@ -42,9 +42,12 @@ def production(database_url, tmp_path):
     config.pop("SECRET_KEY")
     config.pop("PROCOMUN_BOOKS_KEY_FILE")
     generate_key(tmp_path / "books-key.pem")
+    offline_key = tmp_path / "offline.key"
+    offline_key.write_text("33" * 32)
     app = create_app(config, env={"PROCOMUN_ENV": "production", "SECRET_KEY": "p" * 48,
                                            "AUDIT_KEY": "a" * 48,
                                            "PROCOMUN_BOOKS_KEY_FILE": str(tmp_path / "books-key.pem"),
+                                           "PROCOMUN_OFFLINE_KEY_FILE": str(offline_key),
                                            "PROCOMUN_BASE_URL": "https://procomun.city.example"})
     return app
 
