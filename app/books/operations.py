@@ -286,8 +286,8 @@ NO_SUCH_ENTRY = _l("No such entry among yours.")
 
 def party_leaf(log: str, source_id: int, user) -> bytes:
     """The row's leaf bytes as it reads now, for a party to it or an official: what they hash to
-    check the public proof themselves. Anyone else gets NotFound, as for an id that does not
-    exist, so that a stranger cannot even tell which ids are in the books."""
+    check the public proof themselves. Anyone else gets NotFound, the same as for an id that does
+    not exist: the answer tells a stranger nothing about whose the transfer is."""
     source = _source(log)
     row = db.session.execute(select(*source.columns).where(source.id_column == source_id)).first()
     if row is None or user is None or not (

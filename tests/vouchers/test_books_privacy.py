@@ -1,16 +1,19 @@
 """Whose a transfer's bytes are: anyone may prove that a transfer is in the city's signed books,
 from its leaf hash, but what it says (who paid whom how much, and when: personal data about the
 holders of social vouchers) goes to its parties alone — the voucher's holder, the members of the
-organisation whose account it moves — and to officials. A stranger learns not even that it exists."""
+organisation whose account it moves — and to officials. Anyone else is told only "not found"."""
 import base64
+import csv
 import json
 
+import pytest
 from sqlalchemy import select
 
 from app.books import merkle
 from app.books import operations as books
+from app.errors import NotFound
 from app.extensions import db
-from vouchers import issuance, redemption
+from vouchers import holders, issuance, redemption
 from vouchers.models import Redemption, Transfer
 
 from ..conftest import login
@@ -104,3 +107,25 @@ def test_the_openapi_document_says_the_bytes_are_the_parties(client):
     assert "/api/v1/books/transfers/{transfer_id}/leaf" in spec["paths"]
     inclusion = json.dumps(spec["components"]["schemas"]["Inclusion"])
     assert "leaf_data" not in inclusion and "never public" in inclusion
+
+
+def test_a_batch_entry_is_each_of_its_holders_and_a_settlement_its_co_ops(city, tmp_path, make_user):
+    """The rule itself (ledger.transfer_party through books.party_leaf): a batch's holders read
+    its entry (their line is in it), the co-op's members read the sale and nobody else does."""
+    path = tmp_path / "batch.csv"
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(issuance.BATCH_HEADER)
+        writer.writerows([[city.citizen.email, "1200", ""], ["new@example.org", "800", ""]])
+    with open(path) as lines:
+        issuance.issue_batch(lines, city.programme, actor=city.official)
+    db.session.commit()
+    mine = holders.holder_vouchers(city.citizen)[0]
+    entry = mine.issue_transfer_id
+    assert json.loads(books.party_leaf("ledger", entry, city.citizen))["amount"] == 2000
+    redemption.redeem(mine.code, 200, "elder-care", city.coop, actor=city.member)
+    sale = db.session.execute(select(Redemption.transfer_id).where(Redemption.voucher_id == mine.id)).scalar_one()
+    assert json.loads(books.party_leaf("ledger", sale, city.member))["id"] == sale
+    for user, transfer_id in ((city.member, entry), (city.other_member, sale), (make_user(), sale), (None, sale)):
+        with pytest.raises(NotFound):
+            books.party_leaf("ledger", transfer_id, user)
