@@ -15,7 +15,7 @@ from app.extensions import db
 from app.i18n import city_timezone
 from app.organisations import operations as orgs
 
-from . import contracts, demo_flags, evaluation, tenders
+from . import bid_documents, contracts, demo_flags, evaluation, tenders
 from .demo_criteria import GREEN, SOCIAL
 from .models import Process
 
@@ -99,17 +99,23 @@ def _build(demo, members, official, row) -> None:
         tenders.publish_tender(process, today + timedelta(days=21), actor=official)
         for slug, (amount, _scores) in bidders.items():
             tenders.submit_bid(process, demo.organisations[slug], amount * 100, actor=members[slug],
-                               summary=f"Our proposal for “{title}”.")
+                               summary=f"Our proposal for “{title}”.",
+                               declarations=[d.code for d in bid_documents.required_declarations(process)])
     if target >= 2:
         with transaction():  # time passes: bidding closes only after the deadline
             process.bid_deadline = today - timedelta(days=1)
         tenders.close_bidding(process, actor=official)
+        # A panel of two: the admin and the social-services official, who agree on every score.
+        panel = [official, demo.users["official@villanova.example"]]
+        for evaluator in panel:
+            evaluation.add_evaluator(process, evaluator, actor=official)
         for bid in process.bids:
             # The demo's score lists start with price, which is computed now, not typed.
             scored = [(c, s) for c, s in zip(process.criteria, bidders[bid.organisation.slug][1])
                       if c.kind != "price"]
-            evaluation.score_bid(bid, {c.id: s for c, s in scored}, actor=official,
-                                 notes={c.id: "Assessed against the published criterion." for c, _s in scored})
+            for evaluator in panel:
+                evaluation.score_bid(bid, {c.id: s for c, s in scored}, actor=evaluator,
+                                     notes={c.id: "Assessed against the published criterion." for c, _s in scored})
     if target >= 3:
         evaluation.decide_award(process, actor=official)
     if target >= 4:
