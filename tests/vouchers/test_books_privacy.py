@@ -118,7 +118,7 @@ def test_a_batch_entry_is_each_of_its_holders_and_a_settlement_its_co_ops(city, 
         writer.writerow(issuance.BATCH_HEADER)
         writer.writerows([[city.citizen.email, "1200", ""], ["new@example.org", "800", ""]])
     with open(path) as lines:
-        issuance.issue_batch(lines, city.programme, actor=city.official)
+        issuance.issue_batch(lines, city.programme, actor=city.official, unknown_holders="invite")
     db.session.commit()
     mine = holders.holder_vouchers(city.citizen)[0]
     entry = mine.issue_transfer_id
