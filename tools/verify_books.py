@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Check a Procomún city's books from the outside: one file, Python 3.11, standard library only.
 
-    python3 verify_books.py BASE_URL --key PUBLIC_KEY [--transfer ID ...] [--witness KEY ...] [--quick]
-                            [--remember FILE]
+    python3 verify_books.py BASE_URL --key PUBLIC_KEY [--transfer ID ...] [--leaf FILE ...]
+                            [--witness KEY ...] [--quick] [--remember FILE]
 
 BASE_URL is the site (https://procomun.city.example); PUBLIC_KEY the city's key as the city
 published it out of band (its official journal): the verifier key `name+hash+base64` that
@@ -12,7 +12,12 @@ published it out of band (its official journal): the verifier key `name+hash+bas
    note against the key (and the witnesses' signatures against their keys);
 2. checks, with the site's consistency proofs, that each checkpoint's two trees (the voucher
    ledger and the audit trail) extend the previous checkpoint's: nothing signed was ever rewritten;
-3. checks that each transfer given with --transfer is in the latest checkpoint, as it reads now;
+3. checks that each transfer given with --transfer is in the latest checkpoint, as it reads now,
+   from its public leaf hash (the site publishes no transfer's contents: they are personal data);
+   with --leaf FILE, a transfer's own bytes as one of its parties downloaded them ("Download the
+   entry" beside their movements, or GET /api/v1/books/transfers/ID/leaf with their token): the
+   verifier hashes the file, checks that the id inside is the transfer proved, and that exactly
+   THAT hash is in the latest checkpoint — so what the party was shown is what the city signed;
 4. with --remember FILE, checks that the checkpoint it saw last time is still published as it was
    (a city that rewrote its books and signed them afresh cannot hide it from a returning auditor);
 5. unless --quick, rebuilds every checkpoint's trees from every row as the site serves it now
@@ -339,16 +344,48 @@ def check_consistency(site: Site, heads: list[dict], say) -> None:
 
 
 def check_transfers(site: Site, latest: dict, transfers, say) -> None:
+    """Each transfer's public leaf hash and proof against the latest signed root."""
     size, root = latest["ledger"]
     for transfer_id in transfers:
         answer = site.get("/api/v1/books/proofs/inclusion", log="ledger", leaf=transfer_id, size=size)
-        leaf = base64.b64decode(answer["leaf_data"])
-        if not verify_inclusion(answer["index"], size, leaf_hash(leaf), b64list(answer["proof"]), root):
+        if not verify_inclusion(answer["index"], size, base64.b64decode(answer["leaf_hash"]),
+                                b64list(answer["proof"]), root):
             raise Failure(f"transfer {transfer_id} as it reads now is not the one checkpoint {latest['id']} signed")
-        fields = json.loads(leaf)
-        say(f"Transfer {transfer_id}: in checkpoint {latest['id']} as entry {answer['index']}: {fields['kind']} of "
-            f"{fields['amount']} {fields['currency']} from account {fields['debit']} to account {fields['credit']} "
-            f"at {fields['at']}.")
+        say(f"Transfer {transfer_id}: in checkpoint {latest['id']} as entry {answer['index']} "
+            f"(leaf hash {answer['leaf_hash']}).")
+
+
+def read_leaf(path: str) -> tuple[bytes, dict]:
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError as error:
+        raise Failure(f"cannot read {path}: {error}") from None
+    try:
+        fields = json.loads(data)
+    except ValueError:
+        raise Failure(f"{path} is not a transfer's leaf (not JSON)") from None
+    if not isinstance(fields, dict) or not isinstance(fields.get("id"), int):
+        raise Failure(f"{path} is not a transfer's leaf (no id)")
+    return data, fields
+
+
+def check_leaves(site: Site, latest: dict, paths, say) -> None:
+    """Each downloaded leaf, byte for byte: its own hash (not the site's) must prove into the
+    latest signed root at the position the site gives for the id written inside it."""
+    size, root = latest["ledger"]
+    for path in paths:
+        data, fields = read_leaf(path)
+        transfer_id = fields["id"]
+        answer = site.get("/api/v1/books/proofs/inclusion", log="ledger", leaf=transfer_id, size=size)
+        if answer.get("leaf") != transfer_id:
+            raise Failure(f"{path}: the site proved entry {answer.get('leaf')}, not transfer {transfer_id}")
+        if not verify_inclusion(answer["index"], size, leaf_hash(data), b64list(answer["proof"]), root):
+            raise Failure(f"{path}: transfer {transfer_id} as this file says it is not the one checkpoint "
+                          f"{latest['id']} signed (the file was altered, or the books were)")
+        say(f"Leaf {path}: transfer {transfer_id}, in checkpoint {latest['id']} as entry {answer['index']}, exactly "
+            f"as the file says: {fields.get('kind')} of {fields.get('amount')} {fields.get('currency')} from account "
+            f"{fields.get('debit')} to account {fields.get('credit')} at {fields.get('at')}.")
 
 
 def _first_changed(site: Site, log: str, head: dict, start: int, leaves: list) -> str:
@@ -412,10 +449,18 @@ def remember(path: str, head: dict) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Check a Procomún city's signed books.")
+    parser = argparse.ArgumentParser(
+        description="Check a Procomún city's signed books from the published data alone: the signatures, "
+                    "that each checkpoint extends the one before, the given transfers' inclusion, and (unless "
+                    "--quick) every leaf hash against every checkpoint. Exit status 0 when the books hold, 1 "
+                    "at the first thing that does not.")
     parser.add_argument("base_url")
     parser.add_argument("--key", required=True, help="the city's public key (verifier key or base64)")
-    parser.add_argument("--transfer", type=int, action="append", default=[], help="a transfer id to prove")
+    parser.add_argument("--transfer", type=int, action="append", default=[],
+                        help="a transfer id to prove from its public leaf hash")
+    parser.add_argument("--leaf", metavar="FILE", action="append", default=[],
+                        help="a transfer's leaf as one of its parties downloaded it (\"Download the entry\", or "
+                             "/api/v1/books/transfers/ID/leaf): hashed here and proved byte for byte")
     parser.add_argument("--witness", action="append", default=[], help="a witness's verifier key")
     parser.add_argument("--quick", action="store_true", help="skip rebuilding the trees from every row")
     parser.add_argument("--remember", metavar="FILE", help="keep the latest checkpoint in FILE, and check on the "
@@ -447,6 +492,7 @@ def main(argv=None) -> int:
         say(f"Latest: checkpoint {latest['id']} of {latest.get('time', '?')}: {latest['ledger'][0]} transfers, "
             f"{latest['audit'][0]} audit entries.")
         check_transfers(site, latest, args.transfer, say)
+        check_leaves(site, latest, args.leaf, say)
         if not args.quick:
             check_rows(site, heads, say)
     except (Failure, ValueError, KeyError, TypeError) as error:

@@ -443,14 +443,30 @@ def _verify_issues(report: LedgerReport) -> None:
 
 def transfer_leaf(row) -> bytes:
     """A transfer's leaf in the city's books log: who paid whom how much, when, and why (the kind),
-    by account number; no names and no free text, since anyone may read a leaf."""
+    by account number; no names and no free text. Only its parties read it (transfer_party); the
+    public sees its hash."""
     return canonical_bytes({
         "id": row.id, "at": instant(row.at), "kind": row.kind, "currency": row.currency, "amount": row.amount,
         "debit": row.debit_account_id, "credit": row.credit_account_id, "reverses": row.reverses_id})
+
+
+def transfer_party(row, user) -> bool:
+    """Whether `user` is a party to the transfer: the holder of a voucher it moves (or that a
+    batch entry issued), the owner of a citizen's or contributor's account it moves, or a member
+    of the organisation whose account it moves."""
+    accounts = [a for a in (row.debit_account_id, row.credit_account_id) if a is not None]
+    owned = Account.user_id == user.id
+    org_ids = [o.id for o in user.organisations]
+    if org_ids:
+        owned = owned | Account.organisation_id.in_(org_ids)
+    held = select(Voucher.id).where(Voucher.holder_id == user.id, Voucher.account_id.in_(accounts)
+                                    | (Voucher.issue_transfer_id == row.id))
+    return bool(db.session.execute(select(
+        select(Account.id).where(Account.id.in_(accounts), owned).exists() | held.exists())).scalar())
 
 
 register_log(LogSource(
     "ledger", _l("Voucher and time-credit ledger"), Transfer.id,
     (Transfer.id, Transfer.at, Transfer.kind, Transfer.currency, Transfer.amount, Transfer.debit_account_id,
      Transfer.credit_account_id, Transfer.reverses_id),
-    transfer_leaf, public_leaf=True))
+    transfer_leaf, is_party=transfer_party))

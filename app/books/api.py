@@ -1,17 +1,22 @@
 """/api/v1/books: proofs anyone may ask for, answered from the stored subtrees (a bounded number
-of rows per proof, whatever the size of the books). Hashes are standard base64 (RFC 4648 §4),
-as in the checkpoint notes; a leaf's bytes are base64 too."""
+of rows per proof, whatever the size of the books), with leaf hashes only. Hashes are standard
+base64 (RFC 4648 §4), as in the checkpoint notes. A transfer's bytes (who paid whom how much) go
+to its parties alone, through /transfers/<id>/leaf."""
+from flask import Response
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from ..api import domain_error_response
 from ..errors import DomainError
-from ..security import api_public
+from ..security import api_login_required, api_public, api_user
 from . import operations as books
 
 blp = Blueprint("books_api", __name__, url_prefix="/api/v1/books",
                 description="The city's books as transparency logs (RFC 9162): inclusion and consistency proofs "
-                            "against the signed checkpoints of /open-data/checkpoints.json. Hashes in base64.")
+                            "against the signed checkpoints of /open-data/checkpoints.json, with leaf hashes "
+                            "only (hashes in base64). A transfer's own bytes — accounts, amount, time, kind — "
+                            "are personal data: only its parties and officials get them, from "
+                            "/transfers/{transfer_id}/leaf.")
 
 # A proof for a given size never changes: shared caches may keep it a while.
 CACHED = {"Cache-Control": "public, max-age=300"}
@@ -31,10 +36,9 @@ class InclusionSchema(Schema):
     leaf = fields.Integer(metadata={"description": "The transfer's (or audit entry's) id"})
     index = fields.Integer(metadata={"description": "Its position in the log, from 0"})
     size = fields.Integer()
-    leaf_hash = fields.String(metadata={"description": "SHA-256(0x00 || leaf bytes) of the row as it is now"})
-    leaf_data = fields.String(metadata={
-        "description": "The leaf's bytes (ledger only): the transfer as canonical JSON — id, at, kind, currency, "
-                       "amount, debit, credit, reverses"})
+    leaf_hash = fields.String(metadata={
+        "description": "SHA-256(0x00 || leaf bytes) of the row as it is now. The bytes themselves are never public: "
+                       "a transfer's parties download them from /transfers/{transfer_id}/leaf and hash them"})
     proof = fields.List(fields.String(), metadata={"description": "The audit path of RFC 9162 §2.1.3, leaf side first"})
 
 class ConsistencyQuery(Schema):
@@ -91,3 +95,17 @@ def leaves(query):
     """Up to `count` leaves from `start`, each hashed from its row as it is now: a monitor rebuilds
     every signed tree from them and notices a row changed or removed."""
     return _answer(books.live_leaves, query["log"], query["start"], query["count"])
+
+
+@blp.route("/transfers/<int:transfer_id>/leaf")
+@blp.response(200, description="The transfer's leaf bytes, exactly as hashed into the log: canonical JSON (keys "
+              "sorted, no spaces, UTF-8) of id, at, kind, currency, amount, debit, credit, reverses. Save them "
+              "as they come and give the file to tools/verify_books.py --leaf.",
+              content_type="application/json")
+@blp.alt_response(404, description="No such transfer among the caller's own (a stranger's transfer answers the same)")
+@api_login_required
+def transfer_leaf(transfer_id):
+    """A transfer's leaf bytes, for its parties only: the holder of a voucher or account it moves,
+    the members of an organisation whose account it moves, and officials. 404 for anyone else."""
+    return Response(books.party_leaf("ledger", transfer_id, api_user()), mimetype="application/json",
+                    headers={"Cache-Control": "private, no-store"})

@@ -15,6 +15,7 @@ from datetime import timezone
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text, tuple_
 
+from ..accounts.operations import is_official
 from ..audit.models import AuditEntry
 from ..database import transaction, utcnow
 from ..errors import Invalid, NotFound
@@ -36,7 +37,9 @@ class LogSource:
     id_column: object
     columns: tuple
     leaf_bytes: Callable
-    public_leaf: bool = False  # whether proofs show the leaf's bytes (or only its hash)
+    # Whether a user is a party to a row (`is_party(row, user)`): they alone, and officials, may
+    # read its leaf's bytes. Everyone else gets hashes only: a leaf says who paid whom how much.
+    is_party: Callable | None = None
 
 
 LOGS: dict[str, LogSource] = {}
@@ -203,6 +206,7 @@ NOT_IN_LOG = _l("This entry is not in the log (yet): it enters at the next check
 @dataclass
 class LeafPlace:
     index: int
+    leaf_hash: bytes      # as it was appended (the proofs check the row as it reads now)
     first: Checkpoint     # the first checkpoint holding it
     latest: Checkpoint    # the latest one (prove against it to show the books only grew since)
 
@@ -219,7 +223,8 @@ def leaf_place(log: str, source_id: int) -> LeafPlace | None:
                                ).scalar_one_or_none()
     if first is None:
         return None
-    return LeafPlace(index, first, latest_checkpoint())
+    stored = _stored(log, [(0, index)])[(0, index)]
+    return LeafPlace(index, stored, first, latest_checkpoint())
 
 
 def _source(log: str) -> LogSource:
@@ -258,8 +263,9 @@ def live_leaf(source: LogSource, source_id: int) -> bytes | None:
 
 
 def inclusion_proof(log: str, source_id: int, size: int) -> dict:
-    """The proof that the row `source_id` is in the log's tree of `size` leaves, with the row's
-    leaf as it reads now (a row changed since would not hash to a leaf the proof accepts)."""
+    """The proof that the row `source_id` is in the log's tree of `size` leaves, with the hash of
+    the row's leaf as it reads now (a row changed since would not hash to a leaf the proof
+    accepts). Never the leaf's bytes: anyone may ask, for any id (see party_leaf)."""
     source = _source(log)
     _check_size(log, size, "size")
     index = db.session.execute(select(BooksLeaf.index).where(
@@ -271,11 +277,23 @@ def inclusion_proof(log: str, source_id: int, size: int) -> dict:
         raise Invalid(_l("This entry entered the log after that size: ask with a later checkpoint's size."),
                       field="size")
     proof = _hashes(log, merkle.inclusion_ranges(index, size))
-    answer = {"log": log, "leaf": source_id, "index": index, "size": size,
-              "leaf_hash": b64(merkle.leaf_hash(leaf)), "proof": [b64(h) for h in proof]}
-    if source.public_leaf:
-        answer["leaf_data"] = b64(leaf)
-    return answer
+    return {"log": log, "leaf": source_id, "index": index, "size": size,
+            "leaf_hash": b64(merkle.leaf_hash(leaf)), "proof": [b64(h) for h in proof]}
+
+
+NO_SUCH_ENTRY = _l("No such entry among yours.")
+
+
+def party_leaf(log: str, source_id: int, user) -> bytes:
+    """The row's leaf bytes as it reads now, for a party to it or an official: what they hash to
+    check the public proof themselves. Anyone else gets NotFound, the same as for an id that does
+    not exist: the answer tells a stranger nothing about whose the transfer is."""
+    source = _source(log)
+    row = db.session.execute(select(*source.columns).where(source.id_column == source_id)).first()
+    if row is None or user is None or not (
+            is_official(user) or (source.is_party is not None and source.is_party(row, user))):
+        raise NotFound(NO_SUCH_ENTRY)
+    return source.leaf_bytes(row)
 
 
 def consistency_proof(log: str, first: int, second: int) -> dict:

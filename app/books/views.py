@@ -1,9 +1,10 @@
 """The books' public pages: the checkpoints (each at its own URL for ever), the witnesses, and
 where a transfer stands in the log."""
-from flask import render_template, request
+from flask import Response, render_template, request
+from flask_login import current_user
 
 from ..pagecache import cached_public_page
-from ..security import public
+from ..security import login_required, public
 from . import bp, notes
 from . import operations as books
 
@@ -52,4 +53,15 @@ def witnesses():
 def transfer(transfer_id):
     """Where a transfer stands: the first checkpoint holding it, and the links to its proof."""
     place = books.leaf_place("ledger", transfer_id)
-    return render_template("books/transfer.html", transfer_id=transfer_id, place=place, key=_key())
+    return render_template("books/transfer.html", transfer_id=transfer_id, place=place, key=_key(),
+                           leaf_hash=books.b64(place.leaf_hash) if place else None)
+
+
+@bp.route("/transfers/<int:transfer_id>/leaf")
+@login_required
+def transfer_leaf(transfer_id):
+    """A transfer's leaf bytes as a file, for its parties and officials (404 for anyone else):
+    never on the public, cached page above."""
+    return Response(books.party_leaf("ledger", transfer_id, current_user), mimetype="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="transfer-{transfer_id}-leaf.json"',
+                             "Cache-Control": "private, no-store"})

@@ -50,16 +50,18 @@ EXPECTED = {
     "notifications.unsubscribe": PUBLIC,
     "notifications.mail_outbox": roles("admin"),
     "notifications.mail_file": roles("admin"),
-    # The city's books (app/books): all public
+    # The city's books (app/books): public but a transfer's leaf bytes (its parties', 404 to others)
     "books.index": PUBLIC,
     "books.checkpoint": PUBLIC,
     "books.note": PUBLIC,
     "books.witnesses": PUBLIC,
     "books.transfer": PUBLIC,
+    "books.transfer_leaf": ANY_USER,
     "books.checkpoints_json": PUBLIC,
     "books_api.inclusion": PUBLIC,
     "books_api.consistency": PUBLIC,
     "books_api.leaves": PUBLIC,
+    "books_api.transfer_leaf": ANY_USER,
 }
 
 
@@ -92,4 +94,6 @@ def samples(ctx) -> dict:
         "books.checkpoint": {"checkpoint_id": made.id},
         "books.note": {"checkpoint_id": made.id},
         "books.transfer": {"transfer_id": 1},
+        "books.transfer_leaf": {"transfer_id": 1},
+        "books_api.transfer_leaf": {"transfer_id": 1},
     }

@@ -29,6 +29,8 @@ def _transfer_ids():
 
 
 def test_every_transfer_is_a_leaf_whose_inclusion_proves_against_the_signed_root(city):
+    """The public proof carries the leaf's hash; the bytes a party (here an official) reads hash
+    to exactly it."""
     _movements(city, 2)
     first = books.checkpoint()
     _movements(city, 3)
@@ -37,7 +39,9 @@ def test_every_transfer_is_a_leaf_whose_inclusion_proves_against_the_signed_root
     assert last.ledger_size == len(ids) and first.ledger_size < last.ledger_size
     for position, transfer_id in enumerate(ids):
         answer = books.inclusion_proof("ledger", transfer_id, last.ledger_size)
-        leaf = _b(answer["leaf_data"])
+        assert "leaf_data" not in answer
+        leaf = books.party_leaf("ledger", transfer_id, city.official)
+        assert _b(answer["leaf_hash"]) == merkle.leaf_hash(leaf)
         fields = json.loads(leaf)
         row = db.session.get(Transfer, transfer_id)
         assert fields["id"] == transfer_id and fields["amount"] == row.amount and fields["kind"] == row.kind
@@ -72,10 +76,12 @@ def test_a_transfer_altered_after_a_checkpoint_is_reported_by_ledger_verify(city
     assert not result.ok and result.first_entry == target
     cli = runner.invoke(args=["ledger", "verify"])
     assert cli.exit_code == 1 and f"entry {target}" in cli.output and "ALTERED" in cli.output
-    # And its inclusion proof no longer holds: the leaf served is the altered row.
+    # And its inclusion proof no longer holds: the leaf hashed is the altered row's, which is
+    # what its holder now downloads too.
     last = books.latest_checkpoint()
     answer = books.inclusion_proof("ledger", target, last.ledger_size)
-    assert not merkle.verify_inclusion(answer["index"], last.ledger_size, merkle.leaf_hash(_b(answer["leaf_data"])),
+    assert _b(answer["leaf_hash"]) == merkle.leaf_hash(books.party_leaf("ledger", target, city.citizen))
+    assert not merkle.verify_inclusion(answer["index"], last.ledger_size, _b(answer["leaf_hash"]),
                                        [_b(h) for h in answer["proof"]], bytes(last.ledger_root))
 
 

@@ -8,17 +8,19 @@ import hmac
 import json
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 
+from app.accounts import operations as accounts
 from app.audit.models import AuditEntry
 from app.audit.operations import entry_body
 from app.books import notes
 from app.books import operations as books
 from app.extensions import db
-from vouchers.models import Settlement, Transfer
+from vouchers.models import Redemption, Settlement, Transfer
 
 VERIFIER = Path(__file__).resolve().parents[2] / "tools" / "verify_books.py"
 
@@ -47,6 +49,7 @@ def test_the_verifier_holds_on_the_demo_city_and_proves_a_transfer(demo_city, li
     assert code == 0, output
     assert "signed by" in output and "each checkpoint extends the one before it" in output
     assert f"Transfer {transfers[-1]}: in checkpoint" in output and "The books hold" in output
+    assert "leaf hash" in output and "amount" not in output  # from public data alone: hashes, not contents
     # The raw key in base64 does as well; a different key does not.
     raw = demo_city.split("+", 2)[2]
     assert _verify(live_server, base64.b64encode(base64.b64decode(raw)[1:]).decode(), "--quick")[0] == 0
@@ -147,3 +150,43 @@ def test_a_returning_auditor_notices_books_rewritten_and_signed_afresh(demo_city
     assert _verify(live_server, demo_city, "--quick")[0] == 0
     code, output = _verify(live_server, demo_city, "--quick", "--remember", state)
     assert code == 1 and "no longer published as it was" in output, output
+
+
+def _party_download(server, user, transfer_id, path):
+    """What a party saves from /api/v1/books/transfers/<id>/leaf with their own token."""
+    token, _row = accounts.issue_token(user, "my books")
+    db.session.commit()
+    request = urllib.request.Request(f"{server}/api/v1/books/transfers/{transfer_id}/leaf",
+                                     headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        path.write_bytes(answer.read())
+    return path
+
+
+def test_a_holder_checks_their_own_downloaded_leaf_and_an_altered_copy_fails(demo_city, live_server, tmp_path):
+    sale = db.session.execute(select(Redemption).order_by(Redemption.id)).scalars().first()
+    leaf = _party_download(live_server, sale.voucher.holder, sale.transfer_id, tmp_path / "mine.json")
+    assert json.loads(leaf.read_bytes())["id"] == sale.transfer_id
+    code, output = _verify(live_server, demo_city, "--quick", "--leaf", str(leaf))
+    assert code == 0, output
+    assert f"transfer {sale.transfer_id}, in checkpoint" in output and "exactly as the file says" in output
+    assert f"of {sale.amount_cents} voucher" in output
+    # One cent more in the copy: its hash is not the signed one.
+    fields = json.loads(leaf.read_bytes())
+    altered = tmp_path / "altered.json"
+    altered.write_bytes(books.canonical_bytes(fields | {"amount": fields["amount"] + 1}))
+    code, output = _verify(live_server, demo_city, "--quick", "--leaf", str(altered))
+    assert code == 1 and "FAILED" in output and "the file was altered" in output, output
+    # The same bytes, spaced differently, are not the leaf either: the verifier hashes the file as it is.
+    spaced = tmp_path / "spaced.json"
+    spaced.write_text(json.dumps(fields, indent=1))
+    assert _verify(live_server, demo_city, "--quick", "--leaf", str(spaced))[0] == 1
+    # Another transfer's id written in: the proof of that id does not take these bytes.
+    swapped = tmp_path / "swapped.json"
+    swapped.write_bytes(books.canonical_bytes(fields | {"id": fields["id"] + 1}))
+    code, output = _verify(live_server, demo_city, "--quick", "--leaf", str(swapped))
+    assert code == 1 and f"transfer {fields['id'] + 1} as this file says" in output, output
+    not_a_leaf = tmp_path / "not.json"
+    not_a_leaf.write_text("[1, 2]")
+    code, output = _verify(live_server, demo_city, "--quick", "--leaf", str(not_a_leaf))
+    assert code == 1 and "not a transfer's leaf" in output, output
