@@ -67,7 +67,7 @@ def test_a_batch_run_is_two_outbox_rows_whatever_the_number_of_holders(city, smt
     assert len(recipients) == 3 + 40 + 1 + (2 + 39)  # each new holder is also invited once
     assert recipients.count("pere@example.org") == 2 and recipients.count(city.citizen.email) == 1
     catalan = _by_recipient(smtp)["pere@example.org"]
-    assert "Has rebut un val" in catalan["Subject"]
+    assert "Has rebut un bo" in catalan["Subject"]
 
 
 def test_a_redemption_tells_the_holder_with_one_outbox_row(city, client, smtp, make_user):
