@@ -155,3 +155,16 @@ class ReversalForm(FlaskForm):
                          description=_l("Kept in the ledger and the audit log with the reversal."))
     # Set by the confirmation button: the first submission only asks to confirm.
     confirm = HiddenField()
+
+
+class EligibilityListForm(FlaskForm):
+    file = FileField(_l("CSV file"), validators=[FileRequired()],
+                     description=_l("Header: identifier,birth_date,income_cents,email,postal_address,language "
+                                    "(email and address may be empty)."))
+    dry_run = BooleanField(_l("Only check the list and show what it would do"))
+
+
+class ResidentVerificationForm(FlaskForm):
+    identifier = StringField(_l("Identity document or census number"), validators=[DataRequired(), Length(max=40)],
+                             render_kw={"autocomplete": "off"})
+    birth_date = DateField(_l("Date of birth"), validators=[DataRequired()])

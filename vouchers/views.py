@@ -25,6 +25,7 @@ from . import (
     closing,
     contributions,
     documents,
+    eligibility_views,  # noqa: F401 (its routes: eligibility lists and verified residents)
     holders,
     idempotency,
     invitations,
