@@ -90,6 +90,8 @@ def samples(ctx) -> dict:
         "vouchers.programme": {"slug": programme.slug},
         "vouchers.batch": {"slug": programme.slug},
         "vouchers.programme_rules_page": {"slug": programme.slug},
+        "vouchers.eligibility_list": {"slug": programme.slug},
+        "vouchers.eligibility_issue": {"slug": programme.slug},
         "vouchers.revoke": {"voucher_id": voucher.id},
         "vouchers.transfer": {"transfer_id": transfer_id},
         "vouchers.account": {"account_id": voucher.account_id},
