@@ -129,6 +129,9 @@ class ProgrammeRulesForm(FlaskForm):
     hours_from = TimeField(_l("Service hours: from"), validators=[Optional()])
     hours_until = TimeField(_l("Service hours: until"), validators=[Optional()],
                             description=_l("Leave both empty to allow any time of day."))
+    max_open = MoneyField(_l("Most open value per holder"), validators=[Optional(), ABOVE_ZERO],
+                          description=_l("What one holder may have left on the programme's vouchers at once; "
+                                         "issuance beyond it is refused. Leave empty for no cap."))
 
 
 class BankAccountForm(FlaskForm):

@@ -222,6 +222,9 @@ class Programme(db.Model):
     spend_weekdays: Mapped[str | None] = mapped_column(String(7))
     spend_minutes_from: Mapped[int | None] = mapped_column(Integer)
     spend_minutes_until: Mapped[int | None] = mapped_column(Integer)
+    # The most open value (what is left on its active vouchers) one holder may have in the programme;
+    # every issuance checks it under the programme's row lock (vouchers/issuance.py). None: no cap.
+    max_open_cents_per_holder: Mapped[int | None] = mapped_column(BigInteger)
     account_id: Mapped[int] = mapped_column(ForeignKey("voucher_accounts.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
