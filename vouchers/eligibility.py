@@ -74,7 +74,8 @@ class ListCheck:
 
 
 def _parse(row: list[str], programme: Programme, today: date):
-    """The staged values of one row, or a translated reason."""
+    """The staged values of one row (hash, birth date, income, amount, email, address, language), or a
+    translated reason."""
     if len(row) != len(HEADER):
         return _l("Expected 6 columns (identifier, birth_date, income_cents, email, postal_address, language), "
                   "found %(n)s.", n=len(row))
@@ -100,8 +101,24 @@ def _parse(row: list[str], programme: Programme, today: date):
     amount = programmes.amount_for_income(programme, int(income))
     if amount <= 0:
         return _l("At this income the programme's scale gives no voucher.")
-    return {"h": identity_hash(identifier), "birth_date": birth_date, "income": int(income), "amount": amount,
-            "email": email, "address": address or None, "language": language}
+    return identity_hash(identifier), birth_date, int(income), amount, email, address or None, language
+
+
+def _stage(batch: list[tuple], sqlite: bool) -> None:
+    """Parsed rows into the staging table: executemany on SQLite, COPY on PostgreSQL (an INSERT per
+    row through executemany took 59 s for 100,000 rows on the bench machine)."""
+    if not batch:
+        return
+    columns = "line, h, birth_date, income, amount, email, address, language"
+    if sqlite:
+        db.session.connection().exec_driver_sql(
+            f"INSERT INTO {STAGING} ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", batch)
+        return
+    cursor = db.session.connection().connection.driver_connection.cursor()
+    with cursor.copy(f"COPY {STAGING} ({columns}) FROM STDIN") as copy:
+        for row in batch:
+            copy.write_row(row)
+    cursor.close()
 
 
 def _rows(lines):
@@ -130,21 +147,18 @@ def load_list(lines, programme: Programme, *, actor, dry_run: bool = False) -> L
         db.session.execute(text(
             f"CREATE TEMPORARY TABLE {STAGING} (line INTEGER PRIMARY KEY, h VARCHAR(64), birth_date DATE, "
             "income BIGINT, amount BIGINT, email VARCHAR(254), address VARCHAR(300), language VARCHAR(5))"))
-        stage = text(f"INSERT INTO {STAGING} (line, h, birth_date, income, amount, email, address, language) "
-                     "VALUES (:line, :h, :birth_date, :income, :amount, :email, :address, :language)")
-        batch = []
+        batch, sqlite = [], is_sqlite()
         for number, row in _rows(lines):
             check.checked += 1
             parsed = _parse(row, programme, today)
-            if not isinstance(parsed, dict):
+            if not isinstance(parsed, tuple):
                 check.refuse(number, parsed)
                 continue
-            batch.append({"line": number, **parsed})
+            batch.append((number, *parsed))
             if len(batch) >= STAGE_ROWS:
-                db.session.execute(stage, batch)
+                _stage(batch, sqlite)
                 batch = []
-        if batch:
-            db.session.execute(stage, batch)
+        _stage(batch, sqlite)
         db.session.execute(text(f"CREATE INDEX {STAGING}_h ON {STAGING} (h, line)"))
         duplicates = db.session.execute(text(
             f"SELECT s.line, MIN(t.line) FROM {STAGING} s JOIN {STAGING} t ON t.h = s.h AND t.line < s.line "
