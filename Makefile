@@ -79,7 +79,7 @@ nginx:
 # Sorted, without source locations or a dated header: two changes that add different strings merge cleanly.
 i18n: $(VENV)/.installed
 	@for c in $(CATALOGS); do \
-	  if [ "$$c" = app ]; then srcs="app templates/*.html templates/accounts templates/organisations templates/audit"; \
+	  if [ "$$c" = app ]; then srcs="app templates/*.html templates/accounts templates/organisations templates/audit templates/books"; \
 	    ignore=".* ._ notifications moderation"; \
 	  elif [ "$$c" = notifications ] || [ "$$c" = moderation ]; then srcs="app/$$c templates/$$c"; ignore=".* ._"; \
 	  else srcs="$$c templates/$$c"; ignore=".* ._"; fi; \

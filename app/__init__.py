@@ -32,7 +32,8 @@ from .i18n import select_locale, select_timezone
 from .opendata import readable_anywhere
 from .security import private_responses
 
-CORE_PACKAGES = ("app.accounts", "app.organisations", "app.audit", "app.notifications", "app.moderation")
+CORE_PACKAGES = ("app.accounts", "app.organisations", "app.audit", "app.notifications", "app.moderation",
+                 "app.books")
 
 
 @dataclass
@@ -125,6 +126,7 @@ def _register_core(app, api):
     from . import pages
     from .accounts import bp as accounts_bp
     from .audit import bp as audit_bp
+    from .books import bp as books_bp
     from .moderation import bp as moderation_bp
     from .moderation import events as moderation_events  # noqa: F401  (moderation's kinds of event)
     from .notifications import bp as notifications_bp
@@ -139,7 +141,7 @@ def _register_core(app, api):
         datasets += _register_open_data(app, optional_submodule(package, "opendata"))
         _register_api(app, api, optional_submodule(package, "api"))
     app.register_blueprint(pages.bp)
-    for bp in (accounts_bp, organisations_bp, audit_bp, notifications_bp, moderation_bp):
+    for bp in (accounts_bp, organisations_bp, audit_bp, notifications_bp, moderation_bp, books_bp):
         app.register_blueprint(bp)
     app.extensions["procomun_datasets"] = datasets
     app.extensions["procomun_modules"] = {}

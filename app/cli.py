@@ -71,10 +71,11 @@ def restore_command(file):
 def init_app(app):
     from .accounts.cli import token_cli, user_cli
     from .audit.cli import audit_cli
+    from .books.cli import books_cli
     from .moderation.cli import moderation_cli
     from .notifications.cli import COMMANDS as notification_commands
     from .organisations.cli import org_cli
-    for command in (demo_command, seed_command, user_cli, token_cli, org_cli, audit_cli,
+    for command in (demo_command, seed_command, user_cli, token_cli, org_cli, audit_cli, books_cli,
                     *notification_commands, moderation_cli, backup_command, restore_command):
         app.cli.add_command(command)
 

@@ -77,6 +77,17 @@ def _audit_key(env, instance_path: Path, production: bool, secret_key: str) -> s
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
+def _books_key_file(env, instance_path: Path, production: bool) -> str:
+    """The file of the key that signs the books' checkpoints (app/books/notes.py)."""
+    path = env.get("PROCOMUN_BOOKS_KEY_FILE", "").strip()
+    if production and (not path or not Path(path).is_file()):
+        raise ConfigError(
+            "Refusing to start in production without PROCOMUN_BOOKS_KEY_FILE, the file of the Ed25519 key "
+            "that signs the books' checkpoints (make one with `openssl genpkey -algorithm ed25519 -out FILE`; "
+            "keep it off the database server's disks and a copy offline).")
+    return path or str(instance_path / "books_key.pem")
+
+
 def _base_url(env, production: bool) -> str:
     """Every absolute link is built from this address alone (app/urls.py), never from a request's
     Host header: in production it must be given, and be https."""
@@ -264,6 +275,9 @@ def load(instance_path: Path, env=None) -> dict:
         "PROCOMUN_TIME_CREDIT_CATEGORIES": [slug.strip() for slug in env.get(
             "PROCOMUN_TIME_CREDIT_CATEGORIES", "elder-care,home-care,childcare,disability-support").split(",")
             if slug.strip()],
+        # The Ed25519 key that signs the books' checkpoints (app/books): a PKCS#8 PEM file outside
+        # the database; made in the instance folder on first use outside production.
+        "PROCOMUN_BOOKS_KEY_FILE": _books_key_file(env, instance_path, production),
         "BABEL_DEFAULT_LOCALE": default_locale,
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "BABEL_TRANSLATION_DIRECTORIES": ";".join(

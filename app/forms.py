@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectMultipleField, widgets
 from wtforms import fields as wtforms_fields
-from wtforms.validators import InputRequired, StopValidation
+from wtforms.validators import InputRequired, NumberRange, StopValidation, ValidationError
 
 from .dates import date_range, in_range, out_of_range_message
 from .errors import DomainError, Invalid
@@ -31,15 +31,57 @@ class Required(InputRequired):
             raise StopValidation()
 
 
+def range_message(minimum=None, maximum=None) -> str:
+    """What a number outside its bounds is told, the bounds written as the reader writes numbers
+    ("tra 0 e 100.000.000.000"), and "at least 1" where only a floor is set (WTForms' own
+    "Number must be at least 1." leaves 1000000 ungrouped and reads "greater than" to some)."""
+    if minimum is not None and maximum is not None:
+        return _("Give a number between %(min)s and %(max)s.", min=format_decimal(minimum),
+                 max=format_decimal(maximum))
+    if minimum is not None:
+        return _("Give a number of at least %(min)s.", min=format_decimal(minimum))
+    return _("Give a number of at most %(max)s.", max=format_decimal(maximum))
+
+
+class Range(NumberRange):
+    """WTForms' NumberRange with its message in the reader's number format (range_message); a
+    `message` given replaces it, as with NumberRange. Every form's numeric bound uses this one."""
+
+    def __call__(self, form, field):
+        try:
+            super().__call__(form, field)
+        except ValidationError:
+            if self.message is not None:
+                raise
+            raise ValidationError(range_message(self.min, self.max)) from None
+
+
 def attach_error(form: FlaskForm, error: DomainError) -> None:
     """Put a refused operation's message beside the field it concerns, or on the form (once)."""
-    field = getattr(form, error.field, None) if error.field else None
+    field, rows = _field_named(form, error.field) if error.field else (None, None)
     message = str(error.message)
     if field is not None:
         errors = list(field.errors) if isinstance(field.errors, (list, tuple)) else []
         field.errors = errors if message in errors else [*errors, message]
+        if rows is not None:  # a list of rows keeps its rows' errors: counted again
+            rows.errors = [entry.errors for entry in rows.entries]
     elif message not in form.form_errors:
         form.form_errors.append(message)
+
+
+def _field_named(form, name: str):
+    """(the form's field called `name`, the list of rows holding it or None). A field of a list
+    of rows is named "<list>-<i>-<field>", i counting the rows as the form holds them."""
+    field = getattr(form, name, None)
+    if field is not None or "-" not in name:
+        return field, None
+    top, position, inner = name.split("-", 2) if name.count("-") >= 2 else (name, "", "")
+    rows = getattr(form, top, None)
+    entries = getattr(rows, "entries", None)
+    if entries is None or not position.isdigit() or int(position) >= len(entries):
+        return None, None
+    row = entries[int(position)]
+    return getattr(getattr(row, "form", None), inner, None), rows
 
 
 def shown_beside_its_field(form: FlaskForm, error: DomainError) -> bool:

@@ -3,11 +3,11 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime as babel_datetime
-from babel.dates import format_skeleton
+from babel.dates import format_skeleton, get_datetime_format
+from babel.dates import format_time as babel_time
 from babel.numbers import format_currency
 from flask import current_app, has_request_context, request, session
-from flask_babel import Domain, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import Domain, format_date, format_decimal, get_locale
 from flask_login import current_user
 
 from .config import LOCALES, MODULES
@@ -28,6 +28,12 @@ def select_locale() -> str:
         return user_locale
     best = request.accept_languages.best_match(LOCALES)
     return best or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def reader_locale() -> str:
+    """The language of whoever is reading now (the signed-in person's, or the interface's for a
+    visitor): what a downloaded document's headings and labels are written in."""
+    return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
 def city_timezone() -> ZoneInfo:
@@ -68,15 +74,29 @@ def month(value: str) -> str:
     return format_skeleton("yMMM", date(int(year), int(number), 1), locale=get_locale() or "en")
 
 
+def clock(value: datetime | None) -> str:
+    """A time of day as the reader writes one, hours and minutes, never seconds: "17:00", "5:00 PM".
+    An aware datetime is shown in the city's zone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        value = in_zone(value, city_timezone())
+    return babel_time(value, "short", tzinfo=None, locale=get_locale() or "en")
+
+
 def moment(value: datetime | None, style: str = "medium") -> str:
-    """A UTC datetime shown in the city's zone (Flask-Babel converts using select_timezone); one
+    """A UTC datetime in the city's zone, the date in `style` and the time in hours and minutes
+    (Babel's own medium and long formats add seconds, and long a zone: "5:00:00 PM +0200"); one
     stored too near the calendar's ends to convert is shown in UTC, saying so."""
     if value is None:
         return ""
-    try:
-        return format_datetime(value, style)
-    except OverflowError:
-        return babel_datetime(value, style, tzinfo=timezone.utc, locale=get_locale() or "en") + " UTC"
+    locale = get_locale() or "en"
+    zone = city_timezone()
+    local = in_zone(value, zone)
+    suffix = " UTC" if local.tzinfo is timezone.utc and zone.key != "UTC" else ""
+    return (get_datetime_format(style, locale=locale).replace("'", "")
+            .replace("{0}", babel_time(local, "short", tzinfo=None, locale=locale))
+            .replace("{1}", format_date(local.date(), style))) + suffix
 
 
 class ModuleDomain(Domain):
@@ -106,7 +126,7 @@ class ModuleDomain(Domain):
 
 
 def init_app(app):
-    app.jinja_env.filters.update(money=money, number=number, day=day, month=month, moment=moment)
+    app.jinja_env.filters.update(money=money, number=number, day=day, month=month, moment=moment, clock=clock)
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, LOCALES=LOCALES, city_today=city_today,
                                  current_locale=lambda: str(get_locale()))
     babel = app.extensions["babel"].instance

@@ -2,7 +2,7 @@
 run; figures to bench/results.json and a short table on stdout.
 
 `BENCH_QUICK=1` runs a small version; `python -m bench redemption pages` runs
-only the named benchmarks (redemption, issuance, pages, documents, eligibility)."""
+only the named benchmarks (redemption, issuance, pages, documents, books, eligibility)."""
 import json
 import os
 import sys
@@ -11,7 +11,7 @@ import traceback
 
 from . import common, machine
 
-BENCHMARKS = ("redemption", "issuance", "pages", "documents", "eligibility")
+BENCHMARKS = ("redemption", "issuance", "pages", "documents", "books", "eligibility")
 RESULTS = common.ROOT / "bench" / "results.json"
 
 
@@ -70,6 +70,18 @@ def _table(results: dict) -> list[str]:
         for name in ("pact", "minutes"):
             rows.append(f"{label:<11} {name:<8} app {figures[name]['app_ms']} ms  weasyprint "
                         f"{figures[name]['weasyprint_ms']} ms  overhead {figures[name]['overhead']}")
+    b = results.get("books")
+    for label, figures in (("books", b), ("books/sqlite", (b or {}).get("sqlite"))):
+        if not figures or "checkpoint_s" not in figures:
+            continue
+        rows.append(f"{label:<11} checkpoint of {figures['new_transfers']} transfers {figures['checkpoint_s']} s, "
+                    f"peak {figures['checkpoint_peak_mb']} MB; floor {figures['floor']['floor_s']} s; "
+                    f"floor/app {figures['ratio_floor_over_checkpoint']}")
+        for size, proofs in figures["proofs"].items():
+            rows.append(f"{'':<11} proofs at {size} leaves: inclusion p95 {proofs['inclusion']['p95_ms']} ms "
+                        f"({proofs['inclusion']['statements']} stmts), consistency p95 "
+                        f"{proofs['consistency']['p95_ms']} ms ({proofs['consistency']['statements']} stmts); "
+                        f"bare node SELECT p95 {proofs['bare_select']['p95_ms']} ms")
     for name in BENCHMARKS:
         if name in results and "error" in results[name]:
             rows.append(f"{name:<11} FAILED: {results[name]['error']}")

@@ -21,6 +21,8 @@ QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench")
 SECRET_KEY = secrets.token_urlsafe(48)
 AUDIT_KEY = secrets.token_urlsafe(48)
+# The books' signing key (app/books): production refuses to start without its file.
+BOOKS_KEY_FILE = Path(tempfile.gettempdir()) / f"procomun-bench-books-key-{os.getuid()}.pem"
 CONNECTIONS = 32
 
 
@@ -61,7 +63,11 @@ def query(sql: str) -> list:
 
 def env(**extra) -> dict:
     """The production environment the app runs with in every benchmark."""
+    if not BOOKS_KEY_FILE.exists():
+        from app.books.notes import generate_key
+        generate_key(BOOKS_KEY_FILE)
     values = dict(os.environ, PROCOMUN_ENV="production", SECRET_KEY=SECRET_KEY, AUDIT_KEY=AUDIT_KEY,
+                  PROCOMUN_BOOKS_KEY_FILE=str(BOOKS_KEY_FILE),
                   DATABASE_URL=DATABASE_URL, PROCOMUN_BASE_URL="https://localhost",
                   SESSION_COOKIE_SECURE="0", PYTHONPATH=str(ROOT))
     values.update({k: str(v) for k, v in extra.items()})

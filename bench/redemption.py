@@ -52,7 +52,8 @@ def setup(vouchers: int, organisations: int, env: dict | None = None) -> dict:
         lines = (["holder_email,amount_cents,valid_until\n"]
                  + [f"holder{n}@bench.example,{value},\n" for n in range(vouchers)])
         out = io.StringIO()
-        issuance.issue_batch(lambda: iter(lines), programme, actor=official, codes_out=csv.writer(out))
+        issuance.issue_batch(lambda: iter(lines), programme, actor=official, codes_out=csv.writer(out),
+                             unknown_holders="invite")
         codes = [row[1] for row in csv.reader(io.StringIO(out.getvalue()))]
     return {"members": members, "codes": codes, "value": value}
 

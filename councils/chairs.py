@@ -73,7 +73,7 @@ def appoint(council: Council, role: str, mandate: Mandate, *, actor, on: date | 
                                            ChairAppointment.end_date >= on)).scalars().first()
         if taken:
             raise Invalid(_l("%(name)s is %(role)s until %(date)s; that office must be vacated first.",
-                             name=taken.mandate.user.name, role=role.label, date=taken.end_date.isoformat()),
+                             name=taken.mandate.user.name, role=role.label, date=written_day(taken.end_date, "long")),
                           field="mandate")
         end = current.end if mandate.end_date is None else min(current.end, mandate.end_date)
         appointment = ChairAppointment(council=council, term_number=current.number, role=role.value,
@@ -121,7 +121,7 @@ def warnings(council: Council, on: date | None = None) -> list[Alert]:
     current = term_on(council, on)
     if current is None:
         return [Alert("info", _l("The first term starts on %(date)s; its Chair comes from the %(side)s side.",
-                                   date=council.first_term_start.isoformat(), side=council.first_chair.label))]
+                                   date=written_day(council.first_term_start, "long"), side=council.first_chair.label))]
     offices = appointments_on(council, on)
     for role, appointment in offices.items():
         if appointment is None:
@@ -132,7 +132,7 @@ def warnings(council: Council, on: date | None = None) -> list[Alert]:
     if days_left <= council.warn_days:
         out.append(Alert("warning", _l("Term %(number)s ends on %(date)s. From the next term the Chair comes "
                                          "from the %(side)s side.", number=current.number,
-                                         date=current.end.isoformat(), side=current.chair_side.other.label)))
+                                         date=written_day(current.end, "long"), side=current.chair_side.other.label)))
     seats = composition(council, on)
     vacant = sum(1 for side in Side for seat in seats[side] if seat.mandate is None)
     if vacant:

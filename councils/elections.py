@@ -19,6 +19,7 @@ from app.i18n import city_today
 from app.organisations import operations as organisations
 from app.organisations.models import Organisation
 
+from . import moves
 from .models import (
     BallotMark,
     Candidacy,
@@ -36,7 +37,6 @@ from .seats import fill_seat, mandate_of, vacant_seats
 from .states import ELECTION
 
 MAX_STATEMENT = 2000
-NO_VACANT_CIVIL_SEAT = _l("No civil seat is vacant, so no selection round can be called now.")
 
 
 def eligible_organisations(council: Council, on: date | None = None) -> list[Organisation]:
@@ -69,9 +69,8 @@ def open_election(council: Council, title: str, seats: int, *, actor, counting_r
     title = (title or "").strip()
     if not title:
         raise Invalid(_l("Give the selection round a title."), field="title")
+    moves.check(council, "open_election")
     vacant = len(vacant_seats(council, Side.CIVIL))
-    if not vacant:
-        raise Invalid(NO_VACANT_CIVIL_SEAT, field="seats")
     if not isinstance(seats, int) or not 1 <= seats <= vacant:
         raise Invalid(_l("Between 1 and %(vacant)s civil seats are vacant.", vacant=vacant), field="seats")
     try:

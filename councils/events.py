@@ -3,12 +3,11 @@ minutes, a new term's Chair, and tomorrow's meetings. Members follow their counc
 from datetime import date, datetime, timedelta
 
 from flask import url_for
-from flask_babel import format_time
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.extensions import db
-from app.i18n import city_timezone, day
+from app.i18n import city_timezone, day, moment
 from app.notifications.registry import Reminder, register_event, register_reminder, register_subject
 
 from .models import Council, Mandate, Meeting, MeetingStatus, Side
@@ -31,8 +30,7 @@ def _values(event) -> dict:
     ctx = event.context
     values = dict(ctx)
     if ctx.get("starts_at"):
-        starts_at = datetime.fromisoformat(ctx["starts_at"])
-        values["starts_at"] = f"{day(starts_at, 'long')}, {format_time(starts_at, 'short')}"
+        values["starts_at"] = moment(datetime.fromisoformat(ctx["starts_at"]), "long")
     if ctx.get("start"):
         values["start"] = day(date.fromisoformat(ctx["start"]))
     if ctx.get("chair_side"):

@@ -8,10 +8,10 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, Length, Optional
 
 from app.config import LOCALES
-from app.forms import DateField, DateTimeLocalField, MultiCheckboxField, Required
+from app.forms import DateField, DateTimeLocalField, MultiCheckboxField, Range, Required
 from app.i18n import LANGUAGE_NAMES
 
 from .elections import MAX_STATEMENT
@@ -32,11 +32,11 @@ class CouncilForm(FlaskForm):
                        description=_l("Leave empty for a council of the whole city."))
     mandate = TextAreaField(_l("Mandate"), validators=[Optional(), Length(max=5000)],
                             description=_l("What the council is asked to decide."))
-    seats_per_side = IntegerField(_l("Seats per side"), validators=[Required(), NumberRange(min=1, max=50)],
+    seats_per_side = IntegerField(_l("Seats per side"), validators=[Required(), Range(min=1, max=50)],
                                   description=_l("Local government and civil society always have the same "
                                                  "number of seats."))
     term_months = IntegerField(_l("Term length in months"), default=24,
-                               validators=[Required(), NumberRange(min=1, max=120)])
+                               validators=[Required(), Range(min=1, max=120)])
     first_term_start = DateField(_l("First term starts on"), validators=[Required()],
                                  description=_l("It may be in the past, for a council that already exists."))
     first_chair_side = SelectField(_l("Side of the Chair in the first term"), choices=_choices(Side),
@@ -47,12 +47,12 @@ class CouncilForm(FlaskForm):
     tie_rule = SelectField(_l("Ties"), choices=_choices(TieRule))
     counting_rule = SelectField(_l("Civil selection ballots"), choices=_choices(CountingRule))
     quorum_per_side = IntegerField(_l("Members of each side needed for quorum"), default=1,
-                                   validators=[Required(), NumberRange(min=1, max=50)])
+                                   validators=[Required(), Range(min=1, max=50)])
     quorum_majority = BooleanField(_l("Quorum also needs a majority of all seats"), default=True)
     hand_votes_named = BooleanField(_l("A show of hands records each member's vote by name"), default=False,
                                     description=_l("Otherwise the Chair records how many hands each side raised."))
     warn_days = IntegerField(_l("Warn officials this many days before a term ends"), default=60,
-                             validators=[Required(), NumberRange(min=0, max=365)])
+                             validators=[Required(), Range(min=0, max=365)])
 
     def values(self) -> dict:
         return {f.name: f.data for f in self if f.name not in ("csrf_token", "slug")}
@@ -88,7 +88,7 @@ class MeetingForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     starts_at = DateTimeLocalField(_l("Starts at"), format="%Y-%m-%dT%H:%M", validators=[Required()])
     duration_minutes = IntegerField(_l("Duration in minutes"), default=120,
-                                    validators=[Required(), NumberRange(min=1, max=1440)])
+                                    validators=[Required(), Range(min=1, max=1440)])
     location = StringField(_l("Place"), validators=[Optional(), Length(max=300)])
     locale = SelectField(_l("Language of the meeting"), choices=[(code, LANGUAGE_NAMES[code]) for code in LOCALES])
     agenda = TextAreaField(_l("Agenda"), validators=[Optional(), Length(max=5000)],
@@ -127,7 +127,7 @@ def show_of_hands_form(unvoted, named: bool, formdata=None) -> ShowOfHandsForm:
                 for option in HAND_OPTIONS:
                     setattr(Form, f"{side.value}_{option}", IntegerField(
                         HAND_LABELS[option] % {"side": side.label}, default=0,
-                        validators=[Optional(), NumberRange(min=0, max=1000)]))
+                        validators=[Optional(), Range(min=0, max=1000)]))
     return Form(formdata=formdata) if formdata is not None else Form()
 
 
@@ -147,7 +147,7 @@ class MotionForm(FlaskForm):
                                 description=_l("Choose a service if the motion adopts a priority need."))
     need_neighbourhood = StringField(_l("Neighbourhood of the need"), validators=[Optional(), Length(max=120)])
     need_rank = IntegerField(_l("Rank (1 is the most urgent)"),
-                             validators=[Optional(), NumberRange(min=1, max=MAX_NEED_RANK)])
+                             validators=[Optional(), Range(min=1, max=MAX_NEED_RANK)])
     need_rationale = TextAreaField(_l("Rationale"), validators=[Optional(), Length(max=5000)])
 
 
@@ -158,7 +158,7 @@ class MinutesForm(FlaskForm):
 
 class ElectionForm(FlaskForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
-    seats = IntegerField(_l("Civil seats to fill"), validators=[Required(), NumberRange(min=1)])
+    seats = IntegerField(_l("Civil seats to fill"), validators=[Required(), Range(min=1)])
     counting_rule = SelectField(_l("How ballots count"), choices=_choices(CountingRule))
 
 

@@ -45,7 +45,7 @@ def schedule_meeting(council: Council, title: str, starts_at: datetime, *, actor
     # The form gives minutes: a meeting typed for this very minute is not in the past.
     if starts_at < now.replace(second=0, microsecond=0):
         raise Invalid(_l("A meeting is convened for a time to come: %(when)s has passed.",
-                         when=moment(starts_at, "short")), field="starts_at")
+                         when=moment(starts_at)), field="starts_at")
     if not isinstance(duration_minutes, int) or not 1 <= duration_minutes <= 24 * 60:
         raise Invalid(_l("A meeting lasts between 1 minute and 24 hours."), field="duration_minutes")
     locale = locale or council.locale

@@ -13,6 +13,7 @@ from app.database import transaction
 from app.errors import Invalid, NotFound
 from app.extensions import db
 from app.i18n import city_today
+from app.i18n import day as written_day
 from app.notifications.operations import follow
 from app.organisations.models import Organisation
 
@@ -95,10 +96,10 @@ def fill_seat(council: Council, user: User, side: Side, on: date, *, actor, seat
     if not free:
         raise Invalid(_l("All %(seats)s seats of the %(side)s side are taken from %(date)s: a member must "
                          "leave before another is seated, so that both sides stay equal.",
-                         seats=council.seats_per_side, side=side.label, date=on.isoformat()), field="user")
+                         seats=council.seats_per_side, side=side.label, date=written_day(on, "long")), field="user")
     if seat_number is not None and seat_number not in free:
         raise Invalid(_l("Seat %(seat)s of the %(side)s side is not free from %(date)s.",
-                         seat=seat_number, side=side.label, date=on.isoformat()), field="user")
+                         seat=seat_number, side=side.label, date=written_day(on, "long")), field="user")
     held = db.session.execute(
         select(Mandate.id).where(Mandate.council_id == council.id, Mandate.user_id == user.id,
                                  Mandate.open_from(on))).first()

@@ -11,12 +11,13 @@ from app.accounts.operations import is_official, user_by_email
 from app.documents import pdf_response
 from app.errors import DomainError
 from app.forms import attach_error, validated
-from app.i18n import city_timezone, city_today
+from app.i18n import city_timezone, city_today, reader_locale
 from app.organisations import operations as organisations
 from app.pagecache import cached_public_page
 from app.security import public, roles_required
 
 from . import bp, chairs, documents, elections, meetings, minutes, motions, needs, seats, terms
+from . import moves as council_moves
 from . import operations as ops
 from .forms import (
     AgendaItemForm,
@@ -102,7 +103,7 @@ def edit(slug):
 @cached_public_page()
 def show(slug):
     council = ops.council_by_slug(slug)
-    today = city_today()
+    today, official = city_today(), is_official(current_user)
     return render_template(
         "councils/show.html", council=council, today=today, term=terms.term_on(council, today),
         schedule=terms.schedule(council, 5, today), seats=seats.composition(council, today),
@@ -110,7 +111,7 @@ def show(slug):
         meetings=meetings.meetings_of(council, per_page=5).items, elections=elections.elections_of(council),
         needs=needs.priority_needs(council=council), step_down_form=StepDownForm(on=today),
         notices=meetings.notices_for(council, current_user if current_user.is_authenticated else None),
-        is_official=is_official(current_user))
+        is_official=official, moves=council_moves.moves(council, today) if official else {})
 
 
 @bp.route("/<slug>/members")
@@ -217,7 +218,8 @@ def step_down(appointment_id):
 @public
 def composition_pdf(slug):
     council = ops.council_by_slug(slug)
-    return pdf_response(documents.composition_pdf(council, city_today()), f"{council.slug}-composition.pdf")
+    pdf = documents.composition_pdf(council, city_today(), reader_locale())
+    return pdf_response(pdf, f"{council.slug}-composition.pdf")
 
 
 @bp.route("/<slug>/calendar.ics")
@@ -305,7 +307,8 @@ def minutes_pdf(meeting_id):
     meeting = minutes.meeting_for_minutes(meeting_id)
     if not meeting.minutes:
         abort(404)
-    return pdf_response(documents.minutes_pdf(meeting), f"{meeting.council.slug}-minutes-{meeting.id}.pdf")
+    pdf = documents.minutes_pdf(meeting, reader_locale())
+    return pdf_response(pdf, f"{meeting.council.slug}-minutes-{meeting.id}.pdf")
 
 
 @bp.route("/meetings/<int:meeting_id>/<any(notice, cancel):action>", methods=["POST"])
@@ -480,7 +483,7 @@ def open_election(slug):
             return _done(_("The selection round is open for nominations."),
                          url_for(".election", election_id=election.id))
     return render_template("councils/election_form.html", council=council, form=form,
-                           vacant=vacant), 422 if form.errors else 200
+                           move=council_moves.move(council, "open_election")), 422 if form.errors else 200
 
 
 def _nomination_form(moves):

@@ -42,6 +42,26 @@ PORTICO = {**FLOWERBED,
            "objectives": "Keep a stretch of portico clean: remove graffiti and posters, sweep, report damage.",
            "city_support": "Anti-graffiti paint, brushes and gloves; removal of the collected waste."}
 
+# What each proposal sets out to do, in its proposers' words: one text per proposal.
+WHAT = {
+    "Flowerbeds of Piazza dell'Unità": "Plant and look after the four flowerbeds around the square's fountain: "
+                                       "seasonal flowers in spring, watering rounds in summer.",
+    "A repair workshop in the old wash-house": "Reopen the old wash-house as a neighbourhood workshop for repairs "
+                                               "and exchange.",
+    "Clean portico in via Saragozza": "Keep the portico between numbers 80 and 150 clean: remove graffiti and "
+                                      "posters, sweep, report damage.",
+    "Summer games in the Lunetta garden": "Run free games for children in the Lunetta garden on summer "
+                                          "afternoons, with the garden's own benches and lawn.",
+    "A photo archive of Navile": "Collect, scan and publish old photographs of Navile lent by its families, "
+                                 "with their stories.",
+    "Benches and shade in the Lunetta garden": "Build wooden benches and a shade sail in the Lunetta garden, "
+                                               "designed with the neighbours who use it.",
+    "Murals under the portico": "Paint murals on the blank walls under the portico of via Saragozza with the "
+                                "district's art school.",
+    "Night watch of the square": "Organise a neighbours' evening presence in Piazza dell'Unità on weekends, "
+                                 "in agreement with the local police.",
+}
+
 
 def _standard_form(official, title, intervention, clauses):
     row = db.session.execute(select(StandardForm).where(StandardForm.title == title)).scalar_one_or_none()
@@ -49,16 +69,30 @@ def _standard_form(official, title, intervention, clauses):
                                                     clauses=clauses)
 
 
+# How many days before the pact came into force each step of its history happened, when a demo
+# pact is moved back in time: the whole story moves, so signatures come before the start.
+STEP_LEAD_DAYS = {PactState.SUBMITTED: 60, PactState.CONSULTATION: 58, PactState.EVALUATION: 40,
+                  PactState.CO_DESIGN: 30, PactState.APPROVED: 10, PactState.SIGNED: 0, PactState.ACTIVE: 0}
+
+
 def _backdate(pact, days):
-    """Demo pacts began some time ago, so that reports fall due and some are late."""
+    """Demo pacts began some time ago, so that reports fall due and some are late: their dates,
+    history and signatures move back together."""
     with transaction():
         pact.starts_on = pact.starts_on - timedelta(days=days)
         pact.ends_on = add_months(pact.starts_on, pact.duration_months)
+        pact.created_at = pact.created_at - timedelta(days=days + 61)
         if pact.submitted_at:
             pact.submitted_at = pact.submitted_at - timedelta(days=days + 60)
             pact.answer_due = lifecycle.answer_due_for(pact.submitted_at)
         if pact.consultation_ends:
             pact.consultation_ends = pact.consultation_ends - timedelta(days=days + 45)
+        for step in pact.events:
+            step.at = step.at - timedelta(days=days + STEP_LEAD_DAYS.get(PactState(step.to_state), 0))
+        for version in pact.versions:
+            version.created_at = version.created_at - timedelta(days=days + 30)
+            for signature in version.signatures:
+                signature.signed_at = signature.signed_at - timedelta(days=days)
 
 
 def _walk(pact, official, citizen, target, clauses, reason=""):
@@ -115,10 +149,11 @@ def load(demo):
 
     plans = [
         # title, proposer, track, form, commons, intervention, target state, backdate days, reports filed
+        # (the flowerbeds' year ends in about two months: in force, and not past its end)
         ("Flowerbeds of Piazza dell'Unità", marco, "ordinary", flowerbed, "Piazza dell'Unità", "care",
-         PactState.ACTIVE, 400, 1),
+         PactState.ACTIVE, 300, 1),
         ("A repair workshop in the old wash-house", nuria, "complex", None, "Ex lavatoio di via Mascarella",
-         "regeneration", PactState.ACTIVE, 200, 1),
+         "regeneration", PactState.ACTIVE, 200, 0),   # its first report is a few weeks late
         ("Clean portico in via Saragozza", aina, "ordinary", portico, "Portico di via Saragozza", "care",
          PactState.SUSPENDED, 120, 0),
         ("Summer games in the Lunetta garden", aina, "ordinary", flowerbed, "Giardino Lunetta Gamberini",
@@ -135,7 +170,7 @@ def load(demo):
     for title, citizen, track, form, commons_name, intervention, target, back, filed in plans:
         if db.session.execute(select(Pact.id).where(Pact.title == title)).first():
             continue
-        what = codesigned["objectives"] if track == "complex" else (form.clauses["objectives"] if form else title)
+        what = WHAT[title]
         pact = proposals.propose(actor=citizen, title=title, intervention=intervention, track=track, standard_form=form,
                                  commons_ids=[commons[commons_name].id], what=what,
                                  why="Neighbours asked for it at the district assembly.",
@@ -146,7 +181,7 @@ def load(demo):
                              now=datetime.combine(demo.today - timedelta(days=50), time(10), tzinfo=timezone.utc))
             continue
         final = PactState.ACTIVE if target in (PactState.SUSPENDED, PactState.COMPLETED) else target
-        _walk(pact, official, citizen, final, {**codesigned, "objectives": f"{title}: {codesigned['objectives']}"},
+        _walk(pact, official, citizen, final, {**codesigned, "objectives": WHAT[title]},
               reason="The portico is a listed monument: murals need the heritage office's approval first.")
         if target == PactState.CONSULTATION:
             proposals.comment(pact, "Shade would make the garden usable in July. Count me in.", actor=marco)

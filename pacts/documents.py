@@ -4,10 +4,11 @@ from app.documents import render_pdf
 from .models import CLAUSES, Party
 
 
-def pact_pdf(pact) -> bytes:
-    """The version in force of a signed pact, in the pact's language."""
+def pact_pdf(pact, locale: str) -> bytes:
+    """The version in force of a signed pact: headings and labels in the reader's `locale`, the
+    clauses as signed, in the pact's own language."""
     version = pact.signed_version
-    return render_pdf("pacts/pact_document.html", locale=pact.locale,
+    return render_pdf("pacts/pact_document.html", locale=locale,
                       reference=f"PACT-{pact.id}-v{version.number}", title=pact.title,
                       pact=pact, version=version, clauses=CLAUSES, Party=Party)
 

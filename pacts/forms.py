@@ -2,9 +2,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
-from app.forms import LocalDecimalField, MultiCheckboxField, Required
+from app.forms import LocalDecimalField, MultiCheckboxField, Range, Required
 
 from .models import CLAUSES, RESOURCES, CommonsKind, Intervention, ProposerKind, Track
 
@@ -30,9 +30,9 @@ class ProposalForm(FlaskForm):
                                    choices=lambda: [(k, v) for k, v in RESOURCES.items()])
     resources_note = TextAreaField(_l("Details of what you ask"), validators=[Optional(), Length(max=2000)])
     duration_months = IntegerField(_l("Expected duration, in months"), default=12,
-                                   validators=[Required(), NumberRange(min=1, max=120)])
+                                   validators=[Required(), Range(min=1, max=120)])
     report_every_months = IntegerField(_l("A report every … months"), default=6,
-                                       validators=[Required(), NumberRange(min=1, max=120)])
+                                       validators=[Required(), Range(min=1, max=120)])
     proposer_kind = SelectField(_l("Who proposes"), choices=_choices(ProposerKind))
     group_name = StringField(_l("Name of the group"), validators=[Optional(), Length(max=200)])
     organisation = SelectField(_l("Organisation"), coerce=str, choices=[], validate_choice=False)
@@ -84,8 +84,8 @@ class CommonsForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=_choices(CommonsKind))
     place = TextAreaField(_l("Address or description of the place"), validators=[Optional(), Length(max=2000)])
     neighbourhood = StringField(_l("Neighbourhood"), validators=[Optional(), Length(max=120)])
-    latitude = LocalDecimalField(_l("Latitude"), places=6, validators=[Optional(), NumberRange(min=-90, max=90)])
-    longitude = LocalDecimalField(_l("Longitude"), places=6, validators=[Optional(), NumberRange(min=-180, max=180)])
+    latitude = LocalDecimalField(_l("Latitude"), places=6, validators=[Optional(), Range(min=-90, max=90)])
+    longitude = LocalDecimalField(_l("Longitude"), places=6, validators=[Optional(), Range(min=-180, max=180)])
     department = StringField(_l("Owner department"), validators=[Optional(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=5000)])
 
@@ -112,7 +112,7 @@ class ReportForm(FlaskForm):
     due_on = SelectField(_l("Report due on"), choices=[])
     activities = TextAreaField(_l("Activities done"), validators=[DataRequired(), Length(max=10000)])
     volunteer_hours = LocalDecimalField(_l("Volunteer hours"), places=1, default=0,
-                                   validators=[Optional(), NumberRange(min=0, max=100000)])
+                                   validators=[Optional(), Range(min=0, max=100000)])
     resources_used = TextAreaField(_l("Resources used"), validators=[Optional(), Length(max=5000)])
     results = TextAreaField(_l("Results"), validators=[Optional(), Length(max=5000)])
     photo = FileField(_l("A photo (optional)"))

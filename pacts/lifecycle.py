@@ -16,12 +16,11 @@ from app.database import transaction, utcnow
 from app.errors import Invalid, InvalidTransition
 from app.extensions import db
 from app.i18n import city_timezone, city_today
-from app.i18n import day as written_day
 from app.notifications.operations import emit
 from app.states import StateMachine
 
+from . import moves
 from .access import require_official, require_proposer
-from .clauses import require_clauses
 from .events import STATE_EVENTS, state_context
 from .models import AWAITING_ANSWER, Pact, PactEvent, PactState, Track
 from .settings import setting
@@ -136,10 +135,7 @@ def close_consultation(pact: Pact, *, actor, today: date | None = None) -> None:
     """End the consultation, never before its announced last day, and start evaluating."""
     require_official(actor)
     LIFECYCLE.check(pact.state_enum, PactState.EVALUATION)
-    today = today or city_today()
-    if pact.consultation_ends and today < pact.consultation_ends:
-        raise Invalid(_l("The public consultation runs until %(day)s; it cannot close earlier.",
-                         day=written_day(pact.consultation_ends)))
+    moves.check(pact, "close_consultation", today)
     with transaction():
         move(pact, PactState.EVALUATION, actor)
 
@@ -159,7 +155,7 @@ def approve(pact: Pact, *, actor) -> None:
     require_official(actor)
     LIFECYCLE.check(pact.state_enum, PactState.APPROVED)
     _check_track(pact, PactState.APPROVED)
-    require_clauses(pact.latest_version)
+    moves.check(pact, "approve")
     with transaction():
         move(pact, PactState.APPROVED, actor)
 
@@ -177,9 +173,7 @@ def activate(pact: Pact, *, actor=None, today: date | None = None) -> None:
     if actor is not None:
         require_official(actor)
     LIFECYCLE.check(pact.state_enum, PactState.ACTIVE)
-    today = today or city_today()
-    if pact.state == PactState.SIGNED and pact.starts_on and today < pact.starts_on:
-        raise Invalid(_l("The pact starts on %(day)s.", day=written_day(pact.starts_on)))
+    moves.check(pact, "activate", today)
     with transaction():
         move(pact, PactState.ACTIVE, actor)
 
@@ -265,15 +259,15 @@ DECISIONS = {d.action: d for d in (
 )}
 
 
-def decisions_for(pact: Pact, user) -> list[Decision]:
-    """The decisions `user` may take on the file now: none unless an official; otherwise each
-    one the state machine allows from the file's state and its track (the moves still refused
-    on their merits, an unwritten clause or a consultation not yet over, are offered: the
-    refusal says why)."""
+def decisions_for(pact: Pact, user, today: date | None = None) -> list[tuple[Decision, moves.Move]]:
+    """The decisions `user` may take on the file, each with whether it may be taken today: none
+    unless an official; otherwise each one the state machine allows from the file's state and its
+    track. One refused on its merits (an unwritten clause, a consultation not yet over) comes with
+    its reason, which the page shows beside the disabled button."""
     if not is_official(user):
         return []
     state = pact.state_enum
-    return [d for d in DECISIONS.values()
+    return [(d, moves.move(pact, d.action, today)) for d in DECISIONS.values()
             if LIFECYCLE.allowed(state, d.target) and (d.sources is None or state in d.sources)
             and _track_refusal(pact, d.target) is None]
 

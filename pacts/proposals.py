@@ -1,6 +1,6 @@
 """A citizen's proposal, and the public consultation on it: comments and supports."""
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.audit.operations import record, snapshot
 from app.database import transaction
@@ -137,6 +137,19 @@ def support(pact: Pact, *, actor) -> Support:
         db.session.add(row)
         record("pact.supported", pact, actor=actor, after={"user": actor.id})
     return row
+
+
+def withdraw_support(pact: Pact, *, actor) -> None:
+    """Take back one's own support while the consultation is open: one DELETE of that person's
+    row, so two withdrawals at once remove it once and the count never goes below what was given."""
+    _require_consultation(pact)
+    with transaction():
+        removed = db.session.execute(delete(Support).where(Support.pact_id == pact.id,
+                                                           Support.user_id == actor.id)).rowcount
+        if not removed:
+            raise Invalid(_l("You do not support this proposal."))
+        record("pact.support_withdrawn", pact, actor=actor, before={"user": actor.id})
+    db.session.expire(pact, ["supports"])
 
 
 def count_supports(pact: Pact) -> int:

@@ -16,9 +16,11 @@ from app.i18n import city_today
 from app.i18n import day as written_day
 from app.notifications.operations import emit
 
+from . import moves
 from .access import is_signatory
 from .attachments import store_attachment
 from .models import Pact, PactState, Report
+from .moves import Move
 
 # The states in which a pact's signatories file reports: in force, and once ended in time.
 REPORTING = (PactState.ACTIVE, PactState.SUSPENDED, PactState.COMPLETED, PactState.EXPIRED)
@@ -57,8 +59,21 @@ def overdue_reports(pact: Pact, today: date | None = None) -> list[ScheduledRepo
 
 
 def may_report(pact: Pact, user) -> bool:
-    """Whether `user` may file a report on the pact now (the rule file_report keeps)."""
+    """Whether `user` may file reports on the pact (the rule file_report keeps)."""
     return pact.state_enum in REPORTING and is_signatory(pact, user)
+
+
+def open_due_dates(pact: Pact, today: date | None = None) -> list[date]:
+    """The due dates of the schedule with no report yet, the ones a report may be filed for."""
+    return [s.due_on for s in report_schedule(pact, today) if s.report is None]
+
+
+def report_move(pact: Pact, user, today: date | None = None) -> Move | None:
+    """The "file a report" button for `user`: None when they never report on this pact, else
+    whether a report may be filed now (not once every due date has its report), and why not."""
+    if not may_report(pact, user):
+        return None
+    return moves.move(pact, "report", today, open_reports=open_due_dates(pact, today))
 
 
 def file_report(pact: Pact, due_on: date, *, actor, activities: str, volunteer_minutes: int = 0,
@@ -70,6 +85,7 @@ def file_report(pact: Pact, due_on: date, *, actor, activities: str, volunteer_m
     if not is_signatory(pact, actor):
         raise NotAllowed(_l("Only the signatories of this pact report on it."))
     schedule = {s.due_on: s for s in report_schedule(pact)}
+    moves.check(pact, "report", open_reports=[d for d, s in schedule.items() if s.report is None])
     if due_on not in schedule:
         raise Invalid(_l("Choose a due date of the pact's schedule."), field="due_on")
     if schedule[due_on].report is not None:

@@ -14,8 +14,9 @@ from app.extensions import db
 from app.i18n import city_today
 from app.notifications.operations import follow
 
+from . import moves
 from .access import is_proposer, require_official, require_proposer
-from .clauses import clean_clauses, require_clauses
+from .clauses import clean_clauses
 from .lifecycle import PACT_FIELDS, move
 from .models import CLAUSES, Pact, PactState, PactVersion, Party, Signature
 
@@ -81,7 +82,7 @@ def sign(pact: Pact, party: str, *, actor, version_number: int | None = None) ->
         require_official(actor)
     if version.signature_of(party):
         raise Invalid(_l("This party has already signed version %(number)s.", number=version.number))
-    require_clauses(version)
+    moves.check(pact, "sign")
     with transaction():
         signature = Signature(version=version, party=party.value, user_id=actor.id, name=actor.name,
                               signed_at=utcnow())

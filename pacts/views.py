@@ -10,7 +10,7 @@ from app.accounts.operations import is_official
 from app.documents import pdf_response
 from app.errors import DomainError, Invalid
 from app.forms import attach_error, shown_beside_its_field, validated
-from app.i18n import city_today
+from app.i18n import city_today, reader_locale
 from app.i18n import day as written_day
 from app.organisations.models import Organisation
 from app.pagecache import cached_public_page, invalidated_by, personal_page, shared_content
@@ -23,6 +23,7 @@ from . import (
     commons_register,
     disputes,
     lifecycle,
+    moves,
     naming,  # noqa: F401  (its template globals: who is named in public, and how)
     proposals,
     register,
@@ -98,9 +99,10 @@ def _page(pact, status=200, **refused):
     return render_template(
         "pacts/show.html", pact=pact, clauses=CLAUSES, resources=RESOURCES, Party=Party,
         schedule=reports.report_schedule(pact, today), overdue=lifecycle.is_overdue(pact, today),
-        decisions=lifecycle.decisions_for(pact, user), official=is_official(user),
+        decisions=lifecycle.decisions_for(pact, user, today), official=is_official(user),
         proposer=access.is_proposer(pact, user), may_write=signing.may_write(pact, user),
-        supported=proposals.supported_by(pact, user), may_report=reports.may_report(pact, user),
+        supported=proposals.supported_by(pact, user), report_move=reports.report_move(pact, user, today),
+        sign_move=moves.move(pact, "sign", today),
         may_raise_dispute=disputes.may_raise(pact, user), refused_action=refused.get("action"), **forms), status
 
 
@@ -131,7 +133,7 @@ def pdf(pact_id):
     pact = register.pact_for_document(pact_id, current_user)
     if pact.signed_version is None:
         abort(404)
-    return pdf_response(pact_pdf(pact), f"pact-{pact.id}-v{pact.signed_version_number}.pdf")
+    return pdf_response(pact_pdf(pact, reader_locale()), f"pact-{pact.id}-v{pact.signed_version_number}.pdf")
 
 
 @bp.route("/<int:pact_id>/consultation.pdf")
@@ -140,7 +142,7 @@ def consultation_record(pact_id):
     pact = _pact(pact_id)
     if pact.consultation_ends is None and not pact.comments:
         abort(404)  # never put to public consultation
-    return pdf_response(consultation_pdf(pact, str(get_locale() or "en")), f"pact-{pact.id}-consultation.pdf")
+    return pdf_response(consultation_pdf(pact, reader_locale()), f"pact-{pact.id}-consultation.pdf")
 
 
 # Citizens -------------------------------------------------------------------------------
@@ -256,6 +258,21 @@ def support(pact_id):
     return _back(pact, "#consultation")
 
 
+@bp.route("/<int:pact_id>/support/withdraw", methods=["POST"])
+@login_required
+def withdraw_support(pact_id):
+    pact = _pact(pact_id)
+    try:
+        if not SignForm().validate_on_submit():
+            raise Invalid(_("The form expired; please try again."))
+        proposals.withdraw_support(pact, actor=current_user)
+    except DomainError as error:
+        _flash_error(error)
+    else:
+        flash(_("Your support is withdrawn."), "success")
+    return _back(pact, "#consultation")
+
+
 @bp.route("/<int:pact_id>/reports/new", methods=["GET", "POST"])
 @login_required
 def report(pact_id):
@@ -264,8 +281,8 @@ def report(pact_id):
         flash(_("Only the signatories of this pact report on it."), "error")
         return _back(pact)
     form = ReportForm()
-    open_dates = [s.due_on for s in reports.report_schedule(pact) if s.report is None]
-    form.due_on.choices = [(d.isoformat(), d.isoformat()) for d in open_dates]
+    open_dates = reports.open_due_dates(pact)
+    form.due_on.choices = [(d.isoformat(), written_day(d, "long")) for d in open_dates]
     if form.validate_on_submit():
         upload = form.photo.data
         photo = (upload.stream, upload.mimetype) if upload and getattr(upload, "filename", "") else None

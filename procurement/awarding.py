@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from flask_babel import gettext as _
 
+from app.i18n import number
 from app.organisations.models import Organisation
 from app.organisations.operations import is_accredited
 
@@ -19,7 +20,7 @@ def accredited(process: Process, organisation: Organisation) -> bool | None:
 
 def award_reasons(award: Award) -> str:
     """The award's reasons in one sentence, in the reader's language."""
-    points = Decimal(award.total_score) / 100
+    points = number(Decimal(award.total_score) / 100)  # 79,25 in Italian
     runner = next((r for r in award.ranking if r["bid_id"] != award.bid_id), None)
     if award.override:
         text = _("%(name)s was chosen over the top of the ranking, with %(points)s points out of 100.",
@@ -29,7 +30,7 @@ def award_reasons(award: Award) -> str:
                  name=award.supplier.name, points=points)
     elif runner:
         text = _("%(name)s had the highest weighted score, %(points)s points out of 100; the next bid "
-                 "had %(next)s.", name=award.supplier.name, points=points, next=Decimal(runner["total"]) / 100)
+                 "had %(next)s.", name=award.supplier.name, points=points, next=number(Decimal(runner["total"]) / 100))
     else:
         text = _("%(name)s was the only bid, with %(points)s points out of 100.",
                  name=award.supplier.name, points=points)

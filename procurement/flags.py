@@ -22,7 +22,7 @@ from sqlalchemy.orm import aliased, joinedload
 
 from app.database import transaction, utcnow
 from app.extensions import db
-from app.i18n import city_timezone, city_today, day, money
+from app.i18n import city_timezone, city_today, day, money, number
 from app.organisations.models import Accreditation, AccreditationEvent, Organisation, ServiceCategory
 from app.paging import capped_page
 
@@ -381,7 +381,7 @@ def _shown(key: str, value) -> str:
     if key.endswith("_cents"):
         return money(value)
     if key in ("wage_ratio", "limit"):
-        return f"1:{value}"
+        return f"1:{number(value)}"  # 1:4,5 in Italian
     if key == "milestones":
         return "; ".join(_("%(title)s, due %(date)s", title=m["title"], date=day(date.fromisoformat(m["due_on"])))
                          for m in value)

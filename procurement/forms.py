@@ -6,14 +6,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, Form, FormField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from app.dates import date_range, in_range
-from app.forms import DateField, MoneyField, Required
+from app.forms import DateField, MoneyField, Range, Required
 
 from .models import CommitmentStatus, CriterionKind, Procedure
 
-MONEY = dict(validators=[Required(), NumberRange(min=0, max=10**11)])
+MONEY = dict(validators=[Required(), Range(min=0, max=10**11)])
 
 
 class ProcessForm(FlaskForm):
@@ -42,7 +42,7 @@ class CriteriaForm(FlaskForm):
 
 for _kind in CriterionKind:
     setattr(CriteriaForm, f"weight_{_kind.value}",
-            IntegerField(_kind.label, default=0, validators=[Optional(), NumberRange(min=0, max=100)]))
+            IntegerField(_kind.label, default=0, validators=[Optional(), Range(min=0, max=100)]))
     setattr(CriteriaForm, f"note_{_kind.value}",
             StringField(_l("How it is assessed"), validators=[Optional(), Length(max=500)]))
 
@@ -76,7 +76,7 @@ def score_form(criteria, bid, formdata=None):
         setattr(ScoreForm, f"score_{criterion.id}", IntegerField(
             _l("%(criterion)s (weight %(weight)s)", criterion=criterion.kind_enum.label, weight=criterion.weight),
             default=bid.score_for(criterion.id), description=criterion.description or None,
-            validators=[Required(), NumberRange(min=0, max=100)]))
+            validators=[Required(), Range(min=0, max=100)]))
         setattr(ScoreForm, f"note_{criterion.id}", TextAreaField(
             _l("Justification"), default=bid.note_for(criterion.id),
             validators=[DataRequired(_l("Justify the score.")), Length(max=2000)]))
@@ -119,7 +119,7 @@ class CommitmentRowForm(Form):
     criterion = SelectField(_l("Social criterion"), choices=[], default="")
     description = StringField(_l("What is counted"), validators=[Optional(), Length(max=500)],
                               description=_l("e.g. people hired from the work-integration list"))
-    target = IntegerField(_l("Target"), validators=[Optional(), NumberRange(min=1, max=10**9)])
+    target = IntegerField(_l("Target"), validators=[Optional(), Range(min=1, max=10**9)])
     due_on = DateField(_l("Due on"), validators=[Optional()])
 
     def validate(self, extra_validators=None):
@@ -136,7 +136,7 @@ class ContractForm(FlaskForm):
     signed_on = DateField(_l("Signed on"), validators=[Required()])
     period_start = DateField(_l("Service starts"), validators=[Required()])
     period_end = DateField(_l("Service ends"), validators=[Required()])
-    value = MoneyField(_l("Contract value"), validators=[Optional(), NumberRange(min=0, max=10**11)],
+    value = MoneyField(_l("Contract value"), validators=[Optional(), Range(min=0, max=10**11)],
                        description=_l("Leave empty to use the awarded price."))
     value_justification = TextAreaField(
         _l("Why the value is above the award or the budget"), validators=[Optional(), Length(max=5000)],
@@ -163,7 +163,7 @@ class ContractForm(FlaskForm):
 
 
 class AmendContractForm(FlaskForm):
-    value = MoneyField(_l("New contract value"), validators=[Optional(), NumberRange(min=0, max=10**11)],
+    value = MoneyField(_l("New contract value"), validators=[Optional(), Range(min=0, max=10**11)],
                        description=_l("Leave empty to keep the value."))
     period_end = DateField(_l("New end of the service"), validators=[Optional()],
                            description=_l("Leave empty to keep the end date."))
@@ -180,7 +180,7 @@ class PaymentForm(FlaskForm):
 
 class MetricForm(FlaskForm):
     name = StringField(_l("What is measured"), validators=[DataRequired(), Length(max=200)])
-    value = IntegerField(_l("Value"), validators=[Required(), NumberRange(min=0)])
+    value = IntegerField(_l("Value"), validators=[Required(), Range(min=0)])
     unit = StringField(_l("Unit"), validators=[Optional(), Length(max=60)])
 
 

@@ -50,6 +50,8 @@ def app_config(database_url: str, instance: Path) -> dict:
         "INSTANCE_PATH": str(instance),
         "SECRET_KEY": "test-secret-key-that-is-long-enough-for-tests",
         "AUDIT_KEY": "test-audit-key-kept-outside-the-database-0123456789",
+        # The books' signing key (app/books/notes.py), made there on first use.
+        "PROCOMUN_BOOKS_KEY_FILE": str(instance / "books_key.pem"),
         # Cheap hashing keeps the suite fast; production settings are tested on their own.
         "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_COST": 8, "ARGON2_PARALLELISM": 1,
         # No map tiles: tests never reach outside the machine (tests/pacts/test_commons_map.py sets some).

@@ -2,6 +2,7 @@
 citizen's and organisation's views."""
 import marshmallow as ma
 from flask import request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_smorest import Blueprint
@@ -9,14 +10,14 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from app.accounts.models import Role
 from app.accounts.operations import find_user
-from app.api import DateTime, api_abort, domain_error_response
+from app.api import Date, DateTime, api_abort, domain_error_response
 from app.errors import DomainError, Invalid, NotFound
 from app.extensions import db
 from app.organisations import operations as organisations
 from app.security import api_identity, api_login_required, api_roles_required, api_user
 from app.urls import external_url
 
-from . import contributions, holders, ledger, redemption, refunds, time_credits
+from . import contributions, holders, invitations, ledger, programmes, redemption, refunds, time_credits
 from .idempotency import caller_scope, once
 from .models import MAX_CENTS, Transfer
 
@@ -240,6 +241,12 @@ class WriteBody(Schema):
                                     if bounds else _("Give a whole number.")]
             elif isinstance(field, fields.Email):
                 translated[name] = [_("Give an email address.")]
+            elif isinstance(field, fields.Boolean):
+                translated[name] = [_("Give true or false.")]
+            elif isinstance(field, fields.Date):
+                named = messages[name] if isinstance(messages[name], list) else [messages[name]]
+                translated[name] = ([str(m) for m in named] if not str(named[0]).startswith("Not a valid")
+                                    else [_("Give a date written like 2027-06-30.")])
             else:
                 length = next((v for v in field.validators if isinstance(v, validate.Length)), None)
                 translated[name] = [_("Give a text of %(min)s to %(max)s characters.", min=length.min or 0,
@@ -251,6 +258,37 @@ class ContributionBody(WriteBody):
     amount_cents = WholeNumber(required=True, validate=validate.Range(min=1, max=MAX_CENTS))
     organisation = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80),
                                  metadata={"description": "Slug of your organisation, to contribute on its behalf."})
+
+
+class IssuanceBody(WriteBody):
+    holder_email = fields.Email(required=True, validate=validate.Length(max=254),
+                                metadata={"description": "The email of the holder's account."})
+    amount_cents = WholeNumber(load_default=None, validate=validate.Range(min=1, max=MAX_CENTS),
+                               metadata={"description": "Leave out to apply the programme's income scale."})
+    income_cents = WholeNumber(load_default=None, validate=validate.Range(min=0, max=MAX_CENTS),
+                               metadata={"description": "The household's yearly income, for the scale."})
+    valid_until = Date(load_default=None, metadata={"description": "Leave out for the programme's end."})
+    pin = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=4, max=6),
+                        metadata={"description": "Four to six digits the holder gives at the desk."})
+    invite = fields.Boolean(load_default=False, metadata={
+        "description": "When no account has the email: true opens one and sends the person an invitation to "
+                       "choose a password (in the request's language); false (the default) refuses with "
+                       "422 unknown_person, so a mistyped email is corrected instead."})
+
+
+# The issuance operation's field names (the web form's) → the body's.
+ISSUANCE_FIELDS = {"amount": "amount_cents", "income": "income_cents"}
+
+
+class IssuanceOut(Schema):
+    voucher_id = fields.Integer()
+    code = fields.String()
+    programme = fields.String(metadata={"description": "The programme's slug"})
+    holder_email = fields.String()
+    value_cents = fields.Integer()
+    valid_until = fields.String(metadata={"format": "date"})
+    invited = fields.Boolean(metadata={"description": "True when the holder's account was opened by this request "
+                                                      "and an invitation sent."})
 
 
 class ContributionOut(Schema):
@@ -300,11 +338,12 @@ class TimeGiftBody(WriteBody):
 
 
 class TimeGiftOut(Schema):
-    transfer_id = fields.Integer()
+    """The same answer whether or not the email has an account (issue #19): nothing in it, nor its
+    status, tells who is registered here."""
     minutes = fields.Integer()
     relative_email = fields.String()
-    balance_minutes = fields.Integer()
-    at = fields.String()
+    note = fields.String(metadata={"description": "The minutes are the relative's if the email belongs to an "
+                                                  "account here; nothing moves otherwise."})
 
 
 class MovementsQuery(Schema):
@@ -355,6 +394,45 @@ def _contribution_json(contribution) -> dict:
             "at": contribution.at.isoformat(),
             "returned_at": contribution.reversal.at.isoformat() if contribution.reversal else None,
             "receipt_url": external_url("vouchers.receipt", contribution_id=contribution.id)}
+
+
+@blp.route("/programmes/<slug>/vouchers", methods=["POST"])
+@api_roles_required(Role.OFFICIAL, Role.ADMIN)
+@blp.arguments(IssuanceBody, location="json")
+@blp.response(201, IssuanceOut)
+@blp.doc(security=[{"bearer": []}], responses={
+    **{s: {"description": d} for s, d in REFUSALS.items()},
+    404: {"description": "No such programme."},
+    422: {"description": "unknown_person: no account has holder_email and the body did not ask to invite "
+                         "(\"invite\": true); invalid: the amount, date or PIN refused (see `field`); "
+                         "unprocessable: a malformed body; or an idempotency key reused."}})
+def issue_voucher(body, slug):
+    """Officials: issue one voucher of a programme to the account with holder_email.
+
+    With no such account the request is refused (422 unknown_person) unless it asks to invite
+    the person; then their account is opened and an invitation to choose a password is sent, as
+    on the programme's page. A retry with the same idempotency_key issues nothing twice."""
+    user = api_user()
+    programme = programmes.programme_by_slug(slug)
+
+    def produce():
+        try:
+            voucher, invited = invitations.issue_to_email(
+                programme, body["holder_email"], body["amount_cents"], invite=body["invite"], actor=user,
+                locale=str(get_locale() or "en"), valid_until=body["valid_until"], pin=body["pin"],
+                income_cents=body["income_cents"])
+        except invitations.NoAccount:
+            raise Invalid(_l("No account has this email. Correct it, or send \"invite\": true to open an "
+                             "account and invite the person."), field="holder_email", code="unknown_person") from None
+        except DomainError as error:  # named as the body names its fields
+            error.field = ISSUANCE_FIELDS.get(error.field, error.field)
+            raise
+        return {"voucher_id": voucher.id, "code": voucher.code, "programme": programme.slug,
+                "holder_email": voucher.holder.email, "value_cents": voucher.value_cents,
+                "valid_until": voucher.valid_until.isoformat(), "invited": invited}
+    return _answer(*once(caller_scope(user, "issuance"), body["idempotency_key"],
+                         {**body, "valid_until": body["valid_until"] and body["valid_until"].isoformat(),
+                          "programme": slug}, produce))
 
 
 @blp.route("/contributions", methods=["POST"])
@@ -474,23 +552,25 @@ def record_time(body):
 @blp.route("/time-credits/gifts", methods=["POST"])
 @api_login_required
 @blp.arguments(TimeGiftBody, location="json")
-@blp.response(201, TimeGiftOut)
-@blp.doc(security=[{"bearer": []}], responses={**{s: {"description": d} for s, d in REFUSALS.items()},
-                                               404: {"description": "No account has the relative's email."}})
+@blp.response(202, TimeGiftOut)
+@blp.doc(security=[{"bearer": []}], responses={s: {"description": d} for s, d in REFUSALS.items()})
 def give_time(body):
-    """Give some of your time credits to a relative's account; 409 when you hold fewer minutes."""
+    """Give some of your time credits to a relative's account; 409 when you hold fewer minutes.
+
+    202 with the same answer whether or not the email has an account, as on the web page: the
+    minutes move only to an account; to an address with none nothing moves. Never 404."""
     user = api_user()
 
     def produce():
-        relative = find_user(body["relative_email"])
-        if relative is None:
-            raise NotFound(_l("No account has this email."), field="relative_email", code="unknown_person")
-        if relative.id == user.id:
-            raise Invalid(_l("Choose someone else's account."), field="relative_email")
-        transfer_id = time_credits.give_time(user, relative, body["minutes"])
-        return {"transfer_id": transfer_id, "minutes": body["minutes"], "relative_email": relative.email,
-                "balance_minutes": time_credits.time_balance(user), "at": _written_at(transfer_id)}
-    return _answer(*once(caller_scope(user, "time-gift"), body["idempotency_key"], body, produce))
+        try:
+            time_credits.give_time_by_email(user, body["relative_email"], body["minutes"])
+        except DomainError as error:
+            if error.field == "email":  # the web form's field; here the body's
+                error.field = "relative_email"
+            raise
+        return {"minutes": body["minutes"], "relative_email": body["relative_email"].strip().lower(),
+                "note": _("If this email belongs to an account here, the minutes are theirs now.")}
+    return _answer(*once(caller_scope(user, "time-gift"), body["idempotency_key"], body, produce, status=202))
 
 
 @blp.route("/movements")

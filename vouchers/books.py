@@ -1,5 +1,7 @@
 """The open books (aggregate figures anyone may read), the accredited directory, and the words
 officials' ledger pages show for accounts and transfers."""
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -7,6 +9,7 @@ from app.accounts.models import User
 from app.database import is_sqlite
 from app.errors import NotFound
 from app.extensions import db
+from app.i18n import day
 from app.organisations import operations as organisations
 from app.organisations.models import Organisation
 
@@ -16,6 +19,7 @@ from .models import (
     Contribution,
     Currency,
     Programme,
+    ProgrammeStatus,
     Redemption,
     Transfer,
     TransferKind,
@@ -71,13 +75,27 @@ def open_books() -> list[dict]:
 
 
 def pool_figures() -> dict:
-    """The pools' balances and what was contributed (the public headline figures)."""
+    """The pools' balances and what was contributed (the public headline figures), with what
+    explains the voucher pool's position: the budgets it gave programmes (net of what closed
+    programmes gave back) and the redemptions settled with organisations."""
+    pools = dict(db.session.execute(select(Account.currency, Account.id)
+                                    .where(Account.kind == AccountKind.POOL.value)).all())
     balances = dict(db.session.execute(select(Account.currency, Account.balance)
                                        .where(Account.kind == AccountKind.POOL.value)).all())
     contributed = db.session.execute(select(func.coalesce(func.sum(Contribution.amount_cents), 0))).scalar_one()
+    pool_id = pools.get(Currency.VOUCHER.value)
+
+    def flow(kind: TransferKind, column) -> int:
+        if pool_id is None:
+            return 0
+        return int(db.session.execute(select(func.coalesce(func.sum(Transfer.amount), 0))
+                                      .where(Transfer.kind == kind.value, column == pool_id)).scalar_one())
     return {"pool_balance_cents": int(balances.get(Currency.VOUCHER.value, 0)),
             "time_pool_balance_minutes": int(balances.get(Currency.TIME.value, 0)),
-            "contributed_cents": int(contributed)}
+            "contributed_cents": int(contributed),
+            "budgets_cents": flow(TransferKind.FUND, Transfer.debit_account_id)
+            - flow(TransferKind.FUND, Transfer.credit_account_id),
+            "settled_cents": flow(TransferKind.SETTLE, Transfer.credit_account_id)}
 
 
 def accredited_directory(category: str = "", neighbourhood: str = "") -> list:
@@ -132,7 +150,33 @@ def reference_text(transfer: Transfer) -> str:
     if (kind, transfer.reference) in ((TransferKind.CONTRIBUTE, "contribution"),
                                       (TransferKind.DONATE_TIME, "donation")):
         return ""
-    return transfer.reference or ""
+    reference = transfer.reference or ""
+    if kind == TransferKind.EARN_TIME:     # "<organisation slug>: <note>"
+        slug, colon, note = reference.partition(": ")
+        name = _organisation_name(slug)
+        if name:
+            return f"{name}: {note}" if note else name
+    if kind == TransferKind.SPEND_TIME:    # "<organisation slug>"
+        return _organisation_name(reference) or reference
+    if kind == TransferKind.FUND and len(words) in (2, 3) and words[0] == "programme" and words[2:] in ([], ["closed"]):
+        name = _programme_name(words[1])
+        if name:
+            return f"{name} · {ProgrammeStatus.CLOSED.label}" if words[2:] else name
+    if kind == TransferKind.SETTLE and len(words) == 2 and words[0] == "settlement":
+        start, _slash, end = words[1].partition("/")
+        try:
+            return f"{day(date.fromisoformat(start))} – {day(date.fromisoformat(end))}"
+        except ValueError:
+            pass
+    return reference
+
+
+def _organisation_name(slug: str) -> str | None:
+    return db.session.execute(select(Organisation.name).where(Organisation.slug == slug)).scalar_one_or_none()
+
+
+def _programme_name(slug: str) -> str | None:
+    return db.session.execute(select(Programme.name).where(Programme.slug == slug)).scalar_one_or_none()
 
 
 def credit_label(transfer: Transfer) -> str:

@@ -9,6 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from app.accounts.operations import find_user
+from app.books.operations import verify_log
 from app.cli import output_directory
 from app.errors import DomainError
 
@@ -132,14 +133,20 @@ def _codes_file(out: str):
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Where to write holder_email,code,amount_cents (only once the batch is issued).")
 @click.option("--skip-bad-rows", is_flag=True, help="Issue the good rows even if some rows are bad.")
+@click.option("--unknown-holders", type=click.Choice(["ask", "invite", "leave-out"]), default="ask",
+              show_default=True, help="Rows whose email no account has: ask (list them, issue nothing), invite "
+                                      "(open their accounts and send each an invitation), leave-out (skip them).")
+@click.option("--preview", is_flag=True, help="Check the file and list bad rows and emails without an account; "
+                                              "issue nothing.")
 @click.option("--actor", default=None, help="Email of the official responsible.")
 @refusals_fail
-def issue_batch(file, programme_slug, out, skip_bad_rows, actor):
+def issue_batch(file, programme_slug, out, skip_bad_rows, unknown_holders, preview, actor):
     """Issue one voucher per row of FILE (holder_email,amount_cents,valid_until).
 
     The file is read once, never loaded whole: each row is checked and staged as it
     is read. With any bad row nothing is issued (unless --skip-bad-rows); every bad
-    row is reported with its line number."""
+    row is reported with its line number. No account is opened unless --unknown-holders
+    invite says so."""
     programme = programmes.programme_by_slug(programme_slug)
     bars = _Bars(_count_rows(file))
     # The codes go to a temporary file beside --out, renamed onto it only once the batch is issued:
@@ -152,8 +159,9 @@ def issue_batch(file, programme_slug, out, skip_bad_rows, actor):
             writer.writerow(["holder_email", "code", "amount_cents"])
         with open(file, newline="", encoding="utf-8-sig") as lines:
             result = issuance.issue_batch(lines, programme, actor=_actor(actor), skip_bad_rows=skip_bad_rows,
-                                          codes_out=writer, progress=bars)
-        if out_handle:
+                                          codes_out=writer, progress=bars,
+                                          unknown_holders=unknown_holders.replace("-", "_"), preview=preview)
+        if out_handle and not result.previewed:
             out_handle.close()
             kept, temporary = temporary, None  # issued: from here on the codes must not be deleted
             try:
@@ -169,6 +177,12 @@ def issue_batch(file, programme_slug, out, skip_bad_rows, actor):
             click.echo(f"… and {refused.check.more_problems} more bad rows", err=True)
         raise click.ClickException(f"{refused.check.bad} of {refused.check.rows} rows are bad; "
                                    "nothing was issued.") from None
+    except issuance.HoldersWithoutAccount as refused:
+        bars.close()
+        _echo_unknown(refused.check)
+        raise click.ClickException(f"{refused.check.unknown} rows have an email no account has; nothing was "
+                                   "issued. Correct them, or run again with --unknown-holders invite or "
+                                   "leave-out.") from None
     except UnicodeDecodeError:
         raise click.ClickException(f"{file} is not UTF-8 text: save it as a UTF-8 CSV file; "
                                    "nothing was issued.") from None
@@ -183,8 +197,21 @@ def issue_batch(file, programme_slug, out, skip_bad_rows, actor):
         click.echo(f"line {problem.line}: {problem.reason}", err=True)
     if check.more_problems:
         click.echo(f"… and {check.more_problems} more bad rows", err=True)
+    if result.previewed:
+        _echo_unknown(check)
+        click.echo(f"Preview, nothing issued: {check.good} good rows ({check.total_cents} cents; the programme has "
+                   f"{check.available_cents} left), {check.bad} bad rows, {check.unknown} emails without an account.")
+        return
     click.echo(f"Issued {result.issued} vouchers ({result.total_cents} cents) from {programme.slug}; "
-               f"{result.new_holders} new citizen accounts; {check.bad} rows skipped.")
+               f"{result.new_holders} new citizen accounts invited; {check.bad} rows skipped; "
+               f"{result.left_out} rows left out (no account).")
+
+
+def _echo_unknown(check) -> None:
+    for row in check.unknown_rows:
+        click.echo(f"line {row.line}: no account has {row.reason}", err=True)
+    if check.unknown > len(check.unknown_rows):
+        click.echo(f"… and {check.unknown - len(check.unknown_rows)} more emails without an account", err=True)
 
 
 @eligibility_cli.command("load")
@@ -266,11 +293,17 @@ def verify():
     report = ledger.verify()
     click.echo(f"{report.accounts} accounts, {report.transfers} transfers; "
                + ", ".join(f"{c}: {t}" for c, t in sorted(report.totals.items())))
+    books = verify_log("ledger")
+    if not books.ok:
+        report.problems.append(f"the ledger was ALTERED since the last signed checkpoint: {books.problem}")
     if not report.ok:
         for problem in report.problems:
             click.echo(f"PROBLEM {problem}", err=True)
         raise SystemExit(1)
     click.echo("The ledger is consistent.")
+    if books.checkpoint is not None:
+        click.echo(f"The {books.checked} transfers of checkpoint {books.checkpoint.id} "
+                   f"({books.checkpoint.at.isoformat()}) match the signed tree head.")
 
 
 @ledger_cli.command("reverse")

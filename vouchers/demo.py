@@ -33,6 +33,11 @@ def load(demo) -> None:
     spent = issuance.issue_voucher(programme, aina, 10000, actor=official, pin="2468")
     issuance.issue_voucher(programme, aina, 20000, actor=official)
     revoked = issuance.issue_voucher(programme, marco, 5000, actor=official)
+    # Issued a month ago: before last week's redemptions.
+    month_ago = utcnow() - timedelta(days=30)
+    for voucher in (active, spent, revoked):
+        voucher.issued_at = month_ago
+    db.session.commit()
     closing.revoke_voucher(revoked, "Card reported lost; a new voucher was issued.", actor=official)
 
     # Redemptions last week, settled; and one today, still open.
@@ -47,10 +52,14 @@ def load(demo) -> None:
     settlement.settle(settle_day - timedelta(days=1), settle_day + timedelta(days=1), actor=official)
     redemption.redeem(active.code, 2500, "home-care", la_tela, actor=coop)
 
-    # A voucher whose validity ended: expired, its remainder back in the programme.
+    # A voucher whose validity ended ten days ago: expired, its remainder back in the programme.
+    # (Issuance refuses a past end, so the story is moved back once written.)
     old = issuance.issue_voucher(programme, marco, 8000, actor=official, valid_until=today)
-    closing.expire_vouchers(actor=official, on=today + timedelta(days=1))
-    del old
+    old.issued_at, old.valid_until = utcnow() - timedelta(days=70), today - timedelta(days=10)
+    db.session.commit()
+    closing.expire_vouchers(actor=official, on=today)
+    # …and one in its last day: still good at a desk until midnight in the city.
+    issuance.issue_voucher(programme, aina, 3000, actor=official, valid_until=today)
 
     contributions.contribute(25000, actor=coop, organisation=la_tela)
     contributions.contribute(5000, actor=aina)

@@ -4,7 +4,9 @@ import segno
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from app.books.operations import leaf_place
 from app.documents import render_pdf
+from app.urls import external_url
 
 from .settlement import statement_redemptions
 
@@ -27,7 +29,9 @@ def statement_pdf(settlement, line, locale: str) -> bytes:
     redemptions = statement_redemptions(settlement, line.organisation)
     return render_pdf("vouchers/statement_document.html", locale=locale,
                       reference=settlement.reference,  # the end-to-end id of its SEPA transfer
-                      title=_("Settlement statement"), settlement=settlement, line=line, redemptions=redemptions)
+                      title=_("Settlement statement"), settlement=settlement, line=line, redemptions=redemptions,
+                      place=leaf_place("ledger", line.transfer_id),
+                      proof_url=external_url("books.transfer", transfer_id=line.transfer_id))
 
 
 def statement_rows(settlement, line):

@@ -9,6 +9,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from app.accounts.models import User
 from app.accounts.resets import RESET_HOURS, issue_reset
 from app.extensions import db
 from app.i18n import day, money
@@ -127,13 +128,40 @@ def expiring_vouchers(today):
 # password yet, so the email carries the password-reset link of app/accounts.
 INVITATION = "voucher.invitation"
 
-register_event(
-    INVITATION, label=_l("You have been given a voucher: choose your password"),
-    sentence=_l("%(programme)s has given you a social voucher, and an account with this email was opened "
-                "for you. Open the link below within %(hours)s hours to choose your password and see the "
-                "voucher; the link works once. If it expires, ask for a new password on the sign-in page."),
-    params=lambda event: {"programme": event.context.get("programme", ""), "hours": RESET_HOURS},
+INVITATION_LABEL = _l("You have been given a voucher: choose your password")
+INVITATION_SENTENCE = _l("%(programme)s has given you a social voucher, and an account with this email was opened "
+                         "for you. Open the link below within %(hours)s hours to choose your password and see the "
+                         "voucher; the link works once. If it expires, ask for a new password on the sign-in page.")
+
+
+def _invitation_params(event) -> dict:
+    return {"programme": event.context.get("programme", ""), "hours": RESET_HOURS}
+
+
+def _invitation_link(event, user) -> str:
     # Made when the email is written: the link's nonce goes into the email and never into the outbox.
-    link=lambda event, user: url_for("accounts.reset", token=issue_reset(user)),
+    return url_for("accounts.reset", token=issue_reset(user))
+
+
+register_event(
+    INVITATION, label=INVITATION_LABEL, sentence=INVITATION_SENTENCE, params=_invitation_params,
+    link=_invitation_link,
     audience=lambda event: select(Voucher.holder_id.label("uid")).where(Voucher.id == event.subject_id),
     personal=True)
+
+# A batch run whose official chose to invite the holders no account had: one outbox row; its
+# audience is the holders of the run's vouchers whose accounts the run opened (ids above
+# `users_before`, still without a password).
+BATCH_INVITATION = "voucher.batch_invitation"
+
+
+def _invited_holders(event):
+    ctx = event.context
+    return (select(Voucher.holder_id.label("uid")).join(User, User.id == Voucher.holder_id)
+            .where(Voucher.programme_id == event.subject_id, Voucher.id >= ctx["first_id"],
+                   Voucher.id <= ctx["last_id"], Voucher.holder_id > ctx["users_before"],
+                   User.password_hash.is_(None)))
+
+
+register_event(BATCH_INVITATION, label=INVITATION_LABEL, sentence=INVITATION_SENTENCE, params=_invitation_params,
+               link=_invitation_link, audience=_invited_holders, personal=True)

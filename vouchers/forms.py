@@ -4,20 +4,35 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     EmailField,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from app.forms import DateField, MoneyField, MultiCheckboxField, Required
+from app.forms import DateField, MoneyField, MultiCheckboxField, Range, Required
 
 # An amount's lower bound, said in words (NumberRange's own message reads "at least 0.01").
-ABOVE_ZERO = NumberRange(min=0.01, message=_l("Give an amount above zero."))
+ABOVE_ZERO = Range(min=0.01, message=_l("Give an amount above zero."))
+
+SCALE_ROWS = 4        # blank rows of the income scale a form offers at a time
+SCALE_MAX_ROWS = 20
+
+
+class ScaleRowForm(Form):
+    """One step of a programme's income scale, in euros as people write them."""
+    income_up_to = MoneyField(_l("Yearly household income up to"), validators=[Optional(), Range(min=0)],
+                              description="")
+    amount = MoneyField(_l("Voucher amount"), validators=[Optional(), Range(min=0)], description="")
+
 
 class ProgrammeForm(FlaskForm):
     slug = StringField(_l("Short name (for addresses and scripts)"), validators=[DataRequired(), Length(max=80)],
@@ -28,9 +43,18 @@ class ProgrammeForm(FlaskForm):
     valid_from = DateField(_l("Valid from"), validators=[Optional()])
     valid_until = DateField(_l("Valid until"), validators=[Required()])
     eligibility = TextAreaField(_l("Who is eligible"), validators=[Optional(), Length(max=2000)])
-    scale = StringField(_l("Income-adjusted scale"), validators=[Optional(), Length(max=500)],
-                        description=_l("Steps of yearly income up to (cents):voucher amount (cents), "
-                                       "like 1500000:20000, 3000000:12000, *:6000."))
+    # The income-adjusted scale, a row per step (templates/vouchers/programmes.html): blank rows are
+    # ignored, "Add rows" (add_rows) gives more without any script.
+    scale = FieldList(FormField(ScaleRowForm), min_entries=SCALE_ROWS, max_entries=SCALE_MAX_ROWS)
+
+    def add_scale_rows(self) -> None:
+        for _ in range(min(SCALE_ROWS, SCALE_MAX_ROWS - len(self.scale))):
+            self.scale.append_entry()
+
+    @property
+    def scale_rows(self) -> list:
+        """[income up to, amount] in cents per row as typed (None where empty)."""
+        return [[row.form.income_up_to.cents, row.form.amount.cents] for row in self.scale]
 
 
 class IssueForm(FlaskForm):
@@ -41,7 +65,7 @@ class IssueForm(FlaskForm):
                              "choose a password"))
     amount = MoneyField(_l("Amount"), validators=[Optional(), ABOVE_ZERO],
                         description=_l("Leave empty to use the programme's income-adjusted scale."))
-    income = MoneyField(_l("Household yearly income"), validators=[Optional(), NumberRange(min=0)])
+    income = MoneyField(_l("Household yearly income"), validators=[Optional(), Range(min=0)])
     valid_until = DateField(_l("Valid until"), validators=[Optional()],
                             description=_l("Leave empty for the programme's end."))
     pin = StringField(_l("PIN the holder gives at the front desk (optional)"), validators=[Optional(), Length(max=6)])
@@ -51,6 +75,12 @@ class BatchForm(FlaskForm):
     file = FileField(_l("CSV file"), validators=[FileRequired()],
                      description=_l("Header: holder_email,amount_cents,valid_until (the date may be empty)."))
     skip_bad_rows = BooleanField(_l("Issue the good rows even if some rows are bad"))
+    # Never an account made unasked (issue #19): the official chooses, for this batch.
+    unknown_holders = RadioField(_l("Rows whose email no account has"), default="ask", validators=[Optional()],
+                                 choices=[
+        ("ask", _l("Stop and list them, to check them for typing mistakes")),
+        ("invite", _l("Invite these people: open an account for each and send a link to choose a password")),
+        ("leave_out", _l("Leave their rows out and issue the others"))])
 
 
 class RedeemForm(FlaskForm):
@@ -76,7 +106,7 @@ class RefundForm(FlaskForm):
 
 class TimeForm(FlaskForm):
     email = EmailField(_l("Volunteer's or holder's email"), validators=[DataRequired()])
-    minutes = IntegerField(_l("Minutes"), validators=[Required(), NumberRange(min=1, max=1440)])
+    minutes = IntegerField(_l("Minutes"), validators=[Required(), Range(min=1, max=1440)])
     direction = SelectField(_l("What happened"), choices=[("earn", _l("The volunteer gave care (earns time)")),
                                                           ("spend", _l("The holder received care (spends time)"))])
     organisation = SelectField(_l("Organisation"), validators=[Optional()])
@@ -90,7 +120,7 @@ class TimeForm(FlaskForm):
 class GiveTimeForm(FlaskForm):
     email = EmailField(_l("Relative's email"), validators=[Optional(), Length(max=254)],
                        description=_l("Leave empty to donate the minutes to the shared time pool."))
-    minutes = IntegerField(_l("Minutes"), validators=[Required(), NumberRange(
+    minutes = IntegerField(_l("Minutes"), validators=[Required(), Range(
         min=1, max=10**9, message=_l("Give at least 1 minute."))])
     # Set by the confirmation button: the first submission only asks to confirm.
     confirm = HiddenField()
@@ -120,7 +150,7 @@ WEEKDAYS = [("1", _l("Monday")), ("2", _l("Tuesday")), ("3", _l("Wednesday")), (
 class ProgrammeRulesForm(FlaskForm):
     """A programme's refund window and spending rules (vouchers/programme_rules.py)."""
     refund_window_days = IntegerField(_l("Days a co-op may refund a sale"), validators=[Required(),
-                                      NumberRange(min=0, max=365)], default=14,
+                                      Range(min=0, max=365)], default=14,
                                       description=_l("Counted from the sale; 0: co-ops cannot refund."))
     spend_from = DateField(_l("Vouchers can be spent from"), validators=[Optional()],
                            description=_l("Leave empty to allow spending from issuance."))

@@ -1,4 +1,6 @@
 """Vouchers as their holders and officials find them."""
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -6,6 +8,7 @@ from sqlalchemy.orm import joinedload
 from app.accounts.models import Role, User
 from app.errors import NotFound
 from app.extensions import db
+from app.i18n import city_today
 
 from .models import Account, Redemption, Voucher
 
@@ -18,10 +21,18 @@ def voucher_for_holder(voucher_id: int, user: User) -> Voucher:
     return voucher
 
 
-def holder_vouchers(user: User) -> list[Voucher]:
-    return db.session.execute(
+# "My vouchers" lists what a desk would take today first, then what is spent, then what ended.
+STATE_ORDER = {"active": 0, "spent": 1, "expired": 2, "revoked": 2}
+
+
+def holder_vouchers(user: User, today: date | None = None) -> list[Voucher]:
+    """A holder's vouchers: those a desk would take `today` (the city's day) first, newest first
+    within each group; then spent ones, then expired and revoked ones (a holder has a handful)."""
+    today = today or city_today()
+    vouchers = db.session.execute(
         select(Voucher).options(joinedload(Voucher.programme), joinedload(Voucher.account))
         .where(Voucher.holder_id == user.id).order_by(Voucher.issued_at.desc(), Voucher.id.desc())).scalars().all()
+    return sorted(vouchers, key=lambda v: STATE_ORDER[v.state_on(today)])  # stable: newest first within
 
 
 def holder_accounts(user: User) -> list[Account]:

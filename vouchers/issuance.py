@@ -3,6 +3,7 @@ import csv
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text
@@ -12,10 +13,11 @@ from app.audit.operations import record
 from app.database import is_sqlite, transaction
 from app.errors import Invalid
 from app.extensions import db
-from app.i18n import city_today, money
+from app.i18n import city_today, day, money
 from app.notifications.operations import emit
 
 from . import codes, ledger, programmes, staging
+from .events import BATCH_INVITATION
 from .models import MAX_CENTS, Account, Programme, ProgrammeStatus, TransferKind, Voucher, VoucherStatus
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -26,7 +28,7 @@ def _check_programme_issuable(programme: Programme, valid_until: date) -> None:
         raise Invalid(_l("The programme is closed; it issues no more vouchers."), field="programme")
     if valid_until > programme.valid_until:
         raise Invalid(_l("A voucher cannot outlive its programme, which ends on %(day)s.",
-                         day=programme.valid_until.isoformat()), field="valid_until")
+                         day=day(programme.valid_until, "long")), field="valid_until")
     if valid_until < city_today():
         raise Invalid(_l("The end of validity is already past."), field="valid_until")
 
@@ -123,6 +125,13 @@ class BatchProblem:
     reason: str
 
 
+class UnknownHolders(StrEnum):
+    """What a batch does with rows whose email no account has: the official chooses, per batch."""
+    ASK = "ask"              # issue nothing and list them (the default: no account is made unasked)
+    INVITE = "invite"        # open their accounts and send each an invitation to choose a password
+    LEAVE_OUT = "leave_out"  # issue only the rows of existing accounts
+
+
 @dataclass
 class BatchCheck:
     rows: int = 0
@@ -130,6 +139,9 @@ class BatchCheck:
     total_cents: int = 0
     problems: list[BatchProblem] = field(default_factory=list)
     more_problems: int = 0   # beyond the ones kept, to keep memory bounded
+    unknown: int = 0         # good rows whose email no account has…
+    unknown_rows: list[BatchProblem] = field(default_factory=list)  # …the first MAX_REPORTED (line, email)
+    available_cents: int = 0  # what the programme had left to issue
 
     @property
     def bad(self) -> int:
@@ -141,7 +153,13 @@ class BatchResult:
     issued: int = 0
     total_cents: int = 0
     new_holders: int = 0
+    left_out: int = 0        # rows of emails without an account, left out by the official's choice
+    previewed: bool = False  # a dry run: checked, nothing written
     check: BatchCheck | None = None
+
+
+class _Previewed(Exception):
+    """Ends a dry run's transaction: everything staged is rolled back."""
 
 
 BATCH_HEADER = ["holder_email", "amount_cents", "valid_until"]
@@ -178,10 +196,10 @@ def _parse_until(until: str, programme: Programme, today: date):
     else:
         valid_until = programme.valid_until
     if valid_until < today:
-        return _l("The date %(value)s is already past.", value=valid_until.isoformat())
+        return _l("The date %(value)s is already past.", value=day(valid_until, "long"))
     if valid_until > programme.valid_until:
-        return _l("The date %(value)s is after the programme ends (%(end)s).", value=valid_until.isoformat(),
-                  end=programme.valid_until.isoformat())
+        return _l("The date %(value)s is after the programme ends (%(end)s).", value=day(valid_until, "long"),
+                  end=day(programme.valid_until, "long"))
     return valid_until
 
 
@@ -210,7 +228,8 @@ def _check_row(check: BatchCheck, number: int, parsed) -> bool:
 
 
 def issue_batch(lines, programme: Programme, *, actor, skip_bad_rows: bool = False, codes_out=None,
-                progress=None) -> BatchResult:
+                progress=None, unknown_holders: str = "ask", preview: bool = False,
+                locale: str | None = None) -> BatchResult:
     """Issue one voucher per good row of a CSV (holder_email,amount_cents,valid_until).
 
     `lines` is an iterator over the file's lines (or a function returning one), read
@@ -218,7 +237,12 @@ def issue_batch(lines, programme: Programme, *, actor, skip_bad_rows: bool = Fal
     with its new code into a temporary table (COPY on PostgreSQL, executemany on
     SQLite), in batches. With a bad row nothing is issued (BatchRefused lists every
     problem with its line number) unless `skip_bad_rows`; beyond the programme's
-    unissued budget nothing is issued either. The whole batch is ONE compound ISSUE
+    unissued budget nothing is issued either. Rows whose email no account has are
+    never given an account unasked: `unknown_holders` ASK refuses the run listing
+    them (HoldersWithoutAccount), INVITE opens their accounts and sends each an
+    invitation (one outbox row), LEAVE_OUT issues the other rows only. `preview`:
+    a dry run that checks everything, lists the bad rows and the emails without an
+    account, and writes nothing (BatchResult.previewed). The whole batch is ONE compound ISSUE
     entry (the programme's account debited the total, the vouchers its credit lines);
     then the staged rows become vouchers by one statement per staging.ISSUE_ROWS rows on
     PostgreSQL (a few on SQLite): holders without an account get a citizen account (no
@@ -230,13 +254,26 @@ def issue_batch(lines, programme: Programme, *, actor, skip_bad_rows: bool = Fal
     ("issue", length = vouchers to issue)."""
     if callable(lines):
         lines = lines()
+    unknown_holders = UnknownHolders(unknown_holders)
     _check_programme_issuable(programme, programme.valid_until)
     check = BatchCheck()
     result = BatchResult(check=check)
+    try:
+        _issue_batch(lines, programme, result, actor=actor, skip_bad_rows=skip_bad_rows or preview,
+                     codes_out=codes_out, progress=progress, unknown_holders=unknown_holders, preview=preview,
+                     locale=locale)
+    except _Previewed:
+        result.previewed = True
+    return result
+
+
+def _issue_batch(lines, programme, result, *, actor, skip_bad_rows, codes_out, progress, unknown_holders,
+                 preview, locale) -> None:
+    check = result.check
     today, sqlite, dates = city_today(), is_sqlite(), {}
     with transaction():
-        available = db.session.execute(select(Account.balance).where(Account.id == programme.account_id)
-                                       .with_for_update()).scalar_one()
+        available = check.available_cents = db.session.execute(
+            select(Account.balance).where(Account.id == programme.account_id).with_for_update()).scalar_one()
         next_account = staging.create_table(sqlite)
         batch: list[tuple] = []
         staging_rows = True   # until a bad row refuses the run: then the rest is only checked
@@ -259,36 +296,66 @@ def issue_batch(lines, programme: Programme, *, actor, skip_bad_rows: bool = Fal
             progress("check", check.rows % staging.STAGE_ROWS, None)
         if check.bad and not skip_bad_rows:
             raise BatchRefused(check)
-        if check.good == 0:
-            raise Invalid(_l("The file has no row to issue."), field="file")
-        if check.total_cents > available:
-            raise Invalid(_l("The file asks for %(total)s but the programme has %(left)s left to issue.",
-                             total=money(check.total_cents), left=money(available)), field="file")
         staging.stage_rows(batch, sqlite)
         _check_batch_caps(programme)
         staging.analyse(sqlite)
+        staged = check.good  # the staged rows are numbered 1…staged
+        check.unknown, unknown = staging.unknown_holders(MAX_REPORTED)
+        check.unknown_rows = [BatchProblem(line, email) for line, email in unknown]
+        if preview:
+            raise _Previewed
+        if check.good == 0:
+            raise Invalid(_l("The file has no row to issue."), field="file")
+        to_issue, total = check.good, check.total_cents
+        if check.unknown and unknown_holders == UnknownHolders.ASK:
+            raise HoldersWithoutAccount(check)
+        if check.unknown and unknown_holders == UnknownHolders.LEAVE_OUT:
+            to_issue, total = staging.leave_out_unknown_holders()
+            result.left_out = check.unknown
+            if to_issue == 0:
+                raise Invalid(_l("No row is left to issue: every email in the file is without an account."),
+                              field="file")
+        if total > available:
+            raise Invalid(_l("The file asks for %(total)s but the programme has %(left)s left to issue.",
+                             total=money(total), left=money(available)), field="file")
+        users_before = db.session.execute(select(func.coalesce(func.max(User.id), 0))).scalar_one()
         first_id = db.session.execute(select(func.coalesce(func.max(Voucher.id), 0))).scalar_one() + 1
         # ONE entry for the batch: the programme gives the total, the vouchers are its credit lines.
-        issue_id = ledger.batch_issue_entry(programme.account, check.total_cents, check.good, actor=actor)
-        for start in range(0, check.good, staging.ISSUE_ROWS):
-            stop = min(start + staging.ISSUE_ROWS, check.good)
+        issue_id = ledger.batch_issue_entry(programme.account, total, to_issue, actor=actor)
+        for start in range(0, staged, staging.ISSUE_ROWS):
+            stop = min(start + staging.ISSUE_ROWS, staged)
             result.new_holders += staging.issue_rows(programme, issue_id, start, stop, sqlite)
             if progress:
-                progress("issue", stop - start, check.good)
-        result.issued, result.total_cents = check.good, check.total_cents
+                progress("issue", stop - start, staged)
+        result.issued, result.total_cents = to_issue, total
         if codes_out is not None:
             staging.write_codes(codes_out, sqlite)
         staging.drop_table()
         record("voucher.batch_issued", programme, actor=actor,
                after={"programme": programme.slug, "vouchers": result.issued, "total_cents": result.total_cents,
-                      "new_holders": result.new_holders, "skipped_rows": check.bad})
+                      "new_holders": result.new_holders, "skipped_rows": check.bad,
+                      "unknown_holders": unknown_holders.value, "left_out_rows": result.left_out})
         # One outbox row for the whole run: its audience is the holders of this id range (the programme's
         # row lock keeps other issuances of the programme out of it).
         last_id = db.session.execute(select(func.max(Voucher.id))
                                      .where(Voucher.programme_id == programme.id)).scalar_one()
         emit("voucher.received", "voucher_programme", programme.id, actor=actor, programme=programme.name,
              valid_until=programme.valid_until.isoformat(), first_id=first_id, last_id=last_id)
-    return result
+        if result.new_holders:
+            emit(BATCH_INVITATION, "voucher_programme", programme.id, actor=actor, programme=programme.name,
+                 first_id=first_id, last_id=last_id, users_before=users_before, locale=locale)
+
+
+class HoldersWithoutAccount(Invalid):
+    """Rows of the file have emails no account has, and the official has not said what to do with
+    them; `check.unknown_rows` lists them with line numbers."""
+    code = "unknown_person"
+
+    def __init__(self, check: BatchCheck):
+        super().__init__(_l("Rows with an email no account has: %(count)s. Nothing was issued. Check them for "
+                            "typing mistakes, then choose to invite these people or to leave their rows out.",
+                            count=check.unknown), field="unknown_holders")
+        self.check = check
 
 
 class BatchRefused(Invalid):

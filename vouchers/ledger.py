@@ -13,6 +13,7 @@ from sqlalchemy import and_, func, insert, literal, or_, select, union_all, upda
 from sqlalchemy.exc import IntegrityError
 
 from app.audit.operations import record
+from app.books.operations import LogSource, canonical_bytes, instant, register_log
 from app.database import is_sqlite, transaction, utcnow
 from app.errors import DomainError, Invalid, NotFound
 from app.extensions import db
@@ -436,3 +437,20 @@ def _verify_issues(report: LedgerReport) -> None:
         .limit(20)).scalars().all()
     for transfer_id in unbalanced:
         report.problems.append(f"transfer #{transfer_id}: its vouchers' values do not add up to the batch issued")
+
+
+# The transparency log (app/books) ----------------------------------------------------------
+
+def transfer_leaf(row) -> bytes:
+    """A transfer's leaf in the city's books log: who paid whom how much, when, and why (the kind),
+    by account number; no names and no free text, since anyone may read a leaf."""
+    return canonical_bytes({
+        "id": row.id, "at": instant(row.at), "kind": row.kind, "currency": row.currency, "amount": row.amount,
+        "debit": row.debit_account_id, "credit": row.credit_account_id, "reverses": row.reverses_id})
+
+
+register_log(LogSource(
+    "ledger", _l("Voucher and time-credit ledger"), Transfer.id,
+    (Transfer.id, Transfer.at, Transfer.kind, Transfer.currency, Transfer.amount, Transfer.debit_account_id,
+     Transfer.credit_account_id, Transfer.reverses_id),
+    transfer_leaf, public_leaf=True))

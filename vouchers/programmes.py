@@ -10,7 +10,7 @@ from app.audit.operations import record, snapshot
 from app.database import transaction
 from app.errors import Invalid, NotFound
 from app.extensions import db
-from app.i18n import city_today, money
+from app.i18n import city_today, day, money
 from app.organisations import operations as organisations
 from app.states import StateMachine
 
@@ -53,6 +53,34 @@ def parse_scale(text: str) -> list:
     return steps
 
 
+def scale_steps(rows: list) -> list:
+    """The income scale from the rows an official typed, [income up to (cents) or None, amount
+    (cents) or None] each, as stored: blank rows dropped; a row with no income, only as the
+    last one, covers every income above. A refusal names its row (field "scale-<i>-<column>",
+    i counting the rows as typed, blank ones too)."""
+    typed = [(i, limit, amount) for i, (limit, amount) in enumerate(rows or [])
+             if limit is not None or amount is not None]
+    steps, previous = [], None
+    for position, (i, limit, amount) in enumerate(typed):
+        if amount is None:
+            raise Invalid(_l("Give the voucher amount for this income."), field=f"scale-{i}-amount")
+        if not isinstance(amount, int) or not 0 <= amount <= MAX_CENTS:
+            raise Invalid(_l("The amount must be zero or more, and at most %(max)s.", max=money(MAX_CENTS)),
+                          field=f"scale-{i}-amount")
+        if limit is None and position != len(typed) - 1:
+            raise Invalid(_l("Only the last row may leave the income empty: it covers every income above "
+                             "the rows before it."), field=f"scale-{i}-income_up_to")
+        if limit is not None and not 0 <= limit <= MAX_CENTS:
+            raise Invalid(_l("The income must be zero or more, and at most %(max)s.", max=money(MAX_CENTS)),
+                          field=f"scale-{i}-income_up_to")
+        if limit is not None and previous is not None and limit <= previous:
+            raise Invalid(_l("Each row's income must be above the row before it (%(income)s).",
+                             income=money(previous)), field=f"scale-{i}-income_up_to")
+        previous = limit if limit is not None else previous
+        steps.append([limit, amount])
+    return steps
+
+
 def amount_for_income(programme: Programme, income_cents: int) -> int:
     """The voucher amount the programme's income-adjusted scale gives this income (0: not eligible)."""
     for limit, amount in programme.scale or []:
@@ -78,9 +106,14 @@ def create_programme(slug: str, name: str, budget_cents: int, categories: list[s
         raise Invalid(_l("Choose at least one service category."), field="categories")
     for slug_ in categories:
         organisations.category_by_slug(slug_)
+    if valid_until < city_today():
+        raise Invalid(_l("The end of validity is already past: a programme is opened for days to come."),
+                      field="valid_until")
     valid_from = valid_from or city_today()
     if valid_until < valid_from:
-        raise Invalid(_l("The end of validity must come after its start."), field="valid_until")
+        raise Invalid(_l("The end of validity must come after its start, %(day)s.", day=day(valid_from)),
+                      field="valid_until")
+    scale = scale_steps(scale)
     with transaction():
         if db.session.execute(select(Programme.id).where(Programme.slug == slug)).first():
             raise Invalid(_l("The name “%(slug)s” is taken.", slug=slug), field="slug")

@@ -1,12 +1,15 @@
 """Settlement: each organisation is paid from the pool what it redeemed in a period; its statements."""
 from datetime import date, datetime, time, timedelta
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import Role, User
 from app.audit.operations import record
+from app.books import notes
+from app.books import operations as books
 from app.database import transaction
 from app.errors import Invalid, NotFound
 from app.extensions import db
@@ -83,7 +86,17 @@ def settle(period_start: date, period_end: date, *, actor=None) -> tuple[Settlem
         record("voucher_settlement.run", settlement, actor=actor,
                after={"period_start": period_start, "period_end": period_end, "total_cents": settlement.total_cents,
                       "organisations": len(rows)})
+    _sign_the_books()
     return settlement, True
+
+
+def _sign_the_books() -> None:
+    """A settlement is signed into the books at once (its PDF names the checkpoint). Should the
+    key be unreadable, the settlement stands and the daily checkpoint signs it."""
+    try:
+        books.checkpoint()
+    except notes.NoteError as error:
+        current_app.logger.warning("The settlement was not signed into the books: %s", error)
 
 
 def settlements(page: int = 1):

@@ -143,3 +143,21 @@ def _issue_staged(programme: Programme, issue_id: int, start: int, stop: int, sq
         "roles AS (INSERT INTO user_roles (user_id, role) SELECT id, :role FROM new), "
         f"accounts AS ({accounts}), vouchers AS ({vouchers.format(holder=holder, chunk=with_new)}) "
         "SELECT count(*) FROM new").bindparams(now), values).scalar_one()
+
+
+def unknown_holders(limit: int) -> tuple[int, list[tuple[int, str]]]:
+    """How many staged rows have an email no account has, and the first `limit` of them as
+    (line, email), in the file's order."""
+    missing = f"FROM {STAGING} s WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.email = s.email)"
+    count = db.session.execute(text(f"SELECT count(*) {missing}")).scalar_one()
+    rows = db.session.execute(text(f"SELECT s.line, s.email {missing} ORDER BY s.n LIMIT :limit"),
+                              {"limit": limit}).all() if count else []
+    return count, [(line, email) for line, email in rows]
+
+
+def leave_out_unknown_holders() -> tuple[int, int]:
+    """Drop the staged rows whose email no account has; (rows, cents) left to issue."""
+    db.session.execute(text(f"DELETE FROM {STAGING} WHERE NOT EXISTS "
+                            f"(SELECT 1 FROM users u WHERE u.email = {STAGING}.email)"))
+    rows, cents = db.session.execute(text(f"SELECT count(*), COALESCE(sum(amount), 0) FROM {STAGING}")).one()
+    return int(rows), int(cents)

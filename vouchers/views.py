@@ -354,12 +354,14 @@ def refund(redemption_id):
 def programme_list():
     form = ProgrammeForm()
     form.categories.choices = [(c.slug, c.name) for c in organisations.categories()]
-    if form.validate_on_submit():
+    if request.form.get("add_rows"):  # more rows for the scale: the form comes back as typed
+        form.add_scale_rows()
+    elif form.validate_on_submit():
         try:
             programme = programmes.create_programme(
                 form.slug.data, form.name.data, form.budget.cents, form.categories.data, form.valid_until.data,
                 valid_from=form.valid_from.data, eligibility=form.eligibility.data or "",
-                scale=programmes.parse_scale(form.scale.data), actor=current_user)
+                scale=form.scale_rows, actor=current_user)
         except DomainError as error:
             attach_error(form, error)
         else:
@@ -444,8 +446,10 @@ def batch(slug):
             upload.stream.seek(0)
             return codecs.iterdecode(upload.stream, "utf-8-sig")
         try:
-            result = issuance.issue_batch(open_lines, item, actor=current_user, skip_bad_rows=form.skip_bad_rows.data)
-        except issuance.BatchRefused as refused:
+            result = issuance.issue_batch(open_lines, item, actor=current_user, skip_bad_rows=form.skip_bad_rows.data,
+                                          unknown_holders=form.unknown_holders.data or "ask",
+                                          preview=bool(request.form.get("preview")), locale=_locale())
+        except (issuance.BatchRefused, issuance.HoldersWithoutAccount) as refused:
             check = refused.check
             attach_error(form, refused)
         except (DomainError, UnicodeDecodeError) as error:

@@ -3,6 +3,7 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from ..books.operations import verify_log
 from .operations import verify as verify_chain
 from .witnesses import (
     AuditTrailBroken,
@@ -47,7 +48,14 @@ def verify(given):
     if not result.ok:
         _report(result)
         sys.exit(1)
+    books = verify_log("audit")
+    if not books.ok:
+        click.echo(f"Audit trail ALTERED since the last signed checkpoint: {books.problem}.", err=True)
+        sys.exit(1)
     click.echo(f"Audit trail intact: {result.checked} entries verified.")
+    if books.checkpoint is not None:
+        click.echo(f"The {books.checked} entries of checkpoint {books.checkpoint.id} "
+                   f"({books.checkpoint.at.isoformat()}) match the signed tree head.")
     if heads:
         latest = max(heads, key=lambda h: h.count)
         click.echo(f"Checked against {len(heads)} published heads; the latest counted {latest.count} entries.")

@@ -1,9 +1,9 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
-from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import URL, DataRequired, Email, Length, Optional
 
-from ..forms import DateField, LocalDecimalField, MultiCheckboxField, Required
+from ..forms import DateField, LocalDecimalField, MultiCheckboxField, Range, Required
 from .models import OrganisationKind
 
 SLUG_HELP = _l("Lower-case letters, digits and dashes; it becomes part of the address and cannot change.")
@@ -38,7 +38,7 @@ class AccreditForm(FlaskForm):
     valid_until = DateField(_l("Valid until"), validators=[Required()])
     checklist = MultiCheckboxField(_l("The organisation meets"), choices=[])
     wage_ratio = LocalDecimalField(_l("Wage ratio (highest pay ÷ lowest pay)"), places=2,
-                              validators=[Optional(), NumberRange(min=1)],
+                              validators=[Optional(), Range(min=1)],
                               description=_l("For example 4.5 for a ratio of 1:4.5."))
 
 

@@ -1,7 +1,7 @@
 """vouchers: co-ops refund part or all of a redemption within a programme's window (issue #23)
 
 Revision ID: 0140_voucher_refunds
-Revises: 0091_ballot_mark_keys
+Revises: 0130_books_logs
 Create Date: 2026-12-06 21:00:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0140_voucher_refunds"
-down_revision = "0091_ballot_mark_keys"
+down_revision = "0130_books_logs"
 branch_labels = None
 depends_on = None
 

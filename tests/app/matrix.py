@@ -1,4 +1,5 @@
 from app.accounts import operations as accounts
+from app.books import operations as books
 from app.notifications.mail import unsubscribe_token
 from app.organisations import operations as organisations
 
@@ -49,6 +50,16 @@ EXPECTED = {
     "notifications.unsubscribe": PUBLIC,
     "notifications.mail_outbox": roles("admin"),
     "notifications.mail_file": roles("admin"),
+    # The city's books (app/books): all public
+    "books.index": PUBLIC,
+    "books.checkpoint": PUBLIC,
+    "books.note": PUBLIC,
+    "books.witnesses": PUBLIC,
+    "books.transfer": PUBLIC,
+    "books.checkpoints_json": PUBLIC,
+    "books_api.inclusion": PUBLIC,
+    "books_api.consistency": PUBLIC,
+    "books_api.leaves": PUBLIC,
 }
 
 
@@ -59,6 +70,7 @@ def samples(ctx) -> dict:
     acc = organisations.accredit(org, category, ctx.today.replace(year=ctx.today.year + 1),
                                  met_all=True)
     user = ctx.make_user()
+    made = books.checkpoint()
     _token, token_row = accounts.issue_token(user, "matrix")
     return {
         "accounts.reset": {"token": "not-a-token"},
@@ -77,4 +89,7 @@ def samples(ctx) -> dict:
         "notifications.unfollow": {"subject_type": "organisation", "subject_id": org.id},
         "notifications.unsubscribe": {"token": unsubscribe_token(user.id, ["accreditation.suspended"])},
         "notifications.mail_file": {"name": "20260101T000000000000-message-1.eml"},
+        "books.checkpoint": {"checkpoint_id": made.id},
+        "books.note": {"checkpoint_id": made.id},
+        "books.transfer": {"transfer_id": 1},
     }

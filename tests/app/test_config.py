@@ -2,8 +2,35 @@ import pytest
 from werkzeug.test import Client
 
 from app import create_app
+from app.books.notes import generate_key
 from app.config import ConfigError, normalise_database_url
 from app.headers import CSP, security_headers
+
+
+@pytest.fixture(autouse=True)
+def books_key(tmp_path, monkeypatch):
+    """Production needs the books' signing key (PROCOMUN_BOOKS_KEY_FILE): the tests below give one
+    through the environment they pass, unless a test is about that very key."""
+    path = tmp_path / "books-key.pem"
+    generate_key(path)
+    real_create_app = create_app
+
+    def with_key(config=None, env=None):
+        if env is not None and env.get("PROCOMUN_ENV") == "production":
+            env = {"PROCOMUN_BOOKS_KEY_FILE": str(path), **env}
+        return real_create_app(config, env=env)
+    monkeypatch.setitem(globals(), "create_app", with_key)
+    return path
+
+
+def test_production_refuses_to_start_without_the_books_signing_key(tmp_path, books_key):
+    env = {"PROCOMUN_ENV": "production", "SECRET_KEY": "x" * 48, "AUDIT_KEY": "a" * 48,
+           "PROCOMUN_BASE_URL": "https://procomun.city.example"}
+    for missing in ("", str(tmp_path / "nowhere.pem")):
+        with pytest.raises(ConfigError, match="PROCOMUN_BOOKS_KEY_FILE"):
+            create_app({"INSTANCE_PATH": str(tmp_path)}, env={**env, "PROCOMUN_BOOKS_KEY_FILE": missing})
+    app = create_app({"INSTANCE_PATH": str(tmp_path)}, env=env)
+    assert app.config["PROCOMUN_BOOKS_KEY_FILE"] == str(books_key)
 
 
 def test_production_refuses_to_start_without_a_real_secret_key(tmp_path):

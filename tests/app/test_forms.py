@@ -4,8 +4,11 @@ import pytest
 from flask_babel import force_locale
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
+from wtforms import IntegerField
+from wtforms.validators import Optional
 
-from app.forms import LocalDecimalField, MoneyField, Required
+from app.config import MODULES, ROOT
+from app.forms import LocalDecimalField, MoneyField, Range, Required
 
 
 class PriceForm(FlaskForm):
@@ -59,3 +62,32 @@ def test_a_decimal_not_understood_says_how_to_write_one_and_not_that_it_is_missi
         form = RatioForm(formdata=MultiDict({"ratio": typed}))
         assert not form.validate()
         assert form.ratio.errors == [form.ratio.errors[0]] and example in form.ratio.errors[0]
+
+
+class BoundedForm(FlaskForm):
+    class Meta:
+        csrf = False
+    budget = MoneyField("Budget", validators=[Required(), Range(min=0, max=10**11)])
+    people = IntegerField("People", validators=[Optional(), Range(min=1)])
+
+
+@pytest.mark.parametrize("locale,between,at_least", [
+    ("en", "Give a number between 0 and 100,000,000,000.", "Give a number of at least 1."),
+    ("it", "tra 0 e 100.000.000.000", "almeno 1"),
+    ("es", "100.000.000.000", "al menos 1"),
+    ("ca", "100.000.000.000", "com a mínim 1"),
+])
+def test_a_number_out_of_its_range_is_told_the_bounds_as_the_reader_writes_them(app, locale, between, at_least):
+    with app.test_request_context(), force_locale(locale):
+        form = BoundedForm(formdata=MultiDict({"budget": "-5", "people": "0"}))
+        assert not form.validate()
+        assert between in form.budget.errors[0]
+        assert at_least in form.people.errors[0] and "greater" not in form.people.errors[0]
+
+
+def test_every_numeric_bound_goes_through_the_shared_range():
+    """WTForms' NumberRange writes "100000000000" and English words in every language: forms use
+    app.forms.Range, which says the bounds in the reader's format."""
+    offenders = [str(path.relative_to(ROOT)) for module in (*MODULES, "app") for path in (ROOT / module).rglob("*.py")
+                 if path != ROOT / "app" / "forms.py" and "NumberRange(" in path.read_text(encoding="utf-8")]
+    assert offenders == []

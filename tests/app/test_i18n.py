@@ -3,7 +3,7 @@ from datetime import date, datetime, timezone
 import pytest
 from flask_babel import force_locale
 
-from app.i18n import day, moment, money, month, number
+from app.i18n import clock, day, moment, money, month, number
 
 from ..conftest import csrf_token, login
 
@@ -28,6 +28,24 @@ def test_times_are_shown_in_the_city_zone(app):
         # 23:30 UTC on 31 December is already New Year in Rome.
         assert day(datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc)) == "Jan 1, 2027"
         assert "12:30" in moment(datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc))
+
+
+@pytest.mark.parametrize("locale,medium,long,time", [
+    ("en", "Jun 12, 2026, 5:00\u202fPM", "June 12, 2026, 5:00\u202fPM", "5:00\u202fPM"),
+    ("it", "12 giu 2026, 17:00", "12 giugno 2026 17:00", "17:00"),
+    ("es", "12 jun 2026, 17:00", "12 de junio de 2026, 17:00", "17:00"),
+    ("ca", "12 de juny 2026, 17:00", "12 de juny del 2026, 17:00", "17:00"),
+])
+def test_times_are_written_in_hours_and_minutes_never_seconds_or_offsets(app, locale, medium, long, time):
+    """Babel's own medium and long datetimes add seconds, and long a zone ("5:00:00 PM +0200" in
+    the minutes): every time on a page, a document or a notice is hours and minutes."""
+    five_pm_in_rome = datetime(2026, 6, 12, 15, 0, tzinfo=timezone.utc)
+    with app.test_request_context(), force_locale(locale):
+        assert moment(five_pm_in_rome) == medium
+        assert moment(five_pm_in_rome, "long") == long
+        assert clock(five_pm_in_rome) == time
+        # Near the calendar's end, where the zone cannot convert, the instant is shown in UTC, saying so.
+        assert moment(datetime(9999, 12, 31, 23, 30, tzinfo=timezone.utc)).endswith("UTC")
 
 
 def test_browser_language_then_choice_then_account(client, make_user):

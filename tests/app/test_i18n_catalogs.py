@@ -64,3 +64,22 @@ def test_catalogs_cover_every_string_in_the_code():
                 if msgid and msgid not in known:
                     missing.add(msgid)
         assert not missing, f"{name}: run `make i18n` and translate: {sorted(missing)[:20]}"
+
+
+def _translation(catalog: str, locale: str, msgid: str) -> str:
+    with (ROOT / "translations" / catalog / locale / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        return read_po(handle)[msgid].string
+
+
+@pytest.mark.parametrize("locale", ["es", "it", "ca"])
+def test_signing_out_and_closing_a_meeting_are_different_words(locale):
+    """"Close the session" means two things in Spanish and Catalan: leaving one's account and
+    ending a council's sitting. The two buttons must not read alike (ca "Tanca la sessió" /
+    "Tancar la sessió" did): their verbs differ, not only their endings."""
+    sign_out = _translation("app", locale, "Sign out")
+    close_meeting = _translation("councils", locale, "Close the meeting")
+    stem = lambda text: text.split()[0].lower()[:4]  # noqa: E731
+    assert stem(sign_out) != stem(close_meeting), (sign_out, close_meeting)
+    for msgid in ("Write the minutes before closing the meeting.",
+                  "Close every open vote before closing the meeting."):
+        assert sign_out.lower() not in _translation("councils", locale, msgid).lower()

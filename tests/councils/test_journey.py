@@ -55,8 +55,11 @@ def test_official_sets_up_a_council_and_the_chair_holds_a_meeting(live_server, p
         page.get_by_label("Side").select_option(side)
         page.get_by_role("button", name="Seat the member").click()
         expect(page.get_by_text("The member is seated.")).to_be_visible()
-    # A third member would break parity: refused beside the field.
-    page.get_by_role("link", name="Seat a member").first.click()
+    # Every seat is taken: the council's page shows seating disabled, with the reason; a third
+    # member sent through the form anyway would break parity: refused beside the field.
+    expect(page.get_by_role("button", name="Seat a member")).to_be_disabled()
+    expect(page.locator("#why-seat")).to_contain_text("Every seat of both sides is taken")
+    page.goto(f"{live_server}/councils/harbour/seat")
     page.get_by_label("Email of the member's account").fill(official.email)
     page.get_by_label("Side").select_option("civil")
     page.get_by_role("button", name="Seat the member").click()

@@ -1,5 +1,7 @@
 """The meeting and selection-round pages offer the moves the operations compute: each viewer
 sees a move exactly when the operation behind it would accept them."""
+import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -8,9 +10,10 @@ from app.accounts.models import Role
 from app.errors import Invalid, InvalidTransition, NotAllowed
 from app.i18n import city_today, day
 from app.organisations import operations as organisations
-from councils import chairs, elections, meetings, minutes, motions
+from councils import chairs, elections, meetings, minutes, motions, seats
 from councils.models import VoteOption
 
+from ..conftest import login
 from .conftest import CONVENED, at
 
 
@@ -104,6 +107,28 @@ def test_a_selection_round_offers_each_viewer_the_moves_its_operations_allow(
     assert elections.election_moves(election, member).organisations == [coop]
     assert not elections.election_moves(election, member).ballot
     assert [(c.id, votes) for c, votes in elections.published_results(election)] == [(candidacy.id, 1)]
+
+
+def test_a_full_council_shows_seating_and_a_selection_round_disabled_with_the_reason(app, full_council, make_user):
+    council, _members = full_council()
+    desk = app.test_client()
+    login(desk, make_user(Role.OFFICIAL).email)
+    page = html.unescape(desk.get(f"/councils/{council.slug}").get_data(as_text=True))
+    long_today = day(city_today(), "long")
+    assert re.search(r'disabled aria-describedby="why-seat">Seat a member</button>\s*<p class="muted refused-reason" '
+                     r'id="why-seat">Every seat of both sides is taken from ' + re.escape(long_today), page)
+    assert re.search(r'disabled aria-describedby="why-open_election">Open a civil selection round</button>\s*'
+                     r'<p class="muted refused-reason" id="why-open_election">No civil seat is vacant', page)
+    assert f'href="/councils/{council.slug}/elections/new"' not in page
+    # The operation refuses with the same words.
+    official = make_user(Role.OFFICIAL)
+    with pytest.raises(Invalid, match="No civil seat is vacant"):
+        elections.open_election(council, "Round", 1, actor=official)
+    # Once a seat is free, both are real links again.
+    seats.resign(_members["civil"][0], actor=official, reason="Moved away")
+    page = desk.get(f"/councils/{council.slug}").get_data(as_text=True)
+    assert f'href="/councils/{council.slug}/elections/new"' in page and f'href="/councils/{council.slug}/seat"' in page
+    assert "refused-reason" not in page
 
 
 def test_a_meeting_that_did_not_open_on_its_day_never_opens(full_council, official):

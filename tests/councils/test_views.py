@@ -1,5 +1,6 @@
 """Pages, forms and object-level checks, through the test client with CSRF on."""
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -109,16 +110,19 @@ def test_minutes_pdf_in_the_meeting_language_and_ics_files(app, client, running_
     minutes.record_minutes(meeting, "The council met and agreed.", actor=chair_user, close=True)
     meeting.locale = "es"
     db.session.commit()
-    response = client.get(f"/councils/meetings/{meeting.id}/minutes.pdf")
+    response = client.get(f"/councils/meetings/{meeting.id}/minutes.pdf", headers={"Accept-Language": "it"})
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
     assert "The council met and agreed." in text and "Government 1" in text
-    # The meeting is held in Spanish, so its minutes are issued in Spanish.
-    assert "Acta de Today's session" in text and "Asistencia" in text and "Página 1 de 1" in text
-    response = client.get(f"/councils/{council.slug}/composition.pdf")
+    # The meeting is held in Spanish, but the headings follow the reader (Italian here); the
+    # minutes and the meeting's title stay as written.
+    assert "Verbale di Today's session" in text and "Presenze" in text and "Pagina 1 di 1" in text
+    assert "Asistencia" not in text
+    assert not re.search(r"\d:\d\d:\d\d", text)  # a time without seconds
+    response = client.get(f"/councils/{council.slug}/composition.pdf", headers={"Accept-Language": "ca"})
     assert response.status_code == 200
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.data)).pages)
-    assert "Civil 2" in text
+    assert "Civil 2" in text and "Composició de" in text
     ics = client.get(f"/councils/meetings/{meeting.id}/calendar.ics")
     assert ics.mimetype == "text/calendar"
     assert ics.headers["Content-Type"] == "text/calendar; charset=utf-8"

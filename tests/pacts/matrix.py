@@ -24,6 +24,7 @@ EXPECTED = {
     "pacts.sign": ANY_USER,
     "pacts.comment": ANY_USER,
     "pacts.support": ANY_USER,
+    "pacts.withdraw_support": ANY_USER,
     "pacts.report": ANY_USER,
     "pacts.dispute": ANY_USER,
     "pacts.mine": ANY_USER,
@@ -86,8 +87,9 @@ def samples(ctx) -> dict:
     lifecycle.approve(waiting, actor=official)
     by_pact = {"pact_id": pact.id}
     return {
-        **{f"pacts.{name}": by_pact for name in ("show", "versions", "pdf", "submit", "clauses", "sign",
-                                                 "comment", "support", "report", "dispute", "consultation_record")},
+        **{f"pacts.{name}": by_pact for name in ("show", "versions", "pdf", "submit", "clauses", "sign", "comment",
+                                                 "support", "withdraw_support", "report", "dispute",
+                                                 "consultation_record")},
         "pacts.decide": {**by_pact, "action": "approve"},
         "pacts.committee": {"dispute_id": dispute.id},
         "pacts.outcome": {"dispute_id": dispute.id},

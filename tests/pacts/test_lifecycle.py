@@ -221,7 +221,7 @@ def test_the_decisions_offered_are_the_moves_the_lifecycle_allows_now(world, tra
     pact = world.propose(track=track)
     for state in PactState:
         pact.state = state.value
-        offered = lifecycle.decisions_for(pact, world.official)
+        offered = [decision for decision, _move in lifecycle.decisions_for(pact, world.official)]
         assert [d.action for d in offered] == OFFERED.get(state, {}).get(track, []), state
         assert all(lifecycle.LIFECYCLE.allowed(state, d.target) for d in offered)
         # Only officials decide: a citizen, even the proposer, and a visitor are offered nothing.

@@ -4,11 +4,14 @@ the commons register with uploads, and the PDF."""
 import io
 from datetime import datetime, timezone
 
+import pytest
 from pypdf import PdfReader
 
+from app.accounts.models import Role
+from app.errors import Invalid
 from app.extensions import db
 from app.i18n import city_today
-from pacts import commons_register, lifecycle, register, reports
+from pacts import commons_register, lifecycle, proposals, register, reports
 from pacts.models import Attachment, Pact, PactState
 
 from ..conftest import login, post_form
@@ -49,7 +52,7 @@ def test_a_citizen_of_no_organisation_is_not_offered_to_propose_for_one(app, wor
         "duration_months": "0", "report_every_months": "6", "proposer_kind": "organisation", "organisation": ""})
     html = response.get_data(as_text=True)
     assert 'id="proposer_kind-error">Not a valid choice.' in html and 'value="Benches for the square"' in html
-    assert 'id="duration_months-error">Number must be between 1 and 120.' in html  # 0 is not 'required'
+    assert 'id="duration_months-error">Give a number between 1 and 120.' in html  # 0 is not 'required'
     assert db.session.query(Pact).count() == 0
 
 
@@ -119,6 +122,21 @@ def test_consultation_comment_and_support(app, world):
     post_form(neighbour, f"/pacts/{pact.id}/support")
     page = app.test_client().get(f"/pacts/{pact.id}").get_data(as_text=True)
     assert "Count me in for Saturdays" in page and "Supports: 1" in page
+
+
+def test_a_supporter_sees_that_they_support_and_may_withdraw(app, world):
+    pact = world.walk(world.propose(), PactState.CONSULTATION)
+    neighbour = signed_in(app, world.other)
+    post_form(neighbour, f"/pacts/{pact.id}/support")
+    page = neighbour.get(f"/pacts/{pact.id}").get_data(as_text=True)
+    assert "You support this proposal." in page and "Withdraw my support" in page
+    assert "I support this proposal" not in page
+    post_form(neighbour, f"/pacts/{pact.id}/support/withdraw")
+    page = neighbour.get(f"/pacts/{pact.id}").get_data(as_text=True)
+    assert "Supports: 0" in page and "I support this proposal" in page and "You support this" not in page
+    # Withdrawing twice changes nothing and says why.
+    with pytest.raises(Invalid, match="do not support"):
+        proposals.withdraw_support(db.session.get(Pact, pact.id), actor=world.other)
 
 
 def test_a_refused_comment_keeps_its_text_beside_the_field(app, world):
@@ -233,10 +251,25 @@ def test_signed_pact_pdf_contains_the_clauses_parties_and_signatures(app, world)
     assert "Carla Citizen" not in text and "a resident of Navile" in text
 
 
-def test_pdf_is_in_the_pact_language(app, world):
-    pact = world.walk(world.propose(locale="it"), PactState.SIGNED)
-    text = PdfReader(io.BytesIO(app.test_client().get(f"/pacts/{pact.id}/pact.pdf").data)).pages[0].extract_text()
-    assert "Patto di collaborazione" in text
+def _pdf_text(response) -> str:
+    return "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.data)).pages)
+
+
+def test_pdf_headings_follow_the_reader_and_the_clauses_stay_as_signed(app, world, make_user):
+    pact = world.walk(world.propose(locale="en"), PactState.SIGNED)
+    # An Italian official downloads a pact recorded in English: Italian headings, English clauses.
+    italian = make_user(Role.OFFICIAL, locale="it")
+    text = _pdf_text(signed_in(app, italian).get(f"/pacts/{pact.id}/pact.pdf"))
+    assert "Patto di collaborazione" in text and "Firme" in text and "Articolo 1." in text
+    assert "Pagina 1 di" in text and "Signatures" not in text
+    for clause in FULL_CLAUSES.values():
+        assert clause in text
+    # A visitor whose browser reads Catalan gets Catalan headings around the same clauses.
+    text = _pdf_text(app.test_client().get(f"/pacts/{pact.id}/pact.pdf", headers={"Accept-Language": "ca"}))
+    assert "Pacte de col·laboració" in text and "Pàgina 1 de" in text
+    assert all(clause in text for clause in FULL_CLAUSES.values())
+    english = _pdf_text(app.test_client().get(f"/pacts/{pact.id}/pact.pdf", headers={"Accept-Language": "en"}))
+    assert "Collaboration pact between" in english and "Signatures" in english
 
 
 def test_unsigned_pact_has_no_pdf(app, world):

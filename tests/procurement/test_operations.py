@@ -4,6 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from app.audit.operations import history
@@ -269,6 +270,8 @@ def test_ranking_weighs_the_scores_and_computes_the_price_score(city):
     assert award.supplier.slug == "la-tela" and award.total_score == 8700
     assert award.value_cents == 10_000_000 and not award.tie and not award.override
     assert "87" in awarding.award_reasons(award) and "82.1" in awarding.award_reasons(award)
+    with force_locale("it"):  # points as an Italian writes them
+        assert "ottenuti 82,1." in awarding.award_reasons(award)
     assert [r["organisation"] for r in award.ranking] == ["la-tela", "verde-lavoro", "serviplus"]
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from app.accounts.models import Throttle
 from app.accounts.signin import address_key
+from app.books.notes import generate_key
 from app.config import ROOT
 from app.extensions import db
 
@@ -129,7 +130,10 @@ http {{
 def served(app, database_url, tmp_path, nginx, certificate):
     """gunicorn (gunicorn.conf.py, production settings) and nginx in front of it."""
     app_port, http_port, https_port = _free_port(), _free_port(), _free_port()
+    books_key = tmp_path / "books-key.pem"
+    generate_key(books_key)
     env = dict(os.environ, PROCOMUN_ENV="production", SECRET_KEY="s" * 48, AUDIT_KEY="a" * 48,
+               PROCOMUN_BOOKS_KEY_FILE=str(books_key),
                DATABASE_URL=database_url, PROCOMUN_BASE_URL="https://procomun.test", PROCOMUN_TRUSTED_PROXIES="1",
                GUNICORN_BIND=f"127.0.0.1:{app_port}", GUNICORN_WORKERS="2", GUNICORN_THREADS="16",
                PYTHONPATH=str(ROOT))

@@ -7,6 +7,7 @@ import pytest
 
 from app import create_app
 from app.accounts.models import Role
+from app.books.notes import generate_key
 from app.extensions import db
 from tests.conftest import PASSWORD, app_config, login, post_form
 
@@ -39,8 +40,11 @@ def test_no_page_of_the_demo_city_has_inline_script_or_style(app):
 def production(database_url, tmp_path):
     config = app_config(database_url, tmp_path / "instance")
     config.pop("SECRET_KEY")
+    config.pop("PROCOMUN_BOOKS_KEY_FILE")
+    generate_key(tmp_path / "books-key.pem")
     app = create_app(config, env={"PROCOMUN_ENV": "production", "SECRET_KEY": "p" * 48,
                                            "AUDIT_KEY": "a" * 48,
+                                           "PROCOMUN_BOOKS_KEY_FILE": str(tmp_path / "books-key.pem"),
                                            "PROCOMUN_BASE_URL": "https://procomun.city.example"})
     return app
 

@@ -46,7 +46,7 @@ def test_bad_rows_late_in_the_file_are_all_reported_and_nothing_is_written(city,
     before = _counts()
     with open(_file(tmp_path, rows)) as lines:
         with pytest.raises(issuance.BatchRefused) as refused:
-            issuance.issue_batch(lines, city.programme, actor=city.official)
+            issuance.issue_batch(lines, city.programme, actor=city.official, unknown_holders="invite")
     check = refused.value.check
     assert [p.line for p in check.problems] == [47, 60]
     assert "“nobody” is not an email address" in check.problems[0].reason
@@ -67,6 +67,7 @@ def test_skipping_bad_rows_issues_the_good_ones_across_rounds(city, tmp_path, sm
         writer = csv.writer(handle)
         writer.writerow(["holder_email", "code", "amount_cents"])
         result = issuance.issue_batch(lines, city.programme, actor=city.official, skip_bad_rows=True,
+                                      unknown_holders="invite",
                                       codes_out=writer,
                                       progress=lambda phase, n, length: seen.append((phase, n, length)))
     total = sum(100 + n for n in range(50)) + 5000
@@ -99,7 +100,7 @@ def test_beyond_the_budget_nothing_is_written(city, tmp_path, small_rounds):
     rows = [[f"h{n}@example.org", "30000", ""] for n in range(40)]  # 1,200,000 > 1,000,000
     before = _counts()
     with open(_file(tmp_path, rows)) as lines, pytest.raises(Invalid) as refused:
-        issuance.issue_batch(lines, city.programme, actor=city.official)
+        issuance.issue_batch(lines, city.programme, actor=city.official, unknown_holders="invite")
     assert "left to issue" in str(refused.value)
     db.session.rollback()
     assert _counts() == before
@@ -119,7 +120,7 @@ def test_a_new_code_already_taken_is_drawn_again(city, tmp_path, monkeypatch, sm
         yield from fresh
     monkeypatch.setattr(codes, "new_codes", first_one_taken)
     with open(_file(tmp_path, [[f"c{n}@example.org", "100", ""] for n in range(5)])) as lines:
-        result = issuance.issue_batch(lines, city.programme, actor=city.official)
+        result = issuance.issue_batch(lines, city.programme, actor=city.official, unknown_holders="invite")
     assert result.issued == 5
     issued = db.session.execute(select(Voucher.code)).scalars().all()
     assert len(issued) == len(set(issued)) == 6 and issued.count(taken) == 1
@@ -132,7 +133,8 @@ def _peak_bytes(city, tmp_path, rows: int) -> int:
     tracemalloc.start()
     try:
         with open(path) as lines, open(tmp_path / f"{rows}.codes.csv", "w", newline="") as out:
-            result = issuance.issue_batch(lines, city.programme, actor=city.official, codes_out=csv.writer(out),
+            result = issuance.issue_batch(lines, city.programme, actor=city.official, unknown_holders="invite",
+                                           codes_out=csv.writer(out),
                                           progress=lambda *args: None)
         _current, peak = tracemalloc.get_traced_memory()
     finally:
@@ -156,7 +158,7 @@ def test_memory_does_not_grow_with_the_file(city, tmp_path, monkeypatch):
 def test_a_batch_is_one_entry_its_vouchers_show_their_own_line_and_it_cannot_be_reversed(city, tmp_path):
     rows = [[city.citizen.email, "1200", ""], ["new@example.org", "800", ""]]
     with open(_file(tmp_path, rows)) as lines:
-        issuance.issue_batch(lines, city.programme, actor=city.official)
+        issuance.issue_batch(lines, city.programme, actor=city.official, unknown_holders="invite")
     db.session.commit()
     mine = holders.holder_vouchers(city.citizen)[0]
     entry = db.session.get(Transfer, mine.issue_transfer_id)
@@ -180,7 +182,7 @@ def test_a_batch_is_one_entry_its_vouchers_show_their_own_line_and_it_cannot_be_
 def test_verify_catches_a_voucher_outside_its_batch(city, tmp_path):
     rows = [[f"h{n}@example.org", "500", ""] for n in range(3)]
     with open(_file(tmp_path, rows)) as lines:
-        issuance.issue_batch(lines, city.programme, actor=city.official)
+        issuance.issue_batch(lines, city.programme, actor=city.official, unknown_holders="invite")
     db.session.commit()
     assert ledger.verify().ok
     voucher = db.session.execute(select(Voucher).order_by(Voucher.id)).scalars().first()
@@ -199,7 +201,7 @@ def test_verify_catches_a_voucher_outside_its_batch(city, tmp_path):
 
 def test_a_batch_vouchers_page_links_its_entry_without_offering_to_reverse_it(app, city, tmp_path):
     with open(_file(tmp_path, [[city.citizen.email, "1200", ""]])) as lines:
-        issuance.issue_batch(lines, city.programme, actor=city.official)
+        issuance.issue_batch(lines, city.programme, actor=city.official, unknown_holders="invite")
     db.session.commit()
     voucher = holders.holder_vouchers(city.citizen)[0]
     official = app.test_client()

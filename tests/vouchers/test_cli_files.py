@@ -30,7 +30,7 @@ def _batch(folder, rows, name="batch.csv"):
 
 def _issue(app, path, *options):
     return app.test_cli_runner().invoke(args=["vouchers", "issue-batch", str(path), "--programme",
-                                              "home-care-2027", *options])
+                                              "home-care-2027", "--unknown-holders", "invite", *options])
 
 
 def test_a_refused_batch_leaves_the_previous_codes_file_as_it_was(app, city, folder):

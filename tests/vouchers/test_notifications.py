@@ -49,21 +49,22 @@ def test_an_issued_voucher_reaches_its_holder_in_their_language(city, client, sm
     assert len(smtp.messages) == 1  # turned off: nothing more
 
 
-def test_a_batch_run_is_one_outbox_row_whatever_the_number_of_holders(city, smtp, make_user):
+def test_a_batch_run_is_two_outbox_rows_whatever_the_number_of_holders(city, smtp, make_user):
     make_user(Role.CITIZEN, email="pere@example.org", locale="ca")
     for holders in (3, 40):
         rows = ["holder_email,amount_cents,valid_until", "pere@example.org,1000,"]
         rows += [f"holder{holders}-{n}@example.org,1000," for n in range(holders - 1)]
         text = "\n".join(rows) + "\n"
         before = _outbox_rows()
-        result = issuance.issue_batch(lambda: io.StringIO(text), city.programme, actor=city.official)
+        result = issuance.issue_batch(lambda: io.StringIO(text), city.programme, actor=city.official,
+                                      unknown_holders="invite")
         assert result.issued == holders
-        assert _outbox_rows() == before + 1
+        assert _outbox_rows() == before + 2  # the vouchers received, and the invitations to the new holders
     # A voucher issued after the runs is not in their audience.
     issuance.issue_voucher(city.programme, city.citizen, 1000, actor=city.official)
     drain()
     recipients = [rcpts[0] for rcpts, _m in smtp.messages]
-    assert len(recipients) == 3 + 40 + 1
+    assert len(recipients) == 3 + 40 + 1 + (2 + 39)  # each new holder is also invited once
     assert recipients.count("pere@example.org") == 2 and recipients.count(city.citizen.email) == 1
     catalan = _by_recipient(smtp)["pere@example.org"]
     assert "Has rebut un val" in catalan["Subject"]

@@ -74,7 +74,8 @@ def test_batch_reports_every_bad_row_and_issues_nothing(city, tmp_path, app):
                            ["b@example.org", "-5", until], ["c@example.org", "100", "31/12/2027"],
                            ["d@example.org", "100", (city.today + timedelta(days=999)).isoformat()],
                            ["e@example.org", "100"]])
-    result = app.test_cli_runner().invoke(args=["vouchers", "issue-batch", str(path), "--programme", "home-care-2027"])
+    result = app.test_cli_runner().invoke(args=["vouchers", "issue-batch", str(path), "--programme", "home-care-2027",
+                                                "--unknown-holders", "invite"])
     assert result.exit_code == 1
     for line in (3, 4, 5, 6, 7):
         assert f"line {line}:" in result.output
@@ -89,7 +90,7 @@ def test_batch_cli_issues_and_writes_codes(city, tmp_path, app):
     out = tmp_path / "codes.csv"
     runner = app.test_cli_runner()
     result = runner.invoke(args=["vouchers", "issue-batch", str(path), "--programme", "home-care-2027",
-                                 "--out", str(out), "--skip-bad-rows"])
+                                 "--unknown-holders", "invite", "--out", str(out), "--skip-bad-rows"])
     assert result.exit_code == 0, result.output
     assert "Issued 3 vouchers (4000 cents)" in result.output and "1 new citizen accounts" in result.output
     rows = list(csv.reader(open(out)))
@@ -105,7 +106,8 @@ def test_batch_cli_issues_and_writes_codes(city, tmp_path, app):
 
 def test_batch_beyond_budget_issues_nothing(city, tmp_path, app):
     path = _csv(tmp_path, [["x@example.org", "900000", ""], ["y@example.org", "200000", ""]])
-    result = app.test_cli_runner().invoke(args=["vouchers", "issue-batch", str(path), "--programme", "home-care-2027"])
+    result = app.test_cli_runner().invoke(args=["vouchers", "issue-batch", str(path), "--programme", "home-care-2027",
+                                                "--unknown-holders", "invite"])
     assert result.exit_code == 1 and "left to issue" in result.output
     assert db.session.query(Voucher).count() == 0
 

@@ -212,7 +212,7 @@ def test_parallel_gifts_never_overdraw(city, app, make_user):
     statuses = _at_once(6, lambda n: app.test_client().post(
         f"{API}/time-credits/gifts", headers={"Authorization": f"Bearer {token}"},
         json={"relative_email": emails[n], "minutes": 60, "idempotency_key": f"gift-{n}"}))
-    assert statuses == [201] + [409] * 5
+    assert statuses == [202] + [409] * 5
     db.session.expire_all()
     assert time_credits.time_balance(city.citizen) == 0
     assert sum(time_credits.time_balance(r) for r in relatives) == 60 and ledger.verify().ok

@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("books", __name__, url_prefix="/books")
