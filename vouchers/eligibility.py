@@ -7,7 +7,6 @@ A resident proves who they are by typing their identifier and date of birth; the
 is stored on their account, and each programme whose list has them issues them its voucher once:
 the unique (programme, person) grant is written before the voucher, in the same transaction."""
 import csv
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass, field
@@ -37,15 +36,15 @@ STAGE_ROWS = 5_000        # parsed rows inserted into the staging table at once
 MAX_REPORTED = 1000       # refused rows kept with their reason; beyond, only counted
 STAGING = "voucher_eligibility_staging"
 IDENTIFIER = re.compile(r"^[A-Z0-9]{4,30}$")
+SEPARATORS = re.compile(r"[\s.\-]")
 VERIFY_ATTEMPTS = 5       # per account and per hour: 10^4 birth dates are not guessed at this pace
 VERIFY_WINDOW = timedelta(hours=1)
 
 
-def identity_hash(identifier: str) -> str:
+def identity_hash(identifier: str, key: bytes | None = None) -> str:
     """The keyed hash a list keeps for an identifier, written with or without spaces, dots or dashes."""
-    normal = re.sub(r"[\s.\-]", "", identifier or "").upper()
-    return hmac.new(current_app.config["PROCOMUN_ELIGIBILITY_KEY"].encode(), f"resident:{normal}".encode(),
-                    hashlib.sha256).hexdigest()
+    key = key or current_app.config["PROCOMUN_ELIGIBILITY_KEY"].encode()
+    return hmac.digest(key, b"resident:" + SEPARATORS.sub("", identifier or "").upper().encode(), "sha256").hex()
 
 
 @dataclass
@@ -73,14 +72,14 @@ class ListCheck:
             self.more_refused += 1
 
 
-def _parse(row: list[str], programme: Programme, today: date):
+def _parse(row: list[str], programme: Programme, today: date, key: bytes):
     """The staged values of one row (hash, birth date, income, amount, email, address, language), or a
     translated reason."""
     if len(row) != len(HEADER):
         return _l("Expected 6 columns (identifier, birth_date, income_cents, email, postal_address, language), "
                   "found %(n)s.", n=len(row))
     identifier, born, income, email, address, language = (cell.strip() for cell in row)
-    if not IDENTIFIER.match(re.sub(r"[\s.\-]", "", identifier).upper()):
+    if not IDENTIFIER.match(SEPARATORS.sub("", identifier).upper()):
         return _l("The identifier is not 4 to 30 letters and digits.")
     try:
         birth_date = date.fromisoformat(born)
@@ -101,7 +100,7 @@ def _parse(row: list[str], programme: Programme, today: date):
     amount = programmes.amount_for_income(programme, int(income))
     if amount <= 0:
         return _l("At this income the programme's scale gives no voucher.")
-    return identity_hash(identifier), birth_date, int(income), amount, email, address or None, language
+    return identity_hash(identifier, key), birth_date, int(income), amount, email, address or None, language
 
 
 def _stage(batch: list[tuple], sqlite: bool) -> None:
@@ -148,9 +147,10 @@ def load_list(lines, programme: Programme, *, actor, dry_run: bool = False) -> L
             f"CREATE TEMPORARY TABLE {STAGING} (line INTEGER PRIMARY KEY, h VARCHAR(64), birth_date DATE, "
             "income BIGINT, amount BIGINT, email VARCHAR(254), address VARCHAR(300), language VARCHAR(5))"))
         batch, sqlite = [], is_sqlite()
+        key = current_app.config["PROCOMUN_ELIGIBILITY_KEY"].encode()
         for number, row in _rows(lines):
             check.checked += 1
-            parsed = _parse(row, programme, today)
+            parsed = _parse(row, programme, today, key)
             if not isinstance(parsed, tuple):
                 check.refuse(number, parsed)
                 continue
