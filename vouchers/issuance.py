@@ -297,7 +297,6 @@ def _issue_batch(lines, programme, result, *, actor, skip_bad_rows, codes_out, p
         if check.bad and not skip_bad_rows:
             raise BatchRefused(check)
         staging.stage_rows(batch, sqlite)
-        _check_batch_caps(programme)
         staging.analyse(sqlite)
         staged = check.good  # the staged rows are numbered 1…staged
         check.unknown, unknown = staging.unknown_holders(MAX_REPORTED)
@@ -315,6 +314,7 @@ def _issue_batch(lines, programme, result, *, actor, skip_bad_rows, codes_out, p
             if to_issue == 0:
                 raise Invalid(_l("No row is left to issue: every email in the file is without an account."),
                               field="file")
+        _check_batch_caps(programme)   # on the rows left to issue
         if total > available:
             raise Invalid(_l("The file asks for %(total)s but the programme has %(left)s left to issue.",
                              total=money(total), left=money(available)), field="file")
