@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("en", "es", "it", "ca")
-MODULES = ("pacts", "councils", "procurement", "vouchers")
+MODULES = ("pacts", "councils", "procurement", "vouchers", "accountability")
 # Keys known to be public: a production app must never run with one of them.
 INSECURE_SECRET_KEYS = {"", "dev", "change-me", "secret", "development"}
 # Licences by SPDX id that PROCOMUN_OPEN_DATA_LICENSE may name (app/opendata.py has their URLs).
@@ -237,6 +237,9 @@ def load(instance_path: Path, env=None) -> dict:
         # rendered copy at most this old (0: every request renders). See app/pagecache.py.
         "PROCOMUN_PUBLIC_PAGE_CACHE_SECONDS": int(env.get("PROCOMUN_PUBLIC_PAGE_CACHE_SECONDS",
                                                           "30" if production else "0")),
+        # Days the city has to answer a council's priority need (a tender, a programme or a pact);
+        # later, the step is overdue and escalated (accountability/deadlines.py).
+        "PROCOMUN_NEED_ANSWER_DAYS": int(env.get("PROCOMUN_NEED_ANSWER_DAYS", "90")),
         # The part of a signed-in page shared by everyone who may see it (the officials' desk) is
         # rendered at most this often unless the data it shows changes first. See app/pagecache.py.
         "PROCOMUN_SHARED_CONTENT_CACHE_SECONDS": int(env.get("PROCOMUN_SHARED_CONTENT_CACHE_SECONDS",

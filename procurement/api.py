@@ -12,7 +12,7 @@ from app.errors import NotFound
 from app.organisations import operations as organisations
 from app.security import api_public, api_roles_required, api_user
 
-from . import awarding, evaluation, processes, tenders
+from . import amendments, awarding, contracts, evaluation, processes, releases, tenders
 from .models import CriterionKind, Procedure
 
 blp = Blueprint("procurement_api", __name__, url_prefix="/api/v1/procurement",
@@ -55,6 +55,17 @@ class ContractSchema(Schema):
     paid_cents = fields.Integer()
 
 
+class AmendmentSchema(Schema):
+    id = fields.Integer()
+    scope = fields.String(metadata={"description": "tender, award or contract"})
+    rationale = fields.String()
+    date = fields.DateTime()
+    amended_by = fields.Function(lambda a: a.amended_by.name if a.amended_by else None)
+    before = fields.Dict(metadata={"description": "The fields it changed, as they were."})
+    after = fields.Dict(metadata={"description": "The same fields, as they became."})
+    release_id = fields.String(metadata={"description": "The OCDS release that published it."})
+
+
 class ProcessSchema(Schema):
     id = fields.Integer()
     reference = fields.String()
@@ -72,6 +83,8 @@ class ProcessSchema(Schema):
     criteria = fields.List(fields.Nested(CriterionSchema))
     award = fields.Nested(AwardSchema, allow_none=True)
     contract = fields.Nested(ContractSchema, allow_none=True)
+    amendments = fields.Function(lambda p: AmendmentSchema(many=True).dump(releases.amendments_of(p))
+                                 if p.published else [])
 
 
 class ProcessQuery(Schema):
@@ -101,6 +114,10 @@ class BidSchema(Schema):
     organisation = fields.String(required=True, metadata={"description": "The bidding organisation's slug."})
     amount_cents = fields.Integer(required=True, validate=validate.Range(min=1))
     summary = fields.String(load_default="")
+    declarations = fields.List(fields.String(), load_default=list, metadata={
+        "description": "The declarations ticked: no_exclusion_grounds (always required), social_economy "
+                       "(required on reserved tenders), wage_ratio (required when a criterion is fair wages). "
+                       "Documents are attached on the bid's web page."})
 
 
 class BidCreatedSchema(Schema):
@@ -108,6 +125,31 @@ class BidCreatedSchema(Schema):
     organisation = fields.Nested(SupplierSchema)
     amount_cents = fields.Integer()
     status = fields.String(metadata={"description": "active, withdrawn, or replaced by a later bid."})
+    declarations = fields.List(fields.String())
+
+
+class DeadlineSchema(Schema):
+    deadline = Date(required=True, metadata={"description": "The new deadline for bids, after the current one."})
+    rationale = fields.String(required=True, validate=validate.Length(min=1, max=2000),
+                              metadata={"description": "Published with the amendment and sent to the bidders."})
+
+
+class TenderAmendmentSchema(Schema):
+    rationale = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=10000))
+    budget_cents = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+
+
+class AwardAmendmentSchema(Schema):
+    rationale = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    value_cents = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    justification = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+
+
+class ContractAmendmentSchema(Schema):
+    rationale = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    value_cents = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    period_end = Date(load_default=None, allow_none=True)
 
 
 class AwardRequestSchema(Schema):
@@ -184,7 +226,8 @@ def bid(body, process_id):
     organisation = next((o for o in user.organisations if o.slug == body["organisation"]), None)
     if organisation is None:
         raise NotFound(_l("You do not belong to that organisation."), field="organisation")
-    return tenders.submit_bid(process, organisation, body["amount_cents"], summary=body["summary"], actor=user)
+    return tenders.submit_bid(process, organisation, body["amount_cents"], summary=body["summary"],
+                              declarations=body["declarations"], actor=user)
 
 
 @blp.route("/processes/<int:process_id>/bids/<int:bid_id>/withdraw", methods=["POST"])
@@ -213,3 +256,59 @@ def award(body, process_id):
     chosen = tenders.bid_by_id(body["bid_id"]) if body["bid_id"] else None
     evaluation.decide_award(process, bid=chosen, justification=body["justification"], actor=api_user())
     return process
+
+
+@blp.route("/processes/<int:process_id>/deadline", methods=["POST"])
+@officials
+@blp.arguments(DeadlineSchema)
+@blp.response(200, ProcessSchema)
+@blp.doc(security=[{"bearer": []}])
+def extend(body, process_id):
+    """Extend the deadline for bids while bidding is open (409 once it has passed), with a public
+    reason: published as a tender amendment and told to the bidders."""
+    process = processes.process_by_id(process_id, api_user())
+    tenders.extend_deadline(process, body["deadline"], body["rationale"], actor=api_user())
+    return process
+
+
+def _newest_amendment(process):
+    return releases.amendments_of(process)[-1]
+
+
+@blp.route("/processes/<int:process_id>/tender/amendments", methods=["POST"])
+@officials
+@blp.arguments(TenderAmendmentSchema)
+@blp.response(201, AmendmentSchema)
+@blp.doc(security=[{"bearer": []}])
+def amend_tender(body, process_id):
+    """Amend the tender's description or value while bids are accepted (409 afterwards)."""
+    process = processes.process_by_id(process_id, api_user())
+    amendments.amend_tender(process, body["rationale"], description=body["description"],
+                            budget_cents=body["budget_cents"], actor=api_user())
+    return _newest_amendment(process)
+
+
+@blp.route("/processes/<int:process_id>/award/amendments", methods=["POST"])
+@officials
+@blp.arguments(AwardAmendmentSchema)
+@blp.response(201, AmendmentSchema)
+@blp.doc(security=[{"bearer": []}])
+def amend_award(body, process_id):
+    """Amend a decided award's value or justification before its contract is signed (409 otherwise)."""
+    process = processes.process_by_id(process_id, api_user())
+    amendments.amend_award(process, body["rationale"], value_cents=body["value_cents"],
+                           justification=body["justification"], actor=api_user())
+    return _newest_amendment(process)
+
+
+@blp.route("/processes/<int:process_id>/contract/amendments", methods=["POST"])
+@officials
+@blp.arguments(ContractAmendmentSchema)
+@blp.response(201, AmendmentSchema)
+@blp.doc(security=[{"bearer": []}])
+def amend_contract(body, process_id):
+    """Amend a signed contract's value or end date (409 before it is signed or once it is closed)."""
+    process = processes.process_by_id(process_id, api_user())
+    contracts.amend_contract(process, body["rationale"], value_cents=body["value_cents"],
+                             period_end=body["period_end"], actor=api_user())
+    return _newest_amendment(process)

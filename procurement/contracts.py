@@ -135,18 +135,22 @@ def amend_contract(process: Process, rationale: str, *, actor, value_cents: int 
             rationale, changes, scope="contract", before=_json(before), after=_json(after)))
 
 
-CHANGE_LABELS = {"value_cents": _l("Contract value"), "period_end": _l("End of the service"),
-                 "bid_deadline": _l("Deadline for bids")}
+CHANGE_LABELS = {("contract", "value_cents"): _l("Contract value"), ("award", "value_cents"): _l("Awarded value"),
+                 "period_end": _l("End of the service"), "bid_deadline": _l("Deadline for bids"),
+                 "budget_cents": _l("Budget"), "description": _l("The need"), "justification": _l("Justification")}
 
 
 def amendment_changes(amendment: Amendment) -> list[tuple]:
     """What an amendment changed, as (what, before, after) in the reader's language."""
     def shown(name, value):
-        if value is None:
+        if value is None or value == "":
             return "—"
-        return money(value) if name == "value_cents" else day(date.fromisoformat(value))
+        if name.endswith("_cents"):
+            return money(value)
+        return day(date.fromisoformat(value)) if name in ("period_end", "bid_deadline") else value
     before, after = amendment.before or {}, amendment.after or {}
-    return [(CHANGE_LABELS.get(name, name), shown(name, before[name]), shown(name, after.get(name)))
+    return [(CHANGE_LABELS.get((amendment.scope, name)) or CHANGE_LABELS.get(name, name),
+             shown(name, before[name]), shown(name, after.get(name)))
             for name in before if before[name] != after.get(name)]
 
 

@@ -14,8 +14,9 @@ from app.demo import create_demo_user
 from app.extensions import db
 from app.i18n import city_timezone
 from app.organisations import operations as orgs
+from councils.needs import priority_needs
 
-from . import contracts, demo_flags, evaluation, tenders
+from . import bid_documents, contracts, demo_flags, evaluation, tenders
 from .demo_criteria import GREEN, SOCIAL
 from .models import Process
 
@@ -86,10 +87,13 @@ def _backdate(process: Process, months: int, today) -> None:
 def _build(demo, members, official, row) -> None:
     title, department, category, procedure, phase, criteria, bidders, months = row
     today = demo.today
+    # A tender in a category the joint council made a priority answers that need (accountability's chain).
+    need = next(iter(priority_needs(category_slug=category)), None) if category else None
     process = tenders.create_process(
         actor=official, title=title, department=demo.organisations[department], procedure=procedure,
         budget_cents=sum(a for a, _s in bidders.values()) * 100 or 150_000_00,
         category=orgs.category_by_slug(category) if category else None,
+        priority_need_id=need.id if need else None,
         description=f"{title}: a service for the people of Villanova, designed with its users.")
     tenders.set_criteria(process, criteria, actor=official)
     if phase == "cancelled":
@@ -99,17 +103,23 @@ def _build(demo, members, official, row) -> None:
         tenders.publish_tender(process, today + timedelta(days=21), actor=official)
         for slug, (amount, _scores) in bidders.items():
             tenders.submit_bid(process, demo.organisations[slug], amount * 100, actor=members[slug],
-                               summary=f"Our proposal for “{title}”.")
+                               summary=f"Our proposal for “{title}”.",
+                               declarations=[d.code for d in bid_documents.required_declarations(process)])
     if target >= 2:
         with transaction():  # time passes: bidding closes only after the deadline
             process.bid_deadline = today - timedelta(days=1)
         tenders.close_bidding(process, actor=official)
+        # A panel of two: the admin and the social-services official, who agree on every score.
+        panel = [official, demo.users["official@villanova.example"]]
+        for evaluator in panel:
+            evaluation.add_evaluator(process, evaluator, actor=official)
         for bid in process.bids:
             # The demo's score lists start with price, which is computed now, not typed.
             scored = [(c, s) for c, s in zip(process.criteria, bidders[bid.organisation.slug][1])
                       if c.kind != "price"]
-            evaluation.score_bid(bid, {c.id: s for c, s in scored}, actor=official,
-                                 notes={c.id: "Assessed against the published criterion." for c, _s in scored})
+            for evaluator in panel:
+                evaluation.score_bid(bid, {c.id: s for c, s in scored}, actor=evaluator,
+                                     notes={c.id: "Assessed against the published criterion." for c, _s in scored})
     if target >= 3:
         evaluation.decide_award(process, actor=official)
     if target >= 4:

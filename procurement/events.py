@@ -106,3 +106,8 @@ register_event(
     sentence=_l("The deadline for bids on “%(title)s” (%(reference)s) is extended to %(deadline)s: "
                 "%(rationale)s"),
     link=_page, audience=_bidders, params=_values)
+
+register_event(
+    "procurement.tender_amended", label=_l("A tender you bid on or follow is amended"),
+    sentence=_l("The tender “%(title)s” (%(reference)s) is amended: %(rationale)s"),
+    link=_page, audience=_bidders, params=_values)

@@ -5,6 +5,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, FieldList, Form, FormField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
@@ -12,6 +13,7 @@ from app.dates import date_range, in_range
 from app.forms import DateField, MoneyField, Range, Required
 
 from .models import CommitmentStatus, CriterionKind, Procedure
+from .price_formulas import DEFAULT_FORMULA, PRICE_FORMULAS
 
 MONEY = dict(validators=[Required(), Range(min=0, max=10**11)])
 
@@ -32,11 +34,16 @@ class ProcessForm(FlaskForm):
 
 
 class CriteriaForm(FlaskForm):
-    """One weight (and an optional note) per kind of criterion; a weight of 0 leaves it out."""
+    """One weight (and an optional note) per kind of criterion; a weight of 0 leaves it out. The
+    price criterion's formula is chosen from the published ones."""
+    price_formula = SelectField(_l("Price formula"), default=DEFAULT_FORMULA,
+                                choices=lambda: [(f.name, f.label) for f in PRICE_FORMULAS.values()],
+                                description=_l("How the prices become the price score; shown to the bidders."))
 
-    def weights(self) -> list[tuple[str, int, str]]:
+    def weights(self) -> list[tuple[str, int, str, str]]:
         return [(kind.value, getattr(self, f"weight_{kind.value}").data,
-                 getattr(self, f"note_{kind.value}").data or "")
+                 getattr(self, f"note_{kind.value}").data or "",
+                 self.price_formula.data if kind == CriterionKind.PRICE else "")
                 for kind in CriterionKind if getattr(self, f"weight_{kind.value}").data]
 
 
@@ -65,9 +72,29 @@ class BidForm(FlaskForm):
     organisation = SelectField(_l("Bidding organisation"), coerce=int, choices=[])
     amount = MoneyField(_l("Price offered"), **MONEY)
     summary = TextAreaField(_l("Summary of the proposal"), validators=[Optional(), Length(max=10000)])
+    documents = MultipleFileField(_l("Documents (PDF)"),
+                                  description=_l("The technical proposal and certificates: up to 5 PDF files of 5 MB "
+                                                 "each, sealed with the offer until the deadline."))
+
+    @property
+    def uploads(self) -> list[tuple]:
+        return [(f.stream, f.mimetype, f.filename) for f in (self.documents.data or [])
+                if f and getattr(f, "filename", "")]
+
+    def declared(self, declarations) -> list[str]:
+        return [d.code for d in declarations if getattr(self, f"declare_{d.code}").data]
 
 
-def score_form(criteria, bid, formdata=None):
+def bid_form(declarations) -> BidForm:
+    """The bid form with a box for each declaration the tender requires."""
+    class TenderBidForm(BidForm):
+        pass
+    for declaration in declarations:
+        setattr(TenderBidForm, f"declare_{declaration.code}", BooleanField(declaration.text))
+    return TenderBidForm()
+
+
+def score_form(criteria, formdata=None):
     """A form with a 0–100 score and its justification for each criterion an evaluator scores
     (quality and social; price is computed from the prices)."""
     class ScoreForm(FlaskForm):
@@ -75,12 +102,15 @@ def score_form(criteria, bid, formdata=None):
     for criterion in criteria:
         setattr(ScoreForm, f"score_{criterion.id}", IntegerField(
             _l("%(criterion)s (weight %(weight)s)", criterion=criterion.kind_enum.label, weight=criterion.weight),
-            default=bid.score_for(criterion.id), description=criterion.description or None,
-            validators=[Required(), Range(min=0, max=100)]))
+            description=criterion.description or None, validators=[Required(), Range(min=0, max=100)]))
         setattr(ScoreForm, f"note_{criterion.id}", TextAreaField(
-            _l("Justification"), default=bid.note_for(criterion.id),
-            validators=[DataRequired(_l("Justify the score.")), Length(max=2000)]))
+            _l("Justification"), validators=[DataRequired(_l("Justify the score.")), Length(max=2000)]))
     return ScoreForm(formdata=formdata) if formdata is not None else ScoreForm()
+
+
+class PanelForm(FlaskForm):
+    evaluator = StringField(_l("Official's email"), validators=[DataRequired(), Length(max=254)],
+                            description=_l("An official's account; any department may sit on the panel."))
 
 
 class AwardForm(FlaskForm):
@@ -170,6 +200,24 @@ class AmendContractForm(FlaskForm):
     rationale = TextAreaField(_l("Reason for the amendment"), validators=[DataRequired(), Length(max=5000)],
                               description=_l("Published with the amendment; it is also the justification of a value "
                                              "above the award or the budget."))
+
+
+class AmendTenderForm(FlaskForm):
+    description = TextAreaField(_l("The need"), validators=[Optional(), Length(max=10000)],
+                                description=_l("Leave as it is to keep it."))
+    budget = MoneyField(_l("New value of the tender"), validators=[Optional(), Range(min=0, max=10**11)],
+                        description=_l("Leave empty to keep the value."))
+    rationale = TextAreaField(_l("Reason for the amendment"), validators=[DataRequired(), Length(max=5000)],
+                              description=_l("Published with the amendment and sent to the bidders."))
+
+
+class AmendAwardForm(FlaskForm):
+    value = MoneyField(_l("New awarded value"), validators=[Optional(), Range(min=0, max=10**11)],
+                       description=_l("Leave empty to keep the value."))
+    justification = TextAreaField(_l("Justification of the award"), validators=[Optional(), Length(max=5000)],
+                                  description=_l("Leave as it is to keep it."))
+    rationale = TextAreaField(_l("Reason for the amendment"), validators=[DataRequired(), Length(max=5000)],
+                              description=_l("Published with the amendment."))
 
 
 class PaymentForm(FlaskForm):

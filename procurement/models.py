@@ -148,6 +148,8 @@ class Process(db.Model):
         viewonly=True)
     award: Mapped["Award | None"] = relationship(back_populates="process", uselist=False)
     contract: Mapped["Contract | None"] = relationship(back_populates="process", uselist=False)
+    panel: Mapped[list["PanelMember"]] = relationship(back_populates="process", order_by="PanelMember.added_at",
+                                                      cascade="all, delete-orphan")
 
     @property
     def phase_enum(self) -> Phase:
@@ -180,6 +182,10 @@ class Criterion(db.Model):
     weight: Mapped[int] = mapped_column(Integer)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
+    # How a price criterion turns prices into points (procurement/evaluation.py:PRICE_FORMULAS);
+    # empty on the criteria an evaluation panel scores.
+    formula: Mapped[str] = mapped_column(String(20), default="", server_default="")
+
     process: Mapped[Process] = relationship(back_populates="criteria")
 
     @property
@@ -210,33 +216,75 @@ class Bid(db.Model):
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(String(20), default=BidStatus.ACTIVE.value, server_default="active")
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The declarations the bidder ticked (procurement/bid_documents.py:DECLARATIONS), sealed with the offer.
+    declarations: Mapped[list] = mapped_column(JSON, default=list)
 
     process: Mapped[Process] = relationship(back_populates="all_bids")
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     scores: Mapped[list["Score"]] = relationship(back_populates="bid", cascade="all, delete-orphan",
-                                                 lazy="selectin")
+                                                 lazy="selectin", order_by="Score.id")
+    documents: Mapped[list["BidDocument"]] = relationship(back_populates="bid", cascade="all, delete-orphan",
+                                                          order_by="BidDocument.id")
 
-    def score_for(self, criterion_id: int) -> int | None:
-        return next((s.score for s in self.scores if s.criterion_id == criterion_id), None)
+    def scores_for(self, criterion_id: int) -> list["Score"]:
+        """The evaluators' scores of this bid on one criterion, in the order they were given."""
+        return [s for s in self.scores if s.criterion_id == criterion_id]
 
-    def note_for(self, criterion_id: int) -> str:
-        return next((s.note for s in self.scores if s.criterion_id == criterion_id), "")
+    def score_by(self, criterion_id: int, evaluator_id: int) -> "Score | None":
+        return next((s for s in self.scores if s.criterion_id == criterion_id and s.evaluator_id == evaluator_id),
+                    None)
+
+
+class BidDocument(db.Model):
+    """A document sent with a bid (its technical proposal, certificates…), a PDF kept under the
+    instance folder with a name we generate, sealed like the offer until the deadline."""
+
+    __tablename__ = "procurement_bid_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("procurement_bids.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(String(60))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    bid: Mapped[Bid] = relationship(back_populates="documents")
+
+
+class PanelMember(db.Model):
+    """An official on the process's evaluation panel: each member scores every bid on every
+    quality and social criterion, and the panel's score is their mean."""
+
+    __tablename__ = "procurement_panel_members"
+
+    process_id: Mapped[int] = mapped_column(ForeignKey("procurement_processes.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    process: Mapped[Process] = relationship(back_populates="panel")
+    user = relationship("User", foreign_keys=[user_id], lazy="joined")
 
 
 class Score(db.Model):
-    """An evaluator's score of one bid on a quality or social criterion, from 0 to 100, with its
-    justification (the price criterion is computed from the prices, never typed)."""
+    """One evaluator's score of one bid on a quality or social criterion, from 0 to 100, with its
+    justification: given once, never changed (the price criterion is computed, never typed)."""
 
     __tablename__ = "procurement_scores"
+    __table_args__ = (UniqueConstraint("bid_id", "criterion_id", "evaluator_id"),)
 
-    bid_id: Mapped[int] = mapped_column(ForeignKey("procurement_bids.id", ondelete="CASCADE"),
-                                        primary_key=True)
-    criterion_id: Mapped[int] = mapped_column(ForeignKey("procurement_criteria.id", ondelete="CASCADE"),
-                                              primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("procurement_bids.id", ondelete="CASCADE"), index=True)
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("procurement_criteria.id", ondelete="CASCADE"))
+    evaluator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     score: Mapped[int] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(Text, default="")
+    scored_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     bid: Mapped[Bid] = relationship(back_populates="scores")
+    evaluator = relationship("User", lazy="joined")
 
 
 class Award(db.Model):
@@ -400,14 +448,14 @@ class Release(db.Model):
 
 
 class Amendment(db.Model):
-    """A change to a published tender or contract, with its rationale: an OCDS `amendments`
+    """A change to a published tender, award or contract, with its rationale: an OCDS `amendments`
     entry from the release that published it on."""
 
     __tablename__ = "procurement_amendments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     process_id: Mapped[int] = mapped_column(ForeignKey("procurement_processes.id"), index=True)
-    scope: Mapped[str] = mapped_column(String(20))  # "tender" or "contract"
+    scope: Mapped[str] = mapped_column(String(20))  # "tender", "award" or "contract"
     rationale: Mapped[str] = mapped_column(Text)
     description: Mapped[str] = mapped_column(Text, default="")
     date: Mapped[datetime] = mapped_column(UTCDateTime)

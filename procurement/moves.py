@@ -38,12 +38,14 @@ def _tender_moves(process: Process, today) -> list[Move]:
         close = _refused("close_bidding", _l("Bidding is open until the end of %(deadline)s; until then the "
                                              "tender can only be extended or cancelled.", deadline=deadline))
         extend = Move("extend_deadline", True)
+        amend = Move("amend_tender", True)
     else:
         close = (Move("close_bidding", True) if process.bids else
                  _refused("close_bidding", _l("No organisation has bid; cancel the tender instead.")))
         extend = _refused("extend_deadline", _l("The deadline, %(deadline)s, has passed: bids can no longer be "
                                                 "accepted.", deadline=deadline))
-    return [extend, close, Move("cancel", True)]
+        amend = _refused("amend_tender", _l("Bids are no longer accepted: the tender can no longer change."))
+    return [extend, amend, close, Move("cancel", True)]
 
 
 def moves(process: Process, today=None) -> list[Move]:
@@ -60,7 +62,7 @@ def moves(process: Process, today=None) -> list[Move]:
     if phase == Phase.BIDS:
         return [Move("score", True), Move("award", True), Move("cancel", True)]
     if phase == Phase.AWARD:
-        return [Move("contract", True)]
+        return [Move("contract", True), Move("amend_award", True)]
     if phase == Phase.CONTRACT:
         return [Move("start_implementation", True), Move("amend_contract", True)]
     if phase == Phase.IMPLEMENTATION:
@@ -74,10 +76,12 @@ def moves(process: Process, today=None) -> list[Move]:
 def check(process: Process, name: str, today=None) -> None:
     """Refuse `name` unless it is one of the moves allowed now, with the reason the page shows: a
     move of another phase is an invalid transition (409), a move of this one refused by a rule
-    (the deadline, no bids, unassessed commitments) is invalid (422)."""
+    (the deadline, no bids, unassessed commitments) is a conflict too (409, code "refused"), unless
+    it concerns a form's field (422)."""
     found = next((m for m in moves(process, today) if m.name == name), None)
     if found is None:
         raise InvalidTransition(_l("This step is not possible while the process is “%(phase)s”.",
                                    phase=process.phase_enum.label))
-    if not found.allowed:
-        raise Invalid(found.reason, field=found.field)
+    if not found.allowed:  # refused by the state of things (409), or by what a field lacks (422)
+        raise Invalid(found.reason, field=found.field, status=409 if found.field is None else None,
+                      code="refused" if found.field is None else None)

@@ -165,7 +165,11 @@ def process_history(process: Process) -> list[tuple]:
     labels |= {"procurement.created": _l("Opened in planning"),
                "procurement.criteria_set": _l("Award criteria set"),
                "procurement.deadline_extended": _l("Deadline for bids extended"),
-               "procurement.contract_amended": _l("Contract amended")}
+               "procurement.contract_amended": _l("Contract amended"),
+               "procurement.tender_amended": _l("Tender amended"),
+               "procurement.award_amended": _l("Award amended"),
+               "procurement.evaluator_added": _l("Official appointed to the evaluation panel"),
+               "procurement.evaluator_removed": _l("Official taken off the evaluation panel")}
     return [(entry, labels.get(entry.action, entry.action))
             for entry in history("procurement_processes", process.id)]
 

@@ -19,7 +19,8 @@ How an operation publishes (after its own writes, inside its `with transaction()
 tenderCancellation, award, awardUpdate, awardCancellation, contract, contractAmendment,
 contractUpdate, implementation, implementationUpdate, contractTermination). An amendment is kept
 with the process and listed in `tender.amendments` (scope "tender") or the contract's
-`amendments` (scope "contract") of this release and every later one, with the release it amends
+`amendments` (scope "contract"), or the award's (scope "award", tag awardUpdate), of this release
+and every later one, with the release it amends
 (`amendsReleaseID`, the previous release) and the release that carries it (`releaseID`).
 Nothing is published for a process the public cannot see yet (in planning)."""
 import json
@@ -40,6 +41,7 @@ from app.database import after_upgrade, transaction, utcnow
 from app.extensions import db
 from app.i18n import city_timezone
 from app.urls import external_url
+from councils.needs import priority_need_by_id
 
 from . import flags
 from .awarding import accredited, award_reasons
@@ -54,6 +56,7 @@ from .models import (
     Record,
     Release,
 )
+from .price_formulas import formula_of
 
 HERE = Path(__file__).parent
 SUSTAINABILITY_COMMIT = "b8d93a0edb8e0ac2f27f733cccf3884e392346e9"
@@ -316,16 +319,19 @@ def _parties(process) -> list[dict]:
     return [_party(process, org, party_roles) for org, party_roles in roles.values()]
 
 
-# The published scoring rules (procurement/evaluation.py: price_score, TIE_RULE), in English.
-SCORING_RULES = ("Price is scored by formula: 100 × lowest price ÷ price. Equal totals are separated by the "
-                 "points on the social criteria, then by the lower price; a tie that remains is decided by the "
-                 "officials with a written justification.")
+# The published scoring rules (procurement/evaluation.py: PANEL_RULE, TIE_RULE), in English.
+SCORING_RULES = ("Quality and social criteria are scored from 0 to 100 by each member of the evaluation panel; "
+                 "the panel's score is their mean, rounded half up to the hundredth. Equal totals are separated "
+                 "by the points on the social criteria, then by the lower price; a tie that remains is decided by "
+                 "the officials with a written justification.")
 
 
 def _criteria_details(process) -> str:
     weights = "; ".join(f"{CriterionKind(c.kind).name.replace('_', ' ').lower()}: {c.weight}%"
                         + (f" ({c.description})" if c.description else "") for c in process.criteria)
-    return f"{weights}. {SCORING_RULES}" if weights else ""
+    price = next((c for c in process.criteria if c.kind == CriterionKind.PRICE), None)
+    formula = f"Price is scored by formula ({formula_of(price).name}): {formula_of(price).english}. " if price else ""
+    return f"{weights}. {formula}{SCORING_RULES}" if weights else ""
 
 
 def _amendments(amendments) -> list[dict]:
@@ -358,7 +364,8 @@ def _tender(process, amendments) -> dict:
         "sustainability": [{"goal": goal, "strategies": sorted(strategies)} for goal, strategies in goals.items()],
         # Procomún extension: the weighted criteria as data, and how the procedure is reserved.
         "weightedCriteria": [{"id": str(c.id), "kind": c.kind, "weight": c.weight, "social": c.kind_enum.social,
-                              "description": c.description} for c in process.criteria],
+                              "description": c.description, "priceFormula": c.formula or None}
+                             for c in process.criteria],
         "socialProcurement": {"procedure": procedure.value, "reserved": procedure == Procedure.RESERVED,
                               "serviceCategory": process.category.slug if process.category else None,
                               "councilPriorityNeedId": process.priority_need_id},
@@ -379,7 +386,7 @@ def _pdf(kind: str, process, title: str, endpoint: str, published) -> dict:
             "datePublished": _moment(published)}
 
 
-def _award(process) -> dict:
+def _award(process, amendments) -> dict:
     award = process.award
     return {
         "id": f"{process.reference}-award",
@@ -396,6 +403,7 @@ def _award(process) -> dict:
             "tie": award.tie, "override": award.override, "justification": award.justification,
             "supplierSocialEconomy": award.supplier.is_social_economy,
         },
+        "amendments": _amendments(a for a in amendments if a.scope == "award"),
     }
 
 
@@ -432,6 +440,19 @@ def _contract(process, amendments) -> dict:
     }
 
 
+def _need(process) -> dict:
+    """A tender answering a council's priority need says so: the need as the planning rationale,
+    and as a related planning process at the need's public page (its chain of accountability)."""
+    need = priority_need_by_id(process.priority_need_id) if process.priority_need_id else None
+    if need is None:
+        return {}
+    rationale = f"Answers the priority need “{need.title}” adopted by {need.council.name} on {need.adopted_on}."
+    return {"planning": {"rationale": f"{rationale} {process.description}".strip(),
+                         "budget": {"amount": _value(process.budget_cents), "description": process.title}},
+            "relatedProcesses": [{"id": f"need-{need.id}", "relationship": ["planning"], "title": need.title,
+                                  "uri": external_url("accountability.need", need_id=need.id)}]}
+
+
 def _prune(value):
     """Leave out what is not there: a null means "remove" when OCDS releases are merged, and an
     empty string, list or object tells a reader nothing (libcove's empty_field check)."""
@@ -463,8 +484,9 @@ def build_release(process, process_ocid: str, release_id: str, moment: datetime,
                          "budget": {"amount": _value(process.budget_cents), "description": process.title}},
             "tender": _tender(process, amendments),
         }
+        body.update(_need(process))
         if process.award:
-            body["awards"] = [_award(process)]
+            body["awards"] = [_award(process, amendments)]
         if process.contract:
             body["contracts"] = [_contract(process, amendments)]
         return _prune(body)

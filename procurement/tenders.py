@@ -13,9 +13,11 @@ from app.i18n import city_today, day, money
 from app.notifications.operations import emit, follow
 from app.organisations.models import Organisation, OrganisationKind, ServiceCategory
 
+from .bid_documents import check_declarations, check_documents, store_documents
 from .events import process_context
 from .models import Bid, BidStatus, Criterion, CriterionKind, Phase, Procedure, Process
 from .moves import bidding_open, check
+from .price_formulas import DEFAULT_FORMULA, PRICE_FORMULAS
 from .processes import check_cents, council_needs, lock, move, require_manage
 from .releases import AmendmentNote, publish_release
 
@@ -63,14 +65,16 @@ def create_process(*, actor, title: str, department: Organisation, budget_cents:
     return row
 
 
-def set_criteria(process: Process, criteria: list[tuple[str, int, str]], *, actor) -> None:
-    """Replace the award criteria (kind, weight, description) while in planning.
-    Each kind at most once, weights whole numbers from 1 to 100, summing to 100."""
+def set_criteria(process: Process, criteria: list[tuple], *, actor) -> None:
+    """Replace the award criteria (kind, weight, description[, price formula]) while in planning.
+    Each kind at most once, weights whole numbers from 1 to 100, summing to 100; the price
+    criterion is scored by one of the published formulas (evaluation.PRICE_FORMULAS, proportional
+    unless chosen), the others by the evaluation panel."""
     require_manage(actor, process)
     if process.phase != Phase.PLANNING:
         raise Invalid(_l("Award criteria can only change while the process is in planning."), field="criteria")
     seen, rows = set(), []
-    for kind, weight, description in criteria:
+    for kind, weight, description, *formula in criteria:
         try:
             kind = CriterionKind(kind)
         except ValueError:
@@ -79,21 +83,29 @@ def set_criteria(process: Process, criteria: list[tuple[str, int, str]], *, acto
             raise Invalid(_l("Each criterion may appear once."), field="criteria")
         if not isinstance(weight, int) or not 1 <= weight <= 100:
             raise Invalid(_l("Each weight is a whole number from 1 to 100."), field="criteria")
+        formula = (formula[0] if formula else None) or ""
+        if kind == CriterionKind.PRICE:
+            formula = formula or DEFAULT_FORMULA
+            if formula not in PRICE_FORMULAS:
+                raise Invalid(_l("Unknown price formula “%(formula)s”.", formula=formula), field="formula")
+        elif formula:
+            raise Invalid(_l("Only the price criterion has a formula; the panel scores the others."),
+                          field="formula")
         seen.add(kind)
-        rows.append((kind, weight, (description or "").strip()))
-    total = sum(w for _k, w, _d in rows)
+        rows.append((kind, weight, (description or "").strip(), formula))
+    total = sum(w for _k, w, _d, _f in rows)
     if total != 100:
         raise Invalid(_l("The weights add up to %(total)s; they must add up to 100.", total=total),
                       field="criteria")
     with transaction():
-        before = [{"kind": c.kind, "weight": c.weight} for c in process.criteria]
+        before = [{"kind": c.kind, "weight": c.weight, "formula": c.formula} for c in process.criteria]
         process.criteria.clear()
         db.session.flush()
-        for position, (kind, weight, description) in enumerate(rows):
+        for position, (kind, weight, description, formula) in enumerate(rows):
             process.criteria.append(Criterion(kind=kind.value, weight=weight, description=description,
-                                              position=position))
+                                              formula=formula, position=position))
         record("procurement.criteria_set", process, actor=actor, before={"criteria": before},
-               after={"criteria": [{"kind": k.value, "weight": w} for k, w, _d in rows]})
+               after={"criteria": [{"kind": k.value, "weight": w, "formula": f} for k, w, _d, f in rows]})
 
 
 def publish_tender(process: Process, deadline: date, *, actor) -> None:
@@ -113,12 +125,13 @@ def publish_tender(process: Process, deadline: date, *, actor) -> None:
 
 
 def submit_bid(process: Process, organisation: Organisation, amount_cents: int, *, actor,
-               summary: str = "") -> Bid:
+               summary: str = "", declarations=None, documents=()) -> Bid:
     """An organisation's member bids on an open tender until the end of its deadline day, at most
-    the tender's value unless the tender allows more. Reserved tenders accept only social-economy
+    the tender's value unless the tender allows more, ticking every declaration the tender requires
+    and attaching its documents (PDFs; bid_documents.py). Reserved tenders accept only social-economy
     organisations (which include the work-integration co-operatives that act as sheltered
     workshops). A second bid of the same organisation replaces the first, which is kept, marked
-    replaced and audited: the last one counts."""
+    replaced and audited: the last one counts, with its own declarations and documents."""
     if actor is None or not actor.member_of(organisation):
         raise NotAllowed(_l("You may only bid for an organisation you belong to."))
     if organisation.kind == OrganisationKind.MUNICIPAL_DEPARTMENT:
@@ -132,6 +145,8 @@ def submit_bid(process: Process, organisation: Organisation, amount_cents: int, 
     if amount_cents > process.budget_cents and not process.allow_above_value:
         raise Invalid(_l("The price is above the tender's value, %(value)s, which this tender does not allow.",
                          value=money(process.budget_cents)), field="amount")
+    declarations = check_declarations(process, declarations)
+    documents = check_documents(documents)
     with transaction():
         lock(process)  # against a close of bidding or another bid of the organisation at the same time
         if not bidding_open(process):
@@ -143,12 +158,14 @@ def submit_bid(process: Process, organisation: Organisation, amount_cents: int, 
                    after={"status": BidStatus.REPLACED.value})
             db.session.flush()  # one active bid per organisation: the unique index checks the new one
         bid = Bid(process=process, organisation=organisation, amount_cents=amount_cents,
-                  summary=(summary or "").strip(), submitted_by_id=actor.id)
+                  summary=(summary or "").strip(), submitted_by_id=actor.id, declarations=declarations)
         db.session.add(bid)
+        store_documents(bid, documents)
         db.session.flush()
         record("procurement.bid_submitted", bid, actor=actor,
                after={"process": process.reference, "organisation": organisation.slug, "amount_cents": amount_cents,
-                      "replaces": previous.id if previous else None})
+                      "replaces": previous.id if previous else None, "declarations": declarations,
+                      "documents": [d.stored_name for d in bid.documents]})
         follow(actor, "procurement", process.id)
     db.session.expire(process, ["bids"])
     return bid

@@ -2,10 +2,11 @@
 its phase allows, the forms of each step, and the office's dashboard."""
 from decimal import Decimal
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.accounts import operations as accounts
 from app.accounts.models import Role
 from app.accounts.operations import is_official
 from app.documents import pdf_response
@@ -15,26 +16,44 @@ from app.i18n import city_today, day, money
 from app.opendata import licence_name, licence_url
 from app.organisations import operations as organisations
 from app.pagecache import cached_public_page
-from app.security import public, roles_required
+from app.security import login_required, public, roles_required
 
-from . import awarding, bp, contracts, documents, evaluation, flags, monitoring, moves, processes, releases, tenders
+from . import (
+    amendments,
+    awarding,
+    bid_documents,
+    bp,
+    contracts,
+    documents,
+    evaluation,
+    flags,
+    monitoring,
+    moves,
+    processes,
+    releases,
+    tenders,
+)
 from .forms import (
+    AmendAwardForm,
     AmendContractForm,
+    AmendTenderForm,
     AwardForm,
-    BidForm,
     CommitmentForm,
     ContractForm,
     CriteriaForm,
     ExtendForm,
     MetricForm,
     MilestoneForm,
+    PanelForm,
     PaymentForm,
     ProcessForm,
     PublishForm,
     ReasonForm,
+    bid_form,
     score_form,
 )
 from .models import CriterionKind, Phase, Procedure
+from .price_formulas import PRICE_FORMULAS, formula_of
 
 officials = roles_required(Role.OFFICIAL, Role.ADMIN)
 org_members = roles_required(Role.ORG_MEMBER)
@@ -130,12 +149,16 @@ def _show_page(process, status=200, **submitted):
     forms = {name: form(formdata=None) for name, form in (
         ("publish", PublishForm), ("extend", ExtendForm), ("cancel", ReasonForm), ("payment", PaymentForm),
         ("metric", MetricForm),
-        ("milestone", MilestoneForm), ("commitment", CommitmentForm))}
+        ("milestone", MilestoneForm), ("commitment", CommitmentForm), ("panel", PanelForm))}
     manager = processes.can_manage(current_user, process)
     return render_template(
         "procurement/show.html", process=process, ranking=evaluation.ranking(process), today=city_today(),
         manager=manager, official=is_official(current_user), moves=moves.moves(process) if manager else [],
-        sealed=moves.bidding_open(process), tie_rule=evaluation.TIE_RULE,
+        sealed=moves.bidding_open(process), tie_rule=evaluation.TIE_RULE, panel_rule=evaluation.PANEL_RULE,
+        formula_of=formula_of, on_panel=evaluation.on_panel(current_user, process),
+        progress=evaluation.progress(process), can_open=bid_documents.can_open,
+        declaration_texts={code: d.text for code, d in bid_documents.DECLARATIONS.items()},
+        scored_criterion_id=next((c.id for c in evaluation.scored_by_evaluators(process)), None),
         amendments=releases.amendments_of(process) if process.published else [],
         amendment_changes=contracts.amendment_changes,
         own_bid=tenders.bid_of(current_user, process), need=processes.council_needs(process.priority_need_id)
@@ -174,6 +197,8 @@ def criteria(process_id):
         for c in process.criteria:
             getattr(form, f"weight_{c.kind}").data = c.weight
             getattr(form, f"note_{c.kind}").data = c.description
+            if c.formula:
+                form.price_formula.data = c.formula
     if form.validate_on_submit():
         try:
             tenders.set_criteria(process, form.weights(), actor=current_user)
@@ -181,7 +206,8 @@ def criteria(process_id):
             attach_error(form, error)
         else:
             return _done(process, _("The award criteria are saved."))
-    return render_template("procurement/criteria.html", form=form, process=process, kinds=list(CriterionKind))
+    return render_template("procurement/criteria.html", form=form, process=process, kinds=list(CriterionKind),
+                           formulas=PRICE_FORMULAS.values())
 
 
 @bp.route("/<int:process_id>/publish", methods=["POST"])
@@ -235,25 +261,36 @@ def cancel(process_id):
 def bid(process_id):
     process = _process(process_id)
     own = tenders.bid_of(current_user, process)
-    form = BidForm()
+    declarations = bid_documents.required_declarations(process)
+    form = bid_form(declarations)
     form.organisation.choices = [(o.id, o.name) for o in current_user.organisations]
     if own is not None and request.method == "GET":
         form.organisation.data, form.summary.data = own.organisation_id, own.summary
         form.amount.data = Decimal(own.amount_cents) / 100
     if own is not None:
-        form.amount.description = _("Your organisation's bid of %(amount)s counts now; a new one replaces it.",
-                                    amount=money(own.amount_cents))
+        form.amount.description = _("Your organisation's bid of %(amount)s counts now; a new one replaces it, "
+                                    "with its own declarations and documents.", amount=money(own.amount_cents))
     if form.validate_on_submit():
         try:
             organisation = next(o for o in current_user.organisations if o.id == form.organisation.data)
             tenders.submit_bid(process, organisation, form.amount.cents, summary=form.summary.data,
+                               declarations=form.declared(declarations), documents=form.uploads,
                                actor=current_user)
         except DomainError as error:
             attach_error(form, error)
         else:
             return _done(process, _("Your bid is submitted."))
-    return render_template("procurement/form.html", form=form, process=process,
+    return render_template("procurement/bid.html", form=form, process=process, declarations=declarations,
                            heading=_("Bid on “%(title)s”", title=process.title))
+
+
+@bp.route("/bid-documents/<int:document_id>")
+@login_required
+def bid_document(document_id):
+    """A bid's document, for its organisation's members, and for officials once bidding has closed."""
+    document, path = bid_documents.document_by_id(document_id, current_user)
+    return send_file(path, mimetype=document.content_type, as_attachment=True,
+                     download_name=f"{document.bid.process.reference}-{document.id}.pdf", max_age=0)
 
 
 @bp.route("/bids/<int:bid_id>/withdraw", methods=["POST"])
@@ -274,23 +311,61 @@ def withdraw(bid_id):
 def score(bid_id):
     bid = tenders.bid_by_id(bid_id)
     process = bid.process
-    if (refusal := _unless_manager(process)):
-        return refusal
+    if not evaluation.on_panel(current_user, process):
+        flash(_("Only the members of the evaluation panel score the bids."), "error")
+        return _back(process)
     criteria = evaluation.scored_by_evaluators(process)
-    form = score_form(criteria, bid)
+    if criteria and bid.score_by(criteria[0].id, current_user.id):
+        flash(_("You have already scored this bid; a score once given is not changed."), "info")
+        return _back(process)
+    form = score_form(criteria)
     if form.validate_on_submit():
         try:
             evaluation.score_bid(bid, {c.id: getattr(form, f"score_{c.id}").data for c in criteria},
                                  notes={c.id: getattr(form, f"note_{c.id}").data for c in criteria},
                                  actor=current_user)
         except DomainError as error:
-            attach_error(form, error)
+            if not shown_beside_its_field(form, error):
+                flash(str(error), "error")
+                return _back(process)
         else:
-            return _done(process, _("The scores of %(name)s are saved.", name=bid.organisation.name))
+            return _done(process, _("Your scores of %(name)s are saved.", name=bid.organisation.name))
     return render_template("procurement/form.html", form=form, process=process,
                            heading=_("Score the bid of %(name)s", name=bid.organisation.name),
-                           intro=_("The price is scored by the published formula, not by hand: the lowest price "
-                                   "gets full marks, the others in proportion."))
+                           intro=_("Your own scores, given once: the panel's score is the mean of its members'. "
+                                   "The price is scored by the published formula, not by hand."))
+
+
+@bp.route("/<int:process_id>/panel", methods=["POST"])
+@officials
+def add_evaluator(process_id):
+    process = _process(process_id)
+    form = PanelForm()
+    return _on_show_page(process, "panel", form, lambda: evaluation.add_evaluator(
+        process, accounts.user_by_email(form.evaluator.data, field="evaluator"), actor=current_user),
+        _("The official is on the evaluation panel."))
+
+
+@bp.route("/<int:process_id>/panel/<int:user_id>/remove", methods=["POST"])
+@officials
+def remove_evaluator(process_id, user_id):
+    process = _process(process_id)
+    try:
+        evaluation.remove_evaluator(process, accounts.user_by_id(user_id), actor=current_user)
+    except DomainError as error:
+        flash(str(error), "error")
+        return _back(process)
+    return _done(process, _("The official is no longer on the evaluation panel."))
+
+
+@bp.route("/<int:process_id>/evaluation.pdf")
+@officials
+def evaluation_pdf(process_id):
+    """The evaluation report, for officials (bidders' detailed scores stay with them)."""
+    process = _process(process_id)
+    if process.phase_enum in (Phase.PLANNING, Phase.TENDER) or not process.bids:  # offers sealed, or none
+        raise NotFound(_("This process has no evaluation yet."))
+    return pdf_response(documents.evaluation_report(process), f"{process.reference}-evaluation.pdf")
 
 
 @bp.route("/<int:process_id>/award", methods=["GET", "POST"])
@@ -361,6 +436,53 @@ def amend_contract(process_id):
                            heading=_("Amend the contract of “%(title)s”", title=process.title),
                            intro=_("Now worth %(value)s, until %(end)s.", value=money(contract.value_cents),
                                    end=day(contract.period_end)) if contract else "")
+
+
+@bp.route("/<int:process_id>/tender/amend", methods=["GET", "POST"])
+@officials
+def amend_tender(process_id):
+    process = _process(process_id)
+    if (refusal := _unless_manager(process)):
+        return refusal
+    form = AmendTenderForm()
+    if request.method == "GET":
+        form.description.data = process.description
+    if form.validate_on_submit():
+        try:
+            amendments.amend_tender(process, form.rationale.data, description=form.description.data,
+                                    budget_cents=form.budget.cents,
+                                    actor=current_user)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            return _done(process, _("The amendment is recorded and published."))
+    return render_template("procurement/form.html", form=form, process=process,
+                           heading=_("Amend the tender “%(title)s”", title=process.title),
+                           intro=_("Now worth %(value)s.", value=money(process.budget_cents)))
+
+
+@bp.route("/<int:process_id>/award/amend", methods=["GET", "POST"])
+@officials
+def amend_award(process_id):
+    process = _process(process_id)
+    if (refusal := _unless_manager(process)):
+        return refusal
+    form = AmendAwardForm()
+    if request.method == "GET" and process.award:
+        form.justification.data = process.award.justification
+    if form.validate_on_submit():
+        try:
+            amendments.amend_award(process, form.rationale.data, justification=form.justification.data,
+                                   value_cents=form.value.cents,
+                                   actor=current_user)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            return _done(process, _("The amendment is recorded and published."))
+    return render_template("procurement/form.html", form=form, process=process,
+                           heading=_("Amend the award of “%(title)s”", title=process.title),
+                           intro=_("Now awarded for %(value)s.", value=money(process.award.value_cents))
+                           if process.award else "")
 
 
 def _follow_up(process, form, operation, message):

@@ -5,7 +5,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ["app", "pacts", "councils", "procurement", "vouchers", "bench"]
+PACKAGES = ["app", "pacts", "councils", "procurement", "vouchers", "accountability", "bench"]
 
 
 def _module_name(path: Path) -> str:

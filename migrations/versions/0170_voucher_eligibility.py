@@ -2,7 +2,7 @@
 per programme (issue #23)
 
 Revision ID: 0170_voucher_eligibility
-Revises: 0142_voucher_spending_rules
+Revises: 0150_accountability
 Create Date: 2026-12-06 22:00:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0170_voucher_eligibility"
-down_revision = "0142_voucher_spending_rules"
+down_revision = "0150_accountability"
 branch_labels = None
 depends_on = None
 

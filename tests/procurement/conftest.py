@@ -4,10 +4,15 @@ from datetime import timedelta
 
 import pytest
 
-from app.accounts.models import Role
+from app.accounts.models import Role, User
 from app.database import transaction
+from app.extensions import db
 from app.i18n import city_today
-from procurement import contracts, evaluation, tenders
+from procurement import contracts, evaluation, processes, tenders
+from procurement.bid_documents import DECLARATIONS
+
+# Every declaration ticked: what a bidder who may bid on any tender declares.
+DECLARED = list(DECLARATIONS)
 
 CRITERIA = [("price", 40, "Lowest price gets full marks."),
             ("quality", 30, ""),
@@ -22,8 +27,12 @@ def pass_deadline(process):
 
 
 def score(process, bid, values, official):
-    """Score a bid from a list with one value per criterion, price included (the price's value
-    is ignored: it is computed), each with a justification."""
+    """`official` scores a bid from a list with one value per criterion, price included (the price's
+    value is ignored: it is computed), each with a justification; `official` joins the evaluation
+    panel first if not on it."""
+    if not evaluation.on_panel(official, process):
+        manager = official if processes.can_manage(official, process) else db.session.get(User, process.created_by_id)
+        evaluation.add_evaluator(process, official, actor=manager)
     scored = [(c, s) for c, s in zip(process.criteria, values) if c.kind != "price"]
     evaluation.score_bid(bid, {c.id: s for c, s in scored}, actor=official,
                          notes={c.id: "Checked against the proposal." for c, _s in scored})
@@ -65,7 +74,7 @@ class City:
             return process
         bidders = bidders or [self.coop, self.coop_b]
         for n, org in enumerate(bidders):
-            tenders.submit_bid(process, org, 10_000_000 + n * 500_000, actor=self.member(org))
+            tenders.submit_bid(process, org, 10_000_000 + n * 500_000, actor=self.member(org), declarations=DECLARED)
         pass_deadline(process)
         tenders.close_bidding(process, actor=self.official)
         if phase == "bids":

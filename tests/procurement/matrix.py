@@ -2,6 +2,7 @@
 
 Object-level rules (only the procuring department's officials move a process;
 organisations see their own scores) are tested in test_operations.py and test_views.py."""
+import io
 from datetime import timedelta
 
 from app.accounts.models import Role
@@ -9,6 +10,7 @@ from app.database import transaction
 from procurement import contracts, evaluation, processes, tenders
 
 from ..matrix import ANY_USER, OFFICIALS, PUBLIC, roles  # noqa: F401
+from .conftest import DECLARED
 
 EXPECTED = {
     "procurement.index": PUBLIC,
@@ -28,6 +30,12 @@ EXPECTED = {
     "procurement.withdraw": roles("org_member"),
     "procurement.score": OFFICIALS,
     "procurement.award": OFFICIALS,
+    "procurement.bid_document": ANY_USER,
+    "procurement.add_evaluator": OFFICIALS,
+    "procurement.remove_evaluator": OFFICIALS,
+    "procurement.evaluation_pdf": OFFICIALS,
+    "procurement.amend_tender": OFFICIALS,
+    "procurement.amend_award": OFFICIALS,
     "procurement.contract": OFFICIALS,
     "procurement.amend_contract": OFFICIALS,
     "procurement.payment": OFFICIALS,
@@ -54,6 +62,10 @@ EXPECTED = {
     "procurement_api.bid": roles("org_member"),
     "procurement_api.withdraw": roles("org_member"),
     "procurement_api.award": OFFICIALS,
+    "procurement_api.extend": OFFICIALS,
+    "procurement_api.amend_tender": OFFICIALS,
+    "procurement_api.amend_award": OFFICIALS,
+    "procurement_api.amend_contract": OFFICIALS,
 }
 
 
@@ -73,10 +85,12 @@ def samples(ctx) -> dict:
 
     tender = new("Open tender")
     running = new("Running contract")
-    bid = tenders.submit_bid(running, coop, 90_000, actor=member)
+    bid = tenders.submit_bid(running, coop, 90_000, actor=member, declarations=DECLARED,
+                             documents=[(io.BytesIO(b"%PDF-1.4\n"), "application/pdf", "Proposal")])
     with transaction():  # time passes: the deadline was yesterday
         running.bid_deadline = ctx.today - timedelta(days=1)
     tenders.close_bidding(running, actor=official)
+    evaluation.add_evaluator(running, official, actor=official)
     evaluation.score_bid(bid, {c.id: 50 for c in running.criteria if c.kind != "price"}, actor=official,
                          notes={c.id: "Checked." for c in running.criteria})
     evaluation.decide_award(running, actor=official)
@@ -101,4 +115,10 @@ def samples(ctx) -> dict:
         "procurement.record_json": {"ocid": f"{processes.ocid_prefix()}-{running.reference}"},
         "procurement_api.show": one, "procurement_api.publish": one, "procurement_api.award": one,
         "procurement_api.bid": {"process_id": tender.id},
+        "procurement.bid_document": {"document_id": bid.documents[0].id},
+        "procurement.add_evaluator": one, "procurement.remove_evaluator": {**one, "user_id": official.id},
+        "procurement.evaluation_pdf": one, "procurement.amend_tender": {"process_id": tender.id},
+        "procurement.amend_award": one, "procurement_api.extend": {"process_id": tender.id},
+        "procurement_api.amend_tender": {"process_id": tender.id}, "procurement_api.amend_award": one,
+        "procurement_api.amend_contract": one,
     }

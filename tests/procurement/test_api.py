@@ -7,9 +7,13 @@ from app.i18n import city_today
 from procurement import tenders
 from procurement.models import Bid, Phase, Process
 
-from .conftest import pass_deadline, score
+from .conftest import DECLARED, pass_deadline, score
 
 CRITERIA = [{"kind": "price", "weight": 70}, {"kind": "fair_wages", "weight": 30, "description": "Ratio 1:4"}]
+
+
+def _bid(organisation, amount_cents):
+    return {"organisation": organisation, "amount_cents": amount_cents, "declarations": DECLARED}
 
 
 def _new(client, headers, **overrides):
@@ -54,10 +58,10 @@ def test_bids_and_award_through_the_api(api_client, city):
     process = city.process("tender")
     api, headers = api_client(city.coop_member)
     bid = api.post(f"/api/v1/procurement/processes/{process.id}/bids",
-                   json={"organisation": "la-tela", "amount_cents": 900_000}, headers=headers)
+                   json=_bid("la-tela", 900_000), headers=headers)
     assert bid.status_code == 201
     other = api.post(f"/api/v1/procurement/processes/{process.id}/bids",
-                     json={"organisation": "serviplus", "amount_cents": 900_000}, headers=headers)
+                     json=_bid("serviplus", 900_000), headers=headers)
     assert other.status_code == 404  # not this member's organisation
     pass_deadline(process)
     tenders.close_bidding(process, actor=city.official)
@@ -76,10 +80,10 @@ def test_a_bid_above_the_value_is_refused_and_a_bid_replaced_or_withdrawn(api_cl
     process = city.process("tender", budget=1_000_000)
     api, headers = api_client(city.coop_member)
     url = f"/api/v1/procurement/processes/{process.id}/bids"
-    above = api.post(url, json={"organisation": "la-tela", "amount_cents": 1_000_001}, headers=headers)
+    above = api.post(url, json=_bid("la-tela", 1_000_001), headers=headers)
     assert above.status_code == 422 and "above the tender's value" in above.get_json()["message"]
-    first = api.post(url, json={"organisation": "la-tela", "amount_cents": 990_000}, headers=headers).get_json()
-    second = api.post(url, json={"organisation": "la-tela", "amount_cents": 950_000}, headers=headers)
+    first = api.post(url, json=_bid("la-tela", 990_000), headers=headers).get_json()
+    second = api.post(url, json=_bid("la-tela", 950_000), headers=headers)
     assert second.status_code == 201 and second.get_json()["status"] == "active"
     assert db.session.get(Bid, first["id"]).status == "replaced"
     stranger, stranger_headers = api_client(city.company_member)
@@ -98,5 +102,5 @@ def test_a_tender_may_allow_bids_above_its_value(api_client, city):
     tenders.publish_tender(process, city_today() + timedelta(days=5), actor=city.official)
     api, headers = api_client(city.coop_member)
     bid = api.post(f"/api/v1/procurement/processes/{process.id}/bids",
-                   json={"organisation": "la-tela", "amount_cents": 6_000_000}, headers=headers)
+                   json=_bid("la-tela", 6_000_000), headers=headers)
     assert bid.status_code == 201

@@ -12,6 +12,7 @@ from procurement.models import Payment, Phase, RedFlag
 from procurement.releases import AmendmentNote, publish_release
 
 from ..conftest import statements_run
+from .conftest import DECLARED
 
 
 def _found(code, today=None):
@@ -93,7 +94,7 @@ def test_a_single_bid_on_a_reserved_tender_once_bidding_closed(city):
     two = city.process("bids", procedure="reserved", title="Two bids")
     open_single = city.process("bids", bidders=[city.coop], title="Open, single")
     still_open = city.process("tender", procedure="reserved", title="Still open")
-    tenders.submit_bid(still_open, city.coop, 1_000_000, actor=city.coop_member)
+    tenders.submit_bid(still_open, city.coop, 1_000_000, actor=city.coop_member, declarations=DECLARED)
     found = _found("reserved-single-bid")
     assert found[single.id]["bids"] == 1
     assert not {two.id, open_single.id, still_open.id} & set(found)
@@ -141,14 +142,14 @@ def test_a_supplier_above_the_wage_ratio_limit_on_the_award_date(app, city):
 
 def test_bidding_closed_before_the_deadline(city):
     early = city.process("tender", title="Closed early")
-    tenders.submit_bid(early, city.coop, 1_000_000, actor=city.coop_member)
+    tenders.submit_bid(early, city.coop, 1_000_000, actor=city.coop_member, declarations=DECLARED)
     # Written directly, as data from before the rule: the operations refuse to close before the deadline.
     early.phase = Phase.BIDS.value
     publish_release(early, ["tenderUpdate"], actor=city.official)
     db.session.commit()
     assert _found("bidding-closed-early")[early.id]["bid_deadline"] == early.bid_deadline.isoformat()
     on_time = city.process("tender", title="Closed on time")
-    tenders.submit_bid(on_time, city.coop, 1_000_000, actor=city.coop_member)
+    tenders.submit_bid(on_time, city.coop, 1_000_000, actor=city.coop_member, declarations=DECLARED)
     on_time.bid_deadline = city_today() - timedelta(days=1)  # the deadline has passed
     db.session.commit()
     tenders.close_bidding(on_time, actor=city.official)
@@ -172,8 +173,8 @@ def test_a_deadline_extended_more_than_once(city):
 def test_a_clean_process_raises_no_flag(city):
     _accredit(city, city.coop)
     process = city.process("tender", procedure="reserved")
-    tenders.submit_bid(process, city.coop, 10_000_000, actor=city.coop_member)
-    tenders.submit_bid(process, city.coop_b, 10_500_000, actor=city.coop_b_member)
+    tenders.submit_bid(process, city.coop, 10_000_000, actor=city.coop_member, declarations=DECLARED)
+    tenders.submit_bid(process, city.coop_b, 10_500_000, actor=city.coop_b_member, declarations=DECLARED)
     process.bid_deadline = city_today() - timedelta(days=1)
     db.session.commit()
     tenders.close_bidding(process, actor=city.official)

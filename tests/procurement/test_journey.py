@@ -1,7 +1,8 @@
 """In a real browser: an official publishes a reserved tender, two co-operatives
-bid, the deadline is extended, bidding closes once it has passed, the bids are
-scored (price by formula), the award is computed, the contract is recorded and
-amended, and the public register and the OCDS file show it."""
+bid, the deadline is extended, bidding closes once it has passed, a panel of two
+officials scores the bids (their mean counts; price by formula), the award is
+computed and amended, the contract is recorded and amended, and the public
+register and the OCDS file show it."""
 import json
 from datetime import timedelta
 
@@ -65,6 +66,10 @@ def test_reserved_tender_from_publication_to_open_data(live_server, browser, pag
         bidder.get_by_role("link", name="Submit a bid").click()
         bidder.get_by_label("Price offered", exact=True).fill(amount)
         bidder.get_by_label("Summary of the proposal").fill(f"{org}: twelve carers, weekend cover.")
+        bidder.get_by_label("Documents (PDF)").set_input_files(files=[
+            {"name": "proposal.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4\n%%EOF\n"}])
+        for box in bidder.get_by_role("checkbox").all():  # the declarations a reserved tender requires
+            box.check()
         bidder.get_by_role("button", name="Save").click()
         expect(bidder.get_by_text("Your bid is submitted.")).to_be_visible()
         screenshot(f"bid-{org.split()[0].lower()}", bidder)
@@ -87,26 +92,56 @@ def test_reserved_tender_from_publication_to_open_data(live_server, browser, pag
     pass_deadline(db.session.query(Process).one())  # time passes
     official.reload()
     official.get_by_role("button", name="Close bidding and evaluate").click()
-    for org, scores in (("La Tela", ["90", "70", "60"]), ("Verde Lavoro", ["60", "90", "80"])):
-        official.get_by_role("link", name=f"Score the bid of {org}").click()
-        expect(official.get_by_label("Price (weight 40)")).to_have_count(0)  # computed, not typed
-        screenshot(f"score-{org.split()[0].lower()}", official)
-        for n, (label, score) in enumerate(zip(["Quality of the service proposal (weight 30)",
-                                                "Employment of people at risk of exclusion (weight 20)",
-                                                "Local employment (weight 10)"], scores)):
-            official.get_by_label(label).fill(score)
-            official.get_by_label("Justification").nth(n).fill(f"{org}: seen in the proposal.")
-        official.get_by_role("button", name="Save").click()
-        expect(official.get_by_text(f"The scores of {org} are saved.")).to_be_visible()
+    # The evaluation panel: the department's official and one of the Commons Office.
+    for member in (city.official, city.outsider):
+        official.get_by_label("Official's email").fill(member.email)
+        official.get_by_role("button", name="Appoint to the panel").click()
+        expect(official.get_by_text("The official is on the evaluation panel.")).to_be_visible()
+    expect(official.locator("section[aria-labelledby=panel-heading]")).to_contain_text(city.outsider.name)
+    screenshot("panel", official)
+    colleague = _signed_in(browser, live_server, city.outsider)
+    colleague.goto(official.url)
+    # Each member scores each bid once; on quality they disagree about La Tela (90 and 80: the panel's 85).
+    for evaluator, marks in ((official, {"La Tela": ["90", "70", "60"], "Verde Lavoro": ["60", "90", "80"]}),
+                             (colleague, {"La Tela": ["80", "70", "60"], "Verde Lavoro": ["60", "90", "80"]})):
+        for org, scores in marks.items():
+            evaluator.get_by_role("link", name=f"Score the bid of {org}").click()
+            expect(evaluator.get_by_label("Price (weight 40)")).to_have_count(0)  # computed, not typed
+            for n, (label, score) in enumerate(zip(["Quality of the service proposal (weight 30)",
+                                                    "Employment of people at risk of exclusion (weight 20)",
+                                                    "Local employment (weight 10)"], scores)):
+                evaluator.get_by_label(label).fill(score)
+                evaluator.get_by_label("Justification").nth(n).fill(f"{org}: seen in the proposal.")
+            evaluator.get_by_role("button", name="Save").click()
+            expect(evaluator.get_by_text(f"Your scores of {org} are saved.")).to_be_visible()
+            expect(evaluator.get_by_text(f"You have scored the bid of {org}.")).to_be_visible()
+    colleague.context.close()
+    official.reload()
+    expect(official.get_by_text("2 of 2 bids scored")).to_have_count(2)
+    report = official.request.get(official.url + "/evaluation.pdf")
+    assert report.ok and report.headers["content-type"] == "application/pdf"
     official.get_by_role("link", name="Decide the award").click()
     ranking = official.locator("table tbody tr")
     expect(ranking.first).to_contain_text("La Tela")
-    # Price 96.94 (95,000 ÷ 98,000): 40×96.94 + 30×90 + 20×70 + 10×60 = 85.78.
-    expect(ranking.first).to_contain_text("85.78")
+    # Price 96.94 (95,000 ÷ 98,000): 40×96.94 + 30×85 (the panel's mean) + 20×70 + 10×60 = 84.28.
+    expect(ranking.first).to_contain_text("84.28")
     screenshot("award-ranking", official)
     official.get_by_role("button", name="Decide the award").click()
     expect(official.get_by_text("The award is decided.")).to_be_visible()
     expect(official.get_by_text("had the highest weighted score")).to_be_visible()
+    # A mistake in the award is corrected by an amendment, never by typing over it.
+    official.get_by_role("link", name="Amend the award").click()
+    official.get_by_label("Justification of the award").fill("La Tela also covers the weekends.")
+    official.get_by_label("Reason for the amendment").fill("The weekend cover was left out of the decision.")
+    official.get_by_role("button", name="Save").click()
+    expect(official.get_by_text("The amendment is recorded and published.")).to_be_visible()
+    amended = official.locator("section[aria-labelledby=amendments-heading]")
+    expect(amended.get_by_text("The weekend cover was left out of the decision.")).to_be_visible()
+    expect(amended).to_contain_text("Justification: — → La Tela also covers the weekends.")
+    history = official.locator("section[aria-labelledby=history-heading]")
+    for step in ("Deadline for bids extended", "Official appointed to the evaluation panel", "Award amended"):
+        expect(history.get_by_text(step).first).to_be_visible()
+    screenshot("award-amended", official)
 
     today = city_today()
     official.get_by_role("link", name="Record the contract").click()
@@ -142,13 +177,14 @@ def test_reserved_tender_from_publication_to_open_data(live_server, browser, pag
     screenshot("public-process")
     package = json.loads(page.request.get(live_server + "/open-data/procurement.json").text())
     assert [r["tag"] for r in package["releases"]] == [["tender"], ["tenderAmendment"], ["tenderUpdate"], ["award"],
-                                                       ["contract"], ["contractAmendment"]]
+                                                       ["awardUpdate"], ["contract"], ["contractAmendment"]]
     release = package["releases"][-1]  # the newest: the amended contract
     assert release["contracts"][0]["value"]["amount"] == 99000.0
     assert release["contracts"][0]["amendments"][0]["rationale"] == "Two more weekly visits agreed with the families."
     assert release["tender"]["amendments"][0]["rationale"] == "A public holiday fell in the bidding period."
     assert release["ocid"].startswith("ocds-procomun-villanova-PRC-")
     assert release["awards"][0]["suppliers"][0]["name"] == "La Tela"
+    assert release["awards"][0]["amendments"][0]["rationale"] == "The weekend cover was left out of the decision."
     assert release["contracts"][0]["socialCommitments"][0]["criterion"] == "social_inclusion"
     assert release["tender"]["socialProcurement"]["reserved"] is True
     official.context.close()

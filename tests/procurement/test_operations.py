@@ -16,7 +16,7 @@ from app.notifications.models import OutboxEvent
 from procurement import awarding, contracts, evaluation, monitoring, moves, processes, releases, tenders
 from procurement.models import Amendment, Award, CommitmentStatus, Phase
 
-from .conftest import CRITERIA, pass_deadline, score
+from .conftest import CRITERIA, DECLARED, pass_deadline, score
 
 
 def test_a_process_walks_every_phase_and_each_move_is_audited(city):
@@ -30,8 +30,8 @@ def test_a_process_walks_every_phase_and_each_move_is_audited(city):
     assert process.phase == Phase.CLOSED
     actions = [e.action for e in history("procurement_processes", process.id)]
     assert actions == ["procurement.created", "procurement.criteria_set", "procurement.tender",
-                       "procurement.bids", "procurement.award", "procurement.contract",
-                       "procurement.implementation", "procurement.closed"]
+                       "procurement.bids", "procurement.evaluator_added", "procurement.award",
+                       "procurement.contract", "procurement.implementation", "procurement.closed"]
 
 
 @pytest.mark.parametrize("phase, move", [
@@ -103,15 +103,16 @@ def test_criteria_are_frozen_once_published(city):
 def test_reserved_tenders_refuse_ordinary_companies(city):
     process = city.process("tender", procedure="reserved")
     with pytest.raises(NotAllowed, match="reserved"):
-        tenders.submit_bid(process, city.company, 1000, actor=city.company_member)
-    tenders.submit_bid(process, city.coop_b, 1000, actor=city.coop_b_member)  # a work-integration co-op may
+        tenders.submit_bid(process, city.company, 1000, actor=city.company_member, declarations=DECLARED)
+    # a work-integration co-op may
+    tenders.submit_bid(process, city.coop_b, 1000, actor=city.coop_b_member, declarations=DECLARED)
     assert [b.organisation.slug for b in process.bids] == ["verde-lavoro"]
 
 
 def test_a_second_bid_replaces_the_first_which_is_kept_and_audited(city):
     process = city.process("tender")
-    first = tenders.submit_bid(process, city.company, 1000, actor=city.company_member)
-    second = tenders.submit_bid(process, city.company, 900, actor=city.company_member)
+    first = tenders.submit_bid(process, city.company, 1000, actor=city.company_member, declarations=DECLARED)
+    second = tenders.submit_bid(process, city.company, 900, actor=city.company_member, declarations=DECLARED)
     db.session.refresh(first)
     assert first.status == "replaced" and first.withdrawn_at is not None
     assert [(b.id, b.amount_cents) for b in process.bids] == [(second.id, 900)]
@@ -122,14 +123,14 @@ def test_a_second_bid_replaces_the_first_which_is_kept_and_audited(city):
 
 def test_a_bid_is_withdrawn_before_the_deadline_only_by_its_organisation(city):
     process = city.process("tender")
-    bid = tenders.submit_bid(process, city.coop, 1000, actor=city.coop_member)
+    bid = tenders.submit_bid(process, city.coop, 1000, actor=city.coop_member, declarations=DECLARED)
     with pytest.raises(NotAllowed):
         tenders.withdraw_bid(bid, actor=city.company_member)
     tenders.withdraw_bid(bid, actor=city.coop_member)
     assert bid.status == "withdrawn" and process.bids == []
     with pytest.raises(Invalid, match="already been withdrawn"):
         tenders.withdraw_bid(bid, actor=city.coop_member)
-    again = tenders.submit_bid(process, city.coop, 1200, actor=city.coop_member)  # may bid again
+    again = tenders.submit_bid(process, city.coop, 1200, actor=city.coop_member, declarations=DECLARED)  # may bid again
     pass_deadline(process)
     with pytest.raises(Invalid, match="until the deadline"):
         tenders.withdraw_bid(again, actor=city.coop_member)
@@ -140,36 +141,38 @@ def test_a_bid_is_withdrawn_before_the_deadline_only_by_its_organisation(city):
 def test_a_bid_above_the_tenders_value_is_refused_unless_the_tender_allows_it(city):
     process = city.process("tender", budget=1_000_000)
     with pytest.raises(Invalid, match="above the tender's value") as refused:
-        tenders.submit_bid(process, city.coop, 1_000_001, actor=city.coop_member)
+        tenders.submit_bid(process, city.coop, 1_000_001, actor=city.coop_member, declarations=DECLARED)
     assert refused.value.field == "amount" and process.bids == []
-    tenders.submit_bid(process, city.coop, 1_000_000, actor=city.coop_member)  # the value itself is fine
+    # the value itself is fine
+    tenders.submit_bid(process, city.coop, 1_000_000, actor=city.coop_member, declarations=DECLARED)
     generous = tenders.create_process(actor=city.official, title="Open-ended", department=city.department,
                                       budget_cents=1_000_000, allow_above_value=True)
     tenders.set_criteria(generous, CRITERIA, actor=city.official)
     tenders.publish_tender(generous, city_today() + timedelta(days=3), actor=city.official)
-    assert tenders.submit_bid(generous, city.coop, 1_200_000, actor=city.coop_member).amount_cents == 1_200_000
+    above = tenders.submit_bid(generous, city.coop, 1_200_000, actor=city.coop_member, declarations=DECLARED)
+    assert above.amount_cents == 1_200_000
 
 
 def test_only_members_bid_for_their_organisation(city):
     process = city.process("tender")
     with pytest.raises(NotAllowed):
-        tenders.submit_bid(process, city.coop, 1000, actor=city.company_member)
+        tenders.submit_bid(process, city.coop, 1000, actor=city.company_member, declarations=DECLARED)
 
 
 def test_no_bids_after_the_deadline_or_before_the_tender(city):
     planning = city.process("planning")
     with pytest.raises(Invalid, match="not accepting"):
-        tenders.submit_bid(planning, city.coop, 1000, actor=city.coop_member)
+        tenders.submit_bid(planning, city.coop, 1000, actor=city.coop_member, declarations=DECLARED)
     process = city.process("tender")
     process.bid_deadline = city_today() - timedelta(days=1)
     db.session.commit()
     with pytest.raises(Invalid, match="not accepting"):
-        tenders.submit_bid(process, city.coop, 1000, actor=city.coop_member)
+        tenders.submit_bid(process, city.coop, 1000, actor=city.coop_member, declarations=DECLARED)
 
 
 def test_bidding_cannot_close_before_the_deadline_which_is_the_end_of_its_day(city):
     process = city.process("tender")
-    tenders.submit_bid(process, city.coop, 1000, actor=city.coop_member)
+    tenders.submit_bid(process, city.coop, 1000, actor=city.coop_member, declarations=DECLARED)
     with pytest.raises(Invalid, match="Bidding is open until"):
         tenders.close_bidding(process, actor=city.official)
     with transaction():
@@ -185,7 +188,7 @@ def test_bidding_cannot_close_before_the_deadline_which_is_the_end_of_its_day(ci
 def test_the_moves_say_what_is_allowed_and_why_not(city):
     process = city.process("tender")
     shown = {m.name: m for m in moves.moves(process)}
-    assert list(shown) == ["extend_deadline", "close_bidding", "cancel"]
+    assert list(shown) == ["extend_deadline", "amend_tender", "close_bidding", "cancel"]
     assert shown["extend_deadline"].allowed and shown["cancel"].allowed
     # Before the deadline no advice to cancel for want of bids: bidding is still open.
     assert not shown["close_bidding"].allowed and "open until" in str(shown["close_bidding"].reason)
@@ -200,7 +203,7 @@ def test_the_moves_say_what_is_allowed_and_why_not(city):
 
 def test_an_extension_is_a_published_amendment_told_to_the_bidders(city):
     process = city.process("tender")
-    tenders.submit_bid(process, city.coop, 1000, actor=city.coop_member)
+    tenders.submit_bid(process, city.coop, 1000, actor=city.coop_member, declarations=DECLARED)
     old = process.bid_deadline
     with pytest.raises(Invalid, match="reason"):
         tenders.extend_deadline(process, old + timedelta(days=7), " ", actor=city.official)
@@ -227,7 +230,7 @@ def test_an_extension_is_a_published_amendment_told_to_the_bidders(city):
 
 def test_only_the_procuring_department_moves_a_process(city):
     process = city.process("tender")
-    tenders.submit_bid(process, city.coop, 1000, actor=city.coop_member)
+    tenders.submit_bid(process, city.coop, 1000, actor=city.coop_member, declarations=DECLARED)
     with pytest.raises(NotAllowed, match="Social Services"):
         tenders.close_bidding(process, actor=city.outsider)
     with pytest.raises(NotAllowed):
@@ -244,6 +247,7 @@ def test_scores_must_cover_every_criterion_within_0_to_100_with_a_justification(
     bid = process.bids[0]
     ids = [c.id for c in evaluation.scored_by_evaluators(process)]  # quality and the two social ones
     notes = {i: "Seen in the proposal." for i in ids}
+    evaluation.add_evaluator(process, city.official, actor=city.official)
     with pytest.raises(Invalid, match="0 to 100"):
         evaluation.score_bid(bid, {ids[0]: 50}, notes=notes, actor=city.official)
     with pytest.raises(Invalid, match="0 to 100"):
@@ -252,7 +256,7 @@ def test_scores_must_cover_every_criterion_within_0_to_100_with_a_justification(
         evaluation.score_bid(bid, dict(zip(ids, [50, 50, 50])), notes={ids[0]: "Fine."}, actor=city.official)
     assert refused.value.field == f"note_{ids[1]}"
     assert bid.scores == []
-    with pytest.raises(Invalid, match="Score every bid"):
+    with pytest.raises(Invalid, match="score every bid"):
         evaluation.decide_award(process, actor=city.official)
 
 
@@ -279,7 +283,7 @@ def _equal_prices(city, quality=(50, 50), social=(50, 50)):
     """Two co-ops bidding the same price, scored (quality, social inclusion, local employment)."""
     process = city.process("tender")
     for org in (city.coop, city.coop_b):
-        tenders.submit_bid(process, org, 5_000_000, actor=city.member(org))
+        tenders.submit_bid(process, org, 5_000_000, actor=city.member(org), declarations=DECLARED)
     pass_deadline(process)
     tenders.close_bidding(process, actor=city.official)
     for bid, q, s in zip(process.bids, quality, social):

@@ -12,7 +12,10 @@ from procurement import tenders
 from procurement.models import Payment, Phase, Process, ServiceMetric
 
 from ..conftest import login, post_form
-from .conftest import pass_deadline
+from .conftest import DECLARED, pass_deadline
+
+# Every declaration's box ticked, as a bidder sends the form.
+DECLARE = {f"declare_{code}": "y" for code in DECLARED}
 
 
 def _as(app, user):
@@ -56,11 +59,11 @@ def test_a_company_cannot_bid_on_a_reserved_tender(app, city):
     process = city.process("tender", procedure="reserved")
     client = _as(app, city.company_member)
     page = post_form(client, f"/procurement/{process.id}/bid",
-                     {"organisation": city.company.id, "amount": "1000"})
+                     {"organisation": city.company.id, "amount": "1000"} | DECLARE)
     assert page.status_code == 200 and "reserved for social-economy" in page.get_data(as_text=True)
     client = _as(app, city.coop_member)
     assert post_form(client, f"/procurement/{process.id}/bid",
-                     {"organisation": city.coop.id, "amount": "1000"}).status_code == 302
+                     {"organisation": city.coop.id, "amount": "1000"} | DECLARE).status_code == 302
     db.session.refresh(process)
     assert [b.organisation.slug for b in process.bids] == ["la-tela"]
 
@@ -221,7 +224,7 @@ def test_a_payment_before_the_signature_is_refused_beside_its_date(app, city):
 
 def test_bidding_cannot_be_closed_early_through_the_page_and_offers_stay_sealed(app, city):
     process = city.process("tender")
-    tenders.submit_bid(process, city.coop, 9_000_000, actor=city.coop_member)
+    tenders.submit_bid(process, city.coop, 9_000_000, actor=city.coop_member, declarations=DECLARED)
     official = _as(app, city.official)
     page = official.get(f"/procurement/{process.id}").get_data(as_text=True)
     assert "1 sealed bid received" in page and "€90,000.00" not in page  # the offer is not shown
@@ -267,15 +270,16 @@ def test_the_deadline_is_extended_through_the_page_with_a_reason_beside_its_fiel
 def test_a_bid_above_the_value_is_refused_beside_its_field_and_a_bid_withdrawn_and_sent_again(app, city):
     process = city.process("tender", budget=1_000_000)
     bidder = _as(app, city.coop_member)
-    page = post_form(bidder, f"/procurement/{process.id}/bid", {"organisation": city.coop.id, "amount": "10000.01"})
+    page = post_form(bidder, f"/procurement/{process.id}/bid",
+                     {"organisation": city.coop.id, "amount": "10000.01"} | DECLARE)
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and 'id="amount-error"' in text and "above the tender&#39;s value" in text
     assert post_form(bidder, f"/procurement/{process.id}/bid",
-                     {"organisation": city.coop.id, "amount": "9000"}).status_code == 302
+                     {"organisation": city.coop.id, "amount": "9000"} | DECLARE).status_code == 302
     form = bidder.get(f"/procurement/{process.id}/bid").get_data(as_text=True)
     assert 'value="9000' in form and "a new one replaces it" in form
     assert post_form(bidder, f"/procurement/{process.id}/bid",
-                     {"organisation": city.coop.id, "amount": "8500"}).status_code == 302
+                     {"organisation": city.coop.id, "amount": "8500"} | DECLARE).status_code == 302
     db.session.refresh(process)
     assert [b.amount_cents for b in process.bids] == [850_000] and len(process.all_bids) == 2
     page = bidder.get(f"/procurement/{process.id}").get_data(as_text=True)
@@ -289,9 +293,14 @@ def test_price_is_not_typed_and_each_score_needs_a_justification(app, city):
     process = city.process("bids")
     bid = process.bids[0]
     official = _as(app, city.official)
+    # Not on the panel yet: sent back, told why.
+    refused = official.get(f"/procurement/bids/{bid.id}/score", follow_redirects=True).get_data(as_text=True)
+    assert "Only the members of the evaluation panel score the bids." in refused
+    assert post_form(official, f"/procurement/{process.id}/panel",
+                     {"evaluator": city.official.email}).status_code == 302
     form = official.get(f"/procurement/bids/{bid.id}/score").get_data(as_text=True)
     price = next(c for c in process.criteria if c.kind == "price")
-    assert f'name="score_{price.id}"' not in form and "lowest price gets full marks" in form
+    assert f'name="score_{price.id}"' not in form and "published formula" in form
     scored = [c for c in process.criteria if c.kind != "price"]
     page = post_form(official, f"/procurement/bids/{bid.id}/score",
                      {f"score_{c.id}": "70" for c in scored} | {f"note_{scored[0].id}": "Good plan."})
@@ -301,6 +310,8 @@ def test_price_is_not_typed_and_each_score_needs_a_justification(app, city):
                      | {f"note_{c.id}": "Good plan." for c in scored}).status_code == 302
     db.session.refresh(bid)
     assert sorted(s.criterion_id for s in bid.scores) == sorted(c.id for c in scored)
+    again = official.get(f"/procurement/bids/{bid.id}/score", follow_redirects=True).get_data(as_text=True)
+    assert "You have already scored this bid" in again
 
 
 def test_a_contract_above_its_award_needs_a_reason_and_reopening_leads_to_an_amendment(app, client, city):

@@ -1,4 +1,4 @@
-"""Every state change in the four modules leaves an audit entry.
+"""Every state change in the modules leaves an audit entry.
 
 The harness wraps every public function of each module's operation files (its
 operations.py, or the files it was split into: every file but the rooms that hold
@@ -35,7 +35,7 @@ ROOMS = {"__init__", "models", "views", "api", "forms", "cli", "demo", "events",
 
 
 PREFIXES = {"pacts": ("pact", "commons"), "councils": ("council",), "procurement": ("procurement",),
-            "vouchers": ("voucher",)}
+            "vouchers": ("voucher",), "accountability": ("accountability",)}
 
 
 def _module_tables(name):
