@@ -4,6 +4,8 @@ Development (the default, what `make run` uses) runs on SQLite in the instance
 folder with a secret key generated once and kept there. Production
 (`PROCOMUN_ENV=production`) refuses to start without a real `SECRET_KEY`.
 """
+import hashlib
+import hmac
 import os
 import re
 import secrets
@@ -208,6 +210,10 @@ def load(instance_path: Path, env=None) -> dict:
         "PROCOMUN_ENV": "production" if production else "development",
         "SECRET_KEY": secret_key,
         "AUDIT_KEY": _audit_key(env, instance_path, production, secret_key),
+        # The key of the eligibility lists' identifier hashes (vouchers/eligibility.py): kept outside the
+        # database, so that a copy of it alone cannot test which national ID numbers are on a list.
+        "PROCOMUN_ELIGIBILITY_KEY": env.get("PROCOMUN_ELIGIBILITY_KEY", "") or hmac.new(
+            secret_key.encode(), b"procomun-eligibility", hashlib.sha256).hexdigest(),
         # Where the audit trail's head is published daily (`flask audit publish-head`): a folder
         # (one line appended per publication; mount it from another machine) and an email address.
         "PROCOMUN_AUDIT_WITNESS_DIR": env.get("PROCOMUN_AUDIT_WITNESS_DIR", ""),

@@ -2,7 +2,7 @@
 run; figures to bench/results.json and a short table on stdout.
 
 `BENCH_QUICK=1` runs a small version; `python -m bench redemption pages` runs
-only the named benchmarks (redemption, issuance, pages, documents, books)."""
+only the named benchmarks (redemption, issuance, pages, documents, books, eligibility)."""
 import json
 import os
 import sys
@@ -11,7 +11,7 @@ import traceback
 
 from . import common, machine
 
-BENCHMARKS = ("redemption", "issuance", "pages", "documents", "books")
+BENCHMARKS = ("redemption", "issuance", "pages", "documents", "books", "eligibility")
 RESULTS = common.ROOT / "bench" / "results.json"
 
 
@@ -48,6 +48,10 @@ def _table(results: dict) -> list[str]:
                         f"{q['peak_rss_mb']} MB; executemany {q['executemany_seconds']} s"
                         + (f", .import {q['shell_import_seconds']} s" if "shell_import_seconds" in q else "")
                         + f"; floor/app {q['ratio_floor_time_over_app_time']}")
+    e = results.get("eligibility")
+    if e and "seconds" in e:
+        rows.append(f"eligibility {e['rows']} rows in {e['seconds']} s ({e['rows_per_second']}/s), peak "
+                    f"{e['peak_rss_mb']} MB; COPY {e['copy_seconds']} s; COPY/app {e['ratio_copy_time_over_app_time']}")
     p = results.get("pages")
     for label, figures in (("page", p), ("page/sqlite", (p or {}).get("sqlite"))):
         if not figures or "pages" not in figures:

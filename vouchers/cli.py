@@ -13,11 +13,13 @@ from app.books.operations import verify_log
 from app.cli import output_directory
 from app.errors import DomainError
 
-from . import closing, issuance, ledger, programmes, sepa, settlement
+from . import closing, eligibility, issuance, ledger, programmes, sepa, settlement
 
 vouchers_cli = AppGroup("vouchers", help="Social voucher programmes, issuance, settlement and expiry.")
 programme_cli = AppGroup("programme", help="Voucher programmes.")
 vouchers_cli.add_command(programme_cli)
+eligibility_cli = AppGroup("eligibility", help="Programmes' eligibility lists (identifiers kept only as keyed hashes).")
+vouchers_cli.add_command(eligibility_cli)
 ledger_cli = AppGroup("ledger", help="The voucher and time-credit ledger.")
 
 ISO_DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -210,6 +212,39 @@ def _echo_unknown(check) -> None:
         click.echo(f"line {row.line}: no account has {row.reason}", err=True)
     if check.unknown > len(check.unknown_rows):
         click.echo(f"… and {check.unknown - len(check.unknown_rows)} more emails without an account", err=True)
+
+
+@eligibility_cli.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--programme", "programme_slug", required=True)
+@click.option("--dry-run", is_flag=True, help="Check the list and report, without keeping it.")
+@click.option("--actor", default=None, help="Email of the official responsible.")
+@refusals_fail
+def eligibility_load(file, programme_slug, dry_run, actor):
+    """Load FILE (identifier,birth_date,income_cents,email,postal_address,language) as the programme's
+    eligibility list: one line per refused row, then the counts."""
+    programme = programmes.programme_by_slug(programme_slug)
+    try:
+        with open(file, newline="", encoding="utf-8-sig") as lines:
+            check = eligibility.load_list(lines, programme, actor=_actor(actor), dry_run=dry_run)
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{file} is not UTF-8 text: save it as a UTF-8 CSV file.") from None
+    for refusal in check.refusals:
+        click.echo(f"line {refusal.line}: {refusal.reason}")
+    if check.more_refused:
+        click.echo(f"… and {check.more_refused} more refused rows")
+    click.echo(f"checked {check.checked}, eligible {check.eligible}, refused {check.refused}")
+
+
+@eligibility_cli.command("issue")
+@click.option("--programme", "programme_slug", required=True)
+@click.option("--actor", default=None, help="Email of the official responsible.")
+@refusals_fail
+def eligibility_issue(programme_slug, actor):
+    """Issue the programme's voucher to every verified resident on its list who has not had it."""
+    programme = programmes.programme_by_slug(programme_slug)
+    click.echo(f"Issued {eligibility.issue_to_verified(programme, actor=_actor(actor))} vouchers "
+               f"to verified residents from {programme.slug}")
 
 
 @vouchers_cli.command("settle")

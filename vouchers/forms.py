@@ -163,6 +163,9 @@ class ProgrammeRulesForm(FlaskForm):
     hours_from = TimeField(_l("Service hours: from"), validators=[Optional()])
     hours_until = TimeField(_l("Service hours: until"), validators=[Optional()],
                             description=_l("Leave both empty to allow any time of day."))
+    max_open = MoneyField(_l("Most open value per holder"), validators=[Optional(), ABOVE_ZERO],
+                          description=_l("What one holder may have left on the programme's vouchers at once; "
+                                         "issuance beyond it is refused. Leave empty for no cap."))
 
 
 class BankAccountForm(FlaskForm):
@@ -200,3 +203,16 @@ class OfflineTermsForm(FlaskForm):
                                  validators=[Required(), Range(min=1, max=31)])
     risk_budget = MoneyField(_l("Offline-risk budget"), validators=[Required(), Range(min=0)],
                              description=_l("What the city may pay in all for offline sales that met a conflict."))
+
+
+class EligibilityListForm(FlaskForm):
+    file = FileField(_l("CSV file"), validators=[FileRequired()],
+                     description=_l("Header: identifier,birth_date,income_cents,email,postal_address,language "
+                                    "(email and address may be empty)."))
+    dry_run = BooleanField(_l("Only check the list and show what it would do"))
+
+
+class ResidentVerificationForm(FlaskForm):
+    identifier = StringField(_l("Identity document or census number"), validators=[DataRequired(), Length(max=40)],
+                             render_kw={"autocomplete": "off"})
+    birth_date = DateField(_l("Date of birth"), validators=[DataRequired()])

@@ -6,7 +6,7 @@ from datetime import date
 from enum import StrEnum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.accounts.models import User
 from app.audit.operations import record
@@ -57,6 +57,7 @@ def issue_voucher(programme: Programme, holder: User, amount_cents: int | None, 
         if amount_cents > available:
             raise Invalid(_l("The programme has %(left)s left to issue; this voucher needs %(amount)s.",
                              left=money(available), amount=money(amount_cents)), field="amount")
+        _check_holder_cap(programme, holder, amount_cents)
         code = codes.new_code()
         account = ledger.voucher_account()
         issue_id = ledger.transfer(programme.account, account, amount_cents, TransferKind.ISSUE,
@@ -72,6 +73,50 @@ def issue_voucher(programme: Programme, holder: User, amount_cents: int | None, 
         emit("voucher.received", "voucher", voucher.id, actor=actor, programme=programme.name,
              valid_until=valid_until.isoformat())
     return voucher
+
+
+def open_value(programme: Programme, holder: User) -> int:
+    """What `holder` has left on the programme's active vouchers."""
+    return db.session.execute(
+        select(func.coalesce(func.sum(Account.balance), 0)).select_from(Voucher)
+        .join(Account, Account.id == Voucher.account_id)
+        .where(Voucher.programme_id == programme.id, Voucher.holder_id == holder.id,
+               Voucher.status == VoucherStatus.ACTIVE.value)).scalar_one()
+
+
+def _check_holder_cap(programme: Programme, holder: User, amount_cents: int) -> None:
+    """Refuse a voucher that would bring the holder's open value in the programme above its cap. Called
+    under the programme account's row lock, which every issuance of the programme takes first: two
+    issuances to the same holder cannot both pass the check on the same sum."""
+    cap = programme.max_open_cents_per_holder
+    if cap is None:
+        return
+    held = open_value(programme, holder)
+    if held + amount_cents > cap:
+        raise Invalid(_l("A holder may have at most %(cap)s open in this programme; %(email)s has %(held)s, and "
+                         "this voucher would add %(amount)s.", cap=money(cap), email=holder.email,
+                         held=money(held), amount=money(amount_cents)), field="amount", code=HOLDER_CAP)
+
+
+HOLDER_CAP = "holder_cap_exceeded"
+
+
+def _check_batch_caps(programme: Programme) -> None:
+    """The holder cap for a whole staged batch, in one statement: the first holder whose rows and open
+    value together pass it refuses the batch (under the same row lock as single issuance)."""
+    cap = programme.max_open_cents_per_holder
+    if cap is None:
+        return
+    over = db.session.execute(text(
+        f"SELECT s.email, SUM(s.amount) FROM {staging.STAGING} s GROUP BY s.email "
+        "HAVING SUM(s.amount) + COALESCE((SELECT SUM(a.balance) FROM users u JOIN vouchers v ON v.holder_id = u.id "
+        "JOIN voucher_accounts a ON a.id = v.account_id WHERE u.email = s.email AND v.programme_id = :programme "
+        "AND v.status = :active), 0) > :cap ORDER BY s.email LIMIT 1"),
+        {"programme": programme.id, "active": VoucherStatus.ACTIVE.value, "cap": cap}).first()
+    if over is not None:
+        raise Invalid(_l("A holder may have at most %(cap)s open in this programme; the rows for %(email)s "
+                         "would bring theirs above it. Nothing was issued.", cap=money(cap), email=over[0]),
+                      field="file", code=HOLDER_CAP)
 
 
 @dataclass
@@ -269,6 +314,7 @@ def _issue_batch(lines, programme, result, *, actor, skip_bad_rows, codes_out, p
             if to_issue == 0:
                 raise Invalid(_l("No row is left to issue: every email in the file is without an account."),
                               field="file")
+        _check_batch_caps(programme)   # on the rows left to issue
         if total > available:
             raise Invalid(_l("The file asks for %(total)s but the programme has %(left)s left to issue.",
                              total=money(total), left=money(available)), field="file")

@@ -225,6 +225,9 @@ class Programme(db.Model):
     spend_weekdays: Mapped[str | None] = mapped_column(String(7))
     spend_minutes_from: Mapped[int | None] = mapped_column(Integer)
     spend_minutes_until: Mapped[int | None] = mapped_column(Integer)
+    # The most open value (what is left on its active vouchers) one holder may have in the programme;
+    # every issuance checks it under the programme's row lock (vouchers/issuance.py). None: no cap.
+    max_open_cents_per_holder: Mapped[int | None] = mapped_column(BigInteger)
     account_id: Mapped[int] = mapped_column(ForeignKey("voucher_accounts.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Offline sales (vouchers/allowances.py): what a voucher's signed allowance lets a desk sell without
@@ -523,3 +526,49 @@ def _transfers_are_append_only(session, flush_context, instances):
 def _no_bulk_edits_of_transfers(state):
     if (state.is_update or state.is_delete) and getattr(state.statement.table, "name", None) == Transfer.__tablename__:
         raise LedgerImmutable("transfers are immutable: write a reversing transfer instead")
+
+
+class EligibilityEntry(db.Model):
+    """One person on a programme's eligibility list, as the city's office sent it: the identifier
+    only as its keyed hash (vouchers/eligibility.py), never as typed."""
+
+    __tablename__ = "voucher_eligibility"
+    __table_args__ = (UniqueConstraint("programme_id", "identity_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("voucher_programmes.id"))
+    identity_hash: Mapped[str] = mapped_column(String(64), index=True)
+    birth_date: Mapped[date] = mapped_column(Date)
+    income_cents: Mapped[int] = mapped_column(BigInteger)
+    # What the programme's scale gave this income when the list was loaded.
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    email: Mapped[str | None] = mapped_column(String(254))
+    postal_address: Mapped[str | None] = mapped_column(String(300))
+    language: Mapped[str] = mapped_column(String(5))
+    line: Mapped[int] = mapped_column(Integer)
+
+
+class ResidentVerification(db.Model):
+    """An account proven to be a resident on a list: the match (the identifier's keyed hash), one
+    account per person and one person per account."""
+
+    __tablename__ = "voucher_resident_verifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    identity_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EligibilityGrant(db.Model):
+    """A programme's voucher given to a person from its list: once per person per programme (the
+    unique constraint is what guarantees it, under concurrency too)."""
+
+    __tablename__ = "voucher_eligibility_grants"
+    __table_args__ = (UniqueConstraint("programme_id", "identity_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("voucher_programmes.id"))
+    identity_hash: Mapped[str] = mapped_column(String(64))
+    voucher_id: Mapped[int | None] = mapped_column(ForeignKey("vouchers.id"), unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

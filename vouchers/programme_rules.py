@@ -12,9 +12,10 @@ from app.database import transaction
 from app.errors import Invalid
 from app.extensions import db
 
-from .models import Programme
+from .models import MAX_CENTS, Programme
 
-RULE_FIELDS = ["refund_window_days", "spend_from", "spend_weekdays", "spend_minutes_from", "spend_minutes_until"]
+RULE_FIELDS = ["refund_window_days", "spend_from", "spend_weekdays", "spend_minutes_from", "spend_minutes_until",
+               "max_open_cents_per_holder"]
 MAX_REFUND_DAYS = 365
 
 
@@ -24,7 +25,7 @@ def minutes(value: time | None) -> int | None:
 
 def set_rules(programme: Programme, *, actor, refund_window_days: int, spend_from: date | None = None,
               weekdays: list[str] | str | None = None, hours_from: time | None = None,
-              hours_until: time | None = None) -> Programme:
+              hours_until: time | None = None, max_open_cents_per_holder: int | None = None) -> Programme:
     """Change a programme's refund window and spending rules, for the redemptions from now on.
 
     Guarantees: a window of 0 to 365 days; weekdays among ISO 1–7, at least one when any is
@@ -39,6 +40,9 @@ def set_rules(programme: Programme, *, actor, refund_window_days: int, spend_fro
         raise Invalid(_l("Give both the opening and the closing time, or neither."), field="hours_until")
     if hours_from is not None and minutes(hours_until) <= minutes(hours_from):
         raise Invalid(_l("The closing time must come after the opening time."), field="hours_until")
+    if max_open_cents_per_holder is not None and not 0 < max_open_cents_per_holder <= MAX_CENTS:
+        raise Invalid(_l("Give an amount above zero, or leave it empty for no cap."),
+                      field="max_open")
     with transaction():
         before = snapshot(programme, RULE_FIELDS)
         programme.refund_window_days = refund_window_days
@@ -46,6 +50,7 @@ def set_rules(programme: Programme, *, actor, refund_window_days: int, spend_fro
         programme.spend_weekdays = days if 0 < len(days) < 7 else None
         programme.spend_minutes_from = minutes(hours_from)
         programme.spend_minutes_until = minutes(hours_until)
+        programme.max_open_cents_per_holder = max_open_cents_per_holder
         db.session.flush()
         record("voucher_programme.rules_changed", programme, actor=actor, before=before,
                after=snapshot(programme, RULE_FIELDS))

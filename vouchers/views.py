@@ -1,6 +1,7 @@
 """Social vouchers: pages for citizens, co-op front desks and officials."""
 import codecs
 from datetime import time
+from decimal import Decimal
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_time, get_locale
@@ -26,6 +27,7 @@ from . import (
     closing,
     contributions,
     documents,
+    eligibility_views,  # noqa: F401 (its routes: eligibility lists and verified residents)
     holders,
     idempotency,
     invitations,
@@ -415,12 +417,15 @@ def programme_rules_page(slug):
     form = ProgrammeRulesForm(data=None if request.method == "POST" else {
         "refund_window_days": item.refund_window_days, "spend_from": item.spend_from,
         "weekdays": list(item.spend_weekdays or ""),
-        "hours_from": _time_of(item.spend_minutes_from), "hours_until": _time_of(item.spend_minutes_until)})
+        "hours_from": _time_of(item.spend_minutes_from), "hours_until": _time_of(item.spend_minutes_until),
+        "max_open": None if item.max_open_cents_per_holder is None
+        else Decimal(item.max_open_cents_per_holder).scaleb(-2)})
     if form.validate_on_submit():
         try:
             programme_rules.set_rules(item, actor=current_user, refund_window_days=form.refund_window_days.data,
                                       spend_from=form.spend_from.data, weekdays=form.weekdays.data,
-                                      hours_from=form.hours_from.data, hours_until=form.hours_until.data)
+                                      hours_from=form.hours_from.data, hours_until=form.hours_until.data,
+                                      max_open_cents_per_holder=form.max_open.cents)
         except DomainError as error:
             attach_error(form, error)
         else:
