@@ -2,16 +2,16 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
-from app.forms import DateField, Required
+from app.forms import DateField, Range, Required
 
 from .models import LinkKind
 
 
 class ProgressForm(FlaskForm):
     status = SelectField(_l("Status"), choices=[])
-    progress = IntegerField(_l("Progress (percent)"), validators=[Required(), NumberRange(min=0, max=100)])
+    progress = IntegerField(_l("Progress (percent)"), validators=[Required(), Range(min=0, max=100)])
     justification = TextAreaField(_l("Justification"), validators=[DataRequired(), Length(max=5000)],
                                   description=_l("Why the progress is set by hand: what was checked, and where."))
 

@@ -25,6 +25,26 @@ PASSWORD = "correct-horse-battery"
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 
 
+
+def _xmlschema_beside_zope_interface() -> None:
+    """Only the test environment has both: flattentool (the OCDS tools' dependency) imports BTrees,
+    whose zope.interface declarations leave a `__provides__` name in dir() of classes that getattr
+    cannot read; xmlschema (sepaxml's XSD validation of the SEPA files) reads every name of its schema
+    classes and stops. Names getattr cannot read are not cached properties: skip them."""
+    from functools import cached_property
+
+    from xmlschema.validators import xsdbase
+
+    def _cached_properties(cls):
+        for name in dir(cls):
+            if isinstance(getattr(cls, name, None), cached_property):
+                yield name
+
+    xsdbase.XsdValidator._cached_properties = classmethod(_cached_properties)
+
+
+_xmlschema_beside_zope_interface()
+
 @functools.cache
 def postgresql_test_url() -> str:
     """TEST_DATABASE_URL, or under pytest-xdist one database per worker beside it (`test_gw0`, ...),
