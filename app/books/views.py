@@ -5,6 +5,7 @@ from flask_login import current_user
 
 from ..pagecache import cached_public_page
 from ..security import login_required, public
+from ..urls import base_url
 from . import bp, notes
 from . import operations as books
 
@@ -18,7 +19,7 @@ def _key() -> str:
 @cached_public_page()
 def index():
     return render_template("books/index.html", page=books.checkpoints(request.args.get("page", 1, type=int)),
-                           key=_key(), witnesses=books.witnesses())
+                           key=_key(), witnesses=books.witnesses(), base=base_url())
 
 
 @bp.route("/checkpoints/<int:checkpoint_id>")
@@ -53,7 +54,7 @@ def witnesses():
 def transfer(transfer_id):
     """Where a transfer stands: the first checkpoint holding it, and the links to its proof."""
     place = books.leaf_place("ledger", transfer_id)
-    return render_template("books/transfer.html", transfer_id=transfer_id, place=place, key=_key(),
+    return render_template("books/transfer.html", transfer_id=transfer_id, place=place, key=_key(), base=base_url(),
                            leaf_hash=books.b64(place.leaf_hash) if place else None)
 
 

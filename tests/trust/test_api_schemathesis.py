@@ -73,6 +73,7 @@ def _demo_values() -> dict:
     from councils.models import Council, Meeting, Motion
     from pacts.models import Pact
     from procurement.models import Process
+    from vouchers.models import Transfer
 
     def ids(column, *where):
         return [str(v) for v in db.session.execute(select(column).where(*where).order_by(column).limit(4)).scalars()]
@@ -83,6 +84,7 @@ def _demo_values() -> dict:
         ("/api/v1/councils", "meeting_id"): ids(Meeting.id),
         ("/api/v1/councils", "motion_id"): ids(Motion.id),
         ("/api/v1/procurement", "process_id"): ids(Process.id, Process.published_at.is_not(None)),
+        ("/api/v1/books", "transfer_id"): ids(Transfer.id),
     }
 
 
