@@ -33,8 +33,18 @@
     return bytes;
   }
 
+  // The city's day, not the device's: an allowance ends, and a day's sales count, in the city's time zone
+  // (a device set to another zone would otherwise sell on a day the server calls past).
+  var cityZone = null;
+
   function localDay(date) {
     var d = date || new Date();
+    if (cityZone) {
+      try {
+        return new Intl.DateTimeFormat("en-CA", { timeZone: cityZone, year: "numeric", month: "2-digit",
+                                                  day: "2-digit" }).format(d);
+      } catch (e) { /* an unknown zone: the device's day */ }
+    }
     var month = String(d.getMonth() + 1).padStart(2, "0");
     return d.getFullYear() + "-" + month + "-" + String(d.getDate()).padStart(2, "0");
   }
@@ -99,6 +109,7 @@
     var message = root.querySelector("[data-offline-message]");
     var queueTable = root.querySelector("[data-offline-queue]");
     // Dates as the device writes them when it speaks the page's language ("en-GB" for "en"), else the page's.
+    cityZone = d.timezone || null;
     var dateLocale = (navigator.language || "").indexOf(d.locale) === 0 ? navigator.language : d.locale;
     var money = new Intl.NumberFormat(d.locale || "en", { style: "currency", currency: d.currency || "EUR" });
     var dbReady = openDb();
