@@ -51,7 +51,8 @@ def world(app, make_user, make_org, make_category):
     seat = seats.seat_member(council, chair, "civil", actor=official, on=today - timedelta(days=30))
     chairs.appoint(council, "chair", seat, actor=official, on=today - timedelta(days=30))
     chairs.appoint(council, "vice_chair", other, actor=official, on=today - timedelta(days=30))
-    now = datetime.now(city_timezone()).replace(second=0, microsecond=0) - timedelta(minutes=5)
+    now = datetime.now(city_timezone()).replace(second=0, microsecond=0)
+    now = max(now - timedelta(minutes=5), now.replace(hour=0, minute=0))  # today's, just after midnight too
     meeting = meetings.schedule_meeting(council, "Spring session", now, actor=official, now=now - timedelta(days=1),
                                         agenda=["Priority needs for elder care"])
     db.session.commit()
