@@ -28,20 +28,30 @@ def test_every_voucher_is_issued_before_it_is_redeemed(demo):
     assert [code for code, issued, redeemed in rows if redeemed < issued] == []
 
 
+def _city_day(moment):
+    """The city's day of a stored instant (UTC): what a pact's dates are written in."""
+    from datetime import timezone
+
+    from app.i18n import city_timezone
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(city_timezone()).date()
+
+
 def test_pacts_are_signed_before_they_come_into_force(demo):
     rows = db.session.execute(select(Pact.title, Pact.starts_on, Signature.signed_at)
                               .join(PactVersion, PactVersion.pact_id == Pact.id)
                               .join(Signature, Signature.version_id == PactVersion.id)).all()
     assert rows
     assert [(title, str(starts), str(signed)) for title, starts, signed in rows
-            if starts is None or signed.date() > starts] == []
+            if starts is None or _city_day(signed) > starts] == []
     # …and put in force (the history's "active" step) after the signatures, not before.
     activations = db.session.execute(select(Pact.title, PactEvent.at, Pact.starts_on)
                                      .join(PactEvent, PactEvent.pact_id == Pact.id)
                                      .where(PactEvent.to_state == PactState.ACTIVE.value,
                                             PactEvent.from_state == PactState.SIGNED.value)).all()
     assert activations
-    assert [title for title, at, starts in activations if at.date() < starts] == []
+    assert [title for title, at, starts in activations if _city_day(at) < starts] == []
 
 
 def test_nothing_is_active_past_its_end(demo):
