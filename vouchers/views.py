@@ -227,14 +227,19 @@ def _desk_organisation(form):
                                                  form.organisation.data or (mine[0].slug if mine else None))
 
 
+def _desk_organisation_or_403(form):
+    """The desk's organisation, or a 403 page for someone who acts for none."""
+    try:
+        return _desk_organisation(form)
+    except DomainError as error:
+        abort(403, str(error))
+
+
 @bp.route("/desk", methods=["GET", "POST"])
 @members
 def desk():
     form = _redeem_form()
-    try:
-        organisation = _desk_organisation(form)
-    except DomainError as error:
-        abort(403, str(error))
+    organisation = _desk_organisation_or_403(form)
     if form.validate_on_submit():
         try:
             organisation = _desk_organisation(form)
@@ -295,10 +300,7 @@ def desk_time():
     """Care recorded (the volunteer earns) or received (the holder spends, with their PIN); a refusal
     comes back beside its field."""
     form = TimeForm()
-    try:
-        organisation = _desk_organisation(form)
-    except DomainError as error:
-        abort(403, str(error))
+    organisation = _desk_organisation_or_403(form)
     try:
         validated(form)
         person = find_user(form.email.data)
@@ -592,10 +594,7 @@ def settlement_paid(settlement_id):
 def bank_account():
     """The co-op's bank account for its settlements, and a change of it for an official to approve."""
     form = BankAccountForm()
-    try:
-        organisation = _desk_organisation(form)
-    except DomainError as error:
-        abort(403, str(error))
+    organisation = _desk_organisation_or_403(form)
     if form.validate_on_submit():
         try:
             organisation = _desk_organisation(form)
