@@ -215,4 +215,4 @@ class EligibilityListForm(FlaskForm):
 class ResidentVerificationForm(FlaskForm):
     identifier = StringField(_l("Identity document or census number"), validators=[DataRequired(), Length(max=40)],
                              render_kw={"autocomplete": "off"})
-    birth_date = DateField(_l("Date of birth"), validators=[DataRequired()])
+    birth_date = DateField(_l("Date of birth"), validators=[Required()])

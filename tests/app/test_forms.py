@@ -91,3 +91,31 @@ def test_every_numeric_bound_goes_through_the_shared_range():
     offenders = [str(path.relative_to(ROOT)) for module in (*MODULES, "app") for path in (ROOT / module).rglob("*.py")
                  if path != ROOT / "app" / "forms.py" and "NumberRange(" in path.read_text(encoding="utf-8")]
     assert offenders == []
+
+
+def test_typed_values_keep_their_own_message():
+    """DataRequired empties a field's errors before it speaks: on a date, number or amount it would
+    replace "Give a date from 1900 to 2200" or "Write an amount such as 12.50" with "This field is
+    required." Those fields use app.forms.Required, which keeps what the parsing said."""
+    import importlib
+    import inspect
+
+    from wtforms import DateField, DateTimeLocalField, DecimalField, IntegerField, TimeField
+    from wtforms.validators import DataRequired
+
+    typed = (DateField, DateTimeLocalField, DecimalField, IntegerField, TimeField)
+    offenders = []
+    for module in (*MODULES, "app", "app.accounts", "app.organisations"):
+        try:
+            forms = importlib.import_module(f"{module}.forms")
+        except ModuleNotFoundError:
+            continue
+        for name, form in inspect.getmembers(forms, inspect.isclass):
+            for field_name in dir(form):
+                field = getattr(form, field_name, None)
+                if not (getattr(field, "field_class", None) and issubclass(field.field_class, typed)):
+                    continue
+                validators = field.kwargs.get("validators") or (field.args[1] if len(field.args) > 1 else ())
+                if any(isinstance(v, DataRequired) for v in validators):
+                    offenders.append(f"{module}.forms.{name}.{field_name}")
+    assert offenders == []
