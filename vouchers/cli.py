@@ -13,7 +13,7 @@ from app.books.operations import verify_log
 from app.cli import output_directory
 from app.errors import DomainError
 
-from . import closing, eligibility, issuance, ledger, programmes, sepa, settlement
+from . import closing, eligibility, issuance, ledger, letters, programmes, sepa, settlement
 
 vouchers_cli = AppGroup("vouchers", help="Social voucher programmes, issuance, settlement and expiry.")
 programme_cli = AppGroup("programme", help="Voucher programmes.")
@@ -318,3 +318,24 @@ def reverse(transfer_id, reason, actor):
 
 
 COMMANDS = [vouchers_cli, ledger_cli]
+
+
+@vouchers_cli.command("letters")
+@click.option("--programme", "slug", required=True, help="The programme's slug.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True),
+              help="The PDF to write: one letter per page.")
+@click.option("--actor", default=None, help="Email of the official responsible.")
+@refusals_fail
+def letters_command(slug, out, actor):
+    """Print the letters of a programme's holders without an email (issuing those not yet issued).
+    Each printed letter gets a fresh activation code: the one on an earlier print stops working."""
+    programme = programmes.programme_by_slug(slug)
+    partial = f"{out}.partial"
+    try:
+        with open(partial, "wb") as handle:
+            printed = letters.print_letters(programme, handle, actor=_actor(actor))
+        os.replace(partial, out)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    click.echo(f"{printed} letters written to {out}")

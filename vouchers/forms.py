@@ -216,3 +216,13 @@ class ResidentVerificationForm(FlaskForm):
     identifier = StringField(_l("Identity document or census number"), validators=[DataRequired(), Length(max=40)],
                              render_kw={"autocomplete": "off"})
     birth_date = DateField(_l("Date of birth"), validators=[Required()])
+
+
+class LetterActivationForm(FlaskForm):
+    code = StringField(_l("Activation code on the letter"), validators=[DataRequired(), Length(max=40)],
+                       render_kw={"autocomplete": "off", "autocapitalize": "characters"})
+    pin = PasswordField(_l("PIN the desk will ask for (optional, four to six digits)"),
+                        validators=[Optional(), Length(min=4, max=6)], render_kw={"inputmode": "numeric",
+                                                                                  "autocomplete": "new-password"})
+    pin_again = PasswordField(_l("The PIN again"), validators=[EqualTo("pin", message=_l("The two PINs differ."))],
+                              render_kw={"inputmode": "numeric", "autocomplete": "new-password"})

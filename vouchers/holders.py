@@ -56,6 +56,6 @@ def search_vouchers(*, programme_id: int | None = None, status: str = "", query:
     if status:
         stmt = stmt.where(Voucher.status == status)
     if query:
-        stmt = stmt.join(User, User.id == Voucher.holder_id).where(
+        stmt = stmt.outerjoin(User, User.id == Voucher.holder_id).where(
             (User.email.like(f"%{query.lower()}%")) | (Voucher.code == query.upper()))
     return db.paginate(stmt, page=page, per_page=50, error_out=False)

@@ -251,7 +251,9 @@ class Voucher(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
     programme_id: Mapped[int] = mapped_column(ForeignKey("voucher_programmes.id"), index=True)
-    holder_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # None while a voucher sent by post (a Letter) waits for someone to activate it: it is spent at
+    # a desk by its code alone, and tells nobody anything.
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("voucher_accounts.id"), unique=True)
     value_cents: Mapped[int] = mapped_column(BigInteger)
     valid_until: Mapped[date] = mapped_column(Date, index=True)
@@ -265,7 +267,7 @@ class Voucher(db.Model):
 
     programme: Mapped[Programme] = relationship(lazy="joined")
     account: Mapped[Account] = relationship(lazy="joined")
-    holder: Mapped["User"] = relationship()  # noqa: F821
+    holder: Mapped["User | None"] = relationship()  # noqa: F821
 
     @staticmethod
     def hash_pin(code: str, pin: str) -> str:
@@ -572,3 +574,24 @@ class EligibilityGrant(db.Model):
     identity_hash: Mapped[str] = mapped_column(String(64))
     voucher_id: Mapped[int | None] = mapped_column(ForeignKey("vouchers.id"), unique=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Letter(db.Model):
+    """A voucher sent by post to someone on a programme's list without an email (vouchers/letters.py):
+    where it goes, in which language, and the keyed hash of the activation code printed on it (a
+    fresh code each time it is printed; None once activated). Its voucher has no holder until then."""
+
+    __tablename__ = "voucher_letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    voucher_id: Mapped[int] = mapped_column(ForeignKey("vouchers.id"), unique=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("voucher_programmes.id"), index=True)
+    postal_address: Mapped[str] = mapped_column(String(300))
+    language: Mapped[str] = mapped_column(String(5))
+    activation_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    printed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    activated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    voucher: Mapped[Voucher] = relationship(lazy="joined")

@@ -33,6 +33,7 @@ from . import (
     invitations,
     issuance,
     ledger,
+    letter_views,  # noqa: F401  (its routes: a programme's letters by post, activating one)
     offline_views,  # noqa: F401  (the offline desk's routes, on this blueprint)
     programme_rules,
     programmes,
