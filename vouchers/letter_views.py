@@ -1,6 +1,5 @@
 """Pages for letters by post (#23): officials print a programme's letters; whoever received one
 activates it on their account."""
-import os
 import tempfile
 
 from flask import flash, redirect, render_template, send_file, url_for

@@ -199,7 +199,7 @@ def activate(user, typed_code: str, pin: str | None = None) -> Voucher:
                       field="code", code="bad_code") from None
     with transaction():
         letter = db.session.execute(select(Letter).where(Letter.activation_hash == activation_hash(code))
-                                    .with_for_update()).scalar_one_or_none()
+                                    .with_for_update(of=Letter)).scalar_one_or_none()
         if letter is None:
             raise Invalid(_l("No letter waiting for activation has this code. Check it, or use the newest "
                              "letter you received."), field="code", code="unknown_code")

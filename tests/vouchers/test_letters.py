@@ -4,13 +4,16 @@ an activation attaches the voucher and sets its PIN, throttled and once per code
 import csv
 import io
 import re
+import threading
+from datetime import date
+
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from app.errors import Invalid
 from app.extensions import db
-from tests.conftest import login, post_form
+from tests.conftest import at_once, login, post_form
 from vouchers import eligibility, issuance, ledger, letter_documents, letters, redemption
 from vouchers.models import EligibilityGrant, Letter, Voucher
 
@@ -197,3 +200,49 @@ def test_the_pdf_is_written_batch_by_batch(app, listed, tmp_path):
     assert len(pdf.pages) == 4
     assert [len(_page_codes(p)) for p in pdf.pages] == [2, 2, 2, 2]
 
+
+
+def test_of_people_activating_one_letter_at_once_one_gets_it(app, listed, tmp_path, make_user):
+    """Six accounts type the same activation code at once, through the web: one gets the voucher, the
+    others are refused with the message by the field, and the voucher has that one holder."""
+    _result, pdf = _print(app, tmp_path)
+    activation = _page_codes(pdf.pages[0])[1]
+    people = [make_user() for _ in range(6)]
+    clients = []
+    for person in people:
+        client = app.test_client()
+        login(client, person.email)
+        clients.append(client)
+    db.session.commit()
+    barrier, answers = threading.Barrier(6), []
+
+    def worker(i):
+        barrier.wait()
+        answers.append(post_form(clients[i], "/vouchers/activate", {"code": activation}).status_code)
+
+    at_once(6, worker)
+    assert sorted(answers) == [302, 422, 422, 422, 422, 422]
+    db.session.expire_all()
+    voucher = db.session.execute(select(Voucher).where(Voucher.code == _page_codes(pdf.pages[0])[0])).scalar_one()
+    assert voucher.holder_id in {p.id for p in people}
+
+
+def test_a_person_verifying_while_letters_are_issued_gets_one_voucher(app, listed, make_user):
+    """The letter's grant and the verified resident's grant are one row: whichever comes second
+    issues nothing."""
+    letters.issue_letters(listed.programme, actor=listed.official)
+    person = make_user()
+    assert eligibility.verify_resident(person, "X1234567A", date(1950, 3, 1)) == []
+    assert db.session.execute(select(func.count()).select_from(Voucher)).scalar_one() == 4
+
+
+@pytest.mark.parametrize("language,title", [("en", "Activate a voucher you received by post"),
+                                            ("es", "Activar un bono recibido por correo"),
+                                            ("it", "Attiva un buono ricevuto per posta"),
+                                            ("ca", "Activa un bo rebut per correu")])
+def test_the_activation_page_speaks_four_languages(app, listed, client, language, title):
+    login(client, listed.citizen.email)
+    page = client.get("/vouchers/activate", headers={"Accept-Language": language}).get_data(as_text=True)
+    assert f'lang="{language}"' in page and title in page
+    wrong = post_form(client, "/vouchers/activate", {"code": "nonsense"}, headers={"Accept-Language": language})
+    assert wrong.status_code == 422
