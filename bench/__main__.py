@@ -2,7 +2,7 @@
 run; figures to bench/results.json and a short table on stdout.
 
 `BENCH_QUICK=1` runs a small version; `python -m bench redemption pages` runs
-only the named benchmarks (redemption, issuance, pages, documents, books, eligibility)."""
+only the named benchmarks (redemption, issuance, pages, documents, books, eligibility, letters)."""
 import json
 import os
 import sys
@@ -11,7 +11,7 @@ import traceback
 
 from . import common, machine
 
-BENCHMARKS = ("redemption", "issuance", "pages", "documents", "books", "eligibility")
+BENCHMARKS = ("redemption", "issuance", "pages", "documents", "books", "eligibility", "letters")
 RESULTS = common.ROOT / "bench" / "results.json"
 
 
@@ -52,6 +52,14 @@ def _table(results: dict) -> list[str]:
     if e and "seconds" in e:
         rows.append(f"eligibility {e['rows']} rows in {e['seconds']} s ({e['rows_per_second']}/s), peak "
                     f"{e['peak_rss_mb']} MB; COPY {e['copy_seconds']} s; COPY/app {e['ratio_copy_time_over_app_time']}")
+    lt = results.get("letters")
+    if lt and "print_seconds" in lt:
+        rows.append(f"letters     {lt['letters']} letters: issued and printed in {lt['issue_and_print_seconds']} s "
+                    f"(peak {lt['issue_and_print_peak_rss_mb']} MB), printed again in {lt['print_seconds']} s "
+                    f"({lt['letters_per_second']}/s, peak {lt['print_peak_rss_mb']} MB, a tenth of them "
+                    f"{lt['tenth']['print_peak_rss_mb']} MB); WeasyPrint alone {lt['weasyprint_alone']['seconds']} s "
+                    f"(peak {lt['weasyprint_alone']['peak_rss_mb']} MB); floor/app "
+                    f"{lt['ratio_floor_time_over_print_time']}")
     p = results.get("pages")
     for label, figures in (("page", p), ("page/sqlite", (p or {}).get("sqlite"))):
         if not figures or "pages" not in figures:

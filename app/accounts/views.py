@@ -41,7 +41,8 @@ def register():
         else:
             _start_session(user)
             flash(_("Welcome, %(name)s. Your citizen account is ready.", name=user.name), "success")
-            return redirect(url_for("main.home"))
+            # Back to what sent them to sign in (a letter's activation page, say), else home.
+            return redirect(safe_next(request.args.get("next")))
     return render_template("accounts/register.html", form=form)
 
 

@@ -196,9 +196,17 @@ def test_a_letter_that_would_spill_onto_a_second_page_stops_the_print(app, liste
 def test_the_pdf_is_written_batch_by_batch(app, listed, tmp_path):
     out = io.BytesIO()
     assert letters.print_letters(listed.programme, out, actor=listed.official, batch=1) == 4
-    pdf = PdfReader(io.BytesIO(out.getvalue()))
+    data = out.getvalue()
+    pdf = PdfReader(io.BytesIO(data), strict=True)
     assert len(pdf.pages) == 4
     assert [len(_page_codes(p)) for p in pdf.pages] == [2, 2, 2, 2]
+    # The cross-reference table points at each object exactly (a lenient reader would mend it unseen).
+    start = int(data.rsplit(b"startxref", 1)[1].split()[0])
+    lines = data[start:].split(b"trailer")[0].splitlines()
+    assert lines[0] == b"xref" and lines[2] == b"0000000000 65535 f "
+    for number, entry in enumerate(lines[3:], start=1):
+        offset = int(entry.split()[0])
+        assert data[offset:].startswith(b"%d 0 obj" % number), number
 
 
 
@@ -246,3 +254,30 @@ def test_the_activation_page_speaks_four_languages(app, listed, client, language
     assert f'lang="{language}"' in page and title in page
     wrong = post_form(client, "/vouchers/activate", {"code": "nonsense"}, headers={"Accept-Language": language})
     assert wrong.status_code == 422
+
+
+def test_officials_find_a_letters_voucher_without_a_holder(app, listed, client):
+    letters.issue_letters(listed.programme, actor=listed.official)
+    voucher = db.session.execute(select(Voucher).where(Voucher.holder_id.is_(None))).scalars().first()
+    login(client, listed.official.email)
+    found = client.get(f"/vouchers/programmes/home-care-2027?q={voucher.code}").get_data(as_text=True)
+    assert voucher.code in found and "Sent by post, not yet activated" in found
+    page = client.get(f"/vouchers/mine/{voucher.id}")
+    assert page.status_code == 200 and "Sent by post, not yet activated" in page.get_data(as_text=True)
+    client.get("/account/logout")
+    login(client, listed.citizen.email)
+    assert client.get(f"/vouchers/mine/{voucher.id}").status_code == 404
+
+
+def test_someone_without_an_account_signs_up_then_activates(app, listed, tmp_path, client):
+    _result, pdf = _print(app, tmp_path)
+    activation = _page_codes(pdf.pages[0])[1]
+    asked = client.get("/vouchers/activate")
+    assert asked.status_code == 302 and "next=" in asked.headers["Location"]
+    login_page = client.get(asked.headers["Location"]).get_data(as_text=True)
+    register = re.search(r'href="(/account/register\?next=[^"]+)"', login_page).group(1).replace("&amp;", "&")
+    joined = post_form(client, register, {"name": "Rosa Blu", "email": "rosa@example.org",
+                                          "password": "a-long-password", "confirm": "a-long-password"})
+    assert joined.status_code == 302 and joined.headers["Location"].endswith("/vouchers/activate")
+    done = post_form(client, "/vouchers/activate", {"code": activation, "pin": "2468", "pin_again": "2468"})
+    assert done.status_code == 302
