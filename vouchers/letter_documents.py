@@ -1,8 +1,8 @@
 """The letters' PDF: one letter per page, each in its reader's language, rendered by WeasyPrint in
 batches and written into one file as the batches come, so that memory holds one batch at a time.
 
-WeasyPrint lays out a whole document before writing it (a 500-letter batch is its largest piece);
-PdfStream then copies each batch's pages and what they use (fonts, images) into the output file
+WeasyPrint lays out a whole document before writing it (a batch of letters.PRINT_BATCH letters is the
+largest piece held); PdfStream then copies each batch's pages and what they use (fonts, images) into the output file
 at once, renumbered, and keeps only each object's offset for the cross-reference table written at
 the end (8 bytes an object, about ten objects a letter)."""
 from array import array

@@ -41,7 +41,7 @@ from .models import (
 )
 
 ISSUE_PAGE = 500          # list entries issued per transaction
-PRINT_BATCH = 500         # letters laid out by WeasyPrint at once
+PRINT_BATCH = 100         # letters laid out by WeasyPrint at once: 500 peaked at 510 MB, 100 at about 240 MB
 ACTIVATION_TRIES = 5      # per account and per hour (a code has 64 random bits: the limit stops scripts)
 ACTIVATION_WINDOW = timedelta(hours=1)
 
