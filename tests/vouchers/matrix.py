@@ -37,6 +37,7 @@ EXPECTED = {
     "vouchers.settlement_paid": OFFICIALS,
     "vouchers.desk_manifest": PUBLIC,
     "vouchers.desk_worker": PUBLIC,
+    "vouchers.desk_ping": PUBLIC,
     "vouchers.offline_sales": MEMBERS,
     "vouchers.offline": OFFICIALS,
     "vouchers.programme_offline": OFFICIALS,
