@@ -4,7 +4,7 @@ from datetime import time
 from decimal import Decimal
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_time, get_locale
+from flask_babel import format_decimal, format_time, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -530,8 +530,9 @@ def account(account_id):
 @officials
 def expire():
     count, returned = closing.expire_vouchers(actor=current_user)
-    flash(_("%(count)s vouchers expired; %(amount)s returned to their programmes.", count=count,
-            amount=money(returned)), "success")
+    flash(ngettext("%(num)s voucher expired; %(amount)s returned to its programme.",
+                   "%(num)s vouchers expired; %(amount)s returned to their programmes.", count,
+                   num=format_decimal(count), amount=money(returned)), "success")
     return redirect(url_for(".settlements"))
 
 
