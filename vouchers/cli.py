@@ -333,9 +333,11 @@ def letters_command(slug, out, actor):
     partial = f"{out}.partial"
     try:
         with open(partial, "wb") as handle:
-            printed = letters.print_letters(programme, handle, actor=_actor(actor))
+            printed, issued = letters.print_letters(programme, handle, actor=_actor(actor))
         os.replace(partial, out)
     finally:
         if os.path.exists(partial):
             os.remove(partial)
+    if issued.over_budget:
+        click.echo(f"{issued.over_budget} people on the list got no letter: the programme's budget ran out", err=True)
     click.echo(f"{printed} letters written to {out}")

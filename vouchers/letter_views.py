@@ -4,6 +4,7 @@ import tempfile
 
 from flask import flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
@@ -28,12 +29,17 @@ def programme_letters(slug):
         return redirect(url_for(".eligibility_list", slug=item.slug))
     handle = tempfile.TemporaryFile()
     try:
-        letters.print_letters(item, handle, actor=current_user)
+        _printed, issued = letters.print_letters(item, handle, actor=current_user)
     except DomainError as error:
         handle.close()
         flash(str(error), "error")
         return redirect(url_for(".eligibility_list", slug=item.slug))
+    if issued.over_budget:  # shown on the next page the official opens; the download is this answer
+        flash(ngettext("%(num)s person on the list got no letter: the programme's budget ran out.",
+                       "%(num)s people on the list got no letter: the programme's budget ran out.",
+                       issued.over_budget), "error")
     handle.seek(0)
+
     return send_file(handle, mimetype="application/pdf", download_name=f"letters-{item.slug}.pdf",
                      as_attachment=True)
 

@@ -156,13 +156,12 @@ def _keep_activation_codes(letters: list[Letter], fresh: list[str]) -> None:
                            [{"letter": letter.id, "h": activation_hash(code)} for letter, code in zip(letters, fresh)])
 
 
-def print_letters(programme: Programme, out, *, actor, batch: int = PRINT_BATCH) -> int:
+def print_letters(programme: Programme, out, *, actor, batch: int = PRINT_BATCH) -> tuple[int, LetterIssue]:
     """Write into `out` (a binary file) one page per letter of the programme still waiting for its
     holder, issuing first the letters of the list's new recipients (while the programme is open).
     Each letter has only its own codes; each printed letter gets a fresh activation code. Memory
-    holds one batch of `batch` letters; returns how many letters were printed."""
-    if programme.status == ProgrammeStatus.OPEN:
-        issue_letters(programme, actor=actor)
+    holds one batch of `batch` letters; returns how many letters were printed, and what was issued."""
+    issued = issue_letters(programme, actor=actor) if programme.status == ProgrammeStatus.OPEN else LetterIssue()
     stream, printed, after = None, 0, 0
     while letters := letters_to_print(programme, after, batch):
         after = letters[-1].id
@@ -179,7 +178,7 @@ def print_letters(programme: Programme, out, *, actor, batch: int = PRINT_BATCH)
     with transaction():
         record("voucher.letters_printed", programme, actor=actor,
                after={"programme": programme.slug, "letters": printed})
-    return printed
+    return printed, issued
 
 
 def activate(user, typed_code: str, pin: str | None = None) -> Voucher:

@@ -160,8 +160,11 @@ def test_the_budget_bounds_the_letters(app, listed, tmp_path):
     # Leave room for two letters of 200 € only.
     issuance.issue_voucher(listed.programme, listed.citizen, listed.programme.account.balance - 40_000,
                            actor=listed.official)
-    issued = letters.issue_letters(listed.programme, actor=listed.official)
-    assert (issued.issued, issued.over_budget) == (2, 2)
+    result = app.test_cli_runner().invoke(
+        args=["vouchers", "letters", "--programme", "home-care-2027", "--out", str(tmp_path / "two.pdf")])
+    assert result.exit_code == 0 and "2 letters written" in result.output
+    assert "2 people on the list got no letter" in result.output
+    db.session.refresh(listed.programme.account)
     assert listed.programme.account.balance == 0
     assert ledger.verify().ok
 
@@ -195,7 +198,7 @@ def test_a_letter_that_would_spill_onto_a_second_page_stops_the_print(app, liste
 
 def test_the_pdf_is_written_batch_by_batch(app, listed, tmp_path):
     out = io.BytesIO()
-    assert letters.print_letters(listed.programme, out, actor=listed.official, batch=1) == 4
+    assert letters.print_letters(listed.programme, out, actor=listed.official, batch=1)[0] == 4
     data = out.getvalue()
     pdf = PdfReader(io.BytesIO(data), strict=True)
     assert len(pdf.pages) == 4
