@@ -101,7 +101,8 @@ def _page(pact, status=200, **refused):
         schedule=reports.report_schedule(pact, today), overdue=lifecycle.is_overdue(pact, today),
         decisions=lifecycle.decisions_for(pact, user, today), official=is_official(user),
         proposer=access.is_proposer(pact, user), may_write=signing.may_write(pact, user),
-        supported=proposals.supported_by(pact, user), report_move=reports.report_move(pact, user, today),
+        supported=proposals.supported_by(pact, user), support_move=moves.citizen_move("support", user),
+        report_move=reports.report_move(pact, user, today),
         sign_move=moves.move(pact, "sign", today),
         may_raise_dispute=disputes.may_raise(pact, user), refused_action=refused.get("action"), **forms), status
 
@@ -171,7 +172,8 @@ def propose():
         else:
             flash(_("Your proposal is saved as a draft. Check it, then send it to the city."), "success")
             return _back(pact)
-    return render_template("pacts/propose.html", form=form)
+    return render_template("pacts/propose.html", form=form,
+                           propose_move=moves.citizen_move("propose", current_user)), 422 if form.errors else 200
 
 
 @bp.route("/<int:pact_id>/submit", methods=["POST"])
