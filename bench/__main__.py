@@ -52,6 +52,10 @@ def _table(results: dict) -> list[str]:
     if e and "seconds" in e:
         rows.append(f"eligibility {e['rows']} rows in {e['seconds']} s ({e['rows_per_second']}/s), peak "
                     f"{e['peak_rss_mb']} MB; COPY {e['copy_seconds']} s; COPY/app {e['ratio_copy_time_over_app_time']}")
+        if "apply_seconds" in e:
+            rows.append(f"  applied to {e['rows']} verified residents in {e['apply_seconds']} s "
+                        f"({e['apply_rows_per_second']}/s), peak {e['apply_peak_rss_mb']} MB; bare INSERT … SELECT "
+                        f"{e['apply_floor_seconds']} s; floor/app {e['ratio_floor_time_over_apply_time']}")
     p = results.get("pages")
     for label, figures in (("page", p), ("page/sqlite", (p or {}).get("sqlite"))):
         if not figures or "pages" not in figures:
