@@ -3,6 +3,7 @@ per person per programme (a second run, or a resident verifying at the same mome
 anyone a second voucher), within the budget in the list's order and the holder cap, the ledger in
 balance, and no raw identifier anywhere."""
 import io
+import threading
 from datetime import date
 
 import pytest
@@ -155,3 +156,32 @@ def test_the_page_and_the_cli_issue_to_verified_residents(flat, app, client):
     result = app.test_cli_runner().invoke(args=["vouchers", "eligibility", "issue", "--programme", "home-care-2027"])
     assert result.exit_code == 0 and "Issued 1 vouchers" in result.output
     assert len(_vouchers()) == 3
+
+
+def test_bulk_runs_and_one_by_one_grants_racing_for_the_same_people_give_each_one_voucher(flat, app, backend):
+    _load(flat, 20)
+    holders = _verify(range(20))
+    programme_id = flat.programme.id
+    matches = [eligibility.identity_hash(_identifier(n)) for n in range(20)]
+    issued, start = [], threading.Barrier(4)
+
+    def worker(i):
+        with app.app_context():
+            try:
+                programme = db.session.get(Programme, programme_id)
+                start.wait()
+                if i < 2:
+                    issued.append(eligibility.issue_to_verified(programme, actor=None, chunk=5))
+                    return
+                order = list(zip(holders, matches))
+                for holder, match in (order if i == 2 else reversed(order)):
+                    voucher = eligibility.grant(programme, db.session.get(User, holder), match, actor=None)
+                    issued.append(0 if voucher is None else 1)
+            finally:
+                db.session.remove()
+
+    at_once(4, worker)
+    db.session.rollback()
+    assert sum(issued) == 20, issued
+    assert sorted(h for h, _ in _vouchers()) == sorted(holders)
+    assert ledger.verify().ok
