@@ -2,8 +2,10 @@
 per person per programme (a second run, or a resident verifying at the same moment, never gives
 anyone a second voucher), within the budget in the list's order and the holder cap, the ledger in
 balance, and no raw identifier anywhere."""
+import gc
 import io
 import threading
+import tracemalloc
 from datetime import date
 
 import pytest
@@ -185,3 +187,20 @@ def test_bulk_runs_and_one_by_one_grants_racing_for_the_same_people_give_each_on
     assert sum(issued) == 20, issued
     assert sorted(h for h, _ in _vouchers()) == sorted(holders)
     assert ledger.verify().ok
+
+
+def test_a_long_list_is_applied_in_bounded_memory(flat):
+    flat.programme.scale = [[None, 100]]   # 1.00 each: the budget covers everyone
+    db.session.commit()
+    _load(flat, 2_000)
+
+    def peak(people: range) -> int:
+        _verify(people)
+        gc.collect()
+        tracemalloc.start()
+        assert eligibility.issue_to_verified(flat.programme, actor=flat.official, chunk=100) == len(people)
+        used = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return used
+    small, large = peak(range(400)), peak(range(400, 2_000))
+    assert large < small * 1.5, (small, large)
