@@ -1,7 +1,8 @@
 """The city's setting per action (#23): where it asks for it, only a verified resident (the vouchers'
 resident verification, asked through app/accounts/residency.py) may propose a pact or support a
 proposal: refused in the operation, so on the web (the button disabled with the reason) and on the
-API alike, in each language; with the setting off nothing changes."""
+API alike (proposing, and supporting: POST /api/v1/pacts/<id>/support), in each language; with
+the setting off nothing changes."""
 import pytest
 from sqlalchemy import func, select
 
@@ -110,3 +111,18 @@ def test_the_api_refuses_an_unverified_proposer_with_a_code(app, world, api_clie
     assert REASON["es"] in refused.get_json()["message"] and _pacts() == 0
     _verify(world.citizen)
     assert client.post("/api/v1/pacts/proposals", json=body, headers=headers).status_code == 201
+
+
+def test_the_api_refuses_an_unverified_supporter_with_a_code(app, world, api_client, resident_only):
+    _verify(world.citizen)
+    pact = world.walk(world.propose(), PactState.CONSULTATION)
+    client, headers = api_client(world.other)
+    refused = client.post(f"/api/v1/pacts/{pact.id}/support", headers={**headers, "Accept-Language": "ca"})
+    assert refused.status_code == 403 and refused.get_json()["error"] == moves.VERIFY_FIRST
+    assert REASON["ca"] in refused.get_json()["message"] and _supports() == 0
+    _verify(world.other)
+    done = client.post(f"/api/v1/pacts/{pact.id}/support", headers=headers)
+    assert done.status_code == 201 and done.get_json() == {"supports": 1}
+    again = client.post(f"/api/v1/pacts/{pact.id}/support", headers=headers)
+    assert again.status_code == 422 and _supports() == 1
+    assert app.test_client().post(f"/api/v1/pacts/{pact.id}/support").status_code == 401
