@@ -327,6 +327,7 @@ def _issue_verified_chunk(programme: Programme, after: int, chunk: int, actor) -
             "voucher_resident_verifications r ON r.identity_hash = g.identity_hash JOIN users u ON u.id = r.user_id "
             "WHERE g.programme_id = :programme AND g.voucher_id IS NULL ORDER BY e.id"), params)
         until = programme.valid_until.isoformat()
+        # Staged as the batch issuance stages a file's rows, the list entry's id in place of the line.
         batch = [[n, entry, email, amount, until, None, *([next_account + n] if sqlite else [])]
                  for n, (entry, email, amount) in enumerate(rows, start=1)]
         staging.stage_rows(batch, sqlite)
