@@ -58,11 +58,20 @@ def _lock_accounts(account_ids) -> None:
                        .with_for_update())
 
 
+def check_email(email: str) -> str:
+    """The email normalised, refused if no account could ever be made with it (the rule of
+    app.accounts.operations.create_user): its minutes would only wait, then come back."""
+    email = normalise_email(email)
+    if "@" not in email or len(email) > 254:
+        raise Invalid(_l("Enter a valid email address."), field="email")
+    return email
+
+
 def send(giver: User, email: str, minutes: int) -> TimeGift:
     """Give `minutes` to whoever has `email`, now or within the hold: the giver's account is
     debited alike (never more than it holds, under its row lock) and the same record written;
     only where the minutes go next differs, unseen by the giver."""
-    email = normalise_email(email)
+    email = check_email(email)
     with transaction():
         _lock_email(email)
         recipient = find_user(email)

@@ -30,7 +30,7 @@ from app.i18n import city_timezone, city_today
 from app.organisations import operations as organisations
 from app.organisations.models import Organisation
 
-from . import ledger
+from . import gifts, ledger
 from .models import Account, AccountKind, Currency, Transfer, TransferKind
 
 MAX_MINUTES_AT_ONCE = 24 * 60
@@ -176,6 +176,8 @@ def give_time(giver: User, relative: User, minutes: int) -> int:
 def check_gift(giver: User, email: str, minutes: int) -> None:
     """What a gift would be refused for, checked before asking the giver to confirm: never whether
     `email` has an account (issue #19). The gift itself: gifts.send."""
+    if email:
+        gifts.check_email(email)
     relative = find_user(email) if email else None
     if relative is not None and relative.id == giver.id:
         raise Invalid(_l("Choose someone else's account."), field="email")

@@ -80,6 +80,19 @@ def test_the_givers_page_lists_both_gifts_as_sent(app, city, make_user):
     assert ledger.verify().ok
 
 
+def test_a_gift_to_what_is_not_an_email_is_refused_beside_the_field(app, city):
+    time_credits.record_time(city.citizen, 60, city.coop, actor=city.member)
+    holder = app.test_client()
+    login(holder, city.citizen.email)
+    for confirm in ("", "yes"):
+        answer = post_form(holder, "/vouchers/mine/time", {"email": "grandma.example.org", "minutes": "10",
+                                                           "confirm": confirm})
+        assert answer.status_code == 422
+        assert 'id="email-error">Enter a valid email address.' in answer.get_data(as_text=True)
+    assert time_credits.time_balance(city.citizen) == 60
+    assert db.session.execute(select(func.count(TimeGift.id))).scalar_one() == 0
+
+
 def test_a_held_gift_is_delivered_when_the_account_is_made(app, city):
     time_credits.record_time(city.citizen, 60, city.coop, actor=city.member)
     gifts.send(city.citizen, "Newcomer@Example.org ", 25)
