@@ -1,7 +1,7 @@
 """vouchers: time gifts to an email held in escrow until an account takes it (issue #19)
 
 Revision ID: 0180_voucher_time_gifts
-Revises: 0171_voucher_holder_cap
+Revises: 0172_bank_account_rejection
 Create Date: 2026-12-07 00:30:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0180_voucher_time_gifts"
-down_revision = "0171_voucher_holder_cap"
+down_revision = "0172_bank_account_rejection"
 branch_labels = None
 depends_on = None
 
