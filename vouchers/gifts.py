@@ -23,8 +23,10 @@ from app.audit.operations import record
 from app.database import is_sqlite, transaction, utcnow
 from app.errors import Invalid
 from app.extensions import db
+from app.notifications.operations import emit
 
 from . import ledger
+from .events import TIME_GIFT_RECEIVED
 from .models import Account, AccountKind, Currency, GiftStatus, TimeGift, Transfer, TransferKind
 
 # A namespace of its own for pg_advisory_xact_lock(int, int): the audit log's single-key lock
@@ -91,6 +93,7 @@ def send(giver: User, email: str, minutes: int) -> TimeGift:
                                     reference=f"gift #{gift.id}")
         if recipient is not None:
             gift.status, gift.settle_transfer_id, gift.settled_at = GiftStatus.DELIVERED.value, onward_id, utcnow()
+            _tell_recipient(gift, recipient, giver)
         # The same entry either way: where the minutes went is in the gift and its transfers.
         record("vouchers.time_gift_sent", gift, actor=giver, after={"minutes": minutes})
     return gift
@@ -112,10 +115,17 @@ def deliver_held(user: User) -> int:
         transfer_id = ledger.transfer(held, account, minutes, TransferKind.GIVE_TIME, reference=f"gift #{gift_id}")
         db.session.execute(update(TimeGift).where(TimeGift.id == gift_id).values(settle_transfer_id=transfer_id)
                            .execution_options(synchronize_session=False))
+        gift = db.session.get(TimeGift, gift_id)
+        _tell_recipient(gift, user, db.session.get(User, gift.giver_id))
     total = sum(minutes for _, minutes in claimed)
     record("vouchers.time_gifts_delivered", object_type="users", object_id=user.id,
            after={"gifts": sorted(gift_id for gift_id, _ in claimed), "minutes": total})
     return total
+
+
+def _tell_recipient(gift: TimeGift, recipient: User, giver: User) -> None:
+    emit(TIME_GIFT_RECEIVED, "time_gift", gift.id, actor=giver, recipients=(recipient.id,), giver=giver.name,
+         minutes=gift.minutes)
 
 
 def return_unclaimed(*, now=None) -> tuple[int, int]:

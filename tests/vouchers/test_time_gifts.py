@@ -251,3 +251,21 @@ def test_verify_notices_a_held_escrow_that_does_not_match_its_gifts(city):
     db.session.execute(update(TimeGift).where(TimeGift.id == gift.id).values(status=GiftStatus.DELIVERED.value))
     problems = ledger.verify().problems
     assert any("held escrow" in p for p in problems) and any(f"time gift #{gift.id}" in p for p in problems)
+
+
+def test_only_the_recipient_is_told_when_the_minutes_are_theirs(city, smtp, make_user):
+    from app.notifications.worker import drain
+    relative = make_user(email="abuela@example.org", locale="es")
+    time_credits.record_time(city.citizen, 60, city.coop, actor=city.member)
+    drain()
+    smtp.messages.clear()
+    gifts.send(city.citizen, relative.email, 30)
+    gifts.send(city.citizen, "later@example.org", 20)
+    drain()
+    [(rcpts, message)] = smtp.messages  # the giver hears nothing, whichever the email
+    assert rcpts == [relative.email] and "te ha regalado 30 minutos" in message["Subject"]
+    smtp.messages.clear()
+    accounts.register_citizen("later@example.org", "Later", PASSWORD, "en")
+    drain()
+    [(rcpts, message)] = smtp.messages
+    assert rcpts == ["later@example.org"] and "gave you 20 minutes of time credits" in message["Subject"]
