@@ -8,6 +8,10 @@ email (app.accounts.operations.on_account_created), or goes back to the giver af
 PROCOMUN_GIFT_HOLD_DAYS (`flask vouchers gifts expire`). Delivery and return both claim the gift
 by one UPDATE … WHERE status = 'held', so at most one of them ever moves its minutes.
 
+Sign-up does not prove the email (app/accounts has no verification step): whoever makes the
+account first receives what waits for it, as they would a gift sent after. Only the recipient
+is told (vouchers/events.py), once the minutes are theirs.
+
 A return does tell the giver, a month later, that no account took the email in that time: that
 is what giving back unclaimed minutes means, and the gift's page says so then, not before."""
 import zlib
