@@ -17,7 +17,7 @@ from app.organisations import operations as organisations
 from app.security import api_identity, api_login_required, api_roles_required, api_user
 from app.urls import external_url
 
-from . import contributions, holders, invitations, ledger, programmes, redemption, refunds, time_credits
+from . import contributions, gifts, holders, invitations, ledger, programmes, redemption, refunds, time_credits
 from .idempotency import caller_scope, once
 from .models import MAX_CENTS, Transfer
 
@@ -342,8 +342,8 @@ class TimeGiftOut(Schema):
     status, tells who is registered here."""
     minutes = fields.Integer()
     relative_email = fields.String()
-    note = fields.String(metadata={"description": "The minutes are the relative's if the email belongs to an "
-                                                  "account here; nothing moves otherwise."})
+    note = fields.String(metadata={"description": "The minutes leave your account either way; with no account "
+                                                  "for the email yet they wait for one, then come back."})
 
 
 class MovementsQuery(Schema):
@@ -557,19 +557,21 @@ def record_time(body):
 def give_time(body):
     """Give some of your time credits to a relative's account; 409 when you hold fewer minutes.
 
-    202 with the same answer whether or not the email has an account, as on the web page: the
-    minutes move only to an account; to an address with none nothing moves. Never 404."""
+    202 with the same answer whether or not the email has an account, as on the web page: your
+    minutes leave your account alike; with no account for the email they wait for one
+    PROCOMUN_GIFT_HOLD_DAYS days, then come back. Never 404."""
     user = api_user()
 
     def produce():
         try:
-            time_credits.give_time_by_email(user, body["relative_email"], body["minutes"])
+            gifts.send(user, body["relative_email"], body["minutes"])
         except DomainError as error:
             if error.field == "email":  # the web form's field; here the body's
                 error.field = "relative_email"
             raise
         return {"minutes": body["minutes"], "relative_email": body["relative_email"].strip().lower(),
-                "note": _("If this email belongs to an account here, the minutes are theirs now.")}
+                "note": _("The minutes are on their way. If no account here has this email yet, they wait "
+                          "%(days)s days for one, then come back to you.", days=gifts.hold_days())}
     return _answer(*once(caller_scope(user, "time-gift"), body["idempotency_key"], body, produce, status=202))
 
 

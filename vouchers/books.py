@@ -21,6 +21,7 @@ from .models import (
     Programme,
     ProgrammeStatus,
     Redemption,
+    TimeGift,
     Transfer,
     TransferKind,
     Voucher,
@@ -147,7 +148,10 @@ def reference_text(transfer: Transfer) -> str:
     if kind == TransferKind.GIVE_TIME and len(words) == 2 and words[0] == "to" and words[1].isdigit():
         relative = db.session.get(User, int(words[1]))
         return relative.name if relative else ""
+    if kind in (TransferKind.GIVE_TIME, TransferKind.GIFT_RETURNED) and len(words) == 2 and words[0] == "gift":
+        return _gift_text(kind, words[1])
     if (kind, transfer.reference) in ((TransferKind.CONTRIBUTE, "contribution"),
+                                      (TransferKind.GIVE_TIME, "time gift"),
                                       (TransferKind.DONATE_TIME, "donation")):
         return ""
     reference = transfer.reference or ""
@@ -169,6 +173,18 @@ def reference_text(transfer: Transfer) -> str:
         except ValueError:
             pass
     return reference
+
+
+def _gift_text(kind: TransferKind, number: str) -> str:
+    """Who a gift's minutes came from, to its recipient; to whom it was sent, to the giver it came
+    back to (vouchers/gifts.py): each sees only their own side."""
+    gift = db.session.get(TimeGift, int(number[1:])) if number[1:].isdigit() and number[0] == "#" else None
+    if gift is None:
+        return ""
+    if kind == TransferKind.GIFT_RETURNED:
+        return gift.recipient_email
+    giver = db.session.get(User, gift.giver_id)
+    return giver.name if giver else ""
 
 
 def _organisation_name(slug: str) -> str | None:

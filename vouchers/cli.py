@@ -13,13 +13,15 @@ from app.books.operations import verify_log
 from app.cli import output_directory
 from app.errors import DomainError
 
-from . import closing, eligibility, issuance, ledger, programmes, sepa, settlement
+from . import closing, eligibility, gifts, issuance, ledger, programmes, sepa, settlement
 
 vouchers_cli = AppGroup("vouchers", help="Social voucher programmes, issuance, settlement and expiry.")
 programme_cli = AppGroup("programme", help="Voucher programmes.")
 vouchers_cli.add_command(programme_cli)
 eligibility_cli = AppGroup("eligibility", help="Programmes' eligibility lists (identifiers kept only as keyed hashes).")
 vouchers_cli.add_command(eligibility_cli)
+gifts_cli = AppGroup("gifts", help="Time gifts to an email held until an account takes it.")
+vouchers_cli.add_command(gifts_cli)
 ledger_cli = AppGroup("ledger", help="The voucher and time-credit ledger.")
 
 ISO_DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -284,6 +286,15 @@ def expire(on, actor):
     """Expire vouchers past their validity; what remains returns to each programme."""
     count, returned = closing.expire_vouchers(actor=_actor(actor), on=on.date() if on else None)
     click.echo(f"Expired {count} vouchers; {returned} cents returned to their programmes.")
+
+
+@gifts_cli.command("expire")
+@refusals_fail
+def gifts_expire():
+    """Give back to their givers the time gifts no account took within PROCOMUN_GIFT_HOLD_DAYS
+    (nightly, beside `vouchers expire`; running it again moves nothing twice)."""
+    count, minutes = gifts.return_unclaimed()
+    click.echo(f"Returned {count} time gifts; {minutes} minutes back to their givers.")
 
 
 @ledger_cli.command("verify")

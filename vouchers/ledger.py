@@ -23,9 +23,11 @@ from .models import (
     Account,
     AccountKind,
     Currency,
+    GiftStatus,
     Programme,
     Redemption,
     Refund,
+    TimeGift,
     Transfer,
     TransferKind,
     Voucher,
@@ -392,7 +394,32 @@ def verify() -> LedgerReport:
     for redemption_id in mismatched:
         report.problems.append(f"redemption #{redemption_id}: does not match its transfer")
     _verify_refunds(report)
+    _verify_gifts(report)
     return report
+
+
+def _verify_gifts(report: LedgerReport) -> None:
+    """Time gifts (vouchers/gifts.py): nothing stays on its way between transactions, the held
+    escrow holds exactly the gifts still held, and each gift was sent, and settled if it is, by
+    transfers of its minutes."""
+    session = db.session
+    escrow = {key: value for key, value in session.execute(
+        select(Account.key, Account.balance).where(Account.kind == AccountKind.ESCROW.value))}
+    if escrow.get(account_key(AccountKind.ESCROW, Currency.TIME, "sent"), 0) != 0:
+        report.problems.append("time gifts: minutes left on their way (escrow:sent:time is not 0)")
+    held = session.execute(select(func.coalesce(func.sum(TimeGift.minutes), 0))
+                           .where(TimeGift.status == GiftStatus.HELD.value)).scalar_one()
+    if escrow.get(account_key(AccountKind.ESCROW, Currency.TIME, "held"), 0) != held:
+        report.problems.append(f"time gifts: the held escrow does not hold the {held} minutes of the gifts held")
+    sent = Transfer.__table__.alias("sent")
+    settled = Transfer.__table__.alias("settled")
+    for gift_id in session.execute(
+            select(TimeGift.id).join(sent, sent.c.id == TimeGift.send_transfer_id)
+            .outerjoin(settled, settled.c.id == TimeGift.settle_transfer_id)
+            .where((sent.c.amount != TimeGift.minutes)
+                   | ((TimeGift.status == GiftStatus.HELD.value) != TimeGift.settle_transfer_id.is_(None))
+                   | (settled.c.amount != TimeGift.minutes)).limit(20)).scalars():
+        report.problems.append(f"time gift #{gift_id}: does not match its transfers")
 
 
 def _verify_refunds(report: LedgerReport) -> None:

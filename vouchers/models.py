@@ -52,6 +52,8 @@ class AccountKind(StrEnum):
     EXTERNAL = "external"           # money a contributor brought in from outside (negative: what they gave)
     CARE = "care"                   # care an accredited organisation recorded (negative: the minutes it created)
     OFFLINE_RISK = "offline-risk"   # a programme's budget for offline sales honoured despite a conflict
+    ESCROW = "escrow"               # time gifts on their way ("escrow:sent:time", always 0 between
+                                    # transactions) and held for an email with no account yet ("escrow:held:time")
 
     @property
     def label(self):
@@ -60,6 +62,7 @@ class AccountKind(StrEnum):
             AccountKind.VOUCHER: _l("Voucher"), AccountKind.CITIZEN: _l("Citizen"),
             AccountKind.ORGANISATION: _l("Organisation"), AccountKind.EXTERNAL: _l("Contributions"),
             AccountKind.CARE: _l("Care recorded"), AccountKind.OFFLINE_RISK: _l("Offline-risk budget"),
+            AccountKind.ESCROW: _l("Time gifts held"),
         }[self]
 
 
@@ -77,6 +80,7 @@ class TransferKind(StrEnum):
     DONATE_TIME = "donate-time"  # citizen → shared time pool
     OFFLINE_RISK = "offline-risk"  # programme's offline-risk account → organisation: an offline sale honoured
     REFUND = "refund"           # organisation → voucher: a co-op gives back part or all of a redemption
+    GIFT_RETURNED = "gift-returned"  # held escrow → giver: a time gift no account claimed in time
 
     @property
     def label(self):
@@ -91,6 +95,7 @@ TRANSFER_LABELS = {
     TransferKind.SPEND_TIME: _l("Time spent"), TransferKind.GIVE_TIME: _l("Time given"),
     TransferKind.DONATE_TIME: _l("Time donated"), TransferKind.REFUND: _l("Refunded by the co-op"),
     TransferKind.OFFLINE_RISK: _l("Offline sale honoured"),
+    TransferKind.GIFT_RETURNED: _l("Time gift returned"),
 }
 
 
@@ -576,3 +581,34 @@ class EligibilityGrant(db.Model):
     identity_hash: Mapped[str] = mapped_column(String(64))
     voucher_id: Mapped[int | None] = mapped_column(ForeignKey("vouchers.id"), unique=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GiftStatus(StrEnum):
+    HELD = "held"            # no account had the email yet: the minutes wait in escrow
+    DELIVERED = "delivered"  # on the recipient's time account
+    RETURNED = "returned"    # unclaimed after PROCOMUN_GIFT_HOLD_DAYS: back on the giver's account
+
+
+class TimeGift(db.Model):
+    """Minutes given to an email (vouchers/gifts.py). The email is kept, normalised, to deliver
+    when an account is made with it and to remind the giver whom they sent it to; it is never
+    shown to anyone else. `settle_transfer_id` is the delivery or the return."""
+
+    __tablename__ = "voucher_time_gifts"
+    __table_args__ = (
+        CheckConstraint("minutes > 0", name="minutes_positive"),
+        CheckConstraint("status IN ('held', 'delivered', 'returned')", name="known_status"),
+        # What delivery on sign-up and the return job look for: only the gifts still held.
+        Index("ix_voucher_time_gifts_held", "recipient_email", "created_at",
+              postgresql_where=text("status = 'held'"), sqlite_where=text("status = 'held'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    giver_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    recipient_email: Mapped[str] = mapped_column(String(254))
+    minutes: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), default=GiftStatus.HELD.value)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    send_transfer_id: Mapped[int] = mapped_column(ForeignKey("voucher_transfers.id"), unique=True)
+    settle_transfer_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_transfers.id"), unique=True)

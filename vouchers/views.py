@@ -28,6 +28,7 @@ from . import (
     contributions,
     documents,
     eligibility_views,  # noqa: F401 (its routes: eligibility lists and verified residents)
+    gifts,
     holders,
     idempotency,
     invitations,
@@ -112,7 +113,7 @@ def _mine(give_form, status=200, *, confirming=False, pin_form=None):
                            account_ids={a.id for a in accounts}, minutes=time_credits.time_balance(current_user),
                            contributions=contributions.contributions_of(current_user), give_form=give_form,
                            confirming=confirming, pin_form=pin_form or TimePinForm(formdata=None),
-                           has_pin=time_credits.has_pin(current_user)), status
+                           has_pin=time_credits.has_pin(current_user), gifts=gifts.sent_by(current_user)), status
 
 
 @bp.route("/mine/<int:voucher_id>")
@@ -166,15 +167,16 @@ def give_time():
             time_credits.check_gift(current_user, form.email.data, form.minutes.data)
             return _mine(form, confirming=True)
         if form.email.data:
-            time_credits.give_time_by_email(current_user, form.email.data, form.minutes.data)
+            gifts.send(current_user, form.email.data, form.minutes.data)
         else:
             time_credits.donate_time(current_user, form.minutes.data)
     except DomainError as error:
         attach_error(form, error)
         return _mine(form, 422)
     if form.email.data:
-        flash(_("If %(email)s belongs to an account here, your %(minutes)s minutes are theirs now.",
-                email=form.email.data, minutes=form.minutes.data), "success")
+        flash(_("Your %(minutes)s minutes are on their way to %(email)s. If no account here has that email "
+                "yet, they wait %(days)s days for one, then come back to you.",
+                email=form.email.data, minutes=form.minutes.data, days=gifts.hold_days()), "success")
     else:
         flash(_("You donated %(minutes)s minutes to the shared time pool.", minutes=form.minutes.data), "success")
     return redirect(url_for(".mine"))
