@@ -19,6 +19,7 @@ from app.errors import DomainError, Invalid, NotFound
 from app.extensions import db
 from app.paging import CappedPage
 
+from . import figures
 from .models import (
     Account,
     AccountKind,
@@ -141,12 +142,15 @@ def transfer(debit: Account, credit: Account, amount: int, kind: TransferKind, *
                 if debit.currency == Currency.TIME:  # time credits are counted, and asked for, in minutes
                     raise InsufficientBalance(_l("The account holds fewer minutes than that."), field="minutes")
                 raise InsufficientBalance(_l("The account holds less than this amount."), field="amount")
+        now, kind = utcnow(), TransferKind(kind).value
         transfer_id = db.session.execute(insert(Transfer).values(
             debit_account_id=debit.id, credit_account_id=credit.id, amount=amount,
-            currency=debit.currency, kind=TransferKind(kind).value, reference=reference[:200],
-            reverses_id=reverses_id, actor_id=getattr(actor, "id", actor), at=utcnow(),
+            currency=debit.currency, kind=kind, reference=reference[:200],
+            reverses_id=reverses_id, actor_id=getattr(actor, "id", actor), at=now,
         ).returning(Transfer.id)).scalar_one()
         _apply(debit.id, credit.id, amount)
+        figures.count_flow(debit, kind, now, debited=amount)
+        figures.count_flow(credit, kind, now, credited=amount)
     db.session.expire(debit, ["balance"])
     db.session.expire(credit, ["balance"])
     return transfer_id
@@ -158,12 +162,14 @@ def batch_issue_entry(programme_account: Account, total: int, vouchers: int, *, 
     `issue_transfer_id` and its account opened with its value (`verify` checks they add up).
     The caller has already checked, under the account's row lock, that the programme has `total`."""
     with transaction():
+        now = utcnow()
         entry_id = db.session.execute(insert(Transfer).values(
             debit_account_id=programme_account.id, credit_account_id=None, amount=total,
             currency=programme_account.currency, kind=TransferKind.ISSUE.value,
-            reference=f"batch of {vouchers} vouchers", actor_id=getattr(actor, "id", actor), at=utcnow(),
+            reference=f"batch of {vouchers} vouchers", actor_id=getattr(actor, "id", actor), at=now,
         ).returning(Transfer.id)).scalar_one()
         _adjust(programme_account.id, -total)
+        figures.count_flow(programme_account, TransferKind.ISSUE.value, now, debited=total)
     db.session.expire(programme_account, ["balance"])
     return entry_id
 
@@ -338,8 +344,9 @@ def verify() -> LedgerReport:
     transfer is positive, between two accounts of its own currency; every voucher
     has its issue entry, and a batch entry's lines add up to it; each voucher's
     remaining value is its account's balance and never above its value; every
-    redemption matches its transfer. The sums are done by the database: a national
-    programme has millions of accounts."""
+    redemption matches its transfer; every public figure's running sum (vouchers/figures.py)
+    equals the full aggregate. The sums are done by the database: a national programme has
+    millions of accounts."""
     report = LedgerReport()
     session = db.session
     batch = Transfer.credit_account_id.is_(None)
@@ -392,6 +399,7 @@ def verify() -> LedgerReport:
     for redemption_id in mismatched:
         report.problems.append(f"redemption #{redemption_id}: does not match its transfer")
     _verify_refunds(report)
+    report.problems.extend(figures.differences()[:20])
     return report
 
 

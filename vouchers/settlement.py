@@ -17,7 +17,7 @@ from app.i18n import city_timezone, city_today
 from app.notifications.operations import emit
 from app.organisations.models import Organisation
 
-from . import allowances, ledger
+from . import allowances, figures, ledger
 from .models import OfflineSale, Redemption, Settlement, SettlementLine, Transfer, TransferKind
 
 
@@ -92,6 +92,7 @@ def settle(period_start: date, period_end: date, *, actor=None) -> tuple[Settlem
                  period_start=period_start.isoformat(), period_end=period_end.isoformat())
         db.session.execute(update(OfflineSale).where(*honoured).values(settlement_id=settlement.id)
                            .execution_options(synchronize_session=False))
+        figures.count_settled(settlement.id)
         db.session.flush()
         record("voucher_settlement.run", settlement, actor=actor,
                after={"period_start": period_start, "period_end": period_end, "total_cents": settlement.total_cents,
