@@ -17,7 +17,7 @@ from app.books.operations import LogSource, canonical_bytes, instant, register_l
 from app.database import is_sqlite, transaction, utcnow
 from app.errors import DomainError, Invalid, NotFound
 from app.extensions import db
-from app.paging import CappedPage
+from app.paging import KeysetPage, keyset_page, keyset_rows
 
 from . import figures
 from .models import (
@@ -300,25 +300,34 @@ class Movement:
         return TransferKind(self.kind)
 
 
-def movements(account_ids: list[int], *, page: int = 1, per_page: int = 50) -> CappedPage:
+def movements(account_ids: list[int], *, before: str | None = None, after: str | None = None,
+              per_page: int = 50) -> KeysetPage:
     """What moved in or out of these accounts, newest first: the transfers touching them and, for a
-    voucher issued in a batch, its own line of the batch's entry (its value, into its account)."""
+    voucher issued in a batch, its own line of the batch's entry (its value, into its account).
+    Paged by keyset on (transfer, line): each of the three parts reads only its page's rows along
+    its (account, id) index, so a co-op's account with years of transfers pages as fast as a new one."""
     ids = list(account_ids)
-    direct = select(Transfer.id, Transfer.at, Transfer.kind, Transfer.reference, Transfer.amount,
-                    Transfer.currency, Transfer.debit_account_id, Transfer.credit_account_id, Transfer.reverses_id,
-                    literal(False)).where(Transfer.debit_account_id.in_(ids) | Transfer.credit_account_id.in_(ids))
-    batch_lines = (select(Transfer.id, Voucher.issued_at, Transfer.kind, literal("voucher ") + Voucher.code,
-                          Voucher.value_cents, Transfer.currency, Transfer.debit_account_id, Voucher.account_id,
-                          Transfer.reverses_id, literal(True))
-                   .join(Transfer, Transfer.id == Voucher.issue_transfer_id)
-                   .where(Voucher.account_id.in_(ids), Transfer.credit_account_id.is_(None)))
-    lines = union_all(direct, batch_lines).subquery()
-    page = max(page or 1, 1)
-    total = db.session.execute(select(func.count()).select_from(lines)).scalar_one()
-    rows = db.session.execute(select(lines).order_by(lines.c.id.desc(), lines.c.credit_account_id.desc())
-                              .limit(per_page).offset((page - 1) * per_page)).all()
-    return CappedPage(items=[Movement(*row) for row in rows], page=page, per_page=per_page, total=total,
-                      capped=False, has_next=page * per_page < total)
+    columns = (Transfer.id, Transfer.at, Transfer.kind, Transfer.reference, Transfer.amount, Transfer.currency,
+               Transfer.debit_account_id, Transfer.credit_account_id, Transfer.reverses_id, literal(False))
+    line = func.coalesce(Transfer.credit_account_id, 0)
+    parts = [
+        (select(*columns, line.label("line")).where(Transfer.debit_account_id.in_(ids)), (Transfer.id, line)),
+        (select(*columns, line.label("line")).where(Transfer.credit_account_id.in_(ids),
+                                                    Transfer.debit_account_id.not_in(ids)), (Transfer.id, line)),
+        (select(Transfer.id, Voucher.issued_at, Transfer.kind, literal("voucher ") + Voucher.code, Voucher.value_cents,
+                Transfer.currency, Transfer.debit_account_id, Voucher.account_id, Transfer.reverses_id, literal(True),
+                Voucher.account_id.label("line"))
+         .join(Transfer, Transfer.id == Voucher.issue_transfer_id)
+         .where(Voucher.account_id.in_(ids), Transfer.credit_account_id.is_(None)), (Transfer.id, Voucher.account_id)),
+    ]
+
+    def query(key, newer, limit):
+        lines = union_all(*(keyset_rows(stmt, list(columns), key, newer, limit).subquery().select()
+                            for stmt, columns in parts)).subquery()
+        rows = db.session.execute(keyset_rows(select(lines), [lines.c.id, lines.c.line], None, newer, limit))
+        return [Movement(*row[:10]) for row in rows]
+    return keyset_page(query, lambda m: (m.id, m.credit_account_id or 0), 2, before=before, after=after,
+                       per_page=per_page)
 
 
 # Verification ---------------------------------------------------------------------------

@@ -174,11 +174,14 @@ class Transfer(db.Model):
         # Partial: only reversals have reverses_id; a transfer is reversed at most once.
         Index("ux_voucher_transfers_reverses_id", "reverses_id", unique=True,
               postgresql_where=text("reverses_id IS NOT NULL"), sqlite_where=text("reverses_id IS NOT NULL")),
+        # An account's movements page newest first along these (keyset, ledger.movements).
+        Index("ix_voucher_transfers_debit_account_id", "debit_account_id", "id"),
+        Index("ix_voucher_transfers_credit_account_id", "credit_account_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    debit_account_id: Mapped[int] = mapped_column(ForeignKey("voucher_accounts.id"), index=True)
-    credit_account_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_accounts.id"), index=True)
+    debit_account_id: Mapped[int] = mapped_column(ForeignKey("voucher_accounts.id"))
+    credit_account_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_accounts.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(10))
     # No index on kind or at: no query filters or sorts by them alone (open books find expiries
@@ -327,8 +330,8 @@ class Settlement(db.Model):
     paid_on: Mapped[date | None] = mapped_column(Date)
     paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    lines: Mapped[list["SettlementLine"]] = relationship(
-        back_populates="settlement", order_by="SettlementLine.id", lazy="selectin")
+    # Read when asked (the SEPA file, the CLI): its page reads a page of them (settlement.settlement_lines).
+    lines: Mapped[list["SettlementLine"]] = relationship(back_populates="settlement", order_by="SettlementLine.id")
 
     @property
     def reference(self) -> str:
@@ -339,7 +342,9 @@ class Settlement(db.Model):
 
 class SettlementLine(db.Model):
     __tablename__ = "voucher_settlement_lines"
-    __table_args__ = (UniqueConstraint("settlement_id", "organisation_id"),)
+    __table_args__ = (UniqueConstraint("settlement_id", "organisation_id"),
+                      # A settlement's lines page by id along this index (keyset).
+                      Index("ix_voucher_settlement_lines_settlement_id", "settlement_id", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     settlement_id: Mapped[int] = mapped_column(ForeignKey("voucher_settlements.id"))

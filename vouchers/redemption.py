@@ -42,6 +42,7 @@ from app.extensions import db
 from app.i18n import city_timezone, city_today, money
 from app.i18n import day as written_day
 from app.organisations.models import Organisation
+from app.paging import KeysetPage, keyset_page, keyset_rows
 
 from . import codes, idempotency, ledger
 from .models import Account, AccountKind, Currency, Redemption, Voucher, VoucherStatus
@@ -415,10 +416,15 @@ def _replay(response: dict, params: dict) -> RedemptionResult:
     return replace(_answer(idempotency.replay(response, params["request"])), replayed=True)
 
 
-def organisation_redemptions(organisation: Organisation, *, page: int = 1):
+def organisation_redemptions(organisation: Organisation, *, before: str | None = None, after: str | None = None,
+                             per_page: int = 50) -> KeysetPage:
+    """A co-op's redemptions, newest first, paged by id along its (organisation, id) index."""
     stmt = (select(Redemption).options(joinedload(Redemption.voucher))
-            .where(Redemption.organisation_id == organisation.id).order_by(Redemption.id.desc()))
-    return db.paginate(stmt, page=page, per_page=50, error_out=False)
+            .where(Redemption.organisation_id == organisation.id))
+
+    def query(key, newer, limit):
+        return db.session.execute(keyset_rows(stmt, [Redemption.id], key, newer, limit)).scalars().all()
+    return keyset_page(query, lambda r: (r.id,), 1, before=before, after=after, per_page=per_page)
 
 
 def organisation_balance(organisation: Organisation) -> int:

@@ -16,6 +16,7 @@ from app.extensions import db
 from app.i18n import city_timezone, city_today
 from app.notifications.operations import emit
 from app.organisations.models import Organisation
+from app.paging import KeysetPage, keyset_page, keyset_rows
 
 from . import allowances, figures, ledger
 from .models import OfflineSale, Redemption, Settlement, SettlementLine, Transfer, TransferKind
@@ -126,10 +127,23 @@ def statement_line(settlement: Settlement, organisation: Organisation, user: Use
     """One organisation's line of a settlement, for its members or officials only."""
     if not (user.has_role(Role.OFFICIAL, Role.ADMIN) or user.member_of(organisation)):
         raise NotFound(_l("No such statement."))
-    for line in settlement.lines:
-        if line.organisation_id == organisation.id:
-            return line
-    raise NotFound(_l("This organisation has nothing in this settlement."))
+    line = db.session.execute(select(SettlementLine).where(
+        SettlementLine.settlement_id == settlement.id, SettlementLine.organisation_id == organisation.id)
+    ).scalar_one_or_none()
+    if line is None:
+        raise NotFound(_l("This organisation has nothing in this settlement."))
+    return line
+
+
+def settlement_lines(settlement: Settlement, *, before: str | None = None, after: str | None = None,
+                     per_page: int = 50) -> KeysetPage:
+    """A settlement's lines (one per co-op paid), newest first, paged by id (a national settlement has
+    a thousand)."""
+    stmt = select(SettlementLine).where(SettlementLine.settlement_id == settlement.id)
+
+    def query(key, newer, limit):
+        return db.session.execute(keyset_rows(stmt, [SettlementLine.id], key, newer, limit)).scalars().all()
+    return keyset_page(query, lambda line: (line.id,), 1, before=before, after=after, per_page=per_page)
 
 
 def statement_lines_for(user: User) -> list[SettlementLine]:

@@ -1,5 +1,5 @@
 """vouchers: the public figures' running sums (open books, pool, programmes), filled from the
-existing rows; a co-op's redemptions indexed by (organisation, id) for keyset pages (issue #25)
+existing rows (issue #25)
 
 Revision ID: 0220_voucher_figures
 Revises: 0171_voucher_holder_cap
@@ -61,9 +61,6 @@ def upgrade():
                                 name=op.f("fk_voucher_programme_counts_programme_id_voucher_programmes")),
         sa.PrimaryKeyConstraint("programme_id", "status", name=op.f("pk_voucher_programme_counts")),
     )
-    with op.batch_alter_table("voucher_redemptions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_voucher_redemptions_organisation_id"))
-        batch_op.create_index("ix_voucher_redemptions_organisation_id", ["organisation_id", "id"], unique=False)
 
     # The sums of what is already there, as vouchers/figures.py's aggregates compute them.
     issued, redeemed, moved = _month("v.issued_at"), _month("r.at"), _month("t.at")
@@ -95,9 +92,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table("voucher_redemptions", schema=None) as batch_op:
-        batch_op.drop_index("ix_voucher_redemptions_organisation_id")
-        batch_op.create_index(batch_op.f("ix_voucher_redemptions_organisation_id"), ["organisation_id"], unique=False)
     op.drop_table("voucher_programme_counts")
     op.drop_table("voucher_account_flows")
     op.drop_table("voucher_book_figures")
