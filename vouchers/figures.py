@@ -13,11 +13,11 @@ on PostgreSQL, so a watermark on them could skip a late commit, and the redempti
 upsert folded into its statement. `verify` recomputes every row from the full aggregate."""
 from datetime import datetime, timezone
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import case, delete, func, insert, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app.database import is_sqlite
+from app.database import is_sqlite, transaction
 from app.extensions import db
 from app.organisations.models import Organisation
 
@@ -172,6 +172,29 @@ def differences() -> list[str]:
                 problems.append(f"{name} {key}: kept {kept.get(key, zero)} but the aggregate gives "
                                 f"{computed.get(key, zero)}")
     return problems
+
+
+def rebuild() -> int:
+    """Replace every running sum by the full aggregate, in one transaction (rows written): for data
+    loaded beside the operations (bench-data) or a repair after `ledger verify` named a drift.
+    Parallel movements wait for it (the tables are locked on PostgreSQL)."""
+    with transaction():
+        if not is_sqlite():
+            db.session.execute(text("LOCK TABLE voucher_book_figures, voucher_account_flows, "
+                                    "voucher_programme_counts IN EXCLUSIVE MODE"))
+        books, flows, counts = book_aggregate(), flow_aggregate(), count_aggregate()
+        for model in (BookFigure, AccountFlow, ProgrammeVoucherCount):
+            db.session.execute(delete(model))
+        rows = [
+            (BookFigure, [dict(zip(BOOK_KEYS + BOOK_SUMS, key + sums)) for key, sums in books.items()]),
+            (AccountFlow, [{"account_id": a, "kind": k, "month": m, "debited": d, "credited": c}
+                           for (a, k, m), (d, c) in flows.items()]),
+            (ProgrammeVoucherCount, [{"programme_id": p, "status": s, "vouchers": n} for (p, s), n in counts.items()]),
+        ]
+        for model, values in rows:
+            if values:
+                db.session.execute(insert(model), values)
+    return sum(len(values) for _model, values in rows)
 
 
 # What the public pages read -------------------------------------------------------------------

@@ -228,15 +228,18 @@ WITH auth AS (
   UPDATE voucher_accounts a SET balance = a.balance - %(amount)s FROM ok WHERE a.id = ok.account_id
 ), credit AS (
   UPDATE voucher_accounts a SET balance = a.balance + %(amount)s FROM ok WHERE a.id = ok.org_account_id
+  RETURNING a.id
 ), r AS (
   INSERT INTO voucher_redemptions (voucher_id, organisation_id, transfer_id, category, amount_cents, actor_id,
                                    at, settlement_id)
   SELECT ok.id, %(org)s, t.id, %(category)s, %(amount)s, %(actor)s, %(now)s, NULL FROM ok, t RETURNING id
 ), figure AS (
+  -- Read from `credit`: the co-op's account row is locked before its figures' row, in the order
+  -- the settlement takes them (figures.count_settled), so the two never wait on each other.
   INSERT INTO voucher_book_figures (programme_id, month, category, organisation_id, issued_cents, vouchers_issued,
                                     redeemed_cents, redemptions, settled_cents)
   SELECT ok.programme_id, to_char(%(now)s::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM'), %(category)s, %(org)s,
-         0, 0, %(amount)s, 1, 0 FROM ok, r
+         0, 0, %(amount)s, 1, 0 FROM ok, r, credit
   ON CONFLICT (programme_id, month, category, organisation_id) DO UPDATE
   SET redeemed_cents = voucher_book_figures.redeemed_cents + EXCLUDED.redeemed_cents,
       redemptions = voucher_book_figures.redemptions + 1

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from flask import current_app
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, delete, func, select, update
 
 from app.database import utcnow
 from app.errors import DomainError
@@ -35,6 +35,7 @@ from vouchers.models import (
     Contribution,
     Currency,
     Programme,
+    ProgrammeVoucherCount,
     Redemption,
     Transfer,
     TransferKind,
@@ -255,3 +256,18 @@ def test_parallel_redemptions_keep_the_running_sums(city, app, backend):
     assert not errors, errors
     assert db.session.execute(select(func.count(Redemption.id))).scalar_one() == 60
     assert_figures_equal_the_full_aggregate(city.programme)
+
+
+def test_rebuild_puts_back_the_full_aggregate(city, app):
+    voucher = issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+    redemption.redeem(voucher.code, 700, "elder-care", city.coop, actor=city.member)
+    closing.revoke_voucher(voucher, "mistake", actor=city.official)
+    before = (figures.book_kept(), figures.flow_kept(), {k: n for k, n in figures.count_kept().items() if n})
+    db.session.execute(update(BookFigure).values(redeemed_cents=0))
+    db.session.execute(delete(ProgrammeVoucherCount))
+    db.session.commit()
+    assert figures.differences()
+    result = app.test_cli_runner().invoke(args=["ledger", "rebuild-figures"])
+    assert result.exit_code == 0, result.output
+    assert (figures.book_kept(), figures.flow_kept(), figures.count_kept()) == before and not figures.differences()
+    assert app.test_cli_runner().invoke(args=["ledger", "verify"]).exit_code == 0
