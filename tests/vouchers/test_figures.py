@@ -3,6 +3,7 @@ voucher, redemption and transfer, after any sequence of movements (issue #25).""
 import csv
 import io
 import random
+import re
 import threading
 from datetime import timedelta
 
@@ -42,7 +43,7 @@ from vouchers.models import (
     Voucher,
 )
 
-from ..conftest import at_once
+from ..conftest import at_once, statements_run
 
 # The figures as they were computed before the running sums: every row, every request.
 
@@ -271,3 +272,17 @@ def test_rebuild_puts_back_the_full_aggregate(city, app):
     assert result.exit_code == 0, result.output
     assert (figures.book_kept(), figures.flow_kept(), figures.count_kept()) == before and not figures.differences()
     assert app.test_cli_runner().invoke(args=["ledger", "verify"]).exit_code == 0
+
+
+def test_the_public_figures_read_no_movement_rows(city, client):
+    """The open books, the pool's and a programme's figures read the running sums only: nothing that
+    grows with each voucher, redemption or transfer."""
+    voucher = issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+    redemption.redeem(voucher.code, 700, "elder-care", city.coop, actor=city.member)
+    db.session.commit()
+    with statements_run() as seen:
+        books.open_books(), books.pool_figures(), programmes.programme_figures(city.programme)
+        assert client.get("/vouchers/open-books").status_code == 200
+        assert client.get("/open-data/vouchers.json").status_code == 200
+    movement_tables = re.compile(r"(FROM|JOIN)\s+(voucher_transfers|voucher_redemptions|vouchers|voucher_contributions)\b")
+    assert not [s for s in seen if movement_tables.search(s)], seen
