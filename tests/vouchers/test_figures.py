@@ -284,5 +284,6 @@ def test_the_public_figures_read_no_movement_rows(city, client):
         books.open_books(), books.pool_figures(), programmes.programme_figures(city.programme)
         assert client.get("/vouchers/open-books").status_code == 200
         assert client.get("/open-data/vouchers.json").status_code == 200
-    movement_tables = re.compile(r"(FROM|JOIN)\s+(voucher_transfers|voucher_redemptions|vouchers|voucher_contributions)\b")
+    movement_tables = re.compile(
+        r"(FROM|JOIN)\s+(voucher_transfers|voucher_redemptions|vouchers|voucher_contributions)\b")
     assert not [s for s in seen if movement_tables.search(s)], seen
