@@ -106,3 +106,31 @@ def test_a_settlements_lines_page_by_keyset(city, make_org, make_user, monkeypat
     pages, back = _walk(lambda **place: settlement.settlement_lines(paid, **place), 2)
     assert [line.amount_cents for page in pages for line in page.items] == [104, 103, 102, 101, 100]
     assert [p.items for p in back[::-1]] == [p.items for p in pages]
+
+
+def test_the_settlement_page_shows_a_page_of_lines_and_links_on(city, make_org, make_user, app, monkeypatch):
+    from app.accounts.models import Role
+    from app.organisations import operations as organisations
+    monkeypatch.setattr(settlement.settlement_lines, "__kwdefaults__",
+                        {**settlement.settlement_lines.__kwdefaults__, "per_page": 2})
+    voucher = issuance.issue_voucher(city.programme, city.citizen, 100_000, actor=city.official)
+    for n in range(3):
+        coop = make_org(f"coop-{n}", name=f"Coop {n}")
+        organisations.accredit(coop, city.care, city.today + timedelta(days=365), met_all=True)
+        member = make_user(Role.ORG_MEMBER, email=f"m{n}@example.org", organisations=[coop])
+        result = redemption.redeem(voucher.code, 100 + n, "elder-care", coop, actor=member)
+        db.session.get(Redemption, result.redemption_id).at = utcnow() - timedelta(days=2)
+    db.session.commit()
+    paid, _created = settlement.settle(city.today - timedelta(days=3), city.today - timedelta(days=1),
+                                       actor=city.official)
+    official = app.test_client()
+    login(official, city.official.email)
+    url = f"/vouchers/settlements/{paid.id}"
+    count, first = _statements(official, url)
+
+    def table(html):
+        return html[html.index("<table"):html.index("</table>")]
+    assert "Coop 2" in table(first) and "Coop 1" in table(first) and "Coop 0" not in table(first)
+    older = re.search(r'href="[^"]*before=([0-9.]+)"', first).group(1)
+    deep_count, second = _statements(official, f"{url}?before={older}")
+    assert "Coop 0" in table(second) and "Coop 2" not in table(second) and deep_count == count
