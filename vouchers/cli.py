@@ -13,7 +13,7 @@ from app.books.operations import verify_log
 from app.cli import output_directory
 from app.errors import DomainError
 
-from . import closing, eligibility, gifts, issuance, ledger, programmes, sepa, settlement
+from . import closing, eligibility, figures, gifts, issuance, ledger, programmes, sepa, settlement
 
 vouchers_cli = AppGroup("vouchers", help="Social voucher programmes, issuance, settlement and expiry.")
 programme_cli = AppGroup("programme", help="Voucher programmes.")
@@ -315,6 +315,13 @@ def verify():
     if books.checkpoint is not None:
         click.echo(f"The {books.checked} transfers of checkpoint {books.checkpoint.id} "
                    f"({books.checkpoint.at.isoformat()}) match the signed tree head.")
+
+
+@ledger_cli.command("rebuild-figures")
+@refusals_fail
+def rebuild_figures():
+    """Recompute the public figures' running sums from every transfer (after loading data beside the app)."""
+    click.echo(f"{figures.rebuild()} rows of running sums written.")
 
 
 @ledger_cli.command("reverse")

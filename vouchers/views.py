@@ -67,6 +67,11 @@ members = roles_required(Role.ORG_MEMBER)
 statement_readers = roles_required(Role.OFFICIAL, Role.ADMIN, Role.ORG_MEMBER)
 
 
+def _cursor() -> dict:
+    """A history page's place: the cursor of its Older or Newer link (app/paging.py keyset_page)."""
+    return {"before": request.args.get("before"), "after": request.args.get("after")}
+
+
 def _locale() -> str:
     return str(get_locale() or "en")
 
@@ -108,7 +113,7 @@ def mine():
 
 def _mine(give_form, status=200, *, confirming=False, pin_form=None):
     accounts = holders.holder_accounts(current_user)
-    page = ledger.movements([a.id for a in accounts], page=request.args.get("page", 1, type=int))
+    page = ledger.movements([a.id for a in accounts], **_cursor())
     return render_template("vouchers/mine.html", vouchers=holders.holder_vouchers(current_user), movements=page,
                            account_ids={a.id for a in accounts}, minutes=time_credits.time_balance(current_user),
                            contributions=contributions.contributions_of(current_user), give_form=give_form,
@@ -120,7 +125,7 @@ def _mine(give_form, status=200, *, confirming=False, pin_form=None):
 @login_required
 def voucher(voucher_id):
     item = holders.voucher_for_holder(voucher_id, current_user)
-    movements = ledger.movements([item.account_id], page=request.args.get("page", 1, type=int))
+    movements = ledger.movements([item.account_id], **_cursor())
     return render_template("vouchers/voucher.html", voucher=item, redemptions=holders.voucher_redemptions(item),
                            spendable=item.state_on(city_today()) == "active", revoke_form=ReasonForm(),
                            allowance=allowances.allowance_for(item),
@@ -288,7 +293,7 @@ def _redeem_form(**kwargs) -> RedeemForm:
 
 
 def _desk_page(organisation, form, time_form):
-    page = redemption.organisation_redemptions(organisation, page=request.args.get("page", 1, type=int))
+    page = redemption.organisation_redemptions(organisation, **_cursor())
     return render_template("vouchers/desk.html", form=form, organisation=organisation, redemptions=page,
                            refundable=refunds.refundable_ids(page.items),
                            unsettled=redemption.organisation_balance(organisation), time_form=time_form,
@@ -523,7 +528,7 @@ def transfer(transfer_id):
 def account(account_id):
     """Every movement of one account, each leading to its transfer (and its reversal)."""
     item = books.account_by_id(account_id)
-    page = ledger.movements([item.id], page=request.args.get("page", 1, type=int))
+    page = ledger.movements([item.id], **_cursor())
     return render_template("vouchers/account.html", account=item, label=books.account_label(item), movements=page,
                            reversed=books.reversed_among([t.id for t in page.items]))
 
@@ -561,6 +566,7 @@ def settlements():
 def settlement_detail(settlement_id, paid_form=None):
     item = settlement.settlement_by_id(settlement_id)
     return render_template("vouchers/settlement.html", settlement=item, unpaid=sepa.unpaid_lines(item),
+                           lines=settlement.settlement_lines(item, **_cursor()),
                            paid_form=paid_form or PaidForm(formdata=None)), 422 if paid_form else 200
 
 
