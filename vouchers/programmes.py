@@ -155,14 +155,14 @@ def programmes() -> list[Programme]:
 
 
 def programme_figures(programme: Programme) -> dict:
-    """Issued, redeemed, expired and unissued amounts of one programme."""
+    """Issued, redeemed (net of the co-ops' refunds), expired and unissued amounts of one programme."""
     rows = dict(db.session.execute(
         select(Voucher.status, func.count(Voucher.id)).where(Voucher.programme_id == programme.id)
         .group_by(Voucher.status)).all())
     issued = db.session.execute(select(func.coalesce(func.sum(Voucher.value_cents), 0))
                                 .where(Voucher.programme_id == programme.id)).scalar_one()
     redeemed = db.session.execute(
-        select(func.coalesce(func.sum(Redemption.amount_cents), 0)).join(Voucher)
+        select(func.coalesce(func.sum(Redemption.amount_cents - Redemption.refunded_cents), 0)).join(Voucher)
         .where(Voucher.programme_id == programme.id)).scalar_one()
     return {"unissued": ledger.balance(programme.account), "issued": int(issued), "redeemed": int(redeemed),
             "vouchers": rows}
