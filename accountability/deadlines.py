@@ -177,10 +177,6 @@ STEP_SPANS = {
 }
 
 
-def _day(column):
-    return func.date(column) if db.engine.dialect.name == "sqlite" else cast(column, Date)
-
-
 def _days(start, end):
     """Whole days from start to end (dates or instants), never below zero."""
     if db.engine.dialect.name == "sqlite":

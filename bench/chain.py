@@ -65,8 +65,8 @@ def link_records(n: int) -> dict:
                                f"ON r.transfer_id = x.id WHERE r.id = {sale}) t", sales,
           {"reference": "'bench-sale-' || CAST(g.n AS VARCHAR(12))", "reverses_id": "NULL"})
     written["redemptions"] = _copy(
-        "voucher_redemptions", f"(SELECT r.*, x.id AS new_transfer, x.reference AS ref FROM voucher_redemptions r, "
-                               f"voucher_transfers x WHERE r.id = {sale} AND x.reference LIKE 'bench-sale-%' AND NOT EXISTS "
+        "voucher_redemptions", f"(SELECT r.*, x.id AS new_transfer FROM voucher_redemptions r, voucher_transfers x "
+                               f"WHERE r.id = {sale} AND x.reference LIKE 'bench-sale-%' AND NOT EXISTS "
                                "(SELECT 1 FROM voucher_redemptions y WHERE y.transfer_id = x.id)) t", 1,
         {"transfer_id": "t.new_transfer", "settlement_id": "NULL", "amount_cents": "200",
          "refunded_cents": "CASE WHEN t.new_transfer % 10 = 0 THEN 100 ELSE 0 END"})
