@@ -2,7 +2,7 @@
 no longer a table of the accountability module (issue #22)
 
 Revision ID: 0210_department_heads
-Revises: 0171_voucher_holder_cap
+Revises: 0172_bank_account_rejection
 Create Date: 2026-12-07 00:10:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0210_department_heads"
-down_revision = "0171_voucher_holder_cap"
+down_revision = "0172_bank_account_rejection"
 branch_labels = None
 depends_on = None
 
