@@ -532,9 +532,10 @@ def account(account_id):
 @officials
 def expire():
     count, returned = closing.expire_vouchers(actor=current_user)
-    flash(ngettext("%(num)s voucher expired; %(amount)s returned to its programme.",
-                   "%(num)s vouchers expired; %(amount)s returned to their programmes.", count,
-                   num=format_decimal(count), amount=money(returned)), "success")
+    # `count`, not `num`: Flask-Babel's ngettext takes num itself, unformatted (1000, not 1,000).
+    flash(ngettext("%(count)s voucher expired; %(amount)s returned to its programme.",
+                   "%(count)s vouchers expired; %(amount)s returned to their programmes.", count,
+                   count=format_decimal(count), amount=money(returned)), "success")
     return redirect(url_for(".settlements"))
 
 
