@@ -77,12 +77,20 @@ def parse_cursor(text: str | None, parts: int) -> tuple | None:
 
 
 def keyset_page(query, key_of, parts: int, *, before: str | None = None, after: str | None = None,
-                per_page: int = 50) -> KeysetPage:
+                per_page: int = 50, page: int | None = None) -> KeysetPage:
     """The rows `query(key, newer, limit)` reads, newest first. A row's key is `key_of(row)`, a tuple
     of `parts` whole numbers in a unique order (newest = greatest); `query` returns at most `limit`
     rows, those older than `key` newest first (all when `key` is None), or with `newer` those newer
     than `key` oldest first (`keyset_rows` does it for one select). `before`/`after` are the
-    cursors of the page's links; a malformed one means the newest page."""
+    cursors of the page's links; a malformed one means the newest page. `page` (1, 2, …, without
+    cursors) is the numbered page API clients written before the cursors ask for: it reads the rows
+    before it too, as an OFFSET would, and answers with the cursors to go on from there."""
+    if page and page > 1 and not (before or after):
+        skip = (page - 1) * per_page
+        rows = list(query(None, False, skip + per_page + 1))[skip:]
+        items = rows[:per_page]
+        return KeysetPage(items, per_page, cursor_text(key_of(items[0])) if items else None,
+                          cursor_text(key_of(items[-1])) if len(rows) > per_page else None)
     after_key = parse_cursor(after, parts)
     before_key = None if after_key else parse_cursor(before, parts)
     if after_key is not None:

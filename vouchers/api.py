@@ -160,6 +160,8 @@ class OrganisationAnswer(ma.Schema):
     unsettled_cents = ma.fields.Integer()
     older = ma.fields.String(allow_none=True, metadata={"description": "before=<this> reads the older redemptions"})
     newer = ma.fields.String(allow_none=True, metadata={"description": "after=<this> reads the newer redemptions"})
+    page = ma.fields.Integer(metadata={"description": "The page asked for with `page` (1 otherwise)"})
+    pages = ma.fields.Integer(metadata={"description": "Only when `page` was asked: how many pages there are"})
     redemptions = ma.fields.List(ma.fields.Nested(OrganisationRedemption))
 
 
@@ -173,6 +175,9 @@ class HistoryQuery(Schema):
 
     before = fields.String(validate=CURSOR, metadata={"description": "An answer's `older`: the rows before it"})
     after = fields.String(validate=CURSOR, metadata={"description": "An answer's `newer`: the rows after it"})
+    # The numbered pages the API answered before the cursors: still read (each costs the rows before it).
+    page = fields.Integer(validate=validate.Range(min=1, max=100_000), metadata={
+        "description": "Deprecated: page n, 50 rows a page (use before/after); with it the answer also has page"})
 
 
 @blp.route("/mine")
@@ -204,11 +209,14 @@ def organisation(place):
     except DomainError as error:
         return domain_error_response(error)
     page = redemption.organisation_redemptions(org, **place)
-    return {"organisation": org.slug, "unsettled_cents": redemption.organisation_balance(org),
-            "older": page.older, "newer": page.newer,
-            "redemptions": [{"redemption_id": r.id, "code": r.voucher.code, "amount_cents": r.amount_cents,
-                             "service_category": r.category, "at": r.at.isoformat(),
-                             "settlement_id": r.settlement_id} for r in page.items]}
+    answer = {"organisation": org.slug, "unsettled_cents": redemption.organisation_balance(org),
+              "older": page.older, "newer": page.newer, "page": place.get("page", 1),
+              "redemptions": [{"redemption_id": r.id, "code": r.voucher.code, "amount_cents": r.amount_cents,
+                               "service_category": r.category, "at": r.at.isoformat(),
+                               "settlement_id": r.settlement_id} for r in page.items]}
+    if "page" in place:  # a client of the numbered pages: it is told how many (a count only it pays for)
+        answer["pages"] = -(-redemption.organisation_redemption_count(org) // page.per_page)
+    return answer
 
 
 # Contributions, reversals and time credits -----------------------------------------------
@@ -375,6 +383,9 @@ class MovementOut(Schema):
 class MovementsOut(Schema):
     older = fields.String(allow_none=True, metadata={"description": "before=<this> reads the older movements"})
     newer = fields.String(allow_none=True, metadata={"description": "after=<this> reads the newer movements"})
+    page = fields.Integer(metadata={"description": "The page asked for with `page` (1 otherwise)"})
+    pages = fields.Integer(metadata={"description": "Only when `page` was asked: how many pages there are"})
+    total = fields.Integer(metadata={"description": "Only when `page` was asked: how many movements there are"})
     movements = fields.List(fields.Nested(MovementOut))
 
 
@@ -592,8 +603,12 @@ def movements(query):
     answer; before=<older> or after=<newer> (the cursors of a previous answer) read on."""
     account_ids = {a.id for a in holders.holder_accounts(api_user())}
     page = ledger.movements(list(account_ids), **query)
-    return {"older": page.older, "newer": page.newer, "movements": [
+    answer = {"older": page.older, "newer": page.newer, "page": query.get("page", 1), "movements": [
         {"transfer_id": t.id, "at": t.at.isoformat(), "kind": t.kind, "currency": t.currency,
          "amount_in": t.amount if t.credit_account_id in account_ids else 0,
          "amount_out": t.amount if t.debit_account_id in account_ids else 0,
          "reference": t.reference, "reverses": t.reverses_id} for t in page.items]}
+    if "page" in query:  # a client of the numbered pages: it is told how many (a count only it pays for)
+        answer["total"] = ledger.movement_count(list(account_ids))
+        answer["pages"] = -(-answer["total"] // page.per_page)
+    return answer

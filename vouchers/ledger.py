@@ -303,7 +303,7 @@ class Movement:
 
 
 def movements(account_ids: list[int], *, before: str | None = None, after: str | None = None,
-              per_page: int = 50) -> KeysetPage:
+              per_page: int = 50, page: int | None = None) -> KeysetPage:
     """What moved in or out of these accounts, newest first: the transfers touching them and, for a
     voucher issued in a batch, its own line of the batch's entry (its value, into its account).
     Paged by keyset on (transfer, line): each of the three parts reads only its page's rows along
@@ -329,7 +329,16 @@ def movements(account_ids: list[int], *, before: str | None = None, after: str |
         rows = db.session.execute(keyset_rows(select(lines), [lines.c.id, lines.c.line], None, newer, limit))
         return [Movement(*row[:10]) for row in rows]
     return keyset_page(query, lambda m: (m.id, m.credit_account_id or 0), 2, before=before, after=after,
-                       per_page=per_page)
+                       per_page=per_page, page=page)
+
+
+def movement_count(account_ids: list[int]) -> int:
+    """How many movements `movements` would list over every page (for the numbered pages' total)."""
+    ids = list(account_ids)
+    parts = [select(Transfer.id).where(Transfer.debit_account_id.in_(ids) | Transfer.credit_account_id.in_(ids)),
+             select(Voucher.id).join(Transfer, Transfer.id == Voucher.issue_transfer_id)
+             .where(Voucher.account_id.in_(ids), Transfer.credit_account_id.is_(None))]
+    return sum(db.session.execute(select(func.count()).select_from(part.subquery())).scalar_one() for part in parts)
 
 
 # Verification ---------------------------------------------------------------------------

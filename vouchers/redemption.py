@@ -31,7 +31,7 @@ from datetime import date, datetime, timedelta
 from babel.dates import get_day_names
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -420,14 +420,19 @@ def _replay(response: dict, params: dict) -> RedemptionResult:
 
 
 def organisation_redemptions(organisation: Organisation, *, before: str | None = None, after: str | None = None,
-                             per_page: int = 50) -> KeysetPage:
+                             per_page: int = 50, page: int | None = None) -> KeysetPage:
     """A co-op's redemptions, newest first, paged by id along its (organisation, id) index."""
     stmt = (select(Redemption).options(joinedload(Redemption.voucher))
             .where(Redemption.organisation_id == organisation.id))
 
     def query(key, newer, limit):
         return db.session.execute(keyset_rows(stmt, [Redemption.id], key, newer, limit)).scalars().all()
-    return keyset_page(query, lambda r: (r.id,), 1, before=before, after=after, per_page=per_page)
+    return keyset_page(query, lambda r: (r.id,), 1, before=before, after=after, per_page=per_page, page=page)
+
+
+def organisation_redemption_count(organisation: Organisation) -> int:
+    return db.session.execute(select(func.count(Redemption.id))
+                              .where(Redemption.organisation_id == organisation.id)).scalar_one()
 
 
 def organisation_balance(organisation: Organisation) -> int:

@@ -134,3 +134,26 @@ def test_the_settlement_page_shows_a_page_of_lines_and_links_on(city, make_org, 
     older = re.search(r'href="[^"]*before=([0-9.]+)"', first).group(1)
     deep_count, second = _statements(official, f"{url}?before={older}")
     assert "Coop 0" in table(second) and "Coop 2" not in table(second) and deep_count == count
+
+
+def test_the_numbered_pages_older_api_clients_ask_for_still_answer(city, api_client, monkeypatch):
+    """A till written before the cursors asks `?page=2` and reads `pages` (and `total`): the same rows
+    the cursors give, and the counts, only when asked."""
+    vouchers = [issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official) for _ in range(2)]
+    for n in range(120):
+        redemption.redeem(vouchers[n % 2].code, 10 + n, "elder-care", city.coop, actor=city.member)
+    till, headers = api_client(city.member)
+    first = till.get("/api/v1/vouchers/organisation", headers=headers).get_json()
+    assert first["page"] == 1 and "pages" not in first and len(first["redemptions"]) == 50
+    second = till.get("/api/v1/vouchers/organisation?page=2", headers=headers).get_json()
+    by_cursor = till.get(f"/api/v1/vouchers/organisation?before={first['older']}", headers=headers).get_json()
+    assert second["redemptions"] == by_cursor["redemptions"] and (second["page"], second["pages"]) == (2, 3)
+    last = till.get("/api/v1/vouchers/organisation?page=3", headers=headers).get_json()
+    assert len(last["redemptions"]) == 20 and last["older"] is None
+    assert till.get("/api/v1/vouchers/organisation?page=0", headers=headers).status_code == 422
+    holder, holder_headers = api_client(city.citizen)
+    moved = holder.get("/api/v1/vouchers/movements?page=2", headers=holder_headers).get_json()
+    newest = holder.get("/api/v1/vouchers/movements", headers=holder_headers).get_json()
+    assert moved["total"] == 122 and moved["pages"] == 3 and "total" not in newest   # 2 issues, 120 sales
+    assert moved["movements"] == holder.get(f"/api/v1/vouchers/movements?before={newest['older']}",
+                                            headers=holder_headers).get_json()["movements"]
