@@ -263,6 +263,9 @@ def load(instance_path: Path, env=None) -> dict:
         # Days the city has to answer a council's priority need (a tender, a programme or a pact);
         # later, the step is overdue and escalated (accountability/deadlines.py).
         "PROCOMUN_NEED_ANSWER_DAYS": int(env.get("PROCOMUN_NEED_ANSWER_DAYS", "90")),
+        # Whether proposing a pact, and supporting a proposal, needs a verified resident (pacts/moves.py).
+        "PACTS_PROPOSE_NEEDS_VERIFIED_RESIDENT": _flag(env.get("PACTS_PROPOSE_NEEDS_VERIFIED_RESIDENT")),
+        "PACTS_SUPPORT_NEEDS_VERIFIED_RESIDENT": _flag(env.get("PACTS_SUPPORT_NEEDS_VERIFIED_RESIDENT")),
         # The part of a signed-in page shared by everyone who may see it (the officials' desk) is
         # rendered at most this often unless the data it shows changes first. See app/pagecache.py.
         "PROCOMUN_SHARED_CONTENT_CACHE_SECONDS": int(env.get("PROCOMUN_SHARED_CONTENT_CACHE_SECONDS",
@@ -295,6 +298,9 @@ def load(instance_path: Path, env=None) -> dict:
         # Time credits (vouchers/time_credits.py): the most minutes one volunteer may earn in a city
         # day, and the service categories whose accredited organisations may record care (comma-separated).
         "PROCOMUN_TIME_CREDITS_DAILY_CAP_MINUTES": _count(env, "PROCOMUN_TIME_CREDITS_DAILY_CAP_MINUTES", "480"),
+        # Minutes given to an email with no account wait this many days for one, then go back to
+        # the giver (vouchers/gifts.py: `flask vouchers gifts expire`).
+        "PROCOMUN_GIFT_HOLD_DAYS": _count(env, "PROCOMUN_GIFT_HOLD_DAYS", "30"),
         # The co-op's web desk asks before charging a voucher already charged there within these
         # minutes (vouchers/desk.py); 0 never asks. The API does not: the till's idempotency keys guard it.
         "PROCOMUN_DESK_REPEAT_MINUTES": _count(env, "PROCOMUN_DESK_REPEAT_MINUTES", "5"),

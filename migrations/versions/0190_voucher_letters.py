@@ -2,7 +2,7 @@
 until someone activates it with the letter's activation code (issue #23)
 
 Revision ID: 0190_voucher_letters
-Revises: 0172_bank_account_rejection
+Revises: 0210_department_heads
 Create Date: 2026-12-07 00:10:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0190_voucher_letters"
-down_revision = "0172_bank_account_rejection"
+down_revision = "0210_department_heads"
 branch_labels = None
 depends_on = None
 
