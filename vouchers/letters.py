@@ -79,7 +79,7 @@ def issue_letters(programme: Programme, *, actor) -> LetterIssue:
     out (the rest are counted, not issued). One transaction per page of the list, each ONE issue entry
     under the programme account's row lock; the grant rows go in first (ON CONFLICT DO NOTHING), so a
     person verifying their account at the same moment gets one voucher, never two."""
-    issuance._check_programme_issuable(programme, programme.valid_until)
+    issuance.check_programme_issuable(programme, programme.valid_until)
     result, after = LetterIssue(), 0
     insert = sqlite_insert if is_sqlite() else pg_insert
     while True:
