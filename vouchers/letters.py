@@ -26,7 +26,7 @@ from app.errors import Invalid
 from app.extensions import db
 from app.i18n import money
 
-from . import codes, issuance, ledger, letter_documents
+from . import codes, figures, issuance, ledger, letter_documents
 from .models import (
     Account,
     AccountKind,
@@ -119,12 +119,14 @@ def _issue_page(programme: Programme, entries, total: int, actor) -> None:
     db.session.flush()
     # A code already taken (1 chance in 10^10 per voucher) fails the page's insert and rolls it back:
     # running the command again issues the page anew.
+    issued_at = utcnow()
     vouchers = [Voucher(code=code, programme_id=programme.id, holder_id=None, account_id=account.id,
                         value_cents=e.amount_cents, valid_until=programme.valid_until,
-                        status=VoucherStatus.ACTIVE.value, issue_transfer_id=entry_id)
+                        status=VoucherStatus.ACTIVE.value, issue_transfer_id=entry_id, issued_at=issued_at)
                 for e, account, code in zip(entries, accounts, codes.new_codes(len(entries)))]
     db.session.add_all(vouchers)
     db.session.flush()
+    figures.count_issued(programme.id, issued_at, total, len(entries))   # the open books' running sums
     db.session.add_all([Letter(voucher_id=v.id, programme_id=programme.id, postal_address=e.postal_address,
                                language=e.language) for e, v in zip(entries, vouchers)])
     grants = EligibilityGrant.__table__
