@@ -27,6 +27,7 @@ def _table(results: dict) -> list[str]:
             f"pgbench {r['pgbench']['per_second']}/s  "
             f"app/least {r['ratio_app_least']}  app/pgbench {r['ratio_app_pgbench']}  "
             f"ledger ok {r['books']['ledger_verified']}  over-redeemed {r['books']['over_redeemed_vouchers']}"]
+        rows += _baseline_rows("", r)
         q = r.get("sqlite")
         if q and "app" in q:
             rows.append(f"  sqlite    app {q['app']['per_second']}/s  p95 {q['app']['p95_ms']} ms  errors "
@@ -34,6 +35,7 @@ def _table(results: dict) -> list[str]:
                         f"(errors {q['least_app']['errors']})  app/least "
                         f"{q['ratio_app_least']}  ledger ok {q['books']['ledger_verified']}  over-redeemed "
                         f"{q['books']['over_redeemed_vouchers']}")
+            rows += _baseline_rows("  sqlite  ", q)
     i = results.get("issuance")
     if i and "seconds" in i:
         rows.append(f"issuance    {i['rows']} rows in {i['seconds']} s ({i['rows_per_second']}/s), peak "
@@ -86,6 +88,18 @@ def _table(results: dict) -> list[str]:
         if name in results and "error" in results[name]:
             rows.append(f"{name:<11} FAILED: {results[name]['error']}")
     return rows
+
+
+def _baseline_rows(label: str, r: dict) -> list[str]:
+    """The app as it was at the baseline commit, measured in the same slices: or why it was not."""
+    b = r.get("baseline") or {}
+    if "per_second" not in b:
+        return [f"{label:<12}baseline {b.get('commit', '')[:12]} skipped: {b.get('skipped', 'not measured')}"]
+    return [f"{label:<12}baseline {b['commit'][:12]} {b['per_second']}/s  p50 {b['p50_ms']} p95 {b['p95_ms']} "
+            f"p99 {b['p99_ms']} ms  errors {b['errors']}  app/baseline {r['ratio_app_baseline']}  "
+            f"(app/least {r['ratio_app_least']})  ledger ok {b['books']['ledger_verified']}  over-redeemed "
+            f"{b['books']['over_redeemed_vouchers']}"
+            + (f"  [{b['note']}; app beside it {b['app_beside']['per_second']}/s]" if "app_beside" in b else "")]
 
 
 def main(argv: list[str]) -> int:

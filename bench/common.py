@@ -193,14 +193,15 @@ def production_settings() -> dict:
 
 
 @contextmanager
-def gunicorn(app_spec: str, *, extra_env=None):
+def gunicorn(app_spec: str, *, extra_env=None, cwd: Path = ROOT):
     """Serve `app_spec` on a loopback port for the duration of the block, with the production
-    configuration (gunicorn.conf.py: workers, threads, and a pool connection per thread); yields the port."""
+    configuration (gunicorn.conf.py: workers, threads, and a pool connection per thread); yields the port.
+    `cwd`: the tree it is served from (gunicorn puts it first on the path), e.g. a baseline's."""
     port = free_port()
     command = [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
                "--log-level", "warning", app_spec]
     log = open(ROOT / "bench" / ".gunicorn.log", "a")
-    process = subprocess.Popen(command, cwd=ROOT, env=env(**(extra_env or {})), stdout=log, stderr=log,
+    process = subprocess.Popen(command, cwd=cwd, env=env(**(extra_env or {})), stdout=log, stderr=log,
                                start_new_session=True)
     try:
         deadline = time.time() + 60

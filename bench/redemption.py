@@ -9,10 +9,12 @@ import sqlite3
 import subprocess
 import tempfile
 import time
-from contextlib import closing
+from contextlib import ExitStack, closing
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from . import baseline as baselines
 from . import common
 from .load import run_load
 
@@ -88,25 +90,54 @@ def _extra_env(least: bool, sqlite_url: str | None) -> dict:
     return extra
 
 
-def app_beside_least(data: dict, run: str, seconds: float, settings: dict, sqlite_url: str | None = None,
-                     rounds: int = 4) -> tuple[dict, dict]:
-    """The app and the least app served at once (the idle one costs nothing) and loaded in
-    alternating slices, so that a change in the machine's other load during the run falls on
-    both alike instead of on whichever came second."""
-    with common.gunicorn("app:create_app()", extra_env=_extra_env(False, sqlite_url)) as app_port, \
-            common.gunicorn("bench.leastapp:app", extra_env=_extra_env(True, sqlite_url)) as least_port:
-        results = {False: [], True: []}
-        # Both warmed alike: every worker thread's connection, compiled statements, the vouchers' pages.
-        for least, port in ((False, app_port), (True, least_port)):
-            run_load("127.0.0.1", port, _request_maker(data, f"{run}-warm-{least}", least),
+@dataclass
+class Contender:
+    """One server of the comparison: what it serves, from which tree, with which data set."""
+    name: str  # its key in results.json: app, least_app, baseline
+    spec: str
+    data: dict
+    least: bool = False
+    extra_env: dict = field(default_factory=dict)
+    cwd: Path = common.ROOT
+
+
+def contenders(data: dict, sqlite_url: str | None = None, baseline: tuple | None = None) -> list[Contender]:
+    """Today's app and the least app; with `baseline` = (Baseline, its database URL, its data),
+    the app as it was at that commit too, from its own tree, on its own database."""
+    served = [Contender("app", "app:create_app()", data, extra_env=_extra_env(False, sqlite_url)),
+              Contender("least_app", "bench.leastapp:app", data, least=True, extra_env=_extra_env(True, sqlite_url))]
+    if baseline:
+        before, url, before_data = baseline
+        served.append(Contender("baseline", "app:create_app()", before_data, cwd=before.tree,
+                                extra_env={"DATABASE_URL": url, "PYTHONPATH": str(before.tree)}))
+    return served
+
+
+def slice_order(served: list, rounds: int) -> list[list]:
+    """Who is loaded when: each round starts one later (app, least; least, app… for two), so
+    every contender goes first, in the middle and last alike."""
+    return [served[n % len(served):] + served[:n % len(served)] for n in range(rounds)]
+
+
+def alternating(served: list[Contender], run: str, seconds: float, settings: dict) -> dict:
+    """The contenders served at once (an idle one costs nothing) and loaded in alternating slices,
+    so that a change in the machine's other load during the run falls on all alike instead of on
+    whichever came last. Each is loaded `seconds` in all."""
+    rounds = 2 * len(served)
+    with ExitStack() as stack:
+        ports = {c.name: stack.enter_context(common.gunicorn(c.spec, extra_env=c.extra_env, cwd=c.cwd))
+                 for c in served}
+        # All warmed alike: every worker thread's connection, compiled statements, the vouchers' pages.
+        for c in served:
+            run_load("127.0.0.1", ports[c.name], _request_maker(c.data, f"{run}-warm-{c.name}", c.least),
                      connections=common.CONNECTIONS, seconds=0.5 if common.QUICK else 3.0)
-        for n in range(rounds):
-            for least, port in ((False, app_port), (True, least_port)) if n % 2 == 0 else \
-                    ((True, least_port), (False, app_port)):
-                results[least].append(run_load("127.0.0.1", port, _request_maker(data, f"{run}-{n}-{least}", least),
-                                               connections=common.CONNECTIONS, seconds=seconds / rounds))
-    merged = {least: _merge(parts) for least, parts in results.items()}
-    return _summary(merged[False], settings), _summary(merged[True], settings)
+        results = {c.name: [] for c in served}
+        for n, order in enumerate(slice_order(served, rounds)):
+            for c in order:
+                results[c.name].append(run_load(
+                    "127.0.0.1", ports[c.name], _request_maker(c.data, f"{run}-{n}-{c.name}", c.least),
+                    connections=common.CONNECTIONS, seconds=seconds / rounds))
+    return {name: _summary(_merge(parts), settings) for name, parts in results.items()}
 
 
 def _merge(parts):
@@ -182,6 +213,19 @@ OVER_REDEEMED = (
     "OR a.balance <> v.value_cents - coalesce(r.spent, 0)")
 
 
+def _counts(sqlite_path: Path | None) -> tuple[int, int]:
+    """Vouchers redeemed past their value (or whose balance disagrees), and redemptions, on the
+    SQLite file or on the current bench database."""
+    if sqlite_path:
+        with closing(sqlite3.connect(sqlite_path)) as conn:
+            return conn.execute(OVER_REDEEMED).fetchone()[0], conn.execute(REDEEMED).fetchone()[0]
+    with common.connect() as conn:
+        return conn.execute(OVER_REDEEMED).fetchone()[0], conn.execute(REDEEMED).fetchone()[0]
+
+
+REDEEMED = "SELECT count(*) FROM voucher_redemptions"
+
+
 def check_books(data: dict, env: dict | None = None, sqlite_path: Path | None = None) -> dict:
     """The ledger verified (what `flask ledger verify` runs, here in-process: a child's imports
     would cost seconds), and no voucher with more redeemed than its value."""
@@ -189,52 +233,141 @@ def check_books(data: dict, env: dict | None = None, sqlite_path: Path | None = 
     from vouchers import ledger
     with create_app(env=env or common.env()).app_context():
         report = ledger.verify()
-    if sqlite_path:
-        with closing(sqlite3.connect(sqlite_path)) as conn:
-            over = conn.execute(OVER_REDEEMED).fetchone()[0]
-            redeemed = conn.execute("SELECT count(*) FROM voucher_redemptions").fetchone()[0]
-    else:
-        with common.connect() as conn:
-            over = conn.execute(OVER_REDEEMED).fetchone()[0]
-            redeemed = conn.execute("SELECT count(*) FROM voucher_redemptions").fetchone()[0]
+    over, redeemed = _counts(sqlite_path)
     return {"ledger_verified": report.ok, "ledger_output": [f"{report.accounts} accounts, {report.transfers} "
                                                             f"transfers; problems: {len(report.problems)}"],
             "over_redeemed_vouchers": over, "redemptions_in_database": redeemed}
 
 
+def check_baseline_books(before: baselines.Baseline, url: str, sqlite_path: Path | None = None) -> dict:
+    """The baseline's books: its own `flask ledger verify` on its database, and the same counts."""
+    books = baselines.verify_ledger(before, url)
+    with common.database(url):
+        books["over_redeemed_vouchers"], books["redemptions_in_database"] = _counts(sqlite_path)
+    return books
+
+
+def export_baseline() -> tuple[baselines.Baseline | None, dict]:
+    """Today's app is measured beside the app as it was at BENCH_BASELINE (by default before the
+    offline desk, issue #24). Without git or the commit, the run goes on without it and says so."""
+    commit = baselines.wanted_commit()
+    if commit is None:
+        return None, {"skipped": "BENCH_BASELINE=none"}
+    try:
+        before = baselines.export(commit)
+    except baselines.BaselineUnavailable as why:
+        print(f"   baseline skipped: {why}", flush=True)
+        return None, {"commit": commit, "skipped": str(why)}
+    return before, {"commit": before.commit}
+
+
+def prepare_baseline(before: baselines.Baseline, url: str, vouchers: int, report: dict) -> dict | None:
+    """The baseline's database migrated and filled by its own code; None (and why, in `report`)
+    if it cannot be, which skips it without failing the run."""
+    started = time.perf_counter()
+    try:
+        report["modules"], data = baselines.prepare(before, url, vouchers, ORGANISATIONS)
+    except (baselines.BaselineUnavailable, subprocess.TimeoutExpired) as why:
+        print(f"   baseline skipped: {why}", flush=True)
+        report["skipped"] = str(why)
+        return None
+    report["setup_s"] = round(time.perf_counter() - started, 1)
+    print(f"   baseline {before.commit[:12]} set up in {report['setup_s']} s", flush=True)
+    return data
+
+
+def _ratio(a: dict, b: dict) -> float | None:
+    return round(a["per_second"] / b["per_second"], 3) if b["per_second"] else None
+
+
+def _checks(run: dict) -> list[tuple[str, bool]]:
+    """Books wrong, or any answer but 201 from a contender: the ratios would compare unlike work.
+    A baseline that could not be set up is skipped, not failed."""
+    def wrong(books: dict) -> bool:
+        return not books["ledger_verified"] or bool(books["over_redeemed_vouchers"])
+    checks = [("", wrong(run["books"]) or bool(run["app"]["errors"] or run["least_app"]["errors"]))]
+    before = run.get("baseline", {})
+    if before.get("books"):
+        checks.append((" baseline", wrong(before["books"]) or bool(before["errors"])))
+    return checks
+
+
+def _compared(out: dict, measured: dict, books: dict, baseline_books: dict | None) -> None:
+    """The figures of one database into `out`: each contender's, its books, the ratios."""
+    out["app"], out["least_app"] = measured["app"], measured["least_app"]
+    out["books"] = books
+    out["ratio_app_least"] = _ratio(out["app"], out["least_app"])
+    if "baseline" in measured:
+        out["baseline"].update(measured["baseline"], books=baseline_books)
+        out["ratio_app_baseline"] = _ratio(out["baseline"].get("app_beside", out["app"]), out["baseline"])
+
+
+def _line(label: str, out: dict) -> str:
+    line = f"   {label}app: {out['app']['per_second']}/s, least app: {out['least_app']['per_second']}/s"
+    if "ratio_app_baseline" in out:
+        line += f", baseline {out['baseline']['commit'][:12]}: {out['baseline']['per_second']}/s"
+    return line + " (alternating slices)"
+
+
+ORGANISATIONS = 64
+
+
 def run() -> dict:
     seconds = 1.5 if common.QUICK else 20
+    vouchers = 4_000 if common.QUICK else 200_000
     common.reset_database()
     started = time.perf_counter()
-    data = setup(4_000 if common.QUICK else 200_000, 64)
+    data = setup(vouchers, ORGANISATIONS)
     out = {"setup_s": round(time.perf_counter() - started, 1), "vouchers": len(data["codes"]),
            "organisations": len(data["members"]), "connections": common.CONNECTIONS, "seconds": seconds}
     print(f"   set up in {out['setup_s']} s", flush=True)
-    # Production settings (gunicorn.conf.py) for the app and for the least app alike.
+    # Production settings (gunicorn.conf.py) for the app, the baseline and the least app alike.
     settings = common.production_settings()
     out["server"] = settings
-    out["app"], out["least_app"] = app_beside_least(data, "pg", seconds, settings)
-    print(f"   app: {out['app']['per_second']}/s, least app: {out['least_app']['per_second']}/s "
-          f"(alternating slices)", flush=True)
-    out["pgbench"] = run_pgbench(data, seconds)
-    print(f"   pgbench: {out['pgbench']['per_second']}/s", flush=True)
-    out["books"] = check_books(data)
-    out["ratio_app_least"] = round(out["app"]["per_second"] / out["least_app"]["per_second"], 3)
-    out["ratio_app_pgbench"] = round(out["app"]["per_second"] / out["pgbench"]["per_second"], 3)
-    out["sqlite"] = run_sqlite(seconds, settings)
-    # Books wrong, or any answer but 201 from either app: the ratios would compare unlike work.
-    out["failed_checks"] = [name for name, run in (("postgresql", out), ("sqlite", out["sqlite"]))
-                            if not run["books"]["ledger_verified"] or run["books"]["over_redeemed_vouchers"]
-                            or run["app"]["errors"] or run["least_app"]["errors"]]
+    before, out["baseline"] = export_baseline()
+    try:
+        url = baselines.postgresql_url()
+        before_data = None
+        if before:
+            baselines.fresh_postgresql(url)
+            before_data = prepare_baseline(before, url, vouchers, out["baseline"])
+        served = contenders(data, baseline=(before, url, before_data) if before_data else None)
+        measured = {}
+        free = baselines.free_connections() if before_data else 0
+        if before_data and free < len(served) * common.CONNECTIONS:
+            # Each server loaded holds a connection per client: a shared server (max_connections 100)
+            # may not take three. Then two pairs, each in alternating slices, the baseline compared
+            # with the app of its own pair: app and least, then app and baseline.
+            out["baseline"]["note"] = (f"served in pairs (app, least; app, baseline): {free} free connections "
+                                       f"for {len(served)} servers of {common.CONNECTIONS}")
+            print(f"   {out['baseline']['note']}", flush=True)
+            measured = alternating(served[:2], "pg", seconds, settings)
+            pair = alternating([served[0], served[2]], "pg-before", seconds, settings)
+            measured["baseline"], out["baseline"]["app_beside"] = pair["baseline"], pair["app"]
+        else:
+            measured = alternating(served, "pg", seconds, settings)
+        out["pgbench"] = run_pgbench(data, seconds)
+        print(f"   pgbench: {out['pgbench']['per_second']}/s", flush=True)
+        _compared(out, measured, check_books(data), check_baseline_books(before, url) if before_data else None)
+        print(_line("", out), flush=True)
+        out["ratio_app_pgbench"] = _ratio(out["app"], out["pgbench"])
+        out["sqlite"] = run_sqlite(seconds, settings, before)
+    finally:
+        if before:
+            before.remove()
+    out["failed_checks"] = [f"{database}{label}" for database, run in (("postgresql", out), ("sqlite", out["sqlite"]))
+                            for label, failed in _checks(run) if failed]
     return out
 
 
 # SQLite: the same benchmark on a database file, beside the least app on the sqlite3 module running the
 # app's SQLite statements under BEGIN IMMEDIATE (SQLite serialises writers: one at a time, whatever the app).
-def run_sqlite(seconds: int, settings: dict) -> dict:
+def run_sqlite(seconds: int, settings: dict, before: baselines.Baseline | None = None) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="procomun-bench-sqlite-"))
     url = f"sqlite:///{folder / 'bench.sqlite'}"
+    before_url = f"sqlite:///{folder / 'baseline.sqlite'}"
     env = common.env(DATABASE_URL=url)
+    vouchers = 2_000 if common.QUICK else 20_000
     try:
         from flask_migrate import upgrade  # in this process: a child's imports would cost seconds
 
@@ -242,13 +375,15 @@ def run_sqlite(seconds: int, settings: dict) -> dict:
         with create_app(env=env).app_context():
             upgrade()
         started = time.perf_counter()
-        data = setup(2_000 if common.QUICK else 20_000, 64, env=env)
-        out = {"setup_s": round(time.perf_counter() - started, 1), "vouchers": len(data["codes"])}
-        out["app"], out["least_app"] = app_beside_least(data, "sqlite", seconds, settings, sqlite_url=url)
-        print(f"   sqlite app: {out['app']['per_second']}/s, least app: {out['least_app']['per_second']}/s",
-              flush=True)
-        out["books"] = check_books(data, env=env, sqlite_path=folder / "bench.sqlite")
-        out["ratio_app_least"] = round(out["app"]["per_second"] / out["least_app"]["per_second"], 3)
+        data = setup(vouchers, ORGANISATIONS, env=env)
+        out = {"setup_s": round(time.perf_counter() - started, 1), "vouchers": len(data["codes"]),
+               "baseline": {"commit": before.commit} if before else {"skipped": "no baseline tree"}}
+        before_data = prepare_baseline(before, before_url, vouchers, out["baseline"]) if before else None
+        served = contenders(data, sqlite_url=url, baseline=(before, before_url, before_data) if before_data else None)
+        measured = alternating(served, "sqlite", seconds, settings)
+        _compared(out, measured, check_books(data, env=env, sqlite_path=folder / "bench.sqlite"),
+                  check_baseline_books(before, before_url, folder / "baseline.sqlite") if before_data else None)
+        print(_line("sqlite ", out), flush=True)
         return out
     finally:
         shutil.rmtree(folder, ignore_errors=True)
