@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,17 +35,6 @@ class Baseline:
     def env(self, database_url: str) -> dict:
         """The production environment of the bench, with the baseline's tree first on the path."""
         return common.env(DATABASE_URL=database_url, PYTHONPATH=str(self.tree))
-
-    def run(self, database_url: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-        """`python ARGS` in the baseline's tree, on its database."""
-        return subprocess.run([sys.executable, *args], cwd=self.tree, env=self.env(database_url),
-                              capture_output=True, text=True, timeout=timeout)
-
-    def flask(self, database_url: str, *args: str) -> subprocess.CompletedProcess:
-        done = self.run(database_url, "-m", "flask", "--app", "app", *args)
-        if done.returncode != 0:
-            raise BaselineUnavailable(f"baseline `flask {' '.join(args)}` failed: {_tail(done)}")
-        return done
 
     def remove(self) -> None:
         shutil.rmtree(self.tree, ignore_errors=True)
@@ -83,46 +73,105 @@ def export(commit: str, root: Path = common.ROOT) -> Baseline:
     return Baseline(sha, tree)
 
 
-# One child does it all (each child spends seconds importing the app): it first checks that the
-# packages come from the baseline's tree, then migrates with the baseline's migrations and runs the
-# baseline's own bench set-up (bench/redemption.py:setup, whatever it was at that commit).
-_PREPARE = """import importlib, json, os, sys
+# One child serves the bench for the baseline's databases (each child spends seconds importing the
+# app): it prepares them in the background while the bench sets up today's, then verifies their
+# books when asked. It first checks that the packages come from the baseline's tree, then migrates
+# each database with the baseline's migrations and fills it with the baseline's own bench set-up
+# (bench/redemption.py:setup, whatever it was at that commit). It answers on its own stdout (the
+# set-up's output goes to its log): "ready", then a JSON line per database to verify.
+_CHILD = """import importlib, json, os, sys
 from pathlib import Path
-tree, out = Path(sys.argv[1]).resolve(), sys.argv[2]
+answers = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+tree, out, organisations, databases = Path(sys.argv[1]).resolve(), sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 files = {name: importlib.import_module(name).__file__ for name in %r}
 if any(not Path(f).resolve().is_relative_to(tree) for f in files.values()):
     json.dump({"modules": files}, open(out, "w"))
     sys.exit(3)
 from flask_migrate import upgrade
 from app import create_app
+from app.extensions import db
 from bench.redemption import setup
-with create_app(env=dict(os.environ)).app_context():
-    upgrade()
-data = setup(int(sys.argv[3]), int(sys.argv[4]), env=dict(os.environ))
+data = {}
+for url, vouchers in zip(databases[::2], databases[1::2]):
+    env = dict(os.environ, DATABASE_URL=url)
+    with create_app(env=env).app_context():
+        upgrade()
+        db.engine.dispose()
+    data[url] = setup(int(vouchers), organisations, env=env)
 json.dump({"modules": files, "data": data}, open(out, "w"))
+print("ready", file=answers, flush=True)
+for line in sys.stdin:
+    app = create_app(env=dict(os.environ, DATABASE_URL=line.strip()))
+    done = app.test_cli_runner().invoke(args=["ledger", "verify"])
+    with app.app_context():
+        db.engine.dispose()
+    print(json.dumps({"ledger_verified": done.exit_code == 0, "ledger_output": done.output.strip().splitlines()[-3:]}),
+          file=answers, flush=True)
 """ % (PACKAGES,)
 
 
-def prepare(baseline: Baseline, database_url: str, vouchers: int, organisations: int) -> tuple[dict, dict]:
-    """The baseline's own database schema and the same data set, both by the baseline's own code.
-    Returns (where its packages were imported from, that set-up's data: codes and tokens)."""
-    with tempfile.NamedTemporaryFile("r", suffix=".json") as out:
-        done = baseline.run(database_url, "-c", _PREPARE, str(baseline.tree), out.name, str(vouchers),
-                            str(organisations))
-        result = json.loads(out.read() or "{}")
-    if done.returncode == 3:
-        raise BaselineUnavailable(f"the baseline imported today's code: {result.get('modules')}")
-    if done.returncode != 0:
-        raise BaselineUnavailable(f"the baseline's migrations or bench set-up failed: {_tail(done)}")
-    return result["modules"], result["data"]
+class BaselineChild:
+    """The child that prepares the baseline's databases in the background and then verifies their
+    books with the baseline's own `flask ledger verify` (run through its CLI runner)."""
+
+    def __init__(self, baseline: Baseline, databases: list[tuple[str, int]], organisations: int):
+        self.started = time.perf_counter()
+        self.out = tempfile.NamedTemporaryFile("r", suffix=".json")
+        self.log = tempfile.TemporaryFile("w+")  # a pipe nobody reads could fill and stall the child
+        self.log_tail = ""
+        args = [str(baseline.tree), self.out.name, str(organisations)]
+        args += [str(value) for database in databases for value in database]
+        self.process = subprocess.Popen([sys.executable, "-c", _CHILD, *args], cwd=baseline.tree,
+                                        env=baseline.env(databases[0][0]), stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=self.log, text=True)
+
+    def wait(self) -> tuple[dict, dict, float]:
+        """(where its packages came from, each database's data: codes and tokens, seconds taken);
+        BaselineUnavailable if the baseline could not be prepared."""
+        if self.process.stdout.readline().strip() == "ready":
+            result = json.loads(self.out.read())
+            return result["modules"], result["data"], round(time.perf_counter() - self.started, 1)
+        code = self.close()
+        result = json.loads(self.out.read() or "{}")
+        self.out.close()
+        if code == 3:
+            raise BaselineUnavailable(f"the baseline imported today's code: {result.get('modules')}")
+        raise BaselineUnavailable(f"the baseline's migrations or bench set-up failed ({code}): {self.log_tail}")
+
+    def verify_ledger(self, database_url: str) -> dict:
+        """A ledger that does not verify is a figure (reported, failing the run like today's)."""
+        try:
+            self.process.stdin.write(database_url + "\n")
+            self.process.stdin.flush()
+            return json.loads(self.process.stdout.readline())
+        except (OSError, ValueError):
+            self.close()
+            return {"ledger_verified": False, "ledger_output": [f"the baseline's child ended: {self.log_tail}"]}
+
+    def close(self) -> int:
+        """Ends the child (it leaves when its stdin closes); its exit status."""
+        if self.log.closed:
+            return self.process.returncode
+        if not self.process.stdin.closed:
+            self.process.stdin.close()
+        try:
+            code = self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        self.log.seek(0)
+        self.log_tail = "\n".join(self.log.read().strip().splitlines()[-6:])[-800:]
+        self.log.close()
+        return code
 
 
-def verify_ledger(baseline: Baseline, database_url: str) -> dict:
-    """`flask ledger verify` of the baseline's own code on its database (not raising: a ledger
-    that does not verify is a figure, reported and failing the run like today's)."""
-    done = baseline.run(database_url, "-m", "flask", "--app", "app", "ledger", "verify")
-    return {"ledger_verified": done.returncode == 0,
-            "ledger_output": (done.stdout + done.stderr).strip().splitlines()[-3:]}
+def prepare(baseline: Baseline, databases: list[tuple[str, int]], organisations: int) -> tuple[dict, dict, float]:
+    child = BaselineChild(baseline, databases, organisations)
+    try:
+        return child.wait()
+    finally:
+        child.close()
 
 
 def postgresql_url(url: str | None = None) -> str:
@@ -150,7 +199,3 @@ def free_connections() -> int:
         used = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
                             ).fetchone()[0]
     return limit - used + 1
-
-
-def _tail(done: subprocess.CompletedProcess) -> str:
-    return "\n".join((done.stdout + done.stderr).strip().splitlines()[-6:])[-800:]

@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import tempfile
 import time
-from contextlib import ExitStack, closing
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -119,25 +119,45 @@ def slice_order(served: list, rounds: int) -> list[list]:
     return [served[n % len(served):] + served[:n % len(served)] for n in range(rounds)]
 
 
-def alternating(served: list[Contender], run: str, seconds: float, settings: dict) -> dict:
+def _warm(c: Contender, port: int, run: str) -> None:
+    """Every worker thread's connection, compiled statements, the vouchers' pages: all warmed alike."""
+    run_load("127.0.0.1", port, _request_maker(c.data, f"{run}-warm-{c.name}", c.least),
+             connections=common.CONNECTIONS, seconds=0.5 if common.QUICK else 3.0)
+
+
+def alternating(served: list[Contender], run: str, seconds: float, settings: dict, at_once: int = 0) -> dict:
     """The contenders served at once (an idle one costs nothing) and loaded in alternating slices,
     so that a change in the machine's other load during the run falls on all alike instead of on
-    whichever came last. Each is loaded `seconds` in all."""
-    rounds = 2 * len(served)
-    with ExitStack() as stack:
-        ports = {c.name: stack.enter_context(common.gunicorn(c.spec, extra_env=c.extra_env, cwd=c.cwd))
-                 for c in served}
-        # All warmed alike: every worker thread's connection, compiled statements, the vouchers' pages.
-        for c in served:
-            run_load("127.0.0.1", ports[c.name], _request_maker(c.data, f"{run}-warm-{c.name}", c.least),
-                     connections=common.CONNECTIONS, seconds=0.5 if common.QUICK else 3.0)
-        results = {c.name: [] for c in served}
-        for n, order in enumerate(slice_order(served, rounds)):
-            for c in order:
-                results[c.name].append(run_load(
-                    "127.0.0.1", ports[c.name], _request_maker(c.data, f"{run}-{n}-{c.name}", c.least),
-                    connections=common.CONNECTIONS, seconds=seconds / rounds))
-    return {name: _summary(_merge(parts), settings) for name, parts in results.items()}
+    whichever came last. Each is loaded `seconds` in all.
+
+    With `at_once` below their number (a database server short of connections: each server loaded
+    keeps a connection per client), the first (the app) is loaded beside each other one in turn,
+    each pair in alternating slices, and each other one is stopped before the next is loaded; the
+    app's figures beside the later ones are `<first>_beside_<other>`. All start together."""
+    first, others = served[0], served[1:]
+    groups = [others] if not at_once or at_once >= len(served) else [[other] for other in others]
+    measured = {}
+    with common.servers(*((c.spec, c.extra_env, c.cwd) for c in served)) as started:
+        server = {c.name: s for c, s in zip(served, started)}
+        _warm(first, server[first.name].port, run)
+        for g, group in enumerate(groups):
+            for c in group:
+                _warm(c, server[c.name].port, run)
+            pair = [first, *group]
+            results = {c.name: [] for c in pair}
+            rounds = 2 * len(pair)
+            for n, order in enumerate(slice_order(pair, rounds)):
+                for c in order:
+                    results[c.name].append(run_load(
+                        "127.0.0.1", server[c.name].port, _request_maker(c.data, f"{run}-{g}-{n}-{c.name}", c.least),
+                        connections=common.CONNECTIONS, seconds=seconds / rounds))
+            for name, parts in results.items():
+                key = f"{name}_beside_{group[0].name}" if name == first.name and g else name
+                measured[key] = _summary(_merge(parts), settings)
+            if len(groups) > 1:
+                for c in group:
+                    server[c.name].stop()  # its connections closed before the next one's are opened
+    return measured
 
 
 def _merge(parts):
@@ -239,9 +259,9 @@ def check_books(data: dict, env: dict | None = None, sqlite_path: Path | None = 
             "over_redeemed_vouchers": over, "redemptions_in_database": redeemed}
 
 
-def check_baseline_books(before: baselines.Baseline, url: str, sqlite_path: Path | None = None) -> dict:
-    """The baseline's books: its own `flask ledger verify` on its database, and the same counts."""
-    books = baselines.verify_ledger(before, url)
+def baseline_books(child: baselines.BaselineChild, url: str, sqlite_path: Path | None = None) -> dict:
+    """The baseline's books: its own `ledger verify` on its database, and the same counts as today's."""
+    books = child.verify_ledger(url)
     with common.database(url):
         books["over_redeemed_vouchers"], books["redemptions_in_database"] = _counts(sqlite_path)
     return books
@@ -261,21 +281,6 @@ def export_baseline() -> tuple[baselines.Baseline | None, dict]:
     return before, {"commit": before.commit}
 
 
-def prepare_baseline(before: baselines.Baseline, url: str, vouchers: int, report: dict) -> dict | None:
-    """The baseline's database migrated and filled by its own code; None (and why, in `report`)
-    if it cannot be, which skips it without failing the run."""
-    started = time.perf_counter()
-    try:
-        report["modules"], data = baselines.prepare(before, url, vouchers, ORGANISATIONS)
-    except (baselines.BaselineUnavailable, subprocess.TimeoutExpired) as why:
-        print(f"   baseline skipped: {why}", flush=True)
-        report["skipped"] = str(why)
-        return None
-    report["setup_s"] = round(time.perf_counter() - started, 1)
-    print(f"   baseline {before.commit[:12]} set up in {report['setup_s']} s", flush=True)
-    return data
-
-
 def _ratio(a: dict, b: dict) -> float | None:
     return round(a["per_second"] / b["per_second"], 3) if b["per_second"] else None
 
@@ -287,19 +292,22 @@ def _checks(run: dict) -> list[tuple[str, bool]]:
         return not books["ledger_verified"] or bool(books["over_redeemed_vouchers"])
     checks = [("", wrong(run["books"]) or bool(run["app"]["errors"] or run["least_app"]["errors"]))]
     before = run.get("baseline", {})
-    if before.get("books"):
-        checks.append((" baseline", wrong(before["books"]) or bool(before["errors"])))
+    if "errors" in before:
+        checks.append((" baseline", "books" not in before or wrong(before["books"]) or bool(before["errors"])))
     return checks
 
 
-def _compared(out: dict, measured: dict, books: dict, baseline_books: dict | None) -> None:
-    """The figures of one database into `out`: each contender's, its books, the ratios."""
+def _compared(out: dict, measured: dict, books: dict) -> None:
+    """The figures of one database into `out`: each contender's, its books, the ratios. Beside a
+    baseline served in a pair of its own, the app's figures of that pair give the ratio."""
     out["app"], out["least_app"] = measured["app"], measured["least_app"]
     out["books"] = books
     out["ratio_app_least"] = _ratio(out["app"], out["least_app"])
     if "baseline" in measured:
-        out["baseline"].update(measured["baseline"], books=baseline_books)
-        out["ratio_app_baseline"] = _ratio(out["baseline"].get("app_beside", out["app"]), out["baseline"])
+        out["baseline"].update(measured["baseline"])
+        if "app_beside_baseline" in measured:
+            out["baseline"]["app_beside"] = measured["app_beside_baseline"]
+        out["ratio_app_baseline"] = _ratio(measured.get("app_beside_baseline", out["app"]), out["baseline"])
 
 
 def _line(label: str, out: dict) -> str:
@@ -310,49 +318,73 @@ def _line(label: str, out: dict) -> str:
 
 
 ORGANISATIONS = 64
+# Connections left to everything else on the database server while three servers are loaded (at a
+# run on a shared server, other clients came and took the last few: the app answered 503).
+SPARE = 16
 
 
 def run() -> dict:
     seconds = 1.5 if common.QUICK else 20
-    vouchers = 4_000 if common.QUICK else 200_000
-    common.reset_database()
-    started = time.perf_counter()
-    data = setup(vouchers, ORGANISATIONS)
-    out = {"setup_s": round(time.perf_counter() - started, 1), "vouchers": len(data["codes"]),
-           "organisations": len(data["members"]), "connections": common.CONNECTIONS, "seconds": seconds}
-    print(f"   set up in {out['setup_s']} s", flush=True)
+    vouchers, sqlite_vouchers = (4_000, 2_000) if common.QUICK else (200_000, 20_000)
     # Production settings (gunicorn.conf.py) for the app, the baseline and the least app alike.
     settings = common.production_settings()
-    out["server"] = settings
-    before, out["baseline"] = export_baseline()
+    before, report = export_baseline()
+    folder = Path(tempfile.mkdtemp(prefix="procomun-bench-sqlite-"))  # today's and the baseline's files
+    before_urls = {"pg": baselines.postgresql_url(), "sqlite": f"sqlite:///{folder / 'baseline.sqlite'}"}
     try:
-        url = baselines.postgresql_url()
-        before_data = None
+        child = None
         if before:
-            baselines.fresh_postgresql(url)
-            before_data = prepare_baseline(before, url, vouchers, out["baseline"])
-        served = contenders(data, baseline=(before, url, before_data) if before_data else None)
-        measured = {}
-        free = baselines.free_connections() if before_data else 0
-        if before_data and free < len(served) * common.CONNECTIONS:
-            # Each server loaded holds a connection per client: a shared server (max_connections 100)
-            # may not take three. Then two pairs, each in alternating slices, the baseline compared
-            # with the app of its own pair: app and least, then app and baseline.
-            out["baseline"]["note"] = (f"served in pairs (app, least; app, baseline): {free} free connections "
-                                       f"for {len(served)} servers of {common.CONNECTIONS}")
-            print(f"   {out['baseline']['note']}", flush=True)
-            measured = alternating(served[:2], "pg", seconds, settings)
-            pair = alternating([served[0], served[2]], "pg-before", seconds, settings)
-            measured["baseline"], out["baseline"]["app_beside"] = pair["baseline"], pair["app"]
-        else:
-            measured = alternating(served, "pg", seconds, settings)
+            # The baseline's databases are prepared by its own code in a child, while today's are.
+            baselines.fresh_postgresql(before_urls["pg"])
+            child = baselines.BaselineChild(before, [(before_urls["pg"], vouchers),
+                                                     (before_urls["sqlite"], sqlite_vouchers)], ORGANISATIONS)
+        common.reset_database()
+        started = time.perf_counter()
+        data = setup(vouchers, ORGANISATIONS)
+        out = {"setup_s": round(time.perf_counter() - started, 1), "vouchers": len(data["codes"]),
+               "organisations": len(data["members"]), "connections": common.CONNECTIONS, "seconds": seconds,
+               "server": settings, "baseline": report}
+        print(f"   set up in {out['setup_s']} s", flush=True)
+        before_data = {}
+        if child:
+            try:
+                report["modules"], before_data, report["setup_s"] = child.wait()
+                print(f"   baseline {before.commit[:12]} set up in {report['setup_s']} s (beside today's)",
+                      flush=True)
+            except baselines.BaselineUnavailable as why:
+                print(f"   baseline skipped: {why}", flush=True)
+                report["skipped"] = str(why)
+        pg_before = before_data.get(before_urls["pg"])
+        served = contenders(data, baseline=(before, before_urls["pg"], pg_before) if pg_before else None)
+        at_once = len(served)
+        if pg_before and (free := baselines.free_connections()) < len(served) * common.CONNECTIONS + SPARE:
+            # Each server loaded holds a connection per client: PostgreSQL's default max_connections
+            # (100) does not take three servers' 96 with room for anything else. Then the app keeps
+            # serving and the least app, then the baseline, are loaded beside it (the least app
+            # stopped first), each pair in alternating slices.
+            at_once = 2
+            report["note"] = (f"served in pairs (app, least app; app, baseline): {free} free connections "
+                              f"for {len(served)} servers of {common.CONNECTIONS}")
+            print(f"   {report['note']}", flush=True)
+        measured = alternating(served, "pg", seconds, settings, at_once=at_once)
         out["pgbench"] = run_pgbench(data, seconds)
         print(f"   pgbench: {out['pgbench']['per_second']}/s", flush=True)
-        _compared(out, measured, check_books(data), check_baseline_books(before, url) if before_data else None)
+        _compared(out, measured, check_books(data))
+        if pg_before:
+            out["baseline"]["books"] = baseline_books(child, before_urls["pg"])
         print(_line("", out), flush=True)
         out["ratio_app_pgbench"] = _ratio(out["app"], out["pgbench"])
-        out["sqlite"] = run_sqlite(seconds, settings, before)
+        sqlite_before = before_data.get(before_urls["sqlite"])
+        out["sqlite"] = run_sqlite(seconds, settings, folder, sqlite_vouchers,
+                                   (before, before_urls["sqlite"], sqlite_before) if sqlite_before else None,
+                                   {k: report[k] for k in ("commit", "skipped") if k in report})
+        if sqlite_before:
+            out["sqlite"]["baseline"]["books"] = baseline_books(child, before_urls["sqlite"],
+                                                                folder / "baseline.sqlite")
     finally:
+        if child:
+            child.close()
+        shutil.rmtree(folder, ignore_errors=True)
         if before:
             before.remove()
     out["failed_checks"] = [f"{database}{label}" for database, run in (("postgresql", out), ("sqlite", out["sqlite"]))
@@ -362,28 +394,20 @@ def run() -> dict:
 
 # SQLite: the same benchmark on a database file, beside the least app on the sqlite3 module running the
 # app's SQLite statements under BEGIN IMMEDIATE (SQLite serialises writers: one at a time, whatever the app).
-def run_sqlite(seconds: int, settings: dict, before: baselines.Baseline | None = None) -> dict:
-    folder = Path(tempfile.mkdtemp(prefix="procomun-bench-sqlite-"))
+def run_sqlite(seconds: int, settings: dict, folder: Path, vouchers: int, baseline: tuple | None = None,
+               report: dict | None = None) -> dict:
     url = f"sqlite:///{folder / 'bench.sqlite'}"
-    before_url = f"sqlite:///{folder / 'baseline.sqlite'}"
     env = common.env(DATABASE_URL=url)
-    vouchers = 2_000 if common.QUICK else 20_000
-    try:
-        from flask_migrate import upgrade  # in this process: a child's imports would cost seconds
+    from flask_migrate import upgrade  # in this process: a child's imports would cost seconds
 
-        from app import create_app
-        with create_app(env=env).app_context():
-            upgrade()
-        started = time.perf_counter()
-        data = setup(vouchers, ORGANISATIONS, env=env)
-        out = {"setup_s": round(time.perf_counter() - started, 1), "vouchers": len(data["codes"]),
-               "baseline": {"commit": before.commit} if before else {"skipped": "no baseline tree"}}
-        before_data = prepare_baseline(before, before_url, vouchers, out["baseline"]) if before else None
-        served = contenders(data, sqlite_url=url, baseline=(before, before_url, before_data) if before_data else None)
-        measured = alternating(served, "sqlite", seconds, settings)
-        _compared(out, measured, check_books(data, env=env, sqlite_path=folder / "bench.sqlite"),
-                  check_baseline_books(before, before_url, folder / "baseline.sqlite") if before_data else None)
-        print(_line("sqlite ", out), flush=True)
-        return out
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    from app import create_app
+    with create_app(env=env).app_context():
+        upgrade()
+    started = time.perf_counter()
+    data = setup(vouchers, ORGANISATIONS, env=env)
+    out = {"setup_s": round(time.perf_counter() - started, 1), "vouchers": len(data["codes"]),
+           "baseline": dict(report or {})}
+    measured = alternating(contenders(data, sqlite_url=url, baseline=baseline), "sqlite", seconds, settings)
+    _compared(out, measured, check_books(data, env=env, sqlite_path=folder / "bench.sqlite"))
+    print(_line("sqlite ", out), flush=True)
+    return out

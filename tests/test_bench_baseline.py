@@ -80,7 +80,7 @@ def test_the_baseline_runs_its_own_packages_never_todays(tmp_path):
     empty = baselines.Baseline("0" * 40, tmp_path / "empty")
     empty.tree.mkdir()
     with pytest.raises(baselines.BaselineUnavailable, match="imported today's code"):
-        baselines.prepare(empty, f"sqlite:///{tmp_path / 'a.sqlite'}", 10, 1)
+        baselines.prepare(empty, [(f"sqlite:///{tmp_path / 'a.sqlite'}", 10)], 1)
     # A tree with its own (here empty) packages: they are the ones imported, and it is their
     # missing create_app that stops the set-up, not today's code running in their place.
     own = baselines.Baseline("0" * 40, tmp_path / "own")
@@ -88,7 +88,7 @@ def test_the_baseline_runs_its_own_packages_never_todays(tmp_path):
         (own.tree / package).mkdir(parents=True)
         (own.tree / package / "__init__.py").write_text("")
     with pytest.raises(baselines.BaselineUnavailable, match="create_app"):
-        baselines.prepare(own, f"sqlite:///{tmp_path / 'b.sqlite'}", 10, 1)
+        baselines.prepare(own, [(f"sqlite:///{tmp_path / 'b.sqlite'}", 10)], 1)
 
 
 def test_every_contender_goes_first_alike():
