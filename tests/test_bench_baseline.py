@@ -96,3 +96,24 @@ def test_every_contender_goes_first_alike():
     assert [o[0] for o in order] == ["app", "least_app", "baseline"] * 2
     assert all(sorted(o) == ["app", "baseline", "least_app"] for o in order)
     assert redemption.slice_order(["app", "least_app"], 4) == [["app", "least_app"], ["least_app", "app"]] * 2
+
+
+def _figures(per_second, errors=0):
+    return {"per_second": per_second, "errors": errors}
+
+
+def test_the_baseline_is_compared_with_the_app_it_was_loaded_beside():
+    books = {"ledger_verified": True, "over_redeemed_vouchers": 0}
+    out = {"baseline": {"commit": "b" * 40}}
+    redemption._compared(out, {"app": _figures(300), "least_app": _figures(400), "baseline": _figures(250),
+                               "app_beside_baseline": _figures(200)}, books)
+    assert out["ratio_app_least"] == 0.75
+    assert out["ratio_app_baseline"] == 0.8 and out["baseline"]["app_beside"]["per_second"] == 200
+    # Measured, its books verified by its own code: its errors or books fail the run like the app's.
+    out["baseline"]["books"] = books
+    assert redemption._checks(out) == [("", False), (" baseline", False)]
+    out["baseline"]["books"] = {"ledger_verified": False, "over_redeemed_vouchers": 0}
+    assert redemption._checks(out) == [("", False), (" baseline", True)]
+    # Skipped (no git, no commit, its set-up failed): nothing to check, the run goes on.
+    out["baseline"] = {"commit": "b" * 40, "skipped": "commit not in this checkout's history"}
+    assert redemption._checks(out) == [("", False)]
