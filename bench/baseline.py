@@ -75,7 +75,8 @@ def export(commit: str, root: Path = common.ROOT) -> Baseline:
 
 # One child serves the bench for the baseline's databases (each child spends seconds importing the
 # app): it prepares them in the background while the bench sets up today's, then verifies their
-# books when asked. It first checks that the packages come from the baseline's tree, then migrates
+# books when asked. It first checks that the packages come from the baseline's tree, compiles its
+# catalogs (as `make i18n-compile` does today's: git keeps no .mo files), then migrates
 # each database with the baseline's migrations and fills it with the baseline's own bench set-up
 # (bench/redemption.py:setup, whatever it was at that commit). It answers on its own stdout (the
 # set-up's output goes to its log): "ready", then a JSON line per database to verify.
@@ -88,6 +89,11 @@ files = {name: importlib.import_module(name).__file__ for name in %r}
 if any(not Path(f).resolve().is_relative_to(tree) for f in files.values()):
     json.dump({"modules": files}, open(out, "w"))
     sys.exit(3)
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+for po in tree.glob("translations/*/*/LC_MESSAGES/messages.po"):
+    with open(po, "rb") as source, open(po.with_suffix(".mo"), "wb") as compiled:
+        write_mo(compiled, read_po(source), use_fuzzy=True)
 from flask_migrate import upgrade
 from app import create_app
 from app.extensions import db
