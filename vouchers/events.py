@@ -50,7 +50,7 @@ def _values(event) -> dict:
     for name in ("amount_cents", "remaining_cents", "total_cents"):
         if name in ctx:
             values[name.removesuffix("_cents")] = money(ctx[name])
-    for name in ("valid_until", "period_start", "period_end"):
+    for name in ("valid_until", "period_start", "period_end", "paid_on"):
         if ctx.get(name):
             values[name] = day(date.fromisoformat(ctx[name]))
     return values
@@ -101,6 +101,18 @@ register_event(
                 "to %(period_end)s."),
     link=lambda event: url_for("vouchers.statements"), audience=_organisation_members, params=_values)
 
+
+register_event(
+    "voucher.bank_account_rejected", label=_l("Your organisation's bank account is not approved"),
+    sentence=_l("The bank account %(iban)s registered for %(organisation)s was not approved: %(reason)s. "
+                "Its settlements are still paid as before; register the account again once corrected."),
+    link=lambda event: url_for("vouchers.bank_account"), audience=_organisation_members, params=_values)
+
+register_event(
+    "voucher.settlement_statement", label=_l("Your organisation's settlement statement is ready"),
+    sentence=_l("%(organisation)s will be paid %(total)s for the vouchers redeemed from %(period_start)s to "
+                "%(period_end)s: its statement is ready, and the city's bank makes the transfer."),
+    link=lambda event: url_for("vouchers.statements"), audience=_organisation_members, params=_values)
 
 register_event(
     "voucher.bank_account_requested", label=_l("Your organisation's bank account is registered or changed"),

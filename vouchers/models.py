@@ -356,11 +356,12 @@ class BankAccountStatus(StrEnum):
     PENDING = "pending"        # registered or changed, waiting for an official's approval
     APPROVED = "approved"      # the account the co-op is paid into
     SUPERSEDED = "superseded"  # replaced by a later approved account, or a later request
+    REJECTED = "rejected"      # an official turned the request down, with the reason the co-op is told
 
     @property
     def label(self):
         return {BankAccountStatus.PENDING: _l("Waiting for approval"), BankAccountStatus.APPROVED: _l("Approved"),
-                BankAccountStatus.SUPERSEDED: _l("Replaced")}[self]
+                BankAccountStatus.SUPERSEDED: _l("Replaced"), BankAccountStatus.REJECTED: _l("Not approved")}[self]
 
 
 class BankAccount(db.Model):
@@ -378,6 +379,9 @@ class BankAccount(db.Model):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejection_reason: Mapped[str | None] = mapped_column(String(300))
 
     organisation: Mapped["Organisation"] = relationship(lazy="joined")  # noqa: F821
 

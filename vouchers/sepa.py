@@ -20,6 +20,7 @@ from app.dates import in_zone
 from app.errors import Invalid, InvalidTransition, NotFound
 from app.extensions import db
 from app.i18n import city_timezone, city_today
+from app.notifications.operations import emit
 
 from . import bank
 from .models import Settlement
@@ -121,4 +122,9 @@ def mark_paid(settlement_id: int, executed_on: date, *, actor) -> Settlement:
         settlement.paid_by_id = actor.id
         record("voucher_settlement.paid", settlement, actor=actor,
                after={"paid_on": executed_on, "reference": settlement.reference})
+        for line in settlement.lines:
+            emit("voucher.settlement_paid", "voucher_settlement", settlement.id, actor=actor,
+                 organisation_id=line.organisation_id, organisation=line.organisation.name,
+                 total_cents=line.amount_cents, period_start=settlement.period_start.isoformat(),
+                 period_end=settlement.period_end.isoformat(), paid_on=executed_on.isoformat())
     return settlement

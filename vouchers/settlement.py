@@ -87,7 +87,8 @@ def settle(period_start: date, period_end: date, *, actor=None) -> tuple[Settlem
             db.session.add(SettlementLine(settlement_id=settlement.id, organisation_id=organisation_id,
                                           redemptions=count, amount_cents=int(amount), transfer_id=transfer_id))
             settlement.total_cents += int(amount)
-            emit("voucher.settlement_paid", "voucher_settlement", settlement.id, actor=actor,
+            # The co-op hears of its statement now, and of the payment when the bank has made it (sepa.mark_paid).
+            emit("voucher.settlement_statement", "voucher_settlement", settlement.id, actor=actor,
                  organisation_id=organisation_id, organisation=organisation.name, total_cents=int(amount),
                  period_start=period_start.isoformat(), period_end=period_end.isoformat())
         db.session.execute(update(OfflineSale).where(*honoured).values(settlement_id=settlement.id)

@@ -4,7 +4,7 @@ from datetime import time
 from decimal import Decimal
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_time, get_locale
+from flask_babel import format_decimal, format_time, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -530,8 +530,9 @@ def account(account_id):
 @officials
 def expire():
     count, returned = closing.expire_vouchers(actor=current_user)
-    flash(_("%(count)s vouchers expired; %(amount)s returned to their programmes.", count=count,
-            amount=money(returned)), "success")
+    flash(ngettext("%(num)s voucher expired; %(amount)s returned to its programme.",
+                   "%(num)s vouchers expired; %(amount)s returned to their programmes.", count,
+                   num=format_decimal(count), amount=money(returned)), "success")
     return redirect(url_for(".settlements"))
 
 
@@ -606,15 +607,16 @@ def bank_account():
             flash(_("The bank account is registered; it is used once an official approves it."), "success")
             return redirect(url_for(".bank_account", organisation=organisation.slug))
     return render_template("vouchers/bank_account.html", form=form, organisation=organisation,
-                           current=bank.current_account(organisation), pending=bank.pending_account(organisation)
-                           ), 422 if form.errors else 200
+                           current=bank.current_account(organisation), pending=bank.pending_account(organisation),
+                           rejected=bank.last_rejection(organisation)), 422 if form.errors else 200
 
 
 @bp.route("/bank-accounts")
 @officials
 def bank_accounts():
     """Registered or changed bank accounts waiting for an official's approval."""
-    return render_template("vouchers/bank_accounts.html", rows=bank.pending_accounts())
+    return render_template("vouchers/bank_accounts.html", rows=bank.pending_accounts(), reject_form=ReasonForm(),
+                           rejecting=None)
 
 
 @bp.route("/bank-accounts/<int:account_id>/approve", methods=["POST"])
@@ -626,6 +628,22 @@ def approve_bank_account(account_id):
         flash(str(error), "error")
     else:
         flash(_("The bank account of %(name)s is approved.", name=row.organisation.name), "success")
+    return redirect(url_for(".bank_accounts"))
+
+
+@bp.route("/bank-accounts/<int:account_id>/reject", methods=["POST"])
+@officials
+def reject_bank_account(account_id):
+    form = ReasonForm()
+    try:
+        validated(form)
+        row = bank.reject_account(account_id, form.reason.data, actor=current_user)
+    except DomainError as error:
+        attach_error(form, error)
+        return render_template("vouchers/bank_accounts.html", rows=bank.pending_accounts(), reject_form=form,
+                               rejecting=account_id), error.status
+    flash(_("The bank account of %(name)s is not approved; its members are told why.", name=row.organisation.name),
+          "success")
     return redirect(url_for(".bank_accounts"))
 
 

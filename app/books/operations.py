@@ -10,15 +10,17 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text, tuple_
 
+from ..accounts import throttles
 from ..accounts.operations import is_official
 from ..audit.models import AuditEntry
+from ..audit.operations import record
 from ..database import transaction, utcnow
-from ..errors import Invalid, NotFound
+from ..errors import DomainError, Invalid, NotFound
 from ..extensions import db
 from . import merkle, notes
 from .models import BooksLeaf, BooksNode, Checkpoint, Cosignature, Witness
@@ -282,6 +284,9 @@ def inclusion_proof(log: str, source_id: int, size: int) -> dict:
 
 
 NO_SUCH_ENTRY = _l("No such entry among yours.")
+# Asking for ids that are not one's own is how a person would sweep the ledger for whose is whose:
+# the answers say nothing, and after this many in an hour they stop.
+LEAF_MISSES, LEAF_WINDOW = 60, timedelta(hours=1)
 
 
 def party_leaf(log: str, source_id: int, user) -> bytes:
@@ -289,10 +294,23 @@ def party_leaf(log: str, source_id: int, user) -> bytes:
     check the public proof themselves. Anyone else gets NotFound, the same as for an id that does
     not exist: the answer tells a stranger nothing about whose the transfer is."""
     source = _source(log)
-    row = db.session.execute(select(*source.columns).where(source.id_column == source_id)).first()
-    if row is None or user is None or not (
-            is_official(user) or (source.is_party is not None and source.is_party(row, user))):
+    if user is None:
         raise NotFound(NO_SUCH_ENTRY)
+    key = f"books-leaf:{user.id}"
+    if throttles.count(key) >= LEAF_MISSES:
+        raise DomainError(_l("Too many requests for entries that are not yours: try again in an hour."),
+                          code="too_many_requests", status=429)
+    row = db.session.execute(select(*source.columns).where(source.id_column == source_id)).first()
+    party = row is not None and source.is_party is not None and source.is_party(row, user)
+    if row is None or not (party or is_official(user)):
+        throttles.bump(key, LEAF_WINDOW)
+        raise NotFound(NO_SUCH_ENTRY)
+    if not party:
+        # An official reading a transfer between other people: kept in the audit trail, as any
+        # look at a person's money should be.
+        with transaction():
+            record("books.leaf_read", actor=user, object_type=source.id_column.table.name, object_id=source_id,
+                   after={"log": log})
     return source.leaf_bytes(row)
 
 

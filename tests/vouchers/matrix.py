@@ -33,6 +33,7 @@ EXPECTED = {
     "vouchers.eligibility_issue": OFFICIALS,
     "vouchers.verify_resident": ANY_USER,
     "vouchers.approve_bank_account": OFFICIALS,
+    "vouchers.reject_bank_account": OFFICIALS,
     "vouchers.settlement_file": OFFICIALS,
     "vouchers.settlement_paid": OFFICIALS,
     "vouchers.desk_manifest": PUBLIC,
@@ -111,6 +112,7 @@ def samples(ctx) -> dict:
         "vouchers.settlement_file": {"settlement_id": cleared.id},
         "vouchers.settlement_paid": {"settlement_id": cleared.id},
         "vouchers.approve_bank_account": {"account_id": account.id},
+        "vouchers.reject_bank_account": {"account_id": account.id},
         "vouchers.statement_pdf": statement,
         "vouchers.statement_csv": statement,
     }

@@ -127,7 +127,7 @@ def test_batch_form_reports_bad_rows_then_issues_good_ones(app, city):
     response = post_form(official, url, {"file": (io.BytesIO(content), "run.csv"), "skip_bad_rows": "y",
                                          "unknown_holders": "invite"},
                          content_type="multipart/form-data")
-    assert response.status_code == 200 and "1 vouchers issued" in response.get_data(as_text=True)
+    assert response.status_code == 200 and "1 voucher issued" in response.get_data(as_text=True)
     assert db.session.query(Voucher).count() == 1
 
 
