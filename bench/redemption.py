@@ -1,5 +1,6 @@
 """Benchmark 1: redemptions/s through the real API under gunicorn, beside the
-least Flask app doing the same SQL and beside pgbench running that SQL alone."""
+least Flask app doing the same SQL, beside pgbench running that SQL alone, and
+beside the app as it was at BENCH_BASELINE (before the offline desk: bench/baseline.py)."""
 import csv
 import io
 import random
