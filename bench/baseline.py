@@ -125,7 +125,7 @@ class BaselineChild:
         self.started = time.perf_counter()
         self.out = tempfile.NamedTemporaryFile("r", suffix=".json")
         self.log = tempfile.TemporaryFile("w+")  # a pipe nobody reads could fill and stall the child
-        self.log_tail = ""
+        self.log_tail = self.out_text = ""
         args = [str(baseline.tree), self.out.name, str(organisations)]
         args += [str(value) for database in databases for value in database]
         self.process = subprocess.Popen([sys.executable, "-c", _CHILD, *args], cwd=baseline.tree,
@@ -139,8 +139,7 @@ class BaselineChild:
             result = json.loads(self.out.read())
             return result["modules"], result["data"], round(time.perf_counter() - self.started, 1)
         code = self.close()
-        result = json.loads(self.out.read() or "{}")
-        self.out.close()
+        result = json.loads(self.out_text or "{}")
         if code == 3:
             raise BaselineUnavailable(f"the baseline imported today's code: {result.get('modules')}")
         raise BaselineUnavailable(f"the baseline's migrations or bench set-up failed ({code}): {self.log_tail}")
@@ -169,10 +168,13 @@ class BaselineChild:
         self.log.seek(0)
         self.log_tail = "\n".join(self.log.read().strip().splitlines()[-6:])[-800:]
         self.log.close()
+        self.out_text = self.out.read()
+        self.out.close()
         return code
 
 
 def prepare(baseline: Baseline, databases: list[tuple[str, int]], organisations: int) -> tuple[dict, dict, float]:
+    """Prepare the databases and end the child (its books left unverified)."""
     child = BaselineChild(baseline, databases, organisations)
     try:
         return child.wait()
