@@ -126,7 +126,8 @@ def _warm(c: Contender, port: int, run: str) -> None:
              connections=common.CONNECTIONS, seconds=0.5 if common.QUICK else 3.0)
 
 
-def alternating(served: list[Contender], run: str, seconds: float, settings: dict, at_once: int = 0) -> dict:
+def alternating(served: list[Contender], run: str, seconds: float, settings: dict, at_once: int = 0,
+                between=None) -> dict:
     """The contenders served at once (an idle one costs nothing) and loaded in alternating slices,
     so that a change in the machine's other load during the run falls on all alike instead of on
     whichever came last. Each is loaded `seconds` in all.
@@ -134,7 +135,8 @@ def alternating(served: list[Contender], run: str, seconds: float, settings: dic
     With `at_once` below their number (a database server short of connections: each server loaded
     keeps a connection per client), the first (the app) is loaded beside each other one in turn,
     each pair in alternating slices, and each other one is stopped before the next is loaded; the
-    app's figures beside the later ones are `<first>_beside_<other>`. All start together."""
+    app's figures beside the later ones are `<first>_beside_<other>`. All start together.
+    `between()` runs before each pair is loaded (e.g. the databases settled after the last one's writes)."""
     first, others = served[0], served[1:]
     groups = [others] if not at_once or at_once >= len(served) else [[other] for other in others]
     measured = {}
@@ -142,6 +144,8 @@ def alternating(served: list[Contender], run: str, seconds: float, settings: dic
         server = {c.name: s for c, s in zip(served, started)}
         _warm(first, server[first.name].port, run)
         for g, group in enumerate(groups):
+            if between and g:
+                between()
             for c in group:
                 _warm(c, server[c.name].port, run)
             pair = [first, *group]
@@ -367,7 +371,14 @@ def run() -> dict:
             report["note"] = (f"served in pairs (app, least app; app, baseline): {free} free connections "
                               f"for {len(served)} servers of {common.CONNECTIONS}")
             print(f"   {report['note']}", flush=True)
-        measured = alternating(served, "pg", seconds, settings, at_once=at_once)
+        # Every database vacuumed, analysed and checkpointed before each pair: an autovacuum or a
+        # checkpoint of the last pair's writes (or of a set-up's) would fall on one contender.
+        def settle():
+            for url in (common.DATABASE_URL, before_urls["pg"]) if pg_before else (common.DATABASE_URL,):
+                with common.database(url):
+                    common.settle()
+        settle()
+        measured = alternating(served, "pg", seconds, settings, at_once=at_once, between=settle)
         out["pgbench"] = run_pgbench(data, seconds)
         print(f"   pgbench: {out['pgbench']['per_second']}/s", flush=True)
         _compared(out, measured, check_books(data))
