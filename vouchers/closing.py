@@ -12,7 +12,7 @@ from app.extensions import db
 from app.i18n import city_today
 from app.states import StateMachine
 
-from . import ledger
+from . import figures, ledger
 from .models import Account, TransferKind, Voucher, VoucherStatus
 
 VOUCHER_STATES = StateMachine({
@@ -36,6 +36,8 @@ def _close_voucher(voucher: Voucher, status: VoucherStatus, action: str, actor, 
                                        .with_for_update()).scalar_one()
         before = {"code": voucher.code, "status": voucher.status, "remaining_cents": remaining}
         voucher.status = status.value
+        figures.count_status(voucher.programme_id, VoucherStatus.ACTIVE.value, -1)
+        figures.count_status(voucher.programme_id, status.value, 1)
         if remaining:
             ledger.transfer(voucher.account, voucher.programme.account, remaining, TransferKind.EXPIRE,
                             reference=f"voucher {voucher.code} {status.value}", actor=actor)

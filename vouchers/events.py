@@ -6,6 +6,7 @@ issuing transaction one outbox row."""
 from datetime import date, timedelta
 
 from flask import url_for
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -145,6 +146,16 @@ def expiring_vouchers(today):
 
 # A voucher issued to a person the official invited (vouchers/invitations.py): their account has no
 # password yet, so the email carries the password-reset link of app/accounts.
+TIME_GIFT_RECEIVED = "voucher.time_gift_received"
+
+# Only to the recipient, once the minutes are theirs (vouchers/gifts.py): never to the giver, whose
+# side of a gift must not tell whether the email has an account.
+register_event(
+    TIME_GIFT_RECEIVED, label=_l("Someone gives you time credits"),
+    sentence=_l("%(giver)s gave you %(minutes)s minutes of time credits."),
+    link=lambda event: url_for("vouchers.mine"),
+    params=lambda event: {**event.context, "minutes": format_decimal(event.context["minutes"])})
+
 INVITATION = "voucher.invitation"
 
 INVITATION_LABEL = _l("You have been given a voucher: choose your password")

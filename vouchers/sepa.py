@@ -23,7 +23,7 @@ from app.i18n import city_timezone, city_today
 from app.notifications.operations import emit
 
 from . import bank
-from .models import Settlement
+from .models import BankAccount, BankAccountStatus, Settlement, SettlementLine
 
 SCHEMA = "pain.001.001.03"
 
@@ -36,8 +36,11 @@ class CannotPay(Invalid):
 
 def unpaid_lines(settlement: Settlement) -> list:
     """The lines whose co-op has no approved bank account: the file cannot be made while any remain."""
-    return [line for line in settlement.lines if line.amount_cents > 0
-            and bank.current_account(line.organisation) is None]
+    approved = select(BankAccount.id).where(BankAccount.organisation_id == SettlementLine.organisation_id,
+                                            BankAccount.status == BankAccountStatus.APPROVED.value)
+    return db.session.execute(select(SettlementLine).where(
+        SettlementLine.settlement_id == settlement.id, SettlementLine.amount_cents > 0, ~approved.exists())
+        .order_by(SettlementLine.id)).scalars().all()
 
 
 def _city_account() -> dict:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, text, tuple_
+from sqlalchemy import func, select, text
 
 from ..accounts import throttles
 from ..accounts.operations import is_official
@@ -106,8 +106,16 @@ def _stored(name: str, positions) -> dict[tuple[int, int], bytes]:
     positions = list(dict.fromkeys(positions))
     if not positions:
         return {}
-    rows = db.session.execute(select(BooksNode.level, BooksNode.index, BooksNode.hash).where(
-        BooksNode.log == name, tuple_(BooksNode.level, BooksNode.index).in_(positions))).all()
+    # The positions as a VALUES list joined to the primary key: one index probe each. SQLite plans
+    # `(level, idx) IN (…)` as a scan of the whole log (3 s a proof at a million leaves).
+    wanted = ", ".join(f"(:l{n}, :i{n})" for n in range(len(positions)))
+    join = "CROSS JOIN" if db.session.get_bind().dialect.name == "sqlite" else "JOIN"  # SQLite: p drives
+    params = {"log": name}
+    for n, (level, index) in enumerate(positions):
+        params[f"l{n}"], params[f"i{n}"] = level, index
+    rows = db.session.execute(text(
+        f"WITH p(l, i) AS (VALUES {wanted}) SELECT n.level, n.idx, n.hash FROM p {join} books_nodes n "
+        "ON n.log = :log AND n.level = p.l AND n.idx = p.i"), params).all()
     return {(level, index): bytes(digest) for level, index, digest in rows}
 
 
