@@ -263,6 +263,9 @@ def load(instance_path: Path, env=None) -> dict:
         # Days the city has to answer a council's priority need (a tender, a programme or a pact);
         # later, the step is overdue and escalated (accountability/deadlines.py).
         "PROCOMUN_NEED_ANSWER_DAYS": int(env.get("PROCOMUN_NEED_ANSWER_DAYS", "90")),
+        # Whether proposing a pact, and supporting a proposal, needs a verified resident (pacts/moves.py).
+        "PACTS_PROPOSE_NEEDS_VERIFIED_RESIDENT": _flag(env.get("PACTS_PROPOSE_NEEDS_VERIFIED_RESIDENT")),
+        "PACTS_SUPPORT_NEEDS_VERIFIED_RESIDENT": _flag(env.get("PACTS_SUPPORT_NEEDS_VERIFIED_RESIDENT")),
         # The part of a signed-in page shared by everyone who may see it (the officials' desk) is
         # rendered at most this often unless the data it shows changes first. See app/pagecache.py.
         "PROCOMUN_SHARED_CONTENT_CACHE_SECONDS": int(env.get("PROCOMUN_SHARED_CONTENT_CACHE_SECONDS",

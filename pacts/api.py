@@ -230,6 +230,22 @@ def submit(pact_id):
     return pact
 
 
+class SupportSchema(Schema):
+    supports = fields.Integer()
+
+
+@blp.route("/<int:pact_id>/support", methods=["POST"])
+@blp.response(201, SupportSchema)
+@blp.doc(security=[{"bearer": []}])
+@api_login_required
+def support(pact_id):
+    """Support a proposal in public consultation, once each (where the city asks for it, only as a
+    verified resident: 403 `resident_verification_required`)."""
+    pact = register.pact_by_id(pact_id, api_user())
+    proposing.support(pact, actor=api_user())
+    return {"supports": proposing.count_supports(pact)}
+
+
 @blp.route("/<int:pact_id>/clauses", methods=["PUT"])
 @blp.arguments(ClausesBody, location="json")
 @blp.response(200, VersionSchema)

@@ -11,11 +11,13 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 
-from app.errors import Invalid
+from app.accounts import residency
+from app.errors import Invalid, NotAllowed
 from app.i18n import city_today
 from app.i18n import day as written_day
 
 from .models import CLAUSES, Pact, PactState, PactVersion
+from .settings import flag
 
 
 @dataclass(frozen=True)
@@ -61,3 +63,29 @@ def check(pact: Pact, name: str, today: date | None = None, open_reports: list[d
     found = move(pact, name, today, open_reports)
     if not found.allowed:
         raise Invalid(found.reason, field=found.field)
+
+
+# What a person may do as a citizen, whatever the pact: the city's setting per action may ask a
+# verified resident for it.
+RESIDENT_ONLY = {"propose": "PACTS_PROPOSE_NEEDS_VERIFIED_RESIDENT", "support": "PACTS_SUPPORT_NEEDS_VERIFIED_RESIDENT"}
+VERIFY_FIRST = "resident_verification_required"
+
+
+def citizen_move(name: str, user) -> Move:
+    """Whether `user` may "propose" a pact or "support" a proposal, as far as the city's setting for
+    that action asks for a verified resident."""
+    if not flag(RESIDENT_ONLY[name]) or residency.is_verified_resident(user):
+        return Move(name, True)
+    url = residency.verification_url()
+    if name == "propose":
+        return _refused(name, _l("The city takes proposals from verified residents only: verify that you are a "
+                                 "resident at %(url)s, then propose.", url=url))
+    return _refused(name, _l("The city counts supports from verified residents only: verify that you are a "
+                             "resident at %(url)s, then support the proposal.", url=url))
+
+
+def check_citizen(name: str, user) -> None:
+    """Refuse (403, VERIFY_FIRST) what the page shows as a disabled button with this reason."""
+    found = citizen_move(name, user)
+    if not found.allowed:
+        raise NotAllowed(found.reason, code=VERIFY_FIRST)

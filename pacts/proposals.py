@@ -9,6 +9,7 @@ from app.extensions import db
 from app.moderation.screening import screen
 from app.notifications.operations import follow
 
+from . import moves
 from .clauses import clean_clauses
 from .lifecycle import PACT_FIELDS
 from .models import (
@@ -39,7 +40,9 @@ def propose(*, actor, title: str, intervention: str, track: str, commons_ids=(),
 
     Ordinary proposals start from the clauses of the chosen standard form; a
     citizen may put forward a commons not yet in the register. A resident proposing
-    alone is named in public only with `publish_name` (pacts/naming.py)."""
+    alone is named in public only with `publish_name` (pacts/naming.py). Where the city asks for it,
+    only a verified resident may propose (moves.citizen_move)."""
+    moves.check_citizen("propose", actor)
     title = (title or "").strip()
     if not title:
         raise Invalid(_l("Give the proposal a title."), field="title")
@@ -127,8 +130,10 @@ def comment(pact: Pact, body: str, *, actor) -> Comment:
 
 
 def support(pact: Pact, *, actor) -> Support:
-    """Add one person's support to a proposal in consultation (once each)."""
+    """Add one person's support to a proposal in consultation (once each; where the city asks for it,
+    a verified resident's only)."""
     _require_consultation(pact)
+    moves.check_citizen("support", actor)
     if db.session.execute(select(Support.id).where(Support.pact_id == pact.id,
                                                    Support.user_id == actor.id)).first():
         raise Invalid(_l("You already support this proposal."))

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from app.accounts.models import Role, User
 from app.accounts.operations import is_official
+from app.backlinks import backlinks
 from app.documents import pdf_response
 from app.errors import DomainError, Invalid
 from app.forms import attach_error, shown_beside_its_field, validated
@@ -101,9 +102,11 @@ def _page(pact, status=200, **refused):
         schedule=reports.report_schedule(pact, today), overdue=lifecycle.is_overdue(pact, today),
         decisions=lifecycle.decisions_for(pact, user, today), official=is_official(user),
         proposer=access.is_proposer(pact, user), may_write=signing.may_write(pact, user),
-        supported=proposals.supported_by(pact, user), report_move=reports.report_move(pact, user, today),
+        supported=proposals.supported_by(pact, user), support_move=moves.citizen_move("support", user),
+        report_move=reports.report_move(pact, user, today),
         sign_move=moves.move(pact, "sign", today),
-        may_raise_dispute=disputes.may_raise(pact, user), refused_action=refused.get("action"), **forms), status
+        may_raise_dispute=disputes.may_raise(pact, user), refused_action=refused.get("action"),
+        backlinks=backlinks("pact", pact.id), **forms), status
 
 
 def _refused(pact, name: str, form, error: DomainError, anchor: str, **extra):
@@ -171,7 +174,8 @@ def propose():
         else:
             flash(_("Your proposal is saved as a draft. Check it, then send it to the city."), "success")
             return _back(pact)
-    return render_template("pacts/propose.html", form=form)
+    return render_template("pacts/propose.html", form=form,
+                           propose_move=moves.citizen_move("propose", current_user)), 422 if form.errors else 200
 
 
 @bp.route("/<int:pact_id>/submit", methods=["POST"])

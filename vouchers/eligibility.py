@@ -19,17 +19,24 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts import throttles
-from app.accounts.models import User
+from app.accounts import residency, throttles
 from app.audit.operations import record
 from app.config import LOCALES
-from app.database import is_sqlite, transaction, utcnow
+from app.database import UTCDateTime, is_sqlite, transaction, utcnow
 from app.errors import Invalid
 from app.extensions import db
 from app.i18n import city_today
 
-from . import issuance, programmes
-from .models import MAX_CENTS, EligibilityEntry, EligibilityGrant, Programme, ProgrammeStatus, ResidentVerification
+from . import issuance, programmes, staging
+from .models import (
+    MAX_CENTS,
+    Account,
+    EligibilityEntry,
+    EligibilityGrant,
+    Programme,
+    ProgrammeStatus,
+    ResidentVerification,
+)
 
 HEADER = ["identifier", "birth_date", "income_cents", "email", "postal_address", "language"]
 STAGE_ROWS = 5_000        # parsed rows inserted into the staging table at once
@@ -39,6 +46,7 @@ IDENTIFIER = re.compile(r"^[A-Z0-9]{4,30}$")
 SEPARATORS = re.compile(r"[\s.\-]")
 VERIFY_ATTEMPTS = 5       # per account and per hour: 10^4 birth dates are not guessed at this pace
 VERIFY_WINDOW = timedelta(hours=1)
+ISSUE_CHUNK = 20_000      # verified residents issued per transaction by issue_to_verified
 
 
 def identity_hash(identifier: str, key: bytes | None = None) -> str:
@@ -193,6 +201,15 @@ def verification_of(user) -> ResidentVerification | None:
                               .where(ResidentVerification.user_id == user.id)).scalar_one_or_none()
 
 
+def is_verified_resident(user) -> bool:
+    return db.session.execute(select(ResidentVerification.id)
+                              .where(ResidentVerification.user_id == user.id)).first() is not None
+
+
+# The pacts ask app/accounts/residency.py, which asks this (a city may require it to propose or support).
+residency.register_verifier(is_verified_resident, "vouchers.verify_resident")
+
+
 def verify_resident(user, identifier: str, birth_date: date) -> list:
     """Prove `user` is a resident on a list: the identifier and date of birth must match an entry
     of some programme's list. Throttled per account; stores the match (the keyed hash), never the
@@ -255,23 +272,87 @@ def grant(programme: Programme, holder, match: str, *, actor, quiet: bool = Fals
     return voucher
 
 
-def issue_to_verified(programme: Programme, *, actor) -> int:
-    """Issue the programme's voucher to every verified resident on its list who has not had it; one
-    transaction per person, read in pages of ids, so a refusal (the budget ran out) keeps what was
-    issued before it. Returns how many were issued."""
+# The verified residents on a programme's list who have not had its voucher, in the list's order.
+WAITING = ("FROM voucher_eligibility e JOIN voucher_resident_verifications r ON r.identity_hash = e.identity_hash "
+           "WHERE e.programme_id = :programme AND NOT EXISTS (SELECT 1 FROM voucher_eligibility_grants g "
+           "WHERE g.programme_id = e.programme_id AND g.identity_hash = e.identity_hash)")
+
+
+def issue_to_verified(programme: Programme, *, actor, chunk: int = ISSUE_CHUNK) -> int:
+    """Issue the programme's voucher, at the amount its scale gave, to every verified resident on its
+    list who has not had it, once per person; returns how many were issued.
+
+    Set-based, `chunk` people per transaction (memory stays bounded by the chunk): their grants are
+    claimed by one INSERT … SELECT … ON CONFLICT DO NOTHING (first, as `grant` does, so a resident
+    verifying at the same time, or a second run, waits on the unique grant and then gets nothing),
+    then they are staged and issued by the batch issuance's own statements (issuance.issue_staged),
+    under the programme account's row lock. A chunk that would bring a holder above the programme's
+    cap issues nothing (HOLDER_CAP), keeping the chunks before it. When the budget runs out, the
+    people it still covers, in the list's order, are issued and the rest refused with the count."""
+    issuance.check_programme_issuable(programme, programme.valid_until)
     issued, after = 0, 0
     while True:
-        page = db.session.execute(
-            select(EligibilityEntry.id, ResidentVerification.user_id, EligibilityEntry.identity_hash)
-            .join(ResidentVerification, ResidentVerification.identity_hash == EligibilityEntry.identity_hash)
-            .where(EligibilityEntry.programme_id == programme.id, EligibilityEntry.id > after,
-                   ~select(EligibilityGrant.id).where(EligibilityGrant.programme_id == programme.id,
-                                                      EligibilityGrant.identity_hash == EligibilityEntry.identity_hash)
-                   .exists())
-            .order_by(EligibilityEntry.id).limit(500)).all()
-        if not page:
+        done, after, short = _issue_verified_chunk(programme, after, chunk, actor)
+        issued += done
+        if short:
+            raise Invalid(_l("The programme's budget ran out: %(issued)s vouchers were issued; the other "
+                             "verified residents on its list are still waiting.", issued=issued),
+                          field="programme", code="budget_exhausted")
+        if after is None:
             return issued
-        for entry_id, user_id, match in page:
-            after = entry_id
-            if grant(programme, db.session.get(User, user_id), match, actor=actor) is not None:
-                issued += 1
+
+
+def _issue_verified_chunk(programme: Programme, after: int, chunk: int, actor) -> tuple[int, int | None, bool]:
+    """Issue to the next `chunk` waiting people after list entry `after`, in one transaction; returns
+    (issued, the last entry looked at or None when nobody is left, whether the budget ran short)."""
+    sqlite, execute = is_sqlite(), db.session.execute
+    params = {"programme": programme.id, "after": after, "chunk": chunk}
+    with transaction():
+        upto = execute(text(f"SELECT max(page.id) FROM (SELECT e.id {WAITING} AND e.id > :after ORDER BY e.id "
+                            "LIMIT :chunk) page"), params).scalar()
+        if upto is None:
+            return 0, None, False
+        now = bindparam("now", utcnow(), type_=UTCDateTime())
+        claimed = execute(text(
+            f"INSERT INTO voucher_eligibility_grants (programme_id, identity_hash, at) SELECT e.programme_id, "
+            f"e.identity_hash, :now {WAITING} AND e.id > :after AND e.id <= :upto ORDER BY e.id "
+            "ON CONFLICT (programme_id, identity_hash) DO NOTHING").bindparams(now), {**params, "upto": upto}).rowcount
+        if not claimed:
+            return 0, upto, False
+        # Only this transaction's claims have no voucher yet: every grant gets one before it commits.
+        next_account = staging.create_table(sqlite)
+        rows = execute(text(
+            "SELECT e.id, u.email, e.amount_cents FROM voucher_eligibility_grants g JOIN voucher_eligibility e "
+            "ON e.programme_id = g.programme_id AND e.identity_hash = g.identity_hash JOIN "
+            "voucher_resident_verifications r ON r.identity_hash = g.identity_hash JOIN users u ON u.id = r.user_id "
+            "WHERE g.programme_id = :programme AND g.voucher_id IS NULL ORDER BY e.id"), params)
+        until = programme.valid_until.isoformat()
+        # Staged as the batch issuance stages a file's rows, the list entry's id in place of the line.
+        batch = [[n, entry, email, amount, until, None, *([next_account + n] if sqlite else [])]
+                 for n, (entry, email, amount) in enumerate(rows, start=1)]
+        staging.stage_rows(batch, sqlite)
+        staging.analyse(sqlite)
+        staged = len(batch)
+        available = execute(select(Account.balance).where(Account.id == programme.account_id)
+                            .with_for_update()).scalar_one()
+        fits, total = execute(text(
+            "SELECT count(*), COALESCE(sum(amount), 0) FROM (SELECT amount, sum(amount) OVER (ORDER BY n) AS running "
+            f"FROM {staging.STAGING}) t WHERE running <= :available"), {"available": available}).one()
+        short = fits < staged
+        if short:   # the budget covers the first `fits` people in the list's order
+            execute(text(f"DELETE FROM {staging.STAGING} WHERE n > :fits"), {"fits": fits})
+        if fits:
+            issuance.check_batch_caps(programme)
+            issuance.issue_staged(programme, fits, fits, total, actor=actor, sqlite=sqlite)
+            execute(text(
+                "UPDATE voucher_eligibility_grants SET voucher_id = m.voucher_id FROM (SELECT e.identity_hash, "
+                f"v.id AS voucher_id FROM {staging.STAGING} s JOIN voucher_eligibility e ON e.id = s.line "
+                "JOIN vouchers v ON v.account_id = s.account_id) m WHERE voucher_eligibility_grants.programme_id = "
+                ":programme AND voucher_eligibility_grants.identity_hash = m.identity_hash"), params)
+            record("voucher.eligibility_issued", programme, actor=actor,
+                   after={"programme": programme.slug, "vouchers": fits, "total_cents": total})
+        # Claims the budget did not cover are given back, for a later run.
+        execute(delete(EligibilityGrant).where(EligibilityGrant.programme_id == programme.id,
+                                               EligibilityGrant.voucher_id.is_(None)))
+        staging.drop_table()
+    return fits, upto, short

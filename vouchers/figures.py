@@ -86,13 +86,23 @@ def count_status(programme_id: int, status: str, vouchers: int) -> None:
     _add_values(ProgrammeVoucherCount, {"programme_id": programme_id, "status": status}, {"vouchers": vouchers})
 
 
+def count_refunded(redemption: Redemption, amount_cents: int) -> None:
+    """A co-op's refund taken off what its redemption counted as redeemed (the sums are net of
+    refunds, as the settlement pays them; a settled redemption is never refunded)."""
+    _add_values(BookFigure, {"programme_id": redemption.voucher.programme_id, "month": month_of(redemption.at),
+                             "category": redemption.category, "organisation_id": redemption.organisation_id},
+                {"issued_cents": 0, "vouchers_issued": 0, "redeemed_cents": -amount_cents, "redemptions": 0,
+                 "settled_cents": 0})
+
+
 def count_settled(settlement_id: int) -> None:
     """A settlement's redemptions, just marked, added to the settled sums in one INSERT … SELECT
     (the rows exist: their redemptions made them). Run after the settlement's transfers, so it
     takes the co-ops' rows after their accounts, in the order a redemption takes them."""
     month = month_sql(Redemption.at)
     settled = (select(Voucher.programme_id, month, Redemption.category, Redemption.organisation_id,
-                      literal(0), literal(0), literal(0), literal(0), func.sum(Redemption.amount_cents))
+                      literal(0), literal(0), literal(0), literal(0),
+                      func.sum(Redemption.amount_cents - Redemption.refunded_cents))
                .join(Voucher, Voucher.id == Redemption.voucher_id)
                .where(Redemption.settlement_id == settlement_id)
                .group_by(Voucher.programme_id, month, Redemption.category, Redemption.organisation_id))
@@ -116,10 +126,11 @@ def book_aggregate() -> dict[tuple, tuple]:
             .group_by(Voucher.programme_id, month)):
         add((programme_id, mon, "", NO_ORGANISATION), (cents, count, 0, 0, 0))
     month = month_sql(Redemption.at)
-    settled = func.sum(case((Redemption.settlement_id.is_not(None), Redemption.amount_cents), else_=0))
+    net = Redemption.amount_cents - Redemption.refunded_cents
+    settled = func.sum(case((Redemption.settlement_id.is_not(None), net), else_=0))
     for programme_id, mon, category, organisation_id, cents, count, settled_cents in db.session.execute(
             select(Voucher.programme_id, month, Redemption.category, Redemption.organisation_id,
-                   func.sum(Redemption.amount_cents), func.count(Redemption.id), settled)
+                   func.sum(net), func.count(Redemption.id), settled)
             .join(Voucher, Voucher.id == Redemption.voucher_id)
             .group_by(Voucher.programme_id, month, Redemption.category, Redemption.organisation_id)):
         add((programme_id, mon, category, organisation_id), (0, 0, cents, count, settled_cents))

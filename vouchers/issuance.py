@@ -23,7 +23,7 @@ from .models import MAX_CENTS, Account, Programme, ProgrammeStatus, TransferKind
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def _check_programme_issuable(programme: Programme, valid_until: date) -> None:
+def check_programme_issuable(programme: Programme, valid_until: date) -> None:
     if programme.status != ProgrammeStatus.OPEN:
         raise Invalid(_l("The programme is closed; it issues no more vouchers."), field="programme")
     if valid_until > programme.valid_until:
@@ -46,7 +46,7 @@ def issue_voucher(programme: Programme, holder: User, amount_cents: int | None, 
         amount_cents = programmes.amount_for_income(programme, income_cents)
         if amount_cents == 0:
             raise Invalid(_l("At this income the programme's scale gives no voucher."), field="income")
-    _check_programme_issuable(programme, valid_until)
+    check_programme_issuable(programme, valid_until)
     if not isinstance(amount_cents, int) or amount_cents <= 0:
         raise Invalid(_l("The amount must be above zero."), field="amount")
     if pin is not None and not re.fullmatch(r"\d{4,6}", pin):
@@ -104,7 +104,7 @@ def _check_holder_cap(programme: Programme, holder: User, amount_cents: int) -> 
 HOLDER_CAP = "holder_cap_exceeded"
 
 
-def _check_batch_caps(programme: Programme) -> None:
+def check_batch_caps(programme: Programme) -> None:
     """The holder cap for a whole staged batch, in one statement: the first holder whose rows and open
     value together pass it refuses the batch (under the same row lock as single issuance)."""
     cap = programme.max_open_cents_per_holder
@@ -258,7 +258,7 @@ def issue_batch(lines, programme: Programme, *, actor, skip_bad_rows: bool = Fal
     if callable(lines):
         lines = lines()
     unknown_holders = UnknownHolders(unknown_holders)
-    _check_programme_issuable(programme, programme.valid_until)
+    check_programme_issuable(programme, programme.valid_until)
     check = BatchCheck()
     result = BatchResult(check=check)
     try:
@@ -317,19 +317,13 @@ def _issue_batch(lines, programme, result, *, actor, skip_bad_rows, codes_out, p
             if to_issue == 0:
                 raise Invalid(_l("No row is left to issue: every email in the file is without an account."),
                               field="file")
-        _check_batch_caps(programme)   # on the rows left to issue
+        check_batch_caps(programme)   # on the rows left to issue
         if total > available:
             raise Invalid(_l("The file asks for %(total)s but the programme has %(left)s left to issue.",
                              total=money(total), left=money(available)), field="file")
         users_before = db.session.execute(select(func.coalesce(func.max(User.id), 0))).scalar_one()
-        first_id = db.session.execute(select(func.coalesce(func.max(Voucher.id), 0))).scalar_one() + 1
-        # ONE entry for the batch: the programme gives the total, the vouchers are its credit lines.
-        issue_id = ledger.batch_issue_entry(programme.account, total, to_issue, actor=actor)
-        for start in range(0, staged, staging.ISSUE_ROWS):
-            stop = min(start + staging.ISSUE_ROWS, staged)
-            result.new_holders += staging.issue_rows(programme, issue_id, start, stop, sqlite)
-            if progress:
-                progress("issue", stop - start, staged)
+        result.new_holders, first_id, last_id = issue_staged(programme, staged, to_issue, total, actor=actor,
+                                                             sqlite=sqlite, progress=progress)
         result.issued, result.total_cents = to_issue, total
         if codes_out is not None:
             staging.write_codes(codes_out, sqlite)
@@ -338,15 +332,33 @@ def _issue_batch(lines, programme, result, *, actor, skip_bad_rows, codes_out, p
                after={"programme": programme.slug, "vouchers": result.issued, "total_cents": result.total_cents,
                       "new_holders": result.new_holders, "skipped_rows": check.bad,
                       "unknown_holders": unknown_holders.value, "left_out_rows": result.left_out})
-        # One outbox row for the whole run: its audience is the holders of this id range (the programme's
-        # row lock keeps other issuances of the programme out of it).
-        last_id = db.session.execute(select(func.max(Voucher.id))
-                                     .where(Voucher.programme_id == programme.id)).scalar_one()
-        emit("voucher.received", "voucher_programme", programme.id, actor=actor, programme=programme.name,
-             valid_until=programme.valid_until.isoformat(), first_id=first_id, last_id=last_id)
         if result.new_holders:
             emit(BATCH_INVITATION, "voucher_programme", programme.id, actor=actor, programme=programme.name,
                  first_id=first_id, last_id=last_id, users_before=users_before, locale=locale)
+
+
+def issue_staged(programme: Programme, staged: int, to_issue: int, total: int, *, actor, sqlite: bool,
+                 progress=None) -> tuple[int, int, int]:
+    """Turn the staged rows 1…`staged` (`to_issue` of them left, worth `total`) into vouchers, in the
+    caller's transaction, which holds the programme account's row lock and has checked the budget
+    and the holder cap: ONE ISSUE entry (the programme gives the total, the vouchers are its credit
+    lines), then one round of set-based statements per staging.ISSUE_ROWS rows, then one outbox row
+    for the run. Returns (new holders, first voucher id, last voucher id)."""
+    first_id = db.session.execute(select(func.coalesce(func.max(Voucher.id), 0))).scalar_one() + 1
+    issue_id = ledger.batch_issue_entry(programme.account, total, to_issue, actor=actor)
+    new_holders = 0
+    for start in range(0, staged, staging.ISSUE_ROWS):
+        stop = min(start + staging.ISSUE_ROWS, staged)
+        new_holders += staging.issue_rows(programme, issue_id, start, stop, sqlite)
+        if progress:
+            progress("issue", stop - start, staged)
+    # The run's audience is the holders of this id range (the programme's row lock keeps other
+    # issuances of the programme out of it).
+    last_id = db.session.execute(select(func.max(Voucher.id))
+                                 .where(Voucher.programme_id == programme.id)).scalar_one()
+    emit("voucher.received", "voucher_programme", programme.id, actor=actor, programme=programme.name,
+         valid_until=programme.valid_until.isoformat(), first_id=first_id, last_id=last_id)
+    return new_holders, first_id, last_id
 
 
 class HoldersWithoutAccount(Invalid):

@@ -155,7 +155,8 @@ def programmes() -> list[Programme]:
 
 
 def programme_figures(programme: Programme) -> dict:
-    """Issued, redeemed, expired and unissued amounts of one programme, from its running sums."""
+    """Issued, redeemed (net of the co-ops' refunds), expired and unissued amounts of one programme,
+    from its running sums."""
     issued, redeemed, counts = figures.programme_totals(programme.id)
     return {"unissued": ledger.balance(programme.account), "issued": issued, "redeemed": redeemed,
             "vouchers": counts}

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from app.accounts.models import Role
 from app.accounts.operations import find_user
+from app.backlinks import backlinks
 from app.documents import pdf_response
 from app.errors import DomainError, Invalid
 from app.forms import attach_error, validated
@@ -415,7 +416,8 @@ def programme(slug):
                                    query=request.args.get("q", "").strip(), page=request.args.get("page", 1, type=int))
     return render_template("vouchers/programme.html", programme=item, form=form, issue_fields=issue_fields,
                            batch_form=BatchForm(),
-                           figures=programmes.programme_figures(item), vouchers=page), 422 if form.errors else 200
+                           figures=programmes.programme_figures(item), vouchers=page,
+                           backlinks=backlinks("programme", item.slug)), 422 if form.errors else 200
 
 
 @bp.route("/programmes/<slug>/rules", methods=["GET", "POST"])

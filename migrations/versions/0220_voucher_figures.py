@@ -72,8 +72,9 @@ def upgrade():
         f"SELECT v.programme_id, {issued} AS month, '' AS category, 0 AS organisation_id, "
         "sum(v.value_cents) AS issued_cents, count(*) AS vouchers_issued, 0 AS redeemed_cents, 0 AS redemptions, "
         f"0 AS settled_cents FROM vouchers v GROUP BY v.programme_id, {issued} "
-        f"UNION ALL SELECT v.programme_id, {redeemed}, r.category, r.organisation_id, 0, 0, sum(r.amount_cents), "
-        "count(*), sum(CASE WHEN r.settlement_id IS NOT NULL THEN r.amount_cents ELSE 0 END) "
+        f"UNION ALL SELECT v.programme_id, {redeemed}, r.category, r.organisation_id, 0, 0, "
+        "sum(r.amount_cents - r.refunded_cents), count(*), "
+        "sum(CASE WHEN r.settlement_id IS NOT NULL THEN r.amount_cents - r.refunded_cents ELSE 0 END) "
         "FROM voucher_redemptions r JOIN vouchers v ON v.id = r.voucher_id "
         f"GROUP BY v.programme_id, {redeemed}, r.category, r.organisation_id"
         ") lines GROUP BY programme_id, month, category, organisation_id")

@@ -54,6 +54,7 @@ EXPECTED = {
     "pacts_api.submit": ANY_USER,
     "pacts_api.clauses": ANY_USER,
     "pacts_api.file_report": ANY_USER,
+    "pacts_api.support": ANY_USER,
     "pacts_api.decide": OFFICIALS,
 }
 
@@ -99,6 +100,6 @@ def samples(ctx) -> dict:
         "pacts.commons_upload": {"commons_id": commons.id},
         "pacts.attachment": {"attachment_id": photo.id},
         **{f"pacts_api.{name}": by_pact for name in ("pact", "versions", "reports")},
-        **{f"pacts_api.{name}": {"pact_id": waiting.id} for name in ("submit", "clauses", "file_report")},
+        **{f"pacts_api.{name}": {"pact_id": waiting.id} for name in ("submit", "clauses", "file_report", "support")},
         "pacts_api.decide": {**by_pact, "action": "approve"},
     }

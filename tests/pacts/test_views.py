@@ -34,7 +34,7 @@ def test_proposal_with_bad_input_comes_back_with_the_message_and_what_was_typed(
         "title": "Benches for the square", "intervention": "care", "track": "ordinary",
         "standard_form": "", "commons": [str(world.commons.id)], "what": "Paint the benches",
         "duration_months": "12", "report_every_months": "6", "proposer_kind": "individual", "organisation": ""})
-    assert response.status_code == 200
+    assert response.status_code == 422
     html = response.get_data(as_text=True)
     assert "An ordinary pact follows one of the city" in html
     assert 'value="Benches for the square"' in html
