@@ -167,7 +167,11 @@ def flask(*args, timed=False, environment=None):
     if not timed:
         from app import create_app
         from app.extensions import db
+        from importlib.metadata import entry_points
         app = create_app(env=environment)
+        for plugin in entry_points(group="flask.commands"):  # `bench-data`: the `flask` script's plugins
+            if plugin.name not in app.cli.commands:
+                app.cli.add_command(plugin.load(), plugin.name)
         result = app.test_cli_runner().invoke(args=list(args))
         with app.app_context():
             db.engine.dispose()  # no connection left open to hold a later reset up

@@ -60,7 +60,11 @@ def generate(holders: int, transfers: int, echo=print) -> dict:
     """Write the voucher scale into a database holding the demo city. Returns what was written."""
     sqlite = db.engine.dialect.name == "sqlite"
     today = city_today()
-    month_start, month_end = last_month(today)
+    # Last month, or the one before the demo's settlement (a month is settled once).
+    settled = db.session.execute(text("SELECT MIN(period_start) FROM voucher_settlements")).scalar()
+    if isinstance(settled, str):
+        settled = date.fromisoformat(settled)
+    month_start, month_end = last_month(min(today, settled or today))
     span_start = datetime.combine(month_start.replace(year=month_start.year - 3), time(), timezone.utc)
     month_at = datetime.combine(month_start, time(), timezone.utc)
     month_seconds = (month_end - month_start).days * 86400 + 86399
