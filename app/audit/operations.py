@@ -18,7 +18,7 @@ from decimal import Decimal
 from enum import Enum
 
 from flask import current_app
-from sqlalchemy import inspect, select, text
+from sqlalchemy import insert, inspect, select, text
 
 from ..database import utcnow
 from ..extensions import db
@@ -99,6 +99,27 @@ def record(action: str, obj=None, *, actor=None, before=None, after=None,
     session.add(entry)
     session.flush()
     return entry
+
+
+def record_many(action: str, object_type: str, entries, *, actor=None) -> int:
+    """Append one entry for `action` per (object_id, before, after) of `entries`, as `record`
+    would one by one, in a single insert: the nightly jobs that close a million records at once
+    keep an entry for each without a round trip each. Must run inside the change's transaction."""
+    session = db.session
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    prev = session.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar_one_or_none()
+    key = current_app.config["AUDIT_KEY"].encode()
+    actor_id, at, rows = getattr(actor, "id", actor), utcnow(), []
+    for object_id, before, after in entries:
+        row = {"at": at, "actor_id": actor_id, "action": action, "object_type": object_type,
+               "object_id": str(object_id), "before": canonical(before), "after": canonical(after),
+               "prev_hash": prev or GENESIS}
+        row["hash"] = prev = hmac.new(key, canonical(row).encode(), hashlib.sha256).hexdigest()
+        rows.append(row)
+    if rows:
+        session.execute(insert(AuditEntry.__table__), rows)
+    return len(rows)
 
 
 @dataclass(frozen=True)
