@@ -165,9 +165,10 @@ def flask(*args, timed=False, environment=None):
     environment = environment or env()
     command = [str(BIN / "flask"), "--app", "app", *args]
     if not timed:
+        from importlib.metadata import entry_points
+
         from app import create_app
         from app.extensions import db
-        from importlib.metadata import entry_points
         app = create_app(env=environment)
         for plugin in entry_points(group="flask.commands"):  # `bench-data`: the `flask` script's plugins
             if plugin.name not in app.cli.commands:

@@ -124,7 +124,8 @@ def _expire_floor(on: date) -> list[str]:
         "SELECT v.account_id, p.account_id, a.balance, 'voucher', 'expire', 'voucher ' || v.code || ' expired', now() "
         f"FROM vouchers v JOIN voucher_accounts a ON a.id = v.account_id "
         f"JOIN voucher_programmes p ON p.id = v.programme_id WHERE {due} AND a.balance > 0",
-        "UPDATE voucher_accounts pa SET balance = pa.balance + s.total FROM (SELECT p.account_id, sum(a.balance) AS total "
+        "UPDATE voucher_accounts pa SET balance = pa.balance + s.total "
+        "FROM (SELECT p.account_id, sum(a.balance) AS total "
         f"FROM vouchers v JOIN voucher_accounts a ON a.id = v.account_id JOIN voucher_programmes p "
         f"ON p.id = v.programme_id WHERE {due} GROUP BY p.account_id) s WHERE pa.id = s.account_id",
         f"UPDATE voucher_accounts a SET balance = 0 FROM vouchers v WHERE a.id = v.account_id AND {due} "

@@ -77,7 +77,8 @@ def generate(holders: int, transfers: int, echo=print) -> dict:
     true = "1" if sqlite else "TRUE"
     u0, a0, v0, t0, r0, o0 = (_max(t) for t in ("users", "voucher_accounts", "vouchers", "voucher_transfers",
                                                "voucher_redemptions", "organisations"))
-    pool = db.session.execute(text("SELECT id FROM voucher_accounts WHERE key = :key"), {"key": "pool:voucher"}).scalar_one()
+    pool = db.session.execute(text("SELECT id FROM voucher_accounts WHERE key = :key"),
+                              {"key": "pool:voucher"}).scalar_one()
     budget = holders * VALUE_CENTS
     programme_account, fund, issue = a0 + 1, t0 + 1, t0 + 2
     # The programme, funded from the pool, and its one batch entry issuing every voucher.
@@ -90,7 +91,8 @@ def generate(holders: int, transfers: int, echo=print) -> dict:
          slug=SLUG, budget=budget, categories=f'["{category}"]', valid_from=span_start.date(),
          valid_until=valid_until, account=programme_account)
     programme = db.session.execute(text("SELECT id FROM voucher_programmes WHERE slug = :s"), {"s": SLUG}).scalar_one()
-    _run("INSERT INTO voucher_transfers (id, debit_account_id, credit_account_id, amount, currency, kind, reference, at) "
+    _run("INSERT INTO voucher_transfers (id, debit_account_id, credit_account_id, amount, currency, kind, "
+         "reference, at) "
          f"VALUES ({fund}, {pool}, {programme_account}, {budget}, 'voucher', 'fund', 'programme {SLUG}', :at), "
          f"({issue}, {programme_account}, NULL, {budget}, 'voucher', 'issue', 'batch of {holders} vouchers', :at)",
          at=span_start)

@@ -3,7 +3,7 @@ its programme."""
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from app.audit.operations import record, record_many
 from app.database import transaction, utcnow
@@ -46,6 +46,12 @@ def _close_voucher(voucher: Voucher, status: VoucherStatus, action: str, actor, 
 
 
 EXPIRY_CHUNK = 10_000
+
+
+def due_for_expiry(on: date | None = None) -> int:
+    """How many active vouchers ended before `on` (the expiry's progress bar)."""
+    return db.session.execute(select(func.count(Voucher.id)).where(
+        Voucher.status == VoucherStatus.ACTIVE.value, Voucher.valid_until < (on or city_today()))).scalar_one()
 
 
 def expire_vouchers(*, actor=None, on: date | None = None, progress=None) -> tuple[int, int]:

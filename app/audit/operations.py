@@ -18,7 +18,7 @@ from decimal import Decimal
 from enum import Enum
 
 from flask import current_app
-from sqlalchemy import insert, inspect, select, text
+from sqlalchemy import func, insert, inspect, select, text
 
 from ..database import utcnow
 from ..extensions import db
@@ -146,7 +146,7 @@ class VerifyResult:
         return self.broken_at is None and not self.truncated
 
 
-def verify(heads=(), batch: int = 5000) -> VerifyResult:
+def verify(heads=(), batch: int = 5000, progress=None) -> VerifyResult:
     """Walk the chain in order and report the first entry whose content or link was altered, or
     that differs from a published head at its position; then whether entries a head counted are
     gone (truncation)."""
@@ -162,6 +162,8 @@ def verify(heads=(), batch: int = 5000) -> VerifyResult:
         ).scalars().all()
         if not rows:
             break
+        if progress is not None:
+            progress(len(rows))
         for entry in rows:
             if entry.prev_hash != prev:
                 return VerifyResult(checked, entry.id, "its link to the previous entry is broken "
@@ -184,6 +186,10 @@ def verify(heads=(), batch: int = 5000) -> VerifyResult:
                                            f"missing one came after entry {last_id or 'none'}",
                             truncated=True, head=now)
     return VerifyResult(checked, head=now)
+
+
+def entry_count() -> int:
+    return db.session.execute(select(func.count(AuditEntry.id))).scalar_one()
 
 
 def _when(head: ChainHead) -> str:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
-from sqlalchemy import insert, or_, select, union, update
+from sqlalchemy import func, insert, or_, select, union, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import Select
 
@@ -94,6 +94,13 @@ def digest_cutoff(now: datetime | None = None) -> datetime:
     if cutoff > now:
         cutoff -= timedelta(days=1)
     return cutoff.astimezone(timezone.utc)
+
+
+def waiting_digest_notices(until: datetime) -> int:
+    """How many notices wait for a digest (the digest's progress bar)."""
+    return db.session.execute(select(func.count(Notification.id)).where(
+        Notification.mode == Mode.DIGEST.value, Notification.digest_message_id.is_(None),
+        Notification.created_at < until)).scalar_one()
 
 
 def queue_digests(until: datetime | None = None, batch: int | None = None, progress=None) -> int:
