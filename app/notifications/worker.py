@@ -37,11 +37,19 @@ def _audience(event: OutboxEvent, after: int, limit: int) -> list[int]:
         listed |= {int(i) for i in extra}
     if listed:
         parts.append(select(User.id.label("uid")).where(User.id.in_(sorted(listed))))
-    everyone = union(*parts).subquery()
-    stmt = (select(everyone.c[0]).where(everyone.c[0] > after).order_by(everyone.c[0]).limit(limit))
+    # Each part's own next `limit` ids first: the union then sorts at most parts × limit rows, not
+    # all the audience left (a million holders in batches of a thousand would be quadratic).
+    everyone = union(*(_next_ids(part, after, limit) for part in parts)).subquery()
+    stmt = select(everyone.c[0]).order_by(everyone.c[0]).limit(limit)
     if event.actor_id is not None:
         stmt = stmt.where(everyone.c[0] != event.actor_id)
     return [row[0] for row in db.session.execute(stmt)]
+
+
+def _next_ids(part: Select, after: int, limit: int) -> Select:
+    rows = part.subquery()
+    first = select(rows.c[0].label("uid")).where(rows.c[0] > after).order_by(rows.c[0]).limit(limit).subquery()
+    return select(first.c.uid)
 
 
 def fan_out_batch(batch: int | None = None) -> int:
