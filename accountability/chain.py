@@ -18,7 +18,7 @@ from app.organisations.models import Organisation
 from councils.models import Motion, PriorityNeed
 from pacts.models import Pact
 from procurement.models import Contract, Payment, Process
-from vouchers.models import Programme, Redemption, Voucher
+from vouchers.models import Programme, Redemption, Refund, Voucher
 
 from .deadlines import need_answer_steps, tender_steps
 from .models import LinkKind, Result, ResultKind, TimelineEntry
@@ -99,16 +99,22 @@ def chain(need_id: int) -> Chain:
     suppliers = {p.contract.supplier_id for p in processes if p.contract}
     redemptions, redeemed_by_day = [], []
     if programme_ids:
+        # What the co-ops refunded is not redeemed: net of refunds, and on the chart on the refund's day.
+        net = func.sum(Redemption.amount_cents - Redemption.refunded_cents)
         by_org = db.session.execute(
-            select(Organisation, func.sum(Redemption.amount_cents))
+            select(Organisation, net)
             .join(Redemption, Redemption.organisation_id == Organisation.id)
             .join(Voucher, Voucher.id == Redemption.voucher_id).where(Voucher.programme_id.in_(programme_ids))
-            .group_by(Organisation.id).order_by(func.sum(Redemption.amount_cents).desc()).limit(50)).all()
+            .group_by(Organisation.id).order_by(net.desc()).limit(50)).all()
         redemptions = [(org, int(cents or 0), org.id in suppliers) for org, cents in by_org]
         redeemed_by_day = db.session.execute(
             select(func.date(Redemption.at), func.sum(Redemption.amount_cents))
             .join(Voucher, Voucher.id == Redemption.voucher_id).where(Voucher.programme_id.in_(programme_ids))
             .group_by(func.date(Redemption.at))).all()
+        redeemed_by_day += [(on, -int(cents or 0)) for on, cents in db.session.execute(
+            select(func.date(Refund.at), func.sum(Refund.amount_cents))
+            .join(Redemption, Redemption.id == Refund.redemption_id).join(Voucher, Voucher.id == Redemption.voucher_id)
+            .where(Voucher.programme_id.in_(programme_ids)).group_by(func.date(Refund.at)))]
     pact_ids = [int(p) for p in _links(result, LinkKind.PACT)]
     pacts = db.session.execute(select(Pact).where(Pact.id.in_(pact_ids)).order_by(Pact.id)).scalars().all() \
         if pact_ids else []

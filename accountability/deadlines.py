@@ -10,16 +10,17 @@ from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Date, Integer, case, cast, extract, func, literal, select, union_all
 
 from app.extensions import db
 from app.i18n import city_today
+from app.organisations.models import Organisation
 from councils.models import PriorityNeed
 from pacts import reports
-from pacts.models import AWAITING_ANSWER, Pact, PactState, PactVersion, Signature
+from pacts.models import AWAITING_ANSWER, Pact, PactEvent, PactState, PactVersion, Report, Signature
 from procurement.models import Award, Phase, Process
 
-from .models import DepartmentHead, NeedLink
+from .models import NeedLink
 
 STEP_LABELS = {
     "need_answer": _l("The city's answer to a council need"),
@@ -66,8 +67,8 @@ def _heads(department_ids) -> dict:
     ids = {d for d in department_ids if d}
     if not ids:
         return {}
-    return dict(db.session.execute(select(DepartmentHead.department_id, DepartmentHead.user_id)
-                                   .where(DepartmentHead.department_id.in_(ids))).all())
+    return dict(db.session.execute(select(Organisation.id, Organisation.head_id)
+                                   .where(Organisation.id.in_(ids), Organisation.head_id.is_not(None))).all())
 
 
 def need_answer_steps(need_ids=None, *, open_only=False, limit=None) -> list[Step]:
@@ -87,7 +88,7 @@ def need_answer_steps(need_ids=None, *, open_only=False, limit=None) -> list[Ste
                           PriorityNeed.adopted_on < city_today() - timedelta(days=answer_days()))
     if limit:
         stmt = stmt.limit(limit)
-    heads = list(db.session.execute(select(DepartmentHead.user_id)).scalars())
+    heads = list(db.session.execute(select(Organisation.head_id).where(Organisation.head_id.is_not(None))).scalars())
     steps = []
     for need, tender_on, link_on in db.session.execute(stmt):
         done = [d.date() if hasattr(d, "date") else d for d in (tender_on, link_on) if d is not None]
@@ -166,17 +167,64 @@ def overdue(today: date | None = None) -> list[Step]:
     return sorted((s for s in steps if s.overdue(today)), key=lambda s: (s.due_on, s.step, s.subject))
 
 
+# What each step's answer time counts, from its start to when it was done (a date in UTC).
+STEP_SPANS = {
+    "need_answer": _l("From the need's adoption to the first tender, programme or pact answering it"),
+    "pact_evaluation": _l("From the proposal's submission to the city's first decision on it"),
+    "consultation_end": _l("From the opening of the public consultation to its close"),
+    "pact_report": _l("Days a report came after its due date (0 when on time)"),
+    "tender_deadline": _l("From the deadline for bids to the award decision"),
+}
+
+
+def _days(start, end):
+    """Whole days from start to end (dates or instants), never below zero."""
+    if db.engine.dialect.name == "sqlite":
+        days = cast(func.julianday(func.date(end)) - func.julianday(func.date(start)), Integer)
+    else:
+        days = cast(end, Date) - cast(start, Date)
+    return case((days < 0, 0), else_=days)
+
+
+def _year(column):
+    return cast(extract("year", column), Integer)
+
+
+def _answer_times():
+    """One row per answered step: (step, year its clock started, days taken), as one SELECT."""
+    waiting = [s.value for s in AWAITING_ANSWER]
+    first_answer = (select(Process.priority_need_id.label("need_id"), Process.created_at.label("at"))
+                    .where(Process.priority_need_id.is_not(None))
+                    .union_all(select(NeedLink.need_id, NeedLink.created_at)).subquery())
+    answered = select(first_answer.c.need_id, func.min(first_answer.c.at).label("at")).group_by(
+        first_answer.c.need_id).subquery()
+    decided = (select(PactEvent.pact_id, func.min(PactEvent.at).label("at"))
+               .where(PactEvent.from_state.in_(waiting), PactEvent.to_state.not_in(waiting))
+               .group_by(PactEvent.pact_id).subquery())
+    opened = (select(PactEvent.pact_id, func.min(PactEvent.at).label("at"))
+              .where(PactEvent.to_state == PactState.CONSULTATION.value).group_by(PactEvent.pact_id).subquery())
+    closed = (select(PactEvent.pact_id, func.min(PactEvent.at).label("at"))
+              .where(PactEvent.from_state == PactState.CONSULTATION.value).group_by(PactEvent.pact_id).subquery())
+    return union_all(
+        select(literal("need_answer").label("step"), _year(PriorityNeed.adopted_on).label("year"),
+               _days(PriorityNeed.adopted_on, answered.c.at).label("days"))
+        .join(answered, answered.c.need_id == PriorityNeed.id),
+        select(literal("pact_evaluation"), _year(Pact.submitted_at), _days(Pact.submitted_at, decided.c.at))
+        .join(decided, decided.c.pact_id == Pact.id).where(Pact.submitted_at.is_not(None)),
+        select(literal("consultation_end"), _year(opened.c.at), _days(opened.c.at, closed.c.at))
+        .join(closed, closed.c.pact_id == opened.c.pact_id),
+        select(literal("pact_report"), _year(Report.due_on), _days(Report.due_on, Report.submitted_at)),
+        select(literal("tender_deadline"), _year(Process.bid_deadline), _days(Process.bid_deadline, Award.decided_on))
+        .join(Award, Award.process_id == Process.id).where(Process.bid_deadline.is_not(None)),
+    ).subquery()
+
+
 def durations() -> dict:
     """Days the city took per step and year: {step: {year: [days, …]}} (answered steps only)."""
     found = defaultdict(lambda: defaultdict(list))
-    for step in need_answer_steps():
-        if step.done_on:
-            adopted = step.due_on - timedelta(days=answer_days())
-            found["need_answer"][adopted.year].append(max(0, (step.done_on - adopted).days))
-    for deadline, decided in db.session.execute(
-            select(Process.bid_deadline, Award.decided_on).join(Award, Award.process_id == Process.id)
-            .where(Process.bid_deadline.is_not(None))):
-        found["tender_deadline"][deadline.year].append(max(0, (decided - deadline).days))
+    times = _answer_times()
+    for step, year, days in db.session.execute(select(times.c.step, times.c.year, times.c.days)):
+        found[step][year].append(days)
     return found
 
 
@@ -192,10 +240,21 @@ def quantile(values: list[int], q: float) -> float:
 
 
 def statistics() -> list[dict]:
-    """Per step and year: how many, the median and the 90th percentile of days taken."""
-    rows = []
-    for step, years in sorted(durations().items()):
-        for year, days in sorted(years.items()):
-            rows.append({"step": step, "label": STEP_LABELS[step], "year": year, "count": len(days),
-                         "median": quantile(days, 0.5), "p90": quantile(days, 0.9)})
-    return rows
+    """Per step and year: how many, the median and the 90th percentile of days taken. On PostgreSQL
+    one grouped statement (percentile_cont); on SQLite, which has no percentiles, the same rows'
+    day counts are read and the quantiles taken here."""
+    if db.engine.dialect.name != "postgresql":
+        return [_row(step, year, len(days), quantile(days, 0.5), quantile(days, 0.9))
+                for step, years in sorted(durations().items()) for year, days in sorted(years.items())]
+    times = _answer_times()
+    return [_row(step, year, count, round(float(median), 1), round(float(p90), 1))
+            for step, year, count, median, p90 in db.session.execute(
+                select(times.c.step, times.c.year, func.count(),
+                       func.percentile_cont(0.5).within_group(times.c.days),
+                       func.percentile_cont(0.9).within_group(times.c.days))
+                .group_by(times.c.step, times.c.year).order_by(times.c.step, times.c.year))]
+
+
+def _row(step, year, count, median, p90) -> dict:
+    return {"step": step, "label": STEP_LABELS[step], "span": STEP_SPANS[step], "year": int(year), "count": count,
+            "median": median, "p90": p90}

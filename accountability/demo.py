@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.extensions import db
+from app.organisations import operations as organisations
 from councils.needs import priority_needs
 from pacts.models import SIGNED_STATES, Commons, Pact, pact_commons
 from procurement.models import Process
@@ -40,8 +41,8 @@ def load(demo) -> None:
             select(Pact.id).where(Pact.state.in_([s.value for s in SIGNED_STATES])).order_by(Pact.id)).scalar()
     if pact_id is not None:
         operations.link_need(need.id, "pact", str(pact_id), actor=official)
-    operations.set_department_head(demo.organisations["social-services"], demo.users["official@villanova.example"],
-                                   actor=official)
+    organisations.set_department_head(demo.organisations["social-services"], "official@villanova.example",
+                                      actor=official)
     contract = process.contract
     on = contract.signed_on if contract else demo.today
     operations.record_entry("need", need.id, on=on, actor=official,

@@ -91,12 +91,3 @@ class NeedLink(db.Model):
     target: Mapped[str] = mapped_column(String(120), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class DepartmentHead(db.Model):
-    """Who heads a city department: overdue steps are escalated to them."""
-
-    __tablename__ = "accountability_department_heads"
-
-    department_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -15,7 +15,7 @@ from councils.needs import priority_need_by_id
 from pacts.models import Pact
 from vouchers.models import Programme
 
-from .models import DepartmentHead, LinkKind, NeedLink, Result, ResultKind, TimelineEntry
+from .models import LinkKind, NeedLink, Result, ResultKind, TimelineEntry
 from .results import statuses
 
 SUBJECT_FIELDS = ["kind", "subject_id", "status", "progress", "justification"]
@@ -107,17 +107,3 @@ def link_need(need_id: int, kind: str, target: str, *, actor) -> NeedLink:
             db.session.add(link)
             record("accountability.need_linked", link, actor=actor, after=snapshot(link, ["need_id", "kind", "target"]))
     return link
-
-
-def set_department_head(department, user, *, actor) -> DepartmentHead:
-    """Name who heads a department: overdue steps of its officials are escalated to them."""
-    _official(actor)
-    with transaction():
-        head = db.session.get(DepartmentHead, department.id)
-        if head is None:
-            head = DepartmentHead(department_id=department.id, user_id=user.id)
-            db.session.add(head)
-        head.user_id = user.id
-        record("accountability.department_head_set", object_type="organisations", object_id=department.id,
-               actor=actor, after={"user_id": user.id})
-    return head

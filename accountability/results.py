@@ -131,7 +131,7 @@ def _need_results(need_ids=None) -> list[ResultView]:
         select(Process.priority_need_id, func.sum(Payment.amount_cents))
         .join(Contract, Contract.process_id == Process.id).join(Payment, Payment.contract_id == Contract.id)
         .where(Process.priority_need_id.in_(ids)).group_by(Process.priority_need_id)).all())
-    # Voucher programmes linked to these needs: their budget and what was redeemed.
+    # Voucher programmes linked to these needs: their budget and what was redeemed, net of the co-ops' refunds.
     budget, redeemed = defaultdict(int), defaultdict(int)
     programme_needs = defaultdict(set)
     for need_id, targets in stored.items():
@@ -141,7 +141,7 @@ def _need_results(need_ids=None) -> list[ResultView]:
                 programme_needs[target].add(need_id)
     if programme_needs:
         spent = dict(db.session.execute(
-            select(Programme.slug, func.sum(Redemption.amount_cents))
+            select(Programme.slug, func.sum(Redemption.amount_cents - Redemption.refunded_cents))
             .join(Voucher, Voucher.programme_id == Programme.id)
             .join(Redemption, Redemption.voucher_id == Voucher.id).where(Programme.slug.in_(programme_needs))
             .group_by(Programme.slug)).all())

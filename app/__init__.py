@@ -154,6 +154,7 @@ def _register_modules(app, api):
         optional_submodule(name, "views")
         optional_submodule(name, "events")  # register_event(...) calls: the module's kinds of notification
         optional_submodule(name, "moderation")  # register_kind(...) calls: what of it can be moderated
+        optional_submodule(name, "backlinks")  # register_backlinks(...) calls: its links, from the other end
         datasets = _register_open_data(app, optional_submodule(name, "opendata"))
         app.register_blueprint(package.bp)
         _register_api(app, api, optional_submodule(name, "api"))

@@ -295,6 +295,9 @@ def load(instance_path: Path, env=None) -> dict:
         # Time credits (vouchers/time_credits.py): the most minutes one volunteer may earn in a city
         # day, and the service categories whose accredited organisations may record care (comma-separated).
         "PROCOMUN_TIME_CREDITS_DAILY_CAP_MINUTES": _count(env, "PROCOMUN_TIME_CREDITS_DAILY_CAP_MINUTES", "480"),
+        # Minutes given to an email with no account wait this many days for one, then go back to
+        # the giver (vouchers/gifts.py: `flask vouchers gifts expire`).
+        "PROCOMUN_GIFT_HOLD_DAYS": _count(env, "PROCOMUN_GIFT_HOLD_DAYS", "30"),
         # The co-op's web desk asks before charging a voucher already charged there within these
         # minutes (vouchers/desk.py); 0 never asks. The API does not: the till's idempotency keys guard it.
         "PROCOMUN_DESK_REPEAT_MINUTES": _count(env, "PROCOMUN_DESK_REPEAT_MINUTES", "5"),

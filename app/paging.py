@@ -8,7 +8,7 @@ working at any depth (a deep page still costs its OFFSET)."""
 from dataclasses import dataclass, field
 from math import ceil
 
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, tuple_
 
 from .extensions import db
 
@@ -52,3 +52,62 @@ def capped_page(stmt, *, page: int = 1, per_page: int = 20, max_pages: int = 50)
     counted = db.session.execute(select(func.count()).select_from(ids.limit(cap + 1).subquery())).scalar_one()
     return CappedPage(items=rows[:per_page], page=page, per_page=per_page, total=min(counted, cap),
                       capped=counted > cap, has_next=len(rows) > per_page)
+
+
+@dataclass
+class KeysetPage:
+    """A page of a history read newest first from a cursor (the key of the row it continues
+    from), never from an OFFSET: any page costs what the first one does."""
+    items: list
+    per_page: int
+    newer: str | None          # the cursor for the page of newer rows (`after=`), None on the newest
+    older: str | None          # the cursor for the page of older rows (`before=`), None on the oldest
+
+
+def cursor_text(key: tuple) -> str:
+    return ".".join(str(int(part)) for part in key)
+
+
+def parse_cursor(text: str | None, parts: int) -> tuple | None:
+    """A cursor from a URL: `parts` whole numbers joined by dots, else None (the newest page)."""
+    pieces = (text or "").split(".")
+    if len(pieces) != parts or not all(piece.isdigit() and len(piece) <= 18 for piece in pieces):
+        return None
+    return tuple(int(piece) for piece in pieces)
+
+
+def keyset_page(query, key_of, parts: int, *, before: str | None = None, after: str | None = None,
+                per_page: int = 50, page: int | None = None) -> KeysetPage:
+    """The rows `query(key, newer, limit)` reads, newest first. A row's key is `key_of(row)`, a tuple
+    of `parts` whole numbers in a unique order (newest = greatest); `query` returns at most `limit`
+    rows, those older than `key` newest first (all when `key` is None), or with `newer` those newer
+    than `key` oldest first (`keyset_rows` does it for one select). `before`/`after` are the
+    cursors of the page's links; a malformed one means the newest page. `page` (1, 2, …, without
+    cursors) is the numbered page API clients written before the cursors ask for: it reads the rows
+    before it too, as an OFFSET would, and answers with the cursors to go on from there."""
+    if page and page > 1 and not (before or after):
+        skip = (page - 1) * per_page
+        rows = list(query(None, False, skip + per_page + 1))[skip:]
+        items = rows[:per_page]
+        return KeysetPage(items, per_page, cursor_text(key_of(items[0])) if items else None,
+                          cursor_text(key_of(items[-1])) if len(rows) > per_page else None)
+    after_key = parse_cursor(after, parts)
+    before_key = None if after_key else parse_cursor(before, parts)
+    if after_key is not None:
+        rows = list(query(after_key, True, per_page + 1))
+        if len(rows) > per_page:
+            items = rows[:per_page][::-1]
+            return KeysetPage(items, per_page, cursor_text(key_of(items[0])), cursor_text(key_of(items[-1])))
+        # Fewer newer rows than a page: the newest page, full.
+    rows = list(query(before_key, False, per_page + 1))
+    items = rows[:per_page]
+    return KeysetPage(items, per_page, cursor_text(key_of(items[0])) if before_key and items else None,
+                      cursor_text(key_of(items[-1])) if len(rows) > per_page else None)
+
+
+def keyset_rows(stmt, columns: list, key: tuple | None, newer: bool, limit: int):
+    """`stmt` limited to the rows beyond `key` on `columns`, in the order keyset_page asks."""
+    if key is not None:
+        row_value, bound = (tuple_(*columns), tuple_(*key)) if len(columns) > 1 else (columns[0], key[0])
+        stmt = stmt.where(row_value > bound if newer else row_value < bound)
+    return stmt.order_by(*(columns if newer else [c.desc() for c in columns])).limit(limit)

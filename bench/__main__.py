@@ -2,7 +2,7 @@
 run; figures to bench/results.json and a short table on stdout.
 
 `BENCH_QUICK=1` runs a small version; `python -m bench redemption pages` runs
-only the named benchmarks (redemption, issuance, pages, documents, books, eligibility, daily)."""
+only the named benchmarks (redemption, issuance, pages, documents, books, eligibility, chain, daily)."""
 import json
 import os
 import sys
@@ -11,7 +11,7 @@ import traceback
 
 from . import common, machine
 
-BENCHMARKS = ("redemption", "issuance", "pages", "documents", "books", "eligibility", "daily")
+BENCHMARKS = ("redemption", "issuance", "pages", "documents", "books", "eligibility", "chain", "daily")
 RESULTS = common.ROOT / "bench" / "results.json"
 
 
@@ -63,6 +63,16 @@ def _table(results: dict) -> list[str]:
                 + (f" (4 clients p95 {at[scale]['per_core']['p95_ms']})" if "per_core" in at[scale] else "")
                 + f", service {at[scale].get('service_ms')} ms, {at[scale]['statements']} stmts"
                 for scale in figures["scales"]) + f"  growth {page['growth_p95']}")
+    c = results.get("chain")
+    for key in ("postgresql", "sqlite"):
+        figures = (c or {}).get(key)
+        if not figures:
+            continue
+        at = {n: figures[str(n)] for n in c["scales"]}
+        rows.append(f"{'chain/' + key:<22} " + "  ".join(
+            f"N={n} ({at[n]['linked']} rows): p50 {at[n]['p50_ms']} p95 {at[n]['p95_ms']} ms"
+            f" (4 clients p95 {at[n]['per_core']['p95_ms']}), service {at[n]['service_ms']} ms, "
+            f"{at[n]['statements']} stmts" for n in c["scales"]) + f"  growth {figures['growth_p95']}")
     d = results.get("documents")
     for label, figures in (("document", d), ("doc/sqlite", (d or {}).get("sqlite"))):
         if not figures or "pact" not in figures:

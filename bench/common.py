@@ -34,8 +34,10 @@ def libpq_url(url: str | None = None) -> str:
 
 
 def sqlite_url() -> str:
-    """The SQLite file the SQLite runs use (beside the PostgreSQL ones; wiped like it)."""
-    return f"sqlite:///{Path(tempfile.gettempdir()) / f'procomun-bench-{os.getuid()}.sqlite'}"
+    """The SQLite file the SQLite runs use (beside the PostgreSQL ones; wiped like it).
+    BENCH_SQLITE_URL names another, for two runs side by side on one machine."""
+    return os.environ.get("BENCH_SQLITE_URL") or \
+        f"sqlite:///{Path(tempfile.gettempdir()) / f'procomun-bench-{os.getuid()}.sqlite'}"
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Benchmark 7 (issue #25): the nightly and monthly jobs at national scale, each beside its floor
+"""Benchmark 8 (issue #25): the nightly and monthly jobs at national scale, each beside its floor
 in the same run, on PostgreSQL. The data is `flask bench-data --holders H --transfers T`
 (bench/voucher_data.py: 1,000,000 holders and 10,000,000 transfers over three years; QUICK 500
 and 5,000, 200 messages; `BENCH_DAILY_HOLDERS` / `BENCH_DAILY_TRANSFERS` for a mid scale).

@@ -82,6 +82,7 @@ def _redeem_sqlite(p: dict):
             conn.execute("ROLLBACK")
             return {"error": "unknown_code"}, 404
         voucher_id, status, valid_until, _pin, account_id, balance, categories, accredited, org_account, *_rules = row
+        programme_id = _rules[-1]
         if (status != "active" or valid_until < p["today"].isoformat() or p["category"] not in json.loads(categories)
                 or not accredited or p["amount"] > balance):
             conn.execute("ROLLBACK")
@@ -93,6 +94,7 @@ def _redeem_sqlite(p: dict):
         conn.execute(s["credit"], (amount, org_account))
         redemption_id = conn.execute(s["redemption"], (voucher_id, p["org"], transfer_id, p["category"], amount,
                                                       None, at)).fetchone()[0]
+        conn.execute(s["figure"], (programme_id, at[:7], p["category"], p["org"], amount))
         conn.execute(s["notice"], (voucher_id, None, json.dumps(
             {"code": p["code"], "amount_cents": amount, "remaining_cents": balance - amount,
              "organisation": p["org_name"]}), at))

@@ -145,6 +145,8 @@ def generate(holders: int, transfers: int, echo=print) -> dict:
     audit = _audit_trail(holders, v0, span_start)
     _reset_sequences()
     db.session.commit()
+    from vouchers import figures
+    figures.rebuild()  # the public figures' running sums, for rows written beside the operations
     return {"holders": holders, "coops": coops, "transfers": total + 2, "redemptions": total,
             "redemptions_last_month": holders, "audit_entries": audit, "month": [month_start, month_end],
             "valid_until": valid_until}

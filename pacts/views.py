@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from app.accounts.models import Role, User
 from app.accounts.operations import is_official
+from app.backlinks import backlinks
 from app.documents import pdf_response
 from app.errors import DomainError, Invalid
 from app.forms import attach_error, shown_beside_its_field, validated
@@ -103,7 +104,8 @@ def _page(pact, status=200, **refused):
         proposer=access.is_proposer(pact, user), may_write=signing.may_write(pact, user),
         supported=proposals.supported_by(pact, user), report_move=reports.report_move(pact, user, today),
         sign_move=moves.move(pact, "sign", today),
-        may_raise_dispute=disputes.may_raise(pact, user), refused_action=refused.get("action"), **forms), status
+        may_raise_dispute=disputes.may_raise(pact, user), refused_action=refused.get("action"),
+        backlinks=backlinks("pact", pact.id), **forms), status
 
 
 def _refused(pact, name: str, form, error: DomainError, anchor: str, **extra):

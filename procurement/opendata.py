@@ -45,7 +45,7 @@ def _head(uri: str, published) -> dict:
     return {
         "uri": uri,
         "version": "1.1",
-        "publishedDate": releases._moment(published),
+        "publishedDate": releases.ocds_moment(published),
         "publisher": {"name": current_app.config["PROCOMUN_CITY_NAME"],
                       "scheme": current_app.config["PROCOMUN_PUBLISHER_SCHEME"],
                       "uid": current_app.config["PROCOMUN_PUBLISHER_UID"], "uri": base_url() + "/"},
@@ -282,7 +282,7 @@ FLAG_FIELDS = {
                 fields=FLAG_FIELDS)
 def flags_json():
     items = (releases.dumps({"ocid": ocid, "reference": reference, "code": flag.code,
-                             "raised": releases._moment(flag.raised_at), "facts": flag.facts})
+                             "raised": releases.ocds_moment(flag.raised_at), "facts": flag.facts})
              for flag, reference, _title, ocid in flags.standing_flags())
     return json_document({"license": licence_url(), "flags": external_url("procurement.red_flags")}, "items", items)
 

@@ -278,7 +278,7 @@ def newest_release_date() -> datetime | None:
 
 # The release's content --------------------------------------------------------------------
 
-def _moment(value, end: bool = False) -> str | None:
+def ocds_moment(value, end: bool = False) -> str | None:
     """OCDS dates are date-times; a calendar date is midnight in the city, or, for an end
     date (end=True), the day's last second: the day itself is included (bids are accepted
     until the deadline day is over), as the OCDS guidance asks when only a date is known."""
@@ -335,7 +335,7 @@ def _criteria_details(process) -> str:
 
 
 def _amendments(amendments) -> list[dict]:
-    return [{"id": str(a.id), "date": _moment(a.date), "rationale": a.rationale, "description": a.description,
+    return [{"id": str(a.id), "date": ocds_moment(a.date), "rationale": a.rationale, "description": a.description,
              "amendsReleaseID": a.amends_release_id, "releaseID": a.release_id} for a in amendments]
 
 
@@ -372,8 +372,8 @@ def _tender(process, amendments) -> dict:
         "amendments": _amendments(a for a in amendments if a.scope == "tender"),
     }
     if process.bid_deadline:
-        tender["tenderPeriod"] = {"startDate": _moment(process.published_at),
-                                  "endDate": _moment(process.bid_deadline, end=True)}
+        tender["tenderPeriod"] = {"startDate": ocds_moment(process.published_at),
+                                  "endDate": ocds_moment(process.bid_deadline, end=True)}
     if process.phase != Phase.TENDER:
         tender["numberOfTenderers"] = len(process.bids)
         tender["tenderers"] = [_ref(b.organisation) for b in process.bids]
@@ -383,7 +383,7 @@ def _tender(process, amendments) -> dict:
 def _pdf(kind: str, process, title: str, endpoint: str, published) -> dict:
     return {"id": f"{process.reference}-{kind}", "documentType": kind, "title": title,
             "url": external_url(endpoint, process_id=process.id), "format": "application/pdf",
-            "datePublished": _moment(published)}
+            "datePublished": ocds_moment(published)}
 
 
 def _award(process, amendments) -> dict:
@@ -393,7 +393,7 @@ def _award(process, amendments) -> dict:
         "title": process.title,
         "description": award_reasons(award),
         "status": "active",
-        "date": _moment(award.decided_on),
+        "date": ocds_moment(award.decided_on),
         "value": _value(award.value_cents),
         "suppliers": [_ref(award.supplier)],
         "documents": [_pdf("awardNotice", process, "Award decision", "procurement.award_pdf", award.decided_on)],
@@ -415,26 +415,27 @@ def _contract(process, amendments) -> dict:
         "awardID": f"{process.reference}-award",
         "title": process.title,
         "status": status,
-        "period": {"startDate": _moment(contract.period_start), "endDate": _moment(contract.period_end, end=True)},
+        "period": {"startDate": ocds_moment(contract.period_start),
+                   "endDate": ocds_moment(contract.period_end, end=True)},
         "value": _value(contract.value_cents),
-        "dateSigned": _moment(contract.signed_on),
+        "dateSigned": ocds_moment(contract.signed_on),
         "valueJustification": contract.value_justification,
         "documents": [_pdf("contractSummary", process, "Contract summary", "procurement.contract_pdf",
                            contract.signed_on)],
-        "milestones": [{"id": str(m.id), "title": m.title, "type": "delivery", "dueDate": _moment(m.due_on),
-                        "dateMet": _moment(m.met_on), "status": "met" if m.met_on else "scheduled",
+        "milestones": [{"id": str(m.id), "title": m.title, "type": "delivery", "dueDate": ocds_moment(m.due_on),
+                        "dateMet": ocds_moment(m.met_on), "status": "met" if m.met_on else "scheduled",
                         "description": m.report} for m in contract.milestones],
         "implementation": {
-            "transactions": [{"id": str(p.id), "date": _moment(p.paid_on), "value": _value(p.amount_cents),
+            "transactions": [{"id": str(p.id), "date": ocds_moment(p.paid_on), "value": _value(p.amount_cents),
                               "payer": _ref(process.department), "payee": _ref(contract.supplier)}
                              for p in contract.payments],
             "serviceMetrics": [{"id": str(m.id), "name": m.name, "value": m.value, "unit": m.unit,
-                                "date": _moment(m.recorded_on)} for m in contract.metrics],
+                                "date": ocds_moment(m.recorded_on)} for m in contract.metrics],
         },
         "socialCommitments": [{"id": str(c.id), "criterion": c.kind, "goal": SUSTAINABILITY_GOALS[c.kind_enum],
                                "description": c.description, "targetQuantity": c.target_quantity,
-                               "dueDate": _moment(c.due_on), "status": c.status,
-                               "dateAssessed": _moment(c.assessed_on), "note": c.note}
+                               "dueDate": ocds_moment(c.due_on), "status": c.status,
+                               "dateAssessed": ocds_moment(c.assessed_on), "note": c.note}
                               for c in contract.commitments],
         "amendments": _amendments(a for a in amendments if a.scope == "contract"),
     }
@@ -474,7 +475,7 @@ def build_release(process, process_ocid: str, release_id: str, moment: datetime,
         body = {
             "ocid": process_ocid,
             "id": release_id,
-            "date": _moment(moment),
+            "date": ocds_moment(moment),
             "tag": list(tags),
             "initiationType": "tender",
             "language": "en",

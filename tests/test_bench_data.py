@@ -61,6 +61,7 @@ def test_each_copied_process_publishes_its_own_history(app):
         assert all(f"/{record.ocid}/" in linked["url"] for linked in body["releases"])
 
 
+<<<<<<< HEAD
 def test_the_voucher_scale_keeps_the_books_and_the_audit_chain(app):
     """`--holders H --transfers T`: H holders with a voucher each, about T transfers, a month of
     H redemptions to settle, and a ledger and audit trail that verify."""
@@ -74,3 +75,27 @@ def test_the_voucher_scale_keeps_the_books_and_the_audit_chain(app):
     for command in (["ledger", "verify"], ["audit", "verify"]):
         verify = runner.invoke(args=command)
         assert verify.exit_code == 0, verify.output
+=======
+def test_the_chain_bench_links_records_to_the_followed_need_and_the_page_stays_flat(app, client):
+    from accountability.chain import chain
+    from bench.chain import link_records
+
+    from .conftest import statements_run
+    assert app.test_cli_runner().invoke(args=["demo"]).exit_code == 0
+    db.session.remove()
+
+    def statements(need_id):
+        with statements_run() as seen:
+            assert client.get(f"/councils/needs/{need_id}").status_code == 200
+        return len(seen)
+
+    first = link_records(40)
+    before = statements(first["need_id"])
+    with app.test_request_context():
+        redeemed = chain(first["need_id"]).chart["totals"]["redeemed"]
+    grown = link_records(400)
+    assert grown["payments"] == 200 and grown["redemptions"] == 200 and grown["refunds"] >= 20
+    assert statements(grown["need_id"]) == before
+    with app.test_request_context():  # 200 sales of 2 € each, a tenth of them half refunded
+        assert chain(first["need_id"]).chart["totals"]["redeemed"] - redeemed == 200 * 200 - grown["refunds"] * 100
+>>>>>>> main

@@ -40,7 +40,7 @@ from app.i18n import city_timezone, city_today, money
 from app.notifications.operations import emit
 from app.organisations.models import Organisation
 
-from . import codes, ledger, redemption
+from . import codes, figures, ledger, redemption
 from .models import (
     MAX_CENTS,
     Account,
@@ -49,7 +49,6 @@ from .models import (
     OfflineOutcome,
     OfflineSale,
     Programme,
-    Transfer,
     TransferKind,
     Voucher,
 )
@@ -175,9 +174,8 @@ def risk_account(programme: Programme) -> Account:
 def risk_paid(programme: Programme) -> int:
     """What the programme's offline-risk budget has paid co-ops, in cents."""
     key = ledger.account_key(AccountKind.OFFLINE_RISK, Currency.VOUCHER, programme.id)
-    return db.session.execute(
-        select(func.coalesce(func.sum(Transfer.amount), 0)).join(Account, Account.id == Transfer.debit_account_id)
-        .where(Account.key == key, Transfer.kind == TransferKind.OFFLINE_RISK.value)).scalar_one()
+    account_id = db.session.execute(select(Account.id).where(Account.key == key)).scalar_one_or_none()
+    return figures.flow_total(account_id, TransferKind.OFFLINE_RISK)[0]
 
 
 def set_offline_terms(programme: Programme, *, allowance_cents: int, sales_per_day: int, validity_days: int,

@@ -17,7 +17,7 @@ from app.organisations import operations as organisations
 from app.security import api_identity, api_login_required, api_roles_required, api_user
 from app.urls import external_url
 
-from . import contributions, holders, invitations, ledger, programmes, redemption, refunds, time_credits
+from . import contributions, gifts, holders, invitations, ledger, programmes, redemption, refunds, time_credits
 from .idempotency import caller_scope, once
 from .models import MAX_CENTS, Transfer
 
@@ -158,9 +158,26 @@ class OrganisationRedemption(ma.Schema):
 class OrganisationAnswer(ma.Schema):
     organisation = ma.fields.String(metadata={"description": "The organisation's slug"})
     unsettled_cents = ma.fields.Integer()
-    page = ma.fields.Integer()
-    pages = ma.fields.Integer()
+    older = ma.fields.String(allow_none=True, metadata={"description": "before=<this> reads the older redemptions"})
+    newer = ma.fields.String(allow_none=True, metadata={"description": "after=<this> reads the newer redemptions"})
+    page = ma.fields.Integer(metadata={"description": "The page asked for with `page` (1 otherwise)"})
+    pages = ma.fields.Integer(metadata={"description": "Only when `page` was asked: how many pages there are"})
     redemptions = ma.fields.List(ma.fields.Nested(OrganisationRedemption))
+
+
+# A history's place (app/paging.py keyset_page): the cursor an answer's `older` or `newer` gave.
+CURSOR = validate.Regexp(r"^\d{1,18}(\.\d{1,18})?$", error=_l("Give the cursor an answer's older or newer field gave."))
+
+
+class HistoryQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    before = fields.String(validate=CURSOR, metadata={"description": "An answer's `older`: the rows before it"})
+    after = fields.String(validate=CURSOR, metadata={"description": "An answer's `newer`: the rows after it"})
+    # The numbered pages the API answered before the cursors: still read (each costs the rows before it).
+    page = fields.Integer(validate=validate.Range(min=1, max=100_000), metadata={
+        "description": "Deprecated: page n, 50 rows a page (use before/after); with it the answer also has page"})
 
 
 @blp.route("/mine")
@@ -180,21 +197,26 @@ def mine():
 @blp.response(200, OrganisationAnswer)
 @blp.doc(security=[{"bearer": []}])
 @api_roles_required(Role.ORG_MEMBER)
-def organisation():
+@blp.arguments(HistoryQuery, location="query")
+def organisation(place):
     """The token's organisation: redeemed value not yet settled, and its latest redemptions.
 
-    Query: organisation=<slug> when the account belongs to several; page=<n>."""
+    Query: organisation=<slug> when the account belongs to several; before=<older> or after=<newer>
+    (the cursors of a previous answer), 50 redemptions an answer, newest first."""
     user = api_user()
     try:
         org = organisations.organisation_for_member(user, request.args.get("organisation"))
     except DomainError as error:
         return domain_error_response(error)
-    page = redemption.organisation_redemptions(org, page=max(request.args.get("page", 1, type=int), 1))
-    return {"organisation": org.slug, "unsettled_cents": redemption.organisation_balance(org),
-            "page": page.page, "pages": page.pages,
-            "redemptions": [{"redemption_id": r.id, "code": r.voucher.code, "amount_cents": r.amount_cents,
-                             "service_category": r.category, "at": r.at.isoformat(),
-                             "settlement_id": r.settlement_id} for r in page.items]}
+    page = redemption.organisation_redemptions(org, **place)
+    answer = {"organisation": org.slug, "unsettled_cents": redemption.organisation_balance(org),
+              "older": page.older, "newer": page.newer, "page": place.get("page", 1),
+              "redemptions": [{"redemption_id": r.id, "code": r.voucher.code, "amount_cents": r.amount_cents,
+                               "service_category": r.category, "at": r.at.isoformat(),
+                               "settlement_id": r.settlement_id} for r in page.items]}
+    if "page" in place:  # a client of the numbered pages: it is told how many (a count only it pays for)
+        answer["pages"] = -(-redemption.organisation_redemption_count(org) // page.per_page)
+    return answer
 
 
 # Contributions, reversals and time credits -----------------------------------------------
@@ -342,15 +364,9 @@ class TimeGiftOut(Schema):
     status, tells who is registered here."""
     minutes = fields.Integer()
     relative_email = fields.String()
-    note = fields.String(metadata={"description": "The minutes are the relative's if the email belongs to an "
-                                                  "account here; nothing moves otherwise."})
+    note = fields.String(metadata={"description": "The minutes leave your account either way; with no account "
+                                                  "for the email yet they wait for one, then come back."})
 
-
-class MovementsQuery(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
 
 
 class MovementOut(Schema):
@@ -365,9 +381,11 @@ class MovementOut(Schema):
 
 
 class MovementsOut(Schema):
-    page = fields.Integer()
-    pages = fields.Integer()
-    total = fields.Integer()
+    older = fields.String(allow_none=True, metadata={"description": "before=<this> reads the older movements"})
+    newer = fields.String(allow_none=True, metadata={"description": "after=<this> reads the newer movements"})
+    page = fields.Integer(metadata={"description": "The page asked for with `page` (1 otherwise)"})
+    pages = fields.Integer(metadata={"description": "Only when `page` was asked: how many pages there are"})
+    total = fields.Integer(metadata={"description": "Only when `page` was asked: how many movements there are"})
     movements = fields.List(fields.Nested(MovementOut))
 
 
@@ -557,33 +575,40 @@ def record_time(body):
 def give_time(body):
     """Give some of your time credits to a relative's account; 409 when you hold fewer minutes.
 
-    202 with the same answer whether or not the email has an account, as on the web page: the
-    minutes move only to an account; to an address with none nothing moves. Never 404."""
+    202 with the same answer whether or not the email has an account, as on the web page: your
+    minutes leave your account alike; with no account for the email they wait for one
+    PROCOMUN_GIFT_HOLD_DAYS days, then come back. Never 404."""
     user = api_user()
 
     def produce():
         try:
-            time_credits.give_time_by_email(user, body["relative_email"], body["minutes"])
+            gifts.send(user, body["relative_email"], body["minutes"])
         except DomainError as error:
             if error.field == "email":  # the web form's field; here the body's
                 error.field = "relative_email"
             raise
         return {"minutes": body["minutes"], "relative_email": body["relative_email"].strip().lower(),
-                "note": _("If this email belongs to an account here, the minutes are theirs now.")}
+                "note": _("The minutes are on their way. If no account here has this email yet, they wait "
+                          "%(days)s days for one, then come back to you.", days=gifts.hold_days())}
     return _answer(*once(caller_scope(user, "time-gift"), body["idempotency_key"], body, produce, status=202))
 
 
 @blp.route("/movements")
 @api_login_required
-@blp.arguments(MovementsQuery, location="query")
+@blp.arguments(HistoryQuery, location="query")
 @blp.response(200, MovementsOut)
 @blp.doc(security=[{"bearer": []}])
 def movements(query):
-    """Every movement on your accounts (vouchers, time credits, contributions), newest first, 50 a page."""
+    """Every movement on your accounts (vouchers, time credits, contributions), newest first, 50 an
+    answer; before=<older> or after=<newer> (the cursors of a previous answer) read on."""
     account_ids = {a.id for a in holders.holder_accounts(api_user())}
-    page = ledger.movements(list(account_ids), page=query["page"])
-    return {"page": page.page, "pages": page.pages, "total": page.total, "movements": [
+    page = ledger.movements(list(account_ids), **query)
+    answer = {"older": page.older, "newer": page.newer, "page": query.get("page", 1), "movements": [
         {"transfer_id": t.id, "at": t.at.isoformat(), "kind": t.kind, "currency": t.currency,
          "amount_in": t.amount if t.credit_account_id in account_ids else 0,
          "amount_out": t.amount if t.debit_account_id in account_ids else 0,
          "reference": t.reference, "reverses": t.reverses_id} for t in page.items]}
+    if "page" in query:  # a client of the numbered pages: it is told how many (a count only it pays for)
+        answer["total"] = ledger.movement_count(list(account_ids))
+        answer["pages"] = -(-answer["total"] // page.per_page)
+    return answer

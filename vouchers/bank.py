@@ -97,6 +97,26 @@ def request_account(organisation, iban: str, bic: str, holder_name: str, *, acto
     return row
 
 
+def _pending_locked(account_id: int) -> BankAccount:
+    """The request, locked: of an approval and a rejection at once, the second finds it decided (409)."""
+    stmt = select(BankAccount).where(BankAccount.id == account_id).execution_options(populate_existing=True)
+    if not is_sqlite():
+        stmt = stmt.with_for_update(of=BankAccount)
+    row = db.session.execute(stmt).scalar_one_or_none()
+    if row is None:
+        raise NotFound(_l("No such bank account."))
+    if row.status != BankAccountStatus.PENDING:
+        raise InvalidTransition(_l("This bank account is not waiting for approval."), code="not_pending")
+    return row
+
+
+def last_rejection(organisation) -> BankAccount | None:
+    """The co-op's latest request if an official turned it down (a later request replaces it)."""
+    latest = db.session.execute(select(BankAccount).where(BankAccount.organisation_id == organisation.id)
+                                .order_by(BankAccount.id.desc()).limit(1)).scalar_one_or_none()
+    return latest if latest is not None and latest.status == BankAccountStatus.REJECTED else None
+
+
 def approve_account(account_id: int, *, actor) -> BankAccount:
     """An official approves a registered or changed account: from now on the co-op is paid there.
 
@@ -107,14 +127,7 @@ def approve_account(account_id: int, *, actor) -> BankAccount:
     if not actor.has_role(Role.OFFICIAL, Role.ADMIN):
         raise NotAllowed(_l("Only an official may approve a bank account."))
     with transaction():
-        stmt = select(BankAccount).where(BankAccount.id == account_id).execution_options(populate_existing=True)
-        if not is_sqlite():
-            stmt = stmt.with_for_update(of=BankAccount)
-        row = db.session.execute(stmt).scalar_one_or_none()
-        if row is None:
-            raise NotFound(_l("No such bank account."))
-        if row.status != BankAccountStatus.PENDING:
-            raise InvalidTransition(_l("This bank account is not waiting for approval."), code="not_pending")
+        row = _pending_locked(account_id)
         if row.requested_by_id == actor.id or actor.member_of(row.organisation):
             raise NotAllowed(_l("Another official must approve this change: not the person who asked for it, "
                                 "nor a member of the organisation."), code="same_person")
@@ -130,4 +143,31 @@ def approve_account(account_id: int, *, actor) -> BankAccount:
                after={"iban": row.iban, "bic": row.bic, "holder_name": row.holder_name})
         emit("voucher.bank_account_approved", "organisation", row.organisation_id, actor=actor,
              organisation_id=row.organisation_id, organisation=row.organisation.name, iban=row.masked_iban)
+    return row
+
+
+def reject_account(account_id: int, reason: str, *, actor) -> BankAccount:
+    """An official turns a request down (a mistyped IBAN, a holder the co-op could not confirm by
+    another channel): the account paid into stays as it was, and the co-op's members are told why.
+
+    Guarantees: officials only (403); a reason of 1 to 300 characters (422, beside the field); a
+    request decided once (409, also against an approval at the same moment: the row is locked);
+    audited."""
+    if not actor.has_role(Role.OFFICIAL, Role.ADMIN):
+        raise NotAllowed(_l("Only an official may turn down a bank account."))
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 300:
+        raise Invalid(_l("Say why the bank account is not approved (at most 300 characters)."), field="reason",
+                      code="bad_reason")
+    with transaction():
+        row = _pending_locked(account_id)
+        row.status = BankAccountStatus.REJECTED.value
+        row.rejected_by_id = actor.id
+        row.rejected_at = utcnow()
+        row.rejection_reason = reason
+        record("voucher_bank_account.rejected", row, actor=actor,
+               after={"iban": row.iban, "bic": row.bic, "holder_name": row.holder_name, "reason": reason})
+        emit("voucher.bank_account_rejected", "organisation", row.organisation_id, actor=actor,
+             organisation_id=row.organisation_id, organisation=row.organisation.name, iban=row.masked_iban,
+             reason=reason)
     return row

@@ -3,24 +3,23 @@ officials' ledger pages show for accounts and transfers."""
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.accounts.models import User
-from app.database import is_sqlite
 from app.errors import NotFound
 from app.extensions import db
 from app.i18n import day
 from app.organisations import operations as organisations
 from app.organisations.models import Organisation
 
+from . import figures
 from .models import (
     Account,
     AccountKind,
-    Contribution,
     Currency,
     Programme,
     ProgrammeStatus,
-    Redemption,
+    TimeGift,
     Transfer,
     TransferKind,
     Voucher,
@@ -28,74 +27,41 @@ from .models import (
 )
 
 
-def _month(column):
-    if is_sqlite():
-        return func.strftime("%Y-%m", column)
-    return func.to_char(func.timezone("UTC", column), "YYYY-MM")
-
-
 def open_books() -> list[dict]:
     """Aggregates per programme, category, neighbourhood and month: issued, redeemed,
-    settled and expired (cents). Only sums and counts: no person appears."""
-    figures: dict[tuple, dict] = {}
+    settled and expired (cents). Only sums and counts: no person appears. Read from the
+    running sums (vouchers/figures.py), so its cost does not grow with the transfers."""
+    figures_by_key: dict[tuple, dict] = {}
 
-    def add(key, name, value, count):
-        row = figures.setdefault(key, {"programme": key[0], "category": key[1], "neighbourhood": key[2],
-                                       "month": key[3], "issued_cents": 0, "vouchers_issued": 0,
-                                       "redeemed_cents": 0, "redemptions": 0, "settled_cents": 0,
-                                       "expired_cents": 0})
-        row[name + "_cents"] += int(value or 0)
-        if name == "issued":
-            row["vouchers_issued"] += count
-        if name == "redeemed":
-            row["redemptions"] += count
-    month = _month(Voucher.issued_at)
-    for slug, mon, total, count in db.session.execute(
-            select(Programme.slug, month, func.sum(Voucher.value_cents), func.count(Voucher.id))
-            .join(Programme, Programme.id == Voucher.programme_id).group_by(Programme.slug, month)):
-        add((slug, "", "", mon), "issued", total, count)
-    month = _month(Redemption.at)
-    base = (select(Programme.slug, Redemption.category, Organisation.neighbourhood, month,
-                   func.sum(Redemption.amount_cents), func.count(Redemption.id))
-            .join(Voucher, Voucher.id == Redemption.voucher_id).join(Programme, Programme.id == Voucher.programme_id)
-            .join(Organisation, Organisation.id == Redemption.organisation_id))
-    group = (Programme.slug, Redemption.category, Organisation.neighbourhood, month)
-    for slug, cat, hood, mon, total, count in db.session.execute(base.group_by(*group)):
-        add((slug, cat, hood, mon), "redeemed", total, count)
-    for slug, cat, hood, mon, total, _count in db.session.execute(
-            base.where(Redemption.settlement_id.is_not(None)).group_by(*group)):
-        add((slug, cat, hood, mon), "settled", total, 0)
-    month = _month(Transfer.at)
-    for slug, mon, total in db.session.execute(
-            select(Programme.slug, month, func.sum(Transfer.amount))
-            .join(Programme, Programme.account_id == Transfer.credit_account_id)
-            .where(Transfer.kind == TransferKind.EXPIRE.value).group_by(Programme.slug, month)):
-        add((slug, "", "", mon), "expired", total, 0)
-    return sorted(figures.values(), key=lambda r: (r["month"], r["programme"], r["category"], r["neighbourhood"]))
+    def row(key) -> dict:
+        return figures_by_key.setdefault(key, {
+            "programme": key[0], "category": key[1], "neighbourhood": key[2], "month": key[3],
+            "issued_cents": 0, "vouchers_issued": 0, "redeemed_cents": 0, "redemptions": 0, "settled_cents": 0,
+            "expired_cents": 0})
+    for slug, month, category, hood, issued, vouchers, redeemed, redemptions, settled in figures.book_rows():
+        line = row((slug, category, hood, month))
+        for name, value in (("issued_cents", issued), ("vouchers_issued", vouchers), ("redeemed_cents", redeemed),
+                            ("redemptions", redemptions), ("settled_cents", settled)):
+            line[name] += int(value or 0)
+    for slug, month, expired in figures.expired_rows():
+        row((slug, "", "", month))["expired_cents"] += int(expired or 0)
+    return sorted(figures_by_key.values(),
+                  key=lambda r: (r["month"], r["programme"], r["category"], r["neighbourhood"]))
 
 
 def pool_figures() -> dict:
     """The pools' balances and what was contributed (the public headline figures), with what
     explains the voucher pool's position: the budgets it gave programmes (net of what closed
     programmes gave back) and the redemptions settled with organisations."""
-    pools = dict(db.session.execute(select(Account.currency, Account.id)
-                                    .where(Account.kind == AccountKind.POOL.value)).all())
-    balances = dict(db.session.execute(select(Account.currency, Account.balance)
-                                       .where(Account.kind == AccountKind.POOL.value)).all())
-    contributed = db.session.execute(select(func.coalesce(func.sum(Contribution.amount_cents), 0))).scalar_one()
-    pool_id = pools.get(Currency.VOUCHER.value)
-
-    def flow(kind: TransferKind, column) -> int:
-        if pool_id is None:
-            return 0
-        return int(db.session.execute(select(func.coalesce(func.sum(Transfer.amount), 0))
-                                      .where(Transfer.kind == kind.value, column == pool_id)).scalar_one())
-    return {"pool_balance_cents": int(balances.get(Currency.VOUCHER.value, 0)),
-            "time_pool_balance_minutes": int(balances.get(Currency.TIME.value, 0)),
-            "contributed_cents": int(contributed),
-            "budgets_cents": flow(TransferKind.FUND, Transfer.debit_account_id)
-            - flow(TransferKind.FUND, Transfer.credit_account_id),
-            "settled_cents": flow(TransferKind.SETTLE, Transfer.credit_account_id)}
+    pools = {currency: (account_id, balance) for currency, account_id, balance in db.session.execute(
+        select(Account.currency, Account.id, Account.balance).where(Account.kind == AccountKind.POOL.value))}
+    pool_id, pool_balance = pools.get(Currency.VOUCHER.value, (None, 0))
+    budgets_out, budgets_back = figures.flow_total(pool_id, TransferKind.FUND)
+    return {"pool_balance_cents": int(pool_balance),
+            "time_pool_balance_minutes": int(pools.get(Currency.TIME.value, (None, 0))[1]),
+            "contributed_cents": figures.flow_total(pool_id, TransferKind.CONTRIBUTE)[1],
+            "budgets_cents": budgets_out - budgets_back,
+            "settled_cents": figures.flow_total(pool_id, TransferKind.SETTLE)[1]}
 
 
 def accredited_directory(category: str = "", neighbourhood: str = "") -> list:
@@ -147,7 +113,10 @@ def reference_text(transfer: Transfer) -> str:
     if kind == TransferKind.GIVE_TIME and len(words) == 2 and words[0] == "to" and words[1].isdigit():
         relative = db.session.get(User, int(words[1]))
         return relative.name if relative else ""
+    if kind in (TransferKind.GIVE_TIME, TransferKind.GIFT_RETURNED) and len(words) == 2 and words[0] == "gift":
+        return _gift_text(kind, words[1])
     if (kind, transfer.reference) in ((TransferKind.CONTRIBUTE, "contribution"),
+                                      (TransferKind.GIVE_TIME, "time gift"),
                                       (TransferKind.DONATE_TIME, "donation")):
         return ""
     reference = transfer.reference or ""
@@ -169,6 +138,18 @@ def reference_text(transfer: Transfer) -> str:
         except ValueError:
             pass
     return reference
+
+
+def _gift_text(kind: TransferKind, number: str) -> str:
+    """Who a gift's minutes came from, to its recipient; to whom it was sent, to the giver it came
+    back to (vouchers/gifts.py): each sees only their own side."""
+    gift = db.session.get(TimeGift, int(number[1:])) if number[1:].isdigit() and number[0] == "#" else None
+    if gift is None:
+        return ""
+    if kind == TransferKind.GIFT_RETURNED:
+        return gift.recipient_email
+    giver = db.session.get(User, gift.giver_id)
+    return giver.name if giver else ""
 
 
 def _organisation_name(slug: str) -> str | None:

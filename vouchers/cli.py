@@ -14,13 +14,15 @@ from app.cli import output_directory
 from app.errors import DomainError
 from app.progress import progress_bar
 
-from . import closing, eligibility, issuance, ledger, programmes, sepa, settlement
+from . import closing, eligibility, figures, gifts, issuance, ledger, programmes, sepa, settlement
 
 vouchers_cli = AppGroup("vouchers", help="Social voucher programmes, issuance, settlement and expiry.")
 programme_cli = AppGroup("programme", help="Voucher programmes.")
 vouchers_cli.add_command(programme_cli)
 eligibility_cli = AppGroup("eligibility", help="Programmes' eligibility lists (identifiers kept only as keyed hashes).")
 vouchers_cli.add_command(eligibility_cli)
+gifts_cli = AppGroup("gifts", help="Time gifts to an email held until an account takes it.")
+vouchers_cli.add_command(gifts_cli)
 ledger_cli = AppGroup("ledger", help="The voucher and time-credit ledger.")
 
 ISO_DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -289,6 +291,15 @@ def expire(on, actor):
     click.echo(f"Expired {count} vouchers; {returned} cents returned to their programmes.")
 
 
+@gifts_cli.command("expire")
+@refusals_fail
+def gifts_expire():
+    """Give back to their givers the time gifts no account took within PROCOMUN_GIFT_HOLD_DAYS
+    (nightly, beside `vouchers expire`; running it again moves nothing twice)."""
+    count, minutes = gifts.return_unclaimed()
+    click.echo(f"Returned {count} time gifts; {minutes} minutes back to their givers.")
+
+
 @ledger_cli.command("verify")
 @refusals_fail
 def verify():
@@ -307,6 +318,13 @@ def verify():
     if books.checkpoint is not None:
         click.echo(f"The {books.checked} transfers of checkpoint {books.checkpoint.id} "
                    f"({books.checkpoint.at.isoformat()}) match the signed tree head.")
+
+
+@ledger_cli.command("rebuild-figures")
+@refusals_fail
+def rebuild_figures():
+    """Recompute the public figures' running sums from every transfer (after loading data beside the app)."""
+    click.echo(f"{figures.rebuild()} rows of running sums written.")
 
 
 @ledger_cli.command("reverse")

@@ -12,7 +12,7 @@ from app.extensions import db
 from app.i18n import city_today
 from app.states import StateMachine
 
-from . import ledger
+from . import figures, ledger
 from .models import Account, Currency, Programme, Transfer, TransferKind, Voucher, VoucherStatus
 
 VOUCHER_STATES = StateMachine({
@@ -36,6 +36,8 @@ def _close_voucher(voucher: Voucher, status: VoucherStatus, action: str, actor, 
                                        .with_for_update()).scalar_one()
         before = {"code": voucher.code, "status": voucher.status, "remaining_cents": remaining}
         voucher.status = status.value
+        figures.count_status(voucher.programme_id, VoucherStatus.ACTIVE.value, -1)
+        figures.count_status(voucher.programme_id, status.value, 1)
         if remaining:
             ledger.transfer(voucher.account, voucher.programme.account, remaining, TransferKind.EXPIRE,
                             reference=f"voucher {voucher.code} {status.value}", actor=actor)
@@ -84,14 +86,15 @@ def _expire_chunk(on: date, after: int, actor) -> list[tuple]:
     ids = select(Voucher.id).where(*due, Voucher.id > after).order_by(Voucher.id).limit(EXPIRY_CHUNK)
     # Locked, then read again: a voucher redeemed or revoked meanwhile is seen as it is now.
     rows = db.session.execute(
-        select(Voucher.id, Voucher.code, Voucher.account_id, Programme.account_id, Account.balance)
+        select(Voucher.id, Voucher.code, Voucher.account_id, Programme.account_id, Account.balance,
+               Voucher.programme_id)
         .join(Programme, Programme.id == Voucher.programme_id).join(Account, Account.id == Voucher.account_id)
         .where(Voucher.id.in_(ids), *due).order_by(Voucher.id)
         .with_for_update(of=(Voucher.__table__, Account.__table__))).all()
     if not rows:
         return []
     now = utcnow()
-    paying = [r for r in rows if r[4] > 0]
+    paying = [r[:5] for r in rows if r[4] > 0]
     if paying:
         db.session.execute(insert(Transfer.__table__), [
             {"debit_account_id": account_id, "credit_account_id": programme_account, "amount": remaining,
@@ -106,14 +109,23 @@ def _expire_chunk(on: date, after: int, actor) -> list[tuple]:
             back[programme_account] = back.get(programme_account, 0) + remaining
         for programme_account, total in back.items():
             ledger._adjust(programme_account, total)
+            # The programme's public figures, as ledger.transfer keeps them (vouchers/figures.py).
+            figures.count_flow(db.session.get(Account, programme_account), TransferKind.EXPIRE.value, now,
+                               credited=total)
+    per_programme: dict[int, int] = {}
+    for row in rows:
+        per_programme[row[5]] = per_programme.get(row[5], 0) + 1
+    for programme_id, vouchers in per_programme.items():
+        figures.count_status(programme_id, VoucherStatus.ACTIVE.value, -vouchers)
+        figures.count_status(programme_id, VoucherStatus.EXPIRED.value, vouchers)
     for voucher_ids in _slices([r[0] for r in rows]):
         db.session.execute(update(Voucher).where(Voucher.id.in_(voucher_ids))
                            .values(status=VoucherStatus.EXPIRED.value).execution_options(synchronize_session=False))
     record_many("voucher.expired", Voucher.__tablename__, (
         (voucher_id, {"code": code, "status": VoucherStatus.ACTIVE.value, "remaining_cents": remaining},
          {"code": code, "status": VoucherStatus.EXPIRED.value, "returned_cents": remaining})
-        for voucher_id, code, _account, _programme, remaining in rows), actor=actor)
-    return [(voucher_id, code, remaining) for voucher_id, code, _a, _p, remaining in rows]
+        for voucher_id, code, _account, _programme, remaining, _p in rows), actor=actor)
+    return [(voucher_id, code, remaining) for voucher_id, code, _a, _p, remaining, _pid in rows]
 
 
 def _slices(values: list, size: int = 5000):

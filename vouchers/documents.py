@@ -5,14 +5,19 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from app.books.operations import leaf_place
+from app.dates import in_zone
 from app.documents import render_pdf
+from app.i18n import city_timezone
 from app.urls import external_url
 
 from . import allowances
 from .settlement import statement_offline_honoured, statement_redemptions
 
 # refunded_cents: what the co-op gave back of the sale before it was settled (paid: amount less refunded).
-STATEMENT_HEADER = ["redemption_id", "date", "voucher_code", "service_category", "amount_cents", "refunded_cents"]
+# One row per redemption, then one per offline sale the city paid from a risk budget (no redemption:
+# the voucher could not pay it), so that the rows sum to the statement's amount.
+STATEMENT_HEADER = ["redemption_id", "date", "voucher_code", "service_category", "amount_cents", "refunded_cents",
+                    "offline_sale_id", "paid_from"]
 
 
 def qr_svg(code: str, scale: int = 4) -> str:
@@ -37,8 +42,13 @@ def statement_pdf(settlement, line, locale: str) -> bytes:
 
 
 def statement_rows(settlement, line):
+    zone = city_timezone()
     for r in statement_redemptions(settlement, line.organisation):
-        yield [r.id, r.at.date().isoformat(), r.voucher.code, r.category, r.amount_cents, r.refunded_cents]
+        yield [r.id, in_zone(r.at, zone).date().isoformat(), r.voucher.code, r.category, r.amount_cents,
+               r.refunded_cents, "", "voucher"]
+    for s in statement_offline_honoured(settlement, line.organisation):
+        yield ["", in_zone(s.offline_at, zone).date().isoformat(), s.code, s.category, s.amount_cents, 0, s.id,
+               "offline_risk_budget"]
 
 
 def receipt_pdf(contribution, locale: str) -> bytes:

@@ -6,6 +6,7 @@ issuing transaction one outbox row."""
 from datetime import date, timedelta
 
 from flask import url_for
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -50,7 +51,7 @@ def _values(event) -> dict:
     for name in ("amount_cents", "remaining_cents", "total_cents"):
         if name in ctx:
             values[name.removesuffix("_cents")] = money(ctx[name])
-    for name in ("valid_until", "period_start", "period_end"):
+    for name in ("valid_until", "period_start", "period_end", "paid_on"):
         if ctx.get(name):
             values[name] = day(date.fromisoformat(ctx[name]))
     return values
@@ -103,6 +104,18 @@ register_event(
 
 
 register_event(
+    "voucher.bank_account_rejected", label=_l("Your organisation's bank account is not approved"),
+    sentence=_l("The bank account %(iban)s registered for %(organisation)s was not approved: %(reason)s. "
+                "Its settlements are still paid as before; register the account again once corrected."),
+    link=lambda event: url_for("vouchers.bank_account"), audience=_organisation_members, params=_values)
+
+register_event(
+    "voucher.settlement_statement", label=_l("Your organisation's settlement statement is ready"),
+    sentence=_l("%(organisation)s will be paid %(total)s for the vouchers redeemed from %(period_start)s to "
+                "%(period_end)s: its statement is ready, and the city's bank makes the transfer."),
+    link=lambda event: url_for("vouchers.statements"), audience=_organisation_members, params=_values)
+
+register_event(
     "voucher.bank_account_requested", label=_l("Your organisation's bank account is registered or changed"),
     sentence=_l("A new bank account (%(iban)s) was registered for %(organisation)s; it is used for its "
                 "settlements once an official approves it."),
@@ -133,6 +146,16 @@ def expiring_vouchers(today):
 
 # A voucher issued to a person the official invited (vouchers/invitations.py): their account has no
 # password yet, so the email carries the password-reset link of app/accounts.
+TIME_GIFT_RECEIVED = "voucher.time_gift_received"
+
+# Only to the recipient, once the minutes are theirs (vouchers/gifts.py): never to the giver, whose
+# side of a gift must not tell whether the email has an account.
+register_event(
+    TIME_GIFT_RECEIVED, label=_l("Someone gives you time credits"),
+    sentence=_l("%(giver)s gave you %(minutes)s minutes of time credits."),
+    link=lambda event: url_for("vouchers.mine"),
+    params=lambda event: {**event.context, "minutes": format_decimal(event.context["minutes"])})
+
 INVITATION = "voucher.invitation"
 
 INVITATION_LABEL = _l("You have been given a voucher: choose your password")

@@ -10,13 +10,13 @@ from sqlalchemy import func, select, text
 
 from app.accounts.models import User
 from app.audit.operations import record
-from app.database import is_sqlite, transaction
+from app.database import is_sqlite, transaction, utcnow
 from app.errors import Invalid
 from app.extensions import db
 from app.i18n import city_today, day, money
 from app.notifications.operations import emit
 
-from . import codes, ledger, programmes, staging
+from . import codes, figures, ledger, programmes, staging
 from .events import BATCH_INVITATION
 from .models import MAX_CENTS, Account, Programme, ProgrammeStatus, TransferKind, Voucher, VoucherStatus
 
@@ -62,11 +62,14 @@ def issue_voucher(programme: Programme, holder: User, amount_cents: int | None, 
         account = ledger.voucher_account()
         issue_id = ledger.transfer(programme.account, account, amount_cents, TransferKind.ISSUE,
                                    reference=f"voucher {code}", actor=actor)
+        issued_at = utcnow()
         voucher = Voucher(code=code, programme_id=programme.id, holder_id=holder.id, account_id=account.id,
                           value_cents=amount_cents, valid_until=valid_until, status=VoucherStatus.ACTIVE.value,
-                          pin_hash=Voucher.hash_pin(code, pin) if pin else None, issue_transfer_id=issue_id)
+                          pin_hash=Voucher.hash_pin(code, pin) if pin else None, issue_transfer_id=issue_id,
+                          issued_at=issued_at)
         db.session.add(voucher)
         db.session.flush()
+        figures.count_issued(programme.id, issued_at, amount_cents)
         record("voucher.issued", voucher, actor=actor,
                after={"code": code, "programme": programme.slug, "holder_id": holder.id,
                       "value_cents": amount_cents, "valid_until": valid_until})

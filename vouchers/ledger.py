@@ -17,15 +17,18 @@ from app.books.operations import LogSource, canonical_bytes, instant, register_l
 from app.database import is_sqlite, transaction, utcnow
 from app.errors import DomainError, Invalid, NotFound
 from app.extensions import db
-from app.paging import CappedPage
+from app.paging import KeysetPage, keyset_page, keyset_rows
 
+from . import figures
 from .models import (
     Account,
     AccountKind,
     Currency,
+    GiftStatus,
     Programme,
     Redemption,
     Refund,
+    TimeGift,
     Transfer,
     TransferKind,
     Voucher,
@@ -141,12 +144,15 @@ def transfer(debit: Account, credit: Account, amount: int, kind: TransferKind, *
                 if debit.currency == Currency.TIME:  # time credits are counted, and asked for, in minutes
                     raise InsufficientBalance(_l("The account holds fewer minutes than that."), field="minutes")
                 raise InsufficientBalance(_l("The account holds less than this amount."), field="amount")
+        now, kind = utcnow(), TransferKind(kind).value
         transfer_id = db.session.execute(insert(Transfer).values(
             debit_account_id=debit.id, credit_account_id=credit.id, amount=amount,
-            currency=debit.currency, kind=TransferKind(kind).value, reference=reference[:200],
-            reverses_id=reverses_id, actor_id=getattr(actor, "id", actor), at=utcnow(),
+            currency=debit.currency, kind=kind, reference=reference[:200],
+            reverses_id=reverses_id, actor_id=getattr(actor, "id", actor), at=now,
         ).returning(Transfer.id)).scalar_one()
         _apply(debit.id, credit.id, amount)
+        figures.count_flow(debit, kind, now, debited=amount)
+        figures.count_flow(credit, kind, now, credited=amount)
     db.session.expire(debit, ["balance"])
     db.session.expire(credit, ["balance"])
     return transfer_id
@@ -158,12 +164,14 @@ def batch_issue_entry(programme_account: Account, total: int, vouchers: int, *, 
     `issue_transfer_id` and its account opened with its value (`verify` checks they add up).
     The caller has already checked, under the account's row lock, that the programme has `total`."""
     with transaction():
+        now = utcnow()
         entry_id = db.session.execute(insert(Transfer).values(
             debit_account_id=programme_account.id, credit_account_id=None, amount=total,
             currency=programme_account.currency, kind=TransferKind.ISSUE.value,
-            reference=f"batch of {vouchers} vouchers", actor_id=getattr(actor, "id", actor), at=utcnow(),
+            reference=f"batch of {vouchers} vouchers", actor_id=getattr(actor, "id", actor), at=now,
         ).returning(Transfer.id)).scalar_one()
         _adjust(programme_account.id, -total)
+        figures.count_flow(programme_account, TransferKind.ISSUE.value, now, debited=total)
     db.session.expire(programme_account, ["balance"])
     return entry_id
 
@@ -294,25 +302,43 @@ class Movement:
         return TransferKind(self.kind)
 
 
-def movements(account_ids: list[int], *, page: int = 1, per_page: int = 50) -> CappedPage:
+def movements(account_ids: list[int], *, before: str | None = None, after: str | None = None,
+              per_page: int = 50, page: int | None = None) -> KeysetPage:
     """What moved in or out of these accounts, newest first: the transfers touching them and, for a
-    voucher issued in a batch, its own line of the batch's entry (its value, into its account)."""
+    voucher issued in a batch, its own line of the batch's entry (its value, into its account).
+    Paged by keyset on (transfer, line): each of the three parts reads only its page's rows along
+    its (account, id) index, so a co-op's account with years of transfers pages as fast as a new one."""
     ids = list(account_ids)
-    direct = select(Transfer.id, Transfer.at, Transfer.kind, Transfer.reference, Transfer.amount,
-                    Transfer.currency, Transfer.debit_account_id, Transfer.credit_account_id, Transfer.reverses_id,
-                    literal(False)).where(Transfer.debit_account_id.in_(ids) | Transfer.credit_account_id.in_(ids))
-    batch_lines = (select(Transfer.id, Voucher.issued_at, Transfer.kind, literal("voucher ") + Voucher.code,
-                          Voucher.value_cents, Transfer.currency, Transfer.debit_account_id, Voucher.account_id,
-                          Transfer.reverses_id, literal(True))
-                   .join(Transfer, Transfer.id == Voucher.issue_transfer_id)
-                   .where(Voucher.account_id.in_(ids), Transfer.credit_account_id.is_(None)))
-    lines = union_all(direct, batch_lines).subquery()
-    page = max(page or 1, 1)
-    total = db.session.execute(select(func.count()).select_from(lines)).scalar_one()
-    rows = db.session.execute(select(lines).order_by(lines.c.id.desc(), lines.c.credit_account_id.desc())
-                              .limit(per_page).offset((page - 1) * per_page)).all()
-    return CappedPage(items=[Movement(*row) for row in rows], page=page, per_page=per_page, total=total,
-                      capped=False, has_next=page * per_page < total)
+    columns = (Transfer.id, Transfer.at, Transfer.kind, Transfer.reference, Transfer.amount, Transfer.currency,
+               Transfer.debit_account_id, Transfer.credit_account_id, Transfer.reverses_id, literal(False))
+    line = func.coalesce(Transfer.credit_account_id, 0)
+    parts = [
+        (select(*columns, line.label("line")).where(Transfer.debit_account_id.in_(ids)), (Transfer.id, line)),
+        (select(*columns, line.label("line")).where(Transfer.credit_account_id.in_(ids),
+                                                    Transfer.debit_account_id.not_in(ids)), (Transfer.id, line)),
+        (select(Transfer.id, Voucher.issued_at, Transfer.kind, literal("voucher ") + Voucher.code, Voucher.value_cents,
+                Transfer.currency, Transfer.debit_account_id, Voucher.account_id, Transfer.reverses_id, literal(True),
+                Voucher.account_id.label("line"))
+         .join(Transfer, Transfer.id == Voucher.issue_transfer_id)
+         .where(Voucher.account_id.in_(ids), Transfer.credit_account_id.is_(None)), (Transfer.id, Voucher.account_id)),
+    ]
+
+    def query(key, newer, limit):
+        lines = union_all(*(keyset_rows(stmt, list(columns), key, newer, limit).subquery().select()
+                            for stmt, columns in parts)).subquery()
+        rows = db.session.execute(keyset_rows(select(lines), [lines.c.id, lines.c.line], None, newer, limit))
+        return [Movement(*row[:10]) for row in rows]
+    return keyset_page(query, lambda m: (m.id, m.credit_account_id or 0), 2, before=before, after=after,
+                       per_page=per_page, page=page)
+
+
+def movement_count(account_ids: list[int]) -> int:
+    """How many movements `movements` would list over every page (for the numbered pages' total)."""
+    ids = list(account_ids)
+    parts = [select(Transfer.id).where(Transfer.debit_account_id.in_(ids) | Transfer.credit_account_id.in_(ids)),
+             select(Voucher.id).join(Transfer, Transfer.id == Voucher.issue_transfer_id)
+             .where(Voucher.account_id.in_(ids), Transfer.credit_account_id.is_(None))]
+    return sum(db.session.execute(select(func.count()).select_from(part.subquery())).scalar_one() for part in parts)
 
 
 # Verification ---------------------------------------------------------------------------
@@ -338,8 +364,9 @@ def verify() -> LedgerReport:
     transfer is positive, between two accounts of its own currency; every voucher
     has its issue entry, and a batch entry's lines add up to it; each voucher's
     remaining value is its account's balance and never above its value; every
-    redemption matches its transfer. The sums are done by the database: a national
-    programme has millions of accounts."""
+    redemption matches its transfer; every public figure's running sum (vouchers/figures.py)
+    equals the full aggregate. The sums are done by the database: a national programme has
+    millions of accounts."""
     report = LedgerReport()
     session = db.session
     batch = Transfer.credit_account_id.is_(None)
@@ -392,7 +419,33 @@ def verify() -> LedgerReport:
     for redemption_id in mismatched:
         report.problems.append(f"redemption #{redemption_id}: does not match its transfer")
     _verify_refunds(report)
+    _verify_gifts(report)
+    report.problems.extend(figures.differences()[:20])
     return report
+
+
+def _verify_gifts(report: LedgerReport) -> None:
+    """Time gifts (vouchers/gifts.py): nothing stays on its way between transactions, the held
+    escrow holds exactly the gifts still held, and each gift was sent, and settled if it is, by
+    transfers of its minutes."""
+    session = db.session
+    escrow = {key: value for key, value in session.execute(
+        select(Account.key, Account.balance).where(Account.kind == AccountKind.ESCROW.value))}
+    if escrow.get(account_key(AccountKind.ESCROW, Currency.TIME, "sent"), 0) != 0:
+        report.problems.append("time gifts: minutes left on their way (escrow:sent:time is not 0)")
+    held = session.execute(select(func.coalesce(func.sum(TimeGift.minutes), 0))
+                           .where(TimeGift.status == GiftStatus.HELD.value)).scalar_one()
+    if escrow.get(account_key(AccountKind.ESCROW, Currency.TIME, "held"), 0) != held:
+        report.problems.append(f"time gifts: the held escrow does not hold the {held} minutes of the gifts held")
+    sent = Transfer.__table__.alias("sent")
+    settled = Transfer.__table__.alias("settled")
+    for gift_id in session.execute(
+            select(TimeGift.id).join(sent, sent.c.id == TimeGift.send_transfer_id)
+            .outerjoin(settled, settled.c.id == TimeGift.settle_transfer_id)
+            .where((sent.c.amount != TimeGift.minutes)
+                   | ((TimeGift.status == GiftStatus.HELD.value) != TimeGift.settle_transfer_id.is_(None))
+                   | (settled.c.amount != TimeGift.minutes)).limit(20)).scalars():
+        report.problems.append(f"time gift #{gift_id}: does not match its transfers")
 
 
 def _verify_refunds(report: LedgerReport) -> None:

@@ -52,6 +52,8 @@ class AccountKind(StrEnum):
     EXTERNAL = "external"           # money a contributor brought in from outside (negative: what they gave)
     CARE = "care"                   # care an accredited organisation recorded (negative: the minutes it created)
     OFFLINE_RISK = "offline-risk"   # a programme's budget for offline sales honoured despite a conflict
+    ESCROW = "escrow"               # time gifts on their way ("escrow:sent:time", always 0 between
+                                    # transactions) and held for an email with no account yet ("escrow:held:time")
 
     @property
     def label(self):
@@ -60,6 +62,7 @@ class AccountKind(StrEnum):
             AccountKind.VOUCHER: _l("Voucher"), AccountKind.CITIZEN: _l("Citizen"),
             AccountKind.ORGANISATION: _l("Organisation"), AccountKind.EXTERNAL: _l("Contributions"),
             AccountKind.CARE: _l("Care recorded"), AccountKind.OFFLINE_RISK: _l("Offline-risk budget"),
+            AccountKind.ESCROW: _l("Time gifts held"),
         }[self]
 
 
@@ -77,6 +80,7 @@ class TransferKind(StrEnum):
     DONATE_TIME = "donate-time"  # citizen → shared time pool
     OFFLINE_RISK = "offline-risk"  # programme's offline-risk account → organisation: an offline sale honoured
     REFUND = "refund"           # organisation → voucher: a co-op gives back part or all of a redemption
+    GIFT_RETURNED = "gift-returned"  # held escrow → giver: a time gift no account claimed in time
 
     @property
     def label(self):
@@ -91,6 +95,7 @@ TRANSFER_LABELS = {
     TransferKind.SPEND_TIME: _l("Time spent"), TransferKind.GIVE_TIME: _l("Time given"),
     TransferKind.DONATE_TIME: _l("Time donated"), TransferKind.REFUND: _l("Refunded by the co-op"),
     TransferKind.OFFLINE_RISK: _l("Offline sale honoured"),
+    TransferKind.GIFT_RETURNED: _l("Time gift returned"),
 }
 
 
@@ -174,11 +179,14 @@ class Transfer(db.Model):
         # Partial: only reversals have reverses_id; a transfer is reversed at most once.
         Index("ux_voucher_transfers_reverses_id", "reverses_id", unique=True,
               postgresql_where=text("reverses_id IS NOT NULL"), sqlite_where=text("reverses_id IS NOT NULL")),
+        # An account's movements page newest first along these (keyset, ledger.movements).
+        Index("ix_voucher_transfers_debit_account_id", "debit_account_id", "id"),
+        Index("ix_voucher_transfers_credit_account_id", "credit_account_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    debit_account_id: Mapped[int] = mapped_column(ForeignKey("voucher_accounts.id"), index=True)
-    credit_account_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_accounts.id"), index=True)
+    debit_account_id: Mapped[int] = mapped_column(ForeignKey("voucher_accounts.id"))
+    credit_account_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_accounts.id"))
     amount: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(10))
     # No index on kind or at: no query filters or sorts by them alone (open books find expiries
@@ -327,8 +335,8 @@ class Settlement(db.Model):
     paid_on: Mapped[date | None] = mapped_column(Date)
     paid_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    lines: Mapped[list["SettlementLine"]] = relationship(
-        back_populates="settlement", order_by="SettlementLine.id", lazy="selectin")
+    # Read when asked (the SEPA file, the CLI): its page reads a page of them (settlement.settlement_lines).
+    lines: Mapped[list["SettlementLine"]] = relationship(back_populates="settlement", order_by="SettlementLine.id")
 
     @property
     def reference(self) -> str:
@@ -339,7 +347,9 @@ class Settlement(db.Model):
 
 class SettlementLine(db.Model):
     __tablename__ = "voucher_settlement_lines"
-    __table_args__ = (UniqueConstraint("settlement_id", "organisation_id"),)
+    __table_args__ = (UniqueConstraint("settlement_id", "organisation_id"),
+                      # A settlement's lines page by id along this index (keyset).
+                      Index("ix_voucher_settlement_lines_settlement_id", "settlement_id", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     settlement_id: Mapped[int] = mapped_column(ForeignKey("voucher_settlements.id"))
@@ -356,11 +366,12 @@ class BankAccountStatus(StrEnum):
     PENDING = "pending"        # registered or changed, waiting for an official's approval
     APPROVED = "approved"      # the account the co-op is paid into
     SUPERSEDED = "superseded"  # replaced by a later approved account, or a later request
+    REJECTED = "rejected"      # an official turned the request down, with the reason the co-op is told
 
     @property
     def label(self):
         return {BankAccountStatus.PENDING: _l("Waiting for approval"), BankAccountStatus.APPROVED: _l("Approved"),
-                BankAccountStatus.SUPERSEDED: _l("Replaced")}[self]
+                BankAccountStatus.SUPERSEDED: _l("Replaced"), BankAccountStatus.REJECTED: _l("Not approved")}[self]
 
 
 class BankAccount(db.Model):
@@ -378,6 +389,9 @@ class BankAccount(db.Model):
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rejection_reason: Mapped[str | None] = mapped_column(String(300))
 
     organisation: Mapped["Organisation"] = relationship(lazy="joined")  # noqa: F821
 
@@ -395,13 +409,15 @@ class Redemption(db.Model):
     __tablename__ = "voucher_redemptions"
     __table_args__ = (
         Index("ix_voucher_redemptions_unsettled", "settlement_id", "at"),
+        # A co-op's redemptions page by id (keyset, app/paging.py) along this index.
+        Index("ix_voucher_redemptions_organisation_id", "organisation_id", "id"),
         # The database's own guard on refunds: several partial refunds never pass the redemption.
         CheckConstraint("refunded_cents >= 0 AND refunded_cents <= amount_cents", name="refunds_within_amount"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     voucher_id: Mapped[int] = mapped_column(ForeignKey("vouchers.id"), index=True)
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     transfer_id: Mapped[int] = mapped_column(ForeignKey("voucher_transfers.id"), unique=True)
     category: Mapped[str] = mapped_column(String(60))
     amount_cents: Mapped[int] = mapped_column(BigInteger)
@@ -572,3 +588,78 @@ class EligibilityGrant(db.Model):
     identity_hash: Mapped[str] = mapped_column(String(64))
     voucher_id: Mapped[int | None] = mapped_column(ForeignKey("vouchers.id"), unique=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GiftStatus(StrEnum):
+    HELD = "held"            # no account had the email yet: the minutes wait in escrow
+    DELIVERED = "delivered"  # on the recipient's time account
+    RETURNED = "returned"    # unclaimed after PROCOMUN_GIFT_HOLD_DAYS: back on the giver's account
+
+
+class TimeGift(db.Model):
+    """Minutes given to an email (vouchers/gifts.py). The email is kept, normalised, to deliver
+    when an account is made with it and to remind the giver whom they sent it to; it is never
+    shown to anyone else. `settle_transfer_id` is the delivery or the return."""
+
+    __tablename__ = "voucher_time_gifts"
+    __table_args__ = (
+        CheckConstraint("minutes > 0", name="minutes_positive"),
+        CheckConstraint("status IN ('held', 'delivered', 'returned')", name="known_status"),
+        # What delivery on sign-up and the return job look for: only the gifts still held.
+        Index("ix_voucher_time_gifts_held", "recipient_email", "created_at",
+              postgresql_where=text("status = 'held'"), sqlite_where=text("status = 'held'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    giver_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    recipient_email: Mapped[str] = mapped_column(String(254))
+    minutes: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), default=GiftStatus.HELD.value)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    send_transfer_id: Mapped[int] = mapped_column(ForeignKey("voucher_transfers.id"), unique=True)
+    settle_transfer_id: Mapped[int | None] = mapped_column(ForeignKey("voucher_transfers.id"), unique=True)
+
+
+# The public figures' running sums (vouchers/figures.py keeps them) ---------------------------
+
+class BookFigure(db.Model):
+    """The open books' sums for one programme, month (UTC, "YYYY-MM"), service category and co-op:
+    what was issued (category "" and organisation 0: no co-op), redeemed and settled. Kept by the
+    very statements that issue, redeem and settle, so the open books read these rows, not every
+    redemption; `ledger verify` checks them against the full aggregate."""
+    __tablename__ = "voucher_book_figures"
+
+    programme_id: Mapped[int] = mapped_column(ForeignKey("voucher_programmes.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    category: Mapped[str] = mapped_column(String(60), primary_key=True)
+    # Keyed by co-op, not neighbourhood: a redemption already locks its co-op's account row, so
+    # this row adds no new queue, and the open books group by the co-op's neighbourhood of today.
+    organisation_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issued_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    vouchers_issued: Mapped[int] = mapped_column(BigInteger, default=0)
+    redeemed_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    redemptions: Mapped[int] = mapped_column(BigInteger, default=0)
+    settled_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AccountFlow(db.Model):
+    """What one public account (a pool, a programme, an offline-risk budget) gave and received by
+    kind of transfer and month: the pool figures, the expired value and the risk paid read it.
+    `ledger.transfer` keeps it; the redemption's hot path touches no public account."""
+    __tablename__ = "voucher_account_flows"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("voucher_accounts.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    debited: Mapped[int] = mapped_column(BigInteger, default=0)
+    credited: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ProgrammeVoucherCount(db.Model):
+    """How many of a programme's vouchers are in each status, kept by issuance and closing."""
+    __tablename__ = "voucher_programme_counts"
+
+    programme_id: Mapped[int] = mapped_column(ForeignKey("voucher_programmes.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    vouchers: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -23,7 +23,7 @@ members = roles_required(Role.ORG_MEMBER)
 
 # What the service worker keeps for the desk to open offline: its page (as last seen, in the language it
 # was seen in), its scripts and styles. Bump the version when this list changes.
-WORKER_VERSION = "desk-v1"
+WORKER_VERSION = "desk-v2"
 DESK_STATIC = ["css/procomun.css", "js/qr-scan.js", "desk/offline-desk.js", "vendor/jsqr/jsQR.js",
                "desk/icon.svg", "favicon.svg"]
 
@@ -53,6 +53,16 @@ def desk_worker():
                            assets=[url_for("static", filename=name) for name in DESK_STATIC])
     response = current_app.response_class(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.route("/desk/ping")
+@public
+def desk_ping():
+    """What the desk asks before a scanned sale: a connection the device calls up may still not reach
+    this server (a captive portal, a router without uplink); then the sale is kept offline instead."""
+    response = current_app.response_class(status=204)
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

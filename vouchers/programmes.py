@@ -4,7 +4,7 @@ import re
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.audit.operations import record, snapshot
 from app.database import transaction
@@ -14,8 +14,8 @@ from app.i18n import city_today, day, money
 from app.organisations import operations as organisations
 from app.states import StateMachine
 
-from . import ledger
-from .models import MAX_CENTS, AccountKind, Currency, Programme, ProgrammeStatus, Redemption, TransferKind, Voucher
+from . import figures, ledger
+from .models import MAX_CENTS, AccountKind, Currency, Programme, ProgrammeStatus, TransferKind
 
 SLUG = re.compile(r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$")
 
@@ -155,14 +155,8 @@ def programmes() -> list[Programme]:
 
 
 def programme_figures(programme: Programme) -> dict:
-    """Issued, redeemed, expired and unissued amounts of one programme."""
-    rows = dict(db.session.execute(
-        select(Voucher.status, func.count(Voucher.id)).where(Voucher.programme_id == programme.id)
-        .group_by(Voucher.status)).all())
-    issued = db.session.execute(select(func.coalesce(func.sum(Voucher.value_cents), 0))
-                                .where(Voucher.programme_id == programme.id)).scalar_one()
-    redeemed = db.session.execute(
-        select(func.coalesce(func.sum(Redemption.amount_cents), 0)).join(Voucher)
-        .where(Voucher.programme_id == programme.id)).scalar_one()
-    return {"unissued": ledger.balance(programme.account), "issued": int(issued), "redeemed": int(redeemed),
-            "vouchers": rows}
+    """Issued, redeemed (net of the co-ops' refunds), expired and unissued amounts of one programme,
+    from its running sums."""
+    issued, redeemed, counts = figures.programme_totals(programme.id)
+    return {"unissued": ledger.balance(programme.account), "issued": issued, "redeemed": redeemed,
+            "vouchers": counts}

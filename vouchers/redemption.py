@@ -11,6 +11,8 @@ The tables its SQL writes, and the rule each write keeps in step with:
 - voucher_accounts: both balances, by relative updates, as `ledger.transfer` writes them
   (`flask ledger verify` recomputes every balance from the transfers);
 - voucher_redemptions: the redemption, unsettled;
+- voucher_book_figures: its programme's, month's, category's and co-op's running sums, by one
+  upsert (vouchers/figures.py: the open books read them; `ledger verify` checks them);
 - outbox_events: the holder's "voucher.redeemed" notice, the row `notifications.emit` writes;
 - voucher_idempotency_keys: the answer under the till's key, in the one shape every write
   that takes a key stores (`idempotency.remembered`: the request's fingerprint and the answer).
@@ -29,7 +31,7 @@ from datetime import date, datetime, timedelta
 from babel.dates import get_day_names
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -40,6 +42,7 @@ from app.extensions import db
 from app.i18n import city_timezone, city_today, money
 from app.i18n import day as written_day
 from app.organisations.models import Organisation
+from app.paging import KeysetPage, keyset_page, keyset_rows
 
 from . import codes, idempotency, ledger
 from .models import Account, AccountKind, Currency, Redemption, Voucher, VoucherStatus
@@ -198,7 +201,7 @@ WITH auth AS (
   SELECT response FROM voucher_idempotency_keys
   WHERE scope = %(scope)s AND key = %(key)s AND (SELECT authorised FROM auth)
 ), v AS (
-  SELECT v.id, v.status, v.valid_until, v.account_id, a.balance,
+  SELECT v.id, v.status, v.valid_until, v.account_id, a.balance, v.programme_id,
          p.categories::jsonb ? %(category)s AS covered,
          coalesce(v.pin_hash, '') = '' OR coalesce(v.pin_hash IN (%(pin_hash)s, %(legacy_pin_hash)s), false) AS pin_ok,
          EXISTS (SELECT 1 FROM accreditations ac JOIN service_categories sc ON sc.id = ac.category_id
@@ -225,10 +228,21 @@ WITH auth AS (
   UPDATE voucher_accounts a SET balance = a.balance - %(amount)s FROM ok WHERE a.id = ok.account_id
 ), credit AS (
   UPDATE voucher_accounts a SET balance = a.balance + %(amount)s FROM ok WHERE a.id = ok.org_account_id
+  RETURNING a.id
 ), r AS (
   INSERT INTO voucher_redemptions (voucher_id, organisation_id, transfer_id, category, amount_cents, actor_id,
                                    at, settlement_id)
   SELECT ok.id, %(org)s, t.id, %(category)s, %(amount)s, %(actor)s, %(now)s, NULL FROM ok, t RETURNING id
+), figure AS (
+  -- Read from `credit`: the co-op's account row is locked before its figures' row, in the order
+  -- the settlement takes them (figures.count_settled), so the two never wait on each other.
+  INSERT INTO voucher_book_figures (programme_id, month, category, organisation_id, issued_cents, vouchers_issued,
+                                    redeemed_cents, redemptions, settled_cents)
+  SELECT ok.programme_id, to_char(%(now)s::timestamptz AT TIME ZONE 'UTC', 'YYYY-MM'), %(category)s, %(org)s,
+         0, 0, %(amount)s, 1, 0 FROM ok, r, credit
+  ON CONFLICT (programme_id, month, category, organisation_id) DO UPDATE
+  SET redeemed_cents = voucher_book_figures.redeemed_cents + EXCLUDED.redeemed_cents,
+      redemptions = voucher_book_figures.redemptions + 1
 ), notice AS (
   INSERT INTO outbox_events (kind, subject_type, subject_id, actor_id, context, recipients, status, "cursor",
                              created_at)
@@ -276,7 +290,7 @@ SELECT v.id, v.status, v.valid_until, v.pin_hash, v.account_id, a.balance, p.cat
                WHERE ac.organisation_id = :org AND sc.slug = :category AND ac.status = 'active'
                  AND ac.valid_from <= :today AND ac.valid_until >= :today),
        (SELECT oa.id FROM voucher_accounts oa WHERE oa.key = :org_account_key),
-       p.spend_from, p.spend_weekdays, p.spend_minutes_from, p.spend_minutes_until
+       p.spend_from, p.spend_weekdays, p.spend_minutes_from, p.spend_minutes_until, v.programme_id
 FROM vouchers v JOIN voucher_accounts a ON a.id = v.account_id JOIN voucher_programmes p ON p.id = v.programme_id
 WHERE v.code = :code""",
     "transfer": "INSERT INTO voucher_transfers (debit_account_id, credit_account_id, amount, currency, kind, "
@@ -286,6 +300,10 @@ WHERE v.code = :code""",
     "credit": "UPDATE voucher_accounts SET balance = balance + ? WHERE id = ?",
     "redemption": "INSERT INTO voucher_redemptions (voucher_id, organisation_id, transfer_id, category, "
                   "amount_cents, actor_id, at, settlement_id) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) RETURNING id",
+    "figure": "INSERT INTO voucher_book_figures (programme_id, month, category, organisation_id, issued_cents, "
+              "vouchers_issued, redeemed_cents, redemptions, settled_cents) VALUES (?, ?, ?, ?, 0, 0, ?, 1, 0) "
+              "ON CONFLICT (programme_id, month, category, organisation_id) DO UPDATE SET "
+              "redeemed_cents = redeemed_cents + excluded.redeemed_cents, redemptions = redemptions + 1",
     "notice": "INSERT INTO outbox_events (kind, subject_type, subject_id, actor_id, context, recipients, status, "
               "\"cursor\", created_at) VALUES ('voucher.redeemed', 'voucher', ?, ?, ?, '[]', 'pending', 0, ?)",
     "key": "INSERT INTO voucher_idempotency_keys (scope, key, status, response, at) VALUES (?, ?, 201, ?, ?)",
@@ -307,7 +325,7 @@ def _redeem_sqlite(conn, params: dict):
     if row is None:
         _refuse(params, None, None, None, None, None, None, None)
     (voucher_id, status, valid_until, pin_hash, account_id, balance, categories, accredited, org_account_id,
-     spend_from, weekdays, minutes_from, minutes_until) = row
+     spend_from, weekdays, minutes_from, minutes_until, programme_id) = row
     valid_until = date.fromisoformat(valid_until)
     pin_ok = not pin_hash or pin_hash in (params["pin_hash"], params["legacy_pin_hash"])
     covered = params["category"] in (json.loads(categories) if categories else [])
@@ -328,6 +346,7 @@ def _redeem_sqlite(conn, params: dict):
     run(s["credit"], (amount, org_account_id))
     redemption_id = run(s["redemption"], (voucher_id, params["org"], transfer_id, params["category"], amount,
                                           actor_id, at)).fetchone()[0]
+    run(s["figure"], (programme_id, at[:7], params["category"], params["org"], amount))  # at: UTC, as stored
     run(s["notice"], (voucher_id, actor_id, json.dumps(
         {"code": params["code"], "amount_cents": amount, "remaining_cents": remaining,
          "organisation": params["org_name"]}), at))
@@ -400,10 +419,20 @@ def _replay(response: dict, params: dict) -> RedemptionResult:
     return replace(_answer(idempotency.replay(response, params["request"])), replayed=True)
 
 
-def organisation_redemptions(organisation: Organisation, *, page: int = 1):
+def organisation_redemptions(organisation: Organisation, *, before: str | None = None, after: str | None = None,
+                             per_page: int = 50, page: int | None = None) -> KeysetPage:
+    """A co-op's redemptions, newest first, paged by id along its (organisation, id) index."""
     stmt = (select(Redemption).options(joinedload(Redemption.voucher))
-            .where(Redemption.organisation_id == organisation.id).order_by(Redemption.id.desc()))
-    return db.paginate(stmt, page=page, per_page=50, error_out=False)
+            .where(Redemption.organisation_id == organisation.id))
+
+    def query(key, newer, limit):
+        return db.session.execute(keyset_rows(stmt, [Redemption.id], key, newer, limit)).scalars().all()
+    return keyset_page(query, lambda r: (r.id,), 1, before=before, after=after, per_page=per_page, page=page)
+
+
+def organisation_redemption_count(organisation: Organisation) -> int:
+    return db.session.execute(select(func.count(Redemption.id))
+                              .where(Redemption.organisation_id == organisation.id)).scalar_one()
 
 
 def organisation_balance(organisation: Organisation) -> int:

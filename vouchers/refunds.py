@@ -25,7 +25,7 @@ from app.extensions import db
 from app.i18n import city_today, moment, money
 from app.notifications.operations import emit
 
-from . import idempotency, ledger
+from . import figures, idempotency, ledger
 from .models import MAX_CENTS, Account, Redemption, Refund, Transfer, TransferKind, Voucher, VoucherStatus
 
 REASON_MAX = 300
@@ -141,6 +141,7 @@ def refund(redemption_id: int, amount_cents: int, reason: str, *, actor, now: da
         db.session.execute(update(Redemption).where(Redemption.id == redemption.id)
                            .values(refunded_cents=Redemption.refunded_cents + amount_cents)
                            .execution_options(synchronize_session=False))
+        figures.count_refunded(redemption, amount_cents)
         closed = voucher.status != VoucherStatus.ACTIVE
         if closed:
             ledger.transfer(voucher.account, voucher.programme.account, amount_cents, TransferKind.EXPIRE, actor=actor,

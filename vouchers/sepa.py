@@ -20,9 +20,10 @@ from app.dates import in_zone
 from app.errors import Invalid, InvalidTransition, NotFound
 from app.extensions import db
 from app.i18n import city_timezone, city_today
+from app.notifications.operations import emit
 
 from . import bank
-from .models import Settlement
+from .models import BankAccount, BankAccountStatus, Settlement, SettlementLine
 
 SCHEMA = "pain.001.001.03"
 
@@ -35,8 +36,11 @@ class CannotPay(Invalid):
 
 def unpaid_lines(settlement: Settlement) -> list:
     """The lines whose co-op has no approved bank account: the file cannot be made while any remain."""
-    return [line for line in settlement.lines if line.amount_cents > 0
-            and bank.current_account(line.organisation) is None]
+    approved = select(BankAccount.id).where(BankAccount.organisation_id == SettlementLine.organisation_id,
+                                            BankAccount.status == BankAccountStatus.APPROVED.value)
+    return db.session.execute(select(SettlementLine).where(
+        SettlementLine.settlement_id == settlement.id, SettlementLine.amount_cents > 0, ~approved.exists())
+        .order_by(SettlementLine.id)).scalars().all()
 
 
 def _city_account() -> dict:
@@ -121,4 +125,9 @@ def mark_paid(settlement_id: int, executed_on: date, *, actor) -> Settlement:
         settlement.paid_by_id = actor.id
         record("voucher_settlement.paid", settlement, actor=actor,
                after={"paid_on": executed_on, "reference": settlement.reference})
+        for line in settlement.lines:
+            emit("voucher.settlement_paid", "voucher_settlement", settlement.id, actor=actor,
+                 organisation_id=line.organisation_id, organisation=line.organisation.name,
+                 total_cents=line.amount_cents, period_start=settlement.period_start.isoformat(),
+                 period_end=settlement.period_end.isoformat(), paid_on=executed_on.isoformat())
     return settlement

@@ -16,8 +16,9 @@ from app.extensions import db
 from app.i18n import city_timezone, city_today
 from app.notifications.operations import emit
 from app.organisations.models import Organisation
+from app.paging import KeysetPage, keyset_page, keyset_rows
 
-from . import allowances, ledger
+from . import allowances, figures, ledger
 from .models import OfflineSale, Redemption, Settlement, SettlementLine, Transfer, TransferKind
 
 
@@ -79,11 +80,13 @@ def settle(period_start: date, period_end: date, *, actor=None) -> tuple[Settlem
             db.session.add(SettlementLine(settlement_id=settlement.id, organisation_id=organisation_id,
                                           redemptions=count, amount_cents=int(amount), transfer_id=transfer_id))
             settlement.total_cents += int(amount)
-            emit("voucher.settlement_paid", "voucher_settlement", settlement.id, actor=actor,
+            # The co-op hears of its statement now, and of the payment when the bank has made it (sepa.mark_paid).
+            emit("voucher.settlement_statement", "voucher_settlement", settlement.id, actor=actor,
                  organisation_id=organisation_id, organisation=organisation.name, total_cents=int(amount),
                  period_start=period_start.isoformat(), period_end=period_end.isoformat())
         db.session.execute(update(OfflineSale).where(*honoured).values(settlement_id=settlement.id)
                            .execution_options(synchronize_session=False))
+        figures.count_settled(settlement.id)
         db.session.flush()
         record("voucher_settlement.run", settlement, actor=actor,
                after={"period_start": period_start, "period_end": period_end, "total_cents": settlement.total_cents,
@@ -137,10 +140,23 @@ def statement_line(settlement: Settlement, organisation: Organisation, user: Use
     """One organisation's line of a settlement, for its members or officials only."""
     if not (user.has_role(Role.OFFICIAL, Role.ADMIN) or user.member_of(organisation)):
         raise NotFound(_l("No such statement."))
-    for line in settlement.lines:
-        if line.organisation_id == organisation.id:
-            return line
-    raise NotFound(_l("This organisation has nothing in this settlement."))
+    line = db.session.execute(select(SettlementLine).where(
+        SettlementLine.settlement_id == settlement.id, SettlementLine.organisation_id == organisation.id)
+    ).scalar_one_or_none()
+    if line is None:
+        raise NotFound(_l("This organisation has nothing in this settlement."))
+    return line
+
+
+def settlement_lines(settlement: Settlement, *, before: str | None = None, after: str | None = None,
+                     per_page: int = 50) -> KeysetPage:
+    """A settlement's lines (one per co-op paid), newest first, paged by id (a national settlement has
+    a thousand)."""
+    stmt = select(SettlementLine).where(SettlementLine.settlement_id == settlement.id)
+
+    def query(key, newer, limit):
+        return db.session.execute(keyset_rows(stmt, [SettlementLine.id], key, newer, limit)).scalars().all()
+    return keyset_page(query, lambda line: (line.id,), 1, before=before, after=after, per_page=per_page)
 
 
 def statement_lines_for(user: User) -> list[SettlementLine]:

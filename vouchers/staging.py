@@ -7,7 +7,7 @@ from app.accounts.models import Role, User
 from app.database import UTCDateTime, utcnow
 from app.extensions import db
 
-from . import codes
+from . import codes, figures
 from .models import Account, AccountKind, Currency, Programme, VoucherStatus
 
 STAGE_ROWS = 10_000     # rows parsed in Python before one COPY (executemany on SQLite) into the staging table
@@ -104,7 +104,8 @@ def _issue_staged(programme: Programme, issue_id: int, start: int, stop: int, sq
     entry `issue_id`); returns how many holders were new. Each table is written in the order of its
     primary key."""
     rows = {"start": start, "stop": stop}
-    now = bindparam("now", utcnow(), type_=UTCDateTime())
+    issued_at = utcnow()
+    now = bindparam("now", issued_at, type_=UTCDateTime())
     execute = db.session.execute
     chunk = f"FROM {STAGING} s WHERE s.n > :start AND s.n <= :stop"
     name = ("substr(s.email, 1, instr(s.email, '@') - 1)" if sqlite else "split_part(s.email, '@', 1)")
@@ -132,17 +133,27 @@ def _issue_staged(programme: Programme, issue_id: int, start: int, stop: int, sq
         execute(text(accounts).bindparams(now), values)
         execute(text(vouchers.format(holder="(SELECT u.id FROM users u WHERE u.email = s.email)", chunk=chunk))
                 .bindparams(now), values)
+        _count_issued(programme, issued_at, chunk, rows)
         return new_holders
     # One statement on PostgreSQL. Its snapshot does not see the users it creates: a holder is this
     # round's new user, else found by the email's index (an earlier round's or an existing account),
     # never by reading the whole users table.
     holder = "COALESCE(new.id, (SELECT u.id FROM users u WHERE u.email = s.email))"
     with_new = chunk.replace(" WHERE", " LEFT JOIN new ON new.email = s.email WHERE")
-    return execute(text(
+    new_holders = execute(text(
         f"WITH new AS ({new_users} RETURNING id, email), "
         "roles AS (INSERT INTO user_roles (user_id, role) SELECT id, :role FROM new), "
         f"accounts AS ({accounts}), vouchers AS ({vouchers.format(holder=holder, chunk=with_new)}) "
         "SELECT count(*) FROM new").bindparams(now), values).scalar_one()
+    _count_issued(programme, issued_at, chunk, rows)
+    return new_holders
+
+
+def _count_issued(programme: Programme, issued_at, chunk: str, rows: dict) -> None:
+    """The chunk's vouchers added to the open books' and the programme's running sums."""
+    count, cents = db.session.execute(text(f"SELECT count(*), COALESCE(sum(s.amount), 0) {chunk}"), rows).one()
+    if count:
+        figures.count_issued(programme.id, issued_at, int(cents), int(count))
 
 
 def unknown_holders(limit: int) -> tuple[int, list[tuple[int, str]]]:

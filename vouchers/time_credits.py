@@ -30,7 +30,7 @@ from app.i18n import city_timezone, city_today
 from app.organisations import operations as organisations
 from app.organisations.models import Organisation
 
-from . import ledger
+from . import gifts, ledger
 from .models import Account, AccountKind, Currency, Transfer, TransferKind
 
 MAX_MINUTES_AT_ONCE = 24 * 60
@@ -175,26 +175,14 @@ def give_time(giver: User, relative: User, minutes: int) -> int:
 
 def check_gift(giver: User, email: str, minutes: int) -> None:
     """What a gift would be refused for, checked before asking the giver to confirm: never whether
-    `email` has an account (issue #19)."""
+    `email` has an account (issue #19). The gift itself: gifts.send."""
+    if email:
+        gifts.check_email(email)
     relative = find_user(email) if email else None
     if relative is not None and relative.id == giver.id:
         raise Invalid(_l("Choose someone else's account."), field="email")
     if minutes > time_balance(giver):
         raise ledger.InsufficientBalance(_l("The account holds fewer minutes than that."), field="minutes")
-
-
-def give_time_by_email(giver: User, email: str, minutes: int) -> None:
-    """A gift typed on the citizen's page: the same answer whether or not `email` has an account
-    (issue #19), so the form tells no one who is registered. The giver's balance is checked, under
-    its row lock, for both; to an address without an account nothing moves."""
-    with transaction():
-        account = _time_account(giver)
-        if account is not None:
-            _locked(account)
-        check_gift(giver, email, minutes)
-        relative = find_user(email)
-        if relative is not None:
-            give_time(giver, relative, minutes)
 
 
 def donate_time(giver: User, minutes: int) -> int:

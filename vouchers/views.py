@@ -4,12 +4,13 @@ from datetime import time
 from decimal import Decimal
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_time, get_locale
+from flask_babel import format_decimal, format_time, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.models import Role
 from app.accounts.operations import find_user
+from app.backlinks import backlinks
 from app.documents import pdf_response
 from app.errors import DomainError, Invalid
 from app.forms import attach_error, validated
@@ -28,6 +29,7 @@ from . import (
     contributions,
     documents,
     eligibility_views,  # noqa: F401 (its routes: eligibility lists and verified residents)
+    gifts,
     holders,
     idempotency,
     invitations,
@@ -64,6 +66,11 @@ from .forms import (
 officials = roles_required(Role.OFFICIAL, Role.ADMIN)
 members = roles_required(Role.ORG_MEMBER)
 statement_readers = roles_required(Role.OFFICIAL, Role.ADMIN, Role.ORG_MEMBER)
+
+
+def _cursor() -> dict:
+    """A history page's place: the cursor of its Older or Newer link (app/paging.py keyset_page)."""
+    return {"before": request.args.get("before"), "after": request.args.get("after")}
 
 
 def _locale() -> str:
@@ -107,19 +114,19 @@ def mine():
 
 def _mine(give_form, status=200, *, confirming=False, pin_form=None):
     accounts = holders.holder_accounts(current_user)
-    page = ledger.movements([a.id for a in accounts], page=request.args.get("page", 1, type=int))
+    page = ledger.movements([a.id for a in accounts], **_cursor())
     return render_template("vouchers/mine.html", vouchers=holders.holder_vouchers(current_user), movements=page,
                            account_ids={a.id for a in accounts}, minutes=time_credits.time_balance(current_user),
                            contributions=contributions.contributions_of(current_user), give_form=give_form,
                            confirming=confirming, pin_form=pin_form or TimePinForm(formdata=None),
-                           has_pin=time_credits.has_pin(current_user)), status
+                           has_pin=time_credits.has_pin(current_user), gifts=gifts.sent_by(current_user)), status
 
 
 @bp.route("/mine/<int:voucher_id>")
 @login_required
 def voucher(voucher_id):
     item = holders.voucher_for_holder(voucher_id, current_user)
-    movements = ledger.movements([item.account_id], page=request.args.get("page", 1, type=int))
+    movements = ledger.movements([item.account_id], **_cursor())
     return render_template("vouchers/voucher.html", voucher=item, redemptions=holders.voucher_redemptions(item),
                            spendable=item.state_on(city_today()) == "active", revoke_form=ReasonForm(),
                            allowance=allowances.allowance_for(item),
@@ -166,15 +173,16 @@ def give_time():
             time_credits.check_gift(current_user, form.email.data, form.minutes.data)
             return _mine(form, confirming=True)
         if form.email.data:
-            time_credits.give_time_by_email(current_user, form.email.data, form.minutes.data)
+            gifts.send(current_user, form.email.data, form.minutes.data)
         else:
             time_credits.donate_time(current_user, form.minutes.data)
     except DomainError as error:
         attach_error(form, error)
         return _mine(form, 422)
     if form.email.data:
-        flash(_("If %(email)s belongs to an account here, your %(minutes)s minutes are theirs now.",
-                email=form.email.data, minutes=form.minutes.data), "success")
+        flash(_("Your %(minutes)s minutes are on their way to %(email)s. If no account here has that email "
+                "yet, they wait %(days)s days for one, then come back to you.",
+                email=form.email.data, minutes=form.minutes.data, days=gifts.hold_days()), "success")
     else:
         flash(_("You donated %(minutes)s minutes to the shared time pool.", minutes=form.minutes.data), "success")
     return redirect(url_for(".mine"))
@@ -286,7 +294,7 @@ def _redeem_form(**kwargs) -> RedeemForm:
 
 
 def _desk_page(organisation, form, time_form):
-    page = redemption.organisation_redemptions(organisation, page=request.args.get("page", 1, type=int))
+    page = redemption.organisation_redemptions(organisation, **_cursor())
     return render_template("vouchers/desk.html", form=form, organisation=organisation, redemptions=page,
                            refundable=refunds.refundable_ids(page.items),
                            unsettled=redemption.organisation_balance(organisation), time_form=time_form,
@@ -408,7 +416,8 @@ def programme(slug):
                                    query=request.args.get("q", "").strip(), page=request.args.get("page", 1, type=int))
     return render_template("vouchers/programme.html", programme=item, form=form, issue_fields=issue_fields,
                            batch_form=BatchForm(),
-                           figures=programmes.programme_figures(item), vouchers=page), 422 if form.errors else 200
+                           figures=programmes.programme_figures(item), vouchers=page,
+                           backlinks=backlinks("programme", item.slug)), 422 if form.errors else 200
 
 
 @bp.route("/programmes/<slug>/rules", methods=["GET", "POST"])
@@ -521,7 +530,7 @@ def transfer(transfer_id):
 def account(account_id):
     """Every movement of one account, each leading to its transfer (and its reversal)."""
     item = books.account_by_id(account_id)
-    page = ledger.movements([item.id], page=request.args.get("page", 1, type=int))
+    page = ledger.movements([item.id], **_cursor())
     return render_template("vouchers/account.html", account=item, label=books.account_label(item), movements=page,
                            reversed=books.reversed_among([t.id for t in page.items]))
 
@@ -530,8 +539,10 @@ def account(account_id):
 @officials
 def expire():
     count, returned = closing.expire_vouchers(actor=current_user)
-    flash(_("%(count)s vouchers expired; %(amount)s returned to their programmes.", count=count,
-            amount=money(returned)), "success")
+    # `count`, not `num`: Flask-Babel's ngettext takes num itself, unformatted (1000, not 1,000).
+    flash(ngettext("%(count)s voucher expired; %(amount)s returned to its programme.",
+                   "%(count)s vouchers expired; %(amount)s returned to their programmes.", count,
+                   count=format_decimal(count), amount=money(returned)), "success")
     return redirect(url_for(".settlements"))
 
 
@@ -557,6 +568,7 @@ def settlements():
 def settlement_detail(settlement_id, paid_form=None):
     item = settlement.settlement_by_id(settlement_id)
     return render_template("vouchers/settlement.html", settlement=item, unpaid=sepa.unpaid_lines(item),
+                           lines=settlement.settlement_lines(item, **_cursor()),
                            paid_form=paid_form or PaidForm(formdata=None)), 422 if paid_form else 200
 
 
@@ -606,15 +618,16 @@ def bank_account():
             flash(_("The bank account is registered; it is used once an official approves it."), "success")
             return redirect(url_for(".bank_account", organisation=organisation.slug))
     return render_template("vouchers/bank_account.html", form=form, organisation=organisation,
-                           current=bank.current_account(organisation), pending=bank.pending_account(organisation)
-                           ), 422 if form.errors else 200
+                           current=bank.current_account(organisation), pending=bank.pending_account(organisation),
+                           rejected=bank.last_rejection(organisation)), 422 if form.errors else 200
 
 
 @bp.route("/bank-accounts")
 @officials
 def bank_accounts():
     """Registered or changed bank accounts waiting for an official's approval."""
-    return render_template("vouchers/bank_accounts.html", rows=bank.pending_accounts())
+    return render_template("vouchers/bank_accounts.html", rows=bank.pending_accounts(), reject_form=ReasonForm(),
+                           rejecting=None)
 
 
 @bp.route("/bank-accounts/<int:account_id>/approve", methods=["POST"])
@@ -626,6 +639,22 @@ def approve_bank_account(account_id):
         flash(str(error), "error")
     else:
         flash(_("The bank account of %(name)s is approved.", name=row.organisation.name), "success")
+    return redirect(url_for(".bank_accounts"))
+
+
+@bp.route("/bank-accounts/<int:account_id>/reject", methods=["POST"])
+@officials
+def reject_bank_account(account_id):
+    form = ReasonForm()
+    try:
+        validated(form)
+        row = bank.reject_account(account_id, form.reason.data, actor=current_user)
+    except DomainError as error:
+        attach_error(form, error)
+        return render_template("vouchers/bank_accounts.html", rows=bank.pending_accounts(), reject_form=form,
+                               rejecting=account_id), error.status
+    flash(_("The bank account of %(name)s is not approved; its members are told why.", name=row.organisation.name),
+          "success")
     return redirect(url_for(".bank_accounts"))
 
 

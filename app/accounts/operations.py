@@ -1,6 +1,7 @@
 """Accounts: registration, roles, API tokens, passwords and sessions (signing in: signin.py;
 reset links: resets.py)."""
 import secrets
+from collections.abc import Callable
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text, update
@@ -56,6 +57,18 @@ def check_password_strength(password: str) -> None:
                       field="password")
 
 
+# What other modules do for a new account, inside the transaction that creates it (vouchers:
+# deliver the time gifts held for its email). They run before the account's audit entry, so they
+# take their row locks before the audit log's lock, as every other write does.
+_on_created: list[Callable[[User], None]] = []
+
+
+def on_account_created(handler: Callable[[User], None]) -> Callable[[User], None]:
+    if handler not in _on_created:
+        _on_created.append(handler)
+    return handler
+
+
 def _roles_snapshot(user: User) -> list[str]:
     return sorted(user.roles)
 
@@ -78,6 +91,9 @@ def create_user(email: str, password: str | None, *, name: str | None = None,
         user.role_rows = [UserRole(role=Role(r).value) for r in set(roles)]
         user.organisations = list(organisations)
         db.session.add(user)
+        db.session.flush()
+        for handler in _on_created:
+            handler(user)
         record("user.created", user, actor=actor,
                after={"email": email, "roles": sorted(Role(r).value for r in roles),
                       "organisations": [o.slug for o in organisations]})

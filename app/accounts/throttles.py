@@ -3,7 +3,7 @@ statement (INSERT … ON CONFLICT DO UPDATE … RETURNING, on PostgreSQL and SQL
 parallel requests each see their own count and none is lost."""
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, delete, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -33,6 +33,14 @@ def bump(key: str, window: timedelta, now: datetime | None = None) -> int:
     ).returning(Throttle.hits)
     with transaction():
         return db.session.execute(statement).scalar_one()
+
+
+def count(key: str, now: datetime | None = None) -> int:
+    """The attempts counted under `key` in its current window (0 once the window has passed): for a
+    check that only failures bump, made before the attempt."""
+    hits = db.session.execute(select(Throttle.hits).where(
+        Throttle.key == _key(key), Throttle.window_ends > (now or utcnow()))).scalar()
+    return hits or 0
 
 
 def forgive(*keys: str) -> None:

@@ -46,3 +46,8 @@ class ReasonForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[
         DataRequired(message=_l("Give the reason; the organisation and the public will read it.")),
         Length(max=2000)])
+
+
+class DepartmentHeadForm(FlaskForm):
+    email = EmailField(_l("Email of the head's account"), validators=[Optional(), Email(), Length(max=254)],
+                       description=_l("An official's account. Leave it empty to name no head."))

@@ -83,7 +83,10 @@ class Organisation(Moderated, db.Model):
     email: Mapped[str] = mapped_column(String(254), default="")
     website: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A municipal department's head, an official: overdue steps of the department are escalated to them.
+    head_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
+    head: Mapped["User | None"] = relationship(foreign_keys=[head_id])  # noqa: F821
     members: Mapped[list["User"]] = relationship(  # noqa: F821
         secondary=organisation_members, back_populates="organisations", order_by="User.name")
     accreditations: Mapped[list["Accreditation"]] = relationship(

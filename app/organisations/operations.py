@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from ..accounts.operations import is_official, user_by_email
 from ..audit.operations import record, snapshot
 from ..database import transaction
 from ..errors import Invalid, NotAllowed, NotFound
@@ -104,6 +105,24 @@ def update_organisation(org: Organisation, *, actor, **fields) -> None:
             if key in fields:
                 setattr(org, key, (fields[key] or "").strip())
         record("organisation.updated", org, actor=actor, before=before, after=snapshot(org, list(ORG_FIELDS)))
+
+
+def set_department_head(department: Organisation, email: str, *, actor) -> Organisation:
+    """Name the official who heads a municipal department (overdue steps of the department are
+    escalated to them), or nobody when `email` is empty. Officials and administrators only; audited."""
+    if not is_official(actor):
+        raise NotAllowed(_l("Only the city's officials name a department's head."))
+    if department.kind != OrganisationKind.MUNICIPAL_DEPARTMENT.value:
+        raise Invalid(_l("Only a municipal department has a head."), field="email")
+    head = user_by_email(email.strip()) if (email or "").strip() else None
+    if head is not None and not is_official(head):
+        raise Invalid(_l("The head of a department must be a city official: %(email)s is not.", email=head.email),
+                      field="email")
+    with transaction():
+        before = snapshot(department, ["head_id"])
+        department.head_id = head.id if head else None
+        record("organisation.head_set", department, actor=actor, before=before, after=snapshot(department, ["head_id"]))
+    return department
 
 
 def search_organisations(*, kind: str = "", category: str = "", query: str = "", page: int = 1,

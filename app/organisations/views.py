@@ -13,7 +13,7 @@ from ..security import public, roles_required
 from . import bp
 from . import operations as ops
 from .documents import certificate_pdf, certificate_reference
-from .forms import AccreditForm, LocalisedNamesForm, OrganisationForm, ReasonForm
+from .forms import AccreditForm, DepartmentHeadForm, LocalisedNamesForm, OrganisationForm, ReasonForm
 from .models import AccreditationCriterion, OrganisationKind, ServiceCategory
 
 officials = roles_required(Role.OFFICIAL, Role.ADMIN)
@@ -80,6 +80,23 @@ def edit(slug):
         flash(_("%(name)s is saved.", name=org.name), "success")
         return redirect(url_for(".show", slug=org.slug))
     return render_template("organisations/form.html", form=form, org=org)
+
+
+@bp.route("/<slug>/head", methods=["GET", "POST"])
+@officials
+def department_head(slug):
+    """Name who heads a municipal department (overdue steps are escalated to them)."""
+    org = ops.organisation_by_slug(slug)
+    form = DepartmentHeadForm(data=None if request.method == "POST" else {"email": org.head.email if org.head else ""})
+    if form.validate_on_submit():
+        try:
+            ops.set_department_head(org, form.email.data or "", actor=current_user)
+        except DomainError as error:
+            attach_error(form, error)
+        else:
+            flash(_("The head of %(name)s is saved.", name=org.name), "success")
+            return redirect(url_for(".show", slug=org.slug))
+    return render_template("organisations/head.html", form=form, org=org), 422 if form.errors else 200
 
 
 @bp.route("/<slug>/accredit", methods=["GET", "POST"])

@@ -19,6 +19,7 @@
   var SYNCED = "procomun-desk-synced";
   var RETRY_MAX_S = 300;
   var TICK_MS = 3000;
+  var PROBE_MS = 4000;
 
   function b64url(text) {
     var plain = text.replace(/-/g, "+").replace(/_/g, "/");
@@ -116,6 +117,10 @@
     var cityKey = crypto.subtle.importKey("raw", b64url(d.cityKey), { name: "Ed25519" }, false, ["verify"]);
     var scan = null;   // the allowance scanned for the sale being typed, with its key
     var syncing = false;
+    // The device may say it is online while the server cannot be reached (a router without uplink, a
+    // captive portal): the desk then behaves as offline until the server answers again.
+    var reachable = true;
+    var passing = false;  // a submit the desk let through after the server answered
 
     root.hidden = false;
 
@@ -216,12 +221,52 @@
       });
     }
 
+    /* Does the server answer now? A short question, bounded in time, before a scanned sale. */
+    function probe() {
+      var controller = window.AbortController ? new AbortController() : null;
+      var timer = controller ? setTimeout(function () { controller.abort(); }, PROBE_MS) : null;
+      return fetch(d.ping, { cache: "no-store", credentials: "same-origin", signal: controller && controller.signal })
+        .then(function (response) { return response.status < 500; })
+        .catch(function () { return false; })
+        .then(function (up) {
+          clearTimeout(timer);
+          setReachable(up);
+          return up;
+        });
+    }
+
+    function setReachable(up) {
+      var back = up && !reachable;
+      reachable = up;
+      return back ? allDue().then(sync) : render();
+    }
+
     form.addEventListener("submit", function (event) {
-      if (navigator.onLine) {
-        return;  // online: the form goes to the server as always
+      if (passing) {
+        passing = false;
+        return;  // the server answered: the form goes to it as always
+      }
+      read();
+      if (navigator.onLine && !scan && reachable) {
+        return;  // a typed code online: nothing could be kept offline anyway
       }
       event.preventDefault();
-      read();
+      var submitter = event.submitter;
+      (navigator.onLine ? probe() : Promise.resolve(false)).then(function (up) {
+        if (up) {
+          passing = true;
+          if (form.requestSubmit) {
+            form.requestSubmit(submitter || undefined);
+          } else {
+            form.submit();
+          }
+        } else {
+          sellOffline();
+        }
+      });
+    });
+
+    function sellOffline() {
       var allowance = scan;
       if (!allowance || allowance.code !== codeField.value.trim().toUpperCase()) {
         say(d.msgNoAllowance);
@@ -253,7 +298,7 @@
           render();
         });
       });
-    });
+    }
 
     function allSales() {
       return dbReady.then(function (db) {
@@ -269,8 +314,8 @@
 
     function render() {
       var online = navigator.onLine;
-      stateText.textContent = online ? d.msgOnline : d.msgOffline;
-      root.classList.toggle("is-offline", !online);
+      stateText.textContent = !online ? d.msgOffline : reachable ? d.msgOnline : d.msgUnreachable;
+      root.classList.toggle("is-offline", !online || !reachable);
       var synced = localStorage.getItem(SYNCED);
       syncedText.textContent = synced ? new Date(synced).toLocaleString(dateLocale) : d.msgNever;
       return allSales().then(function (sales) {
@@ -311,6 +356,7 @@
           }
           throw new Error("not sent");
         }
+        reachable = true;
         return response.json().then(function (answer) {
           if (response.ok) {
             sale.state = answer.outcome;
@@ -322,7 +368,10 @@
           localStorage.setItem(SYNCED, new Date().toISOString());
           return update(sale);
         });
-      }).catch(function () {
+      }).catch(function (error) {
+        if (error instanceof TypeError) {
+          reachable = false;  // the request never reached the server (not an answer it gave)
+        }
         sale.tries += 1;
         sale.next_try = Date.now() + Math.min(Math.pow(2, sale.tries), RETRY_MAX_S) * 1000;
         return update(sale);
@@ -346,17 +395,24 @@
       });
     }
 
-    window.addEventListener("online", function () {
-      allSales().then(function (sales) {
-        // The connection is back: every waiting sale is due now, whatever its back-off said.
+    /* The connection is back: every waiting sale is due now, whatever its back-off said. */
+    function allDue() {
+      return allSales().then(function (sales) {
         return Promise.all(sales.filter(function (s) { return s.state === "waiting"; }).map(function (s) {
           s.next_try = 0;
           return update(s);
         }));
-      }).then(sync);
+      });
+    }
+
+    window.addEventListener("online", function () {
+      allDue().then(sync);
     });
     window.addEventListener("offline", render);
-    setInterval(sync, TICK_MS);
+    // Each tick sends what is due; while the server is out of reach, it only asks whether it is back.
+    setInterval(function () {
+      return navigator.onLine && !reachable ? probe() : sync();
+    }, TICK_MS);
     render().then(sync);
 
     // For tests and support: what the desk holds now.

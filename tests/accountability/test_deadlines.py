@@ -2,11 +2,12 @@
 to the responsible official and their department's head; how long the city takes."""
 from sqlalchemy import select
 
-from accountability import deadlines, operations
+from accountability import deadlines
 from app.accounts.models import Role
 from app.extensions import db
 from app.notifications.models import OutboxEvent
 from app.notifications.reminders import send_reminders
+from app.organisations import operations as organisations
 from procurement import tenders
 
 from ..procurement.conftest import pass_deadline
@@ -47,7 +48,7 @@ def test_an_answered_need_is_not_overdue_and_its_answer_time_is_counted(client, 
 
 def test_overdue_steps_are_escalated_once_per_step_and_person(city, make_user, make_category):
     head = make_user(Role.OFFICIAL, name="Head of Social Services")
-    operations.set_department_head(city.department, head, actor=city.official)
+    organisations.set_department_head(city.department, head.email, actor=city.official)
     adopt_need(make_user, make_category, city.official)
     process = city.process("tender")
     pass_deadline(process)

@@ -73,11 +73,10 @@ def test_validation_messages_speak_the_callers_language(app, make_user, api_clie
     assert errors["seats_per_side"] == [_spanish("Give a whole number.")]
     assert errors["slug"] != ["This field is required."]  # already in Spanish: not the msgid
 
-    page = client.get("/api/v1/vouchers/movements?page=0", headers=spanish)
+    page = client.get("/api/v1/vouchers/movements?before=x", headers=spanish)
     assert page.status_code == 422
-    assert page.json["errors"]["query"]["page"] == [_spanish("Give a value from %(min)s to %(max)s.",
-                                                             min=1, max=100000)]
-    assert "Must be" not in page.json["errors"]["query"]["page"][0]
+    assert page.json["errors"]["query"]["before"] == [
+        _spanish("Give the cursor an answer's older or newer field gave.")]
 
     broken = client.post("/api/v1/councils", data=b"{not json", content_type="application/json", headers=spanish)
     assert broken.status_code == 400

@@ -1,6 +1,7 @@
 """Co-ops' bank accounts and each settlement's SEPA credit transfer (issue #23)."""
 import io
 import os
+import threading
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
@@ -19,7 +20,7 @@ from app.notifications.models import OutboxEvent
 from vouchers import bank, issuance, redemption, sepa, settlement
 from vouchers.models import BankAccountStatus, Redemption, Settlement
 
-from ..conftest import login, post_form
+from ..conftest import at_once, login, post_form
 
 COOP_IBAN, COOP_BIC = "IT60 X054 2811 1010 0000 0123 456", "BPPIITRRXXX"
 OTHER_IBAN, OTHER_BIC = "IT51 P020 0802 8020 0010 0012 345", "UNCRITMMXXX"
@@ -169,7 +170,8 @@ def test_the_statement_pdf_carries_the_transfers_reference(city, cleared, client
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     assert cleared.reference in text
     rows = client.get(f"/vouchers/settlements/{cleared.id}/la-tela.csv").get_data(as_text=True).splitlines()
-    assert rows[0].endswith("amount_cents,refunded_cents") and rows[1].endswith(",3000,1000")
+    assert rows[0].endswith("amount_cents,refunded_cents,offline_sale_id,paid_from")
+    assert rows[1].endswith(",3000,1000,,voucher")
 
 
 # Pages --------------------------------------------------------------------------------------
@@ -216,3 +218,84 @@ def test_a_coop_member_cannot_reach_the_file_nor_approve(city, cleared, client):
     row = bank.request_account(city.coop, COOP_IBAN, COOP_BIC, "La Tela", actor=city.member)
     assert post_form(client, f"/vouchers/bank-accounts/{row.id}/approve").status_code == 403
     assert bank.current_account(city.coop) is None
+
+
+def test_an_official_turns_a_request_down_with_the_reason_the_coop_is_told(city, client, make_user):
+    first = _approved(city, city.coop, city.member, COOP_IBAN, COOP_BIC, "La Tela")
+    change = bank.request_account(city.coop, OTHER_IBAN, OTHER_BIC, "Someone Else", actor=city.member)
+    with pytest.raises(DomainError) as refused:
+        bank.reject_account(change.id, "not the co-op's", actor=city.member)  # the co-op cannot decide
+    assert refused.value.status == 403
+    with pytest.raises(DomainError) as refused:
+        bank.reject_account(change.id, "   ", actor=city.official)
+    assert (refused.value.status, refused.value.field) == (422, "reason")
+    bank.reject_account(change.id, "The holder is not the co-op", actor=city.official)
+    assert bank.current_account(city.coop).id == first.id  # still paid where it was
+    assert bank.pending_account(city.coop) is None and bank.last_rejection(city.coop).id == change.id
+    for decide in (lambda: bank.approve_account(change.id, actor=make_user(Role.OFFICIAL, email="o2@example.org")),
+                   lambda: bank.reject_account(change.id, "again", actor=city.official)):
+        with pytest.raises(DomainError) as again:
+            decide()
+        assert (again.value.status, again.value.code) == (409, "not_pending")
+    notice = db.session.execute(select(OutboxEvent).where(OutboxEvent.kind == "voucher.bank_account_rejected")
+                                ).scalar_one()
+    assert notice.context["reason"] == "The holder is not the co-op"
+    entry = db.session.execute(select(AuditEntry).where(AuditEntry.action == "voucher_bank_account.rejected")
+                               ).scalar_one()
+    assert entry.actor_id == city.official.id
+    # The co-op's page says so; a new request replaces the message.
+    login(client, "member@example.org")
+    page = client.get("/vouchers/desk/bank-account").get_data(as_text=True)
+    assert "was not approved: The holder is not the co-op" in page
+    bank.request_account(city.coop, OTHER_IBAN, OTHER_BIC, "La Tela", actor=city.member)
+    assert bank.last_rejection(city.coop) is None
+
+
+def test_the_web_form_turns_down_and_keeps_a_missing_reason_beside_its_field(city, client):
+    change = bank.request_account(city.coop, COOP_IBAN, COOP_BIC, "La Tela", actor=city.member)
+    db.session.commit()
+    url = f"/vouchers/bank-accounts/{change.id}/reject"
+    login(client, "member@example.org")
+    assert post_form(client, url, {"reason": "mine"}).status_code == 403
+    client.get("/account/logout")
+    login(client, "official@example.org")
+    empty = post_form(client, url, {"reason": ""}, headers={"Accept-Language": "es"})
+    assert empty.status_code == 422
+    assert f'id="reject-reason-{change.id}-error"' in empty.get_data(as_text=True)
+    assert bank.pending_account(city.coop).id == change.id
+    assert client.post(url, data={"reason": "no token"}).status_code == 400
+    done = post_form(client, url, {"reason": "IBAN not confirmed by phone"})
+    assert done.status_code == 302
+    assert "not approved" in client.get(done.headers["Location"]).get_data(as_text=True)
+    assert bank.last_rejection(city.coop).rejection_reason == "IBAN not confirmed by phone"
+
+
+def test_an_approval_and_a_rejection_at_once_decide_once(city, app, make_user, backend):
+    change = bank.request_account(city.coop, COOP_IBAN, COOP_BIC, "La Tela", actor=city.member)
+    second = make_user(Role.OFFICIAL, email="second@example.org")
+    ids = (change.id, city.official.id, second.id)
+    db.session.commit()
+    barrier, outcomes = threading.Barrier(2), []
+
+    def worker(i):
+        with app.app_context():
+            from app.accounts.models import User
+            actor = db.session.get(User, ids[1 + i])
+            barrier.wait()
+            try:
+                if i == 0:
+                    bank.reject_account(ids[0], "not confirmed", actor=actor)
+                else:
+                    bank.approve_account(ids[0], actor=actor)
+                outcomes.append("done")
+            except DomainError as error:
+                outcomes.append(error.code)
+            finally:
+                db.session.remove()
+
+    at_once(2, worker)
+    db.session.expire_all()
+    assert sorted(outcomes) == ["done", "not_pending"], outcomes
+    row = db.session.get(type(change), change.id)
+    assert row.status in (BankAccountStatus.APPROVED, BankAccountStatus.REJECTED)
+    assert (row.approved_by_id is None) != (row.rejected_by_id is None)

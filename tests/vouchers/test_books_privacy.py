@@ -129,3 +129,28 @@ def test_a_batch_entry_is_each_of_its_holders_and_a_settlement_its_co_ops(city, 
     for user, transfer_id in ((city.member, entry), (city.other_member, sale), (make_user(), sale), (None, sale)):
         with pytest.raises(NotFound):
             books.party_leaf("ledger", transfer_id, user)
+
+
+def test_a_sweep_for_other_peoples_transfers_stops_and_an_officials_look_is_audited(city, app, make_user,
+                                                                                    api_client):
+    from app.audit.models import AuditEntry
+    _voucher, sale = _sale(city)
+    stranger = make_user(email="sweeper@example.org")
+    client, headers = api_client(stranger)
+    answers = [client.get(f"/api/v1/books/transfers/{sale.id + n}/leaf", headers=headers).status_code
+               for n in range(books.LEAF_MISSES + 2)]
+    assert set(answers[:books.LEAF_MISSES]) == {404}  # the sale itself is not theirs either
+    assert answers[-2:] == [429, 429]
+    refused = client.get(f"/api/v1/books/transfers/{sale.id}/leaf", headers=headers)
+    assert refused.status_code == 429 and refused.get_json()["error"] == "too_many_requests"
+    browser = app.test_client()
+    login(browser, stranger.email)
+    assert browser.get(f"/books/transfers/{sale.id}/leaf").status_code == 429
+    # The holder's own reads are neither counted nor audited; an official's are audited.
+    before = db.session.execute(select(AuditEntry.id).where(AuditEntry.action == "books.leaf_read")).all()
+    for _ in range(3):
+        books.party_leaf("ledger", sale.id, city.citizen)
+    assert db.session.execute(select(AuditEntry.id).where(AuditEntry.action == "books.leaf_read")).all() == before
+    books.party_leaf("ledger", sale.id, city.official)
+    read = db.session.execute(select(AuditEntry).where(AuditEntry.action == "books.leaf_read")).scalar_one()
+    assert (read.actor_id, read.object_type, read.object_id) == (city.official.id, "voucher_transfers", str(sale.id))

@@ -12,7 +12,7 @@ from app.notifications import operations as notes
 from app.notifications.models import OutboxEvent
 from app.notifications.reminders import send_reminders
 from app.notifications.worker import drain
-from vouchers import issuance, redemption, settlement
+from vouchers import bank, issuance, redemption, sepa, settlement
 from vouchers.models import Redemption
 
 
@@ -86,7 +86,7 @@ def test_a_redemption_tells_the_holder_with_one_outbox_row(city, client, smtp, m
     _unsubscribe(client, message, holder, "voucher.redeemed")
 
 
-def test_a_settlement_tells_the_coop_members(city, client, smtp, make_user):
+def test_a_settlement_tells_the_coop_members(app, city, client, smtp, make_user):
     colleague = make_user(Role.ORG_MEMBER, email="colleague@example.org", organisations=[city.coop], locale="es")
     voucher = issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
     result = redemption.redeem(voucher.code, 1500, "elder-care", city.coop, actor=city.member)
@@ -94,14 +94,33 @@ def test_a_settlement_tells_the_coop_members(city, client, smtp, make_user):
     db.session.commit()
     drain()
     smtp.messages.clear()
-    settlement.settle(city.today - timedelta(days=7), city.today - timedelta(days=1), actor=city.official)
+    cleared, _ = settlement.settle(city.today - timedelta(days=7), city.today - timedelta(days=1),
+                                   actor=city.official)
     drain()
+    # The statement first: the money has not moved yet, and the notice does not say it has.
     mails = _by_recipient(smtp)
     assert set(mails) == {city.member.email, "colleague@example.org"}  # not the other co-op, not the official
-    assert "ha cobrado" in mails["colleague@example.org"]["Subject"]
-    assert "has been paid" in mails[city.member.email]["Subject"]
+    assert "cobrará" in mails["colleague@example.org"]["Subject"]
+    assert "will be paid" in mails[city.member.email]["Subject"]
+    assert "has been paid" not in mails[city.member.email]["Subject"]
     assert "/vouchers/statements" in mails[city.member.email].get_body(("html",)).get_content()
-    _unsubscribe(client, mails["colleague@example.org"], colleague, "voucher.settlement_paid")
+    _unsubscribe(client, mails["colleague@example.org"], colleague, "voucher.settlement_statement")
+
+    # Paid when the city records the day its bank executed the transfer.
+    app.config.update(PROCOMUN_CITY_IBAN="IT45 U030 6909 6061 0000 0063 245", PROCOMUN_CITY_BIC="BCITITMMXXX",
+                      PROCOMUN_CITY_ACCOUNT_NAME="Comune di Villanova")
+    account = bank.request_account(city.coop, "IT60 X054 2811 1010 0000 0123 456", "BPPIITRRXXX", "La Tela",
+                                   actor=city.member)
+    bank.approve_account(account.id, actor=city.official)
+    sepa.settlement_file(cleared.id, actor=city.official)
+    drain()
+    smtp.messages.clear()
+    sepa.mark_paid(cleared.id, city.today, actor=city.official)
+    drain()
+    mails = _by_recipient(smtp)
+    assert set(mails) == {city.member.email, "colleague@example.org"}  # unsubscribed from statements only
+    assert "has been paid" in mails[city.member.email]["Subject"]
+    assert "ha cobrado" in mails["colleague@example.org"]["Subject"]
 
 
 def test_the_expiry_reminder_goes_once_to_holders_with_money_left(city, smtp, make_user):

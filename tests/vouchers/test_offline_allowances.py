@@ -14,7 +14,7 @@ from app.config import ConfigError
 from app.database import utcnow
 from app.extensions import db
 from app.notifications.models import OutboxEvent
-from vouchers import allowances, closing, issuance, ledger, redemption, settlement
+from vouchers import allowances, closing, documents, issuance, ledger, redemption, settlement
 from vouchers.models import AccountKind, OfflineSale, Redemption, Transfer, TransferKind
 
 from ..conftest import at_once, csrf_token, login
@@ -128,6 +128,10 @@ def test_a_conflict_within_the_allowance_is_paid_from_the_risk_budget_and_settle
     line = next(line for line in cleared.lines if line.organisation_id == city.coop.id)
     assert line.amount_cents == 2500
     assert [s.id for s in settlement.statement_offline_honoured(cleared, city.coop)] == [sale.id]
+    # Its spreadsheet has the sale too, so that its rows sum to what the co-op is paid.
+    rows = list(documents.statement_rows(cleared, line))
+    assert [row[-2:] for row in rows] == [[sale.id, "offline_risk_budget"]]
+    assert sum(row[4] - row[5] for row in rows) == line.amount_cents
     assert redemption.organisation_balance(city.coop) == 0
     assert ledger.verify().ok
 

@@ -215,6 +215,41 @@ def test_a_conflict_meanwhile_is_paid_from_the_risk_budget_and_reported(offline_
         context.close()
 
 
+def test_a_server_out_of_reach_while_the_device_is_online_keeps_the_sale(offline_city, browser, desk_server):
+    """The device says online (its Wi-Fi is up) but the server does not answer: a scanned sale is kept
+    as if offline, the desk says why, and it settles once when the server answers again. While the
+    server answers, the same scanned sale goes straight to it."""
+    city = offline_city
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    problems = _watch_errors(page)
+    try:
+        _open_desk(page, desk_server.url, city.member.email)
+        _sell_offline(page, allowances.qr_text(city.voucher), "10")
+        expect(page.locator(".alert-success")).to_be_visible()
+        assert _counts() == (1, 0)
+
+        desk_server.stop()  # the network is up; only the server is gone
+        state = page.locator("[data-offline-state]")
+        _sell_offline(page, allowances.qr_text(city.voucher), "12.50")
+        expect(page.locator("[data-offline-message]")).to_contain_text("Sale kept on this device")
+        expect(page.locator("[data-offline-waiting]")).to_have_text("1")
+        expect(state).to_contain_text("the server does not answer")
+        assert page.evaluate("navigator.onLine")
+
+        desk_server.start()
+        expect(page.locator("[data-offline-waiting]")).to_have_text("0")
+        expect(state).to_contain_text("Online")
+        expect(page.locator("[data-offline-queue] tbody tr")).to_contain_text("Redeemed")
+        assert _counts() == (2, 1)
+        assert ledger.balance(db.session.get(type(city.voucher), city.voucher.id).account) == 8000 - 1000 - 1250
+        assert ledger.verify().ok
+        assert not problems, problems
+    finally:
+        context.close()
+
+
 def test_a_forged_expired_or_typed_allowance_is_not_sold_offline(offline_city, browser, desk_server):
     city = offline_city
     signed = allowances.qr_text(city.voucher)

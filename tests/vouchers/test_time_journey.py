@@ -49,7 +49,7 @@ def test_earn_confirm_a_gift_and_spend_with_the_pin(live_server, page, screensho
     db.session.commit()  # end the test's read snapshot: the server wrote meanwhile
     assert time_credits.time_balance(marco) == 120
     page.get_by_role("button", name="Yes, give them").click()
-    expect(page.get_by_text("your 30 minutes are theirs now")).to_be_visible()
+    expect(page.get_by_text("Your 30 minutes are on their way to aina@example.org.")).to_be_visible()
     expect(page.get_by_text("You have 90 minutes of time credits.")).to_be_visible()
     _sign_out(page)
 

@@ -127,7 +127,7 @@ def test_batch_form_reports_bad_rows_then_issues_good_ones(app, city):
     response = post_form(official, url, {"file": (io.BytesIO(content), "run.csv"), "skip_bad_rows": "y",
                                          "unknown_holders": "invite"},
                          content_type="multipart/form-data")
-    assert response.status_code == 200 and "1 vouchers issued" in response.get_data(as_text=True)
+    assert response.status_code == 200 and "1 voucher issued" in response.get_data(as_text=True)
     assert db.session.query(Voucher).count() == 1
 
 
@@ -247,3 +247,17 @@ def test_open_books_name_the_programme_and_write_the_month_the_readers_way(app, 
     month = voucher.issued_at.strftime("%Y-%m")
     assert "<td>Home care 2027</td>" in page and "home-care-2027</td>" not in page
     assert f"<td>{month}</td>" not in page and f" {voucher.issued_at.year}</td>" in page
+
+
+@pytest.mark.parametrize("language,said", [("en", "1 voucher expired; €20.00 returned to its programme."),
+                                           ("es", "1 bono caducado; 20,00")])
+def test_the_expiry_button_says_how_many_in_the_readers_words(app, city, language, said):
+    gone = issuance.issue_voucher(city.programme, city.citizen, 2000, actor=city.official)
+    db.session.get(Voucher, gone.id).valid_until = city.today - timedelta(days=1)
+    db.session.commit()
+    client = app.test_client()
+    login(client, "official@example.org")
+    done = post_form(client, "/vouchers/expire", headers={"Accept-Language": language})
+    assert done.status_code == 302
+    page = client.get(done.headers["Location"], headers={"Accept-Language": language}).get_data(as_text=True)
+    assert said in page

@@ -292,7 +292,7 @@ def test_a_member_records_time_and_the_volunteer_gives_it_to_a_relative(city, ma
     assert ledger.verify().ok
 
     moves = client.get(f"{API}/movements", headers=headers).json
-    assert moves["total"] == 2 and [m["kind"] for m in moves["movements"]] == ["give-time", "earn-time"]
+    assert [m["kind"] for m in moves["movements"]] == ["give-time", "earn-time"] and moves["older"] is None
     assert moves["movements"][0]["amount_out"] == 60 and moves["movements"][1]["amount_in"] == 90
 
 
@@ -352,17 +352,29 @@ def test_a_member_of_several_organisations_says_which_records_time(city, make_us
 
 # Movements ------------------------------------------------------------------------------
 
-def test_movements_are_the_callers_own_and_paged(city, voucher, api_client):
+def test_movements_are_the_callers_own_and_paged(city, voucher, api_client, monkeypatch):
     redemption.redeem(voucher.code, 300, "elder-care", city.coop, actor=city.member)
     client, headers = api_client(city.citizen)
-    page = client.get(f"{API}/movements?page=1", headers=headers).json
-    assert page["page"] == 1 and page["total"] == 2
+    page = client.get(f"{API}/movements", headers=headers).json
+    assert page["older"] is None and page["newer"] is None
     assert [(m["kind"], m["amount_in"], m["amount_out"]) for m in page["movements"]] == [
         ("redeem", 0, 300), ("issue", 5000, 0)]
-    assert client.get(f"{API}/movements?page=9", headers=headers).json["movements"] == []
-    _assert_refused(client.get(f"{API}/movements?page=0", headers=headers), 422)
+    for n in range(3):
+        redemption.redeem(voucher.code, 10 + n, "elder-care", city.coop, actor=city.member)
+    monkeypatch.setattr(ledger.movements, "__kwdefaults__", {**ledger.movements.__kwdefaults__, "per_page": 2})
+    # Two a page: 12 and 11, then 10 and 300, then the issue.
+    first = client.get(f"{API}/movements", headers=headers).json
+    older = client.get(f"{API}/movements?before={first['older']}", headers=headers).json
+    oldest = client.get(f"{API}/movements?before={older['older']}", headers=headers).json
+    assert [m["amount_out"] for m in first["movements"] + older["movements"] + oldest["movements"]] == [
+        12, 11, 10, 300, 0]
+    assert oldest["older"] is None and oldest["newer"]
+    back = client.get(f"{API}/movements?after={older['newer']}", headers=headers).json
+    assert back["movements"] == first["movements"]
+    for bad in ("0.0.0", "x", "-1", "1" * 19):
+        _assert_refused(client.get(f"{API}/movements?before={bad}", headers=headers), 422)
     other, other_headers = api_client(city.official)
-    assert other.get(f"{API}/movements", headers=other_headers).json["total"] == 0
+    assert other.get(f"{API}/movements", headers=other_headers).json["movements"] == []
     _assert_refused(client.get(f"{API}/movements"), 401)
 
 
