@@ -2,7 +2,7 @@
 run; figures to bench/results.json and a short table on stdout.
 
 `BENCH_QUICK=1` runs a small version; `python -m bench redemption pages` runs
-only the named benchmarks (redemption, issuance, pages, documents, books, eligibility, chain)."""
+only the named benchmarks (redemption, issuance, pages, documents, books, eligibility, chain, daily)."""
 import json
 import os
 import sys
@@ -11,7 +11,7 @@ import traceback
 
 from . import common, machine
 
-BENCHMARKS = ("redemption", "issuance", "pages", "documents", "books", "eligibility", "chain")
+BENCHMARKS = ("redemption", "issuance", "pages", "documents", "books", "eligibility", "chain", "daily")
 RESULTS = common.ROOT / "bench" / "results.json"
 
 
@@ -98,6 +98,14 @@ def _table(results: dict) -> list[str]:
                         f"({proofs['inclusion']['statements']} stmts), consistency p95 "
                         f"{proofs['consistency']['p95_ms']} ms ({proofs['consistency']['statements']} stmts); "
                         f"bare node SELECT p95 {proofs['bare_select']['p95_ms']} ms")
+    d = results.get("daily")
+    if d and "jobs" in d:
+        rows.append(f"daily       {d['holders']} holders, {d['transfers']} transfers, {d['coops']} co-ops")
+        for job in d["jobs"]:
+            rows.append(f"  {job['job']:<26} {job['seconds']:>8} s  floor {job['floor_seconds']:>7} s  ratio "
+                        f"{job['ratio']}  peak {job['peak_rss_mb']} MB"
+                        + (f"  {job['messages_per_second']} msg/s" if "messages_per_second" in job else "")
+                        + ("" if job["within_target"] else "  OVER TARGET"))
     for name in BENCHMARKS:
         if name in results and "error" in results[name]:
             rows.append(f"{name:<11} FAILED: {results[name]['error']}")

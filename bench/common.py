@@ -167,9 +167,14 @@ def flask(*args, timed=False, environment=None):
     environment = environment or env()
     command = [str(BIN / "flask"), "--app", "app", *args]
     if not timed:
+        from importlib.metadata import entry_points
+
         from app import create_app
         from app.extensions import db
         app = create_app(env=environment)
+        for plugin in entry_points(group="flask.commands"):  # `bench-data`: the `flask` script's plugins
+            if plugin.name not in app.cli.commands:
+                app.cli.add_command(plugin.load(), plugin.name)
         result = app.test_cli_runner().invoke(args=list(args))
         with app.app_context():
             db.engine.dispose()  # no connection left open to hold a later reset up
