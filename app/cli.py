@@ -46,10 +46,12 @@ def output_directory(path: str) -> str:
 @with_appcontext
 def backup_command(file):
     """Write a consistent snapshot of the whole database to FILE (a zip of JSON lines)."""
-    from .backup import backup
+    from .backup import backup, table_count
+    from .progress import progress_bar
     output_directory(file)
     try:
-        counts = backup(file)
+        with progress_bar(table_count(), "Backing up") as advance:
+            counts = backup(file, progress=advance)
     except OSError as error:
         raise click.ClickException(f"cannot write {file}: {error.strerror}") from error
     click.echo(f"Backed up {sum(counts.values())} rows of {len(counts)} tables to {file}.")
@@ -60,9 +62,11 @@ def backup_command(file):
 @with_appcontext
 def restore_command(file):
     """Load FILE (made by `backup`) into this empty, migrated database."""
-    from .backup import BackupError, restore
+    from .backup import BackupError, restore, table_count
+    from .progress import progress_bar
     try:
-        counts = restore(file)
+        with progress_bar(table_count(), "Restoring") as advance:
+            counts = restore(file, progress=advance)
     except BackupError as error:
         raise click.ClickException(str(error)) from error
     click.echo(f"Restored {sum(counts.values())} rows of {len(counts)} tables from {file}.")

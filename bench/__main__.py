@@ -2,7 +2,7 @@
 run; figures to bench/results.json and a short table on stdout.
 
 `BENCH_QUICK=1` runs a small version; `python -m bench redemption pages` runs
-only the named benchmarks (redemption, issuance, pages, documents, books, eligibility, chain, letters)."""
+only the named benchmarks (redemption, issuance, pages, documents, books, eligibility, chain, daily, letters)."""
 import json
 import os
 import sys
@@ -11,7 +11,7 @@ import traceback
 
 from . import common, machine
 
-BENCHMARKS = ("redemption", "issuance", "pages", "documents", "books", "eligibility", "chain", "letters")
+BENCHMARKS = ("redemption", "issuance", "pages", "documents", "books", "eligibility", "chain", "daily", "letters")
 RESULTS = common.ROOT / "bench" / "results.json"
 
 
@@ -27,6 +27,7 @@ def _table(results: dict) -> list[str]:
             f"pgbench {r['pgbench']['per_second']}/s  "
             f"app/least {r['ratio_app_least']}  app/pgbench {r['ratio_app_pgbench']}  "
             f"ledger ok {r['books']['ledger_verified']}  over-redeemed {r['books']['over_redeemed_vouchers']}"]
+        rows += _baseline_rows("", r)
         q = r.get("sqlite")
         if q and "app" in q:
             rows.append(f"  sqlite    app {q['app']['per_second']}/s  p95 {q['app']['p95_ms']} ms  errors "
@@ -34,6 +35,7 @@ def _table(results: dict) -> list[str]:
                         f"(errors {q['least_app']['errors']})  app/least "
                         f"{q['ratio_app_least']}  ledger ok {q['books']['ledger_verified']}  over-redeemed "
                         f"{q['books']['over_redeemed_vouchers']}")
+            rows += _baseline_rows("  sqlite  ", q)
     i = results.get("issuance")
     if i and "seconds" in i:
         rows.append(f"issuance    {i['rows']} rows in {i['seconds']} s ({i['rows_per_second']}/s), peak "
@@ -104,10 +106,30 @@ def _table(results: dict) -> list[str]:
                         f"({proofs['inclusion']['statements']} stmts), consistency p95 "
                         f"{proofs['consistency']['p95_ms']} ms ({proofs['consistency']['statements']} stmts); "
                         f"bare node SELECT p95 {proofs['bare_select']['p95_ms']} ms")
+    d = results.get("daily")
+    if d and "jobs" in d:
+        rows.append(f"daily       {d['holders']} holders, {d['transfers']} transfers, {d['coops']} co-ops")
+        for job in d["jobs"]:
+            rows.append(f"  {job['job']:<26} {job['seconds']:>8} s  floor {job['floor_seconds']:>7} s  ratio "
+                        f"{job['ratio']}  peak {job['peak_rss_mb']} MB"
+                        + (f"  {job['messages_per_second']} msg/s" if "messages_per_second" in job else "")
+                        + ("" if job["within_target"] else "  OVER TARGET"))
     for name in BENCHMARKS:
         if name in results and "error" in results[name]:
             rows.append(f"{name:<11} FAILED: {results[name]['error']}")
     return rows
+
+
+def _baseline_rows(label: str, r: dict) -> list[str]:
+    """The app as it was at the baseline commit, measured in the same slices: or why it was not."""
+    b = r.get("baseline") or {}
+    if "per_second" not in b:
+        return [f"{label:<12}baseline {b.get('commit', '')[:12]} skipped: {b.get('skipped', 'not measured')}"]
+    return [f"{label:<12}baseline {b['commit'][:12]} {b['per_second']}/s  p50 {b['p50_ms']} p95 {b['p95_ms']} "
+            f"p99 {b['p99_ms']} ms  errors {b['errors']}  app/baseline {r['ratio_app_baseline']}  "
+            f"(app/least {r['ratio_app_least']})  ledger ok {b['books']['ledger_verified']}  over-redeemed "
+            f"{b['books']['over_redeemed_vouchers']}"
+            + (f"  [{b['note']}; app beside it {b['app_beside']['per_second']}/s]" if "app_beside" in b else "")]
 
 
 def main(argv: list[str]) -> int:

@@ -167,9 +167,14 @@ def flask(*args, timed=False, environment=None):
     environment = environment or env()
     command = [str(BIN / "flask"), "--app", "app", *args]
     if not timed:
+        from importlib.metadata import entry_points
+
         from app import create_app
         from app.extensions import db
         app = create_app(env=environment)
+        for plugin in entry_points(group="flask.commands"):  # `bench-data`: the `flask` script's plugins
+            if plugin.name not in app.cli.commands:
+                app.cli.add_command(plugin.load(), plugin.name)
         result = app.test_cli_runner().invoke(args=list(args))
         with app.app_context():
             db.engine.dispose()  # no connection left open to hold a later reset up
@@ -194,38 +199,65 @@ def production_settings() -> dict:
     return {"workers": conf["workers"], "worker_class": conf["worker_class"], "threads": conf["threads"]}
 
 
-@contextmanager
-def gunicorn(app_spec: str, *, extra_env=None):
-    """Serve `app_spec` on a loopback port for the duration of the block, with the production
-    configuration (gunicorn.conf.py: workers, threads, and a pool connection per thread); yields the port."""
-    port = free_port()
-    command = [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "--bind", f"127.0.0.1:{port}",
-               "--log-level", "warning", app_spec]
-    log = open(ROOT / "bench" / ".gunicorn.log", "a")
-    process = subprocess.Popen(command, cwd=ROOT, env=env(**(extra_env or {})), stdout=log, stderr=log,
-                               start_new_session=True)
-    try:
-        deadline = time.time() + 60
+class Server:
+    """One gunicorn serving `app_spec` on a loopback port with the production configuration
+    (gunicorn.conf.py: workers, threads, and a pool connection per thread), from the tree `cwd`
+    (gunicorn puts it first on the path: a baseline's tree serves the baseline's app)."""
+
+    def __init__(self, app_spec: str, extra_env: dict | None = None, cwd: Path = ROOT):
+        self.port = free_port()
+        command = [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py"), "--bind",
+                   f"127.0.0.1:{self.port}", "--log-level", "warning", app_spec]
+        self.log = open(ROOT / "bench" / ".gunicorn.log", "a")
+        self.process = subprocess.Popen(command, cwd=cwd, env=env(**(extra_env or {})), stdout=self.log,
+                                        stderr=self.log, start_new_session=True)
+
+    def wait_listening(self, deadline: float) -> None:
         while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited ({process.returncode}); see bench/.gunicorn.log")
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited ({self.process.returncode}); see bench/.gunicorn.log")
             try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
             except OSError:
                 if time.time() > deadline:
                     raise RuntimeError("gunicorn did not start in 60 s")
                 time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+@contextmanager
+def servers(*specs: tuple[str, dict | None, Path]):
+    """Several gunicorns (app_spec, extra_env, cwd) started at once, each stopped at the end of
+    the block or earlier by its own stop(); yields the Server objects once all listen."""
+    started = []
+    try:
+        for spec in specs:
+            started.append(Server(*spec))
+        deadline = time.time() + 60
+        for server in started:
+            server.wait_listening(deadline)
         time.sleep(0.5 + 0.3 * production_settings()["workers"])  # let every worker import the app
-        yield port
+        yield started
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+        for server in started:
+            server.stop()
+
+
+@contextmanager
+def gunicorn(app_spec: str, *, extra_env=None, cwd: Path = ROOT):
+    """Serve `app_spec` for the duration of the block (see Server); yields the port."""
+    with servers((app_spec, extra_env, cwd)) as (server,):
+        yield server.port
 
 
 def _pgbench() -> str | None:

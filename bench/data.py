@@ -189,11 +189,23 @@ def generate(scale: int, echo=print) -> dict:
 
 
 @click.command("bench-data")
-@click.option("--scale", type=click.IntRange(min=1), required=True, help="About how many pacts to end with.")
+@click.option("--scale", type=click.IntRange(min=1), default=None, help="About how many pacts to end with.")
+@click.option("--holders", type=click.IntRange(min=1), default=None,
+              help="The voucher scale: a national programme with this many holders (and vouchers).")
+@click.option("--transfers", type=click.IntRange(min=3), default=None,
+              help="With --holders: about this many ledger transfers over three years (default 10 per holder).")
 @with_appcontext
-def bench_data_command(scale):
+def bench_data_command(scale, holders, transfers):
     """Fill the database for the benchmarks: the demo city multiplied to about SCALE
     pacts, with proportional reports, councils and votes, procurement and 10×SCALE
-    ledger transfers. Only for a benchmark database: it adds rows in bulk."""
+    ledger transfers; and/or the voucher scale (--holders, --transfers) of the nightly
+    jobs' benchmark. Only for a benchmark database: it adds rows in bulk."""
+    if scale is None and holders is None:
+        raise click.UsageError("Give --scale, --holders or both.")
     demo_command.callback()
-    generate(scale, echo=click.echo)
+    if scale is not None:
+        generate(scale, echo=click.echo)
+    if holders is not None:
+        from .voucher_data import generate as generate_vouchers
+        written = generate_vouchers(holders, transfers or holders * 10, echo=click.echo)
+        click.echo(f"vouchers: {written['transfers']} transfers, {written['audit_entries']} audit entries")

@@ -1,4 +1,4 @@
-"""Benchmark 8: letters by post for 100,000 people without an email (QUICK 1,000), PostgreSQL only.
+"""Benchmark 9: letters by post for 100,000 people without an email (QUICK 1,000), PostgreSQL only.
 
 The list is loaded through its CLI (not timed); then `flask vouchers letters` runs twice in a child
 process of its own (time and peak RSS): first issuing every letter's voucher and printing the lot,

@@ -83,3 +83,18 @@ def test_the_chain_bench_links_records_to_the_followed_need_and_the_page_stays_f
     assert statements(grown["need_id"]) == before
     with app.test_request_context():  # 200 sales of 2 € each, a tenth of them half refunded
         assert chain(first["need_id"]).chart["totals"]["redeemed"] - redeemed == 200 * 200 - grown["refunds"] * 100
+
+
+def test_the_voucher_scale_keeps_the_books_and_the_audit_chain(app):
+    """`--holders H --transfers T`: H holders with a voucher each, about T transfers, a month of
+    H redemptions to settle, and a ledger and audit trail that verify."""
+    runner = app.test_cli_runner()
+    result = runner.invoke(bench_data_command, ["--holders", "200", "--transfers", "1000"])
+    assert result.exit_code == 0, result.output
+    db.session.remove()
+    assert _count("vouchers WHERE code LIKE 'BENCH%'") == 200
+    assert _count("voucher_redemptions") >= 1000
+    assert _count("organisations WHERE slug LIKE 'bench-coop-%'") == 10
+    for command in (["ledger", "verify"], ["audit", "verify"]):
+        verify = runner.invoke(args=command)
+        assert verify.exit_code == 0, verify.output

@@ -12,6 +12,7 @@ from app.accounts.operations import find_user
 from app.books.operations import verify_log
 from app.cli import output_directory
 from app.errors import DomainError
+from app.progress import progress_bar
 
 from . import closing, eligibility, figures, gifts, issuance, ledger, letters, programmes, sepa, settlement
 
@@ -284,7 +285,9 @@ def settlement_file(settlement_id, out, actor):
 @refusals_fail
 def expire(on, actor):
     """Expire vouchers past their validity; what remains returns to each programme."""
-    count, returned = closing.expire_vouchers(actor=_actor(actor), on=on.date() if on else None)
+    day = on.date() if on else None
+    with progress_bar(closing.due_for_expiry(day), "Expiring vouchers") as advance:
+        count, returned = closing.expire_vouchers(actor=_actor(actor), on=day, progress=advance)
     click.echo(f"Expired {count} vouchers; {returned} cents returned to their programmes.")
 
 

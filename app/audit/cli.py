@@ -4,6 +4,8 @@ import click
 from flask.cli import AppGroup
 
 from ..books.operations import verify_log
+from ..progress import progress_bar
+from .operations import entry_count
 from .operations import verify as verify_chain
 from .witnesses import (
     AuditTrailBroken,
@@ -44,7 +46,8 @@ def verify(given):
     against every head published outside the database (a head counting more entries than there
     are means the newest were removed)."""
     heads = _heads(given)
-    result = verify_chain(heads)
+    with progress_bar(entry_count(), "Verifying the audit trail") as advance:
+        result = verify_chain(heads, progress=advance)
     if not result.ok:
         _report(result)
         sys.exit(1)

@@ -18,7 +18,8 @@ from decimal import Decimal
 from enum import Enum
 
 from flask import current_app
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy.orm import lazyload
 
 from ..database import utcnow
 from ..extensions import db
@@ -101,6 +102,27 @@ def record(action: str, obj=None, *, actor=None, before=None, after=None,
     return entry
 
 
+def record_many(action: str, object_type: str, entries, *, actor=None) -> int:
+    """Append one entry for `action` per (object_id, before, after) of `entries`, as `record`
+    would one by one, in a single insert: the nightly jobs that close a million records at once
+    keep an entry for each without a round trip each. Must run inside the change's transaction."""
+    session = db.session
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    prev = session.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar_one_or_none()
+    key = current_app.config["AUDIT_KEY"].encode()
+    actor_id, at, rows = getattr(actor, "id", actor), utcnow(), []
+    for object_id, before, after in entries:
+        row = {"at": at, "actor_id": actor_id, "action": action, "object_type": object_type,
+               "object_id": str(object_id), "before": canonical(before), "after": canonical(after),
+               "prev_hash": prev or GENESIS}
+        row["hash"] = prev = hmac.new(key, canonical(row).encode(), hashlib.sha256).hexdigest()
+        rows.append(row)
+    if rows:
+        session.execute(insert(AuditEntry.__table__), rows)
+    return len(rows)
+
+
 @dataclass(frozen=True)
 class ChainHead:
     """The chain's head at one moment: how many entries, the last one's id and hash. Published
@@ -125,7 +147,7 @@ class VerifyResult:
         return self.broken_at is None and not self.truncated
 
 
-def verify(heads=(), batch: int = 5000) -> VerifyResult:
+def verify(heads=(), batch: int = 5000, progress=None) -> VerifyResult:
     """Walk the chain in order and report the first entry whose content or link was altered, or
     that differs from a published head at its position; then whether entries a head counted are
     gone (truncation)."""
@@ -137,10 +159,14 @@ def verify(heads=(), batch: int = 5000) -> VerifyResult:
     last_id = 0
     while True:
         rows = db.session.execute(
-            select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+            # The actor is not part of the check: no join to users for each entry.
+            select(AuditEntry).options(lazyload(AuditEntry.actor)).where(AuditEntry.id > last_id)
+            .order_by(AuditEntry.id).limit(batch)
         ).scalars().all()
         if not rows:
             break
+        if progress is not None:
+            progress(len(rows))
         for entry in rows:
             if entry.prev_hash != prev:
                 return VerifyResult(checked, entry.id, "its link to the previous entry is broken "
@@ -163,6 +189,10 @@ def verify(heads=(), batch: int = 5000) -> VerifyResult:
                                            f"missing one came after entry {last_id or 'none'}",
                             truncated=True, head=now)
     return VerifyResult(checked, head=now)
+
+
+def entry_count() -> int:
+    return db.session.execute(select(func.count(AuditEntry.id))).scalar_one()
 
 
 def _when(head: ChainHead) -> str:

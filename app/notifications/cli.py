@@ -7,8 +7,9 @@ import click
 from flask.cli import AppGroup
 
 from ..database import utcnow
+from ..progress import progress_bar
 from .reminders import send_reminders
-from .worker import drain, queue_digests, work_once
+from .worker import digest_cutoff, drain, queue_digests, waiting_digest_notices, work_once
 
 outbox_cli = AppGroup("outbox", help="Deliver notifications: the worker and the daily digest.")
 reminders_cli = AppGroup("reminders", help="Time-based notifications (run daily from cron).")
@@ -37,7 +38,9 @@ def work(once, interval):
               help="Include notices up to now, not only before today's digest hour.")
 def digest(up_to_now):
     """Group each person's waiting digest notices into one email (the worker then sends it)."""
-    count = queue_digests(utcnow() if up_to_now else None)
+    until = utcnow() if up_to_now else digest_cutoff()
+    with progress_bar(waiting_digest_notices(until), "Grouping digests") as advance:
+        count = queue_digests(until, progress=advance)
     click.echo(f"Queued {count} digest emails.")
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
-from sqlalchemy import insert, or_, select, union, update
+from sqlalchemy import func, insert, or_, select, union, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import Select
 
@@ -37,11 +37,19 @@ def _audience(event: OutboxEvent, after: int, limit: int) -> list[int]:
         listed |= {int(i) for i in extra}
     if listed:
         parts.append(select(User.id.label("uid")).where(User.id.in_(sorted(listed))))
-    everyone = union(*parts).subquery()
-    stmt = (select(everyone.c[0]).where(everyone.c[0] > after).order_by(everyone.c[0]).limit(limit))
+    # Each part's own next `limit` ids first: the union then sorts at most parts × limit rows, not
+    # all the audience left (a million holders in batches of a thousand would be quadratic).
+    everyone = union(*(_next_ids(part, after, limit) for part in parts)).subquery()
+    stmt = select(everyone.c[0]).order_by(everyone.c[0]).limit(limit)
     if event.actor_id is not None:
         stmt = stmt.where(everyone.c[0] != event.actor_id)
     return [row[0] for row in db.session.execute(stmt)]
+
+
+def _next_ids(part: Select, after: int, limit: int) -> Select:
+    rows = part.subquery()
+    first = select(rows.c[0].label("uid")).where(rows.c[0] > after).order_by(rows.c[0]).limit(limit).subquery()
+    return select(first.c.uid)
 
 
 def fan_out_batch(batch: int | None = None) -> int:
@@ -96,10 +104,18 @@ def digest_cutoff(now: datetime | None = None) -> datetime:
     return cutoff.astimezone(timezone.utc)
 
 
-def queue_digests(until: datetime | None = None, batch: int | None = None) -> int:
+def waiting_digest_notices(until: datetime) -> int:
+    """How many notices wait for a digest (the digest's progress bar)."""
+    return db.session.execute(select(func.count(Notification.id)).where(
+        Notification.mode == Mode.DIGEST.value, Notification.digest_message_id.is_(None),
+        Notification.created_at < until)).scalar_one()
+
+
+def queue_digests(until: datetime | None = None, batch: int | None = None, progress=None) -> int:
     """Group each person's waiting digest notices created before `until` into one email.
 
-    Safe to run at any time and from several workers: a notice joins one digest only."""
+    Safe to run at any time and from several workers: a notice joins one digest only.
+    `progress(n)` is told of the notices each batch grouped."""
     until = until or digest_cutoff()
     batch = batch or current_app.config["NOTIFICATIONS_BATCH"]
     queued = 0
@@ -119,16 +135,24 @@ def queue_digests(until: datetime | None = None, batch: int | None = None) -> in
                     Notification.mode == Mode.DIGEST.value, Notification.digest_message_id.is_(None),
                     Notification.created_at < until, Notification.user_id.in_({u for _n, u in rows}))
                 .order_by(Notification.id).with_for_update(skip_locked=True)).all()
-            by_user: dict[int, list[int]] = {}
-            for notice_id, user_id in rows:
-                by_user.setdefault(user_id, []).append(notice_id)
-            for user_id, notice_ids in by_user.items():
-                message = MailMessage(user_id=user_id, digest=True)
-                db.session.add(message)
-                db.session.flush()
-                db.session.execute(update(Notification).where(Notification.id.in_(notice_ids))
-                                   .values(digest_message_id=message.id))
-                queued += 1
+            # One message per person and one statement for their notices, whatever the batch's size.
+            users = sorted({user_id for _n, user_id in rows})
+            now = utcnow()
+            messages = db.session.execute(
+                insert(MailMessage.__table__).returning(MailMessage.id, MailMessage.user_id),
+                [{"user_id": user_id, "digest": True, "status": MessageStatus.QUEUED.value, "attempts": 0,
+                  "next_attempt_at": now, "last_error": "", "subject": "", "created_at": now}
+                 for user_id in users]).all()
+            message_ids = [message_id for message_id, _u in messages]
+            theirs = (select(MailMessage.id).where(MailMessage.user_id == Notification.user_id,
+                                                   MailMessage.id.in_(message_ids)).scalar_subquery())
+            notice_ids = [notice_id for notice_id, _u in rows]
+            for start in range(0, len(notice_ids), 5000):
+                db.session.execute(update(Notification).where(Notification.id.in_(notice_ids[start:start + 5000]))
+                                   .values(digest_message_id=theirs).execution_options(synchronize_session=False))
+            queued += len(users)
+            if progress is not None:
+                progress(len(rows))
 
 
 # Delivery ------------------------------------------------------------------------------

@@ -73,3 +73,32 @@ def test_the_digest_command_queues_one_email_per_person(app, make_user, make_org
     result = runner.invoke(args=["outbox", "digest", "--now"])
     assert "Queued 2 digest emails" in result.output
     assert "Queued 0 digest emails" in runner.invoke(args=["outbox", "digest", "--now"]).output
+
+
+def test_digests_are_queued_a_batch_at_a_time_each_notice_in_its_own_persons(app, make_user, make_org):
+    """Set-based digests (issue #25): one message per person per batch, each notice joined to its
+    own person's message, even when the batch is smaller than the people waiting."""
+    from sqlalchemy import select
+
+    from app.database import utcnow
+    from app.extensions import db
+    from app.notifications import operations as notes
+    from app.notifications.models import MailMessage, Notification
+    from app.notifications.worker import drain, queue_digests
+    org = make_org()
+    people = [make_user() for _ in range(5)]
+    for person in people:
+        notes.follow(person, "organisation", org.id)
+        notes.set_preferences(person, {"accreditation.suspended": "digest"})
+    for reason in ("One", "Two", "Three"):
+        notes.emit("accreditation.suspended", "organisation", org.id, organisation="O", slug=org.slug,
+                   category="c", category_names={}, reason=reason, valid_until="2030-01-01")
+    with app.test_request_context():
+        drain()
+    seen = []
+    assert queue_digests(utcnow(), batch=4, progress=seen.append) == 5
+    assert sum(seen) == 15
+    pairs = db.session.execute(select(Notification.user_id, MailMessage.user_id, MailMessage.digest)
+                               .join(MailMessage, MailMessage.id == Notification.digest_message_id)).all()
+    assert len(pairs) == 15 and all(mine == theirs and digest for mine, theirs, digest in pairs)
+    assert queue_digests(utcnow()) == 0

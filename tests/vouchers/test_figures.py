@@ -66,10 +66,11 @@ def open_books_in_full() -> list[dict]:
             .join(Programme, Programme.id == Voucher.programme_id).group_by(Programme.slug, month)):
         add((slug, "", "", mon), issued_cents=total, vouchers_issued=count)
     month = _month(Redemption.at)
-    settled = func.sum(case((Redemption.settlement_id.is_not(None), Redemption.amount_cents), else_=0))
+    net = Redemption.amount_cents - Redemption.refunded_cents  # what the co-op kept, as it is paid
+    settled = func.sum(case((Redemption.settlement_id.is_not(None), net), else_=0))
     for slug, cat, hood, mon, total, count, settled_cents in db.session.execute(
             select(Programme.slug, Redemption.category, Organisation.neighbourhood, month,
-                   func.sum(Redemption.amount_cents), func.count(Redemption.id), settled)
+                   func.sum(net), func.count(Redemption.id), settled)
             .join(Voucher, Voucher.id == Redemption.voucher_id).join(Programme, Programme.id == Voucher.programme_id)
             .join(Organisation, Organisation.id == Redemption.organisation_id)
             .group_by(Programme.slug, Redemption.category, Organisation.neighbourhood, month)):
@@ -105,7 +106,8 @@ def programme_figures_in_full(programme) -> dict:
                                      .where(Voucher.programme_id == programme.id).group_by(Voucher.status)).all())
     issued = db.session.execute(select(func.coalesce(func.sum(Voucher.value_cents), 0))
                                 .where(Voucher.programme_id == programme.id)).scalar_one()
-    redeemed = db.session.execute(select(func.coalesce(func.sum(Redemption.amount_cents), 0)).join(Voucher)
+    redeemed = db.session.execute(select(func.coalesce(func.sum(Redemption.amount_cents - Redemption.refunded_cents),
+                                                       0)).join(Voucher)
                                   .where(Voucher.programme_id == programme.id)).scalar_one()
     return {"unissued": ledger.balance(programme.account), "issued": int(issued), "redeemed": int(redeemed),
             "vouchers": counts}

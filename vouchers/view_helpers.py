@@ -1,0 +1,32 @@
+"""What the vouchers pages share: a history page's place, the reader's locale, and the
+organisation a desk acts for."""
+from flask import abort, request
+from flask_babel import get_locale
+from flask_login import current_user
+
+from app.errors import DomainError
+from app.organisations import operations as organisations
+
+
+def cursor() -> dict:
+    """A history page's place: the cursor of its Older or Newer link (app/paging.py keyset_page)."""
+    return {"before": request.args.get("before"), "after": request.args.get("after")}
+
+
+def locale() -> str:
+    return str(get_locale() or "en")
+
+
+def desk_organisation(form):
+    mine = current_user.organisations
+    form.organisation.choices = [(o.slug, o.name) for o in mine]
+    return organisations.organisation_for_member(current_user,
+                                                 form.organisation.data or (mine[0].slug if mine else None))
+
+
+def desk_organisation_or_403(form):
+    """The desk's organisation, or a 403 page for someone who acts for none."""
+    try:
+        return desk_organisation(form)
+    except DomainError as error:
+        abort(403, str(error))
