@@ -23,7 +23,10 @@ class DocumentError(RuntimeError):
 
 
 def _check_local(url: str) -> None:
-    # Only files under static/ may be read while rendering: no network, no stray paths.
+    # Only files under static/ may be read while rendering, and data: URIs (inline images such as a
+    # QR code, which read nothing): no network, no stray paths.
+    if url.startswith("data:"):
+        return
     if not url.startswith("file://"):
         raise DocumentError(f"refusing to fetch {url}")
     path = Path(url[len("file://"):].split("?")[0]).resolve()
@@ -47,7 +50,7 @@ def _url_fetcher():
         def fetch(self, url, headers=None):
             _check_local(url)
             return super().fetch(url, headers)
-    return LocalFetcher(allowed_protocols={"file"})
+    return LocalFetcher(allowed_protocols={"file", "data"})
 
 
 def _css_string(text: str) -> str:

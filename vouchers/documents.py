@@ -26,6 +26,12 @@ def qr_svg(code: str, scale: int = 4) -> str:
     return segno.make_qr(code, error="m").svg_inline(scale=scale, border=4)
 
 
+def qr_png_uri(text: str, scale: int = 8) -> str:
+    """The QR code as a PNG data: URI, for a batch of printed pages: WeasyPrint draws an inline SVG
+    QR in about 15 ms, a PNG in 2 (8 pixels a module prints sharp at 40 mm)."""
+    return segno.make_qr(text, error="m").png_data_uri(scale=scale, border=4)
+
+
 def voucher_pdf(voucher, locale: str) -> bytes:
     return render_pdf("vouchers/voucher_document.html", locale=locale, reference=voucher.code,
                       title=_("Social voucher"), voucher=voucher, qr=Markup(qr_svg(allowances.qr_text(voucher), 5)))

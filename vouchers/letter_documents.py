@@ -20,7 +20,8 @@ from app.i18n import city_today
 from app.organisations.operations import category_name
 from app.urls import external_url
 
-from .documents import qr_svg
+from . import allowances
+from .documents import qr_png_uri
 
 
 class LetterOverflow(DocumentError):
@@ -34,7 +35,7 @@ def letter_html(letter, activation_code: str) -> str:
         return render_template(
             "vouchers/_letter.html", letter=letter, voucher=voucher, programme=voucher.programme,
             locale=letter.language, activation_code=activation_code, today=city_today(),
-            city_name=current_app.config["PROCOMUN_CITY_NAME"], qr=Markup(qr_svg(voucher.code, 4)),
+            city_name=current_app.config["PROCOMUN_CITY_NAME"], qr=qr_png_uri(allowances.qr_text(voucher)),
             categories=", ".join(category_name(c) for c in voucher.programme.categories),
             directory_url=external_url("vouchers.directory"), activate_url=external_url("vouchers.activate_letter"))
 

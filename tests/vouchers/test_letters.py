@@ -284,3 +284,20 @@ def test_someone_without_an_account_signs_up_then_activates(app, listed, tmp_pat
     assert joined.status_code == 302 and joined.headers["Location"].endswith("/vouchers/activate")
     done = post_form(client, "/vouchers/activate", {"code": activation, "pin": "2468", "pin_again": "2468"})
     assert done.status_code == 302
+
+
+def test_a_letters_qr_carries_the_offline_allowance_as_a_picture_the_pdf_holds(app, listed, tmp_path):
+    """The QR on a letter is the voucher's code with its signed offline allowance, as on the
+    voucher's own PDF (a desk without a connection checks it), drawn as a PNG: WeasyPrint draws
+    an inline SVG QR several times slower, which a batch of 100,000 letters pays 100,000 times."""
+    from vouchers import allowances
+    from vouchers.documents import qr_png_uri
+    allowances.set_offline_terms(listed.programme, allowance_cents=5000, sales_per_day=1, validity_days=7,
+                                 risk_budget_cents=20000, actor=listed.official)
+    db.session.commit()
+    _result, pdf = _print(app, tmp_path)
+    assert all(page.images for page in pdf.pages)
+    letter = db.session.execute(select(Letter).order_by(Letter.id)).scalars().first()
+    html = letter_documents.letter_html(letter, "ACTIVATION")
+    signed = allowances.qr_text(letter.voucher)
+    assert signed.startswith("PCV1.") and f'src="{qr_png_uri(signed)}"' in html and "<svg" not in html
