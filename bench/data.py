@@ -182,6 +182,10 @@ def generate(scale: int, echo=print) -> dict:
         echo(f"ledger: {written['voucher_transfers']} transfers")
     _reset_sequences()
     db.session.commit()
+    # The copies were written beside the operations: the public figures' running sums are
+    # recomputed from them, as `ledger verify` checks.
+    from vouchers import figures
+    figures.rebuild()
     if db.engine.dialect.name == "postgresql":
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("ANALYZE"))

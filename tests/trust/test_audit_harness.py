@@ -24,7 +24,9 @@ from .crawl import load_demo
 
 # Rows that are not official records: caches and idempotency keys a call may write
 # without a state change of its own (each is the by-product of an audited call).
-NOT_STATE = {"voucher_idempotency_keys"}
+NOT_STATE = {"voucher_idempotency_keys",
+             # the public figures' running sums: derived from the ledger, checked by `ledger verify`
+             "voucher_book_figures", "voucher_account_flows", "voucher_programme_counts"}
 # Redemptions, whose record is the vouchers ledger itself: each writes one append-only transfer
 # (actor, time, amount, accounts) that `ledger verify` checks, and no audit entry, by design: the
 # audit chain's lock would serialise every redemption of the city (tests/vouchers/test_redemption.py
