@@ -47,6 +47,16 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+def locked_row(model, row_id: int):
+    """The row of `model` with this id, read afresh and locked until the transaction ends (FOR
+    UPDATE on PostgreSQL; SQLite's write lock already makes writers take turns), or None."""
+    from sqlalchemy import select
+    stmt = select(model).where(model.id == row_id).execution_options(populate_existing=True)
+    if not is_sqlite():
+        stmt = stmt.with_for_update(of=model)
+    return db.session.execute(stmt).scalar_one_or_none()
+
+
 def is_sqlite() -> bool:
     return db.engine.dialect.name == "sqlite"
 

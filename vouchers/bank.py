@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from app.accounts.models import Role
 from app.audit.operations import record
-from app.database import is_sqlite, transaction, utcnow
+from app.database import locked_row, transaction, utcnow
 from app.errors import Invalid, InvalidTransition, NotAllowed, NotFound
 from app.extensions import db
 from app.notifications.operations import emit
@@ -99,10 +99,7 @@ def request_account(organisation, iban: str, bic: str, holder_name: str, *, acto
 
 def _pending_locked(account_id: int) -> BankAccount:
     """The request, locked: of an approval and a rejection at once, the second finds it decided (409)."""
-    stmt = select(BankAccount).where(BankAccount.id == account_id).execution_options(populate_existing=True)
-    if not is_sqlite():
-        stmt = stmt.with_for_update(of=BankAccount)
-    row = db.session.execute(stmt).scalar_one_or_none()
+    row = locked_row(BankAccount, account_id)
     if row is None:
         raise NotFound(_l("No such bank account."))
     if row.status != BankAccountStatus.PENDING:

@@ -15,7 +15,7 @@ from sepaxml import SepaTransfer
 from sqlalchemy import select
 
 from app.audit.operations import record
-from app.database import is_sqlite, transaction, utcnow
+from app.database import locked_row, transaction, utcnow
 from app.dates import in_zone
 from app.errors import Invalid, InvalidTransition, NotFound
 from app.extensions import db
@@ -66,10 +66,7 @@ def settlement_file(settlement_id: int, *, actor=None) -> bytes:
     the city's own account is not set, or when the settlement pays nothing. Two officials asking at
     once get one file: the settlement's row is locked while it is made."""
     with transaction():
-        stmt = select(Settlement).where(Settlement.id == settlement_id).execution_options(populate_existing=True)
-        if not is_sqlite():
-            stmt = stmt.with_for_update(of=Settlement)
-        settlement = db.session.execute(stmt).scalar_one_or_none()
+        settlement = locked_row(Settlement, settlement_id)
         if settlement is None:
             raise NotFound(_l("No such settlement."))
         if settlement.sepa_file is not None:
@@ -106,10 +103,7 @@ def mark_paid(settlement_id: int, executed_on: date, *, actor) -> Settlement:
     Guarantees: only once its file was made, and once only (409); a day not in the future nor
     before the file was made (422, beside the field); audited."""
     with transaction():
-        stmt = select(Settlement).where(Settlement.id == settlement_id).execution_options(populate_existing=True)
-        if not is_sqlite():
-            stmt = stmt.with_for_update(of=Settlement)
-        settlement = db.session.execute(stmt).scalar_one_or_none()
+        settlement = locked_row(Settlement, settlement_id)
         if settlement is None:
             raise NotFound(_l("No such settlement."))
         if settlement.paid_on is not None:
