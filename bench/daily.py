@@ -102,23 +102,31 @@ def _namespace(cursor):
 
 
 def _audit_floor() -> float:
-    """The audit rows read with a server-side cursor and each body's keyed hash computed."""
+    """The audit rows read with a server-side cursor, each body's keyed hash computed, and each
+    row's leaf (its canonical JSON, as the books' audit log holds it) hashed with its tree node:
+    `audit verify` checks the chain and then rebuilds the signed log's tree from the rows."""
     import hashlib
     import hmac
     import json
+    from datetime import timezone
     key = common.AUDIT_KEY.encode()
     started = time.perf_counter()
     with common.connect() as conn, conn.transaction(), conn.cursor(name="audit") as cursor:
         cursor.itersize = 5000
-        cursor.execute("SELECT at, actor_id, action, object_type, object_id, before, after, prev_hash, hash "
+        cursor.execute("SELECT id, at, actor_id, action, object_type, object_id, before, after, prev_hash, hash "
                        "FROM audit_log ORDER BY id")
-        for at, actor_id, action, object_type, object_id, before, after, prev_hash, _hash in cursor:
+        for entry_id, at, actor_id, action, object_type, object_id, before, after, prev_hash, digest in cursor:
             body = json.dumps({"at": at.isoformat(), "actor_id": actor_id, "action": action,
                                "object_type": object_type, "object_id": object_id, "before": before,
                                "after": after, "prev_hash": prev_hash}, sort_keys=True, ensure_ascii=False,
                               separators=(",", ":"))
-            digest = hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
-            hashlib.sha256(b"\x01" + hashlib.sha256(b"\x00" + digest.encode()).digest()).digest()  # its leaf
+            hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
+            leaf = json.dumps({"id": entry_id, "at": at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                               "actor_id": actor_id, "action": action, "object_type": object_type,
+                               "object_id": object_id, "before": before, "after": after, "prev_hash": prev_hash,
+                               "hash": digest}, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+            leaf_hash = hashlib.sha256(b"\x00" + leaf.encode()).digest()
+            hashlib.sha256(b"\x01" + leaf_hash + leaf_hash).digest()  # its node in the tree
     return time.perf_counter() - started
 
 

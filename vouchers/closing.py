@@ -3,10 +3,10 @@ its programme."""
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Integer, func, insert, literal, select, update
 
 from app.audit.operations import record, record_many
-from app.database import transaction, utcnow
+from app.database import UTCDateTime, among, transaction, utcnow
 from app.errors import Invalid
 from app.extensions import db
 from app.i18n import city_today
@@ -63,7 +63,8 @@ def expire_vouchers(*, actor=None, on: date | None = None, progress=None) -> tup
 
     Set-based, EXPIRY_CHUNK vouchers a transaction (a national programme expires a million at
     once): the chunk's vouchers and accounts locked in one statement, their transfers, balances,
-    statuses and audit entries written in a few, as `revoke_voucher` writes them one by one.
+    statuses and audit entries written in a few (INSERT … SELECT, UPDATEs over the locked ids, one
+    COPY of the entries), as `revoke_voucher` writes them one by one.
     `progress(n)` is told of each chunk done."""
     on = on or city_today()
     count = returned = 0
@@ -94,18 +95,22 @@ def _expire_chunk(on: date, after: int, actor) -> list[tuple]:
     if not rows:
         return []
     now = utcnow()
-    paying = [r[:5] for r in rows if r[4] > 0]
+    expiring = [r[0] for r in rows]
+    paying = [r for r in rows if r[4] > 0]
     if paying:
-        db.session.execute(insert(Transfer.__table__), [
-            {"debit_account_id": account_id, "credit_account_id": programme_account, "amount": remaining,
-             "currency": Currency.VOUCHER.value, "kind": TransferKind.EXPIRE.value,
-             "reference": f"voucher {code} {VoucherStatus.EXPIRED.value}", "actor_id": getattr(actor, "id", actor),
-             "at": now} for _id, code, account_id, programme_account, remaining in paying])
-        for account_ids in _slices([r[2] for r in paying]):
-            db.session.execute(update(Account).where(Account.id.in_(account_ids)).values(balance=0)
-                               .execution_options(synchronize_session=False))
+        # The locked rows' remaining values, moved by the database itself: no row travels back.
+        db.session.execute(insert(Transfer.__table__).from_select(
+            ["debit_account_id", "credit_account_id", "amount", "currency", "kind", "reference", "actor_id", "at"],
+            select(Voucher.account_id, Programme.account_id, Account.balance, literal(Currency.VOUCHER.value),
+                   literal(TransferKind.EXPIRE.value),
+                   literal("voucher ") + Voucher.code + literal(f" {VoucherStatus.EXPIRED.value}"),
+                   literal(getattr(actor, "id", actor), Integer), literal(now, UTCDateTime))
+            .join(Programme, Programme.id == Voucher.programme_id).join(Account, Account.id == Voucher.account_id)
+            .where(among(Voucher.id, [r[0] for r in paying])).order_by(Voucher.id)))
+        db.session.execute(update(Account).where(among(Account.id, [r[2] for r in paying])).values(balance=0)
+                           .execution_options(synchronize_session=False))
         back: dict[int, int] = {}
-        for *_rest, programme_account, remaining in paying:
+        for *_rest, programme_account, remaining, _programme in paying:
             back[programme_account] = back.get(programme_account, 0) + remaining
         for programme_account, total in back.items():
             ledger._adjust(programme_account, total)
@@ -118,16 +123,10 @@ def _expire_chunk(on: date, after: int, actor) -> list[tuple]:
     for programme_id, vouchers in per_programme.items():
         figures.count_status(programme_id, VoucherStatus.ACTIVE.value, -vouchers)
         figures.count_status(programme_id, VoucherStatus.EXPIRED.value, vouchers)
-    for voucher_ids in _slices([r[0] for r in rows]):
-        db.session.execute(update(Voucher).where(Voucher.id.in_(voucher_ids))
-                           .values(status=VoucherStatus.EXPIRED.value).execution_options(synchronize_session=False))
+    db.session.execute(update(Voucher).where(among(Voucher.id, expiring)).values(status=VoucherStatus.EXPIRED.value)
+                       .execution_options(synchronize_session=False))
     record_many("voucher.expired", Voucher.__tablename__, (
         (voucher_id, {"code": code, "status": VoucherStatus.ACTIVE.value, "remaining_cents": remaining},
          {"code": code, "status": VoucherStatus.EXPIRED.value, "returned_cents": remaining})
         for voucher_id, code, _account, _programme, remaining, _p in rows), actor=actor)
     return [(voucher_id, code, remaining) for voucher_id, code, _a, _p, remaining, _pid in rows]
-
-
-def _slices(values: list, size: int = 5000):
-    for start in range(0, len(values), size):
-        yield values[start:start + size]

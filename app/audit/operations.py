@@ -19,7 +19,6 @@ from enum import Enum
 
 from flask import current_app
 from sqlalchemy import func, insert, inspect, select, text
-from sqlalchemy.orm import lazyload
 
 from ..database import utcnow
 from ..extensions import db
@@ -30,7 +29,12 @@ GENESIS = "0" * 64
 _PG_LOCK_KEY = 0x70726F63
 
 
+_SCALARS = frozenset((str, int, bool, float, type(None)))
+
+
 def _plain(value):
+    if value.__class__ in _SCALARS:  # most values: no isinstance chain (a str enum is not a str here)
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime | date):
@@ -44,8 +48,12 @@ def _plain(value):
     return value
 
 
+# Built once: json.dumps with options makes a new encoder per call (a verification calls it a million times).
+_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def canonical(value) -> str:
-    return json.dumps(_plain(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return _JSON.encode(_plain(value))
 
 
 def snapshot(row, fields: list[str] | None = None) -> dict:
@@ -57,11 +65,15 @@ def snapshot(row, fields: list[str] | None = None) -> dict:
 
 def entry_body(entry: AuditEntry) -> str:
     """What an entry's hash covers: its content and its link to the previous entry."""
-    return canonical({
-        "at": entry.at, "actor_id": entry.actor_id, "action": entry.action,
-        "object_type": entry.object_type, "object_id": entry.object_id,
-        "before": entry.before, "after": entry.after, "prev_hash": entry.prev_hash,
-    })
+    return body_of(entry.at, entry.actor_id, entry.action, entry.object_type, entry.object_id, entry.before,
+                   entry.after, entry.prev_hash)
+
+
+def body_of(at: datetime, actor_id, action, object_type, object_id, before, after, prev_hash) -> str:
+    """`entry_body` from the columns themselves (all plain JSON values but the instant): what
+    `verify` hashes a million times without building an entry for each."""
+    return _JSON.encode({"at": at.isoformat(), "actor_id": actor_id, "action": action, "object_type": object_type,
+                         "object_id": object_id, "before": before, "after": after, "prev_hash": prev_hash})
 
 
 def entry_hash(entry: AuditEntry, key: str | None = None) -> str:
@@ -112,14 +124,21 @@ def record_many(action: str, object_type: str, entries, *, actor=None) -> int:
     prev = session.execute(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).scalar_one_or_none()
     key = current_app.config["AUDIT_KEY"].encode()
     actor_id, at, rows = getattr(actor, "id", actor), utcnow(), []
+    prev = prev or GENESIS
     for object_id, before, after in entries:
-        row = {"at": at, "actor_id": actor_id, "action": action, "object_type": object_type,
-               "object_id": str(object_id), "before": canonical(before), "after": canonical(after),
-               "prev_hash": prev or GENESIS}
-        row["hash"] = prev = hmac.new(key, canonical(row).encode(), hashlib.sha256).hexdigest()
-        rows.append(row)
-    if rows:
-        session.execute(insert(AuditEntry.__table__), rows)
+        row = (at, actor_id, action, object_type, str(object_id), canonical(before), canonical(after), prev)
+        prev = hmac.new(key, body_of(*row).encode(), hashlib.sha256).hexdigest()
+        rows.append((*row, prev))
+    if not rows:
+        return 0
+    columns = ("at", "actor_id", "action", "object_type", "object_id", "before", "after", "prev_hash", "hash")
+    if session.get_bind().dialect.name == "postgresql":  # COPY: a tenth of an insert's time
+        raw = session.connection().connection.dbapi_connection
+        with raw.cursor() as cursor, cursor.copy(f"COPY audit_log ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        session.execute(insert(AuditEntry.__table__), [dict(zip(columns, row)) for row in rows])
     return len(rows)
 
 
@@ -147,40 +166,43 @@ class VerifyResult:
         return self.broken_at is None and not self.truncated
 
 
-def verify(heads=(), batch: int = 5000, progress=None) -> VerifyResult:
+ENTRY_COLUMNS = (AuditEntry.id, AuditEntry.at, AuditEntry.actor_id, AuditEntry.action, AuditEntry.object_type,
+                 AuditEntry.object_id, AuditEntry.before, AuditEntry.after, AuditEntry.prev_hash, AuditEntry.hash)
+
+
+def verify(heads=(), batch: int = 20000, progress=None) -> VerifyResult:
     """Walk the chain in order and report the first entry whose content or link was altered, or
     that differs from a published head at its position; then whether entries a head counted are
     gone (truncation)."""
     published: dict[int, ChainHead] = {}
     for head in heads:
         published.setdefault(head.count, head)
+    key = current_app.config["AUDIT_KEY"].encode()
     prev = GENESIS
     checked = 0
     last_id = 0
-    while True:
-        rows = db.session.execute(
-            # The actor is not part of the check: no join to users for each entry.
-            select(AuditEntry).options(lazyload(AuditEntry.actor)).where(AuditEntry.id > last_id)
-            .order_by(AuditEntry.id).limit(batch)
-        ).scalars().all()
-        if not rows:
-            break
-        if progress is not None:
-            progress(len(rows))
-        for entry in rows:
-            if entry.prev_hash != prev:
-                return VerifyResult(checked, entry.id, "its link to the previous entry is broken "
-                                                       "(an entry before it was removed or rewritten)")
-            if not hmac.compare_digest(entry_hash(entry), entry.hash):
-                return VerifyResult(checked, entry.id, "its content does not match its keyed hash "
-                                                       "(rewritten, or written without the audit key)")
-            head = published.get(checked + 1)
-            if head is not None and head.hash != entry.hash:
-                return VerifyResult(checked, entry.id, f"it differs from the head published {_when(head)}, "
-                                                       f"which counted {head.count} entries")
-            prev = entry.hash
-            checked += 1
-            last_id = entry.id
+    # Bare columns streamed by a server-side cursor (no entry object, no ORM row handling, no query
+    # per batch): the keyed hash is the work, a million entries' worth of it each night.
+    with db.session.connection().execute(select(*ENTRY_COLUMNS).order_by(AuditEntry.id)
+                                         .execution_options(yield_per=batch)) as rows:
+        for part in rows.partitions():
+            if progress is not None:
+                progress(len(part))
+            for entry_id, at, actor_id, action, object_type, object_id, before, after, prev_hash, digest in part:
+                if prev_hash != prev:
+                    return VerifyResult(checked, entry_id, "its link to the previous entry is broken "
+                                                           "(an entry before it was removed or rewritten)")
+                body = body_of(at, actor_id, action, object_type, object_id, before, after, prev_hash)
+                if not hmac.compare_digest(hmac.new(key, body.encode(), hashlib.sha256).hexdigest(), digest):
+                    return VerifyResult(checked, entry_id, "its content does not match its keyed hash "
+                                                           "(rewritten, or written without the audit key)")
+                head = published.get(checked + 1)
+                if head is not None and head.hash != digest:
+                    return VerifyResult(checked, entry_id, f"it differs from the head published {_when(head)}, "
+                                                           f"which counted {head.count} entries")
+                prev = digest
+                checked += 1
+                last_id = entry_id
     now = ChainHead(checked, last_id or None, prev)
     longest = max(published.values(), key=lambda h: h.count, default=None)
     if longest is not None and checked < longest.count:

@@ -53,9 +53,14 @@ def register_log(source: LogSource) -> LogSource:
     return source
 
 
+# One encoder for every leaf: json.dumps with options builds a new one per call, a third of the
+# time of a verification that encodes millions of leaves.
+_LEAF_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def canonical_bytes(fields: dict) -> bytes:
     """A leaf's bytes: the row's fields as JSON, keys sorted, no spaces, UTF-8."""
-    return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    return _LEAF_JSON.encode(fields).encode()
 
 
 def instant(value) -> str | None:
@@ -384,8 +389,9 @@ def verify_log(log: str) -> LogCheck:
     size, root = (last.ledger_size, last.ledger_root) if log == "ledger" else (last.audit_size, last.audit_root)
     frontier = merkle.Frontier()
     expected = 0
+    connection = db.session.connection()  # Core rows: the ORM's per-row handling doubled the time
     while expected < size:
-        rows = db.session.execute(
+        rows = connection.execute(
             select(BooksLeaf.index.label("leaf_index"), BooksLeaf.source_id.label("leaf_source"),
                    BooksNode.hash.label("stored_hash"), *source.columns)
             .join(BooksNode, (BooksNode.log == BooksLeaf.log) & (BooksNode.level == 0)
