@@ -286,7 +286,7 @@ def settlement_file(settlement_id, out, actor):
 def expire(on, actor):
     """Expire vouchers past their validity; what remains returns to each programme."""
     day = on.date() if on else None
-    with progress_bar(closing.due_for_expiry(day), "Expiring vouchers") as advance:
+    with progress_bar(lambda: closing.due_for_expiry(day), "Expiring vouchers") as advance:
         count, returned = closing.expire_vouchers(actor=_actor(actor), on=day, progress=advance)
     click.echo(f"Expired {count} vouchers; {returned} cents returned to their programmes.")
 

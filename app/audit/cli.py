@@ -46,7 +46,7 @@ def verify(given):
     against every head published outside the database (a head counting more entries than there
     are means the newest were removed)."""
     heads = _heads(given)
-    with progress_bar(entry_count(), "Verifying the audit trail") as advance:
+    with progress_bar(entry_count, "Verifying the audit trail") as advance:
         result = verify_chain(heads, progress=advance)
     if not result.ok:
         _report(result)

@@ -32,3 +32,18 @@ def test_the_jobs_print_only_their_result_under_cron(app):
         result = runner.invoke(args=args)
         assert result.exit_code == 0, result.output
         assert label not in result.output and "%" not in result.output
+
+
+def test_a_counted_length_is_counted_only_for_a_bar_drawn():
+    counted = []
+
+    def count():
+        counted.append(1)
+        return 4
+    with progress_bar(count, "Verifying the audit trail", stream=io.StringIO()) as advance:
+        advance(4)
+    assert counted == []  # under cron the million-row count is never run
+    stream = Terminal()
+    with progress_bar(count, "Verifying the audit trail", stream=stream) as advance:
+        advance(4)
+    assert counted == [1] and "100%" in stream.getvalue()
