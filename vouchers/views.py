@@ -71,6 +71,12 @@ def transfer_reference(transfer):
     return books.reference_text(transfer)
 
 
+@bp.app_template_filter("transfer_references")
+def transfer_references(transfers):
+    """A page of movements' references, read together (books.reference_texts)."""
+    return books.reference_texts(transfers)
+
+
 @bp.route("/")
 @public
 def index():
