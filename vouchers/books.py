@@ -4,6 +4,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from app.accounts.models import User
 from app.errors import NotFound
@@ -121,7 +122,7 @@ def reference_texts(transfers: list) -> list[str]:
         users |= {gift.giver_id for gift in db.session.execute(
             select(TimeGift).where(TimeGift.id.in_(gifts))).scalars()}
     if users:
-        db.session.execute(select(User).where(User.id.in_(users))).scalars().all()
+        db.session.execute(select(User).options(lazyload("*")).where(User.id.in_(users))).scalars().all()
     names = {
         "organisations": dict(db.session.execute(select(Organisation.slug, Organisation.name)
                                                  .where(Organisation.slug.in_(slugs))).all()) if slugs else {},

@@ -122,7 +122,8 @@ def _mine(give_form, status=200, *, confirming=False, pin_form=None):
 def voucher(voucher_id):
     item = holders.voucher_for_holder(voucher_id, current_user)
     movements = ledger.movements([item.account_id], **_cursor())
-    return render_template("vouchers/voucher.html", voucher=item, redemptions=holders.voucher_redemptions(item),
+    redemptions = holders.voucher_redemptions(item, [m.id for m in movements.items])
+    return render_template("vouchers/voucher.html", voucher=item, redemptions=redemptions,
                            spendable=item.state_on(city_today()) == "active", revoke_form=ReasonForm(),
                            allowance=allowances.allowance_for(item),
                            movements=movements,

@@ -138,3 +138,20 @@ def test_nobody_pages_into_another_persons_history(app, city, make_user, api_cli
     refused = other_api.get(f"/api/v1/vouchers/organisation?organisation=la-tela&before={cursor}",
                             headers=other_headers)
     assert refused.status_code == 403 and voucher.code not in refused.get_data(as_text=True)
+
+
+def test_a_vouchers_page_lists_the_redemptions_of_its_page_of_movements(app, city, monkeypatch):
+    """The voucher's page lists its redemptions beside its movements, a page of each at a time: the
+    Older link leads to the older sales, each shown once."""
+    from vouchers import ledger
+    monkeypatch.setattr(ledger.movements, "__kwdefaults__", {**ledger.movements.__kwdefaults__, "per_page": 3})
+    voucher = _history(city, 5, 0)   # sales of 0.10 … 0.14 after the issue line
+    holder = _as(app, city.citizen)
+
+    def sales(html):
+        table = html[html.index("<table"):html.index("</table>")]
+        return re.findall(r"€\s?0[.,](1\d)", table)
+    first = holder.get(f"/vouchers/mine/{voucher.id}").get_data(as_text=True)
+    older = holder.get(unescape(OLDER.search(first).group(1))).get_data(as_text=True)
+    assert sales(first) == ["14", "13", "12"] and sales(older) == ["11", "10"]
+    assert "not been used yet" not in older
