@@ -14,6 +14,7 @@ run a few more) — its service time (in-process, one request
 at a time, median), and p50/p95 under PER_CORE_CONNECTIONS keep-alive clients through gunicorn.
 Signs in through the real login form; the bench holder and member get the demo password."""
 import html
+import os
 import re
 import statistics
 import time
@@ -207,4 +208,15 @@ def measure() -> dict:
                   f"(+{hops}) p50 {row['deep']['p50_ms']} p95 {row['deep']['p95_ms']} ms, service "
                   f"{row['first']['service_ms']}/{row['deep']['service_ms']} ms, statements {statements}", flush=True)
     return {"connections": PER_CORE_CONNECTIONS, "seconds": SECONDS, "depth": DEPTH,
-            "subjects": subjects["counts"], "pages": pages, "failed_checks": failed}
+            "load_average": [round(n, 1) for n in os.getloadavg()], "subjects": subjects["counts"],
+            "pages": pages, "failed_checks": failed}
+
+
+def table_rows(figures: dict | None) -> list[str]:
+    """The history pages' lines of the bench's summary on stdout."""
+    if not figures or "pages" not in figures:
+        return []
+    return [f"  {name:<24} first p95 {row['first']['p95_ms']} ms, deep (+{row['deep']['older_links_followed']}) "
+            f"p95 {row['deep']['p95_ms']} ms ({figures['connections']} clients), service {row['first']['service_ms']}"
+            f"/{row['deep']['service_ms']} ms, statements {row['small']['statements']}/{row['first']['statements']}/"
+            f"{row['deep']['statements']}" for name, row in figures["pages"].items()]
