@@ -14,7 +14,7 @@ daily digest of H holders' notices, delivery of the queued messages to a local S
 BENCH_DAILY_WORKERS workers (messages/s; BENCH_DAILY_MESSAGES of them, default all the holders'),
 `vouchers expire` of the H vouchers, `backup` and `restore` (beside pg_dump / pg_restore).
 
-BENCH_DAILY_JOBS=ledger,audit,settle,reminders,digest,delivery,expire,backup (any of them, comma
+BENCH_DAILY_JOBS=ledger,audit,settle,reminders,digest,delivery,expire,history,backup (any, comma
 separated) runs only those after the data is built: one job measured without the rest's half hour.
 `delivery` sends what `reminders` and `digest` queued."""
 import os
@@ -26,11 +26,11 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from . import common
+from . import common, history
 
 TARGET_RATIO = 3.0
 TARGET_MB = 300
-JOBS = ("ledger", "audit", "settle", "reminders", "digest", "delivery", "expire", "backup")
+JOBS = ("ledger", "audit", "settle", "reminders", "digest", "delivery", "expire", "history", "backup")
 
 
 def _wanted(job: str) -> bool:
@@ -405,10 +405,13 @@ def run() -> dict:
                          "entries, UPDATE … WHERE", vouchers=expired))
         _d, seconds, peak = common.flask("ledger", "verify", timed=True)
         out["ledger_verified_after"] = True
+    out["failed_checks"] = []
+    if _wanted("history"):
+        out["history_pages"] = history.measure()  # a person's own history, paged (bench/history.py)
+        out["failed_checks"] += [f"history: {check}" for check in out["history_pages"].pop("failed_checks")]
 
     if _wanted("backup"):
         _backup_and_restore(jobs)
-    out["failed_checks"] = []
     if delivered is not None and delivered["received"] != delivered["sent"]:
         out["failed_checks"].append("the sink did not receive every message sent")
     out["over_target"] = [j["job"] for j in jobs if not j["within_target"]]
