@@ -137,3 +137,26 @@ def test_invariants_hold_under_any_sequence_of_operations(city, make_user, steps
             assert 0 <= v.account.balance <= v.value_cents
     # Hypothesis reuses the fixture: undo this example's vouchers so the next one starts from the budget.
     closing.expire_vouchers(actor=city.official, on=city.today + timedelta(days=400))
+
+
+def test_many_payments_into_one_account_keep_each_transfers_guarantees(city):
+    """ledger.transfer_many (a settlement's thousand co-ops at once): one transfer per payment, in
+    order, each debit applied, the credit once; a debit short of its amount stops them all."""
+    voucher = issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+    redemption.redeem(voucher.code, 2000, "elder-care", city.coop, actor=city.member)
+    redemption.redeem(voucher.code, 1500, "elder-care", city.other, actor=city.other_member)
+    accounts = ledger.organisation_accounts([city.coop.id, city.other.id])
+    assert accounts[city.coop.id].id == ledger.organisation_account(city.coop).id
+    pool_before = ledger.balance(ledger.pool())
+    ids = ledger.transfer_many([(accounts[city.coop.id], 1200), (accounts[city.other.id], 1500)], ledger.pool(),
+                               "settle", reference="settlement test")
+    assert [db.session.get(Transfer, i).debit_account_id for i in ids] == [accounts[city.coop.id].id,
+                                                                          accounts[city.other.id].id]
+    assert ledger.balance(accounts[city.coop.id]) == 800 and ledger.balance(accounts[city.other.id]) == 0
+    assert ledger.balance(ledger.pool()) == pool_before + 2700
+    count = db.session.query(Transfer).count()
+    with pytest.raises(ledger.InsufficientBalance):
+        ledger.transfer_many([(accounts[city.coop.id], 800), (accounts[city.other.id], 1)], ledger.pool(), "settle")
+    db.session.rollback()
+    assert db.session.query(Transfer).count() == count and ledger.balance(accounts[city.coop.id]) == 800
+    assert ledger.verify().ok
