@@ -181,7 +181,7 @@ def _load(connection, archive, manifest, table) -> int:
 
 
 # Rows load into bare tables and every key, index and foreign key is built once afterwards over
-# all of them, as pg_restore does (at 200,000 transfers: 24.5 s → 12–15 s, bench/README.md).
+# all of them, as pg_restore does (at 200,000 transfers: 24.5 s → 12–17 s, bench/README.md).
 # The drops and rebuilds are statements of the restore's own transaction: a row that breaks a key
 # or a foreign key fails the rebuild, and the rows and the schema roll back together. Partial and
 # expression indexes stay: PostgreSQL would print their expressions back in other words.
