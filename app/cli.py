@@ -45,7 +45,7 @@ def output_directory(path: str) -> str:
 @click.argument("file", type=click.Path(dir_okay=False, writable=True))
 @with_appcontext
 def backup_command(file):
-    """Write a consistent snapshot of the whole database to FILE (a zip of JSON lines)."""
+    """Write a consistent snapshot of the whole database to FILE (a zip of one COPY text file a table)."""
     from .backup import backup, table_count
     from .progress import progress_bar
     output_directory(file)
