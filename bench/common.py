@@ -101,7 +101,8 @@ def settle() -> None:
         return
     with connect() as conn:
         conn.execute("VACUUM (ANALYZE)")
-    checkpoint()
+    if not QUICK:  # CHECKPOINT flushes the whole server: 20 s on the shared sandbox for a QUICK run's few MB
+        checkpoint()
 
 
 def connect(**kwargs) -> psycopg.Connection:
