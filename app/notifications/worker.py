@@ -45,18 +45,18 @@ def _parts(event: OutboxEvent) -> list[Select]:
 
 
 def _next_batch(event: OutboxEvent, after: int, limit: int):
-    """(how many, the last id) of the next `limit` recipients above `after`, never sorting the
-    whole audience: each part's own next `limit` ids first, so the union sorts at most
-    parts × limit rows (a million holders in batches of a thousand would be quadratic)."""
+    """(how many, the last id) of the next `limit` recipients above `after`, the actor left out,
+    never sorting the whole audience: each part's own next `limit` ids first, so the union sorts
+    at most parts × limit rows (a million holders in batches of a thousand would be quadratic).
+    Fewer than `limit` means the audience ends with this batch."""
     def first(part: Select) -> Select:
         rows = part.subquery()
-        head = select(rows.c[0].label("uid")).where(rows.c[0] > after).order_by(rows.c[0]).limit(limit).subquery()
-        return select(head.c.uid)
+        head = select(rows.c[0].label("uid")).where(rows.c[0] > after)
+        if event.actor_id is not None:  # inside the part's limit, or it would cut a batch short
+            head = head.where(rows.c[0] != event.actor_id)
+        return select(head.order_by(rows.c[0]).limit(limit).subquery().c.uid)
     everyone = union(*(first(part) for part in _parts(event))).subquery()
-    ids = select(everyone.c[0].label("uid")).order_by(everyone.c[0]).limit(limit)
-    if event.actor_id is not None:
-        ids = ids.where(everyone.c[0] != event.actor_id)
-    batch = ids.subquery()
+    batch = select(everyone.c.uid).order_by(everyone.c.uid).limit(limit).subquery()
     return db.session.execute(select(func.count(batch.c.uid), func.max(batch.c.uid))).one()
 
 

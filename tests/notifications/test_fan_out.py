@@ -128,6 +128,18 @@ def test_a_mixed_audience_gets_what_the_per_person_rules_say_in_each_language(ap
     assert "Cuidado de mayores" in digests["dana@example.org"].get_body(("plain",)).get_content()
 
 
+def test_the_actor_in_a_batch_does_not_end_the_event_early(app, make_org, make_user):
+    org = make_org("small-coop")
+    actor, *others = (make_user("org_member", organisations=[org]) for _ in range(5))
+    event = notes.emit(SUSPENDED, "organisation", org.id, actor=actor, **CONTEXT)
+    db.session.commit()
+    assert actor.id < min(o.id for o in others)
+    assert fan_out_batch(2) == 2  # the two after the actor: a full batch, not one
+    assert db.session.get(OutboxEvent, event.id).status == EventStatus.PENDING.value
+    fan_out(event, batch=2)
+    assert written(event)[1] == sorted(o.id for o in others)
+
+
 def test_a_personal_kind_ignores_preferences_and_writes_no_notice(app, crowd, monkeypatch):
     org, people = crowd
     monkeypatch.setitem(KINDS, "test.personal", None)  # so that the kind goes away after the test
