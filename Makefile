@@ -51,8 +51,11 @@ test: $(VENV)/.installed-test i18n-compile $(AXE) browser lint
 
 # The slow checks (each may take up to 30 minutes: the many-inputs form fuzzing on PostgreSQL is
 # the longest) include the shipped proxy (deploy/nginx) in front of gunicorn: Debian's nginx.
+# One process per core, a test at a time each; then the checks that time answers, with the
+# machine to themselves (marked `alone`), so another test's load never reads as a slow server.
 check-slow: $(VENV)/.installed-test i18n-compile $(AXE) browser nginx
-	$(BIN)/python -m pytest -m slow --timeout 1800 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "slow and not alone" -n $(WORKERS) --dist load --timeout 1800 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "slow and alone" --timeout 1800 $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -9,7 +9,7 @@ import sys
 import time
 import traceback
 
-from . import common, machine
+from . import common, history, machine
 
 BENCHMARKS = ("redemption", "issuance", "pages", "documents", "books", "eligibility", "chain", "daily", "letters")
 RESULTS = common.ROOT / "bench" / "results.json"
@@ -114,6 +114,7 @@ def _table(results: dict) -> list[str]:
                         f"{job['ratio']}  peak {job['peak_rss_mb']} MB"
                         + (f"  {job['messages_per_second']} msg/s" if "messages_per_second" in job else "")
                         + ("" if job["within_target"] else "  OVER TARGET"))
+        rows += history.table_rows(d.get("history_pages"))
     for name in BENCHMARKS:
         if name in results and "error" in results[name]:
             rows.append(f"{name:<11} FAILED: {results[name]['error']}")

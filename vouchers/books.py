@@ -4,6 +4,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from app.accounts.models import User
 from app.errors import NotFound
@@ -100,7 +101,38 @@ def account_label(account: Account) -> str:
     return str(_l("%(account)s (time credits)", account=label)) if currency == Currency.TIME else label
 
 
-def reference_text(transfer: Transfer) -> str:
+def reference_texts(transfers: list) -> list[str]:
+    """reference_text of each transfer of a page, what they name read beforehand in one statement
+    per kind of name: a volunteer's page of fifty hours of care runs one query for its co-ops'
+    names, not fifty, so a history page's statements do not grow with its lines (issue #25)."""
+    users, gifts, slugs, programmes = set(), set(), set(), set()
+    for transfer in transfers:
+        reference = transfer.reference or ""
+        words, kind = reference.split(" "), transfer.kind
+        if kind == TransferKind.GIVE_TIME and len(words) == 2 and words[0] == "to" and words[1].isdigit():
+            users.add(int(words[1]))
+        elif kind in (TransferKind.GIVE_TIME, TransferKind.GIFT_RETURNED) and len(words) == 2 and words[0] == "gift" \
+                and words[1][:1] == "#" and words[1][1:].isdigit():
+            gifts.add(int(words[1][1:]))
+        elif kind in (TransferKind.EARN_TIME, TransferKind.SPEND_TIME):
+            slugs.add(reference.partition(": ")[0] if kind == TransferKind.EARN_TIME else reference)
+        elif kind == TransferKind.FUND and len(words) in (2, 3) and words[0] == "programme":
+            programmes.add(words[1])
+    if gifts:  # into the session, where reference_text's get() finds them (and their givers)
+        users |= {gift.giver_id for gift in db.session.execute(
+            select(TimeGift).where(TimeGift.id.in_(gifts))).scalars()}
+    if users:
+        db.session.execute(select(User).options(lazyload("*")).where(User.id.in_(users))).scalars().all()
+    names = {
+        "organisations": dict(db.session.execute(select(Organisation.slug, Organisation.name)
+                                                 .where(Organisation.slug.in_(slugs))).all()) if slugs else {},
+        "programmes": dict(db.session.execute(select(Programme.slug, Programme.name)
+                                              .where(Programme.slug.in_(programmes))).all()) if programmes else {},
+    }
+    return [reference_text(transfer, names) for transfer in transfers]
+
+
+def reference_text(transfer: Transfer, names: dict | None = None) -> str:
     """A transfer's reference in the reader's language. The ledger keeps the words it was written
     with (append-only, in English): here its fixed words give way to the kind's translated label
     (shown beside it) and ids to what they name."""
@@ -122,13 +154,13 @@ def reference_text(transfer: Transfer) -> str:
     reference = transfer.reference or ""
     if kind == TransferKind.EARN_TIME:     # "<organisation slug>: <note>"
         slug, colon, note = reference.partition(": ")
-        name = _organisation_name(slug)
+        name = _organisation_name(slug, names)
         if name:
             return f"{name}: {note}" if note else name
     if kind == TransferKind.SPEND_TIME:    # "<organisation slug>"
-        return _organisation_name(reference) or reference
+        return _organisation_name(reference, names) or reference
     if kind == TransferKind.FUND and len(words) in (2, 3) and words[0] == "programme" and words[2:] in ([], ["closed"]):
-        name = _programme_name(words[1])
+        name = _programme_name(words[1], names)
         if name:
             return f"{name} · {ProgrammeStatus.CLOSED.label}" if words[2:] else name
     if kind == TransferKind.SETTLE and len(words) == 2 and words[0] == "settlement":
@@ -152,11 +184,15 @@ def _gift_text(kind: TransferKind, number: str) -> str:
     return giver.name if giver else ""
 
 
-def _organisation_name(slug: str) -> str | None:
+def _organisation_name(slug: str, names: dict | None = None) -> str | None:
+    if names is not None:
+        return names["organisations"].get(slug)
     return db.session.execute(select(Organisation.name).where(Organisation.slug == slug)).scalar_one_or_none()
 
 
-def _programme_name(slug: str) -> str | None:
+def _programme_name(slug: str, names: dict | None = None) -> str | None:
+    if names is not None:
+        return names["programmes"].get(slug)
     return db.session.execute(select(Programme.name).where(Programme.slug == slug)).scalar_one_or_none()
 
 

@@ -42,10 +42,13 @@ def holder_accounts(user: User) -> list[Account]:
                               .order_by(Account.id)).scalars().all()
 
 
-def voucher_redemptions(voucher: Voucher) -> list[Redemption]:
+def voucher_redemptions(voucher: Voucher, transfer_ids: list[int]) -> list[Redemption]:
+    """The voucher's redemptions made by these transfers (a page of its movements), newest first:
+    its page shows those of the movements it shows, as long as the voucher's history is."""
     return db.session.execute(
         select(Redemption).options(joinedload(Redemption.organisation))
-        .where(Redemption.voucher_id == voucher.id).order_by(Redemption.id.desc())).scalars().all()
+        .where(Redemption.voucher_id == voucher.id, Redemption.transfer_id.in_(transfer_ids))
+        .order_by(Redemption.id.desc())).scalars().all()
 
 
 def search_vouchers(*, programme_id: int | None = None, status: str = "", query: str = "", page: int = 1):

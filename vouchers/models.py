@@ -350,12 +350,13 @@ class Settlement(db.Model):
 class SettlementLine(db.Model):
     __tablename__ = "voucher_settlement_lines"
     __table_args__ = (UniqueConstraint("settlement_id", "organisation_id"),
-                      # A settlement's lines page by id along this index (keyset).
-                      Index("ix_voucher_settlement_lines_settlement_id", "settlement_id", "id"))
+                      # A settlement's lines, and a co-op's statements, page by id along these (keyset).
+                      Index("ix_voucher_settlement_lines_settlement_id", "settlement_id", "id"),
+                      Index("ix_voucher_settlement_lines_organisation_id", "organisation_id", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     settlement_id: Mapped[int] = mapped_column(ForeignKey("voucher_settlements.id"))
-    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     redemptions: Mapped[int] = mapped_column(Integer)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     transfer_id: Mapped[int] = mapped_column(ForeignKey("voucher_transfers.id"), unique=True)

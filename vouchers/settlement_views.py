@@ -158,5 +158,5 @@ def statement_csv(settlement_id, slug):
 @bp.route("/statements")
 @members
 def statements():
-    """A co-op's own settlement lines, newest first."""
-    return render_template("vouchers/statements.html", lines=settlement.statement_lines_for(current_user))
+    """A co-op's own settlement lines, newest first, a page at a time."""
+    return render_template("vouchers/statements.html", lines=settlement.statement_lines_for(current_user, **cursor()))

@@ -18,10 +18,12 @@ def locale() -> str:
 
 
 def desk_organisation(form):
+    """The organisation the form names, or the page's `?organisation=` (a desk's history links and
+    its redirects carry it), or the member's first: one not theirs is refused (NotAllowed)."""
     mine = current_user.organisations
     form.organisation.choices = [(o.slug, o.name) for o in mine]
-    return organisations.organisation_for_member(current_user,
-                                                 form.organisation.data or (mine[0].slug if mine else None))
+    slug = form.organisation.data or request.args.get("organisation") or (mine[0].slug if mine else None)
+    return organisations.organisation_for_member(current_user, slug)
 
 
 def desk_organisation_or_403(form):

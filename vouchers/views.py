@@ -71,6 +71,12 @@ def transfer_reference(transfer):
     return books.reference_text(transfer)
 
 
+@bp.app_template_filter("transfer_references")
+def transfer_references(transfers):
+    """A page of movements' references, read together (books.reference_texts)."""
+    return books.reference_texts(transfers)
+
+
 @bp.route("/")
 @public
 def index():
@@ -116,7 +122,8 @@ def _mine(give_form, status=200, *, confirming=False, pin_form=None):
 def voucher(voucher_id):
     item = holders.voucher_for_holder(voucher_id, current_user)
     movements = ledger.movements([item.account_id], **_cursor())
-    return render_template("vouchers/voucher.html", voucher=item, redemptions=holders.voucher_redemptions(item),
+    redemptions = holders.voucher_redemptions(item, [m.id for m in movements.items])
+    return render_template("vouchers/voucher.html", voucher=item, redemptions=redemptions,
                            spendable=item.state_on(city_today()) == "active", revoke_form=ReasonForm(),
                            allowance=allowances.allowance_for(item),
                            movements=movements,

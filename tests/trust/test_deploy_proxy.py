@@ -29,7 +29,8 @@ from app.books.notes import generate_key
 from app.config import ROOT
 from app.extensions import db
 
-pytestmark = pytest.mark.slow
+# Timed answers (ANSWER_WITHIN): run with the machine to itself (Makefile, check-slow).
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 SLOW_CLIENTS = 50
 PROBE_SECONDS = 30
@@ -56,6 +57,24 @@ def _wait_for(port: int, process: subprocess.Popen, what: str, seconds: float = 
         except OSError:
             time.sleep(0.2)
     pytest.fail(f"{what} did not listen on {port}")
+
+
+def _wait_for_answers(port: int, process: subprocess.Popen, seconds: float = 180) -> None:
+    """gunicorn's master listens before its workers have imported the app (seconds on a busy
+    machine): wait for /healthz itself, so no probe or request counts the workers' start-up."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn stopped: {process.stdout.read() if process.stdout else ''}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/healthz", headers={"Host": "procomun.test"})
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"gunicorn did not answer /healthz on {port} within {seconds:.0f} s")
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -151,6 +170,7 @@ def served(app, database_url, tmp_path, nginx, certificate):
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         _wait_for(app_port, gunicorn, "gunicorn")
+        _wait_for_answers(app_port, gunicorn)
         _wait_for(https_port, proxy, "nginx")
         yield {"app": app_port, "http": http_port, "https": https_port}
     finally:
