@@ -1,19 +1,20 @@
 """The worker: fans events out to their recipients and delivers the emails.
 
-Every step claims its rows with SELECT … FOR UPDATE SKIP LOCKED, so several
-workers share the work on PostgreSQL without ever taking the same row; on
-SQLite each step's transaction begins IMMEDIATE, so one worker at a time.
-Nothing here runs inside a web request."""
+The fan-out and the delivery claim their rows with SELECT … FOR UPDATE SKIP
+LOCKED, so several workers share the work on PostgreSQL without ever taking the
+same row; the digest's batches take turns on an advisory lock. On SQLite each
+step's transaction begins IMMEDIATE, so one worker at a time. Nothing here runs
+inside a web request."""
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
-from sqlalchemy import func, insert, or_, select, union, update
-from sqlalchemy.orm import joinedload
-from sqlalchemy.sql import Select
+from sqlalchemy import String, func, insert, literal, or_, select, text, true, union, update
+from sqlalchemy.orm import aliased, joinedload, lazyload
+from sqlalchemy.sql import Select, Subquery
 
 from ..accounts.models import User
-from ..database import transaction, utcnow
+from ..database import UTCDateTime, is_sqlite, transaction, utcnow
 from ..extensions import db
 from ..i18n import city_timezone
 from ..urls import public_request_context
@@ -21,11 +22,14 @@ from . import mail
 from .models import EventStatus, Follow, MailMessage, MessageStatus, Mode, Notification, OutboxEvent, Preference
 from .registry import KINDS
 
+# Serialises the digest's batches on PostgreSQL (SQLite's write lock does): "dige".
+_PG_DIGEST_LOCK_KEY = 0x64696765
+
 # Fan-out -------------------------------------------------------------------------------
 
-def _audience(event: OutboxEvent, after: int, limit: int) -> list[int]:
-    """The next `limit` recipient ids above `after`: followers ∪ the kind's audience ∪ the
-    named recipients, minus the actor, in id order, never loading the whole audience."""
+def _parts(event: OutboxEvent) -> list[Select]:
+    """Who hears about `event`, as one-column selects of user ids: its subject's followers, the
+    kind's audience and the recipients the emitter named (they may overlap)."""
     kind = KINDS.get(event.kind)
     followers = select(Follow.user_id.label("uid")).where(
         Follow.subject_type == event.subject_type, Follow.subject_id == event.subject_id)
@@ -37,60 +41,83 @@ def _audience(event: OutboxEvent, after: int, limit: int) -> list[int]:
         listed |= {int(i) for i in extra}
     if listed:
         parts.append(select(User.id.label("uid")).where(User.id.in_(sorted(listed))))
-    # Each part's own next `limit` ids first: the union then sorts at most parts × limit rows, not
-    # all the audience left (a million holders in batches of a thousand would be quadratic).
-    everyone = union(*(_next_ids(part, after, limit) for part in parts)).subquery()
-    stmt = select(everyone.c[0]).order_by(everyone.c[0]).limit(limit)
+    return parts
+
+
+def _next_batch(event: OutboxEvent, after: int, limit: int):
+    """(how many, the last id) of the next `limit` recipients above `after`, the actor left out,
+    never sorting the whole audience: each part's own next `limit` ids first, so the union sorts
+    at most parts × limit rows (a million holders in batches of a thousand would be quadratic).
+    Fewer than `limit` means the audience ends with this batch."""
+    def first(part: Select) -> Select:
+        rows = part.subquery()
+        head = select(rows.c[0].label("uid")).where(rows.c[0] > after)
+        if event.actor_id is not None:  # inside the part's limit, or it would cut a batch short
+            head = head.where(rows.c[0] != event.actor_id)
+        return select(head.order_by(rows.c[0]).limit(limit).subquery().c.uid)
+    everyone = union(*(first(part) for part in _parts(event))).subquery()
+    batch = select(everyone.c.uid).order_by(everyone.c.uid).limit(limit).subquery()
+    return db.session.execute(select(func.count(batch.c.uid), func.max(batch.c.uid))).one()
+
+
+def _recipients(event: OutboxEvent, after: int, last: int) -> Subquery:
+    """The batch's recipients (ids in `after` < id <= `last`) who hear about it, with how: active
+    people whose preference for the kind (or its default) is not off; personal kinds ignore
+    preferences. One row per person, the actor left out."""
+    def within(part: Select) -> Select:
+        rows = part.subquery()
+        return select(rows.c[0].label("uid")).where(rows.c[0] > after, rows.c[0] <= last)
+    everyone = union(*(within(part) for part in _parts(event))).subquery()
+    kind = KINDS.get(event.kind)
+    default = (kind.default_mode if kind else Mode.IMMEDIATE).value
+    stmt = select(everyone.c.uid).join(User, (User.id == everyone.c.uid) & User.active.is_(True))
+    if kind is not None and kind.personal:  # by email at once, never in the centre (EventKind)
+        stmt = stmt.add_columns(literal(Mode.IMMEDIATE.value, String).label("mode"))
+    else:
+        chosen = aliased(Preference)
+        mode = func.coalesce(chosen.mode, default)
+        stmt = (stmt.add_columns(mode.label("mode"))
+                .outerjoin(chosen, (chosen.user_id == everyone.c.uid) & (chosen.kind == event.kind))
+                .where(mode != Mode.OFF.value))
     if event.actor_id is not None:
-        stmt = stmt.where(everyone.c[0] != event.actor_id)
-    return [row[0] for row in db.session.execute(stmt)]
-
-
-def _next_ids(part: Select, after: int, limit: int) -> Select:
-    rows = part.subquery()
-    first = select(rows.c[0].label("uid")).where(rows.c[0] > after).order_by(rows.c[0]).limit(limit).subquery()
-    return select(first.c.uid)
+        stmt = stmt.where(everyone.c.uid != event.actor_id)
+    return stmt.subquery()
 
 
 def fan_out_batch(batch: int | None = None) -> int:
     """Take one pending event (skipping any another worker holds) and turn its next batch of
-    recipients into notifications and queued emails. Returns the recipients handled (0: idle)."""
+    recipients into notifications and queued emails. Returns the recipients handled (0: idle).
+
+    Set-based: two INSERT … SELECT per batch, nothing per person in Python. The rows and the
+    event's cursor (the last id handled) commit together, so a crash resumes after the last
+    whole batch and nobody gets the notice twice or not at all."""
     batch = batch or current_app.config["NOTIFICATIONS_BATCH"]
     with transaction():
         event = db.session.execute(
             select(OutboxEvent).where(OutboxEvent.status == EventStatus.PENDING.value)
             .order_by(OutboxEvent.id).limit(1).with_for_update(skip_locked=True)
+            .options(lazyload(OutboxEvent.attachments))  # for the emails; not read here
         ).scalar_one_or_none()
         if event is None:
             return 0
-        ids = _audience(event, event.cursor, batch)
-        if not ids:
+        count, last = _next_batch(event, event.cursor, batch)
+        if count < batch:  # the audience's end: the event is done with this batch
             event.status, event.processed_at = EventStatus.DONE.value, utcnow()
+        if not count:
             return 1
         kind = KINDS.get(event.kind)
-        default = kind.default_mode if kind else Mode.IMMEDIATE
-        personal = bool(kind and kind.personal)  # by email at once, never in the centre (EventKind)
-        chosen = {} if personal else dict(db.session.execute(select(Preference.user_id, Preference.mode).where(
-            Preference.kind == event.kind, Preference.user_id.in_(ids))).all())
-        active = set(db.session.execute(select(User.id).where(User.id.in_(ids), User.active.is_(True))).scalars())
-        now = utcnow()
-        notices, messages = [], []
-        for user_id in ids:
-            mode = chosen.get(user_id, default)
-            if mode == Mode.OFF or user_id not in active:
-                continue
-            if not personal:
-                notices.append({"user_id": user_id, "event_id": event.id, "mode": mode, "created_at": now})
-            if mode == Mode.IMMEDIATE:
-                messages.append({"user_id": user_id, "event_id": event.id, "digest": False,
-                                 "status": MessageStatus.QUEUED.value, "attempts": 0, "next_attempt_at": now,
-                                 "last_error": "", "subject": "", "created_at": now})
-        if notices:
-            db.session.execute(insert(Notification), notices)
-        if messages:
-            db.session.execute(insert(MailMessage), messages)
-        event.cursor = ids[-1]
-        return len(ids)
+        who = _recipients(event, event.cursor, last)
+        # The columns not named take the models' defaults (a message queued, no attempt yet).
+        now, event_id = literal(utcnow(), UTCDateTime), literal(event.id)
+        if not (kind is not None and kind.personal):
+            db.session.execute(insert(Notification.__table__).from_select(
+                ["user_id", "event_id", "mode", "created_at"],
+                select(who.c.uid, event_id, who.c.mode, now).order_by(who.c.uid)))
+        db.session.execute(insert(MailMessage.__table__).from_select(
+            ["user_id", "event_id", "next_attempt_at", "created_at"],
+            select(who.c.uid, event_id, now, now).where(who.c.mode == Mode.IMMEDIATE.value).order_by(who.c.uid)))
+        event.cursor = last
+        return count
 
 
 # Digests -------------------------------------------------------------------------------
@@ -114,45 +141,43 @@ def waiting_digest_notices(until: datetime) -> int:
 def queue_digests(until: datetime | None = None, batch: int | None = None, progress=None) -> int:
     """Group each person's waiting digest notices created before `until` into one email.
 
-    Safe to run at any time and from several workers: a notice joins one digest only.
-    `progress(n)` is told of the notices each batch grouped."""
+    Set-based, a batch of people per transaction: one INSERT … SELECT of their messages and one
+    UPDATE … FROM of their notices. Batches take turns (an advisory lock on PostgreSQL, the write
+    lock on SQLite), so several workers may run it at once: a notice joins one digest only, and
+    a person's waiting notices all join the same one. `progress(n)` is told of the notices each
+    batch grouped."""
     until = until or digest_cutoff()
     batch = batch or current_app.config["NOTIFICATIONS_BATCH"]
     queued = 0
     while True:
         with transaction():
-            rows = db.session.execute(
-                select(Notification.id, Notification.user_id).where(
-                    Notification.mode == Mode.DIGEST.value, Notification.digest_message_id.is_(None),
-                    Notification.created_at < until)
-                .order_by(Notification.user_id, Notification.id).limit(batch)
-                .with_for_update(skip_locked=True)).all()
-            if not rows:
+            if not is_sqlite():
+                db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_DIGEST_LOCK_KEY})
+            waiting = (Notification.mode == Mode.DIGEST.value, Notification.digest_message_id.is_(None),
+                       Notification.created_at < until)
+            # The people of the next `batch` waiting notices, with everything waiting for them, so
+            # that nobody's day splits into two emails.
+            head = select(Notification.user_id).where(*waiting).order_by(Notification.user_id).limit(batch).subquery()
+            last = db.session.execute(select(func.max(head.c.user_id))).scalar_one()
+            if last is None:
                 return queued
-            # Everything waiting for these people, so that nobody's day splits into two emails.
-            rows = db.session.execute(
-                select(Notification.id, Notification.user_id).where(
-                    Notification.mode == Mode.DIGEST.value, Notification.digest_message_id.is_(None),
-                    Notification.created_at < until, Notification.user_id.in_({u for _n, u in rows}))
-                .order_by(Notification.id).with_for_update(skip_locked=True)).all()
-            # One message per person and one statement for their notices, whatever the batch's size.
-            users = sorted({user_id for _n, user_id in rows})
-            now = utcnow()
-            messages = db.session.execute(
-                insert(MailMessage.__table__).returning(MailMessage.id, MailMessage.user_id),
-                [{"user_id": user_id, "digest": True, "status": MessageStatus.QUEUED.value, "attempts": 0,
-                  "next_attempt_at": now, "last_error": "", "subject": "", "created_at": now}
-                 for user_id in users]).all()
-            message_ids = [message_id for message_id, _u in messages]
-            theirs = (select(MailMessage.id).where(MailMessage.user_id == Notification.user_id,
-                                                   MailMessage.id.in_(message_ids)).scalar_subquery())
-            notice_ids = [notice_id for notice_id, _u in rows]
-            for start in range(0, len(notice_ids), 5000):
-                db.session.execute(update(Notification).where(Notification.id.in_(notice_ids[start:start + 5000]))
-                                   .values(digest_message_id=theirs).execution_options(synchronize_session=False))
-            queued += len(users)
+            newest = db.session.execute(select(func.coalesce(func.max(MailMessage.id), 0))).scalar_one()
+            now = literal(utcnow(), UTCDateTime)
+            people = db.session.execute(insert(MailMessage.__table__).from_select(
+                ["user_id", "digest", "next_attempt_at", "created_at"],
+                select(Notification.user_id, true(), now, now).where(*waiting, Notification.user_id <= last)
+                .group_by(Notification.user_id).order_by(Notification.user_id))
+                .execution_options(preserve_rowcount=True)).rowcount
+            # Under the lock, the digests above `newest` are this batch's: one per person.
+            theirs = select(MailMessage.id, MailMessage.user_id).where(
+                MailMessage.digest.is_(True), MailMessage.id > newest).subquery()
+            notices = db.session.execute(
+                update(Notification).where(*waiting, Notification.user_id <= last,
+                                           Notification.user_id == theirs.c.user_id)
+                .values(digest_message_id=theirs.c.id).execution_options(synchronize_session=False)).rowcount
+            queued += people
             if progress is not None:
-                progress(len(rows))
+                progress(notices)
 
 
 # Delivery ------------------------------------------------------------------------------
