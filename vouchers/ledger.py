@@ -135,6 +135,21 @@ def _apply(debit_id: int, credit_id: int, amount: int) -> None:
     _adjust(credit_id, amount)
 
 
+def _check(debit: Account, credit: Account, amount: int) -> None:
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise Invalid(_l("An amount must be a whole number above zero."), field="amount")
+    if debit.currency != credit.currency:
+        raise Invalid(_l("Both accounts of a transfer must hold the same currency."))
+    if debit.id == credit.id:
+        raise Invalid(_l("A transfer needs two different accounts."))
+
+
+def _refuse_short(currency: Currency):
+    if currency == Currency.TIME:  # time credits are counted, and asked for, in minutes
+        raise InsufficientBalance(_l("The account holds fewer minutes than that."), field="minutes")
+    raise InsufficientBalance(_l("The account holds less than this amount."), field="amount")
+
+
 def transfer(debit: Account, credit: Account, amount: int, kind: TransferKind, *, reference: str = "",
              actor=None, reverses_id: int | None = None, check_balance: bool = True) -> int:
     """Move `amount` from `debit` to `credit`; returns the transfer's id.
@@ -142,20 +157,13 @@ def transfer(debit: Account, credit: Account, amount: int, kind: TransferKind, *
     Guarantees: a positive integer amount, both accounts in the same currency,
     the debited account never below zero unless it is a pool or an outside
     account (checked here and by the database), one transfer row and two balance updates in one transaction."""
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-        raise Invalid(_l("An amount must be a whole number above zero."), field="amount")
-    if debit.currency != credit.currency:
-        raise Invalid(_l("Both accounts of a transfer must hold the same currency."))
-    if debit.id == credit.id:
-        raise Invalid(_l("A transfer needs two different accounts."))
+    _check(debit, credit, amount)
     with transaction():
         if check_balance and not debit.overdrawable:
             current = db.session.execute(
                 select(Account.balance).where(Account.id == debit.id).with_for_update()).scalar_one()
             if current < amount:
-                if debit.currency == Currency.TIME:  # time credits are counted, and asked for, in minutes
-                    raise InsufficientBalance(_l("The account holds fewer minutes than that."), field="minutes")
-                raise InsufficientBalance(_l("The account holds less than this amount."), field="amount")
+                _refuse_short(debit.currency)
         now, kind = utcnow(), TransferKind(kind).value
         transfer_id = db.session.execute(insert(Transfer).values(
             debit_account_id=debit.id, credit_account_id=credit.id, amount=amount,
@@ -177,12 +185,7 @@ def transfer_many(payments: list[tuple[Account, int]], credit: Account, kind: Tr
     co-ops): the debited accounts locked and checked in one, the transfers inserted in one, the debits
     applied in one batch, the credit once. Returns the transfers' ids in the order of `payments`."""
     for debit, amount in payments:
-        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
-            raise Invalid(_l("An amount must be a whole number above zero."), field="amount")
-        if debit.currency != credit.currency:
-            raise Invalid(_l("Both accounts of a transfer must hold the same currency."))
-        if debit.id == credit.id:
-            raise Invalid(_l("A transfer needs two different accounts."))
+        _check(debit, credit, amount)
     if not payments:
         return []
     with transaction():
@@ -193,9 +196,7 @@ def transfer_many(payments: list[tuple[Account, int]], credit: Account, kind: Tr
         for debit, amount in payments:
             owed[debit.id] = owed.get(debit.id, 0) + amount
         if any(held[account_id] < owed[account_id] for account_id in held):
-            if credit.currency == Currency.TIME:
-                raise InsufficientBalance(_l("The account holds fewer minutes than that."), field="minutes")
-            raise InsufficientBalance(_l("The account holds less than this amount."), field="amount")
+            _refuse_short(credit.currency)
         now, kind = utcnow(), TransferKind(kind).value
         ids = db.session.execute(insert(Transfer).returning(Transfer.id, sort_by_parameter_order=True), [
             {"debit_account_id": debit.id, "credit_account_id": credit.id, "amount": amount,
