@@ -2,7 +2,7 @@
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, union
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import Role, User
@@ -37,8 +37,11 @@ def holder_vouchers(user: User, today: date | None = None) -> list[Voucher]:
 
 def holder_accounts(user: User) -> list[Account]:
     """Every account of a citizen: one per voucher, and their own time and contribution accounts."""
-    vouchers = select(Voucher.account_id).where(Voucher.holder_id == user.id)
-    return db.session.execute(select(Account).where((Account.user_id == user.id) | Account.id.in_(vouchers))
+    # A union, not `user_id = … OR id IN (…)`: PostgreSQL answers that OR by reading every account
+    # (18 ms at 100,000 holders, growing with them); each half of the union is an index lookup.
+    theirs = union(select(Account.id).where(Account.user_id == user.id),
+                   select(Voucher.account_id).where(Voucher.holder_id == user.id))
+    return db.session.execute(select(Account).where(Account.id.in_(theirs))
                               .order_by(Account.id)).scalars().all()
 
 
