@@ -210,18 +210,30 @@ def make_user(app):
 # Clients --------------------------------------------------------------------------------
 
 @contextmanager
-def statements_run():
+def statements_run(with_parameters: bool = False):
     """The SQL statements run inside the block, in order (SQLAlchemy's cursor event; SQLite's BEGIN
-    included, as the app's own connection listener emits it)."""
+    included, as the app's own connection listener emits it); (statement, parameters) pairs if asked."""
     seen = []
 
-    def listener(conn, cursor, statement, *rest):
-        seen.append(statement)
+    def listener(conn, cursor, statement, parameters, *rest):
+        seen.append((statement, parameters) if with_parameters else statement)
     event.listen(db.engine, "before_cursor_execute", listener)
     try:
         yield seen
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
+
+
+def query_plan(statement: str, parameters, backend: str) -> str:
+    """The database's plan of a captured statement, as one line. On PostgreSQL with sequential scans
+    priced out: the test tables are tiny, so this asks what it would do at size."""
+    from app.database import transaction
+    if backend == "sqlite":
+        return " ".join(str(row) for row in db.session.connection().exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + statement, parameters).all())
+    with transaction():
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        return " ".join(db.session.connection().exec_driver_sql("EXPLAIN " + statement, parameters).scalars())
 
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')

@@ -184,26 +184,14 @@ def test_witnesses_countersign_a_checked_checkpoint(app, tmp_path):
 def test_a_proof_reads_its_stored_nodes_by_the_primary_key(app, backend):
     """A proof's nodes are found by index probes, whatever the log's size: `(level, idx) IN (…)` was
     planned by SQLite as a scan of the whole log (3 s a proof at a million leaves)."""
-    from sqlalchemy import event
+    from ..conftest import query_plan, statements_run
     _entries(40)
     books.checkpoint()
-    seen = []
-
-    def listener(_conn, _cursor, statement, parameters, *_rest):
-        if "books_nodes" in statement:
-            seen.append((statement, parameters))
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with statements_run(with_parameters=True) as seen:
         books.inclusion_proof("audit", _ids()[5], 40)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
-    [(statement, parameters)] = seen
+    [(statement, parameters)] = [(s, p) for s, p in seen if "books_nodes" in s]
+    plan = query_plan(statement, parameters, backend)
     if backend == "sqlite":
-        plan = " ".join(str(row) for row in db.session.connection().exec_driver_sql(
-            "EXPLAIN QUERY PLAN " + statement, parameters).all())
         assert "(log=? AND level=? AND idx=?)" in plan and "SCAN n" not in plan and "SCAN books_nodes" not in plan
     else:
-        with transaction():
-            db.session.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table: ask what it would do at size
-            plan = " ".join(db.session.connection().exec_driver_sql("EXPLAIN " + statement, parameters).scalars())
         assert "pk_books_nodes" in plan, plan

@@ -162,29 +162,16 @@ def test_the_numbered_pages_older_api_clients_ask_for_still_answer(city, api_cli
 def test_a_holders_accounts_are_found_by_index_not_by_reading_every_account(city, backend):
     """`holder_accounts` runs on every page of a holder's history: its plan must not read the whole
     accounts table (an OR across user_id and the vouchers' accounts did, on PostgreSQL)."""
-    from sqlalchemy import event, text
-
-    from app.database import transaction
     from vouchers.holders import holder_accounts
-    voucher = issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
-    seen = []
 
-    def listener(_conn, _cursor, statement, parameters, *_rest):
-        if "voucher_accounts" in statement:
-            seen.append((statement, parameters))
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    from ..conftest import query_plan
+    voucher = issuance.issue_voucher(city.programme, city.citizen, 5000, actor=city.official)
+    with statements_run(with_parameters=True) as seen:
         found = holder_accounts(city.citizen)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     assert voucher.account_id in {a.id for a in found}
-    [(statement, parameters)] = seen
+    [(statement, parameters)] = [(s, p) for s, p in seen if "voucher_accounts" in s]
+    plan = query_plan(statement, parameters, backend)
     if backend == "sqlite":
-        plan = " ".join(str(row) for row in db.session.connection().exec_driver_sql(
-            "EXPLAIN QUERY PLAN " + statement, parameters).all())
         assert "SCAN voucher_accounts" not in plan, plan
     else:
-        with transaction():
-            db.session.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table: ask what it would do at size
-            plan = " ".join(db.session.connection().exec_driver_sql("EXPLAIN " + statement, parameters).scalars())
         assert "ix_voucher_accounts_user_id" in plan and "Seq Scan on voucher_accounts" not in plan, plan
