@@ -157,7 +157,10 @@ def verified(signed_text: str) -> Allowance:
     if match is None:
         raise AllowanceRefused(_l("This is not a voucher's offline allowance."), field="allowance", code="forged")
     try:
-        public_key().verify(_unb64(signature), text.encode("ascii"))
+        raw = _unb64(signature)
+        if _b64(raw) != signature:  # one signature, one spelling: no variant of the same bytes passes
+            raise ValueError(signature)
+        public_key().verify(raw, text.encode("ascii"))
     except (InvalidSignature, ValueError, binascii.Error):
         raise AllowanceRefused(_l("This offline allowance was not signed by the city."), field="allowance",
                                code="forged") from None
