@@ -101,28 +101,39 @@ def account_label(account: Account) -> str:
     return str(_l("%(account)s (time credits)", account=label)) if currency == Currency.TIME else label
 
 
+def _named(transfer: Transfer) -> tuple[str, int | str] | None:
+    """What a transfer's reference names that its reader sees by name: ("user", id), ("gift", id),
+    ("organisation", slug) or ("programme", slug); None if nothing. The one reading of that part of
+    the reference grammar, for a page's prefetch and for each line's text alike."""
+    reference = transfer.reference or ""
+    words, kind = reference.split(" "), transfer.kind
+    if kind == TransferKind.GIVE_TIME and len(words) == 2 and words[0] == "to" and words[1].isdigit():
+        return "user", int(words[1])
+    if kind in (TransferKind.GIVE_TIME, TransferKind.GIFT_RETURNED) and len(words) == 2 and words[0] == "gift" \
+            and words[1][:1] == "#" and words[1][1:].isdigit():
+        return "gift", int(words[1][1:])
+    if kind == TransferKind.EARN_TIME:     # "<organisation slug>: <note>"
+        return "organisation", reference.partition(": ")[0]
+    if kind == TransferKind.SPEND_TIME:    # "<organisation slug>"
+        return "organisation", reference
+    if kind == TransferKind.FUND and len(words) in (2, 3) and words[0] == "programme" and words[2:] in ([], ["closed"]):
+        return "programme", words[1]
+    return None
+
+
 def reference_texts(transfers: list) -> list[str]:
     """reference_text of each transfer of a page, what they name read beforehand in one statement
     per kind of name: a volunteer's page of fifty hours of care runs one query for its co-ops'
     names, not fifty, so a history page's statements do not grow with its lines (issue #25)."""
-    users, gifts, slugs, programmes = set(), set(), set(), set()
-    for transfer in transfers:
-        reference = transfer.reference or ""
-        words, kind = reference.split(" "), transfer.kind
-        if kind == TransferKind.GIVE_TIME and len(words) == 2 and words[0] == "to" and words[1].isdigit():
-            users.add(int(words[1]))
-        elif kind in (TransferKind.GIVE_TIME, TransferKind.GIFT_RETURNED) and len(words) == 2 and words[0] == "gift" \
-                and words[1][:1] == "#" and words[1][1:].isdigit():
-            gifts.add(int(words[1][1:]))
-        elif kind in (TransferKind.EARN_TIME, TransferKind.SPEND_TIME):
-            slugs.add(reference.partition(": ")[0] if kind == TransferKind.EARN_TIME else reference)
-        elif kind == TransferKind.FUND and len(words) in (2, 3) and words[0] == "programme":
-            programmes.add(words[1])
-    if gifts:  # into the session, where reference_text's get() finds them (and their givers)
-        users |= {gift.giver_id for gift in db.session.execute(
-            select(TimeGift).where(TimeGift.id.in_(gifts))).scalars()}
-    if users:
-        db.session.execute(select(User).options(lazyload("*")).where(User.id.in_(users))).scalars().all()
+    wanted: dict[str, set] = {"user": set(), "gift": set(), "organisation": set(), "programme": set()}
+    for named in filter(None, map(_named, transfers)):
+        wanted[named[0]].add(named[1])
+    if wanted["gift"]:  # into the session, where reference_text's get() finds them (and their givers)
+        wanted["user"] |= {gift.giver_id for gift in db.session.execute(
+            select(TimeGift).where(TimeGift.id.in_(wanted["gift"]))).scalars()}
+    if wanted["user"]:
+        db.session.execute(select(User).options(lazyload("*")).where(User.id.in_(wanted["user"]))).scalars().all()
+    slugs, programmes = wanted["organisation"], wanted["programme"]
     names = {
         "organisations": dict(db.session.execute(select(Organisation.slug, Organisation.name)
                                                  .where(Organisation.slug.in_(slugs))).all()) if slugs else {},
@@ -136,31 +147,32 @@ def reference_text(transfer: Transfer, names: dict | None = None) -> str:
     """A transfer's reference in the reader's language. The ledger keeps the words it was written
     with (append-only, in English): here its fixed words give way to the kind's translated label
     (shown beside it) and ids to what they name."""
-    words = (transfer.reference or "").split(" ")
-    kind = transfer.kind
+    reference = transfer.reference or ""
+    words, kind = reference.split(" "), transfer.kind
     if kind in (TransferKind.REDEEM, TransferKind.ISSUE) and len(words) == 2 and words[0] == "voucher":
         return words[1]
     if kind == TransferKind.EXPIRE and len(words) == 3 and words[0] == "voucher" and words[2] in set(VoucherStatus):
         return f"{words[1]} · {VoucherStatus(words[2]).label}"
-    if kind == TransferKind.GIVE_TIME and len(words) == 2 and words[0] == "to" and words[1].isdigit():
-        relative = db.session.get(User, int(words[1]))
+    what, key = _named(transfer) or (None, None)
+    if what == "user":
+        relative = db.session.get(User, key)
         return relative.name if relative else ""
+    if what == "gift":
+        return _gift_text(kind, key)
     if kind in (TransferKind.GIVE_TIME, TransferKind.GIFT_RETURNED) and len(words) == 2 and words[0] == "gift":
-        return _gift_text(kind, words[1])
-    if (kind, transfer.reference) in ((TransferKind.CONTRIBUTE, "contribution"),
-                                      (TransferKind.GIVE_TIME, "time gift"),
-                                      (TransferKind.DONATE_TIME, "donation")):
+        return ""  # a gift's reference without its number names nobody
+    if (kind, reference) in ((TransferKind.CONTRIBUTE, "contribution"), (TransferKind.GIVE_TIME, "time gift"),
+                             (TransferKind.DONATE_TIME, "donation")):
         return ""
-    reference = transfer.reference or ""
-    if kind == TransferKind.EARN_TIME:     # "<organisation slug>: <note>"
-        slug, colon, note = reference.partition(": ")
-        name = _organisation_name(slug, names)
+    if what == "organisation":
+        name = _organisation_name(key, names)
+        if kind == TransferKind.SPEND_TIME:
+            return name or reference
+        note = reference.partition(": ")[2]
         if name:
             return f"{name}: {note}" if note else name
-    if kind == TransferKind.SPEND_TIME:    # "<organisation slug>"
-        return _organisation_name(reference, names) or reference
-    if kind == TransferKind.FUND and len(words) in (2, 3) and words[0] == "programme" and words[2:] in ([], ["closed"]):
-        name = _programme_name(words[1], names)
+    if what == "programme":
+        name = _programme_name(key, names)
         if name:
             return f"{name} · {ProgrammeStatus.CLOSED.label}" if words[2:] else name
     if kind == TransferKind.SETTLE and len(words) == 2 and words[0] == "settlement":
@@ -172,10 +184,10 @@ def reference_text(transfer: Transfer, names: dict | None = None) -> str:
     return reference
 
 
-def _gift_text(kind: TransferKind, number: str) -> str:
+def _gift_text(kind: TransferKind, gift_id: int) -> str:
     """Who a gift's minutes came from, to its recipient; to whom it was sent, to the giver it came
     back to (vouchers/gifts.py): each sees only their own side."""
-    gift = db.session.get(TimeGift, int(number[1:])) if number[1:].isdigit() and number[0] == "#" else None
+    gift = db.session.get(TimeGift, gift_id)
     if gift is None:
         return ""
     if kind == TransferKind.GIFT_RETURNED:
