@@ -28,15 +28,8 @@ from app.extensions import db
 from app.i18n import city_today
 
 from . import issuance, programmes, staging
-from .models import (
-    MAX_CENTS,
-    Account,
-    EligibilityEntry,
-    EligibilityGrant,
-    Programme,
-    ProgrammeStatus,
-    ResidentVerification,
-)
+from .eligibility_models import EligibilityEntry, EligibilityGrant, ResidentVerification
+from .models import MAX_CENTS, Account, Programme, ProgrammeStatus
 
 HEADER = ["identifier", "birth_date", "income_cents", "email", "postal_address", "language"]
 STAGE_ROWS = 5_000        # parsed rows inserted into the staging table at once

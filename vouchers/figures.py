@@ -21,18 +21,8 @@ from app.database import is_sqlite, transaction
 from app.extensions import db
 from app.organisations.models import Organisation
 
-from .models import (
-    Account,
-    AccountFlow,
-    AccountKind,
-    BookFigure,
-    Programme,
-    ProgrammeVoucherCount,
-    Redemption,
-    Transfer,
-    TransferKind,
-    Voucher,
-)
+from .figure_models import AccountFlow, BookFigure, ProgrammeVoucherCount
+from .models import Account, AccountKind, Programme, Redemption, Transfer, TransferKind, Voucher
 
 PUBLIC_ACCOUNTS = frozenset({AccountKind.POOL.value, AccountKind.PROGRAMME.value, AccountKind.OFFLINE_RISK.value})
 NO_ORGANISATION = 0   # BookFigure's organisation for what no co-op did (issuance)

@@ -27,18 +27,8 @@ from app.extensions import db
 from app.i18n import money
 
 from . import codes, figures, issuance, ledger, letter_documents
-from .models import (
-    Account,
-    AccountKind,
-    Currency,
-    EligibilityEntry,
-    EligibilityGrant,
-    Letter,
-    Programme,
-    ProgrammeStatus,
-    Voucher,
-    VoucherStatus,
-)
+from .eligibility_models import EligibilityEntry, EligibilityGrant, Letter
+from .models import Account, AccountKind, Currency, Programme, ProgrammeStatus, Voucher, VoucherStatus
 
 ISSUE_PAGE = 500          # list entries issued per transaction
 PRINT_BATCH = 100         # letters laid out by WeasyPrint at once: 500 peaked at 510 MB, 100 at about 240 MB

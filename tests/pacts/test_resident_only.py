@@ -11,7 +11,7 @@ from pacts import moves, proposals
 from pacts.models import Pact, PactState, Support
 from tests.conftest import login, post_form
 from vouchers import eligibility
-from vouchers.models import ResidentVerification
+from vouchers.eligibility_models import ResidentVerification
 
 PROPOSAL = {"title": "Book swap", "intervention": "shared_management", "track": "complex",
             "what": "A book-swap shelf under the portico", "proposer_kind": "individual",

@@ -13,7 +13,8 @@ from app.errors import Invalid
 from app.extensions import db
 from tests.conftest import login, post_form
 from vouchers import eligibility
-from vouchers.models import EligibilityEntry, EligibilityGrant, ResidentVerification, Voucher
+from vouchers.eligibility_models import EligibilityEntry, EligibilityGrant, ResidentVerification
+from vouchers.models import Voucher
 
 ROWS = [
     ["X1234567A", "1950-03-01", "1000000", "", "Via Roma 1, Villanova", "it"],

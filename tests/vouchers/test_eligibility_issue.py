@@ -16,7 +16,8 @@ from app.errors import Invalid
 from app.extensions import db
 from tests.conftest import at_once, login, post_form, statements_run
 from vouchers import eligibility, figures, ledger, programme_rules
-from vouchers.models import Account, EligibilityGrant, Programme, ResidentVerification, Voucher
+from vouchers.eligibility_models import EligibilityGrant, ResidentVerification
+from vouchers.models import Account, Programme, Voucher
 
 
 def _identifier(n: int) -> str:

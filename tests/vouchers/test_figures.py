@@ -29,14 +29,13 @@ from vouchers import (
     staging,
     time_credits,
 )
+from vouchers.figure_models import BookFigure, ProgrammeVoucherCount
 from vouchers.models import (
     Account,
     AccountKind,
-    BookFigure,
     Contribution,
     Currency,
     Programme,
-    ProgrammeVoucherCount,
     Redemption,
     Transfer,
     TransferKind,

@@ -15,7 +15,8 @@ from app.errors import Invalid
 from app.extensions import db
 from tests.conftest import at_once, login, post_form
 from vouchers import eligibility, issuance, ledger, letter_documents, letters, redemption
-from vouchers.models import EligibilityGrant, Letter, Voucher
+from vouchers.eligibility_models import EligibilityGrant, Letter
+from vouchers.models import Voucher
 
 CODE = re.compile(r"[2-9A-HJKMNP-TV-Y]{4}-[2-9A-HJKMNP-TV-Y]{4}-[2-9A-HJKMNP-TV-Y]{4}")
 ROWS = [
