@@ -27,14 +27,6 @@ def _sizes() -> tuple[int, int]:
     return (250_000, 1_000_000) if common.is_sqlite() else (1_000_000, 10_000_000)
 
 
-def _series(start: str, stop: str) -> str:
-    """Integers start..stop (inclusive) as a FROM clause yielding `g`, on either database."""
-    if common.is_sqlite():
-        return (f"(WITH RECURSIVE s(g) AS (SELECT {start} UNION ALL SELECT g + 1 FROM s WHERE g < {stop}) "
-                f"SELECT g FROM s)")
-    return f"generate_series({start}, {stop}) AS s(g)"
-
-
 def _execute(statements: list[str]) -> None:
     if common.is_sqlite():
         import sqlite3
@@ -55,7 +47,7 @@ def _transfers(n: int) -> None:
         f"(900001, 'external:bench:voucher', 'external', 'voucher', 0, {now}), "
         f"(900002, 'organisation:bench:voucher', 'organisation', 'voucher', 0, {now})",
         "INSERT INTO voucher_transfers (debit_account_id, credit_account_id, amount, currency, kind, reference, at) "
-        f"SELECT 900001, 900002, 1 + g % 5000, 'voucher', 'redeem', '', {now} FROM {_series('1', str(n))}",
+        f"SELECT 900001, 900002, 1 + g % 5000, 'voucher', 'redeem', '', {now} FROM {common.series('1', str(n))}",
     ])
 
 
@@ -102,7 +94,7 @@ def _grow_log(first: int, size: int) -> None:
             continue
         digest = fake if common.is_sqlite() else fake % level
         statements.append(f"{verb} INTO books_nodes (log, level, idx, hash) SELECT 'ledger', {level}, g, {digest} "
-                          f"FROM {_series(str(lo), str(hi))}{conflict}")
+                          f"FROM {common.series(str(lo), str(hi))}{conflict}")
     now = "datetime('now')" if common.is_sqlite() else "now()"
     statements.append("INSERT INTO books_checkpoints (at, ledger_size, ledger_root, audit_size, audit_root, note) "
                       f"SELECT {now}, {size}, ledger_root, audit_size, audit_root, 'bench' FROM books_checkpoints "

@@ -55,6 +55,15 @@ def is_sqlite() -> bool:
     return DATABASE_URL.startswith("sqlite")
 
 
+def series(start, stop, *, sqlite: bool | None = None) -> str:
+    """Integers start..stop (inclusive) as a FROM item yielding `g`, on either database (the bench's
+    own unless `sqlite` says which)."""
+    if is_sqlite() if sqlite is None else sqlite:
+        return (f"(WITH RECURSIVE s(g) AS (SELECT {start} UNION ALL SELECT g + 1 FROM s WHERE g < {stop}) "
+                "SELECT g FROM s)")
+    return f"generate_series({start}, {stop}) AS s(g)"
+
+
 def query(sql: str) -> list:
     """Rows of one SQL query on the current bench database, PostgreSQL or SQLite."""
     if is_sqlite():

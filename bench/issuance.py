@@ -35,14 +35,11 @@ def _holders_sql(rows: int, *, sqlite: bool) -> str:
     """One statement registering the holders the CSV names (citizen0000000@… onwards): a batch
     issues to people the city knows (#19: it opens no account unasked), so they exist before the
     timed run, as they would in a city, and the floors and the app write the same rows."""
-    if sqlite:
-        return ("WITH RECURSIVE n(g) AS (SELECT 0 UNION ALL SELECT g + 1 FROM n WHERE g < " + str(rows - 1) + ") "
-                "INSERT INTO users (email, name, locale, active, created_at, failed_logins, auth_version) "
-                "SELECT printf('citizen%07d@example.org', g), 'Citizen ' || g, 'en', 1, "
-                "strftime('%Y-%m-%d %H:%M:%f', 'now'), 0, 1 FROM n")
+    email, active, now = (("printf('citizen%07d@example.org', g)", "1", "strftime('%Y-%m-%d %H:%M:%f', 'now')")
+                          if sqlite else ("'citizen' || lpad(g::text, 7, '0') || '@example.org'", "true", "now()"))
     return ("INSERT INTO users (email, name, locale, active, created_at, failed_logins, auth_version) "
-            "SELECT 'citizen' || lpad(g::text, 7, '0') || '@example.org', 'Citizen ' || g, 'en', true, now(), 0, 1 "
-            f"FROM generate_series(0, {rows - 1}) g")
+            f"SELECT {email}, 'Citizen ' || g, 'en', {active}, {now}, 0, 1 "
+            f"FROM {common.series(0, rows - 1, sqlite=sqlite)}")
 
 
 def copy_baseline(path: Path) -> float:
