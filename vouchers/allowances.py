@@ -112,7 +112,12 @@ def _b64(raw: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """The bytes `_b64` spelled as `text`; ValueError for any other spelling, even of the same bytes
+    (a last character's unused bits changed): one signature, one text."""
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(raw) != text:
+        raise ValueError(text)
+    return raw
 
 
 # Signing and reading -------------------------------------------------------------------------
@@ -157,10 +162,7 @@ def verified(signed_text: str) -> Allowance:
     if match is None:
         raise AllowanceRefused(_l("This is not a voucher's offline allowance."), field="allowance", code="forged")
     try:
-        raw = _unb64(signature)
-        if _b64(raw) != signature:  # one signature, one spelling: no variant of the same bytes passes
-            raise ValueError(signature)
-        public_key().verify(raw, text.encode("ascii"))
+        public_key().verify(_unb64(signature), text.encode("ascii"))
     except (InvalidSignature, ValueError, binascii.Error):
         raise AllowanceRefused(_l("This offline allowance was not signed by the city."), field="allowance",
                                code="forged") from None
