@@ -87,7 +87,7 @@ i18n: $(VENV)/.installed
 	  elif [ "$$c" = notifications ] || [ "$$c" = moderation ]; then srcs="app/$$c templates/$$c"; ignore=".* ._"; \
 	  else srcs="$$c templates/$$c"; ignore=".* ._"; fi; \
 	  mkdir -p translations/$$c; \
-	  $(BIN)/pybabel -q extract --no-location --sort-output --omit-header -F babel.cfg -k _l -k lazy_gettext --ignore-dirs="$$ignore" -o translations/$$c/messages.pot $$srcs; \
+	  $(BIN)/pybabel -q extract --no-location --sort-output --omit-header -F babel.cfg -k _l -k lazy_gettext -k _nl:1,2 -k lazy_ngettext:1,2 --ignore-dirs="$$ignore" -o translations/$$c/messages.pot $$srcs; \
 	  for l in $(LANGUAGES); do \
 	    if [ -f translations/$$c/$$l/LC_MESSAGES/messages.po ]; then \
 	      $(BIN)/pybabel -q update -N --ignore-pot-creation-date -i translations/$$c/messages.pot -d translations/$$c -l $$l; \

@@ -7,6 +7,7 @@ sum of all balances of a currency is always zero. A batch issuance is the one
 compound entry (`batch_issue_entry()`): its credit lines are the vouchers."""
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, union_all, update
@@ -367,6 +368,23 @@ def movements(account_ids: list[int], *, before: str | None = None, after: str |
     Paged by keyset on (transfer, line): each of the three parts reads only its page's rows along
     its (account, id) index, so a co-op's account with years of transfers pages as fast as a new one."""
     ids = list(account_ids)
+
+    def query(key, newer, limit):
+        values = {"ids": ids, "limit": limit}
+        if key is not None:
+            values.update(key_id=key[0], key_line=key[1])
+        rows = db.session.execute(_movements_statement(key is not None, newer), values)
+        return [Movement(*row[:10]) for row in rows]
+    return keyset_page(query, lambda m: (m.id, m.credit_account_id or 0), 2, before=before, after=after,
+                       per_page=per_page, page=page)
+
+
+@lru_cache(maxsize=4)
+def _movements_statement(keyed: bool, newer: bool):
+    """The union `movements` reads, built once per kind of page with its values bound at each read:
+    building its three subqueries cost a history page about 2 ms of Python a request."""
+    ids, limit = bindparam("ids", expanding=True), bindparam("limit")
+    key = (bindparam("key_id"), bindparam("key_line")) if keyed else None
     columns = (Transfer.id, Transfer.at, Transfer.kind, Transfer.reference, Transfer.amount, Transfer.currency,
                Transfer.debit_account_id, Transfer.credit_account_id, Transfer.reverses_id, literal(False))
     line = func.coalesce(Transfer.credit_account_id, 0)
@@ -380,14 +398,9 @@ def movements(account_ids: list[int], *, before: str | None = None, after: str |
          .join(Transfer, Transfer.id == Voucher.issue_transfer_id)
          .where(Voucher.account_id.in_(ids), Transfer.credit_account_id.is_(None)), (Transfer.id, Voucher.account_id)),
     ]
-
-    def query(key, newer, limit):
-        lines = union_all(*(keyset_rows(stmt, list(columns), key, newer, limit).subquery().select()
-                            for stmt, columns in parts)).subquery()
-        rows = db.session.execute(keyset_rows(select(lines), [lines.c.id, lines.c.line], None, newer, limit))
-        return [Movement(*row[:10]) for row in rows]
-    return keyset_page(query, lambda m: (m.id, m.credit_account_id or 0), 2, before=before, after=after,
-                       per_page=per_page, page=page)
+    lines = union_all(*(keyset_rows(stmt, list(columns), key, newer, limit).subquery().select()
+                        for stmt, columns in parts)).subquery()
+    return keyset_rows(select(lines), [lines.c.id, lines.c.line], None, newer, limit)
 
 
 def movement_count(account_ids: list[int]) -> int:

@@ -10,9 +10,10 @@ from datetime import date
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _nl
 from schwifty.exceptions import SchwiftyException
 from sepaxml import SepaTransfer
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.audit.operations import record
 from app.database import locked_row, transaction, utcnow
@@ -21,6 +22,7 @@ from app.errors import Invalid, InvalidTransition, NotFound
 from app.extensions import db
 from app.i18n import city_timezone, city_today
 from app.notifications.operations import emit
+from app.organisations.models import Organisation
 
 from . import bank
 from .models import BankAccount, BankAccountStatus, Settlement, SettlementLine
@@ -34,13 +36,33 @@ class CannotPay(Invalid):
     code = "cannot_pay"
 
 
-def unpaid_lines(settlement: Settlement) -> list:
-    """The lines whose co-op has no approved bank account: the file cannot be made while any remain."""
+UNPAID_NAMED = 10  # a settlement across a thousand co-ops names ten and counts the rest
+
+
+def unpaid(settlement: Settlement, *, named: int = UNPAID_NAMED) -> tuple[int, list[str]]:
+    """How many co-ops the settlement pays have no approved bank account (the file cannot be made
+    while any remain), and the first `named` of their names, alphabetical: one statement, whatever
+    the number of lines."""
     approved = select(BankAccount.id).where(BankAccount.organisation_id == SettlementLine.organisation_id,
                                             BankAccount.status == BankAccountStatus.APPROVED.value)
-    return db.session.execute(select(SettlementLine).where(
-        SettlementLine.settlement_id == settlement.id, SettlementLine.amount_cents > 0, ~approved.exists())
-        .order_by(SettlementLine.id)).scalars().all()
+    rows = db.session.execute(
+        select(Organisation.name, func.count().over())
+        .join(SettlementLine, SettlementLine.organisation_id == Organisation.id)
+        .where(SettlementLine.settlement_id == settlement.id, SettlementLine.amount_cents > 0, ~approved.exists())
+        .order_by(Organisation.name, Organisation.id).limit(named)).all()
+    return (rows[0][1] if rows else 0), [name for name, _count in rows]
+
+
+def unpaid_reason(count: int, names: list[str]):
+    """What stops the file, naming the first co-ops and counting the others."""
+    listed, others = ", ".join(names), count - len(names)
+    if others > 0:
+        return _nl("These organisations have no approved bank account, so the transfer file cannot be made: "
+                   "%(names)s and %(num)d more.",
+                   "These organisations have no approved bank account, so the transfer file cannot be made: "
+                   "%(names)s and %(num)d more.", others, names=listed)
+    return _l("These organisations have no approved bank account, so the transfer file cannot be made: %(names)s.",
+              names=listed)
 
 
 def _city_account() -> dict:
@@ -74,11 +96,9 @@ def settlement_file(settlement_id: int, *, actor=None) -> bytes:
         payable = [line for line in settlement.lines if line.amount_cents > 0]
         if not payable:
             raise CannotPay(_l("This settlement pays nothing: there is no transfer to make."), code="nothing_to_pay")
-        missing = unpaid_lines(settlement)
+        missing, names = unpaid(settlement)
         if missing:
-            raise CannotPay(_l("These organisations have no approved bank account, so the transfer file cannot be "
-                               "made: %(names)s.", names=", ".join(line.organisation.name for line in missing)),
-                            code="no_bank_account")
+            raise CannotPay(unpaid_reason(missing, names), code="no_bank_account")
         transfer = SepaTransfer(_city_account(), schema=SCHEMA, clean=True)
         execution = max(city_today(), settlement.period_end)
         for line in payable:

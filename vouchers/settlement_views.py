@@ -44,7 +44,8 @@ def settlements():
 @officials
 def settlement_detail(settlement_id, paid_form=None):
     item = settlement.settlement_by_id(settlement_id)
-    return render_template("vouchers/settlement.html", settlement=item, unpaid=sepa.unpaid_lines(item),
+    unpaid = sepa.unpaid(item)
+    return render_template("vouchers/settlement.html", settlement=item, unpaid=unpaid[0] and sepa.unpaid_reason(*unpaid),
                            lines=settlement.settlement_lines(item, **cursor()),
                            paid_form=paid_form or PaidForm(formdata=None)), 422 if paid_form else 200
 

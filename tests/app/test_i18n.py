@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from flask_babel import force_locale
@@ -88,3 +88,39 @@ def test_each_module_speaks_its_own_words(app, path, locale, english, expected):
     with app.test_request_context(path), force_locale(locale):
         app.preprocess_request()
         assert gettext(english) == expected
+
+
+def test_one_request_speaks_each_forced_language_and_then_its_own_again(app):
+    """The catalog is chosen once per request, yet a mail written in its recipient's language
+    (force_locale) inside the request speaks that language, and the page its own afterwards."""
+    from flask_babel import gettext
+    with app.test_request_context("/vouchers/statements", headers={"Accept-Language": "es"}):
+        app.preprocess_request()
+        spanish = gettext("Statement")
+        assert spanish not in ("Statement", "Estratto")
+        with force_locale("it"):
+            assert gettext("Statement") == "Estratto"
+            with force_locale("en"):
+                assert gettext("Statement") == "Statement"
+            assert gettext("Statement") == "Estratto"
+        assert gettext("Statement") == spanish
+
+
+@pytest.mark.parametrize("locale", ["en", "es", "it", "ca"])
+def test_moment_writes_what_babel_writes_at_every_hour_of_the_year(app, locale):
+    """`moment` keeps the locale's patterns instead of asking Babel for them each time: the same
+    words as Babel's own date and short time, joined as the locale joins them, across both DST changes."""
+    from babel.dates import format_date, format_time, get_datetime_format
+
+    from app.dates import in_zone
+    from app.i18n import city_timezone
+    with app.test_request_context(), force_locale(locale):
+        for hour in range(0, 365 * 24, 7):
+            instant = datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(hours=hour, minutes=hour % 60)
+            local = in_zone(instant, city_timezone())
+            for style in ("medium", "long", "short"):
+                expected = (get_datetime_format(style, locale=locale).replace("'", "")
+                            .replace("{0}", format_time(local, "short", tzinfo=None, locale=locale))
+                            .replace("{1}", format_date(local.date(), style, locale=locale)))
+                assert moment(instant, style) == expected
+        assert money(123) == money(123.0) and money(0) != money(1)

@@ -200,9 +200,10 @@ def test_the_settlement_page_says_what_is_missing_then_gives_the_file_and_takes_
     login(client, "official@example.org")
     url = f"/vouchers/settlements/{cleared.id}"
     page = client.get(url).get_data(as_text=True)
-    assert "no approved bank account" in page and "La Tela" in page and cleared.reference in page
+    assert "no approved bank account" in page and "Casa Comune, La Tela." in page and cleared.reference in page
     refused = client.get(f"{url}/transfer.xml")
     assert refused.status_code == 302
+    assert client.get(url).get_data(as_text=True).count("Casa Comune, La Tela.") == 2  # the refusal, flashed
     _both_accounts(city)
     first, second = client.get(f"{url}/transfer.xml"), client.get(f"{url}/transfer.xml")
     assert first.status_code == 200 and first.mimetype == "application/xml" and first.data == second.data
@@ -210,6 +211,25 @@ def test_the_settlement_page_says_what_is_missing_then_gives_the_file_and_takes_
     assert future.status_code == 422 and "day still to come" in future.get_data(as_text=True)
     assert post_form(client, f"{url}/paid", {"paid_on": city.today.isoformat()}).status_code == 302
     assert db.session.get(Settlement, cleared.id).paid_on == city.today
+
+
+def test_a_settlement_across_many_coops_names_the_first_unpaid_and_counts_the_others(app, city, cleared):
+    """A thousand co-ops without an account would make a page of names: the first few, alphabetical, and
+    a count of the rest, read in one statement, on the page and in the refusal of the file alike."""
+    from flask_babel import force_locale
+    assert sepa.unpaid(cleared) == (2, ["Casa Comune", "La Tela"])
+    count, names = sepa.unpaid(cleared, named=1)
+    assert (count, names) == (2, ["Casa Comune"])
+    with app.test_request_context(), force_locale("en"):
+        assert str(sepa.unpaid_reason(count, names)).endswith(": Casa Comune and 1 more.")
+        with force_locale("it"):
+            assert str(sepa.unpaid_reason(count, names)).endswith(": Casa Comune e un'altra.")
+            assert str(sepa.unpaid_reason(5, names)).endswith(": Casa Comune e altre 4.")
+        assert str(sepa.unpaid_reason(*sepa.unpaid(cleared))).endswith(": Casa Comune, La Tela.")
+    _approved(city, city.other, city.other_member, OTHER_IBAN, OTHER_BIC, "Casa Comune")
+    assert sepa.unpaid(cleared) == (1, ["La Tela"])
+    _approved(city, city.coop, city.member, COOP_IBAN, COOP_BIC, "La Tela Soc. Coop.")
+    assert sepa.unpaid(cleared) == (0, [])
 
 
 def test_a_coop_member_cannot_reach_the_file_nor_approve(city, cleared, client):
