@@ -44,8 +44,9 @@ def settlements():
 @officials
 def settlement_detail(settlement_id, paid_form=None):
     item = settlement.settlement_by_id(settlement_id)
-    unpaid = sepa.unpaid(item)
-    return render_template("vouchers/settlement.html", settlement=item, unpaid=unpaid[0] and sepa.unpaid_reason(*unpaid),
+    missing, names = sepa.unpaid(item)
+    return render_template("vouchers/settlement.html", settlement=item,
+                           unpaid=missing and sepa.unpaid_reason(missing, names),
                            lines=settlement.settlement_lines(item, **cursor()),
                            paid_form=paid_form or PaidForm(formdata=None)), 422 if paid_form else 200
 
