@@ -45,7 +45,7 @@ from app.organisations.models import Organisation
 from app.paging import KeysetPage, keyset_page, keyset_rows
 
 from . import codes, idempotency, ledger
-from .models import Account, AccountKind, Currency, Redemption, Voucher, VoucherStatus
+from .models import Account, AccountKind, Currency, Programme, Redemption, Voucher, VoucherStatus
 
 
 class Gone(DomainError):
@@ -422,7 +422,11 @@ def _replay(response: dict, params: dict) -> RedemptionResult:
 def organisation_redemptions(organisation: Organisation, *, before: str | None = None, after: str | None = None,
                              per_page: int = 50, page: int | None = None) -> KeysetPage:
     """A co-op's redemptions, newest first, paged by id along its (organisation, id) index."""
-    stmt = (select(Redemption).options(joinedload(Redemption.voucher))
+    # Of each voucher, its code and its programme's refund window (a line's Refund link): a voucher
+    # otherwise joins its account and its whole programme, whose JSON rules are parsed on every row.
+    voucher = joinedload(Redemption.voucher)
+    stmt = (select(Redemption).options(voucher.load_only(Voucher.code).lazyload(Voucher.account),
+                                       voucher.joinedload(Voucher.programme).load_only(Programme.refund_window_days))
             .where(Redemption.organisation_id == organisation.id))
 
     def query(key, newer, limit):

@@ -113,9 +113,11 @@ def _time_account(user: User) -> Account | None:
     return db.session.execute(select(Account).where(Account.key == key)).scalar_one_or_none()
 
 
-def has_pin(user: User) -> bool:
-    account = _time_account(user)
-    return account is not None and account.pin_hash is not None
+def time_account_among(accounts: list[Account], user: User) -> Account | None:
+    """The citizen's time account among their accounts already read (holders.holder_accounts reads it
+    with the rest): its balance and whether it has a PIN without two more statements on their page."""
+    key = ledger.account_key(AccountKind.CITIZEN, Currency.TIME, user.id)
+    return next((account for account in accounts if account.key == key), None)
 
 
 def set_pin(holder: User, pin: str) -> None:

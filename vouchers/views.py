@@ -110,11 +110,13 @@ def mine():
 def _mine(give_form, status=200, *, confirming=False, pin_form=None):
     accounts = holders.holder_accounts(current_user)
     page = ledger.movements([a.id for a in accounts], **_cursor())
+    time_account = time_credits.time_account_among(accounts, current_user)
+    has_pin = time_account is not None and time_account.pin_hash is not None
     return render_template("vouchers/mine.html", vouchers=holders.holder_vouchers(current_user), movements=page,
-                           account_ids={a.id for a in accounts}, minutes=time_credits.time_balance(current_user),
+                           account_ids={a.id for a in accounts}, minutes=time_account.balance if time_account else 0,
                            contributions=contributions.contributions_of(current_user), give_form=give_form,
                            confirming=confirming, pin_form=pin_form or TimePinForm(formdata=None),
-                           has_pin=time_credits.has_pin(current_user), gifts=gifts.sent_by(current_user)), status
+                           has_pin=has_pin, gifts=gifts.sent_by(current_user)), status
 
 
 @bp.route("/mine/<int:voucher_id>")
