@@ -148,19 +148,25 @@ def queue_digests(until: datetime | None = None, batch: int | None = None, progr
     batch grouped."""
     until = until or digest_cutoff()
     batch = batch or current_app.config["NOTIFICATIONS_BATCH"]
-    queued = 0
+    queued, after = 0, 0
     while True:
         with transaction():
             if not is_sqlite():
                 db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_DIGEST_LOCK_KEY})
+            # People in id order, each batch after the last one's: a batch that started from the
+            # first waiting notice again would step over every notice grouped so far (their old
+            # index entries stay until a vacuum), and a million holders' digest grew quadratically.
             waiting = (Notification.mode == Mode.DIGEST.value, Notification.digest_message_id.is_(None),
-                       Notification.created_at < until)
+                       Notification.created_at < until, Notification.user_id > after)
             # The people of the next `batch` waiting notices, with everything waiting for them, so
             # that nobody's day splits into two emails.
             head = select(Notification.user_id).where(*waiting).order_by(Notification.user_id).limit(batch).subquery()
             last = db.session.execute(select(func.max(head.c.user_id))).scalar_one()
             if last is None:
-                return queued
+                if after == 0:
+                    return queued
+                after = 0  # once more from the first person: a notice another worker left behind
+                continue
             newest = db.session.execute(select(func.coalesce(func.max(MailMessage.id), 0))).scalar_one()
             now = literal(utcnow(), UTCDateTime)
             people = db.session.execute(insert(MailMessage.__table__).from_select(
@@ -175,7 +181,7 @@ def queue_digests(until: datetime | None = None, batch: int | None = None, progr
                 update(Notification).where(*waiting, Notification.user_id <= last,
                                            Notification.user_id == theirs.c.user_id)
                 .values(digest_message_id=theirs.c.id).execution_options(synchronize_session=False)).rowcount
-            queued += people
+            queued, after = queued + people, last
             if progress is not None:
                 progress(notices)
 
