@@ -227,6 +227,29 @@ def test_the_digest_takes_each_persons_waiting_notices_into_one_email(app, make_
         Notification.digest_message_id == earlier.id)).scalar_one() == 1
 
 
+def test_a_notice_that_arrives_behind_the_digests_progress_is_still_grouped(app, make_user):
+    """The digest walks people in id order, each batch after the last; a waiting notice that appears
+    behind it (another worker's, committed late) is taken by one sweep from the first person."""
+    events = _events(2)
+    users = sorted((make_user() for _ in range(5)), key=lambda user: user.id)
+    yesterday = utcnow() - timedelta(days=1)
+    _waiting_notices(events[:1], users, yesterday)
+    batches = []
+
+    def behind(grouped):
+        batches.append(grouped)
+        if len(batches) == 2:  # the walk is past the first people: one of theirs arrives now
+            with transaction():
+                db.session.add(Notification(user_id=users[0].id, event_id=events[1].id, mode="digest",
+                                            created_at=yesterday))
+    assert queue_digests(utcnow(), batch=2, progress=behind) == 6
+    assert batches == [2, 2, 1, 1]
+    assert db.session.execute(select(func.count(Notification.id))
+                              .where(Notification.digest_message_id.is_(None))).scalar_one() == 0
+    assert db.session.execute(select(func.count(MailMessage.id))
+                              .where(MailMessage.digest, MailMessage.user_id == users[0].id)).scalar_one() == 2
+
+
 def test_two_digests_at_once_group_every_notice_once(app, make_user):
     users = [make_user() for _ in range(60)]
     _waiting_notices(_events(2), users, utcnow() - timedelta(days=1))
