@@ -2,7 +2,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
@@ -91,7 +91,13 @@ class EventAttachment(db.Model):
 class MailMessage(db.Model):
     """One email to one person: an event's notice, or a digest of several."""
     __tablename__ = "mail_messages"
-    __table_args__ = (Index("ix_mail_messages_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_mail_messages_due", "status", "next_attempt_at"),
+        # What a worker claims, oldest first: only the messages still to send. Along the primary
+        # key, a claim stepped over every message already sent (a million, at a national digest).
+        Index("ix_mail_messages_pending", "id", postgresql_where=text("status IN ('queued', 'sending')"),
+              sqlite_where=text("status IN ('queued', 'sending')")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

@@ -188,14 +188,19 @@ def queue_digests(until: datetime | None = None, batch: int | None = None, progr
 
 # Delivery ------------------------------------------------------------------------------
 
+PENDING = (MessageStatus.QUEUED.value, MessageStatus.SENDING.value)  # ix_mail_messages_pending's rows
+
+
 def _claim(batch: int) -> list[int]:
     now = utcnow()
     with transaction():
         ids = db.session.execute(
-            select(MailMessage.id).where(or_(
-                (MailMessage.status == MessageStatus.QUEUED.value) & (MailMessage.next_attempt_at <= now),
-                # a worker that died mid-batch: its claim lapses and the message goes out again
-                (MailMessage.status == MessageStatus.SENDING.value) & (MailMessage.claimed_until < now)))
+            select(MailMessage.id).where(
+                # said outright, so that either database reads the index of pending messages only
+                MailMessage.status.in_(PENDING),
+                or_((MailMessage.status == MessageStatus.QUEUED.value) & (MailMessage.next_attempt_at <= now),
+                    # a worker that died mid-batch: its claim lapses and the message goes out again
+                    (MailMessage.status == MessageStatus.SENDING.value) & (MailMessage.claimed_until < now)))
             .order_by(MailMessage.id).limit(batch).with_for_update(skip_locked=True)).scalars().all()
         if ids:
             db.session.execute(update(MailMessage).where(MailMessage.id.in_(ids)).values(
