@@ -5,6 +5,7 @@ LOCKED, so several workers share the work on PostgreSQL without ever taking the
 same row; the digest's batches take turns on an advisory lock. On SQLite each
 step's transaction begins IMMEDIATE, so one worker at a time. Nothing here runs
 inside a web request."""
+import time
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app, render_template
@@ -189,15 +190,37 @@ def queue_digests(until: datetime | None = None, batch: int | None = None, progr
 # Delivery ------------------------------------------------------------------------------
 
 PENDING = (MessageStatus.QUEUED.value, MessageStatus.SENDING.value)  # ix_mail_messages_pending's rows
+SWEEP_SECONDS = 60
 
 
 def _claim(batch: int) -> list[int]:
+    """The oldest due messages, claimed (SKIP LOCKED: workers never share one).
+
+    Each app (a worker process) remembers how far its claims went and reads on from there: the
+    messages below were sent or are another worker's. Read from the first message instead, a
+    claim stepped over every message sent so far (PostgreSQL keeps their old index entries until a
+    vacuum, and its statistics may still count them as due): a million queued messages slowed to a
+    few hundred a second. Once a minute, and whenever nothing is left beyond, a claim starts from
+    the first message again, for a retry come due, a lapsed claim or a late commit."""
+    progress = current_app.extensions.setdefault("procomun_outbox_claims", {"after": 0, "swept": None})
+    sweep = progress["swept"] is None or time.monotonic() - progress["swept"] > SWEEP_SECONDS
+    ids = _claim_after(0 if sweep else progress["after"], batch)
+    if not ids and not sweep and progress["after"]:
+        sweep, ids = True, _claim_after(0, batch)
+    if sweep:
+        progress["swept"] = time.monotonic()
+    if ids:
+        progress["after"] = max(progress["after"], *ids)
+    return ids
+
+
+def _claim_after(after: int, batch: int) -> list[int]:
     now = utcnow()
     with transaction():
         ids = db.session.execute(
             select(MailMessage.id).where(
                 # said outright, so that either database reads the index of pending messages only
-                MailMessage.status.in_(PENDING),
+                MailMessage.status.in_(PENDING), MailMessage.id > after,
                 or_((MailMessage.status == MessageStatus.QUEUED.value) & (MailMessage.next_attempt_at <= now),
                     # a worker that died mid-batch: its claim lapses and the message goes out again
                     (MailMessage.status == MessageStatus.SENDING.value) & (MailMessage.claimed_until < now)))

@@ -243,3 +243,30 @@ def test_the_request_costs_one_row_however_many_follow(app, make_user, make_org)
     assert db.session.execute(select(func.count(MailMessage.id))).scalar_one() == before == 0
     app.config["NOTIFICATIONS_BATCH"] = 64
     assert fan_out_batch() == 64  # recipients come in batches, never all at once
+
+
+def test_claims_read_on_from_the_last_and_sweep_back_for_a_retry(app, make_user, monkeypatch):
+    """A worker's claims go on from the last one it made, not from the first message (which would
+    step over every message sent so far); a retry come due behind it is taken once nothing is left
+    beyond, or at the minute's sweep, whichever is first."""
+    from app.notifications import worker
+    person = make_user()
+    with transaction():
+        messages = [MailMessage(user_id=person.id, subject=f"m{i}") for i in range(3)]
+        db.session.add_all(messages)
+    first, second, third = (m.id for m in messages)
+
+    def retry(message_id):
+        with transaction():
+            db.session.execute(update(MailMessage).where(MailMessage.id == message_id).values(
+                status=MessageStatus.QUEUED.value, next_attempt_at=utcnow() - timedelta(seconds=1)))
+    assert worker._claim(1) == [first]
+    retry(first)
+    assert worker._claim(1) == [second]   # on from the last claim: the retry waits
+    assert worker._claim(1) == [third]
+    assert worker._claim(1) == [first]    # nothing beyond: from the first message again
+    assert worker._claim(1) == []
+    retry(second)
+    retry(third)
+    monkeypatch.setattr(worker, "SWEEP_SECONDS", -1)  # the minute has passed: oldest first again
+    assert worker._claim(1) == [second]
