@@ -88,6 +88,11 @@ class EventAttachment(db.Model):
     event: Mapped[OutboxEvent] = relationship(back_populates="attachments")
 
 
+# What a worker may still claim: its partial index holds these rows alone, and the claim names them.
+PENDING = (MessageStatus.QUEUED.value, MessageStatus.SENDING.value)
+_PENDING_SQL = "status IN ({})".format(", ".join(f"'{status}'" for status in PENDING))
+
+
 class MailMessage(db.Model):
     """One email to one person: an event's notice, or a digest of several."""
     __tablename__ = "mail_messages"
@@ -95,8 +100,8 @@ class MailMessage(db.Model):
         Index("ix_mail_messages_due", "status", "next_attempt_at"),
         # What a worker claims, oldest first: only the messages still to send. Along the primary
         # key, a claim stepped over every message already sent (a million, at a national digest).
-        Index("ix_mail_messages_pending", "id", postgresql_where=text("status IN ('queued', 'sending')"),
-              sqlite_where=text("status IN ('queued', 'sending')")),
+        Index("ix_mail_messages_pending", "id", postgresql_where=text(_PENDING_SQL),
+              sqlite_where=text(_PENDING_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -20,7 +20,17 @@ from ..extensions import db
 from ..i18n import city_timezone
 from ..urls import public_request_context
 from . import mail
-from .models import EventStatus, Follow, MailMessage, MessageStatus, Mode, Notification, OutboxEvent, Preference
+from .models import (
+    PENDING,
+    EventStatus,
+    Follow,
+    MailMessage,
+    MessageStatus,
+    Mode,
+    Notification,
+    OutboxEvent,
+    Preference,
+)
 from .registry import KINDS
 
 # Serialises the digest's batches on PostgreSQL (SQLite's write lock does): "dige".
@@ -189,7 +199,6 @@ def queue_digests(until: datetime | None = None, batch: int | None = None, progr
 
 # Delivery ------------------------------------------------------------------------------
 
-PENDING = (MessageStatus.QUEUED.value, MessageStatus.SENDING.value)  # ix_mail_messages_pending's rows
 SWEEP_SECONDS = 60
 
 
@@ -219,7 +228,7 @@ def _claim_after(after: int, batch: int) -> list[int]:
     with transaction():
         ids = db.session.execute(
             select(MailMessage.id).where(
-                # said outright, so that either database reads the index of pending messages only
+                # said outright, so that either database can read the index of pending messages only
                 MailMessage.status.in_(PENDING), MailMessage.id > after,
                 or_((MailMessage.status == MessageStatus.QUEUED.value) & (MailMessage.next_attempt_at <= now),
                     # a worker that died mid-batch: its claim lapses and the message goes out again
