@@ -233,7 +233,9 @@ def _register_handlers(app):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)
 
     from .organisations.operations import category_name
+    from .urls import RowURL
     app.jinja_env.filters["category_name"] = category_name
+    app.jinja_env.globals["row_url"] = RowURL
 
     @app.context_processor
     def layout_context():

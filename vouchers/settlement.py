@@ -154,8 +154,10 @@ def statement_line(settlement: Settlement, organisation: Organisation, user: Use
 def settlement_lines(settlement: Settlement, *, before: str | None = None, after: str | None = None,
                      per_page: int = 50) -> KeysetPage:
     """A settlement's lines (one per co-op paid), newest first, paged by id (a national settlement has
-    a thousand)."""
-    stmt = select(SettlementLine).where(SettlementLine.settlement_id == settlement.id)
+    a thousand). Each line's co-op is read for its name and slug alone (the page's words and links)."""
+    stmt = (select(SettlementLine)
+            .options(joinedload(SettlementLine.organisation).load_only(Organisation.name, Organisation.slug))
+            .where(SettlementLine.settlement_id == settlement.id))
 
     def query(key, newer, limit):
         return db.session.execute(keyset_rows(stmt, [SettlementLine.id], key, newer, limit)).scalars().all()

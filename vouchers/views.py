@@ -56,6 +56,7 @@ from .forms import (
     TimeForm,
     TimePinForm,
 )
+from .models import TRANSFER_LABELS, TransferKind
 from .view_helpers import cursor as _cursor
 from .view_helpers import desk_organisation as _desk_organisation
 from .view_helpers import desk_organisation_or_403 as _desk_organisation_or_403
@@ -75,6 +76,14 @@ def transfer_reference(transfer):
 def transfer_references(transfers):
     """A page of movements' references, read together (books.reference_texts)."""
     return books.reference_texts(transfers)
+
+
+@bp.app_template_filter("transfer_labels")
+def transfer_labels(transfers):
+    """A page of movements' kinds in the reader's words, each kind translated once for the page."""
+    words: dict = {}
+    return [words.get(t.kind) or words.setdefault(t.kind, str(TRANSFER_LABELS[TransferKind(t.kind)]))
+            for t in transfers]
 
 
 @bp.route("/")
@@ -272,7 +281,7 @@ def _desk_redeem(form, organisation):
 
 def _redeem_form(**kwargs) -> RedeemForm:
     form = RedeemForm(**kwargs)
-    form.category.choices = [(c.slug, c.name) for c in organisations.categories()]
+    form.category.choices = organisations.category_choices()
     return form
 
 
@@ -351,7 +360,7 @@ def refund(redemption_id):
 @officials
 def programme_list():
     form = ProgrammeForm()
-    form.categories.choices = [(c.slug, c.name) for c in organisations.categories()]
+    form.categories.choices = organisations.category_choices()
     if request.form.get("add_rows"):  # more rows for the scale: the form comes back as typed
         form.add_scale_rows()
     elif form.validate_on_submit():

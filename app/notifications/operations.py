@@ -130,9 +130,14 @@ def turn_off(user_id: int, kinds) -> list[str]:
 
 def unread_count(user) -> int:
     """Unread notifications, counted up to UNREAD_SHOWN + 1 (more than UNREAD_SHOWN: "99+")."""
-    unread = (select(Notification.id).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    return db.session.execute(select(unread_count_of(user.id))).scalar_one()
+
+
+def unread_count_of(user_id: int):
+    """unread_count as a column, for a query that reads the person anyway (app/security.py:load_user)."""
+    unread = (select(Notification.id).where(Notification.user_id == user_id, Notification.read_at.is_(None))
               .limit(UNREAD_SHOWN + 1).subquery())
-    return db.session.execute(select(func.count()).select_from(unread)).scalar_one()
+    return select(func.count()).select_from(unread).scalar_subquery()
 
 
 def notifications_of(user, *, page: int = 1, per_page: int = 25, unread_only: bool = False):

@@ -9,7 +9,7 @@ from ..errors import DomainError
 from ..extensions import csrf
 from ..forms import attach_error
 from ..pages import safe_next
-from ..security import login_required, public, roles_required
+from ..security import login_required, public, roles_required, unread_on_arrival
 from . import bp, mail
 from . import operations as ops
 from .forms import modes_from, preferences_form
@@ -108,8 +108,12 @@ def mail_file(name):
 
 @bp.app_template_global()
 def unread_notifications() -> int:
-    """The header's bell: the signed-in person's unread count (up to unread_shown + 1)."""
-    return ops.unread_count(current_user) if current_user.is_authenticated else 0
+    """The header's bell: the signed-in person's unread count (up to unread_shown + 1), as the
+    request found it (read with the person: marking read answers with a redirect, never a page)."""
+    if not current_user.is_authenticated:
+        return 0
+    seen = unread_on_arrival(current_user)
+    return ops.unread_count(current_user) if seen is None else seen
 
 
 bp.add_app_template_global(UNREAD_SHOWN, "unread_shown")

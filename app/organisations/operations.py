@@ -4,7 +4,6 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app, g
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
@@ -14,7 +13,7 @@ from ..audit.operations import record, snapshot
 from ..database import transaction
 from ..errors import Invalid, NotAllowed, NotFound
 from ..extensions import db
-from ..i18n import city_today
+from ..i18n import city_today, locale_name
 from ..states import StateMachine
 from .models import (
     Accreditation,
@@ -153,13 +152,25 @@ def categories(active_only: bool = True) -> list[ServiceCategory]:
     return db.session.execute(stmt).scalars().all()
 
 
+def _request_categories() -> list[ServiceCategory]:
+    """Every category, read once per request: a desk page names them in its form and on each line."""
+    if "_categories" not in g:
+        g._categories = categories(active_only=False)
+    return g._categories
+
+
+def category_choices() -> list[tuple[str, str]]:
+    """(slug, name) of each category in use, in the current language, for a form's select."""
+    return [(c.slug, c.name) for c in _request_categories() if c.active]
+
+
 def category_name(slug: str) -> str:
     """A category's name in the current language, from its slug (the list is
     small: read once per request). Unknown slugs are shown as they are."""
     cache = g.setdefault("_category_names", {})
-    locale = str(get_locale())
+    locale = locale_name()
     if locale not in cache:
-        cache[locale] = {c.slug: c.name for c in categories(active_only=False)}
+        cache[locale] = {c.slug: c.name for c in _request_categories()}
     return cache[locale].get(slug, slug)
 
 

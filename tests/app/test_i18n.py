@@ -124,3 +124,26 @@ def test_moment_writes_what_babel_writes_at_every_hour_of_the_year(app, locale):
                             .replace("{1}", format_date(local.date(), style, locale=locale)))
                 assert moment(instant, style) == expected
         assert money(123) == money(123.0) and money(0) != money(1)
+
+
+def test_form_messages_speak_each_requests_language(app):
+    """WTForms' own messages come from its catalog kept per language (app/i18n.py
+    TranslatedRequest): each request gets its reader's, never the previous request's."""
+    from flask_wtf import FlaskForm
+    from wtforms import StringField
+    from wtforms.validators import DataRequired
+
+    class Named(FlaskForm):
+        class Meta:
+            csrf = False
+        name = StringField(validators=[DataRequired()])
+
+    expected = {"es": "Este campo es obligatorio.", "it": "Questo campo è obbligatorio.",
+                "ca": "Aquest camp és obligatori.", "en": "This field is required."}
+    for _round in range(2):
+        for locale, message in expected.items():
+            with app.app_context(), app.test_request_context(method="POST", data={"name": ""},
+                                                             headers={"Accept-Language": locale}):
+                form = Named()
+                assert not form.validate()
+                assert form.name.errors == [message]

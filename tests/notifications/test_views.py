@@ -42,6 +42,9 @@ def test_the_bell_counts_unread_and_the_list_marks_them_read(app, member, client
     assert post_form(stranger, f"/notifications/{first.id}/read").status_code == 404
     assert post_form(client, f"/notifications/{first.id}/read").status_code == 302
     assert notes.unread_count(client.user) == 2
+    # The bell is read with the person (app/security.py:load_user), each request afresh.
+    page = client.get("/").get_data(as_text=True)
+    assert '<span class="count"' in page and ">2</span>" in page
     assert post_form(client, "/notifications/read").status_code == 302
     assert notes.unread_count(client.user) == 0
     assert '<span class="count"' not in client.get("/").get_data(as_text=True)
