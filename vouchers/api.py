@@ -228,7 +228,7 @@ def organisation(place):
     page = redemption.organisation_redemptions(org, **place)
     answer = {"organisation": org.slug, "unsettled_cents": redemption.organisation_balance(org),
               "older": page.older, "newer": page.newer, "page": place.get("page", 1),
-              "redemptions": [{"redemption_id": r.id, "code": r.voucher.code, "amount_cents": r.amount_cents,
+              "redemptions": [{"redemption_id": r.id, "code": r.code, "amount_cents": r.amount_cents,
                                "service_category": r.category, "at": r.at.isoformat(),
                                "settlement_id": r.settlement_id} for r in page.items]}
     if "page" in place:  # a client of the numbered pages: it is told how many (a count only it pays for)

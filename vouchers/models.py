@@ -438,6 +438,10 @@ class Redemption(db.Model):
     def refundable_cents(self) -> int:
         return self.amount_cents - self.refunded_cents
 
+    @property
+    def refund_window_days(self) -> int:
+        return self.voucher.programme.refund_window_days
+
 
 class Refund(db.Model):
     """A co-op gives back part or all of a redemption it made: a REFUND transfer, organisation → voucher."""

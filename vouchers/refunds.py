@@ -55,9 +55,10 @@ class RefundResult:
                 "returned_to_programme": self.returned_to_programme, "at": self.at.isoformat()}
 
 
-def refund_closes_at(redemption: Redemption) -> datetime:
-    """The instant after which its co-op may no longer refund the redemption."""
-    return redemption.at + timedelta(days=redemption.voucher.programme.refund_window_days)
+def refund_closes_at(redemption) -> datetime:
+    """The instant after which its co-op may no longer refund the redemption (a Redemption, or a
+    desk's RedemptionLine)."""
+    return redemption.at + timedelta(days=redemption.refund_window_days)
 
 
 def _refused_because(redemption: Redemption, now: datetime | None, reversed_: bool | None) -> str | None:
@@ -90,7 +91,7 @@ def refusal(redemption: Redemption, *, now: datetime | None = None,
     return None
 
 
-def refundable_ids(redemptions: list[Redemption], *, now: datetime | None = None) -> set[int]:
+def refundable_ids(redemptions: list, *, now: datetime | None = None) -> set[int]:
     """Which of these redemptions their co-op may refund now (one query for the reversals)."""
     transfer_ids = [r.transfer_id for r in redemptions]
     reversed_ids = set(db.session.execute(select(Transfer.reverses_id).where(
