@@ -12,6 +12,14 @@ worker_class = "gthread"
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
 threads = int(os.environ.get("GUNICORN_THREADS", 16))
 keepalive = 75      # seconds an idle client's connection stays open (behind a proxy: longer than its own)
+# Each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new connections over
+# them. On one shared socket the worker that happens to be awake takes every connection that
+# arrives at once, and a kept-alive connection stays with the worker that took it: four browsers
+# or tills on one of two workers got one core between them while the other idled (a page's p95
+# under 4 clients 60-64 ms instead of 34-41 ms, bench/README.md). GUNICORN_REUSE_PORT=0 shares one
+# socket again (systemd socket activation needs that).
+reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") != "0"
 backlog = 2048
 # Each thread needs its own database connection: below that a busy worker opens and closes them.
 raw_env = [] if "DATABASE_POOL_SIZE" in os.environ else [f"DATABASE_POOL_SIZE={threads}"]
+
