@@ -22,4 +22,3 @@ reuse_port = os.environ.get("GUNICORN_REUSE_PORT", "1") != "0"
 backlog = 2048
 # Each thread needs its own database connection: below that a busy worker opens and closes them.
 raw_env = [] if "DATABASE_POOL_SIZE" in os.environ else [f"DATABASE_POOL_SIZE={threads}"]
-

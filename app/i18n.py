@@ -55,6 +55,11 @@ def locale_name() -> str:
     return kept[1]
 
 
+def localised(names: dict, fallback: str = "") -> str:
+    """A per-language dict ({"en": …, "es": …}) read in the current locale."""
+    return names.get(locale_name()) or names.get("en") or fallback
+
+
 def city_timezone() -> ZoneInfo:
     return ZoneInfo(current_app.config["PROCOMUN_TIMEZONE"])
 
@@ -188,7 +193,7 @@ class TranslatedRequest(Request):
 
     @cached_property
     def wtforms_translations(self):
-        return _wtforms_catalog(str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]))
+        return _wtforms_catalog(locale_name())
 
 
 @lru_cache(maxsize=16)
@@ -200,7 +205,7 @@ def init_app(app):
     app.request_class = TranslatedRequest
     app.jinja_env.filters.update(money=money, number=number, day=day, month=month, moment=moment, clock=clock)
     app.jinja_env.globals.update(LANGUAGE_NAMES=LANGUAGE_NAMES, LOCALES=LOCALES, city_today=city_today,
-                                 current_locale=lambda: str(get_locale()))
+                                 current_locale=locale_name)
     babel = app.extensions["babel"].instance
     # Flask-Babel's default domain (a cached property of its one instance): ours in its place.
     domain = babel.domain_instance = ModuleDomain(app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";"))

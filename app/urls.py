@@ -6,7 +6,7 @@ Never from the request: its Host header is whatever the client sent, so a link b
 (`Host: attacker.example`), and behind a TLS-terminating proxy it would say http."""
 from urllib.parse import quote, urlsplit
 
-from flask import current_app
+from flask import current_app, url_for
 
 
 def base_url() -> str:
@@ -44,7 +44,6 @@ class RowURL:
     _MARK = 918273645546372819
 
     def __init__(self, endpoint: str, key: str, **fixed):
-        from flask import url_for
         self.prefix, _mark, self.suffix = url_for(endpoint, **fixed, **{key: self._MARK}).partition(str(self._MARK))
 
     def __call__(self, value) -> str:

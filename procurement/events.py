@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from app.accounts.models import Role, UserRole
 from app.extensions import db
-from app.i18n import city_today, day, money
-from app.notifications.registry import localised, register_event, register_subject
+from app.i18n import city_today, day, localised, money
+from app.notifications.registry import register_event, register_subject
 from app.organisations.models import (
     SOCIAL_ECONOMY,
     Accreditation,

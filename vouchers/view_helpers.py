@@ -1,10 +1,10 @@
 """What the vouchers pages share: a history page's place, the reader's locale, and the
 organisation a desk acts for."""
 from flask import abort, request
-from flask_babel import get_locale
 from flask_login import current_user
 
 from app.errors import DomainError
+from app.i18n import locale_name
 from app.organisations import operations as organisations
 
 
@@ -14,7 +14,7 @@ def cursor() -> dict:
 
 
 def locale() -> str:
-    return str(get_locale() or "en")
+    return locale_name()
 
 
 def desk_organisation(form):

@@ -10,7 +10,7 @@ from ..accounts.models import User
 from ..accounts.resets import KIND as PASSWORD_RESET
 from ..accounts.resets import RESET_HOURS, issue_reset
 from ..extensions import db
-from ..i18n import day
+from ..i18n import day, localised
 from ..organisations.models import (
     Accreditation,
     AccreditationStatus,
@@ -18,7 +18,7 @@ from ..organisations.models import (
     ServiceCategory,
     organisation_members,
 )
-from .registry import Reminder, localised, register_event, register_reminder, register_subject
+from .registry import Reminder, register_event, register_reminder, register_subject
 
 EXPIRY_NOTICE_DAYS = 30
 

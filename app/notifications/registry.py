@@ -6,8 +6,6 @@ must hear about it."""
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from flask_babel import get_locale
-
 from .models import Mode
 
 
@@ -89,7 +87,3 @@ def register_reminder(provider: Callable) -> Callable:
     return provider
 
 
-def localised(names: dict, fallback: str = "") -> str:
-    """A per-language dict ({"en": …, "es": …}) read in the current locale."""
-    locale = str(get_locale() or "en")
-    return names.get(locale) or names.get("en") or fallback

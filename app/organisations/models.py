@@ -2,13 +2,13 @@
 from datetime import date, datetime
 from enum import StrEnum
 
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Boolean, Column, Date, ForeignKey, Integer, Numeric, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..database import UTCDateTime, utcnow
 from ..extensions import db
+from ..i18n import localised
 from ..moderation.models import Moderated
 
 
@@ -65,11 +65,6 @@ organisation_members = Table(
 )
 
 
-def _localised(names: dict, fallback: str) -> str:
-    locale = str(get_locale() or "en")
-    return names.get(locale) or names.get("en") or fallback
-
-
 class Organisation(Moderated, db.Model):
     __tablename__ = "organisations"
 
@@ -118,7 +113,7 @@ class ServiceCategory(db.Model):
 
     @property
     def name(self) -> str:
-        return _localised(self.names or {}, self.slug)
+        return localised(self.names or {}, self.slug)
 
 
 class AccreditationCriterion(db.Model):
@@ -134,7 +129,7 @@ class AccreditationCriterion(db.Model):
 
     @property
     def text(self) -> str:
-        return _localised(self.texts or {}, self.slug)
+        return localised(self.texts or {}, self.slug)
 
 
 class Accreditation(db.Model):
