@@ -9,7 +9,8 @@ from babel.dates import format_skeleton, get_datetime_format
 from babel.dates import format_time as babel_time
 from babel.numbers import format_currency
 from babel.support import Translations
-from flask import Request, current_app, g, has_request_context, request, session
+from flask import Request, current_app, has_request_context, request, session
+from flask.globals import _cv_app, _cv_request
 from flask_babel import Domain, format_decimal, get_locale
 from flask_login import current_user
 from wtforms.i18n import messages_path
@@ -40,12 +41,20 @@ def reader_locale() -> str:
     return str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
 
 
+def request_babel():
+    """Flask-Babel's state of the current request (`g._flask_babel`: its Locale, our catalog), or
+    None outside a request. Read through Flask's own context variables: `g` and `request` are
+    proxies (a microsecond each), and a page of fifty lines asks a few hundred times."""
+    if _cv_request.get(None) is None:
+        return None
+    return getattr(_cv_app.get().g, "_flask_babel", None)
+
+
 def locale_name() -> str:
     """The locale the request speaks now, as text ("es"): what each amount, date and category on a
-    page is written for. Flask-Babel's get_locale() goes through `g` three times (4 µs), and a page
-    of fifty lines asks a few hundred times; the text is kept beside the Locale it was made from,
-    so force_locale (another Locale) still gets its own."""
-    state = g.get("_flask_babel") if has_request_context() else None
+    page is written for. Flask-Babel's get_locale() goes through `g` three times (4 µs); the text is
+    kept beside the Locale it was made from, so force_locale (another Locale) still gets its own."""
+    state = request_babel()
     locale = getattr(state, "babel_locale", None)
     if locale is None:
         return str(get_locale() or "en")
@@ -170,18 +179,19 @@ class ModuleDomain(Domain):
         self.modules = {name: own_last(name) for name in (*MODULES, "app", "moderation")}
 
     def get_translations(self):
-        if not has_request_context():
+        request_context = _cv_request.get(None)
+        if request_context is None:
             return super().get_translations()
         # A page translates a few hundred strings: the catalog chosen once per request and locale
         # (Flask-Babel's own lookup costs several microseconds a string). force_locale sets another
         # Locale object, so a mail written in the recipient's language misses this and looks again.
-        state = g._flask_babel if "_flask_babel" in g else None
+        state = request_babel()
         chosen = getattr(state, "procomun_translations", None)
         if chosen is not None and chosen[0] is getattr(state, "babel_locale", None):
             return chosen[1]
-        module = (request.blueprint or "").removesuffix("_api")
+        module = (request_context.request.blueprint or "").removesuffix("_api")
         translations = self.modules.get(module, self.modules["app"]).get_translations()
-        state = g._flask_babel  # made by the lookup above, with the locale it chose
+        state = request_babel()  # made by the lookup above, with the locale it chose
         state.procomun_translations = (state.babel_locale, translations)
         return translations
 
