@@ -8,7 +8,7 @@ working at any depth (a deep page still costs its OFFSET)."""
 from dataclasses import dataclass, field
 from math import ceil
 
-from sqlalchemy import func, inspect, select, tuple_
+from sqlalchemy import bindparam, func, inspect, select, tuple_
 
 from .extensions import db
 
@@ -111,3 +111,22 @@ def keyset_rows(stmt, columns: list, key: tuple | None, newer: bool, limit: int)
         row_value, bound = (tuple_(*columns), tuple_(*key)) if len(columns) > 1 else (columns[0], key[0])
         stmt = stmt.where(row_value > bound if newer else row_value < bound)
     return stmt.order_by(*(columns if newer else [c.desc() for c in columns])).limit(limit)
+
+
+# A history page reads one of a few selects on every visit: each is built once per kind of page (the
+# newest, older, newer: an lru_cache around `bound_keyset_rows`), its values bound at each read.
+# Building a select and its cache key is some hundreds of Python calls.
+def bound_keyset_rows(stmt, column, keyed: bool, newer: bool):
+    """keyset_rows on one column, with the key and the limit left to bind (`key_id`, `limit`)."""
+    return keyset_rows(stmt, [column], (bindparam("key_id"),) if keyed else None, newer, bindparam("limit"))
+
+
+def bound_keyset_query(statement_for, values: dict, rows=lambda result: result.scalars().all()):
+    """The `query` keyset_page asks for, reading `statement_for(keyed, newer)` (a cached
+    bound_keyset_rows) with `values` and the page's key and limit bound."""
+    def query(key, newer, limit):
+        bound = dict(values, limit=limit)
+        if key is not None:
+            bound["key_id"] = key[0]
+        return rows(db.session.execute(statement_for(key is not None, newer), bound))
+    return query

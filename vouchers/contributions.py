@@ -1,6 +1,8 @@
 """Contributions to the collective pool by citizens and organisations, with their receipts."""
+from functools import lru_cache
+
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.accounts.models import Role, User
 from app.audit.operations import record
@@ -49,7 +51,14 @@ def contribution_for_contributor(contribution_id: int, user: User) -> Contributi
 
 
 def contributions_of(user: User) -> list[Contribution]:
-    org_ids = [o.id for o in user.organisations]
-    return db.session.execute(
-        select(Contribution).where((Contribution.user_id == user.id) | (Contribution.organisation_id.in_(org_ids)))
-        .order_by(Contribution.id.desc())).scalars().all()
+    return db.session.execute(_contributions_statement(), {
+        "user_id": user.id, "organisation_ids": [o.id for o in user.organisations]}).scalars().all()
+
+
+@lru_cache(maxsize=1)
+def _contributions_statement():
+    """Built once: a holder's page reads it on every visit."""
+    return (select(Contribution)
+            .where((Contribution.user_id == bindparam("user_id"))
+                   | Contribution.organisation_id.in_(bindparam("organisation_ids", expanding=True)))
+            .order_by(Contribution.id.desc()))

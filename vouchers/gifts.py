@@ -16,10 +16,11 @@ A return does tell the giver, a month later, that no account took the email in t
 is what giving back unclaimed minutes means, and the gift's page says so then, not before."""
 import zlib
 from datetime import timedelta
+from functools import lru_cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import String, cast, func, insert, literal, select, text, update
+from sqlalchemy import String, bindparam, cast, func, insert, literal, select, text, update
 
 from app.accounts.models import User
 from app.accounts.operations import find_user, normalise_email, on_account_created
@@ -178,5 +179,11 @@ def return_unclaimed(*, now=None) -> tuple[int, int]:
 def sent_by(giver: User) -> list[TimeGift]:
     """The giver's newest gifts, for their page: shown as sent until one is returned (never
     whether one was delivered)."""
-    return list(db.session.execute(select(TimeGift).where(TimeGift.giver_id == giver.id)
-                                   .order_by(TimeGift.id.desc()).limit(GIFTS_ON_PAGE)).scalars())
+    return list(db.session.execute(_sent_by_statement(), {"giver_id": giver.id}).scalars())
+
+
+@lru_cache(maxsize=1)
+def _sent_by_statement():
+    """Built once: the giver's page reads it on every visit."""
+    return (select(TimeGift).where(TimeGift.giver_id == bindparam("giver_id"))
+            .order_by(TimeGift.id.desc()).limit(GIFTS_ON_PAGE))

@@ -27,11 +27,12 @@ the API's RedemptionBody and RedemptionAnswer, and the one shape of a key's row.
 import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from babel.dates import get_day_names
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts import throttles
@@ -41,7 +42,7 @@ from app.extensions import db
 from app.i18n import city_timezone, city_today, money
 from app.i18n import day as written_day
 from app.organisations.models import Organisation
-from app.paging import KeysetPage, keyset_page, keyset_rows
+from app.paging import KeysetPage, bound_keyset_query, bound_keyset_rows, keyset_page
 
 from . import codes, idempotency, ledger
 from .models import Account, AccountKind, Currency, Programme, Redemption, Voucher, VoucherStatus
@@ -440,16 +441,19 @@ class RedemptionLine:
 def organisation_redemptions(organisation: Organisation, *, before: str | None = None, after: str | None = None,
                              per_page: int = 50, page: int | None = None) -> KeysetPage:
     """A co-op's redemptions (RedemptionLine), newest first, paged by id along its (organisation, id) index."""
-    stmt = (select(Redemption.id, Redemption.at, Voucher.code, Redemption.category, Redemption.amount_cents,
-                   Redemption.refunded_cents, Redemption.settlement_id, Redemption.transfer_id,
-                   Programme.refund_window_days)
-            .join(Voucher, Voucher.id == Redemption.voucher_id).join(Programme, Programme.id == Voucher.programme_id)
-            .where(Redemption.organisation_id == organisation.id))
-
-    def query(key, newer, limit):
-        return [RedemptionLine(*row) for row in db.session.execute(keyset_rows(stmt, [Redemption.id], key, newer,
-                                                                               limit))]
+    query = bound_keyset_query(_redemptions_statement, {"organisation_id": organisation.id},
+                               lambda result: [RedemptionLine(*row) for row in result])
     return keyset_page(query, lambda r: (r.id,), 1, before=before, after=after, per_page=per_page, page=page)
+
+
+@lru_cache(maxsize=4)
+def _redemptions_statement(keyed: bool, newer: bool):
+    return bound_keyset_rows(
+        select(Redemption.id, Redemption.at, Voucher.code, Redemption.category, Redemption.amount_cents,
+               Redemption.refunded_cents, Redemption.settlement_id, Redemption.transfer_id,
+               Programme.refund_window_days)
+        .join(Voucher, Voucher.id == Redemption.voucher_id).join(Programme, Programme.id == Voucher.programme_id)
+        .where(Redemption.organisation_id == bindparam("organisation_id")), Redemption.id, keyed, newer)
 
 
 def organisation_redemption_count(organisation: Organisation) -> int:

@@ -1,9 +1,10 @@
 """Settlement: each organisation is paid from the pool what it redeemed in a period; its statements."""
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import Role, User
@@ -16,7 +17,7 @@ from app.extensions import db
 from app.i18n import city_timezone, city_today
 from app.notifications.operations import emit
 from app.organisations.models import Organisation
-from app.paging import KeysetPage, keyset_page, keyset_rows
+from app.paging import KeysetPage, bound_keyset_query, bound_keyset_rows, keyset_page
 
 from . import allowances, figures, ledger
 from .models import OfflineSale, Redemption, Settlement, SettlementLine, Transfer, TransferKind
@@ -155,25 +156,33 @@ def settlement_lines(settlement: Settlement, *, before: str | None = None, after
                      per_page: int = 50) -> KeysetPage:
     """A settlement's lines (one per co-op paid), newest first, paged by id (a national settlement has
     a thousand). Each line's co-op is read for its name and slug alone (the page's words and links)."""
-    stmt = (select(SettlementLine)
-            .options(joinedload(SettlementLine.organisation).load_only(Organisation.name, Organisation.slug))
-            .where(SettlementLine.settlement_id == settlement.id))
-
-    def query(key, newer, limit):
-        return db.session.execute(keyset_rows(stmt, [SettlementLine.id], key, newer, limit)).scalars().all()
+    query = bound_keyset_query(_settlement_lines_statement, {"settlement_id": settlement.id})
     return keyset_page(query, lambda line: (line.id,), 1, before=before, after=after, per_page=per_page)
+
+
+@lru_cache(maxsize=4)
+def _settlement_lines_statement(keyed: bool, newer: bool):
+    return bound_keyset_rows(
+        select(SettlementLine)
+        .options(joinedload(SettlementLine.organisation).load_only(Organisation.name, Organisation.slug))
+        .where(SettlementLine.settlement_id == bindparam("settlement_id")), SettlementLine.id, keyed, newer)
 
 
 def statement_lines_for(user: User, *, before: str | None = None, after: str | None = None,
                         per_page: int = 50) -> KeysetPage:
     """The settlement lines of the user's organisations, newest first, paged by id along the
     (organisation, id) index: a co-op paid every week for years reads its statements as fast as a new one."""
-    stmt = (select(SettlementLine).options(joinedload(SettlementLine.settlement))
-            .where(SettlementLine.organisation_id.in_([o.id for o in user.organisations])))
-
-    def query(key, newer, limit):
-        return db.session.execute(keyset_rows(stmt, [SettlementLine.id], key, newer, limit)).scalars().all()
+    query = bound_keyset_query(_statement_lines_statement,
+                               {"organisation_ids": [o.id for o in user.organisations]})
     return keyset_page(query, lambda line: (line.id,), 1, before=before, after=after, per_page=per_page)
+
+
+@lru_cache(maxsize=4)
+def _statement_lines_statement(keyed: bool, newer: bool):
+    return bound_keyset_rows(
+        select(SettlementLine).options(joinedload(SettlementLine.settlement))
+        .where(SettlementLine.organisation_id.in_(bindparam("organisation_ids", expanding=True))),
+        SettlementLine.id, keyed, newer)
 
 
 def statement_redemptions(settlement: Settlement, organisation: Organisation) -> list[Redemption]:
