@@ -12,8 +12,9 @@ Same-transaction rather than a job with a watermark: transfer ids are not commit
 on PostgreSQL, so a watermark on them could skip a late commit, and the redemption's cost is one
 upsert folded into its statement. `verify` recomputes every row from the full aggregate."""
 from datetime import datetime, timezone
+from functools import lru_cache
 
-from sqlalchemy import case, delete, func, insert, literal, select, text
+from sqlalchemy import bindparam, case, delete, func, insert, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -52,7 +53,16 @@ def _add(statement, model, keys, sums):
 
 
 def _add_values(model, keys: dict, sums: dict) -> None:
-    db.session.execute(_add(_insert(model).values(**keys, **sums), model, keys, sums))
+    db.session.execute(_add_statement(model, tuple(keys), tuple(sums), is_sqlite()), {**keys, **sums})
+
+
+@lru_cache(maxsize=32)
+def _add_statement(model, keys: tuple, sums: tuple, sqlite: bool):
+    """The upsert of one kind of figure, built once per database with its values bound at each
+    movement: every redemption and issuance runs a few, and building one (its `excluded` table
+    and columns) cost some hundreds of Python calls and left cyclic garbage behind."""
+    values = {name: bindparam(name) for name in (*keys, *sums)}
+    return _add((sqlite_insert if sqlite else pg_insert)(model).values(values), model, keys, sums)
 
 
 # Kept by the movements ------------------------------------------------------------------------
