@@ -1,16 +1,19 @@
 """Procomún's production settings for gunicorn: `gunicorn -c gunicorn.conf.py 'app:create_app()'`.
 
-Threaded workers, one per core: a co-op's till or an official's browser keeps its connection
+Threaded workers, two per core: a co-op's till or an official's browser keeps its connection
 open between requests (sync workers close it after every answer), and the threads of a worker
-wait on the database together. The benchmarks serve the app, and its floor, with these very
+wait on the database together. A worker's threads share one interpreter lock, so the
+connections a worker holds share one core: with two workers per core the kernel can give each
+busy worker a core of its own, whichever worker the connections landed on (bench/README.md,
+"The next morning's pass": four clients on two cores, p95 lower in 24 of 32 page measures). The benchmarks serve the app, and its floor, with these very
 settings (bench/common.py:production_settings). Each can be overridden from the environment."""
 import multiprocessing
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 worker_class = "gthread"
-workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count()))
-threads = int(os.environ.get("GUNICORN_THREADS", 16))
+workers = int(os.environ.get("GUNICORN_WORKERS", 2 * multiprocessing.cpu_count()))
+threads = int(os.environ.get("GUNICORN_THREADS", 8))  # 16 database connections a core, as before
 keepalive = 75      # seconds an idle client's connection stays open (behind a proxy: longer than its own)
 # Each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new connections over
 # them. On one shared socket the worker that happens to be awake takes every connection that
