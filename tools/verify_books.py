@@ -218,18 +218,26 @@ def key_hash(name: str, public: bytes) -> bytes:
 
 
 def parse_key(text: str, default_name: str | None = None) -> tuple[str, bytes]:
-    """A verifier key `name+hash+base64(0x01||key)`, or a raw key in base64 (named default_name)."""
-    parts = text.strip().split("+", 2)
+    """A raw key in base64 (named default_name), or a verifier key `name+hash+base64(0x01||key)`.
+    The raw form is tried first: its base64 may hold "+" signs of its own, and between two of them
+    eight characters that look like a verifier key's hash."""
+    text = text.strip()
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except ValueError:
+        raw = b""
+    if len(raw) == 32:
+        if default_name is None:
+            raise ValueError(f"a raw key needs the books' name: {text!r}")
+        return default_name, raw
+    parts = text.split("+", 2)
     if len(parts) == 3 and len(parts[1]) == 8:
         name, hash_hex, encoded = parts
         raw = base64.b64decode(encoded)
         if len(raw) != 33 or raw[0] != 1 or key_hash(name, raw[1:]).hex() != hash_hex:
             raise ValueError(f"not an Ed25519 verifier key: {text!r}")
         return name, raw[1:]
-    raw = base64.b64decode(text.strip())
-    if len(raw) != 32 or default_name is None:
-        raise ValueError(f"not an Ed25519 key: {text!r}")
-    return default_name, raw
+    raise ValueError(f"not an Ed25519 key: {text!r}")
 
 
 def split_note(note: str) -> tuple[str, list[str]]:

@@ -99,13 +99,18 @@ def test_a_rechained_audit_rewrite_fails_the_verifier(app, demo_city, live_serve
     assert code == 1 and f"entry {target} " in output, output
 
 
-def test_the_verifiers_ed25519_agrees_with_the_cryptography_library():
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+def _verifier_module():
     sys.path.insert(0, str(VERIFIER.parent))
     try:
         import verify_books
     finally:
         sys.path.pop(0)
+    return verify_books
+
+
+def test_the_verifiers_ed25519_agrees_with_the_cryptography_library():
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    verify_books = _verifier_module()
     for size in (0, 1, 63, 1000):
         key = Ed25519PrivateKey.generate()
         message = bytes(range(256))[:size] * 3
@@ -114,6 +119,19 @@ def test_the_verifiers_ed25519_agrees_with_the_cryptography_library():
         assert verify_books.ed25519_verify(public, message, signature)
         assert not verify_books.ed25519_verify(public, message + b"x", signature)
         assert not verify_books.ed25519_verify(public, message, signature[:-1] + bytes([signature[-1] ^ 1]))
+
+
+def test_the_verifier_reads_a_raw_key_whatever_its_base64_holds():
+    """A raw key's base64 may hold "+" signs, and eight characters between two of them, as a verifier
+    key's hash sits between its name and its key: this one was taken for a verifier key and refused."""
+    verify_books = _verifier_module()
+    raw = "DhVTeibrNkSOhH+RVw9aTyJ+q3d0uk0KZ5axuRGRUmQ="
+    assert verify_books.parse_key(raw, "city/books") == ("city/books", base64.b64decode(raw))
+    verifier = notes.verifier_key("city/books", base64.b64decode(raw))
+    assert verify_books.parse_key(verifier) == ("city/books", base64.b64decode(raw))
+    for wrong in (verifier.replace("+", "+0", 1), raw[:-4] + "====", "city/books+00000000+AAAA"):
+        with pytest.raises(ValueError):
+            verify_books.parse_key(wrong, "city/books")
 
 
 def test_the_verifier_reports_which_witnesses_signed(app, demo_city, live_server, tmp_path):
