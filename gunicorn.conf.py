@@ -5,8 +5,9 @@ open between requests (sync workers close it after every answer), and the thread
 wait on the database together. A worker's threads share one interpreter lock, so the
 connections a worker holds share one core: with two workers per core the kernel can give each
 busy worker a core of its own, whichever worker the connections landed on (bench/README.md,
-"The next morning's pass": four clients on two cores, p95 lower in 30 of 48 page measures). The benchmarks serve the app, and its floor, with these very
-settings (bench/common.py:production_settings). Each can be overridden from the environment."""
+"The next morning's pass": four clients on two cores, p95 lower in 30 of 48 page measures).
+The benchmarks serve the app, and its floor, with these very settings
+(bench/common.py:production_settings). Each can be overridden from the environment."""
 import multiprocessing
 import os
 
