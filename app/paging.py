@@ -121,12 +121,14 @@ def bound_keyset_rows(stmt, column, keyed: bool, newer: bool):
     return keyset_rows(stmt, [column], (bindparam("key_id"),) if keyed else None, newer, bindparam("limit"))
 
 
-def bound_keyset_query(statement_for, values: dict, rows=lambda result: result.scalars().all()):
-    """The `query` keyset_page asks for, reading `statement_for(keyed, newer)` (a cached
-    bound_keyset_rows) with `values` and the page's key and limit bound."""
+def bound_keyset_query(statement_for, values: dict, rows=lambda result: result.scalars().all(),
+                       key_names: tuple = ("key_id",)):
+    """The `query` keyset_page asks for, reading `statement_for(keyed, newer)` (a cached select,
+    such as bound_keyset_rows) with `values`, the page's limit and its key's parts bound (as
+    `key_names`, in order)."""
     def query(key, newer, limit):
         bound = dict(values, limit=limit)
         if key is not None:
-            bound["key_id"] = key[0]
+            bound.update(zip(key_names, key))
         return rows(db.session.execute(statement_for(key is not None, newer), bound))
     return query

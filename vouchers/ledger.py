@@ -18,7 +18,7 @@ from app.books.operations import LogSource, canonical_bytes, instant, register_l
 from app.database import among, is_sqlite, transaction, utcnow
 from app.errors import DomainError, Invalid, NotFound
 from app.extensions import db
-from app.paging import KeysetPage, keyset_page, keyset_rows
+from app.paging import KeysetPage, bound_keyset_query, keyset_page, keyset_rows
 
 from . import figures
 from .models import (
@@ -367,14 +367,8 @@ def movements(account_ids: list[int], *, before: str | None = None, after: str |
     voucher issued in a batch, its own line of the batch's entry (its value, into its account).
     Paged by keyset on (transfer, line): each of the three parts reads only its page's rows along
     its (account, id) index, so a co-op's account with years of transfers pages as fast as a new one."""
-    ids = list(account_ids)
-
-    def query(key, newer, limit):
-        values = {"ids": ids, "limit": limit}
-        if key is not None:
-            values.update(key_id=key[0], key_line=key[1])
-        rows = db.session.execute(_movements_statement(key is not None, newer), values)
-        return [Movement(*row[:10]) for row in rows]
+    query = bound_keyset_query(_movements_statement, {"ids": list(account_ids)},
+                               lambda result: [Movement(*row[:10]) for row in result], ("key_id", "key_line"))
     return keyset_page(query, lambda m: (m.id, m.credit_account_id or 0), 2, before=before, after=after,
                        per_page=per_page, page=page)
 
