@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+import psycopg
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -22,6 +23,7 @@ from . import config as settings
 from .api import ProcomunApi, domain_error_response, error_response, is_api_request, refuse_unreadable_json
 from .cli import init_app as init_cli
 from .cli import optional_submodule
+from .database import end_sessions_safely
 from .documents import DocumentError
 from .error_pages import html_error
 from .errors import DomainError
@@ -62,6 +64,7 @@ def create_app(config: dict | None = None, env=None) -> Flask:
     app.url_map.converters["int"] = BoundedInt
     app.session_interface = CookieSessions()
     db.init_app(app)
+    end_sessions_safely(app)
     migrate.init_app(app, db, directory=str(settings.ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
@@ -201,6 +204,11 @@ def _register_handlers(app):
             db.session().invalidate()  # scoped_session does not proxy invalidate
 
     @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    # The driver's own, where SQLAlchemy lets one through unwrapped (a connection the driver saw
+    # close before SQLAlchemy did): the same cause, the same answer.
+    @app.errorhandler(psycopg.OperationalError)
+    @app.errorhandler(psycopg.InterfaceError)
     def database_unavailable(error):
         # Database gone, read-only or out of disk: the transaction was rolled back whole.
         _roll_back()

@@ -147,11 +147,13 @@ def run_raw(connection, statement: str, parameters=()):
     and errors come out as SQLAlchemy's (IntegrityError, OperationalError…, a lost connection
     invalidated) so callers and error handlers treat them as usual. `statement` is written in the
     driver's own parameter style."""
-    cursor = connection.connection.cursor()
-    dispatch = connection.dispatch
-    if dispatch.before_cursor_execute:
-        dispatch.before_cursor_execute(connection, cursor, statement, parameters, None, False)
+    cursor = None
     try:
+        # Inside the try: a connection the driver already knows is closed refuses even a cursor.
+        cursor = connection.connection.cursor()
+        dispatch = connection.dispatch
+        if dispatch.before_cursor_execute:
+            dispatch.before_cursor_execute(connection, cursor, statement, parameters, None, False)
         cursor.execute(statement, parameters)
     except connection.dialect.loaded_dbapi.Error as error:
         lost = connection.dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor)
@@ -163,6 +165,27 @@ def run_raw(connection, statement: str, parameters=()):
         raise exc.DBAPIError.instance(statement, parameters, error, connection.dialect.loaded_dbapi.Error,
                                       connection_invalidated=lost, dialect=connection.dialect) from error
     return cursor
+
+
+def end_session(_error=None) -> None:
+    """End the request's session (the app context's teardown, instead of Flask-SQLAlchemy's
+    plain `remove`), whatever state its connection is in. A connection the server cut after the
+    answer was made (a restart) fails its rollback too: SQLAlchemy has then invalidated it, and
+    the answer stands instead of turning into a 500."""
+    try:
+        db.session.remove()
+    except exc.SQLAlchemyError:
+        try:
+            db.session().invalidate()
+        except exc.SQLAlchemyError:
+            pass
+        db.session.registry.clear()
+
+
+def end_sessions_safely(app) -> None:
+    """Put end_session in the place of Flask-SQLAlchemy's teardown (its order kept)."""
+    hooks = app.teardown_appcontext_funcs
+    hooks[hooks.index(db._teardown_session)] = end_session
 
 
 def in_transaction() -> bool:
@@ -184,6 +207,9 @@ class _HeldConnection:
     def usable(self, engine) -> bool:
         conn = self.conn
         if self.engine is not engine or conn.closed or conn.invalidated:
+            return False
+        if getattr(conn.connection.dbapi_connection, "closed", False):
+            # The driver saw the server go (a restart) after SQLAlchemy last looked: a new one.
             return False
         if time.monotonic() - self.used >= PING_AFTER_IDLE_SECONDS:
             # Idle for a while: the server may have restarted since (as the pool's ping below).
