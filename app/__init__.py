@@ -15,7 +15,7 @@ from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -23,7 +23,7 @@ from . import config as settings
 from .api import ProcomunApi, domain_error_response, error_response, is_api_request, refuse_unreadable_json
 from .cli import init_app as init_cli
 from .cli import optional_submodule
-from .database import end_sessions_safely
+from .database import end_sessions_safely, roll_back_or_drop
 from .documents import DocumentError
 from .error_pages import html_error
 from .errors import DomainError
@@ -195,14 +195,6 @@ def _register_handlers(app):
         return _unavailable(503, "document_unavailable", _l(
             "The document could not be produced just now. Nothing was lost: try again later."))
 
-    def _roll_back():
-        # A connection that died with its transaction open fails its rollback too (a database
-        # restart): drop it instead, so the answer is still the clear one, never a 500.
-        try:
-            db.session.rollback()
-        except SQLAlchemyError:
-            db.session().invalidate()  # scoped_session does not proxy invalidate
-
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     # The driver's own, where SQLAlchemy lets one through unwrapped (a connection the driver saw
@@ -211,7 +203,7 @@ def _register_handlers(app):
     @app.errorhandler(psycopg.InterfaceError)
     def database_unavailable(error):
         # Database gone, read-only or out of disk: the transaction was rolled back whole.
-        _roll_back()
+        roll_back_or_drop()
         app.logger.error("database error: %s", error)
         return _unavailable(503, "unavailable", _l(
             "The database cannot save or answer just now, so nothing was changed. "
@@ -229,7 +221,7 @@ def _register_handlers(app):
     @app.errorhandler(DataError)
     def out_of_range(error):
         # A number too large for the database (an id or amount typed or forged): bad input, not a crash.
-        _roll_back()
+        roll_back_or_drop()
         return _unavailable(422, "invalid", _l("The request is not valid."))
 
     app.wsgi_app = SecurityHeaders(app.wsgi_app, security_headers(

@@ -167,19 +167,22 @@ def run_raw(connection, statement: str, parameters=()):
     return cursor
 
 
+def roll_back_or_drop() -> None:
+    """Roll the session back. A connection that died with its transaction open (a database
+    restart) fails its rollback too: it is dropped instead, so the answer is still a clear one."""
+    try:
+        db.session.rollback()
+    except exc.SQLAlchemyError:
+        db.session().invalidate()  # scoped_session does not proxy invalidate
+
+
 def end_session(_error=None) -> None:
     """End the request's session (the app context's teardown, instead of Flask-SQLAlchemy's
-    plain `remove`), whatever state its connection is in. A connection the server cut after the
-    answer was made (a restart) fails its rollback too: SQLAlchemy has then invalidated it, and
-    the answer stands instead of turning into a 500."""
-    try:
-        db.session.remove()
-    except exc.SQLAlchemyError:
-        try:
-            db.session().invalidate()
-        except exc.SQLAlchemyError:
-            pass
-        db.session.registry.clear()
+    plain `remove`), whatever state its connection is in: a connection the server cut after the
+    answer was made is dropped, and the answer stands instead of turning into a 500."""
+    if db.session.registry.has():  # a request that never used the session (a till's) makes none
+        roll_back_or_drop()
+    db.session.remove()
 
 
 def end_sessions_safely(app) -> None:
